@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The test command: set-up, formatting, lints, the wasm32 build of the verifier's
+# types, and every test of the workspace. CI runs exactly this (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+# One target dir outside the clone, reused across runs: RocksDB and wasmtime are slow to build.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/filiera-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "sdk/types builds for wasm32-unknown-unknown (the in-browser verifier)"
+cargo build -p filiera-types --target wasm32-unknown-unknown --locked
+
+step "cargo test"
+cargo test --workspace --locked
