@@ -1,0 +1,269 @@
+//! ed25519 keys and signatures with domain separation.
+//!
+//! A signature never covers bare payload bytes: it covers
+//! `SIGNATURE_PREFIX || kind || len(chain id) || chain id || payload`, so a
+//! signature made for one chain or for one kind of message (a transaction, a
+//! vote, an authority approval) does not verify for another. The validity rule
+//! is `verify_strict`: it rejects small-order public keys and non-canonical
+//! signature scalars, so every accepted signature has exactly one encoding.
+
+use crate::hash::{Domain, Hash};
+use crate::limits::CHAIN_ID_BYTES_MAX;
+use borsh::{BorshDeserialize, BorshSerialize};
+use ed25519_dalek::Signer as _;
+use std::fmt;
+
+/// Prefix of every signed message; versioned so the format can change on purpose.
+pub const SIGNATURE_PREFIX: &[u8; 14] = b"FILIERA/SIG/v1";
+
+/// What a signature is for. The tag is part of the signed bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[borsh(use_discriminant = true)]
+#[repr(u8)]
+pub enum SignKind {
+    /// A transaction body.
+    Transaction = 1,
+    /// A consensus vote (prevote or precommit).
+    Vote = 2,
+    /// A consensus proposal.
+    Proposal = 3,
+    /// A member of the regional authority approving an action (k-of-n).
+    AuthorityApproval = 4,
+    /// A node proving it holds its network key.
+    NodeIdentity = 5,
+}
+
+/// Why a key or signature was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CryptoError {
+    /// The 32 bytes are not a valid ed25519 public key.
+    #[error("not a valid ed25519 public key")]
+    InvalidPublicKey,
+    /// The signature does not verify under `verify_strict`.
+    #[error("signature does not verify")]
+    BadSignature,
+    /// The chain id is empty or too long to be signed.
+    #[error("chain id must be 1 to {CHAIN_ID_BYTES_MAX} bytes, found {0}")]
+    BadChainId(usize),
+    /// Hex text of the wrong length or alphabet.
+    #[error("expected {expected} hex characters: {reason}")]
+    BadHex {
+        /// Expected length in hex characters.
+        expected: usize,
+        /// The decoder's reason.
+        reason: String,
+    },
+}
+
+/// An ed25519 public key, kept as its 32 encoded bytes.
+///
+/// Decoding happens at verification, so a stored key that is not a curve point
+/// fails verification rather than the decoding of the structure around it; the
+/// genesis validator and the registry reject such keys at the edge.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
+pub struct PublicKey(pub [u8; 32]);
+
+impl PublicKey {
+    /// Checks the bytes are a point usable for strict verification (not small order).
+    pub fn validate(&self) -> Result<(), CryptoError> {
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&self.0)
+            .map_err(|_| CryptoError::InvalidPublicKey)?;
+        if key.is_weak() {
+            return Err(CryptoError::InvalidPublicKey);
+        }
+        Ok(())
+    }
+
+    /// Verifies `signature` over `payload` for `chain_id` and `kind`, with `verify_strict`.
+    pub fn verify(
+        &self,
+        chain_id: &str,
+        kind: SignKind,
+        payload: &[u8],
+        signature: &Signature,
+    ) -> Result<(), CryptoError> {
+        let message = signing_message(chain_id, kind, payload)?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&self.0)
+            .map_err(|_| CryptoError::InvalidPublicKey)?;
+        let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
+        key.verify_strict(&message, &sig)
+            .map_err(|_| CryptoError::BadSignature)
+    }
+
+    /// The address this key controls.
+    pub fn address(&self) -> Address {
+        let digest = Hash::of(Domain::Address, &self.0);
+        let mut out = [0u8; 20];
+        out.copy_from_slice(&digest.0[..20]);
+        Address(out)
+    }
+
+    /// Lower-case hex, 64 characters.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Parses 64 hex characters (the point itself is checked by [`PublicKey::validate`]).
+    pub fn from_hex(text: &str) -> Result<PublicKey, CryptoError> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(text, &mut out).map_err(|e| CryptoError::BadHex {
+            expected: 64,
+            reason: e.to_string(),
+        })?;
+        Ok(PublicKey(out))
+    }
+}
+
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", self.to_hex())
+    }
+}
+
+impl serde::Serialize for PublicKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PublicKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        PublicKey::from_hex(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A 64-byte ed25519 signature.
+#[derive(Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Signature(pub [u8; 64]);
+
+impl Signature {
+    /// Lower-case hex, 128 characters.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Parses 128 hex characters.
+    pub fn from_hex(text: &str) -> Result<Signature, CryptoError> {
+        let mut out = [0u8; 64];
+        hex::decode_to_slice(text, &mut out).map_err(|e| CryptoError::BadHex {
+            expected: 128,
+            reason: e.to_string(),
+        })?;
+        Ok(Signature(out))
+    }
+}
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signature({})", self.to_hex())
+    }
+}
+
+impl serde::Serialize for Signature {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Signature {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        Signature::from_hex(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A 20-byte account address: the first 20 bytes of the public key's hash.
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, BorshSerialize, BorshDeserialize,
+)]
+pub struct Address(pub [u8; 20]);
+
+impl Address {
+    /// Lower-case hex, 40 characters.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Address({})", self.to_hex())
+    }
+}
+
+impl serde::Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+/// An ed25519 secret key. Zeroized on drop; never printed.
+#[derive(Clone)]
+pub struct SecretKey(ed25519_dalek::SigningKey);
+
+impl SecretKey {
+    /// Builds the key from its 32-byte seed (the caller supplies randomness).
+    pub fn from_seed(seed: &[u8; 32]) -> SecretKey {
+        SecretKey(ed25519_dalek::SigningKey::from_bytes(seed))
+    }
+
+    /// The 32-byte seed, for writing a key file.
+    pub fn to_seed(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        zeroize::Zeroizing::new(self.0.to_bytes())
+    }
+
+    /// The matching public key.
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey(self.0.verifying_key().to_bytes())
+    }
+
+    /// Signs `payload` for `chain_id` and `kind`.
+    pub fn sign(
+        &self,
+        chain_id: &str,
+        kind: SignKind,
+        payload: &[u8],
+    ) -> Result<Signature, CryptoError> {
+        let message = signing_message(chain_id, kind, payload)?;
+        Ok(Signature(self.0.sign(&message).to_bytes()))
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretKey(public {})", self.public_key().to_hex())
+    }
+}
+
+/// The exact bytes a signature covers.
+pub fn signing_message(
+    chain_id: &str,
+    kind: SignKind,
+    payload: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let chain = chain_id.as_bytes();
+    if chain.is_empty() || chain.len() > CHAIN_ID_BYTES_MAX {
+        return Err(CryptoError::BadChainId(chain.len()));
+    }
+    let mut message = Vec::with_capacity(SIGNATURE_PREFIX.len() + 2 + chain.len() + payload.len());
+    message.extend_from_slice(SIGNATURE_PREFIX);
+    message.push(kind as u8);
+    // CHAIN_ID_BYTES_MAX is below 256, so the length fits one byte.
+    message.push(chain.len() as u8);
+    message.extend_from_slice(chain);
+    message.extend_from_slice(payload);
+    Ok(message)
+}
