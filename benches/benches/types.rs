@@ -1,0 +1,88 @@
+//! Micro-benchmarks of the canonical types: hashing, encoding, signatures, Merkle roots.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use filiera_types::{
+    ChainId, ContractCall, ContractId, Domain, Hash, MethodName, SecretKey, SignKind,
+    SignedTransaction, Transaction, merkle,
+};
+use std::hint::black_box;
+
+const CHAIN: &str = "filiera-bench-1";
+
+fn sample_tx() -> SignedTransaction {
+    let key = SecretKey::from_seed(&[7; 32]);
+    Transaction {
+        chain_id: ChainId::new(CHAIN).expect("valid chain id"),
+        sender: key.public_key(),
+        nonce: 12,
+        expiry_height: 10_000,
+        call: ContractCall {
+            contract: ContractId::new("lots").expect("valid contract id"),
+            method: MethodName::new("record_event").expect("valid method"),
+            args: vec![0x5a; 200],
+        },
+    }
+    .sign(&key)
+    .expect("signing with a valid chain id")
+}
+
+fn hashing(c: &mut Criterion) {
+    let mut group = c.benchmark_group("hash::blake3");
+    for size in [64usize, 256, 4096] {
+        let data = vec![0xabu8; size];
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_with_input(
+            BenchmarkId::from_parameter(format!("bytes={size}")),
+            &data,
+            |b, d| b.iter(|| Hash::of(Domain::Transaction, black_box(d))),
+        );
+    }
+    group.finish();
+}
+
+fn encoding(c: &mut Criterion) {
+    let tx = sample_tx();
+    let bytes = tx.encode();
+    c.bench_function("encoding::encode/kind=tx", |b| {
+        b.iter(|| black_box(&tx).encode())
+    });
+    c.bench_function("encoding::decode/kind=tx", |b| {
+        b.iter(|| SignedTransaction::decode(black_box(&bytes)))
+    });
+    c.bench_function("tx::hash/kind=tx", |b| b.iter(|| black_box(&tx).hash()));
+}
+
+fn signatures(c: &mut Criterion) {
+    let key = SecretKey::from_seed(&[9; 32]);
+    let payload = vec![0x11u8; 256];
+    let sig = key
+        .sign(CHAIN, SignKind::Transaction, &payload)
+        .expect("valid chain id");
+    let public = key.public_key();
+    c.bench_function("crypto::sign/bytes=256", |b| {
+        b.iter(|| key.sign(CHAIN, SignKind::Transaction, black_box(&payload)))
+    });
+    c.bench_function("crypto::verify_strict/bytes=256", |b| {
+        b.iter(|| public.verify(CHAIN, SignKind::Transaction, black_box(&payload), &sig))
+    });
+    let tx = sample_tx();
+    c.bench_function("tx::verify/kind=tx", |b| b.iter(|| black_box(&tx).verify()));
+}
+
+fn merkle_roots(c: &mut Criterion) {
+    let mut group = c.benchmark_group("merkle::root");
+    for n in [100usize, 10_000] {
+        let leaves: Vec<Hash> = (0..n as u64)
+            .map(|i| Hash::of(Domain::TxLeaf, &i.to_le_bytes()))
+            .collect();
+        group.bench_with_input(
+            BenchmarkId::from_parameter(format!("leaves={n}")),
+            &leaves,
+            |b, l| b.iter(|| merkle::root(black_box(l))),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, hashing, encoding, signatures, merkle_roots);
+criterion_main!(benches);

@@ -1,0 +1,319 @@
+//! Command-line arguments and their dispatch.
+
+use crate::config::Config;
+use crate::home::{Home, write_new};
+use crate::localnet_genesis::{self, LocalnetSpec};
+use crate::{genesis_cmd, keyfile};
+use anyhow::{Context, Result, bail};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Filiera: a permissioned BFT chain for the traceability and certification of
+/// Marche agrifood products.
+#[derive(Parser)]
+#[command(name = "filiera", version, propagate_version = true)]
+pub struct Cli {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create and inspect ed25519 key files.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+    /// Create, validate and hash genesis files.
+    #[command(subcommand)]
+    Genesis(GenesisCmd),
+    /// Create a node's home directory: config.toml, keys, and genesis if given.
+    #[command(
+        after_help = "Example:\n  filiera init --home ~/.filiera --moniker marche-observer-1 --genesis genesis.json"
+    )]
+    Init(InitArgs),
+    /// Print the version of the binary and of the formats it speaks.
+    Version,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Example:\n  filiera completions bash > /etc/bash_completion.d/filiera")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Generate a new key and write it to a file readable by its owner only (0600).
+    #[command(after_help = "Example:\n  filiera keys new --out producer.json")]
+    New {
+        /// Where to write the key; an existing file is never overwritten.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Show the public key and address of a key file.
+    #[command(after_help = "Example:\n  filiera keys show producer.json")]
+    Show {
+        /// The key file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum GenesisCmd {
+    /// Create a localnet: genesis.json, one home per validator, authority and demo keys.
+    #[command(after_help = "Example:\n  filiera genesis new --validators 4 --out ./localnet")]
+    New(NewArgs),
+    /// Check a genesis file; a wrong field is named in the error.
+    #[command(after_help = "Example:\n  filiera genesis validate ./localnet/genesis.json")]
+    Validate {
+        /// The genesis file.
+        file: PathBuf,
+    },
+    /// Print the genesis hash (blake3 of its canonical encoding).
+    #[command(after_help = "Example:\n  filiera genesis hash ./localnet/genesis.json")]
+    Hash {
+        /// The genesis file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct NewArgs {
+    /// Number of validators.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=128))]
+    validators: u16,
+    /// Output directory (must be new or empty).
+    #[arg(long)]
+    out: PathBuf,
+    /// Chain id.
+    #[arg(long, default_value = "filiera-marche-localnet")]
+    chain_id: String,
+    /// Genesis time, RFC 3339 (default: now, to the second).
+    #[arg(long)]
+    genesis_time: Option<String>,
+    /// Number of regional authority keys (n of k-of-n).
+    #[arg(long, default_value_t = 3)]
+    authority_keys: u8,
+    /// Approvals the authority needs (k of k-of-n).
+    #[arg(long, default_value_t = 2)]
+    authority_threshold: u32,
+    /// Host the nodes listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// First p2p port; node i listens on base + i.
+    #[arg(long, default_value_t = 26656)]
+    p2p_base_port: u16,
+    /// First API port; node i serves HTTP on base + i.
+    #[arg(long, default_value_t = 8080)]
+    api_base_port: u16,
+}
+
+#[derive(Args)]
+struct InitArgs {
+    /// The home directory to create.
+    #[arg(long, env = "FILIERA_HOME")]
+    home: PathBuf,
+    /// A human name for the node.
+    #[arg(long, default_value = "filiera-node")]
+    moniker: String,
+    /// A genesis file to copy into the home (validated first).
+    #[arg(long)]
+    genesis: Option<PathBuf>,
+    /// p2p port.
+    #[arg(long, default_value_t = 26656)]
+    p2p_port: u16,
+    /// API port.
+    #[arg(long, default_value_t = 8080)]
+    api_port: u16,
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<()> {
+    let json = cli.json;
+    match cli.command {
+        Command::Keys(KeysCmd::New { out }) => {
+            let key = keyfile::generate()?;
+            keyfile::write(&out, &key)?;
+            let public = key.public_key();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"file": out, "public_key": public, "address": public.address()})
+                );
+            } else {
+                println!(
+                    "wrote {} (mode 0600)\npublic key: {public}\naddress:    {}",
+                    out.display(),
+                    public.address()
+                );
+            }
+        }
+        Command::Keys(KeysCmd::Show { file }) => {
+            let public = keyfile::read(&file)?.public_key();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"public_key": public, "address": public.address()})
+                );
+            } else {
+                println!("public key: {public}\naddress:    {}", public.address());
+            }
+        }
+        Command::Genesis(GenesisCmd::New(args)) => genesis_new(args, json)?,
+        Command::Genesis(GenesisCmd::Validate { file }) => {
+            let genesis = genesis_cmd::load(&file)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"valid": true, "chain_id": genesis.chain_id, "validators": genesis.validators.len(), "hash": genesis.hash()})
+                );
+            } else {
+                println!(
+                    "{}: valid genesis of chain {}, {} validators, {} organisations, {} products\nhash: {}",
+                    file.display(),
+                    genesis.chain_id,
+                    genesis.validators.len(),
+                    genesis.organisations.len(),
+                    genesis.catalogue.products.len(),
+                    genesis.hash()
+                );
+            }
+        }
+        Command::Genesis(GenesisCmd::Hash { file }) => {
+            let hash = genesis_cmd::load(&file)?.hash();
+            if json {
+                println!("{}", serde_json::json!({"hash": hash}));
+            } else {
+                println!("{hash}");
+            }
+        }
+        Command::Init(args) => init(args, json)?,
+        Command::Version => {
+            let version = env!("CARGO_PKG_VERSION");
+            let header = filiera_types::block::HEADER_VERSION;
+            let genesis = filiera_types::genesis::GENESIS_FORMAT_VERSION;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"version": version, "header_version": header, "genesis_format_version": genesis})
+                );
+            } else {
+                println!("filiera {version}\nheader format {header}, genesis format {genesis}");
+            }
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "filiera",
+                &mut std::io::stdout(),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn genesis_new(args: NewArgs, json: bool) -> Result<()> {
+    let genesis_time_ms = match &args.genesis_time {
+        Some(text) => filiera_types::genesis::parse_time_ms(text)
+            .map_err(anyhow::Error::msg)
+            .context("--genesis-time")?,
+        None => now_ms_to_second()?,
+    };
+    if args.authority_keys == 0 {
+        bail!("--authority-keys must be at least 1");
+    }
+    let spec = LocalnetSpec {
+        validators: usize::from(args.validators),
+        out: args.out.clone(),
+        chain_id: args.chain_id,
+        genesis_time_ms,
+        authority_keys: usize::from(args.authority_keys),
+        authority_threshold: args.authority_threshold,
+        host: args.host,
+        p2p_base_port: args.p2p_base_port,
+        api_base_port: args.api_base_port,
+    };
+    let genesis = localnet_genesis::create(&spec)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"out": args.out, "chain_id": genesis.chain_id, "hash": genesis.hash(), "validators": genesis.validators.len()})
+        );
+    } else {
+        println!(
+            "created localnet {} in {}",
+            genesis.chain_id,
+            args.out.display()
+        );
+        println!("genesis hash: {}", genesis.hash());
+        for (i, v) in genesis.validators.iter().enumerate() {
+            println!(
+                "  node{i}: {} ({}) consensus key {}… at {}",
+                v.name,
+                v.organisation,
+                localnet_genesis::short(&v.consensus_key),
+                v.p2p_address
+            );
+        }
+        println!(
+            "authority: {} of {} keys in {}/authority",
+            genesis.authority.threshold,
+            genesis.authority.keys.len(),
+            args.out.display()
+        );
+        println!("organisation keys in {}/orgs", args.out.display());
+    }
+    Ok(())
+}
+
+fn init(args: InitArgs, json: bool) -> Result<()> {
+    let home = Home::new(&args.home);
+    if home.config().exists() {
+        bail!(
+            "{} already holds a config.toml; refusing to overwrite it",
+            args.home.display()
+        );
+    }
+    let genesis = args.genesis.as_deref().map(genesis_cmd::load).transpose()?;
+    home.create_dirs()?;
+    let (consensus, _) = Home::load_or_create_key(&home.consensus_key())?;
+    let (p2p, _) = Home::load_or_create_key(&home.p2p_key())?;
+    home.write_config(&Config::new(
+        &args.moniker,
+        "127.0.0.1",
+        args.p2p_port,
+        args.api_port,
+        Vec::new(),
+    ))?;
+    if let Some(path) = &args.genesis {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        write_new(&home.genesis(), &bytes)?;
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"home": args.home, "consensus_key": consensus.public_key(), "p2p_key": p2p.public_key(), "genesis_hash": genesis.map(|g| g.hash())})
+        );
+    } else {
+        println!("initialised {}", args.home.display());
+        println!("consensus key: {}", consensus.public_key());
+        println!("p2p key:       {}", p2p.public_key());
+        match genesis {
+            Some(g) => println!("genesis:       {} (hash {})", g.chain_id, g.hash()),
+            None => {
+                println!("genesis:       none yet; copy the chain's genesis.json into the home")
+            }
+        }
+    }
+    Ok(())
+}
+
+fn now_ms_to_second() -> Result<u64> {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("the system clock is before 1970")?;
+    Ok(since.as_secs() * 1000)
+}

@@ -1,0 +1,148 @@
+//! The node's `config.toml`: what an operator sets per node (the chain's rules
+//! are in genesis, not here).
+
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// A human name for this node, shown in logs and status.
+    pub moniker: String,
+    /// Peer-to-peer networking.
+    pub p2p: P2pConfig,
+    /// The HTTP API.
+    pub api: ApiConfig,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+/// Peer-to-peer networking.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct P2pConfig {
+    /// Multiaddr to listen on, e.g. `/ip4/0.0.0.0/tcp/26656`.
+    pub listen_address: String,
+    /// Multiaddrs of peers to dial at start.
+    #[serde(default)]
+    pub peers: Vec<String>,
+}
+
+/// The HTTP API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Socket address to listen on, e.g. `127.0.0.1:8080`.
+    pub listen_address: String,
+    /// Public base URL printed in QR codes (GS1 Digital Link resolver), no trailing slash.
+    pub public_base_url: String,
+}
+
+/// Logging.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `human` or `json`.
+    pub format: String,
+    /// A tracing filter, e.g. `info` or `info,filiera_consensus=debug`.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: "human".into(),
+            filter: "info".into(),
+        }
+    }
+}
+
+impl Config {
+    /// A configuration for a node listening on the given ports of `host`.
+    pub fn new(
+        moniker: &str,
+        host: &str,
+        p2p_port: u16,
+        api_port: u16,
+        peers: Vec<String>,
+    ) -> Config {
+        Config {
+            moniker: moniker.to_owned(),
+            p2p: P2pConfig {
+                listen_address: format!("/ip4/{host}/tcp/{p2p_port}"),
+                peers,
+            },
+            api: ApiConfig {
+                listen_address: format!("{host}:{api_port}"),
+                public_base_url: format!("http://{host}:{api_port}"),
+            },
+            log: LogConfig::default(),
+        }
+    }
+
+    /// The file's text: every option with a comment saying what it is for.
+    pub fn to_commented_toml(&self) -> String {
+        let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
+        let peers: Vec<String> = self.p2p.peers.iter().map(|p| q(p)).collect();
+        format!(
+            "# Filiera node configuration.\n\
+             # The chain's rules (validators, limits, timeouts) live in genesis.json, not here.\n\n\
+             # A human name for this node, shown in logs and status.\n\
+             moniker = {moniker}\n\n\
+             [p2p]\n\
+             # Multiaddr the node listens on for peers (TCP, noise, yamux).\n\
+             listen_address = {p2p_listen}\n\
+             # Multiaddrs of peers dialled at start.\n\
+             peers = [{peers}]\n\n\
+             [api]\n\
+             # Socket address of the HTTP API (REST, EPCIS, Digital Link resolver, metrics).\n\
+             listen_address = {api_listen}\n\
+             # Base URL printed in QR codes; consumers' phones open it.\n\
+             public_base_url = {base_url}\n\n\
+             [log]\n\
+             # \"human\" or \"json\".\n\
+             format = {log_format}\n\
+             # Which messages to log, e.g. \"info\" or \"info,filiera_consensus=debug\".\n\
+             filter = {log_filter}\n",
+            moniker = q(&self.moniker),
+            p2p_listen = q(&self.p2p.listen_address),
+            peers = peers.join(", "),
+            api_listen = q(&self.api.listen_address),
+            base_url = q(&self.api.public_base_url),
+            log_format = q(&self.log.format),
+            log_filter = q(&self.log.filter),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commented_template_parses_back_to_the_same_config() {
+        let config = Config::new(
+            "validator-0",
+            "127.0.0.1",
+            26656,
+            8080,
+            vec!["/ip4/127.0.0.1/tcp/26657".into()],
+        );
+        let text = config.to_commented_toml();
+        assert!(text.lines().filter(|l| l.starts_with('#')).count() >= 8);
+        let parsed: Config = toml::from_str(&text).expect("template parses");
+        assert_eq!(parsed, config);
+    }
+
+    #[test]
+    fn unknown_option_is_refused_by_name() {
+        let text = Config::new("n", "127.0.0.1", 1, 2, vec![])
+            .to_commented_toml()
+            .replace("moniker", "monicker");
+        let err = toml::from_str::<Config>(&text)
+            .expect_err("typo must be refused")
+            .to_string();
+        assert!(err.contains("monicker"), "{err}");
+    }
+}

@@ -1,0 +1,26 @@
+//! The `filiera` binary: command-line entry point of the node and its tools.
+//!
+//! This crate is wiring only: it parses arguments, reads and writes files in a
+//! node's home directory and calls the library crates. A user mistake ends with
+//! one line on stderr and a non-zero exit, never a panic.
+
+mod cli;
+mod config;
+mod genesis_cmd;
+mod home;
+mod keyfile;
+mod localnet_genesis;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = <cli::Cli as clap::Parser>::parse();
+    match cli::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // `{:#}` joins the context chain on one line: "reading x: permission denied".
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! The CLI: localnet genesis creation and validation, key files, and clear
+//! one-line errors for user mistakes.
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+fn filiera() -> Command {
+    Command::cargo_bin("filiera").unwrap()
+}
+
+/// Runs a command expected to fail and returns its stderr, checking it is one
+/// clear line and not a panic.
+fn fails(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success(), "expected failure");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    assert!(!stderr.contains("stack backtrace"), "backtrace: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one line expected: {stderr}"
+    );
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
+fn new_localnet(dir: &Path, validators: u32) {
+    filiera()
+        .args([
+            "genesis",
+            "new",
+            "--validators",
+            &validators.to_string(),
+            "--out",
+        ])
+        .arg(dir)
+        .args(["--genesis-time", "2026-11-24T00:00:00Z"])
+        .assert()
+        .success();
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn genesis_new_then_validate_succeeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("net");
+    new_localnet(&dir, 4);
+    let out = filiera()
+        .args(["genesis", "validate"])
+        .arg(dir.join("genesis.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("valid genesis") && stdout.contains("4 validators"),
+        "{stdout}"
+    );
+
+    let genesis: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("genesis.json")).unwrap()).unwrap();
+    assert_eq!(genesis["validators"].as_array().unwrap().len(), 4);
+    // The whole Marche catalogue is there, and the authority is 2-of-3.
+    assert_eq!(
+        genesis["catalogue"]["products"].as_array().unwrap().len(),
+        12
+    );
+    assert_eq!(genesis["authority"]["threshold"], json!(2));
+    assert_eq!(genesis["authority"]["keys"].as_array().unwrap().len(), 3);
+
+    for i in 0..4 {
+        let home = dir.join(format!("node{i}"));
+        assert!(home.join("config.toml").exists());
+        assert_eq!(
+            std::fs::read(home.join("genesis.json")).unwrap(),
+            std::fs::read(dir.join("genesis.json")).unwrap()
+        );
+        assert_eq!(mode(&home.join("keys/consensus.json")), 0o600);
+        assert_eq!(mode(&home.join("keys/p2p.json")), 0o600);
+        assert_eq!(mode(&home.join("keys")), 0o700);
+        // The key file matches the validator entry of the genesis.
+        let shown = filiera()
+            .args(["--json", "keys", "show"])
+            .arg(home.join("keys/consensus.json"))
+            .output()
+            .unwrap();
+        let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
+        assert_eq!(
+            shown["public_key"],
+            genesis["validators"][i]["consensus_key"]
+        );
+    }
+    assert_eq!(mode(&dir.join("authority/key-0.json")), 0o600);
+    assert_eq!(mode(&dir.join("orgs/regione-marche.json")), 0o600);
+
+    let hash = filiera()
+        .args(["genesis", "hash"])
+        .arg(dir.join("genesis.json"))
+        .output()
+        .unwrap();
+    let hash = String::from_utf8(hash.stdout).unwrap();
+    assert_eq!(hash.trim().len(), 64);
+    assert!(stdout.contains(hash.trim()));
+}
+
+/// Writes an edited copy of a generated genesis and returns `genesis validate`'s error.
+fn validate_edited(edit: impl FnOnce(&mut Value)) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("net");
+    new_localnet(&dir, 4);
+    let mut genesis: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("genesis.json")).unwrap()).unwrap();
+    edit(&mut genesis);
+    let path = tmp.path().join("edited.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&genesis).unwrap()).unwrap();
+    fails(filiera().args(["genesis", "validate"]).arg(&path))
+}
+
+#[test]
+fn genesis_validate_names_the_broken_field() {
+    let err = validate_edited(|g| g["validators"][2]["consensus_key"] = json!("not-a-key"));
+    assert!(err.contains("validators[2].consensus_key"), "{err}");
+    let err = validate_edited(|g| {
+        g["validators"][3]["consensus_key"] = g["validators"][1]["consensus_key"].clone()
+    });
+    assert!(
+        err.contains("validators[3].consensus_key") && err.contains("duplicate"),
+        "{err}"
+    );
+    let err = validate_edited(|g| g["authority"]["threshold"] = json!(5));
+    assert!(
+        err.contains("authority.threshold") && err.contains("found 5"),
+        "{err}"
+    );
+    let err = validate_edited(|g| g["catalogue"]["products"][3]["gtin"] = json!("09521234100042"));
+    assert!(
+        err.contains("catalogue.products[3].gtin") && err.contains("check digit should be 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn user_mistakes_get_one_clear_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = fails(
+        filiera()
+            .args(["genesis", "validate"])
+            .arg(tmp.path().join("missing.json")),
+    );
+    assert!(err.contains("missing.json"), "{err}");
+    let garbage = tmp.path().join("garbage.json");
+    std::fs::write(&garbage, "{ not json").unwrap();
+    let err = fails(filiera().args(["genesis", "validate"]).arg(&garbage));
+    assert!(err.contains("garbage.json"), "{err}");
+
+    let dir = tmp.path().join("net");
+    new_localnet(&dir, 1);
+    // A second localnet into the same directory must not overwrite keys.
+    let err = fails(
+        filiera()
+            .args(["genesis", "new", "--validators", "1", "--out"])
+            .arg(&dir),
+    );
+    assert!(err.contains("not empty"), "{err}");
+
+    let key = tmp.path().join("k.json");
+    filiera()
+        .args(["keys", "new", "--out"])
+        .arg(&key)
+        .assert()
+        .success();
+    assert_eq!(mode(&key), 0o600);
+    let err = fails(filiera().args(["keys", "new", "--out"]).arg(&key));
+    assert!(err.contains("k.json"), "{err}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = fails(filiera().args(["keys", "show"]).arg(&key));
+    assert!(err.contains("chmod 600"), "{err}");
+}
+
+#[test]
+fn init_creates_a_home_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = tmp.path().join("net");
+    new_localnet(&net, 1);
+    let home = tmp.path().join("observer");
+    let out = filiera()
+        .args(["--json", "init", "--moniker", "observer-1", "--home"])
+        .arg(&home)
+        .arg("--genesis")
+        .arg(net.join("genesis.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["genesis_hash"].as_str().unwrap().len(), 64);
+    let config = std::fs::read_to_string(home.join("config.toml")).unwrap();
+    assert!(
+        config.contains("moniker = \"observer-1\"") && config.contains("# "),
+        "{config}"
+    );
+    assert_eq!(mode(&home.join("keys/p2p.json")), 0o600);
+    let err = fails(filiera().args(["init", "--home"]).arg(&home));
+    assert!(err.contains("refusing to overwrite"), "{err}");
+}
+
+#[test]
+fn version_and_completions() {
+    let out = filiera().arg("version").output().unwrap();
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .starts_with("filiera ")
+    );
+    let out = filiera().args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8(out.stdout).unwrap().contains("filiera"));
+}

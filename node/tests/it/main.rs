@@ -1,0 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Integration tests of the `filiera` binary, run as a real process.
+
+mod cli;
