@@ -27,6 +27,8 @@ pub mod hash;
 pub mod limits;
 pub mod merkle;
 pub mod name;
+pub mod receipt;
+pub mod state;
 pub mod tx;
 pub mod validator;
 pub mod vote;

@@ -1,0 +1,84 @@
+//! Storage micro-benchmarks on the real RocksDB: block commit, proof generation
+//! and proof verification.
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use filiera_storage::testkit::ChainBuilder;
+use filiera_storage::{StateChanges, StorageConfig, Store};
+use std::hint::black_box;
+
+const WRITES_PER_BLOCK: usize = 10_000;
+const PROOF_KEYS: usize = 100_000;
+
+fn store() -> (tempfile::TempDir, Store, ChainBuilder) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(
+        dir.path(),
+        StorageConfig {
+            block_cache_bytes: 256 << 20,
+            state_versions_kept: 100,
+        },
+    )
+    .expect("open");
+    let chain = ChainBuilder::new();
+    chain.init(&store).expect("genesis");
+    (dir, store, chain)
+}
+
+/// `n` lot-event-sized writes with keys unique to `block`.
+fn writes(block: u64, n: usize) -> StateChanges {
+    (0..n)
+        .map(|i| {
+            let key = format!("lots/events/09521234100010/CU{block:06}/{i:06}").into_bytes();
+            let value = format!("{{\"bizStep\":\"inspecting\",\"disposition\":\"conformant\",\"n\":{i},\"block\":{block}}}").into_bytes();
+            (key, Some(value))
+        })
+        .collect()
+}
+
+fn commit(c: &mut Criterion) {
+    let (_dir, store, chain) = store();
+    let mut block = 0u64;
+    let mut group = c.benchmark_group("storage::commit");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(WRITES_PER_BLOCK as u64));
+    group.bench_function(format!("writes={WRITES_PER_BLOCK}"), |b| {
+        b.iter_batched(
+            || {
+                block += 1;
+                writes(block, WRITES_PER_BLOCK)
+            },
+            |changes| chain.commit(&store, changes, vec![]).expect("commit"),
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+fn proofs(c: &mut Criterion) {
+    let (_dir, store, chain) = store();
+    for block in 0..(PROOF_KEYS / WRITES_PER_BLOCK) as u64 {
+        chain
+            .commit(&store, writes(block, WRITES_PER_BLOCK), vec![])
+            .expect("commit");
+    }
+    let height = store.last_height().expect("height").expect("initialised");
+    let root = store.state_root(height).expect("root");
+    let key = b"lots/events/09521234100010/CU000004/004242".to_vec();
+    c.bench_function(&format!("storage::prove/keys={PROOF_KEYS}"), |b| {
+        b.iter(|| store.prove(black_box(&key), height).expect("prove"))
+    });
+    let proof = store.prove(&key, height).expect("prove");
+    assert!(proof.value.is_some());
+    c.bench_function(&format!("state::verify_proof/keys={PROOF_KEYS}"), |b| {
+        b.iter(|| black_box(&proof).verify(&root).expect("verifies"))
+    });
+    let absent = store
+        .prove(b"lots/events/none", height)
+        .expect("prove absent");
+    c.bench_function(&format!("state::verify_absence/keys={PROOF_KEYS}"), |b| {
+        b.iter(|| black_box(&absent).verify(&root).expect("verifies"))
+    });
+}
+
+criterion_group!(benches, commit, proofs);
+criterion_main!(benches);

@@ -1,0 +1,88 @@
+//! Measures disk use per stored lot event after compaction: each event is a
+//! signed transaction in a block, its receipt with one event, and one state
+//! record, committed in blocks of 1,000 through the real store.
+//!
+//! Usage: storage-disk-usage [EVENTS] (default 100000)
+
+use anyhow::{Context, Result};
+use filiera_storage::testkit::{ChainBuilder, TEST_CHAIN};
+use filiera_storage::{StateChanges, StorageConfig, Store};
+use filiera_types::{ChainId, ContractCall, ContractId, MethodName, SecretKey, Transaction};
+use std::time::Instant;
+
+const EVENTS_PER_BLOCK: u64 = 1_000;
+
+fn main() -> Result<()> {
+    let events: u64 = std::env::args()
+        .nth(1)
+        .map(|s| s.parse())
+        .transpose()
+        .context("EVENTS")?
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(
+        dir.path(),
+        StorageConfig {
+            block_cache_bytes: 64 << 20,
+            state_versions_kept: 100,
+        },
+    )?;
+    let chain = ChainBuilder::new();
+    chain.init(&store)?;
+    let producer = SecretKey::from_seed(&[5; 32]);
+    let started = Instant::now();
+    let mut n = 0u64;
+    while n < events {
+        let mut txs = Vec::new();
+        let mut changes = StateChanges::new();
+        for _ in 0..EVENTS_PER_BLOCK.min(events - n) {
+            // A realistic event: the EPCIS event hash (32 bytes), lot key, biz step,
+            // disposition, read point and time, borsh-encoded by the client.
+            let lot = format!("CU{:06}", n / 20);
+            let mut args = Vec::with_capacity(140);
+            args.extend_from_slice(
+                &filiera_types::Hash::of(filiera_types::Domain::TxLeaf, &n.to_le_bytes()).0,
+            );
+            args.extend_from_slice(
+                format!(
+                    "09521234100010|{lot}|inspecting|conformant|9521234000020|{}",
+                    1_764_000_000 + n
+                )
+                .as_bytes(),
+            );
+            let tx = Transaction {
+                chain_id: ChainId::new(TEST_CHAIN)?,
+                sender: producer.public_key(),
+                nonce: n,
+                expiry_height: u64::MAX,
+                call: ContractCall {
+                    contract: ContractId::new("lots")?,
+                    method: MethodName::new("record_event")?,
+                    args: args.clone(),
+                },
+            }
+            .sign(&producer)?;
+            changes.insert(
+                format!("lots/ev/09521234100010/{lot}/{n:08}").into_bytes(),
+                Some(args),
+            );
+            txs.push(tx);
+            n += 1;
+        }
+        chain.commit(&store, changes, txs)?;
+    }
+    let elapsed = started.elapsed();
+    store.compact()?;
+    let bytes = store.disk_bytes()?;
+    println!("events: {events}");
+    println!(
+        "commit time: {:.2} s ({:.0} events/s)",
+        elapsed.as_secs_f64(),
+        events as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "disk after compaction: {bytes} bytes, {:.1} bytes per lot event",
+        bytes as f64 / events as f64
+    );
+    Ok(())
+}

@@ -1,0 +1,35 @@
+//! Filiera's storage: blocks, commit certificates, receipts and the
+//! authenticated state, in embedded RocksDB.
+//!
+//! **Purpose.** Keep everything a node has decided, and the state it implies,
+//! so that a header's state root can prove any single record to a light client.
+//!
+//! **Invariants.** Everything one block changes is written in one `WriteBatch`
+//! with fsync: after any crash the store reopens at the last fully committed
+//! block, never between two. The state is a Jellyfish Merkle tree with one
+//! version per height (a reserved height key is written every block, so every
+//! height has its own root); the latest value of each key is also kept for fast
+//! reads and prefix scans, and [`Store::verify_state_root`] checks the two agree.
+//! Pruning deletes only tree nodes no kept version can reach; blocks,
+//! certificates and receipts are never pruned.
+//!
+//! **Threats.** Disks fill up, files get damaged, processes get killed. A
+//! failed write poisons the store (every later write is refused) so the node
+//! stops rather than run on half-written state; stored records that fail to
+//! decode are reported as corruption, never repaired silently; a directory
+//! written by a newer format is refused at open. Snapshot chunks from peers are
+//! verified against the state root before anything from them is kept.
+
+mod columns;
+mod error;
+mod snapshot;
+mod store;
+pub mod testkit;
+mod tree;
+
+pub use error::{Result, StorageError};
+pub use snapshot::{SNAPSHOT_CHUNK_ENTRIES_MAX, SnapshotChunk, SnapshotExporter, SnapshotImporter};
+pub use store::{
+    HEIGHT_KEY, PreparedState, STORAGE_FORMAT_VERSION, StateChanges, StorageConfig, Store,
+    TxLocation,
+};

@@ -1,0 +1,710 @@
+//! The store: opening, genesis, the atomic block commit, reads, proofs, pruning.
+
+use crate::columns::{
+    self, BLOCK_INDEX, BLOCK_TXS, CERTIFICATES, HEADERS, META, RECEIPTS, STATE, TREE_NODES,
+    TREE_STALE, TREE_VALUES, TX_INDEX,
+};
+use crate::error::{Result, StorageError};
+use crate::tree::{DbTree, MemTree, node_key_bytes, value_key};
+use borsh::BorshDeserialize;
+use filiera_types::receipt::Receipt;
+use filiera_types::state::{
+    STATE_KEY_BYTES_MAX, STATE_VALUE_BYTES_MAX, StateEntry, StateHasher, StateProof, key_hash,
+};
+use filiera_types::{Block, CommitCertificate, Hash, Header, SignedTransaction, encoding};
+use jmt::storage::{Node, NodeKey, TreeUpdateBatch};
+use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue};
+use rocksdb::{DB, WriteBatch, WriteOptions};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// The on-disk format this code reads and writes. Bump it on any change to keys or values.
+pub const STORAGE_FORMAT_VERSION: u32 = 1;
+
+/// The reserved state key holding the height: written by every commit, so every
+/// height has its own tree version and root even when no transaction wrote state.
+pub const HEIGHT_KEY: &[u8] = b"\x00sys/height";
+
+const META_FORMAT: &[u8] = b"format_version";
+const META_GENESIS: &[u8] = b"genesis_hash";
+const META_LAST_HEIGHT: &[u8] = b"last_height";
+const META_OLDEST_STATE: &[u8] = b"oldest_state_height";
+const META_EARLIEST_BLOCK: &[u8] = b"earliest_block_height";
+
+/// Operator settings of the store.
+#[derive(Clone, Debug)]
+pub struct StorageConfig {
+    /// Size of the shared block cache, in bytes.
+    pub block_cache_bytes: usize,
+    /// How many recent state versions to keep for proofs (at least 1); older ones are pruned.
+    pub state_versions_kept: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            block_cache_bytes: 256 << 20,
+            state_versions_kept: 1_000,
+        }
+    }
+}
+
+/// State writes of one block, last write per key wins: a value or a deletion.
+pub type StateChanges = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// A state update computed but not yet written: the root a header will carry.
+pub struct PreparedState {
+    version: u64,
+    root: Hash,
+    changes: StateChanges,
+    tree: TreeUpdateBatch,
+}
+
+impl PreparedState {
+    /// The state root after the update.
+    pub fn root(&self) -> Hash {
+        self.root
+    }
+
+    /// The height (tree version) it was prepared for.
+    pub fn height(&self) -> u64 {
+        self.version
+    }
+}
+
+/// Where a transaction is: height and position in the block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxLocation {
+    /// Block height.
+    pub height: u64,
+    /// Position in the block.
+    pub index: u32,
+}
+
+/// The node's database.
+pub struct Store {
+    db: Arc<DB>,
+    /// Set by the first failed write; later writes are refused (fail-stop).
+    failure: Mutex<Option<String>>,
+    config: StorageConfig,
+}
+
+fn be(height: u64) -> [u8; 8] {
+    height.to_be_bytes()
+}
+
+fn receipt_key(height: u64, index: u32) -> [u8; 12] {
+    let mut k = [0u8; 12];
+    k[..8].copy_from_slice(&height.to_be_bytes());
+    k[8..].copy_from_slice(&index.to_be_bytes());
+    k
+}
+
+fn read_u64(cf: &'static str, bytes: &[u8]) -> Result<u64> {
+    let arr: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| StorageError::corrupt(cf, "expected 8 bytes"))?;
+    Ok(u64::from_be_bytes(arr))
+}
+
+fn decode<T: BorshDeserialize>(cf: &'static str, bytes: &[u8]) -> Result<T> {
+    T::try_from_slice(bytes).map_err(|e| StorageError::corrupt(cf, e))
+}
+
+fn check_entry(key: &[u8], value: Option<&Vec<u8>>) -> Result<()> {
+    if key.is_empty() || key.len() > STATE_KEY_BYTES_MAX {
+        return Err(StorageError::Limit {
+            what: "state key",
+            len: key.len(),
+            max: STATE_KEY_BYTES_MAX,
+        });
+    }
+    if let Some(v) = value
+        && v.len() > STATE_VALUE_BYTES_MAX
+    {
+        return Err(StorageError::Limit {
+            what: "state value",
+            len: v.len(),
+            max: STATE_VALUE_BYTES_MAX,
+        });
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Opens (or creates) the store in `path`; refuses a directory of another format.
+    pub fn open(path: &Path, config: StorageConfig) -> Result<Store> {
+        if config.state_versions_kept == 0 {
+            return Err(StorageError::Inconsistent(
+                "state_versions_kept must be at least 1".into(),
+            ));
+        }
+        let db = DB::open_cf_descriptors(
+            &columns::db_options(),
+            path,
+            columns::descriptors(config.block_cache_bytes),
+        )?;
+        let store = Store {
+            db: Arc::new(db),
+            failure: Mutex::new(None),
+            config,
+        };
+        match store.meta(META_FORMAT)? {
+            None => {}
+            Some(bytes) => {
+                let arr: [u8; 4] = bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| StorageError::corrupt(META, "format version is not 4 bytes"))?;
+                let found = u32::from_be_bytes(arr);
+                if found != STORAGE_FORMAT_VERSION {
+                    return Err(StorageError::IncompatibleFormat {
+                        found,
+                        supported: STORAGE_FORMAT_VERSION,
+                    });
+                }
+            }
+        }
+        Ok(store)
+    }
+
+    pub(crate) fn db(&self) -> &Arc<DB> {
+        &self.db
+    }
+
+    pub(crate) fn cf(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily> {
+        self.db
+            .cf_handle(name)
+            .ok_or_else(|| StorageError::corrupt(name, "column family missing"))
+    }
+
+    fn meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get_cf(self.cf(META)?, key)?)
+    }
+
+    /// The genesis hash the store was initialised with.
+    pub fn genesis_hash(&self) -> Result<Option<Hash>> {
+        match self.meta(META_GENESIS)? {
+            None => Ok(None),
+            Some(b) => Ok(Some(decode(META, &b)?)),
+        }
+    }
+
+    /// The last committed height (0 = genesis state only); `None` before genesis.
+    pub fn last_height(&self) -> Result<Option<u64>> {
+        self.meta(META_LAST_HEIGHT)?
+            .map(|b| read_u64(META, &b))
+            .transpose()
+    }
+
+    /// The oldest height whose state is still kept.
+    pub fn oldest_state_height(&self) -> Result<u64> {
+        Ok(self
+            .meta(META_OLDEST_STATE)?
+            .map(|b| read_u64(META, &b))
+            .transpose()?
+            .unwrap_or(0))
+    }
+
+    /// The oldest height whose block is stored (above a snapshot base, blocks start there).
+    pub fn earliest_block_height(&self) -> Result<u64> {
+        Ok(self
+            .meta(META_EARLIEST_BLOCK)?
+            .map(|b| read_u64(META, &b))
+            .transpose()?
+            .unwrap_or(1))
+    }
+
+    fn require_height(&self) -> Result<u64> {
+        self.last_height()?.ok_or(StorageError::NotInitialised)
+    }
+
+    /// Writes the genesis state at height 0, or checks that the store holds this
+    /// genesis. Returns the state root of the last committed height.
+    pub fn init_genesis(&self, genesis_hash: Hash, state: StateChanges) -> Result<Hash> {
+        if let Some(stored) = self.genesis_hash()? {
+            if stored != genesis_hash {
+                return Err(StorageError::WrongGenesis {
+                    stored,
+                    expected: genesis_hash,
+                });
+            }
+            // The genesis version itself may long be pruned: answer with the current root.
+            return self.state_root(self.require_height()?);
+        }
+        let prepared = self.prepare_state(0, state)?;
+        let root = prepared.root;
+        let mut batch = WriteBatch::default();
+        batch.put_cf(
+            self.cf(META)?,
+            META_FORMAT,
+            STORAGE_FORMAT_VERSION.to_be_bytes(),
+        );
+        batch.put_cf(
+            self.cf(META)?,
+            META_GENESIS,
+            encoding::encode(&genesis_hash),
+        );
+        self.stage_state(&mut batch, prepared)?;
+        batch.put_cf(self.cf(META)?, META_LAST_HEIGHT, be(0));
+        self.write(batch)?;
+        Ok(root)
+    }
+
+    /// Computes the state root after applying `changes` at `height` without writing
+    /// anything. The proposer puts the root in its header; a validator compares.
+    pub fn prepare_state(&self, height: u64, mut changes: StateChanges) -> Result<PreparedState> {
+        for (k, v) in &changes {
+            if k.as_slice() == HEIGHT_KEY {
+                return Err(StorageError::Inconsistent(
+                    "the height key is reserved".into(),
+                ));
+            }
+            check_entry(k, v.as_ref())?;
+        }
+        let expected = match self.last_height()? {
+            None => 0,
+            Some(h) => h + 1,
+        };
+        if height != expected {
+            return Err(StorageError::OutOfOrder {
+                expected,
+                found: height,
+            });
+        }
+        changes.insert(HEIGHT_KEY.to_vec(), Some(height.to_be_bytes().to_vec()));
+        let writes: Vec<(KeyHash, Option<OwnedValue>)> = changes
+            .iter()
+            .map(|(k, v)| {
+                let leaf = v.as_ref().map(|value| {
+                    StateEntry {
+                        key: k.clone(),
+                        value: value.clone(),
+                    }
+                    .encode()
+                });
+                (key_hash(k), leaf)
+            })
+            .collect();
+        let reader = DbTree {
+            db: Arc::clone(&self.db),
+        };
+        let (root, tree) = JellyfishMerkleTree::<_, StateHasher>::new(&reader)
+            .put_value_set(writes, height)
+            .map_err(StorageError::tree)?;
+        Ok(PreparedState {
+            version: height,
+            root: Hash(root.0),
+            changes,
+            tree,
+        })
+    }
+
+    fn stage_state(&self, batch: &mut WriteBatch, prepared: PreparedState) -> Result<()> {
+        let (state, nodes, values, stale) = (
+            self.cf(STATE)?,
+            self.cf(TREE_NODES)?,
+            self.cf(TREE_VALUES)?,
+            self.cf(TREE_STALE)?,
+        );
+        for (k, v) in &prepared.changes {
+            match v {
+                Some(v) => batch.put_cf(state, k, v),
+                None => batch.delete_cf(state, k),
+            }
+        }
+        for (key, node) in prepared.tree.node_batch.nodes() {
+            batch.put_cf(nodes, node_key_bytes(key), encoding::encode(node));
+        }
+        for ((version, key_hash), value) in prepared.tree.node_batch.values() {
+            batch.put_cf(
+                values,
+                value_key(key_hash, *version),
+                encoding::encode(value),
+            );
+        }
+        for index in &prepared.tree.stale_node_index_batch {
+            let mut k = be(index.stale_since_version).to_vec();
+            k.extend(node_key_bytes(&index.node_key));
+            batch.put_cf(stale, k, []);
+        }
+        Ok(())
+    }
+
+    /// Commits a decided block, its certificate, receipts and state in one synced
+    /// write: after a crash the store holds all of it or none of it.
+    pub fn commit_block(
+        &self,
+        block: &Block,
+        certificate: &CommitCertificate,
+        receipts: &[Receipt],
+        prepared: PreparedState,
+    ) -> Result<()> {
+        let height = block.header.height;
+        let expected = self.require_height()? + 1;
+        if height != expected {
+            return Err(StorageError::OutOfOrder {
+                expected,
+                found: height,
+            });
+        }
+        let hash = block.hash();
+        let fail = |m: String| Err(StorageError::Inconsistent(m));
+        if prepared.version != height {
+            return fail(format!(
+                "state prepared for height {}, block is {height}",
+                prepared.version
+            ));
+        }
+        if prepared.root != block.header.state_root {
+            return fail(format!(
+                "header state root {} but the state gives {}",
+                block.header.state_root, prepared.root
+            ));
+        }
+        if certificate.height != height || certificate.block_hash != hash {
+            return fail(format!(
+                "certificate is for height {} block {}",
+                certificate.height, certificate.block_hash
+            ));
+        }
+        if receipts.len() != block.txs.len() {
+            return fail(format!(
+                "{} receipts for {} transactions",
+                receipts.len(),
+                block.txs.len()
+            ));
+        }
+        if !block.txs_root_matches() || Receipt::root(receipts) != block.header.receipts_root {
+            return fail("transactions or receipts do not match the header's roots".into());
+        }
+        let mut batch = WriteBatch::default();
+        batch.put_cf(
+            self.cf(HEADERS)?,
+            be(height),
+            encoding::encode(&block.header),
+        );
+        batch.put_cf(
+            self.cf(BLOCK_TXS)?,
+            be(height),
+            encoding::encode(&block.txs),
+        );
+        batch.put_cf(self.cf(BLOCK_INDEX)?, hash.0, be(height));
+        batch.put_cf(
+            self.cf(CERTIFICATES)?,
+            be(height),
+            encoding::encode(certificate),
+        );
+        let (tx_index, receipts_cf) = (self.cf(TX_INDEX)?, self.cf(RECEIPTS)?);
+        for (i, (tx, receipt)) in block.txs.iter().zip(receipts).enumerate() {
+            let index = u32::try_from(i)
+                .map_err(|_| StorageError::Inconsistent("too many transactions".into()))?;
+            batch.put_cf(tx_index, tx.hash().0, receipt_key(height, index));
+            batch.put_cf(
+                receipts_cf,
+                receipt_key(height, index),
+                encoding::encode(receipt),
+            );
+        }
+        self.stage_state(&mut batch, prepared)?;
+        batch.put_cf(self.cf(META)?, META_LAST_HEIGHT, be(height));
+        self.write(batch)?;
+        self.prune()
+    }
+
+    /// Writes a batch with fsync. The first failure poisons the store.
+    pub(crate) fn write(&self, batch: WriteBatch) -> Result<()> {
+        let mut failure = self
+            .failure
+            .lock()
+            .map_err(|_| StorageError::Failed("lock poisoned".into()))?;
+        if let Some(reason) = failure.as_ref() {
+            return Err(StorageError::Failed(reason.clone()));
+        }
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        if let Err(e) = self.db.write_opt(batch, &opts) {
+            *failure = Some(e.to_string());
+            return Err(StorageError::Db(e));
+        }
+        Ok(())
+    }
+
+    /// Deletes tree nodes (and their leaf values) that no kept version uses.
+    fn prune(&self) -> Result<()> {
+        let last = self.require_height()?;
+        let keep = self.config.state_versions_kept;
+        if last < keep {
+            return Ok(());
+        }
+        let oldest = last + 1 - keep;
+        if oldest <= self.oldest_state_height()? {
+            return Ok(());
+        }
+        // A node stale since version s belongs to versions below s only; with every
+        // kept version >= oldest, nodes with s <= oldest are unreachable.
+        let (stale_cf, nodes_cf, values_cf) = (
+            self.cf(TREE_STALE)?,
+            self.cf(TREE_NODES)?,
+            self.cf(TREE_VALUES)?,
+        );
+        let mut batch = WriteBatch::default();
+        let mut it = self.db.raw_iterator_cf(stale_cf);
+        it.seek_to_first();
+        while let (Some(k), true) = (it.key(), it.valid()) {
+            let since = read_u64(
+                TREE_STALE,
+                k.get(..8)
+                    .ok_or_else(|| StorageError::corrupt(TREE_STALE, "short key"))?,
+            )?;
+            if since > oldest {
+                break;
+            }
+            let node_key: NodeKey = decode(TREE_STALE, &k[8..])?;
+            let node_bytes = node_key_bytes(&node_key);
+            if let Some(bytes) = self.db.get_pinned_cf(nodes_cf, &node_bytes)?
+                && let Node::Leaf(leaf) = decode::<Node>(TREE_NODES, &bytes)?
+            {
+                batch.delete_cf(values_cf, value_key(&leaf.key_hash(), node_key.version()));
+            }
+            batch.delete_cf(nodes_cf, node_bytes);
+            batch.delete_cf(stale_cf, k);
+            it.next();
+        }
+        it.status()?;
+        batch.put_cf(self.cf(META)?, META_OLDEST_STATE, be(oldest));
+        self.write(batch)
+    }
+
+    /// The header at `height`.
+    pub fn header(&self, height: u64) -> Result<Option<Header>> {
+        self.get_decoded(HEADERS, &be(height))
+    }
+
+    /// The whole block at `height`.
+    pub fn block(&self, height: u64) -> Result<Option<Block>> {
+        let Some(header) = self.header(height)? else {
+            return Ok(None);
+        };
+        let Some(txs) = self.get_decoded::<Vec<SignedTransaction>>(BLOCK_TXS, &be(height))? else {
+            return Ok(None);
+        };
+        Ok(Some(Block { header, txs }))
+    }
+
+    /// The height of the block with this hash.
+    pub fn height_of_block(&self, hash: &Hash) -> Result<Option<u64>> {
+        self.db
+            .get_cf(self.cf(BLOCK_INDEX)?, hash.0)?
+            .map(|b| read_u64(BLOCK_INDEX, &b))
+            .transpose()
+    }
+
+    /// The commit certificate of `height`.
+    pub fn certificate(&self, height: u64) -> Result<Option<CommitCertificate>> {
+        self.get_decoded(CERTIFICATES, &be(height))
+    }
+
+    /// Where a transaction was committed.
+    pub fn tx_location(&self, tx_hash: &Hash) -> Result<Option<TxLocation>> {
+        let Some(b) = self.db.get_cf(self.cf(TX_INDEX)?, tx_hash.0)? else {
+            return Ok(None);
+        };
+        if b.len() != 12 {
+            return Err(StorageError::corrupt(TX_INDEX, "expected 12 bytes"));
+        }
+        let height = read_u64(TX_INDEX, &b[..8])?;
+        let index = u32::from_be_bytes([b[8], b[9], b[10], b[11]]);
+        Ok(Some(TxLocation { height, index }))
+    }
+
+    /// The receipt of the transaction at a location.
+    pub fn receipt(&self, at: TxLocation) -> Result<Option<Receipt>> {
+        self.get_decoded(RECEIPTS, &receipt_key(at.height, at.index))
+    }
+
+    /// The latest value of a state key.
+    pub fn state_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get_cf(self.cf(STATE)?, key)?)
+    }
+
+    /// Latest entries whose key starts with `prefix`, in key order, after `start_after`, at most `limit`.
+    pub fn state_prefix(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut it = self.db.raw_iterator_cf(self.cf(STATE)?);
+        match start_after {
+            Some(after) => {
+                it.seek(after);
+                if it.key() == Some(after) {
+                    it.next();
+                }
+            }
+            None => it.seek(prefix),
+        }
+        let mut out = Vec::new();
+        while out.len() < limit && it.valid() {
+            let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                break;
+            };
+            if !k.starts_with(prefix) {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+            it.next();
+        }
+        it.status()?;
+        Ok(out)
+    }
+
+    fn check_kept(&self, height: u64) -> Result<()> {
+        let oldest = self.oldest_state_height()?;
+        let last = self.require_height()?;
+        if height < oldest || height > last {
+            return Err(StorageError::Pruned { height, oldest });
+        }
+        Ok(())
+    }
+
+    /// The state root at `height`.
+    pub fn state_root(&self, height: u64) -> Result<Hash> {
+        self.check_kept(height)?;
+        let reader = DbTree {
+            db: Arc::clone(&self.db),
+        };
+        let root = JellyfishMerkleTree::<_, StateHasher>::new(&reader)
+            .get_root_hash(height)
+            .map_err(StorageError::tree)?;
+        Ok(Hash(root.0))
+    }
+
+    /// A proof of the value (or absence) of `key` at `height`.
+    pub fn prove(&self, key: &[u8], height: u64) -> Result<StateProof> {
+        self.check_kept(height)?;
+        let reader = DbTree {
+            db: Arc::clone(&self.db),
+        };
+        let (leaf, proof) = JellyfishMerkleTree::<_, StateHasher>::new(&reader)
+            .get_with_proof(key_hash(key), height)
+            .map_err(StorageError::tree)?;
+        let value = match leaf {
+            None => None,
+            Some(bytes) => {
+                let entry = StateEntry::decode(&bytes)
+                    .map_err(|e| StorageError::corrupt(TREE_VALUES, e))?;
+                if entry.key != key {
+                    return Err(StorageError::corrupt(TREE_VALUES, "leaf holds another key"));
+                }
+                Some(entry.value)
+            }
+        };
+        Ok(StateProof {
+            key: key.to_vec(),
+            value,
+            proof,
+        })
+    }
+
+    /// Recomputes the state root from the latest state entries alone, in a fresh
+    /// tree, and compares it with the stored root of the last height. An audit:
+    /// the stored tree and the stored state must describe the same thing.
+    pub fn verify_state_root(&self) -> Result<Hash> {
+        let last = self.require_height()?;
+        let mut writes = Vec::new();
+        let mut it = self.db.raw_iterator_cf(self.cf(STATE)?);
+        it.seek_to_first();
+        while it.valid() {
+            let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                break;
+            };
+            writes.push((
+                key_hash(k),
+                Some(
+                    StateEntry {
+                        key: k.to_vec(),
+                        value: v.to_vec(),
+                    }
+                    .encode(),
+                ),
+            ));
+            it.next();
+        }
+        it.status()?;
+        let recomputed = Hash(
+            MemTree::default()
+                .put(0, writes)
+                .map_err(StorageError::tree)?
+                .0,
+        );
+        let stored = self.state_root(last)?;
+        if recomputed != stored {
+            return Err(StorageError::Inconsistent(format!(
+                "state gives root {recomputed}, tree at height {last} has {stored}"
+            )));
+        }
+        Ok(stored)
+    }
+
+    fn get_decoded<T: BorshDeserialize>(&self, cf: &'static str, key: &[u8]) -> Result<Option<T>> {
+        match self.db.get_pinned_cf(self.cf(cf)?, key)? {
+            None => Ok(None),
+            Some(b) => Ok(Some(decode(cf, &b)?)),
+        }
+    }
+
+    /// Number of entries in a column family (diagnostics and tests; scans it all).
+    pub fn count_entries(&self, column_family: &str) -> Result<usize> {
+        let cf = self.db.cf_handle(column_family).ok_or_else(|| {
+            StorageError::corrupt(META, format!("no column family {column_family}"))
+        })?;
+        let mut it = self.db.raw_iterator_cf(cf);
+        it.seek_to_first();
+        let mut n = 0;
+        while it.valid() {
+            n += 1;
+            it.next();
+        }
+        it.status()?;
+        Ok(n)
+    }
+
+    /// Approximate bytes on disk of all SST files (after compaction, the real footprint).
+    pub fn disk_bytes(&self) -> Result<u64> {
+        Ok(self.db.live_files()?.iter().map(|f| f.size as u64).sum())
+    }
+
+    /// Flushes memtables and compacts every column family (used by measurements).
+    pub fn compact(&self) -> Result<()> {
+        for name in columns::ALL {
+            let cf = self.cf(name)?;
+            self.db.flush_cf(cf)?;
+            self.db.compact_range_cf::<&[u8], &[u8]>(cf, None, None);
+        }
+        Ok(())
+    }
+}
+
+/// Writes meta entries of a restored snapshot (used by the snapshot importer).
+pub(crate) fn snapshot_meta(
+    store: &Store,
+    batch: &mut WriteBatch,
+    genesis: &Hash,
+    header: &Header,
+    cert: &CommitCertificate,
+) -> Result<()> {
+    let h = header.height;
+    let meta = store.cf(META)?;
+    batch.put_cf(meta, META_FORMAT, STORAGE_FORMAT_VERSION.to_be_bytes());
+    batch.put_cf(meta, META_GENESIS, encoding::encode(genesis));
+    batch.put_cf(meta, META_LAST_HEIGHT, be(h));
+    batch.put_cf(meta, META_OLDEST_STATE, be(h));
+    batch.put_cf(meta, META_EARLIEST_BLOCK, be(h + 1));
+    batch.put_cf(store.cf(HEADERS)?, be(h), encoding::encode(header));
+    batch.put_cf(store.cf(CERTIFICATES)?, be(h), encoding::encode(cert));
+    batch.put_cf(store.cf(BLOCK_INDEX)?, header.hash().0, be(h));
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! Block commits: what is written can be read back, and inconsistent commits write nothing.
+
+use crate::{open, open_keeping};
+use filiera_storage::testkit::{ChainBuilder, changes_for};
+use filiera_storage::{StateChanges, StorageError, Store, TxLocation};
+use filiera_types::receipt::Receipt;
+use filiera_types::{ChainId, ContractCall, ContractId, Hash, MethodName, SecretKey, Transaction};
+
+fn tx(nonce: u64) -> filiera_types::SignedTransaction {
+    let key = SecretKey::from_seed(&[3; 32]);
+    Transaction {
+        chain_id: ChainId::new("filiera-storage-test").unwrap(),
+        sender: key.public_key(),
+        nonce,
+        expiry_height: 100,
+        call: ContractCall {
+            contract: ContractId::new("lots").unwrap(),
+            method: MethodName::new("record_event").unwrap(),
+            args: vec![nonce as u8],
+        },
+    }
+    .sign(&key)
+    .unwrap()
+}
+
+#[test]
+fn committed_blocks_read_back_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = ChainBuilder::new();
+    let mut blocks = Vec::new();
+    {
+        let store = open(dir.path());
+        assert_eq!(store.last_height().unwrap(), None);
+        chain.init(&store).unwrap();
+        for h in 1..=5u64 {
+            let mut changes = StateChanges::new();
+            changes.insert(format!("lots/{h}").into_bytes(), Some(vec![h as u8; 10]));
+            blocks.push(
+                chain
+                    .commit(&store, changes, vec![tx(2 * h), tx(2 * h + 1)])
+                    .unwrap(),
+            );
+        }
+    }
+    let store = open(dir.path());
+    assert_eq!(store.last_height().unwrap(), Some(5));
+    assert_eq!(store.genesis_hash().unwrap(), Some(chain.genesis_hash()));
+    for b in &blocks {
+        let h = b.header.height;
+        assert_eq!(store.block(h).unwrap().as_ref(), Some(b));
+        assert_eq!(store.height_of_block(&b.hash()).unwrap(), Some(h));
+        let cert = store.certificate(h).unwrap().unwrap();
+        assert_eq!(
+            cert.verify_for("filiera-storage-test", chain.validator_set(), h, &b.hash())
+                .unwrap(),
+            1
+        );
+        assert_eq!(store.state_root(h).unwrap(), b.header.state_root);
+        let loc = store.tx_location(&b.txs[1].hash()).unwrap().unwrap();
+        assert_eq!(
+            loc,
+            TxLocation {
+                height: h,
+                index: 1
+            }
+        );
+        let receipt: Receipt = store.receipt(loc).unwrap().unwrap();
+        assert_eq!(receipt.tx_hash, b.txs[1].hash());
+    }
+    // Parents chain back to genesis.
+    assert_eq!(blocks[0].header.parent_hash, chain.genesis_hash());
+    assert_eq!(blocks[3].header.parent_hash, blocks[2].hash());
+    assert_eq!(store.state_get(b"lots/3").unwrap(), Some(vec![3; 10]));
+    assert_eq!(store.state_prefix(b"lots/", None, 10).unwrap().len(), 5);
+    assert_eq!(
+        store
+            .state_prefix(b"lots/", Some(b"lots/2"), 2)
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect::<Vec<_>>(),
+        vec![b"lots/3".to_vec(), b"lots/4".to_vec()]
+    );
+    assert_eq!(
+        store.verify_state_root().unwrap(),
+        blocks[4].header.state_root
+    );
+    assert!(store.tx_location(&Hash([0; 32])).unwrap().is_none());
+}
+
+#[test]
+fn inconsistent_commits_are_refused_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let chain = ChainBuilder::new();
+    chain.init(&store).unwrap();
+    let good = chain
+        .commit(&store, changes_for(1, 1, 10, 100), vec![tx(0)])
+        .unwrap();
+    let root_before = store.state_root(1).unwrap();
+
+    // Wrong height.
+    let p = store.prepare_state(2, changes_for(2, 1, 10, 100)).unwrap();
+    let mut block = good.clone();
+    block.header.height = 3;
+    let cert = chain.certify(&block);
+    assert!(matches!(
+        store.commit_block(&block, &cert, &[], p),
+        Err(StorageError::OutOfOrder {
+            expected: 2,
+            found: 3
+        })
+    ));
+    assert!(matches!(
+        store.prepare_state(5, StateChanges::new()),
+        Err(StorageError::OutOfOrder { .. })
+    ));
+
+    // A header whose state root is not the state's.
+    let p = store.prepare_state(2, changes_for(2, 1, 10, 100)).unwrap();
+    let mut block = good.clone();
+    block.header.height = 2;
+    block.header.state_root = Hash([9; 32]);
+    let cert = chain.certify(&block);
+    let receipts = vec![Receipt {
+        tx_hash: block.txs[0].hash(),
+        status: filiera_types::receipt::TxStatus::Success,
+        fuel_used: 0,
+        events: vec![],
+        return_data: vec![],
+    }];
+    assert!(matches!(
+        store.commit_block(&block, &cert, &receipts, p),
+        Err(StorageError::Inconsistent(_))
+    ));
+
+    // A certificate for another block, and missing receipts.
+    let p = store.prepare_state(2, StateChanges::new()).unwrap();
+    let mut block = good.clone();
+    block.header.height = 2;
+    block.header.state_root = p.root();
+    let cert = chain.certify(&good);
+    assert!(matches!(
+        store.commit_block(&block, &cert, &receipts, p),
+        Err(StorageError::Inconsistent(_))
+    ));
+    let p = store.prepare_state(2, StateChanges::new()).unwrap();
+    let cert = chain.certify(&block);
+    assert!(matches!(
+        store.commit_block(&block, &cert, &[], p),
+        Err(StorageError::Inconsistent(_))
+    ));
+
+    // Oversized keys and the reserved key.
+    let mut big = StateChanges::new();
+    big.insert(vec![b'k'; 600], Some(vec![1]));
+    assert!(matches!(
+        store.prepare_state(2, big),
+        Err(StorageError::Limit { .. })
+    ));
+    let mut reserved = StateChanges::new();
+    reserved.insert(filiera_storage::HEIGHT_KEY.to_vec(), Some(vec![1]));
+    assert!(store.prepare_state(2, reserved).is_err());
+
+    assert_eq!(store.last_height().unwrap(), Some(1));
+    assert_eq!(store.state_root(1).unwrap(), root_before);
+    assert!(store.header(2).unwrap().is_none());
+    store.verify_state_root().unwrap();
+}
+
+#[test]
+fn another_genesis_or_a_future_format_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path());
+        ChainBuilder::new().init(&store).unwrap();
+        assert!(matches!(
+            store.init_genesis(Hash([1; 32]), StateChanges::new()),
+            Err(StorageError::WrongGenesis { .. })
+        ));
+    }
+    // Pretend a newer binary wrote the directory.
+    {
+        let db = rocksdb::DB::open_cf(&rocksdb_opts(), dir.path(), cf_names()).unwrap();
+        db.put_cf(
+            db.cf_handle("meta").unwrap(),
+            b"format_version",
+            2u32.to_be_bytes(),
+        )
+        .unwrap();
+    }
+    match Store::open(dir.path(), Default::default()) {
+        Err(StorageError::IncompatibleFormat {
+            found: 2,
+            supported: 1,
+        }) => {}
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("a future format must be refused"),
+    }
+}
+
+fn rocksdb_opts() -> rocksdb::Options {
+    let mut o = rocksdb::Options::default();
+    o.create_missing_column_families(true);
+    o
+}
+
+fn cf_names() -> Vec<&'static str> {
+    vec![
+        "meta",
+        "headers",
+        "block_txs",
+        "block_index",
+        "certificates",
+        "tx_index",
+        "receipts",
+        "state",
+        "tree_nodes",
+        "tree_values",
+        "tree_stale",
+    ]
+}
+
+#[test]
+fn pruning_keeps_recent_versions_and_bounds_old_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_keeping(dir.path(), 5);
+    let chain = ChainBuilder::new();
+    chain.init(&store).unwrap();
+    let mut roots = Vec::new();
+    for h in 1..=30u64 {
+        // Rewrite the same 50 keys every block: without pruning, old versions pile up.
+        roots.push(
+            chain
+                .commit(&store, changes_for(h, 3, 50, 50), vec![])
+                .unwrap()
+                .header
+                .state_root,
+        );
+    }
+    assert_eq!(store.oldest_state_height().unwrap(), 26);
+    for h in 26..=30u64 {
+        assert_eq!(store.state_root(h).unwrap(), roots[(h - 1) as usize]);
+        let proof = store.prove(b"lots/lot-00000007", h).unwrap();
+        proof.verify(&roots[(h - 1) as usize]).unwrap();
+    }
+    assert!(matches!(
+        store.state_root(25),
+        Err(StorageError::Pruned {
+            height: 25,
+            oldest: 26
+        })
+    ));
+    // Restarting a node re-checks genesis; the genesis version is long pruned.
+    assert_eq!(chain.init(&store).unwrap(), roots[29]);
+    // Blocks and certificates are never pruned.
+    assert!(store.block(1).unwrap().is_some() && store.certificate(1).unwrap().is_some());
+    store.verify_state_root().unwrap();
+
+    // Without pruning the same history keeps more tree nodes.
+    let dir2 = tempfile::tempdir().unwrap();
+    let unpruned = open_keeping(dir2.path(), 1_000);
+    chain.init(&unpruned).unwrap();
+    for h in 1..=30u64 {
+        chain
+            .commit(&unpruned, changes_for(h, 3, 50, 50), vec![])
+            .unwrap();
+    }
+    assert_eq!(unpruned.state_root(30).unwrap(), roots[29]);
+    assert!(count_cf(&store, "tree_nodes") < count_cf(&unpruned, "tree_nodes") / 2);
+}
+
+fn count_cf(store: &Store, cf: &str) -> usize {
+    store.count_entries(cf).unwrap()
+}
