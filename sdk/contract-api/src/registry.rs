@@ -1,0 +1,256 @@
+//! The registry contract: organisations, keys, roles, accreditations, sites,
+//! and the authority's k-of-n proposals.
+
+use crate::KeyBytes;
+use alloc::string::String;
+use alloc::vec::Vec;
+use borsh::{BorshDeserialize, BorshSerialize};
+
+/// What an organisation may do (same numbering as the genesis `Role`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, BorshSerialize, BorshDeserialize)]
+#[borsh(use_discriminant = true)]
+#[repr(u8)]
+pub enum Role {
+    /// Onboards organisations, grants roles, accredits certifiers (k-of-n).
+    Authority = 0,
+    /// Registers products and lots and records their events.
+    Producer = 1,
+    /// Transforms, packs, ships and receives lots.
+    Processor = 2,
+    /// Issues, suspends and revokes attestations within its accreditations.
+    CertificationBody = 3,
+    /// Reads and exports.
+    Auditor = 4,
+    /// Operates validator or observer nodes.
+    ValidatorOperator = 5,
+}
+
+impl Role {
+    /// Every role, in order.
+    pub const ALL: [Role; 6] = [
+        Role::Authority,
+        Role::Producer,
+        Role::Processor,
+        Role::CertificationBody,
+        Role::Auditor,
+        Role::ValidatorOperator,
+    ];
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// A set of roles, as a bit mask.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct RoleSet(pub u8);
+
+impl RoleSet {
+    /// The set of `roles`.
+    pub fn of(roles: &[Role]) -> RoleSet {
+        RoleSet(roles.iter().fold(0, |m, r| m | r.bit()))
+    }
+    /// Whether `role` is in the set.
+    pub fn has(self, role: Role) -> bool {
+        self.0 & role.bit() != 0
+    }
+    /// The set with `role` added.
+    pub fn with(self, role: Role) -> RoleSet {
+        RoleSet(self.0 | role.bit())
+    }
+    /// The set without `role`.
+    pub fn without(self, role: Role) -> RoleSet {
+        RoleSet(self.0 & !role.bit())
+    }
+}
+
+/// Whether an organisation may act.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[borsh(use_discriminant = true)]
+#[repr(u8)]
+pub enum OrgStatus {
+    /// It may act within its roles.
+    Active = 0,
+    /// It may not act until reinstated.
+    Suspended = 1,
+    /// It may never act again.
+    Revoked = 2,
+}
+
+/// An organisation (`pub/org/...`).
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct OrgRecord {
+    /// Its id.
+    pub id: String,
+    /// Legal name.
+    pub name: String,
+    /// Kind (genesis `OrgKind` numbering).
+    pub kind: u8,
+    /// VAT number, if public.
+    pub vat_number: Option<String>,
+    /// Its roles.
+    pub roles: RoleSet,
+    /// Whether it may act.
+    pub status: OrgStatus,
+    /// The keys that sign for it.
+    pub keys: Vec<KeyBytes>,
+}
+
+impl OrgRecord {
+    /// Whether the organisation is active and has `role`.
+    pub fn may(&self, role: Role) -> bool {
+        self.status == OrgStatus::Active && self.roles.has(role)
+    }
+}
+
+/// A certification body's accreditation for a scheme (`pub/accr/...`).
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct AccreditationRecord {
+    /// The scheme code, e.g. `DOP`.
+    pub scheme: String,
+    /// Protected names covered; empty means the whole scheme.
+    pub scope: Vec<String>,
+    /// Start of validity, ms since the epoch.
+    pub valid_from_ms: u64,
+    /// End of validity (exclusive), ms since the epoch.
+    pub valid_until_ms: u64,
+    /// Withdrawn by the authority.
+    pub withdrawn: bool,
+}
+
+impl AccreditationRecord {
+    /// Whether it covers `protected_name` of its scheme at `time_ms`.
+    pub fn covers(&self, protected_name: &str, time_ms: u64) -> bool {
+        !self.withdrawn
+            && self.valid_from_ms <= time_ms
+            && time_ms < self.valid_until_ms
+            && (self.scope.is_empty() || self.scope.iter().any(|s| s == protected_name))
+    }
+}
+
+/// A site (`pub/site/{gln}`).
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct SiteRecord {
+    /// Its GLN (13 digits).
+    pub gln: String,
+    /// The organisation that runs it.
+    pub org: String,
+    /// Kind of site, e.g. `dairy`.
+    pub kind: String,
+    /// Name and place.
+    pub name: String,
+}
+
+/// The authority's keys and threshold (`pub/authority`).
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct AuthorityRecord {
+    /// The organisation that is the authority.
+    pub org: String,
+    /// Keys that may approve proposals.
+    pub keys: Vec<KeyBytes>,
+    /// Approvals needed.
+    pub threshold: u32,
+}
+
+/// What the authority may decide (needs `threshold` approvals).
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub enum AuthorityAction {
+    /// Onboards an organisation.
+    RegisterOrg {
+        /// Its id (a code).
+        id: String,
+        /// Legal name.
+        name: String,
+        /// Kind (genesis numbering).
+        kind: u8,
+        /// VAT number.
+        vat_number: Option<String>,
+        /// Initial roles.
+        roles: Vec<Role>,
+        /// Initial keys.
+        keys: Vec<KeyBytes>,
+    },
+    /// Suspends, reinstates or revokes an organisation.
+    SetOrgStatus {
+        /// The organisation.
+        org: String,
+        /// Its new status.
+        status: OrgStatus,
+    },
+    /// Grants a role.
+    GrantRole {
+        /// The organisation.
+        org: String,
+        /// The role.
+        role: Role,
+    },
+    /// Takes a role away.
+    RevokeRole {
+        /// The organisation.
+        org: String,
+        /// The role.
+        role: Role,
+    },
+    /// Adds a key to an organisation.
+    AddKey {
+        /// The organisation.
+        org: String,
+        /// The key.
+        key: KeyBytes,
+    },
+    /// Removes a key (a lost or compromised key).
+    RemoveKey {
+        /// The organisation.
+        org: String,
+        /// The key.
+        key: KeyBytes,
+    },
+    /// Accredits a certification body for a scheme and scope.
+    Accredit {
+        /// The body.
+        org: String,
+        /// Scheme code.
+        scheme: String,
+        /// Protected names; empty means the whole scheme.
+        scope: Vec<String>,
+        /// Start of validity, ms.
+        valid_from_ms: u64,
+        /// End of validity (exclusive), ms.
+        valid_until_ms: u64,
+    },
+    /// Withdraws an accreditation.
+    WithdrawAccreditation {
+        /// The body.
+        org: String,
+        /// Scheme code.
+        scheme: String,
+    },
+}
+
+/// A pending or executed authority proposal.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Proposal {
+    /// What it does.
+    pub action: AuthorityAction,
+    /// Authority keys that approved it (the proposer first).
+    pub approvals: Vec<KeyBytes>,
+    /// Whether the threshold was reached and the action applied.
+    pub executed: bool,
+    /// Height at which it was proposed.
+    pub proposed_height: u64,
+}
+
+/// Registry methods.
+pub mod method {
+    /// `AuthorityAction` → proposal id (u64); executes at once if the threshold is 1.
+    pub const PROPOSE: &str = "propose";
+    /// `u64` proposal id; executes when the threshold is reached.
+    pub const APPROVE: &str = "approve";
+    /// `SiteRecord` (its `org` must be the caller's); producers and processors only.
+    pub const REGISTER_SITE: &str = "register_site";
+}
+
+/// Largest number of keys an organisation may have.
+pub const ORG_KEYS_MAX: usize = 16;
+/// Largest number of protected names in an accreditation scope.
+pub const SCOPE_NAMES_MAX: usize = 32;
