@@ -21,5 +21,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "sdk/types builds for wasm32-unknown-unknown (the in-browser verifier)"
 cargo build -p filiera-types --target wasm32-unknown-unknown --locked
 
+step "contracts: fmt, clippy (wasm32), and committed artifacts rebuild byte for byte"
+(cd contracts && cargo fmt --all -- --check)
+(cd contracts && CARGO_TARGET_DIR="${CONTRACTS_TARGET_DIR:-$HOME/.cache/filiera-contracts-target}" \
+  cargo clippy --release --locked --target wasm32-unknown-unknown -- -D warnings)
+scripts/build-contracts.sh --check
+
 step "cargo test"
 cargo test --workspace --locked

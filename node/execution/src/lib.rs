@@ -1,22 +1,45 @@
-//! Filiera's contract execution layer (being built; today: deploy-time validation).
+//! Filiera's contract execution layer: deploy-time validation, the
+//! deterministic wasmtime runtime, and the state transition of a block.
 //!
 //! **Purpose.** Contracts are the chain's business rules. This crate decides
-//! which WASM modules may be deployed and (next) runs them deterministically
-//! in wasmtime with fuel metering and named limits.
+//! which WASM modules may be deployed, runs them deterministically in wasmtime
+//! with fuel metering and named limits ([`runtime`], [`host`]), executes a
+//! block's transactions in order ([`executor`]), and turns genesis into the
+//! contracts' initial state ([`genesis`]). The registry, lots and certification
+//! contracts it ships are the committed artifacts of `contracts/` ([`contracts`]).
 //!
-//! **Invariants.** A module is validated before it is ever compiled: size cap,
-//! only the deterministic linear-memory feature set ("lime1": no SIMD, threads,
-//! GC, memory64, multi-memory, tail calls, exceptions), imports only from the
-//! host ABI allow-list with exact signatures, no imported memory, table or
-//! global, exactly one memory within the page limit, caps on functions, locals
-//! and body sizes, no start function, and the exports the host calls.
+//! **Invariants.** A module is validated before it is ever compiled (size cap,
+//! the deterministic "lime1" feature set, allow-listed imports with exact
+//! signatures, one memory within the page limit, caps on functions, locals and
+//! bodies). The engine is configured for determinism: fuel, NaN
+//! canonicalisation, no SIMD, threads, GC or memory64; epoch interruption is
+//! not used. Host functions charge fuel before their work, by bytes touched;
+//! memory growth costs fuel per page. A contract writes only below its own
+//! prefix `c/{id}/` and reads other contracts only under their `pub/`. A
+//! failing call (trap, out of fuel, abort, host limit) discards its writes,
+//! keeps the nonce advance, and records a stable code and the contract's
+//! message, never wasmtime's text. Compiled modules are cached on local disk
+//! keyed by code hash, engine compatibility hash and gas schedule version; an
+//! artifact from anyone else is never loaded.
 //!
-//! **Threats.** Deployed code is hostile until proven otherwise: every rule
-//! above has a precise refusal reason, and validation never panics on
-//! arbitrary bytes.
+//! **Threats.** Deployed code and transaction arguments are hostile until
+//! proven otherwise: infinite loops run out of fuel, memory bombs hit the page
+//! cap, unbounded recursion exhausts the wasm stack (on a thread whose native
+//! stack is far larger), malformed modules are refused with a precise reason.
+//! None of these can stop the node or affect another transaction.
 
 pub mod abi;
+pub mod contracts;
+pub mod executor;
+pub mod genesis;
+pub mod host;
 pub mod limits;
+pub mod outcome;
+pub mod runtime;
 pub mod validate;
 
+pub use executor::{BlockContext, BlockOutcome, Changes, Executor};
+pub use host::{CallContext, StateReader};
+pub use outcome::{CallOutcome, CallStatus, FailureCode};
+pub use runtime::{ContractEngine, LoadedContract, RuntimeError};
 pub use validate::{DeployError, ModuleInfo, validate_module};

@@ -14,3 +14,27 @@ pub const CONTRACT_MEMORY_PAGES_MAX: u64 = 256;
 pub const TABLE_ELEMENTS_MAX: u64 = 4_096;
 /// Most globals a module may define.
 pub const GLOBALS_MAX: u32 = 256;
+/// Fuel a transaction may burn, instructions, host work and memory growth together.
+pub const TX_FUEL_MAX: u64 = 20_000_000;
+/// Fuel charged for each 64 KiB page of memory growth.
+pub const MEMORY_PAGE_FUEL: u64 = 10_000;
+/// Fuel charged for every host call, before its work.
+pub const HOST_CALL_FUEL: u64 = 200;
+/// Fuel charged per byte a host call reads or writes.
+pub const HOST_BYTE_FUEL: u64 = 2;
+/// Deepest wasm stack a call may use, in bytes (unbounded recursion traps here).
+pub const WASM_STACK_BYTES_MAX: usize = 512 * 1024;
+/// Native stack of the thread that runs contracts, in bytes: well above the wasm
+/// stack limit so a deep wasm stack traps inside wasm, never overflows the host.
+pub const EXECUTOR_STACK_BYTES: usize = 16 * 1024 * 1024;
+/// Most events one call may emit.
+pub const EVENTS_PER_CALL_MAX: usize = 64;
+/// Largest event payload, in bytes.
+pub const EVENT_DATA_BYTES_MAX: usize = 16 * 1024;
+/// Largest return data, in bytes.
+pub const RETURN_BYTES_MAX: usize = 64 * 1024;
+/// Instances the pooling allocator keeps slots for.
+pub const POOLED_INSTANCES_MAX: u32 = 64;
+/// Version of the fuel schedule (the costs above and wasmtime's own). A change is
+/// a protocol change, and part of the compiled-module cache key.
+pub const GAS_SCHEDULE_VERSION: u32 = 1;

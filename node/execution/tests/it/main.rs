@@ -1,4 +1,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! Integration tests of `filiera-execution`.
+//! Integration tests of filiera-execution: validation, the runtime, and the
+//! committed contracts executed block by block.
 
+mod chain;
+mod determinism;
+mod genesis;
+mod lifecycle;
+mod permissions;
+mod runtime;
 mod validate;

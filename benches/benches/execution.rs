@@ -1,0 +1,251 @@
+//! Contract execution benchmarks on real wasmtime and the committed contracts:
+//! one call with instantiation, one block, and a module load from the disk cache.
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use filiera_contract_api::lots::{Commission, EventKind, LotRef, ProductRecord, Record};
+use filiera_contract_api::registry::{OrgRecord, OrgStatus, Role, RoleSet};
+use filiera_contract_api::{CallInput, contract_ids, encode, keys};
+use filiera_execution::contracts::{LOTS_WASM, builtin};
+use filiera_execution::limits::TX_FUEL_MAX;
+use filiera_execution::{
+    BlockContext, CallContext, CallStatus, ContractEngine, Executor, StateReader,
+};
+use filiera_types::{ChainId, ContractCall, ContractId, Hash, MethodName, SecretKey, Transaction};
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::sync::Arc;
+
+const GTIN: &str = "09521234100010";
+const BLOCK_TXS: u64 = 100;
+
+struct MemState(BTreeMap<Vec<u8>, Vec<u8>>);
+
+impl StateReader for MemState {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.0.get(key).cloned()
+    }
+    fn next(&self, prefix: &[u8], after: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+        self.0
+            .range::<[u8], _>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
+            .find(|(k, _)| k.as_slice() >= prefix)
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+    }
+}
+
+/// A producer with a product and one existing lot, written as genesis would.
+fn state(producer: &SecretKey) -> Arc<MemState> {
+    let mut m = BTreeMap::new();
+    let key = producer.public_key().0;
+    let org = OrgRecord {
+        id: "caseificio".into(),
+        name: "Caseificio".into(),
+        kind: 3,
+        vat_number: None,
+        roles: RoleSet::of(&[Role::Producer]),
+        status: OrgStatus::Active,
+        keys: vec![key],
+    };
+    m.insert(
+        keys::state_key(contract_ids::REGISTRY, &keys::org("caseificio")),
+        encode(&org),
+    );
+    m.insert(
+        keys::state_key(contract_ids::REGISTRY, &keys::key_owner(&key)),
+        encode(&"caseificio".to_string()),
+    );
+    let product = ProductRecord {
+        gtin: GTIN.into(),
+        owner: "caseificio".into(),
+        name: "Casciotta d'Urbino".into(),
+        scheme: "DOP".into(),
+        uom: "kg".into(),
+        max_yield_permille: 1000,
+    };
+    m.insert(
+        keys::state_key(contract_ids::LOTS, &keys::product(GTIN)),
+        encode(&product),
+    );
+    Arc::new(MemState(m))
+}
+
+fn commission(lot: &str) -> Vec<u8> {
+    let args = Commission {
+        id: LotRef {
+            gtin: GTIN.into(),
+            lot: lot.into(),
+        },
+        quantity: 180,
+        site: None,
+        metadata: vec![("harvest_year".into(), "2026".into())],
+        private_hash: Some([3; 32]),
+        epcis_hash: Some([4; 32]),
+    };
+    encode(&CallInput {
+        method: "commission".into(),
+        args: encode(&args),
+    })
+}
+
+fn context(producer: &SecretKey) -> CallContext {
+    CallContext {
+        contract: ContractId::new(contract_ids::LOTS).expect("id"),
+        caller: producer.public_key(),
+        tx_hash: Hash([9; 32]),
+        height: 10,
+        time_ms: 1_793_491_200_000,
+    }
+}
+
+fn call(c: &mut Criterion) {
+    let producer = SecretKey::from_seed(&[5; 32]);
+    let engine = ContractEngine::new(None).expect("engine");
+    let lots = engine.load(LOTS_WASM).expect("lots");
+    let state = state(&producer);
+    let mut group = c.benchmark_group("execution::call");
+    group.throughput(Throughput::Elements(1));
+    // A lot registration: instantiation, input decoding, two registry reads,
+    // a product read, the lot, its first event, the EPCIS anchor and an event.
+    let input = commission("CU-251124");
+    let first = engine.call(
+        &lots,
+        state.clone(),
+        context(&producer),
+        input.clone(),
+        TX_FUEL_MAX,
+    );
+    assert_eq!(first.status, CallStatus::Success, "{first:?}");
+    eprintln!("execution::call/register_lot fuel_used={}", first.fuel_used);
+    group.bench_function("register_lot", |b| {
+        b.iter(|| {
+            black_box(engine.call(
+                &lots,
+                state.clone(),
+                context(&producer),
+                input.clone(),
+                TX_FUEL_MAX,
+            ))
+        })
+    });
+
+    // A lot event (ageing) on an existing lot.
+    let mut with_lot = MemState(state.0.clone());
+    with_lot.0.extend(
+        first
+            .writes
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.clone()?))),
+    );
+    let with_lot = Arc::new(with_lot);
+    let store = Record {
+        id: LotRef {
+            gtin: GTIN.into(),
+            lot: "CU-251124".into(),
+        },
+        kind: EventKind::Store,
+        to: None,
+        quantity: 0,
+        site: None,
+        corrects: None,
+        note: "stagionatura 20 giorni".into(),
+        epcis_hash: Some([5; 32]),
+    };
+    let input = encode(&CallInput {
+        method: "record".into(),
+        args: encode(&store),
+    });
+    let out = engine.call(
+        &lots,
+        with_lot.clone(),
+        context(&producer),
+        input.clone(),
+        TX_FUEL_MAX,
+    );
+    assert_eq!(out.status, CallStatus::Success, "{out:?}");
+    eprintln!("execution::call/lot_event fuel_used={}", out.fuel_used);
+    group.bench_function("lot_event", |b| {
+        b.iter(|| {
+            black_box(engine.call(
+                &lots,
+                with_lot.clone(),
+                context(&producer),
+                input.clone(),
+                TX_FUEL_MAX,
+            ))
+        })
+    });
+    group.finish();
+}
+
+fn block(c: &mut Criterion) {
+    let producer = SecretKey::from_seed(&[5; 32]);
+    let executor =
+        Executor::new(ContractEngine::new(None).expect("engine"), &builtin()).expect("executor");
+    let chain_id = ChainId::new("filiera-bench").expect("chain id");
+    let txs: Vec<_> = (0..BLOCK_TXS)
+        .map(|nonce| {
+            let args = Commission {
+                id: LotRef {
+                    gtin: GTIN.into(),
+                    lot: format!("L{nonce}"),
+                },
+                quantity: 10,
+                site: None,
+                metadata: vec![],
+                private_hash: None,
+                epcis_hash: None,
+            };
+            let call = ContractCall {
+                contract: ContractId::new(contract_ids::LOTS).expect("id"),
+                method: MethodName::new("commission").expect("method"),
+                args: encode(&args),
+            };
+            let tx = Transaction {
+                chain_id: chain_id.clone(),
+                sender: producer.public_key(),
+                nonce,
+                expiry_height: 100,
+                call,
+            };
+            tx.sign(&producer).expect("sign")
+        })
+        .collect();
+    let state = state(&producer);
+    let ctx = BlockContext {
+        chain_id,
+        height: 1,
+        time_ms: 1_793_491_200_000,
+    };
+    let outcome = executor.execute_block(state.clone(), &ctx, &txs);
+    assert!(
+        outcome
+            .receipts
+            .iter()
+            .all(|r| r.status == filiera_types::receipt::TxStatus::Success)
+    );
+    let mut group = c.benchmark_group("execution::block");
+    group.throughput(Throughput::Elements(BLOCK_TXS));
+    group.bench_function(format!("commissions={BLOCK_TXS}"), |b| {
+        b.iter(|| black_box(executor.execute_block(state.clone(), &ctx, &txs)))
+    });
+    group.finish();
+}
+
+fn load(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = ContractEngine::new(Some(dir.path().to_path_buf())).expect("engine");
+    engine.load(LOTS_WASM).expect("compile into the cache");
+    let mut group = c.benchmark_group("execution::load");
+    // Validation, the disk artifact's deserialisation and linking (InstancePre).
+    group.bench_function("lots_from_disk_cache", |b| {
+        b.iter_batched(
+            || engine.forget_loaded(),
+            |()| black_box(engine.load(LOTS_WASM).expect("load")),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, call, block, load);
+criterion_main!(benches);

@@ -1,0 +1,280 @@
+//! The state transition: a block's transactions, in order, against the state.
+//!
+//! Per transaction: the chain id, signature, expiry and nonce are checked (a
+//! transaction failing these changes nothing, not even the nonce: it was
+//! never validly signed for this point of the chain); then the nonce
+//! advances and the contract runs. A failed call discards its writes but keeps
+//! the nonce advance, so the same signed transaction can never run twice.
+//!
+//! Deterministic by construction: ordered maps only, no clock (block time comes
+//! from the header), and contracts run on one thread with a large native stack.
+
+use crate::host::{CallContext, StateReader};
+use crate::limits::{EXECUTOR_STACK_BYTES, TX_FUEL_MAX};
+use crate::outcome::{CallStatus, FailureCode};
+use crate::runtime::{ContractEngine, LoadedContract, RuntimeError};
+use filiera_contract_api::CallInput;
+use filiera_types::receipt::{Receipt, TxStatus};
+use filiera_types::{ChainId, ContractId, Hash, PublicKey, SignedTransaction};
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+/// State changes: key to new value, `None` deletes.
+pub type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// The state key of a sender's next nonce.
+pub fn nonce_key(sender: &PublicKey) -> Vec<u8> {
+    let mut k = b"sys/nonce/".to_vec();
+    k.extend_from_slice(&sender.0);
+    k
+}
+
+/// What a block gives its transactions.
+#[derive(Clone, Debug)]
+pub struct BlockContext {
+    /// The chain.
+    pub chain_id: ChainId,
+    /// The block's height.
+    pub height: u64,
+    /// The block's time, ms since the epoch.
+    pub time_ms: u64,
+}
+
+/// A block's result: its state changes and one receipt per transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockOutcome {
+    /// Every key the block changed, last write wins.
+    pub changes: Changes,
+    /// Receipts, in transaction order.
+    pub receipts: Vec<Receipt>,
+}
+
+/// Runs blocks against the installed contracts.
+pub struct Executor {
+    engine: ContractEngine,
+    contracts: BTreeMap<ContractId, LoadedContract>,
+}
+
+/// Committed state with the block's earlier transactions applied on top.
+struct Overlay {
+    base: Arc<dyn StateReader>,
+    changes: RwLock<Changes>,
+}
+
+impl StateReader for Overlay {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        if let Ok(changes) = self.changes.read()
+            && let Some(v) = changes.get(key)
+        {
+            return v.clone();
+        }
+        self.base.get(key)
+    }
+
+    fn next(&self, prefix: &[u8], after: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+        let changes = self.changes.read().ok()?;
+        let mut cursor = after.to_vec();
+        loop {
+            let base = self.base.next(prefix, &cursor).map(|(k, _)| k);
+            let local = changes
+                .range::<[u8], _>((
+                    std::ops::Bound::Excluded(cursor.as_slice()),
+                    std::ops::Bound::Unbounded,
+                ))
+                .map(|(k, _)| k)
+                .find(|k| k.as_slice() >= prefix)
+                .filter(|k| k.starts_with(prefix))
+                .cloned();
+            let key = match (base, local) {
+                (Some(b), Some(l)) => b.min(l),
+                (b, l) => b.or(l)?,
+            };
+            // This block's changes shadow the committed value; a deletion skips the key.
+            match changes.get(&key) {
+                Some(Some(v)) => return Some((key, v.clone())),
+                Some(None) => cursor = key,
+                None => return self.base.get(&key).map(|v| (key, v)),
+            }
+        }
+    }
+}
+
+impl Executor {
+    /// Loads `contracts` (id, code) into `engine`.
+    pub fn new(
+        engine: ContractEngine,
+        contracts: &[(ContractId, &[u8])],
+    ) -> Result<Executor, RuntimeError> {
+        let mut loaded = BTreeMap::new();
+        for (id, code) in contracts {
+            loaded.insert(id.clone(), engine.load(code)?);
+        }
+        Ok(Executor {
+            engine,
+            contracts: loaded,
+        })
+    }
+
+    /// The code hash of each installed contract.
+    pub fn code_hashes(&self) -> BTreeMap<ContractId, Hash> {
+        self.contracts
+            .iter()
+            .map(|(id, c)| (id.clone(), c.code_hash()))
+            .collect()
+    }
+
+    /// Executes a block's transactions in order on a thread with a large stack.
+    pub fn execute_block(
+        &self,
+        state: Arc<dyn StateReader>,
+        block: &BlockContext,
+        txs: &[SignedTransaction],
+    ) -> BlockOutcome {
+        std::thread::scope(|scope| {
+            let worker = std::thread::Builder::new()
+                .name("filiera-exec".into())
+                .stack_size(EXECUTOR_STACK_BYTES)
+                .spawn_scoped(scope, || self.execute_block_here(state, block, txs));
+            match worker.map(|w| w.join()) {
+                Ok(Ok(outcome)) => outcome,
+                // A panic in the executor is a bug in the node, not in a contract:
+                // stop rather than commit a partial block.
+                Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                Err(e) => panic!("cannot start the executor thread: {e}"),
+            }
+        })
+    }
+
+    /// Executes on the calling thread (which must have a large stack).
+    pub fn execute_block_here(
+        &self,
+        state: Arc<dyn StateReader>,
+        block: &BlockContext,
+        txs: &[SignedTransaction],
+    ) -> BlockOutcome {
+        let overlay = Arc::new(Overlay {
+            base: state,
+            changes: RwLock::new(BTreeMap::new()),
+        });
+        let mut receipts = Vec::with_capacity(txs.len());
+        for tx in txs {
+            let (receipt, writes) = self.execute_tx(overlay.clone(), block, tx);
+            if let Ok(mut changes) = overlay.changes.write() {
+                changes.extend(writes);
+            }
+            receipts.push(receipt);
+        }
+        let changes = overlay
+            .changes
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_default();
+        BlockOutcome { changes, receipts }
+    }
+
+    fn execute_tx(
+        &self,
+        state: Arc<Overlay>,
+        block: &BlockContext,
+        stx: &SignedTransaction,
+    ) -> (Receipt, Changes) {
+        let tx = &stx.tx;
+        let tx_hash = stx.hash();
+        let refuse = |code: FailureCode, message: String| {
+            let status = TxStatus::Failed {
+                code: code as u16,
+                message,
+            };
+            (
+                Receipt {
+                    tx_hash,
+                    status,
+                    fuel_used: 0,
+                    events: Vec::new(),
+                    return_data: Vec::new(),
+                },
+                Changes::new(),
+            )
+        };
+        if tx.chain_id != block.chain_id {
+            return refuse(
+                FailureCode::WrongChain,
+                format!("transaction is for chain {}", tx.chain_id.as_str()),
+            );
+        }
+        if stx.verify().is_err() {
+            return refuse(
+                FailureCode::BadSignature,
+                "signature does not verify".into(),
+            );
+        }
+        if tx.expiry_height < block.height {
+            return refuse(
+                FailureCode::Expired,
+                format!("expired at height {}", tx.expiry_height),
+            );
+        }
+        let key = nonce_key(&tx.sender);
+        let expected = state
+            .get(&key)
+            .and_then(|v| v.try_into().ok())
+            .map(u64::from_le_bytes)
+            .unwrap_or(0);
+        if tx.nonce != expected {
+            return refuse(
+                FailureCode::BadNonce,
+                format!("nonce {} but the sender's next is {expected}", tx.nonce),
+            );
+        }
+        let mut writes = Changes::new();
+        writes.insert(key, Some((expected + 1).to_le_bytes().to_vec()));
+        let Some(contract) = self.contracts.get(&tx.call.contract) else {
+            let status = TxStatus::Failed {
+                code: FailureCode::NoContract as u16,
+                message: format!("no contract {}", tx.call.contract.as_str()),
+            };
+            return (
+                Receipt {
+                    tx_hash,
+                    status,
+                    fuel_used: 0,
+                    events: Vec::new(),
+                    return_data: Vec::new(),
+                },
+                writes,
+            );
+        };
+        let context = CallContext {
+            contract: tx.call.contract.clone(),
+            caller: tx.sender,
+            tx_hash,
+            height: block.height,
+            time_ms: block.time_ms,
+        };
+        let input = filiera_contract_api::encode(&CallInput {
+            method: tx.call.method.as_str().to_owned(),
+            args: tx.call.args.clone(),
+        });
+        let outcome = self
+            .engine
+            .call(contract, state, context, input, TX_FUEL_MAX);
+        let status = match outcome.status {
+            CallStatus::Success => {
+                writes.extend(outcome.writes);
+                TxStatus::Success
+            }
+            CallStatus::Failed { code, message } => TxStatus::Failed {
+                code: code as u16,
+                message,
+            },
+        };
+        let receipt = Receipt {
+            tx_hash,
+            status,
+            fuel_used: outcome.fuel_used,
+            events: outcome.events,
+            return_data: outcome.return_data,
+        };
+        (receipt, writes)
+    }
+}

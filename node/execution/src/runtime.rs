@@ -1,0 +1,270 @@
+//! The deterministic wasmtime runtime: engine configuration, the compiled-module
+//! cache, and running one contract call under fuel.
+
+use crate::host::{self, CallContext, HostState, HostTrap, StateReader};
+use crate::limits::{
+    CONTRACT_MEMORY_PAGES_MAX, GAS_SCHEDULE_VERSION, MEMORY_PAGE_FUEL, POOLED_INSTANCES_MAX,
+    TABLE_ELEMENTS_MAX, WASM_STACK_BYTES_MAX,
+};
+use crate::outcome::{CallOutcome, CallStatus, FailureCode};
+use crate::validate::{DeployError, validate_module};
+use filiera_types::{Domain, Hash};
+use std::collections::BTreeMap;
+use std::hash::{Hash as _, Hasher as _};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
+    PoolingAllocationConfig, Store, Trap,
+};
+
+/// Why the runtime could not load a contract.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The module failed deploy-time validation.
+    #[error(transparent)]
+    Deploy(#[from] DeployError),
+    /// wasmtime refused the configuration or the module.
+    #[error("wasmtime: {0}")]
+    Engine(String),
+    /// The compiled-module cache could not be read or written.
+    #[error("module cache {path}: {reason}")]
+    Cache {
+        /// The cache file.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+}
+
+fn engine_err(e: impl std::fmt::Display) -> RuntimeError {
+    RuntimeError::Engine(e.to_string())
+}
+
+/// The deterministic engine configuration (see the crate docs).
+pub fn deterministic_config() -> Config {
+    let mut c = Config::new();
+    c.consume_fuel(true)
+        .cranelift_nan_canonicalization(true)
+        .wasm_simd(false)
+        .wasm_relaxed_simd(false)
+        .wasm_memory64(false)
+        .wasm_multi_memory(false)
+        .wasm_tail_call(false)
+        .wasm_gc(false)
+        .wasm_stack_switching(false)
+        .wasm_wide_arithmetic(false)
+        .wasm_custom_page_sizes(false)
+        .max_wasm_stack(WASM_STACK_BYTES_MAX);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_core_instances(POOLED_INSTANCES_MAX)
+        .total_memories(POOLED_INSTANCES_MAX)
+        .total_tables(POOLED_INSTANCES_MAX)
+        .max_memory_size((CONTRACT_MEMORY_PAGES_MAX as usize) * 64 * 1024)
+        .table_elements(TABLE_ELEMENTS_MAX as usize);
+    c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    c
+}
+
+/// A compiled, linked contract ready to instantiate in microseconds.
+#[derive(Clone)]
+pub struct LoadedContract {
+    pre: InstancePre<HostState>,
+    code_hash: Hash,
+}
+
+impl LoadedContract {
+    /// The hash of the contract's WASM code.
+    pub fn code_hash(&self) -> Hash {
+        self.code_hash
+    }
+}
+
+/// The contract engine: one per node.
+pub struct ContractEngine {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cache_dir: Option<PathBuf>,
+    loaded: Mutex<BTreeMap<Hash, LoadedContract>>,
+}
+
+impl ContractEngine {
+    /// An engine caching compiled modules under `cache_dir` (none: compile every load).
+    pub fn new(cache_dir: Option<PathBuf>) -> Result<ContractEngine, RuntimeError> {
+        let engine = Engine::new(&deterministic_config()).map_err(engine_err)?;
+        let mut linker = Linker::new(&engine);
+        host::link(&mut linker).map_err(engine_err)?;
+        Ok(ContractEngine {
+            engine,
+            linker,
+            cache_dir,
+            loaded: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// Identifies compiled artifacts this engine can load: wasmtime's own
+    /// compatibility hash (version, settings, CPU features) and the fuel schedule.
+    pub fn compatibility_key(&self) -> String {
+        // DefaultHasher::new() has fixed keys: the same engine gives the same key.
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut h);
+        format!("{:016x}-gas{GAS_SCHEDULE_VERSION}", h.finish())
+    }
+
+    /// Drops the in-memory table of loaded contracts, so the next `load` goes to
+    /// the disk cache (used under memory pressure and by the load benchmark).
+    pub fn forget_loaded(&self) {
+        if let Ok(mut loaded) = self.loaded.lock() {
+            loaded.clear();
+        }
+    }
+
+    /// Validates, compiles (or loads from the local cache) and links a module.
+    pub fn load(&self, code: &[u8]) -> Result<LoadedContract, RuntimeError> {
+        let code_hash = Hash::of(Domain::ContractCode, code);
+        if let Ok(loaded) = self.loaded.lock()
+            && let Some(c) = loaded.get(&code_hash)
+        {
+            return Ok(c.clone());
+        }
+        validate_module(code)?;
+        let module = self.compile_cached(code, &code_hash)?;
+        let pre = self.linker.instantiate_pre(&module).map_err(engine_err)?;
+        let contract = LoadedContract { pre, code_hash };
+        if let Ok(mut loaded) = self.loaded.lock() {
+            loaded.insert(code_hash, contract.clone());
+        }
+        Ok(contract)
+    }
+
+    fn compile_cached(&self, code: &[u8], code_hash: &Hash) -> Result<Module, RuntimeError> {
+        let Some(dir) = &self.cache_dir else {
+            return Module::from_binary(&self.engine, code).map_err(engine_err);
+        };
+        let path = dir.join(format!(
+            "{}-{}.cwasm",
+            code_hash.to_hex(),
+            self.compatibility_key()
+        ));
+        if path.exists()
+            && let Ok(module) = load_artifact(&self.engine, &path)
+        {
+            return Ok(module);
+        }
+        let module = Module::from_binary(&self.engine, code).map_err(engine_err)?;
+        let bytes = module.serialize().map_err(engine_err)?;
+        let cache_err = |e: std::io::Error| RuntimeError::Cache {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(dir).map_err(cache_err)?;
+        // Write then rename, so a crash never leaves a half-written artifact under the final name.
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, &bytes).map_err(cache_err)?;
+        std::fs::rename(&tmp, &path).map_err(cache_err)?;
+        Ok(module)
+    }
+
+    /// Runs `input` (the method and its arguments, as the contract's SDK encodes
+    /// them) against a loaded contract with `fuel_limit` fuel.
+    pub fn call(
+        &self,
+        contract: &LoadedContract,
+        state: Arc<dyn StateReader>,
+        context: CallContext,
+        input: Vec<u8>,
+        fuel_limit: u64,
+    ) -> CallOutcome {
+        let data = HostState {
+            state,
+            context,
+            input,
+            register: Vec::new(),
+            writes: BTreeMap::new(),
+            events: Vec::new(),
+            return_data: Vec::new(),
+            memory_pages_max: CONTRACT_MEMORY_PAGES_MAX as usize,
+            pages_grown: 0,
+        };
+        let mut store = Store::new(&self.engine, data);
+        store.limiter(|s| s);
+        let failed = |code, message: String, fuel_used| CallOutcome {
+            status: CallStatus::Failed { code, message },
+            fuel_used,
+            writes: BTreeMap::new(),
+            events: Vec::new(),
+            return_data: Vec::new(),
+        };
+        if store.set_fuel(fuel_limit).is_err() {
+            return failed(
+                FailureCode::NoContract,
+                "fuel metering unavailable".into(),
+                0,
+            );
+        }
+        let result = contract
+            .pre
+            .instantiate(&mut store)
+            .and_then(|instance| {
+                instance.get_typed_func::<(), ()>(&mut store, crate::abi::CALL_EXPORT)
+            })
+            .map_err(|e| (true, e))
+            .and_then(|call| call.call(&mut store, ()).map_err(|e| (false, e)));
+        let remaining = store.get_fuel().unwrap_or(0);
+        let memory_fuel = store.data().pages_grown.saturating_mul(MEMORY_PAGE_FUEL);
+        let fuel_used = (fuel_limit - remaining.min(fuel_limit))
+            .saturating_add(memory_fuel)
+            .min(fuel_limit);
+        match result {
+            Ok(()) if remaining < memory_fuel => failed(
+                FailureCode::OutOfFuel,
+                "out of fuel growing memory".into(),
+                fuel_limit,
+            ),
+            Ok(()) => {
+                let data = store.into_data();
+                CallOutcome {
+                    status: CallStatus::Success,
+                    fuel_used,
+                    writes: data.writes,
+                    events: data.events,
+                    return_data: data.return_data,
+                }
+            }
+            Err((instantiating, e)) => {
+                let (code, message) = classify(&e, instantiating);
+                failed(code, message, fuel_used)
+            }
+        }
+    }
+}
+
+/// Maps a wasmtime error to a stable code and message (never wasmtime's text).
+fn classify(e: &wasmtime::Error, instantiating: bool) -> (FailureCode, String) {
+    if let Some(host) = e.downcast_ref::<HostTrap>() {
+        return (host.code, host.message.clone());
+    }
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => (FailureCode::OutOfFuel, "out of fuel".into()),
+        Some(Trap::StackOverflow) => (FailureCode::StackOverflow, "wasm stack exhausted".into()),
+        Some(Trap::UnreachableCodeReached) => (FailureCode::Trap, "unreachable executed".into()),
+        Some(Trap::MemoryOutOfBounds) => (FailureCode::Trap, "memory access out of bounds".into()),
+        Some(Trap::IntegerDivisionByZero) => (FailureCode::Trap, "integer division by zero".into()),
+        Some(Trap::IntegerOverflow) => (FailureCode::Trap, "integer overflow".into()),
+        Some(_) => (FailureCode::Trap, "trap".into()),
+        None if instantiating => (
+            FailureCode::NoContract,
+            "contract could not be instantiated".into(),
+        ),
+        None => (FailureCode::Trap, "trap".into()),
+    }
+}
+
+/// Loads a compiled artifact that this node wrote itself.
+#[allow(unsafe_code)]
+fn load_artifact(engine: &Engine, path: &std::path::Path) -> wasmtime::Result<Module> {
+    // SAFETY: wasmtime trusts a serialized module's machine code. Only files this
+    // node compiled and wrote into its own cache directory, named by code hash and
+    // engine compatibility key, are ever loaded; artifacts from peers never are.
+    unsafe { Module::deserialize_file(engine, path) }
+}
