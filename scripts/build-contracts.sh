@@ -22,7 +22,7 @@ rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 export CARGO_TARGET_DIR="${CONTRACTS_TARGET_DIR:-$HOME/.cache/filiera-contracts-target}"
 # RUSTFLAGS replaces contracts/.cargo/config.toml's flags: repeat target-cpu here.
-export RUSTFLAGS="-C target-cpu=lime1 --remap-path-prefix=$root=/filiera --remap-path-prefix=$cargo_home=/cargo"
+export RUSTFLAGS="-C target-cpu=lime1 -C link-arg=-zstack-size=65536 --remap-path-prefix=$root=/filiera --remap-path-prefix=$cargo_home=/cargo"
 unset CARGO_ENCODED_RUSTFLAGS
 
 (cd contracts && cargo build --release --locked --target wasm32-unknown-unknown --quiet)

@@ -33,6 +33,11 @@ pub const EVENTS_PER_CALL_MAX: usize = 64;
 pub const EVENT_DATA_BYTES_MAX: usize = 16 * 1024;
 /// Largest return data, in bytes.
 pub const RETURN_BYTES_MAX: usize = 64 * 1024;
+/// Bytes of each pooled memory slot kept resident and cleared by memset
+/// between calls (beyond them, pages go back to the kernel).
+pub const MEMORY_KEEP_RESIDENT_BYTES: usize = 1024 * 1024;
+/// Bytes of each pooled table slot kept resident between calls.
+pub const TABLE_KEEP_RESIDENT_BYTES: usize = 64 * 1024;
 /// Instances the pooling allocator keeps slots for.
 pub const POOLED_INSTANCES_MAX: u32 = 64;
 /// Version of the fuel schedule (the costs above and wasmtime's own). A change is

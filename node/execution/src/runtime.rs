@@ -3,8 +3,8 @@
 
 use crate::host::{self, CallContext, HostState, HostTrap, StateReader};
 use crate::limits::{
-    CONTRACT_MEMORY_PAGES_MAX, GAS_SCHEDULE_VERSION, MEMORY_PAGE_FUEL, POOLED_INSTANCES_MAX,
-    TABLE_ELEMENTS_MAX, WASM_STACK_BYTES_MAX,
+    CONTRACT_MEMORY_PAGES_MAX, GAS_SCHEDULE_VERSION, MEMORY_KEEP_RESIDENT_BYTES, MEMORY_PAGE_FUEL,
+    POOLED_INSTANCES_MAX, TABLE_ELEMENTS_MAX, TABLE_KEEP_RESIDENT_BYTES, WASM_STACK_BYTES_MAX,
 };
 use crate::outcome::{CallOutcome, CallStatus, FailureCode};
 use crate::validate::{DeployError, validate_module};
@@ -61,8 +61,16 @@ pub fn deterministic_config() -> Config {
         .total_memories(POOLED_INSTANCES_MAX)
         .total_tables(POOLED_INSTANCES_MAX)
         .max_memory_size((CONTRACT_MEMORY_PAGES_MAX as usize) * 64 * 1024)
-        .table_elements(TABLE_ELEMENTS_MAX as usize);
+        .table_elements(TABLE_ELEMENTS_MAX as usize)
+        // Reset a used slot by memset instead of handing pages back to the
+        // kernel: calls are short and touch few pages, and page faults on the
+        // next call cost more than clearing them.
+        .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT_BYTES)
+        .table_keep_resident(TABLE_KEEP_RESIDENT_BYTES);
     c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    // Data segments are a few KiB: copying them is cheaper than mapping a
+    // copy-on-write image and taking a write fault on every first store.
+    c.memory_init_cow(false);
     c
 }
 
@@ -127,7 +135,6 @@ impl ContractEngine {
         {
             return Ok(c.clone());
         }
-        validate_module(code)?;
         let module = self.compile_cached(code, &code_hash)?;
         let pre = self.linker.instantiate_pre(&module).map_err(engine_err)?;
         let contract = LoadedContract { pre, code_hash };
@@ -139,6 +146,7 @@ impl ContractEngine {
 
     fn compile_cached(&self, code: &[u8], code_hash: &Hash) -> Result<Module, RuntimeError> {
         let Some(dir) = &self.cache_dir else {
+            validate_module(code)?;
             return Module::from_binary(&self.engine, code).map_err(engine_err);
         };
         let path = dir.join(format!(
@@ -146,11 +154,14 @@ impl ContractEngine {
             code_hash.to_hex(),
             self.compatibility_key()
         ));
+        // An artifact is written only after its code passed validation and is
+        // named by the code's hash: finding it proves the code was validated.
         if path.exists()
             && let Ok(module) = load_artifact(&self.engine, &path)
         {
             return Ok(module);
         }
+        validate_module(code)?;
         let module = Module::from_binary(&self.engine, code).map_err(engine_err)?;
         let bytes = module.serialize().map_err(engine_err)?;
         let cache_err = |e: std::io::Error| RuntimeError::Cache {

@@ -5,8 +5,6 @@
 //! different records ever share a key or a key prefix.
 
 use crate::KeyBytes;
-use alloc::format;
-use alloc::string::String;
 use alloc::vec::Vec;
 
 /// The full state key of a contract's relative key.
@@ -19,21 +17,36 @@ pub fn state_key(contract: &str, key: &[u8]) -> Vec<u8> {
     k
 }
 
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    bytes
-        .iter()
-        .flat_map(|b| {
-            [
-                DIGITS[usize::from(b >> 4)] as char,
-                DIGITS[usize::from(b & 15)] as char,
-            ]
-        })
-        .collect()
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    for b in bytes {
+        out.push(HEX[usize::from(b >> 4)]);
+        out.push(HEX[usize::from(b & 15)]);
+    }
 }
 
-fn part(s: &str) -> String {
-    format!("{:02x}{s}", s.len())
+/// A variable part: its length in two hex digits, then the bytes (parts are
+/// at most 255 bytes: ids, codes and lot numbers are far shorter).
+fn push_part(out: &mut Vec<u8>, s: &str) {
+    let len = s.len().min(255) as u8;
+    push_hex(out, &[len]);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn key(parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 8);
+    for p in parts {
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+fn with_part(prefix: &[u8], s: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(prefix.len() + s.len() + 2);
+    k.extend_from_slice(prefix);
+    push_part(&mut k, s);
+    k
 }
 
 // Registry.
@@ -44,39 +57,49 @@ pub const AUTHORITY: &[u8] = b"pub/authority";
 pub const NEXT_PROPOSAL: &[u8] = b"next_proposal";
 /// An organisation.
 pub fn org(id: &str) -> Vec<u8> {
-    format!("pub/org/{}", part(id)).into_bytes()
+    with_part(b"pub/org/", id)
 }
 /// Which organisation a key signs for.
-pub fn key_owner(key: &KeyBytes) -> Vec<u8> {
-    format!("pub/key/{}", hex(key)).into_bytes()
+pub fn key_owner(owner_key: &KeyBytes) -> Vec<u8> {
+    let mut k = b"pub/key/".to_vec();
+    push_hex(&mut k, owner_key);
+    k
 }
 /// An organisation's accreditation for a scheme.
 pub fn accreditation(org: &str, scheme: &str) -> Vec<u8> {
-    format!("pub/accr/{}/{}", part(org), part(scheme)).into_bytes()
+    let mut k = with_part(b"pub/accr/", org);
+    k.push(b'/');
+    push_part(&mut k, scheme);
+    k
 }
 /// A site, by GLN.
 pub fn site(gln: &str) -> Vec<u8> {
-    format!("pub/site/{gln}").into_bytes()
+    key(&[b"pub/site/", gln.as_bytes()])
 }
 /// An authority proposal.
 pub fn proposal(id: u64) -> Vec<u8> {
-    format!("proposal/{id:016x}").into_bytes()
+    let mut k = b"proposal/".to_vec();
+    push_hex(&mut k, &id.to_be_bytes());
+    k
 }
 
 // Lots.
 
 /// A product, by GTIN.
 pub fn product(gtin: &str) -> Vec<u8> {
-    format!("pub/product/{gtin}").into_bytes()
+    key(&[b"pub/product/", gtin.as_bytes()])
 }
 /// The prefix of everything about one lot.
 pub fn lot(gtin: &str, lot: &str) -> Vec<u8> {
-    format!("pub/lot/{gtin}{}", part(lot)).into_bytes()
+    let mut k = key(&[b"pub/lot/", gtin.as_bytes()]);
+    push_part(&mut k, lot);
+    k
 }
 /// The `seq`-th event of a lot.
 pub fn lot_event(gtin: &str, lot_number: &str, seq: u32) -> Vec<u8> {
     let mut k = lot(gtin, lot_number);
-    k.extend_from_slice(format!("/ev/{seq:08x}").as_bytes());
+    k.extend_from_slice(b"/ev/");
+    push_hex(&mut k, &seq.to_be_bytes());
     k
 }
 /// The prefix of a lot's downstream links.
@@ -89,12 +112,14 @@ pub fn lot_children(gtin: &str, lot_number: &str) -> Vec<u8> {
 pub fn lot_child(gtin: &str, lot_number: &str, child_gtin: &str, child_lot: &str) -> Vec<u8> {
     let mut k = lot_children(gtin, lot_number);
     k.extend_from_slice(child_gtin.as_bytes());
-    k.extend_from_slice(part(child_lot).as_bytes());
+    push_part(&mut k, child_lot);
     k
 }
 /// Which lot an EPCIS event hash is anchored on (events are idempotent by hash).
 pub fn epcis_anchor(hash: &[u8; 32]) -> Vec<u8> {
-    format!("pub/epcis/{}", hex(hash)).into_bytes()
+    let mut k = b"pub/epcis/".to_vec();
+    push_hex(&mut k, hash);
+    k
 }
 
 // Certification.
@@ -103,15 +128,19 @@ pub fn epcis_anchor(hash: &[u8; 32]) -> Vec<u8> {
 pub const NEXT_ATTESTATION: &[u8] = b"next_attestation";
 /// An attestation.
 pub fn attestation(id: u64) -> Vec<u8> {
-    format!("pub/att/{id:016x}").into_bytes()
+    let mut k = b"pub/att/".to_vec();
+    push_hex(&mut k, &id.to_be_bytes());
+    k
 }
 /// The prefix of the attestations of a subject.
 pub fn attestations_of(subject_key: &str) -> Vec<u8> {
-    format!("pub/att_of/{}/", part(subject_key)).into_bytes()
+    let mut k = with_part(b"pub/att_of/", subject_key);
+    k.push(b'/');
+    k
 }
 /// One entry of a subject's attestation index.
 pub fn attestation_of(subject_key: &str, id: u64) -> Vec<u8> {
     let mut k = attestations_of(subject_key);
-    k.extend_from_slice(format!("{id:016x}").as_bytes());
+    push_hex(&mut k, &id.to_be_bytes());
     k
 }
