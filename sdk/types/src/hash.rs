@@ -20,14 +20,14 @@ impl Hash {
 
     /// Hashes `bytes` in the given domain.
     pub fn of(domain: Domain, bytes: &[u8]) -> Hash {
-        let mut hasher = blake3::Hasher::new_derive_key(domain.context());
+        let mut hasher = domain.hasher();
         hasher.update(bytes);
         Hash(*hasher.finalize().as_bytes())
     }
 
     /// Hashes the concatenation of several parts in the given domain.
     pub fn of_parts(domain: Domain, parts: &[&[u8]]) -> Hash {
-        let mut hasher = blake3::Hasher::new_derive_key(domain.context());
+        let mut hasher = domain.hasher();
         for part in parts {
             hasher.update(part);
         }
@@ -80,6 +80,7 @@ impl<'de> serde::Deserialize<'de> for Hash {
 
 /// The kinds of hashed objects; each has its own blake3 context string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Domain {
     /// A transaction body (its id).
     Transaction,
@@ -105,7 +106,20 @@ pub enum Domain {
     ContractCode,
 }
 
+/// Number of domains (the length of the keyed-hasher cache).
+const DOMAINS: usize = Domain::ContractCode as usize + 1;
+
 impl Domain {
+    /// A hasher already keyed for this domain. Deriving the key hashes the
+    /// context string: doing it once per domain, not once per hash, halves
+    /// the cost of hashing small inputs (tree nodes, leaves).
+    pub fn hasher(self) -> blake3::Hasher {
+        static KEYED: [std::sync::OnceLock<blake3::Hasher>; DOMAINS] =
+            [const { std::sync::OnceLock::new() }; DOMAINS];
+        KEYED[self as usize]
+            .get_or_init(|| blake3::Hasher::new_derive_key(self.context()))
+            .clone()
+    }
     /// The blake3 context string: globally unique, hard-coded, application and purpose named.
     pub const fn context(self) -> &'static str {
         match self {

@@ -27,7 +27,13 @@ pub struct StateHasher(blake3::Hasher);
 
 impl jmt::SimpleHasher for StateHasher {
     fn new() -> Self {
-        StateHasher(blake3::Hasher::new_derive_key(STATE_TREE_CONTEXT))
+        // Keyed once: jmt makes a hasher per node, and deriving the key costs a hash.
+        static KEYED: std::sync::OnceLock<blake3::Hasher> = std::sync::OnceLock::new();
+        StateHasher(
+            KEYED
+                .get_or_init(|| blake3::Hasher::new_derive_key(STATE_TREE_CONTEXT))
+                .clone(),
+        )
     }
 
     fn update(&mut self, data: &[u8]) {
