@@ -140,7 +140,7 @@ impl<'de> serde::Deserialize<'de> for PublicKey {
 }
 
 /// A 64-byte ed25519 signature.
-#[derive(Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, BorshSerialize, BorshDeserialize)]
 pub struct Signature(pub [u8; 64]);
 
 impl Signature {

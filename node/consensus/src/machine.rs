@@ -1,0 +1,445 @@
+//! Driving Malachite's core: every input goes through `process!`, and every
+//! effect is answered here (signing, verification) or turned into an
+//! [`Output`] for the node's I/O edge (network, timers, WAL, blocks, commits).
+//!
+//! Outputs are returned in the order the core produced them. The edge must
+//! carry them out in that order: a WAL append comes before the vote it
+//! protects is published, so a vote never leaves a node before it is durable.
+
+use crate::context::{
+    BlockId, ConsensusProposal, ConsensusValidatorSet, ConsensusVote, FilieraContext, Height,
+    ValidatorAddress,
+};
+use filiera_types::{ChainId, SecretKey, SignKind, encoding};
+use malachite_consensus::{self as mc, Effect, Input, Resume, SignedConsensusMsg};
+use malachite_types::{
+    self as mt, CertificateError, SignedMessage, ThresholdParams, Timeout, Vote as _,
+};
+
+/// A signed vote, as gossiped.
+pub type SignedVote = mt::SignedVote<FilieraContext>;
+/// A signed proposal, as gossiped.
+pub type SignedProposal = mt::SignedProposal<FilieraContext>;
+/// A commit certificate, as decided.
+pub type CommitCertificate = mt::CommitCertificate<FilieraContext>;
+/// Everything consensus takes in.
+pub type ConsensusInput = Input<FilieraContext>;
+
+/// A consensus message for the network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// A vote.
+    Vote(SignedVote),
+    /// A proposal (the block itself travels as [`Output::PublishBlock`]).
+    Proposal(SignedProposal),
+}
+
+/// What the edge must do, in order.
+#[derive(Clone, Debug)]
+pub enum Output {
+    /// Persist this input to the WAL (fsync) before carrying out anything after it.
+    WalAppend(Height, Box<ConsensusInput>),
+    /// Send to every validator.
+    Publish(Message),
+    /// Start a timer; when it fires, feed `Input::TimeoutElapsed`.
+    ScheduleTimeout(Timeout, u64),
+    /// Stop a timer.
+    CancelTimeout(Timeout),
+    /// Stop every timer.
+    CancelAllTimeouts,
+    /// We propose at this height and round: build a block (or reuse the one
+    /// locked on) and feed `Input::Propose` with its id within `timeout_ms`.
+    BuildBlock {
+        /// Height.
+        height: Height,
+        /// Round.
+        round: u32,
+        /// Time left to propose, ms.
+        timeout_ms: u64,
+    },
+    /// Send the block `value` again, for a proposal at `round`.
+    RestreamBlock {
+        /// Height.
+        height: Height,
+        /// Round of the new proposal.
+        round: u32,
+        /// The block.
+        value: BlockId,
+    },
+    /// A round started.
+    RoundStarted {
+        /// Height.
+        height: Height,
+        /// Round.
+        round: u32,
+        /// Its proposer.
+        proposer: ValidatorAddress,
+    },
+    /// The block is decided: commit it with this certificate, then start the next height.
+    Decided(CommitCertificate),
+    /// Equivocation seen at the decided height (two votes or proposals by one validator).
+    Evidence(Vec<ValidatorAddress>),
+}
+
+/// Why consensus could not process an input.
+#[derive(Debug, thiserror::Error)]
+#[error("consensus: {0}")]
+pub struct ConsensusError(pub String);
+
+/// The signing half, kept apart from the core's state so effects can use it
+/// while the core runs.
+struct Signer {
+    chain_id: ChainId,
+    key: SecretKey,
+    context: FilieraContext,
+    timeouts: mt::LinearTimeouts,
+}
+
+/// One validator's (or observer's) consensus.
+pub struct Consensus {
+    state: mc::State<FilieraContext>,
+    signer: Signer,
+}
+
+/// Inputs buffered per height and in total before a node is at that height.
+const INPUT_QUEUE_MAX: usize = 4_096;
+const INPUT_QUEUE_PER_HEIGHT_MAX: usize = 1_024;
+
+impl Consensus {
+    /// Consensus for `key` at `height` with the validator set of that height.
+    pub fn new(
+        chain_id: ChainId,
+        key: SecretKey,
+        timeouts: mt::LinearTimeouts,
+        height: Height,
+        validators: ConsensusValidatorSet,
+    ) -> Consensus {
+        let address = ValidatorAddress(key.public_key().address());
+        let params = mc::Params {
+            address,
+            threshold_params: ThresholdParams::default(),
+            value_payload: mt::ValuePayload::ProposalAndParts,
+            enabled: true,
+        };
+        let state = mc::State::new(
+            FilieraContext,
+            height,
+            validators,
+            params,
+            INPUT_QUEUE_MAX,
+            INPUT_QUEUE_PER_HEIGHT_MAX,
+        );
+        Consensus {
+            state,
+            signer: Signer {
+                chain_id,
+                key,
+                context: FilieraContext,
+                timeouts,
+            },
+        }
+    }
+
+    /// This node's address.
+    pub fn address(&self) -> ValidatorAddress {
+        *self.state.address()
+    }
+
+    /// The height consensus is at.
+    pub fn height(&self) -> Height {
+        self.state.height()
+    }
+
+    /// The round consensus is in (`None` before the first).
+    pub fn round(&self) -> Option<u32> {
+        self.state.round().as_u32()
+    }
+
+    /// Starts `height` (after the previous one was committed, or at boot).
+    pub fn start_height(
+        &mut self,
+        height: Height,
+        validators: ConsensusValidatorSet,
+        is_restart: bool,
+    ) -> Result<Vec<Output>, ConsensusError> {
+        // No target time: the core would read the wall clock; the node paces blocks itself.
+        self.handle(Input::StartHeight(
+            height,
+            validators,
+            is_restart,
+            None,
+            mt::VoteExtensionPolicy::Disabled,
+        ))
+    }
+
+    /// Feeds one input; returns what the edge must do, in order.
+    pub fn handle(&mut self, input: ConsensusInput) -> Result<Vec<Output>, ConsensusError> {
+        let mut outputs = Vec::new();
+        let signer = &self.signer;
+        let result: Result<(), mc::Error<FilieraContext>> = mc::process!(
+            input: input,
+            state: &mut self.state,
+            metrics: &(),
+            with: effect => signer.answer(effect, &mut outputs)
+        );
+        result.map_err(|e| ConsensusError(e.to_string()))?;
+        Ok(outputs)
+    }
+}
+
+/// The certificate in Filiera's stored form (what light clients and block sync verify).
+pub fn to_certificate(c: &CommitCertificate) -> filiera_types::CommitCertificate {
+    let signatures = c
+        .commit_signatures
+        .iter()
+        .map(|s| filiera_types::vote::CommitSignature {
+            validator: s.address.0,
+            signature: s.signature,
+        })
+        .collect();
+    filiera_types::CommitCertificate::new(
+        c.height.0,
+        c.round.as_u32().unwrap_or(0),
+        c.value_id.0,
+        signatures,
+    )
+}
+
+/// The bytes a proposal signature covers.
+pub fn proposal_bytes(p: &ConsensusProposal) -> Vec<u8> {
+    encoding::encode(p)
+}
+
+impl Signer {
+    fn duration_ms(&self, t: Timeout) -> u64 {
+        u64::try_from(self.timeouts.duration_for(t).as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn sign_vote(&self, vote: &ConsensusVote) -> Result<filiera_types::Signature, ConsensusError> {
+        self.key
+            .sign(
+                self.chain_id.as_str(),
+                SignKind::Vote,
+                &encoding::encode(&vote.to_vote()),
+            )
+            .map_err(|e| ConsensusError(e.to_string()))
+    }
+
+    fn verify(
+        &self,
+        msg: &mc::ConsensusMsg<FilieraContext>,
+        signature: &filiera_types::Signature,
+        key: &filiera_types::PublicKey,
+    ) -> bool {
+        let (kind, bytes) = match msg {
+            mc::ConsensusMsg::Vote(v) => (SignKind::Vote, encoding::encode(&v.to_vote())),
+            mc::ConsensusMsg::Proposal(p) => (SignKind::Proposal, proposal_bytes(p)),
+        };
+        key.verify(self.chain_id.as_str(), kind, &bytes, signature)
+            .is_ok()
+    }
+
+    fn verify_vote(
+        &self,
+        vote: &SignedVote,
+        set: &ConsensusValidatorSet,
+    ) -> Result<u64, CertificateError<FilieraContext>> {
+        let address = *vote.message.validator_address();
+        let validator = mt::ValidatorSet::get_by_address(set, &address)
+            .ok_or(CertificateError::UnknownValidator(address))?;
+        let msg = mc::ConsensusMsg::Vote(vote.message.clone());
+        if !self.verify(&msg, &vote.signature, &validator.public_key) {
+            return Err(CertificateError::VerificationError(None));
+        }
+        Ok(validator.power)
+    }
+
+    /// Verifies the votes of a certificate and that they reach `threshold`.
+    fn verify_votes(
+        &self,
+        votes: impl Iterator<Item = SignedVote>,
+        set: &ConsensusValidatorSet,
+        threshold: mt::ThresholdParam,
+    ) -> Result<(), CertificateError<FilieraContext>> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut signed: u64 = 0;
+        for vote in votes {
+            let address = *vote.message.validator_address();
+            if !seen.insert(address) {
+                return Err(CertificateError::DuplicateVote(address));
+            }
+            let power = self.verify_vote(&vote, set)?;
+            signed = signed
+                .checked_add(power)
+                .ok_or(CertificateError::VotingPowerOverflow {
+                    signed,
+                    added: power,
+                })?;
+        }
+        let total = mt::ValidatorSet::total_voting_power(set);
+        if !threshold.is_met(signed, total) {
+            return Err(CertificateError::NotEnoughVotingPower {
+                signed,
+                total,
+                expected: threshold.min_expected(total),
+            });
+        }
+        Ok(())
+    }
+
+    fn commit_votes<'a>(
+        &'a self,
+        c: &'a CommitCertificate,
+    ) -> impl Iterator<Item = SignedVote> + 'a {
+        c.commit_signatures.iter().map(move |s| {
+            let vote = mt::Context::new_precommit(
+                &self.context,
+                c.height,
+                c.round,
+                mt::NilOrVal::Val(c.value_id),
+                s.address,
+            );
+            SignedMessage::new(vote, s.signature)
+        })
+    }
+
+    /// Answers one effect of the core.
+    fn answer(
+        &self,
+        effect: Effect<FilieraContext>,
+        out: &mut Vec<Output>,
+    ) -> Result<Resume<FilieraContext>, ConsensusError> {
+        use mc::Resumable;
+        Ok(match effect {
+            Effect::CancelAllTimeouts(r) => {
+                out.push(Output::CancelAllTimeouts);
+                r.resume_with(())
+            }
+            Effect::CancelTimeout(t, r) => {
+                out.push(Output::CancelTimeout(t));
+                r.resume_with(())
+            }
+            Effect::ScheduleTimeout(t, r) => {
+                out.push(Output::ScheduleTimeout(t, self.duration_ms(t)));
+                r.resume_with(())
+            }
+            Effect::StartRound(height, round, proposer, _role, r) => {
+                out.push(Output::RoundStarted {
+                    height,
+                    round: round.as_u32().unwrap_or(0),
+                    proposer,
+                });
+                r.resume_with(())
+            }
+            Effect::PublishConsensusMsg(msg, r) => {
+                out.push(Output::Publish(match msg {
+                    SignedConsensusMsg::Vote(v) => Message::Vote(v),
+                    SignedConsensusMsg::Proposal(p) => Message::Proposal(p),
+                }));
+                r.resume_with(())
+            }
+            Effect::PublishLivenessMsg(msg, r) => {
+                match msg {
+                    mc::LivenessMsg::Vote(v) => out.push(Output::Publish(Message::Vote(v))),
+                    // Certificates are re-derived from the votes they carry.
+                    mc::LivenessMsg::PolkaCertificate(c) => out.extend(
+                        c.votes(&self.context)
+                            .map(|v| Output::Publish(Message::Vote(v))),
+                    ),
+                    mc::LivenessMsg::SkipRoundCertificate(c) => out.extend(
+                        c.votes(&self.context)
+                            .map(|v| Output::Publish(Message::Vote(v))),
+                    ),
+                }
+                r.resume_with(())
+            }
+            Effect::RepublishVote(v, r) => {
+                out.push(Output::Publish(Message::Vote(v)));
+                r.resume_with(())
+            }
+            Effect::RepublishRoundCertificate(c, r) => {
+                out.extend(
+                    c.votes(&self.context)
+                        .map(|v| Output::Publish(Message::Vote(v))),
+                );
+                r.resume_with(())
+            }
+            Effect::GetValue(height, round, timeout, r) => {
+                let timeout_ms = self.duration_ms(timeout);
+                out.push(Output::BuildBlock {
+                    height,
+                    round: round.as_u32().unwrap_or(0),
+                    timeout_ms,
+                });
+                r.resume_with(())
+            }
+            Effect::RestreamProposal(height, round, _valid_round, _address, value, r) => {
+                out.push(Output::RestreamBlock {
+                    height,
+                    round: round.as_u32().unwrap_or(0),
+                    value,
+                });
+                r.resume_with(())
+            }
+            Effect::CertVerifiedSyncValue(_, _, r) | Effect::CertRejectedSyncValue(_, _, _, r) => {
+                r.resume_with(())
+            }
+            Effect::Decide(certificate, _extensions, r) => {
+                out.push(Output::Decided(certificate));
+                r.resume_with(())
+            }
+            Effect::Finalize(_certificate, _extensions, evidence, r) => {
+                let mut who: Vec<ValidatorAddress> =
+                    evidence.votes.iter().map(|(a, _)| *a).collect();
+                who.extend(evidence.proposals.iter().map(|(a, _)| *a));
+                who.sort();
+                who.dedup();
+                if !who.is_empty() {
+                    out.push(Output::Evidence(who));
+                }
+                r.resume_with(())
+            }
+            Effect::SignVote(vote, r) => {
+                let signature = self.sign_vote(&vote)?;
+                r.resume_with(SignedMessage::new(vote, signature))
+            }
+            Effect::SignProposal(proposal, r) => {
+                let signature = self
+                    .key
+                    .sign(
+                        self.chain_id.as_str(),
+                        SignKind::Proposal,
+                        &proposal_bytes(&proposal),
+                    )
+                    .map_err(|e| ConsensusError(e.to_string()))?;
+                r.resume_with(SignedMessage::new(proposal, signature))
+            }
+            Effect::VerifySignature(signed, key, r) => {
+                r.resume_with(self.verify(&signed.message, &signed.signature, &key))
+            }
+            Effect::VerifyCommitCertificate(c, set, thresholds, r) => {
+                r.resume_with(self.verify_votes(self.commit_votes(&c), &set, thresholds.quorum))
+            }
+            Effect::VerifyExtendedCommitCertificate(c, set, thresholds, _policy, r) => {
+                let plain = c.trim_vote_extensions();
+                r.resume_with(self.verify_votes(self.commit_votes(&plain), &set, thresholds.quorum))
+            }
+            Effect::VerifyPolkaCertificate(c, set, thresholds, r) => {
+                r.resume_with(self.verify_votes(c.votes(&self.context), &set, thresholds.quorum))
+            }
+            Effect::VerifyRoundCertificate(c, set, thresholds, r) => {
+                let threshold = match c.cert_type {
+                    mt::RoundCertificateType::Precommit => thresholds.quorum,
+                    mt::RoundCertificateType::Skip => thresholds.honest,
+                };
+                r.resume_with(self.verify_votes(c.votes(&self.context), &set, threshold))
+            }
+            Effect::WalAppend(height, input, r) => {
+                out.push(Output::WalAppend(height, Box::new(input)));
+                r.resume_with(())
+            }
+            Effect::ExtendVote(_, _, _, _, r) => r.resume_with(None),
+            Effect::VerifyVoteExtension(_, _, _, _, _, _, r) => r.resume_with(Ok(())),
+        })
+    }
+}

@@ -1,0 +1,661 @@
+//! A seeded, deterministic network of validators in one process: simulated
+//! time, per-message delays, drops and partitions, crash and restart. The same
+//! seed always replays the same run.
+
+use filiera_consensus::{
+    BlockId, CommitCertificate, Consensus, ConsensusValidatorSet, Height, Message, Output,
+    ValidatorAddress,
+};
+use filiera_types::block::{Block, Header};
+use filiera_types::{Address, ChainId, Domain, Hash, SecretKey, Validator, ValidatorSet};
+use malachite_consensus::{Input, LocallyProposedValue, ProposedValue};
+use malachite_types::{LinearTimeouts, Round, Timeout, Validity, ValueOrigin};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::time::Duration;
+
+/// SplitMix64: the only randomness, seeded.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    pub fn chance(&mut self, per_mille: u64) -> bool {
+        self.below(1000) < per_mille
+    }
+}
+
+/// A block as gossiped beside consensus.
+#[derive(Clone, Debug)]
+pub struct BlockMsg {
+    pub round: u32,
+    pub valid_round: Round,
+    pub proposer: ValidatorAddress,
+    pub block: Block,
+}
+
+#[derive(Clone, Debug)]
+pub enum NetMsg {
+    Consensus(Message),
+    Block(BlockMsg),
+    /// Block sync: "send me the decided block at this height".
+    SyncRequest(u64),
+    /// Block sync: a decided block and its commit certificate.
+    SyncResponse(Block, filiera_types::CommitCertificate),
+}
+
+impl NetMsg {
+    fn height(&self) -> Option<u64> {
+        match self {
+            NetMsg::Consensus(Message::Vote(v)) => Some(v.message.height.0),
+            NetMsg::Consensus(Message::Proposal(p)) => Some(p.message.height.0),
+            NetMsg::Block(b) => Some(b.block.header.height),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // test-only event queue; boxing buys nothing here
+enum Event {
+    Deliver {
+        from: usize,
+        to: usize,
+        msg: NetMsg,
+    },
+    Timer {
+        node: usize,
+        timeout: Timeout,
+        generation: u64,
+    },
+    Build {
+        node: usize,
+        height: u64,
+        round: u32,
+        generation: u64,
+    },
+    Crash {
+        node: usize,
+    },
+    Restart {
+        node: usize,
+    },
+}
+
+/// Faults of a run.
+#[derive(Clone, Debug)]
+pub struct Faults {
+    pub delay_ms_max: u64,
+    pub drop_per_mille: u64,
+    /// (from_ms, until_ms, the nodes on one side).
+    pub partition: Option<(u64, u64, Vec<usize>)>,
+    /// (node, crash_ms, restart_ms).
+    pub crash: Option<(usize, u64, u64)>,
+}
+
+pub struct Node {
+    pub key: SecretKey,
+    pub consensus: Consensus,
+    pub up: bool,
+    /// Incremented on crash so timers of the previous life never fire.
+    generation: u64,
+    timers: Vec<Timeout>,
+    pub decided: BTreeMap<u64, (BlockId, CommitCertificate)>,
+    /// Heights this node took from block sync instead of deciding.
+    pub synced_heights: Vec<u64>,
+    pub chain: BTreeMap<u64, Block>,
+    blocks: BTreeMap<BlockId, Block>,
+    /// Blocks for heights this node has not reached yet.
+    early: Vec<BlockMsg>,
+    /// When this node last asked a peer for a block it missed, ms.
+    last_sync_ms: Option<u64>,
+    /// WAL of the current height: inputs to replay after a crash.
+    pub wal: Vec<Input<filiera_consensus::FilieraContext>>,
+}
+
+pub struct Sim {
+    pub rng: Rng,
+    pub now_ms: u64,
+    seq: u64,
+    queue: BinaryHeap<Reverse<(u64, u64, usize)>>,
+    events: BTreeMap<usize, Event>,
+    next_event: usize,
+    pub nodes: Vec<Node>,
+    pub set: ValidatorSet,
+    pub chain_id: ChainId,
+    pub faults: Faults,
+    votes: BTreeMap<(Address, u64, u32, u8), Option<Hash>>,
+    pub double_signs: Vec<String>,
+    pub block_interval_ms: u64,
+}
+
+fn timeouts() -> LinearTimeouts {
+    LinearTimeouts {
+        propose: Duration::from_millis(1_000),
+        propose_delta: Duration::from_millis(250),
+        prevote: Duration::from_millis(500),
+        prevote_delta: Duration::from_millis(250),
+        precommit: Duration::from_millis(500),
+        precommit_delta: Duration::from_millis(250),
+        rebroadcast: Duration::from_millis(2_000),
+        max_timeout: Duration::from_millis(10_000),
+    }
+}
+
+impl Sim {
+    pub fn new(seed: u64, validators: usize, faults: Faults) -> Sim {
+        let keys: Vec<SecretKey> = (0..validators)
+            .map(|i| SecretKey::from_seed(&[i as u8 + 1; 32]))
+            .collect();
+        let set = ValidatorSet::new(
+            keys.iter()
+                .map(|k| Validator {
+                    public_key: k.public_key(),
+                    power: 1,
+                })
+                .collect(),
+        )
+        .unwrap();
+        let chain_id = ChainId::new("filiera-sim").unwrap();
+        let genesis = Block {
+            header: Header {
+                version: 1,
+                chain_id: chain_id.clone(),
+                height: 0,
+                time_ms: 1_000,
+                parent_hash: Hash::default(),
+                txs_root: Block::compute_txs_root(&[]),
+                receipts_root: Hash::default(),
+                state_root: Hash::of(Domain::StateLeaf, b"genesis"),
+                validator_set_hash: set.hash(),
+                next_validator_set_hash: set.hash(),
+                proposer: Address::default(),
+            },
+            txs: Vec::new(),
+        };
+        let nodes = keys
+            .into_iter()
+            .map(|key| {
+                let consensus = Consensus::new(
+                    chain_id.clone(),
+                    key.clone(),
+                    timeouts(),
+                    Height(1),
+                    ConsensusValidatorSet::new(set.clone()),
+                );
+                let mut chain = BTreeMap::new();
+                chain.insert(0, genesis.clone());
+                Node {
+                    key,
+                    consensus,
+                    up: true,
+                    generation: 0,
+                    timers: Vec::new(),
+                    decided: BTreeMap::new(),
+                    synced_heights: Vec::new(),
+                    chain,
+                    blocks: BTreeMap::new(),
+                    early: Vec::new(),
+                    last_sync_ms: None,
+                    wal: Vec::new(),
+                }
+            })
+            .collect();
+        let mut sim = Sim {
+            rng: Rng::new(seed),
+            now_ms: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            events: BTreeMap::new(),
+            next_event: 0,
+            nodes,
+            set,
+            chain_id,
+            faults,
+            votes: BTreeMap::new(),
+            double_signs: Vec::new(),
+            block_interval_ms: 100,
+        };
+        if let Some((node, crash_ms, restart_ms)) = sim.faults.crash {
+            sim.at(crash_ms, Event::Crash { node });
+            sim.at(restart_ms, Event::Restart { node });
+        }
+        for i in 0..validators {
+            let set = ConsensusValidatorSet::new(sim.set.clone());
+            let outputs = sim.nodes[i]
+                .consensus
+                .start_height(Height(1), set, false)
+                .unwrap();
+            sim.apply(i, outputs);
+        }
+        sim
+    }
+
+    fn at(&mut self, time_ms: u64, event: Event) {
+        let id = self.next_event;
+        self.next_event += 1;
+        self.seq += 1;
+        self.events.insert(id, event);
+        self.queue.push(Reverse((time_ms, self.seq, id)));
+    }
+
+    fn connected(&self, a: usize, b: usize) -> bool {
+        match &self.faults.partition {
+            Some((from, until, side)) if (*from..*until).contains(&self.now_ms) => {
+                side.contains(&a) == side.contains(&b)
+            }
+            _ => true,
+        }
+    }
+
+    fn broadcast(&mut self, from: usize, msg: NetMsg) {
+        for to in 0..self.nodes.len() {
+            if to == from {
+                continue;
+            }
+            self.send(from, to, msg.clone());
+        }
+    }
+
+    fn send(&mut self, from: usize, to: usize, msg: NetMsg) {
+        if !self.connected(from, to) || self.rng.chance(self.faults.drop_per_mille) {
+            return;
+        }
+        let delay = 1 + self.rng.below(self.faults.delay_ms_max);
+        self.at(self.now_ms + delay, Event::Deliver { from, to, msg });
+    }
+
+    /// Carries out a node's outputs in order.
+    fn apply(&mut self, i: usize, outputs: Vec<Output>) {
+        let mut work: std::collections::VecDeque<Output> = outputs.into();
+        while let Some(output) = work.pop_front() {
+            if !self.nodes[i].up {
+                return;
+            }
+            match output {
+                Output::WalAppend(_, input) => self.nodes[i].wal.push(*input),
+                Output::Publish(msg) => {
+                    if let Message::Vote(v) = &msg {
+                        self.record_vote(i, v);
+                    }
+                    self.broadcast(i, NetMsg::Consensus(msg))
+                }
+                Output::ScheduleTimeout(t, ms) => {
+                    self.nodes[i].timers.push(t);
+                    let generation = self.nodes[i].generation;
+                    self.at(
+                        self.now_ms + ms,
+                        Event::Timer {
+                            node: i,
+                            timeout: t,
+                            generation,
+                        },
+                    );
+                }
+                Output::CancelTimeout(t) => {
+                    self.nodes[i].timers.retain(|x| *x != t);
+                }
+                Output::CancelAllTimeouts => self.nodes[i].timers.clear(),
+                Output::BuildBlock { height, round, .. } => {
+                    let generation = self.nodes[i].generation;
+                    self.at(
+                        self.now_ms + self.block_interval_ms,
+                        Event::Build {
+                            node: i,
+                            height: height.0,
+                            round,
+                            generation,
+                        },
+                    );
+                }
+                Output::RestreamBlock {
+                    height,
+                    round,
+                    value,
+                } => {
+                    if let Some(block) = self.nodes[i].blocks.get(&value).cloned() {
+                        let proposer = self.nodes[i].consensus.address();
+                        let msg = BlockMsg {
+                            round,
+                            valid_round: Round::Nil,
+                            proposer,
+                            block,
+                        };
+                        let _ = height;
+                        self.broadcast(i, NetMsg::Block(msg));
+                    }
+                }
+                Output::RoundStarted { .. } | Output::Evidence(_) => {}
+                Output::Decided(cert) => {
+                    let outputs = self.commit(i, cert);
+                    work.extend(outputs);
+                }
+            }
+        }
+    }
+
+    /// No validator ever signs two different votes for one height, round and
+    /// step, also across a crash and its WAL replay.
+    fn record_vote(&mut self, i: usize, v: &filiera_consensus::SignedVote) {
+        let vote = v.message.to_vote();
+        // Keyed by the signer: a node also relays others' votes (certificates).
+        let key = (vote.validator, vote.height, vote.round, vote.kind as u8);
+        if let Some(previous) = self.votes.insert(key, vote.block_hash)
+            && previous != vote.block_hash
+        {
+            self.double_signs.push(format!(
+                "node {i} signed {previous:?} and {:?} at {key:?}",
+                vote.block_hash
+            ));
+        }
+    }
+
+    fn commit(&mut self, i: usize, cert: CommitCertificate) -> Vec<Output> {
+        let node = &mut self.nodes[i];
+        let height = cert.height.0;
+        let block = node
+            .blocks
+            .get(&cert.value_id)
+            .cloned()
+            .expect("a decided block was validated, so it is known");
+        node.decided.insert(height, (cert.value_id, cert));
+        node.chain.insert(height, block);
+        node.wal.clear();
+        let set = ConsensusValidatorSet::new(self.set.clone());
+        let mut outputs = node
+            .consensus
+            .start_height(Height(height + 1), set, false)
+            .unwrap();
+        // Blocks that arrived early for the new height.
+        let early: Vec<BlockMsg> = std::mem::take(&mut self.nodes[i].early);
+        for msg in early {
+            outputs.extend(self.receive_block(i, msg));
+        }
+        outputs
+    }
+
+    fn build(&mut self, i: usize, height: u64, round: u32) -> Vec<Output> {
+        let node = &mut self.nodes[i];
+        if node.consensus.height().0 != height {
+            return Vec::new();
+        }
+        let parent = node
+            .chain
+            .get(&(height - 1))
+            .expect("parent committed")
+            .clone();
+        let proposer = node.key.public_key().address();
+        let header = Header {
+            version: 1,
+            chain_id: self.chain_id.clone(),
+            height,
+            time_ms: self.now_ms.max(parent.header.time_ms + 1),
+            parent_hash: parent.hash(),
+            txs_root: Block::compute_txs_root(&[]),
+            receipts_root: Hash::default(),
+            state_root: Hash::of(
+                Domain::StateLeaf,
+                &[parent.header.state_root.0.as_slice(), &height.to_le_bytes()].concat(),
+            ),
+            validator_set_hash: self.set.hash(),
+            next_validator_set_hash: self.set.hash(),
+            proposer,
+        };
+        let block = Block {
+            header,
+            txs: Vec::new(),
+        };
+        let id = BlockId(block.hash());
+        node.blocks.insert(id, block.clone());
+        let msg = BlockMsg {
+            round,
+            valid_round: Round::Nil,
+            proposer: ValidatorAddress(proposer),
+            block,
+        };
+        self.broadcast(i, NetMsg::Block(msg));
+        let input = Input::Propose(LocallyProposedValue::new(
+            Height(height),
+            Round::new(round),
+            id,
+        ));
+        self.nodes[i].consensus.handle(input).unwrap()
+    }
+
+    /// Validates a block against the committed chain and tells consensus.
+    fn receive_block(&mut self, i: usize, msg: BlockMsg) -> Vec<Output> {
+        let node = &mut self.nodes[i];
+        let height = msg.block.header.height;
+        let current = node.consensus.height().0;
+        if height > current {
+            node.early.push(msg);
+            return Vec::new();
+        }
+        if height < current {
+            return Vec::new();
+        }
+        let parent = node.chain.get(&(height - 1)).expect("parent committed");
+        let h = &msg.block.header;
+        let expected_root = Hash::of(
+            Domain::StateLeaf,
+            &[parent.header.state_root.0.as_slice(), &height.to_le_bytes()].concat(),
+        );
+        let valid = h.parent_hash == parent.hash()
+            && h.time_ms > parent.header.time_ms
+            && h.state_root == expected_root
+            && h.proposer == msg.proposer.0
+            && h.chain_id == self.chain_id;
+        let id = BlockId(msg.block.hash());
+        node.blocks.insert(id, msg.block.clone());
+        let value = ProposedValue {
+            height: Height(height),
+            round: Round::new(msg.round),
+            valid_round: msg.valid_round,
+            proposer: msg.proposer,
+            value: id,
+            validity: if valid {
+                Validity::Valid
+            } else {
+                Validity::Invalid
+            },
+        };
+        node.consensus
+            .handle(Input::ProposedValue(value, ValueOrigin::Consensus))
+            .unwrap()
+    }
+
+    /// A block fetched by sync: committed only if its certificate verifies
+    /// against the validator set and it extends this node's chain.
+    fn synced(
+        &mut self,
+        i: usize,
+        block: Block,
+        cert: filiera_types::CommitCertificate,
+    ) -> Vec<Output> {
+        let node = &mut self.nodes[i];
+        let height = node.consensus.height().0;
+        let Some(parent) = node.chain.get(&(height - 1)) else {
+            return Vec::new();
+        };
+        if cert.height != height
+            || block.hash() != cert.block_hash
+            || block.header.parent_hash != parent.hash()
+        {
+            return Vec::new();
+        }
+        if cert.verify(self.chain_id.as_str(), &self.set).is_err() {
+            return Vec::new();
+        }
+        node.synced_heights.push(height);
+        node.chain.insert(height, block.clone());
+        node.blocks.insert(BlockId(block.hash()), block);
+        node.wal.clear();
+        let set = ConsensusValidatorSet::new(self.set.clone());
+        let mut outputs = node
+            .consensus
+            .start_height(Height(height + 1), set, false)
+            .unwrap();
+        let early: Vec<BlockMsg> = std::mem::take(&mut self.nodes[i].early);
+        for msg in early {
+            outputs.extend(self.receive_block(i, msg));
+        }
+        outputs
+    }
+
+    fn crash(&mut self, i: usize) {
+        let node = &mut self.nodes[i];
+        node.up = false;
+        node.generation += 1;
+        node.timers.clear();
+    }
+
+    /// Restarts from what survives a crash: the committed chain and the WAL.
+    fn restart(&mut self, i: usize) {
+        let set = ConsensusValidatorSet::new(self.set.clone());
+        let node = &mut self.nodes[i];
+        let height = node.chain.keys().max().copied().unwrap_or(0) + 1;
+        node.consensus = Consensus::new(
+            self.chain_id.clone(),
+            node.key.clone(),
+            timeouts(),
+            Height(height),
+            set.clone(),
+        );
+        node.up = true;
+        node.early.clear();
+        let wal = std::mem::take(&mut node.wal);
+        let mut outputs = node
+            .consensus
+            .start_height(Height(height), set, true)
+            .unwrap();
+        for input in wal {
+            outputs.extend(self.nodes[i].consensus.handle(input).unwrap());
+        }
+        self.apply(i, outputs);
+    }
+
+    /// Runs until `until_ms` of simulated time or every node decided `height`.
+    pub fn run(&mut self, until_ms: u64, height: u64) {
+        while let Some(Reverse((time, _, id))) = self.queue.pop() {
+            if time > until_ms {
+                break;
+            }
+            self.now_ms = time;
+            let event = self.events.remove(&id).expect("event");
+            match event {
+                Event::Deliver { from, to, msg } => {
+                    if !self.nodes[to].up {
+                        continue;
+                    }
+                    // A message from a later height means this node missed a decision.
+                    let current = self.nodes[to].consensus.height().0;
+                    if msg.height().is_some_and(|h| h > current) {
+                        let due = self.nodes[to]
+                            .last_sync_ms
+                            .is_none_or(|t| self.now_ms >= t + 200);
+                        if due {
+                            self.nodes[to].last_sync_ms = Some(self.now_ms);
+                            self.send(to, from, NetMsg::SyncRequest(current));
+                        }
+                    }
+                    let outputs = match msg {
+                        NetMsg::Consensus(Message::Vote(v)) => {
+                            self.nodes[to].consensus.handle(Input::Vote(v)).unwrap()
+                        }
+                        NetMsg::Consensus(Message::Proposal(p)) => {
+                            self.nodes[to].consensus.handle(Input::Proposal(p)).unwrap()
+                        }
+                        NetMsg::Block(b) => self.receive_block(to, b),
+                        NetMsg::SyncRequest(h) => {
+                            if let (Some(block), Some((_, cert))) =
+                                (self.nodes[to].chain.get(&h), self.nodes[to].decided.get(&h))
+                            {
+                                let msg = NetMsg::SyncResponse(
+                                    block.clone(),
+                                    filiera_consensus::to_certificate(cert),
+                                );
+                                self.send(to, from, msg);
+                            }
+                            Vec::new()
+                        }
+                        NetMsg::SyncResponse(block, cert) => self.synced(to, block, cert),
+                    };
+                    self.apply(to, outputs);
+                }
+                Event::Timer {
+                    node,
+                    timeout,
+                    generation,
+                } => {
+                    let n = &mut self.nodes[node];
+                    let Some(pos) = n.timers.iter().position(|t| *t == timeout) else {
+                        continue;
+                    };
+                    n.timers.remove(pos);
+                    if !n.up || n.generation != generation {
+                        continue;
+                    }
+                    let outputs = n.consensus.handle(Input::TimeoutElapsed(timeout)).unwrap();
+                    self.apply(node, outputs);
+                }
+                Event::Build {
+                    node,
+                    height,
+                    round,
+                    generation,
+                } => {
+                    if !self.nodes[node].up || self.nodes[node].generation != generation {
+                        continue;
+                    }
+                    let outputs = self.build(node, height, round);
+                    self.apply(node, outputs);
+                }
+                Event::Crash { node } => self.crash(node),
+                Event::Restart { node } => self.restart(node),
+            }
+            if self.nodes.iter().all(|n| n.chain.contains_key(&height)) {
+                break;
+            }
+        }
+    }
+
+    /// Safety: no two nodes decided (or synced) different blocks at any
+    /// height; equal blocks carry equal state roots.
+    pub fn check_agreement(&self) -> Result<(), String> {
+        if let Some(d) = self.double_signs.first() {
+            return Err(format!("double signing: {d}"));
+        }
+        let mut by_height: BTreeMap<u64, (usize, Hash)> = BTreeMap::new();
+        for (n, node) in self.nodes.iter().enumerate() {
+            for (h, block) in &node.chain {
+                let hash = block.hash();
+                if let Some((other, other_hash)) = by_height.insert(*h, (n, hash))
+                    && other_hash != hash
+                {
+                    return Err(format!(
+                        "fork at height {h}: node {n} has {hash}, node {other} has {other_hash}"
+                    ));
+                }
+            }
+            for (h, (id, _)) in &node.decided {
+                if node.chain.get(h).map(Block::hash) != Some(id.0) {
+                    return Err(format!(
+                        "node {n} decided {id} at {h} but stored another block"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

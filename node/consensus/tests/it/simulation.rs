@@ -1,0 +1,100 @@
+//! Seeded simulations: safety after every run, liveness where the faults allow it.
+
+use crate::sim::{Faults, Sim};
+
+fn seeds() -> u64 {
+    std::env::var("FILIERA_SIM_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200)
+}
+
+fn run_seeds(name: &str, validators: usize, heights: u64, faults: impl Fn(u64) -> Faults) {
+    for seed in 0..seeds() {
+        let mut sim = Sim::new(seed, validators, faults(seed));
+        sim.run(600_000, heights);
+        let reproduce = format!("{name}: seed {seed} (FILIERA_SIM_SEEDS to run more)");
+        if let Err(e) = sim.check_agreement() {
+            panic!("{reproduce}: {e}");
+        }
+        for (n, node) in sim.nodes.iter().enumerate() {
+            assert!(
+                node.chain.contains_key(&heights),
+                "{reproduce}: node {n} stopped at {:?}; all at {:?} after {} ms",
+                node.chain.keys().max(),
+                sim.nodes
+                    .iter()
+                    .map(|n| n.chain.keys().max().copied())
+                    .collect::<Vec<_>>(),
+                sim.now_ms
+            );
+        }
+    }
+}
+
+#[test]
+fn four_validators_with_delays_and_drops_agree_and_progress() {
+    run_seeds("delays+drops", 4, 10, |_| Faults {
+        delay_ms_max: 80,
+        drop_per_mille: 50,
+        partition: None,
+        crash: None,
+    });
+}
+
+#[test]
+fn a_partition_without_quorum_heals_and_progress_resumes() {
+    run_seeds("partition", 4, 10, |seed| Faults {
+        delay_ms_max: 50,
+        drop_per_mille: 10,
+        // Two against two: neither side has a quorum until the partition heals.
+        partition: Some((
+            1_000 + seed % 1_000,
+            6_000,
+            vec![0, (seed % 3 + 1) as usize],
+        )),
+        crash: None,
+    });
+}
+
+#[test]
+fn a_validator_crashes_and_restarts_from_its_wal() {
+    run_seeds("crash-restart", 4, 10, |seed| Faults {
+        delay_ms_max: 50,
+        drop_per_mille: 10,
+        partition: None,
+        crash: Some(((seed % 4) as usize, 500 + seed % 700, 3_000 + seed % 2_000)),
+    });
+}
+
+#[test]
+fn seven_validators_with_delays_and_drops_agree_and_progress() {
+    run_seeds("seven", 7, 8, |_| Faults {
+        delay_ms_max: 80,
+        drop_per_mille: 50,
+        partition: None,
+        crash: None,
+    });
+}
+
+#[test]
+fn the_same_seed_replays_the_same_chain() {
+    let faults = || Faults {
+        delay_ms_max: 80,
+        drop_per_mille: 50,
+        partition: None,
+        crash: Some((1, 700, 2_500)),
+    };
+    let run = || {
+        let mut sim = Sim::new(42, 4, faults());
+        sim.run(600_000, 8);
+        (
+            sim.now_ms,
+            sim.nodes
+                .iter()
+                .map(|n| n.chain.values().map(|b| b.hash()).collect::<Vec<_>>())
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(run(), run());
+}
