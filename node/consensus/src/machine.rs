@@ -30,8 +30,14 @@ pub type ConsensusInput = Input<FilieraContext>;
 pub enum Message {
     /// A vote.
     Vote(SignedVote),
-    /// A proposal (the block itself travels as [`Output::PublishBlock`]).
+    /// A proposal (the block itself travels beside it, see [`Output::BuildBlock`]).
     Proposal(SignedProposal),
+    /// Proof that +2/3 prevoted a block in a round: lets a node that missed
+    /// some of those prevotes (or saw an equivocator's other vote first)
+    /// accept a re-proposal of a locked block.
+    PolkaCertificate(mt::PolkaCertificate<FilieraContext>),
+    /// Proof that a round ended (precommits) or that f+1 moved to a later round.
+    RoundCertificate(mt::RoundCertificate<FilieraContext>),
 }
 
 /// What the edge must do, in order.
@@ -57,12 +63,16 @@ pub enum Output {
         /// Time left to propose, ms.
         timeout_ms: u64,
     },
-    /// Send the block `value` again, for a proposal at `round`.
+    /// Send the block `value` again, for a proposal at `round` whose
+    /// proof-of-lock round is `valid_round` (receivers must report the block
+    /// with that valid round, or it will not match the proposal).
     RestreamBlock {
         /// Height.
         height: Height,
         /// Round of the new proposal.
         round: u32,
+        /// The round in which the block got a polka.
+        valid_round: mt::Round,
         /// The block.
         value: BlockId,
     },
@@ -339,18 +349,11 @@ impl Signer {
                 r.resume_with(())
             }
             Effect::PublishLivenessMsg(msg, r) => {
-                match msg {
-                    mc::LivenessMsg::Vote(v) => out.push(Output::Publish(Message::Vote(v))),
-                    // Certificates are re-derived from the votes they carry.
-                    mc::LivenessMsg::PolkaCertificate(c) => out.extend(
-                        c.votes(&self.context)
-                            .map(|v| Output::Publish(Message::Vote(v))),
-                    ),
-                    mc::LivenessMsg::SkipRoundCertificate(c) => out.extend(
-                        c.votes(&self.context)
-                            .map(|v| Output::Publish(Message::Vote(v))),
-                    ),
-                }
+                out.push(Output::Publish(match msg {
+                    mc::LivenessMsg::Vote(v) => Message::Vote(v),
+                    mc::LivenessMsg::PolkaCertificate(c) => Message::PolkaCertificate(c),
+                    mc::LivenessMsg::SkipRoundCertificate(c) => Message::RoundCertificate(c),
+                }));
                 r.resume_with(())
             }
             Effect::RepublishVote(v, r) => {
@@ -358,10 +361,7 @@ impl Signer {
                 r.resume_with(())
             }
             Effect::RepublishRoundCertificate(c, r) => {
-                out.extend(
-                    c.votes(&self.context)
-                        .map(|v| Output::Publish(Message::Vote(v))),
-                );
+                out.push(Output::Publish(Message::RoundCertificate(c)));
                 r.resume_with(())
             }
             Effect::GetValue(height, round, timeout, r) => {
@@ -373,10 +373,11 @@ impl Signer {
                 });
                 r.resume_with(())
             }
-            Effect::RestreamProposal(height, round, _valid_round, _address, value, r) => {
+            Effect::RestreamProposal(height, round, valid_round, _address, value, r) => {
                 out.push(Output::RestreamBlock {
                     height,
                     round: round.as_u32().unwrap_or(0),
+                    valid_round,
                     value,
                 });
                 r.resume_with(())

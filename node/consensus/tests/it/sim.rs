@@ -61,6 +61,8 @@ impl NetMsg {
             NetMsg::Consensus(Message::Vote(v)) => Some(v.message.height.0),
             NetMsg::Consensus(Message::Proposal(p)) => Some(p.message.height.0),
             NetMsg::Block(b) => Some(b.block.header.height),
+            NetMsg::Consensus(Message::PolkaCertificate(c)) => Some(c.height.0),
+            NetMsg::Consensus(Message::RoundCertificate(c)) => Some(c.height.0),
             _ => None,
         }
     }
@@ -102,6 +104,9 @@ pub struct Faults {
     pub partition: Option<(u64, u64, Vec<usize>)>,
     /// (node, crash_ms, restart_ms).
     pub crash: Option<(usize, u64, u64)>,
+    /// A validator that equivocates: every vote it casts, it also casts a
+    /// conflicting one, each to half of the network.
+    pub byzantine: Option<usize>,
 }
 
 pub struct Node {
@@ -112,6 +117,8 @@ pub struct Node {
     generation: u64,
     timers: Vec<Timeout>,
     pub decided: BTreeMap<u64, (BlockId, CommitCertificate)>,
+    /// Validators this node recorded evidence of equivocation against.
+    pub evidence: std::collections::BTreeSet<Address>,
     /// Heights this node took from block sync instead of deciding.
     pub synced_heights: Vec<u64>,
     pub chain: BTreeMap<u64, Block>,
@@ -137,6 +144,8 @@ pub struct Sim {
     pub faults: Faults,
     votes: BTreeMap<(Address, u64, u32, u8), Option<Hash>>,
     pub double_signs: Vec<String>,
+    /// Conflicting votes the Byzantine validator was seen to sign.
+    pub byzantine_double_signs: u64,
     pub block_interval_ms: u64,
 }
 
@@ -204,6 +213,7 @@ impl Sim {
                     timers: Vec::new(),
                     decided: BTreeMap::new(),
                     synced_heights: Vec::new(),
+                    evidence: std::collections::BTreeSet::new(),
                     chain,
                     blocks: BTreeMap::new(),
                     early: Vec::new(),
@@ -225,6 +235,7 @@ impl Sim {
             faults,
             votes: BTreeMap::new(),
             double_signs: Vec::new(),
+            byzantine_double_signs: 0,
             block_interval_ms: 100,
         };
         if let Some((node, crash_ms, restart_ms)) = sim.faults.crash {
@@ -286,8 +297,32 @@ impl Sim {
             match output {
                 Output::WalAppend(_, input) => self.nodes[i].wal.push(*input),
                 Output::Publish(msg) => {
+                    if std::env::var("SIM_DEBUG").is_ok() && self.nodes[i].consensus.height().0 == 4
+                    {
+                        match &msg {
+                            Message::Vote(v) if v.message.round.as_u32() < Some(4) => eprintln!(
+                                "t={} node {i} votes {:?} r{:?} {:?} for {}",
+                                self.now_ms,
+                                v.message.kind,
+                                v.message.round,
+                                v.message.value,
+                                v.message.validator
+                            ),
+                            Message::Proposal(p) if p.message.round < 4 => eprintln!(
+                                "t={} node {i} proposes r{} {} pol {}",
+                                self.now_ms, p.message.round, p.message.value, p.message.pol_round
+                            ),
+                            _ => {}
+                        }
+                    }
                     if let Message::Vote(v) = &msg {
                         self.record_vote(i, v);
+                        // Only its own votes: it also relays others' (inside certificates).
+                        let own = v.message.validator.0 == self.nodes[i].key.public_key().address();
+                        if self.faults.byzantine == Some(i) && own {
+                            self.equivocate(i, v.clone());
+                            continue;
+                        }
                     }
                     self.broadcast(i, NetMsg::Consensus(msg))
                 }
@@ -322,13 +357,14 @@ impl Sim {
                 Output::RestreamBlock {
                     height,
                     round,
+                    valid_round,
                     value,
                 } => {
                     if let Some(block) = self.nodes[i].blocks.get(&value).cloned() {
                         let proposer = self.nodes[i].consensus.address();
                         let msg = BlockMsg {
                             round,
-                            valid_round: Round::Nil,
+                            valid_round,
                             proposer,
                             block,
                         };
@@ -336,7 +372,21 @@ impl Sim {
                         self.broadcast(i, NetMsg::Block(msg));
                     }
                 }
-                Output::RoundStarted { .. } | Output::Evidence(_) => {}
+                Output::Evidence(who) => {
+                    self.nodes[i].evidence.extend(who.into_iter().map(|a| a.0))
+                }
+                Output::RoundStarted {
+                    height,
+                    round,
+                    proposer,
+                } => {
+                    if std::env::var("SIM_DEBUG").is_ok() && round < 4 && height.0 == 4 {
+                        eprintln!(
+                            "t={} node {i} starts h{} r{round} proposer {proposer}",
+                            self.now_ms, height.0
+                        );
+                    }
+                }
                 Output::Decided(cert) => {
                     let outputs = self.commit(i, cert);
                     work.extend(outputs);
@@ -354,10 +404,51 @@ impl Sim {
         if let Some(previous) = self.votes.insert(key, vote.block_hash)
             && previous != vote.block_hash
         {
+            if self
+                .faults
+                .byzantine
+                .is_some_and(|b| self.nodes[b].key.public_key().address() == vote.validator)
+            {
+                self.byzantine_double_signs += 1;
+                return;
+            }
             self.double_signs.push(format!(
                 "node {i} signed {previous:?} and {:?} at {key:?}",
                 vote.block_hash
             ));
+        }
+    }
+
+    /// Sends `vote` to half the network and a conflicting vote, signed with the
+    /// same key, to the other half (and both to the next node, so someone sees both).
+    fn equivocate(&mut self, i: usize, vote: filiera_consensus::SignedVote) {
+        let mut other = vote.message.clone();
+        other.value = match other.value {
+            malachite_types::NilOrVal::Nil => malachite_types::NilOrVal::Val(BlockId(Hash::of(
+                Domain::Header,
+                &self.rng.next().to_le_bytes(),
+            ))),
+            malachite_types::NilOrVal::Val(_) => malachite_types::NilOrVal::Nil,
+        };
+        let key = self.nodes[i].key.clone();
+        let signature = key
+            .sign(
+                self.chain_id.as_str(),
+                filiera_types::SignKind::Vote,
+                &filiera_types::encoding::encode(&other.to_vote()),
+            )
+            .unwrap();
+        let conflicting = malachite_types::SignedMessage::new(other, signature);
+        self.record_vote(i, &conflicting);
+        let n = self.nodes.len();
+        let witness = (i + 1) % n;
+        for to in (0..n).filter(|&to| to != i) {
+            if to < n / 2 || to == witness {
+                self.send(i, to, NetMsg::Consensus(Message::Vote(vote.clone())));
+            }
+            if to >= n / 2 || to == witness {
+                self.send(i, to, NetMsg::Consensus(Message::Vote(conflicting.clone())));
+            }
         }
     }
 
@@ -454,7 +545,8 @@ impl Sim {
         let valid = h.parent_hash == parent.hash()
             && h.time_ms > parent.header.time_ms
             && h.state_root == expected_root
-            && h.proposer == msg.proposer.0
+            // The builder, not necessarily this round's proposer: a locked block is re-proposed as is.
+            && self.set.get(&h.proposer).is_some()
             && h.chain_id == self.chain_id;
         let id = BlockId(msg.block.hash());
         node.blocks.insert(id, msg.block.clone());
@@ -576,6 +668,14 @@ impl Sim {
                         NetMsg::Consensus(Message::Proposal(p)) => {
                             self.nodes[to].consensus.handle(Input::Proposal(p)).unwrap()
                         }
+                        NetMsg::Consensus(Message::PolkaCertificate(c)) => self.nodes[to]
+                            .consensus
+                            .handle(Input::PolkaCertificate(c))
+                            .unwrap(),
+                        NetMsg::Consensus(Message::RoundCertificate(c)) => self.nodes[to]
+                            .consensus
+                            .handle(Input::RoundCertificate(c))
+                            .unwrap(),
                         NetMsg::Block(b) => self.receive_block(to, b),
                         NetMsg::SyncRequest(h) => {
                             if let (Some(block), Some((_, cert))) =

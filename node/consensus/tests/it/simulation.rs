@@ -2,6 +2,16 @@
 
 use crate::sim::{Faults, Sim};
 
+/// Seeds `FILIERA_SIM_FIRST..FILIERA_SIM_SEEDS` (default 0..200): a failing
+/// seed is printed, and `FILIERA_SIM_FIRST=n FILIERA_SIM_SEEDS=n+1` replays it
+/// (add `SIM_DEBUG=1 -- --nocapture` for a trace of height 4).
+fn first_seed() -> u64 {
+    std::env::var("FILIERA_SIM_FIRST")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
 fn seeds() -> u64 {
     std::env::var("FILIERA_SIM_SEEDS")
         .ok()
@@ -10,10 +20,13 @@ fn seeds() -> u64 {
 }
 
 fn run_seeds(name: &str, validators: usize, heights: u64, faults: impl Fn(u64) -> Faults) {
-    for seed in 0..seeds() {
+    for seed in first_seed()..seeds() {
         let mut sim = Sim::new(seed, validators, faults(seed));
         sim.run(600_000, heights);
-        let reproduce = format!("{name}: seed {seed} (FILIERA_SIM_SEEDS to run more)");
+        let reproduce = format!(
+            "{name}: seed {seed} (replay: FILIERA_SIM_FIRST={seed} FILIERA_SIM_SEEDS={})",
+            seed + 1
+        );
         if let Err(e) = sim.check_agreement() {
             panic!("{reproduce}: {e}");
         }
@@ -39,6 +52,7 @@ fn four_validators_with_delays_and_drops_agree_and_progress() {
         drop_per_mille: 50,
         partition: None,
         crash: None,
+        byzantine: None,
     });
 }
 
@@ -54,6 +68,7 @@ fn a_partition_without_quorum_heals_and_progress_resumes() {
             vec![0, (seed % 3 + 1) as usize],
         )),
         crash: None,
+        byzantine: None,
     });
 }
 
@@ -64,6 +79,7 @@ fn a_validator_crashes_and_restarts_from_its_wal() {
         drop_per_mille: 10,
         partition: None,
         crash: Some(((seed % 4) as usize, 500 + seed % 700, 3_000 + seed % 2_000)),
+        byzantine: None,
     });
 }
 
@@ -74,6 +90,7 @@ fn seven_validators_with_delays_and_drops_agree_and_progress() {
         drop_per_mille: 50,
         partition: None,
         crash: None,
+        byzantine: None,
     });
 }
 
@@ -84,6 +101,7 @@ fn the_same_seed_replays_the_same_chain() {
         drop_per_mille: 50,
         partition: None,
         crash: Some((1, 700, 2_500)),
+        byzantine: Some(3),
     };
     let run = || {
         let mut sim = Sim::new(42, 4, faults());
@@ -97,4 +115,65 @@ fn the_same_seed_replays_the_same_chain() {
         )
     };
     assert_eq!(run(), run());
+}
+
+#[test]
+fn an_equivocating_validator_is_recorded_and_cannot_fork_the_chain() {
+    let first: u64 = std::env::var("SIM_FIRST")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    for seed in first..seeds() {
+        let byzantine = (seed % 4) as usize;
+        let faults = Faults {
+            delay_ms_max: 50,
+            drop_per_mille: 20,
+            partition: None,
+            crash: None,
+            byzantine: Some(byzantine),
+        };
+        let mut sim = Sim::new(seed, 4, faults);
+        sim.run(600_000, 10);
+        let reproduce = format!(
+            "equivocation: seed {seed} (replay: FILIERA_SIM_FIRST={seed} FILIERA_SIM_SEEDS={})",
+            seed + 1
+        );
+        if let Err(e) = sim.check_agreement() {
+            panic!("{reproduce}: {e}");
+        }
+        assert!(
+            sim.byzantine_double_signs > 0,
+            "{reproduce}: the Byzantine validator never equivocated"
+        );
+        let culprit = sim.nodes[byzantine].key.public_key().address();
+        let honest: Vec<usize> = (0..4).filter(|&n| n != byzantine).collect();
+        for &n in &honest {
+            assert!(
+                sim.nodes[n].chain.contains_key(&10),
+                "{reproduce}: honest node {n} stopped at {:?}; all at {:?} after {} ms; consensus {:?}",
+                sim.nodes[n].chain.keys().max(),
+                sim.nodes
+                    .iter()
+                    .map(|n| n.chain.keys().max().copied())
+                    .collect::<Vec<_>>(),
+                sim.now_ms,
+                sim.nodes
+                    .iter()
+                    .map(|n| (n.consensus.height().0, n.consensus.round()))
+                    .collect::<Vec<_>>()
+            );
+        }
+        assert!(
+            honest
+                .iter()
+                .any(|&n| sim.nodes[n].evidence.contains(&culprit)),
+            "{reproduce}: no honest node recorded evidence against the equivocator"
+        );
+        for &n in &honest {
+            assert!(
+                sim.nodes[n].evidence.iter().all(|a| *a == culprit),
+                "{reproduce}: node {n} accused an honest validator"
+            );
+        }
+    }
 }
