@@ -2,5 +2,6 @@
 //! Integration tests of filiera-consensus: seeded simulations of whole
 //! networks running the real consensus core in one process.
 
+mod app;
 mod sim;
 mod simulation;

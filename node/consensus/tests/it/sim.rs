@@ -117,6 +117,10 @@ pub struct Node {
     generation: u64,
     timers: Vec<Timeout>,
     pub decided: BTreeMap<u64, (BlockId, CommitCertificate)>,
+    /// Contract state after the last committed block.
+    pub state: crate::app::State,
+    /// Execution outcomes of blocks validated at the current height.
+    outcomes: BTreeMap<BlockId, filiera_execution::BlockOutcome>,
     /// Validators this node recorded evidence of equivocation against.
     pub evidence: std::collections::BTreeSet<Address>,
     /// Heights this node took from block sync instead of deciding.
@@ -147,6 +151,8 @@ pub struct Sim {
     /// Conflicting votes the Byzantine validator was seen to sign.
     pub byzantine_double_signs: u64,
     pub block_interval_ms: u64,
+    /// Signed transactions of the demo producer, index = nonce.
+    pub pool: Vec<filiera_types::SignedTransaction>,
 }
 
 fn timeouts() -> LinearTimeouts {
@@ -177,6 +183,9 @@ impl Sim {
         )
         .unwrap();
         let chain_id = ChainId::new("filiera-sim").unwrap();
+        let producer = SecretKey::from_seed(&[200; 32]);
+        let genesis_state = crate::app::genesis_state(&producer);
+        let pool = crate::app::pool(&chain_id, &producer, 400);
         let genesis = Block {
             header: Header {
                 version: 1,
@@ -186,7 +195,7 @@ impl Sim {
                 parent_hash: Hash::default(),
                 txs_root: Block::compute_txs_root(&[]),
                 receipts_root: Hash::default(),
-                state_root: Hash::of(Domain::StateLeaf, b"genesis"),
+                state_root: genesis_state.root(),
                 validator_set_hash: set.hash(),
                 next_validator_set_hash: set.hash(),
                 proposer: Address::default(),
@@ -214,6 +223,8 @@ impl Sim {
                     decided: BTreeMap::new(),
                     synced_heights: Vec::new(),
                     evidence: std::collections::BTreeSet::new(),
+                    state: genesis_state.clone(),
+                    outcomes: BTreeMap::new(),
                     chain,
                     blocks: BTreeMap::new(),
                     early: Vec::new(),
@@ -237,6 +248,7 @@ impl Sim {
             double_signs: Vec::new(),
             byzantine_double_signs: 0,
             block_interval_ms: 100,
+            pool,
         };
         if let Some((node, crash_ms, restart_ms)) = sim.faults.crash {
             sim.at(crash_ms, Event::Crash { node });
@@ -460,6 +472,12 @@ impl Sim {
             .get(&cert.value_id)
             .cloned()
             .expect("a decided block was validated, so it is known");
+        let outcome = node
+            .outcomes
+            .remove(&cert.value_id)
+            .expect("a decided block was executed when validated");
+        node.state.apply(&outcome);
+        node.outcomes.clear();
         node.decided.insert(height, (cert.value_id, cert));
         node.chain.insert(height, block);
         node.wal.clear();
@@ -487,26 +505,32 @@ impl Sim {
             .expect("parent committed")
             .clone();
         let proposer = node.key.public_key().address();
+        let next = node.state.next_nonce(&SecretKey::from_seed(&[200; 32])) as usize;
+        let txs: Vec<_> = self
+            .pool
+            .iter()
+            .skip(next)
+            .take(crate::app::BLOCK_TXS_MAX)
+            .cloned()
+            .collect();
+        let time_ms = self.now_ms.max(parent.header.time_ms + 1);
+        let (outcome, state_root, receipts_root) =
+            crate::app::execute(&node.state, &self.chain_id, height, time_ms, &txs);
         let header = Header {
             version: 1,
             chain_id: self.chain_id.clone(),
             height,
-            time_ms: self.now_ms.max(parent.header.time_ms + 1),
+            time_ms,
             parent_hash: parent.hash(),
-            txs_root: Block::compute_txs_root(&[]),
-            receipts_root: Hash::default(),
-            state_root: Hash::of(
-                Domain::StateLeaf,
-                &[parent.header.state_root.0.as_slice(), &height.to_le_bytes()].concat(),
-            ),
+            txs_root: Block::compute_txs_root(&txs),
+            receipts_root,
+            state_root,
             validator_set_hash: self.set.hash(),
             next_validator_set_hash: self.set.hash(),
             proposer,
         };
-        let block = Block {
-            header,
-            txs: Vec::new(),
-        };
+        let block = Block { header, txs };
+        node.outcomes.insert(BlockId(block.hash()), outcome);
         let id = BlockId(block.hash());
         node.blocks.insert(id, block.clone());
         let msg = BlockMsg {
@@ -538,16 +562,26 @@ impl Sim {
         }
         let parent = node.chain.get(&(height - 1)).expect("parent committed");
         let h = &msg.block.header;
-        let expected_root = Hash::of(
-            Domain::StateLeaf,
-            &[parent.header.state_root.0.as_slice(), &height.to_le_bytes()].concat(),
+        // Execute before voting: a block is valid only if this node computes
+        // the same receipts and state root from its own state.
+        let (outcome, state_root, receipts_root) = crate::app::execute(
+            &node.state,
+            &self.chain_id,
+            height,
+            h.time_ms,
+            &msg.block.txs,
         );
         let valid = h.parent_hash == parent.hash()
             && h.time_ms > parent.header.time_ms
-            && h.state_root == expected_root
+            && msg.block.txs_root_matches()
+            && h.state_root == state_root
+            && h.receipts_root == receipts_root
             // The builder, not necessarily this round's proposer: a locked block is re-proposed as is.
             && self.set.get(&h.proposer).is_some()
             && h.chain_id == self.chain_id;
+        if valid {
+            node.outcomes.insert(BlockId(msg.block.hash()), outcome);
+        }
         let id = BlockId(msg.block.hash());
         node.blocks.insert(id, msg.block.clone());
         let value = ProposedValue {
@@ -589,6 +623,14 @@ impl Sim {
         if cert.verify(self.chain_id.as_str(), &self.set).is_err() {
             return Vec::new();
         }
+        let h = &block.header;
+        let (outcome, state_root, receipts_root) =
+            crate::app::execute(&node.state, &self.chain_id, height, h.time_ms, &block.txs);
+        if state_root != h.state_root || receipts_root != h.receipts_root {
+            return Vec::new();
+        }
+        node.state.apply(&outcome);
+        node.outcomes.clear();
         node.synced_heights.push(height);
         node.chain.insert(height, block.clone());
         node.blocks.insert(BlockId(block.hash()), block);
@@ -747,6 +789,20 @@ impl Sim {
                         "fork at height {h}: node {n} has {hash}, node {other} has {other_hash}"
                     ));
                 }
+            }
+            // Every included transaction advanced the producer's nonce exactly once.
+            let included: usize = node.chain.values().map(|b| b.txs.len()).sum();
+            if node.state.next_nonce(&SecretKey::from_seed(&[200; 32])) as usize != included {
+                return Err(format!(
+                    "node {n}: {included} transactions included, nonce disagrees"
+                ));
+            }
+            let head = node.chain.values().next_back().expect("genesis");
+            if node.state.root() != head.header.state_root {
+                return Err(format!(
+                    "node {n}: state root differs from its head's at height {}",
+                    head.header.height
+                ));
             }
             for (h, (id, _)) in &node.decided {
                 if node.chain.get(h).map(Block::hash) != Some(id.0) {

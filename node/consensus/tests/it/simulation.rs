@@ -30,6 +30,8 @@ fn run_seeds(name: &str, validators: usize, heights: u64, faults: impl Fn(u64) -
         if let Err(e) = sim.check_agreement() {
             panic!("{reproduce}: {e}");
         }
+        let included: usize = sim.nodes[0].chain.values().map(|b| b.txs.len()).sum();
+        assert!(included > 0, "{reproduce}: no transaction was executed");
         for (n, node) in sim.nodes.iter().enumerate() {
             assert!(
                 node.chain.contains_key(&heights),
