@@ -18,6 +18,7 @@
 
 pub mod context;
 pub mod machine;
+pub mod wal;
 
 pub use context::{
     BlockId, ConsensusProposal, ConsensusValidatorSet, ConsensusVote, FilieraContext, Height,

@@ -182,6 +182,42 @@ impl Consensus {
         ))
     }
 
+    /// Restarts at `height` after a crash: starts the height and feeds back
+    /// the WAL's records, with the core's replay index set so it reuses the
+    /// signatures it recorded instead of signing anew. WAL appends caused by
+    /// the replay are dropped: those records are already in the log.
+    pub fn replay(
+        &mut self,
+        height: Height,
+        validators: ConsensusValidatorSet,
+        records: Vec<ConsensusInput>,
+    ) -> Result<Vec<Output>, ConsensusError> {
+        self.state.index_wal_entries(records.iter());
+        let mut outputs = self.handle(Input::StartHeight(
+            height,
+            validators,
+            true,
+            None,
+            mt::VoteExtensionPolicy::Disabled,
+        ));
+        if let Ok(out) = &mut outputs {
+            for record in records {
+                match self.handle(record) {
+                    Ok(more) => out.extend(more),
+                    Err(e) => {
+                        outputs = Err(e);
+                        break;
+                    }
+                }
+            }
+        }
+        self.state.reset_entries_index();
+        Ok(outputs?
+            .into_iter()
+            .filter(|o| !matches!(o, Output::WalAppend(..)))
+            .collect())
+    }
+
     /// Feeds one input; returns what the edge must do, in order.
     pub fn handle(&mut self, input: ConsensusInput) -> Result<Vec<Output>, ConsensusError> {
         let mut outputs = Vec::new();

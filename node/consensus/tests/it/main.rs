@@ -5,3 +5,4 @@
 mod app;
 mod sim;
 mod simulation;
+mod wal;

@@ -132,7 +132,7 @@ pub struct Node {
     /// When this node last asked a peer for a block it missed, ms.
     last_sync_ms: Option<u64>,
     /// WAL of the current height: inputs to replay after a crash.
-    pub wal: Vec<Input<filiera_consensus::FilieraContext>>,
+    pub wal: Vec<Vec<u8>>,
 }
 
 pub struct Sim {
@@ -307,7 +307,10 @@ impl Sim {
                 return;
             }
             match output {
-                Output::WalAppend(_, input) => self.nodes[i].wal.push(*input),
+                // The WAL holds bytes, as on disk: a restart decodes them.
+                Output::WalAppend(_, input) => self.nodes[i]
+                    .wal
+                    .push(filiera_consensus::wal::encode(&input).unwrap()),
                 Output::Publish(msg) => {
                     if std::env::var("SIM_DEBUG").is_ok() && self.nodes[i].consensus.height().0 == 4
                     {
@@ -472,10 +475,14 @@ impl Sim {
             .get(&cert.value_id)
             .cloned()
             .expect("a decided block was validated, so it is known");
-        let outcome = node
-            .outcomes
-            .remove(&cert.value_id)
-            .expect("a decided block was executed when validated");
+        // Executed when validated, unless a crash lost it since: then again.
+        let outcome = match node.outcomes.remove(&cert.value_id) {
+            Some(outcome) => outcome,
+            None => {
+                let h = &block.header;
+                crate::app::execute(&node.state, &self.chain_id, height, h.time_ms, &block.txs).0
+            }
+        };
         node.state.apply(&outcome);
         node.outcomes.clear();
         node.decided.insert(height, (cert.value_id, cert));
@@ -652,6 +659,9 @@ impl Sim {
         node.up = false;
         node.generation += 1;
         node.timers.clear();
+        // Memory is lost; the committed chain and state, the WAL and the
+        // blocks received for the current height (kept beside the WAL) survive.
+        node.outcomes.clear();
     }
 
     /// Restarts from what survives a crash: the committed chain and the WAL.
@@ -668,14 +678,12 @@ impl Sim {
         );
         node.up = true;
         node.early.clear();
-        let wal = std::mem::take(&mut node.wal);
-        let mut outputs = node
-            .consensus
-            .start_height(Height(height), set, true)
-            .unwrap();
-        for input in wal {
-            outputs.extend(self.nodes[i].consensus.handle(input).unwrap());
-        }
+        let wal: Vec<_> = node
+            .wal
+            .iter()
+            .map(|bytes| filiera_consensus::wal::decode(bytes).unwrap())
+            .collect();
+        let outputs = node.consensus.replay(Height(height), set, wal).unwrap();
         self.apply(i, outputs);
     }
 
