@@ -1,0 +1,29 @@
+//! Filiera's permissioned network on libp2p.
+//!
+//! **Purpose.** Validators and registered observer nodes exchange consensus
+//! messages and transactions over TCP with noise (authenticated encryption,
+//! peer id = ed25519 node key) and yamux, by gossipsub topics; identify and
+//! ping keep peers known and connections alive.
+//!
+//! **Invariants.** Only peers whose node keys are on the allow list (the
+//! validator set and registered observers) may hold a connection: anyone else
+//! is refused as soon as the noise handshake reveals its key, inbound or
+//! outbound, before any of its messages is read. Gossip messages are signed by
+//! their author, validated strictly, and capped in size
+//! ([`GOSSIP_MESSAGE_BYTES_MAX`]).
+//!
+//! **Threats.** Unknown peers, oversized or malformed gossip, and floods: the
+//! allow list, the size cap and gossipsub's peer scoring are the first line;
+//! what a message means is checked by its consumer (consensus verifies every
+//! signature against the validator set).
+
+mod network;
+
+pub use network::{Network, NetworkConfig, NetworkError, NetworkEvent, Topic, peer_id_of};
+
+/// Largest gossip message, in bytes (a block proposal of `block_bytes_max` fits).
+pub const GOSSIP_MESSAGE_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Capacity of the channel of events to the node, in events.
+pub const EVENT_QUEUE_MAX: usize = 4_096;
+/// Capacity of the channel of commands to the network task.
+pub const COMMAND_QUEUE_MAX: usize = 4_096;

@@ -1,0 +1,246 @@
+//! The swarm task and its handle.
+
+use crate::{COMMAND_QUEUE_MAX, EVENT_QUEUE_MAX, GOSSIP_MESSAGE_BYTES_MAX};
+use filiera_types::PublicKey;
+use libp2p::futures::StreamExt;
+use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, ValidationMode};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, allow_block_list, identify, identity, noise, ping, tcp, yamux};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// The gossip topics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topic {
+    /// Votes, proposals and certificates.
+    Consensus,
+    /// Proposed blocks.
+    Blocks,
+    /// Transactions for the mempool.
+    Transactions,
+}
+
+impl Topic {
+    fn name(self) -> &'static str {
+        match self {
+            Topic::Consensus => "filiera/consensus/1",
+            Topic::Blocks => "filiera/blocks/1",
+            Topic::Transactions => "filiera/txs/1",
+        }
+    }
+
+    fn all() -> [Topic; 3] {
+        [Topic::Consensus, Topic::Blocks, Topic::Transactions]
+    }
+
+    fn of(hash: &gossipsub::TopicHash) -> Option<Topic> {
+        Topic::all()
+            .into_iter()
+            .find(|t| IdentTopic::new(t.name()).hash() == *hash)
+    }
+}
+
+/// How to run the network.
+#[derive(Clone, Debug)]
+pub struct NetworkConfig {
+    /// The node's ed25519 key seed (its peer id derives from it).
+    pub node_key_seed: [u8; 32],
+    /// Where to listen, e.g. `/ip4/127.0.0.1/tcp/0`.
+    pub listen: Multiaddr,
+    /// Peers to dial at start.
+    pub bootstrap: Vec<Multiaddr>,
+    /// Node keys allowed to connect (validators and registered observers).
+    pub allowed: Vec<PublicKey>,
+}
+
+/// What the network tells the node.
+#[derive(Clone, Debug)]
+pub enum NetworkEvent {
+    /// Listening on this address.
+    Listening(Multiaddr),
+    /// A gossip message arrived.
+    Message {
+        /// Its topic.
+        topic: Topic,
+        /// The peer that forwarded it.
+        from: PeerId,
+        /// Its payload.
+        data: Vec<u8>,
+    },
+    /// A peer connected (it is on the allow list).
+    Connected(PeerId),
+    /// A peer's last connection closed.
+    Disconnected(PeerId),
+}
+
+/// Why the network could not start or act.
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    /// The node key or an allowed key is not a valid ed25519 key.
+    #[error("bad key: {0}")]
+    Key(String),
+    /// libp2p refused the configuration.
+    #[error("network setup: {0}")]
+    Setup(String),
+    /// The network task has stopped.
+    #[error("the network task has stopped")]
+    Stopped,
+    /// A message exceeds [`GOSSIP_MESSAGE_BYTES_MAX`].
+    #[error("message of {0} bytes exceeds {GOSSIP_MESSAGE_BYTES_MAX}")]
+    TooLarge(usize),
+}
+
+/// The peer id of a node key.
+pub fn peer_id_of(key: &PublicKey) -> Result<PeerId, NetworkError> {
+    let pk = identity::ed25519::PublicKey::try_from_bytes(&key.0)
+        .map_err(|e| NetworkError::Key(e.to_string()))?;
+    Ok(PeerId::from_public_key(&identity::PublicKey::from(pk)))
+}
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    // First: a connection from a peer not on the list is denied before the
+    // other behaviours see it.
+    allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+    gossipsub: gossipsub::Behaviour,
+    identify: identify::Behaviour,
+    ping: ping::Behaviour,
+}
+
+enum Command {
+    Publish(Topic, Vec<u8>),
+    Dial(Multiaddr),
+}
+
+/// A handle on the running network.
+pub struct Network {
+    commands: mpsc::Sender<Command>,
+    /// This node's peer id.
+    pub peer_id: PeerId,
+}
+
+impl Network {
+    /// Starts the swarm on the current tokio runtime; events arrive on the receiver.
+    pub fn start(
+        config: NetworkConfig,
+    ) -> Result<(Network, mpsc::Receiver<NetworkEvent>), NetworkError> {
+        let mut seed = config.node_key_seed;
+        let keypair = identity::Keypair::ed25519_from_bytes(&mut seed)
+            .map_err(|e| NetworkError::Key(e.to_string()))?;
+        let peer_id = keypair.public().to_peer_id();
+        let setup = |e: &dyn std::fmt::Display| NetworkError::Setup(e.to_string());
+        let gossip_config = gossipsub::ConfigBuilder::default()
+            .validation_mode(ValidationMode::Strict)
+            .max_transmit_size(GOSSIP_MESSAGE_BYTES_MAX)
+            .heartbeat_interval(Duration::from_millis(500))
+            .build()
+            .map_err(|e| setup(&e))?;
+        let mut allowed = allow_block_list::Behaviour::<allow_block_list::AllowedPeers>::default();
+        for key in &config.allowed {
+            allowed.allow_peer(peer_id_of(key)?);
+        }
+        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default().nodelay(true),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .map_err(|e| setup(&e))?
+            .with_behaviour(|key| {
+                let gossipsub = gossipsub::Behaviour::new(
+                    MessageAuthenticity::Signed(key.clone()),
+                    gossip_config,
+                )?;
+                let identify = identify::Behaviour::new(identify::Config::new(
+                    "/filiera/1".into(),
+                    key.public(),
+                ));
+                Ok(Behaviour {
+                    allowed,
+                    gossipsub,
+                    identify,
+                    ping: ping::Behaviour::default(),
+                })
+            })
+            .map_err(|e| setup(&e))?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+            .build();
+        for topic in Topic::all() {
+            swarm
+                .behaviour_mut()
+                .gossipsub
+                .subscribe(&IdentTopic::new(topic.name()))
+                .map_err(|e| setup(&e))?;
+        }
+        swarm
+            .listen_on(config.listen.clone())
+            .map_err(|e| setup(&e))?;
+        for addr in &config.bootstrap {
+            // A bootstrap peer that is down now is retried by the node later.
+            let _ = swarm.dial(addr.clone());
+        }
+        let (command_tx, mut command_rx) = mpsc::channel(COMMAND_QUEUE_MAX);
+        let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE_MAX);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    command = command_rx.recv() => match command {
+                        None => break,
+                        Some(Command::Publish(topic, data)) => {
+                            // No peers subscribed yet is not an error for the sender.
+                            let _ = swarm.behaviour_mut().gossipsub.publish(IdentTopic::new(topic.name()), data);
+                        }
+                        Some(Command::Dial(addr)) => {
+                            let _ = swarm.dial(addr);
+                        }
+                    },
+                    event = swarm.select_next_some() => {
+                        let out = match event {
+                            SwarmEvent::NewListenAddr { address, .. } => Some(NetworkEvent::Listening(address)),
+                            SwarmEvent::ConnectionEstablished { peer_id, num_established, .. } if num_established.get() == 1 => {
+                                Some(NetworkEvent::Connected(peer_id))
+                            }
+                            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => Some(NetworkEvent::Disconnected(peer_id)),
+                            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message, .. })) => {
+                                Topic::of(&message.topic).map(|topic| NetworkEvent::Message { topic, from: propagation_source, data: message.data })
+                            }
+                            _ => None,
+                        };
+                        if let Some(out) = out
+                            && event_tx.send(out).await.is_err()
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        Ok((
+            Network {
+                commands: command_tx,
+                peer_id,
+            },
+            event_rx,
+        ))
+    }
+
+    /// Gossips `data` on `topic`.
+    pub async fn publish(&self, topic: Topic, data: Vec<u8>) -> Result<(), NetworkError> {
+        if data.len() > GOSSIP_MESSAGE_BYTES_MAX {
+            return Err(NetworkError::TooLarge(data.len()));
+        }
+        self.commands
+            .send(Command::Publish(topic, data))
+            .await
+            .map_err(|_| NetworkError::Stopped)
+    }
+
+    /// Dials a peer.
+    pub async fn dial(&self, addr: Multiaddr) -> Result<(), NetworkError> {
+        self.commands
+            .send(Command::Dial(addr))
+            .await
+            .map_err(|_| NetworkError::Stopped)
+    }
+}

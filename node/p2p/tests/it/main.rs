@@ -1,0 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Real libp2p sockets on loopback.
+
+mod permissioned;
