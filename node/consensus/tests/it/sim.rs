@@ -117,6 +117,8 @@ pub struct Node {
     generation: u64,
     timers: Vec<Timeout>,
     pub decided: BTreeMap<u64, (BlockId, CommitCertificate)>,
+    /// When this node decided each height (simulated ms).
+    pub decided_at_ms: BTreeMap<u64, u64>,
     /// Contract state after the last committed block.
     pub state: crate::app::State,
     /// Execution outcomes of blocks validated at the current height.
@@ -148,6 +150,8 @@ pub struct Sim {
     pub faults: Faults,
     votes: BTreeMap<(Address, u64, u32, u8), Option<Hash>>,
     pub double_signs: Vec<String>,
+    /// When each (validator, height, round, step) vote was first published.
+    pub first_seen_ms: BTreeMap<(Address, u64, u32, u8), u64>,
     /// Conflicting votes the Byzantine validator was seen to sign.
     pub byzantine_double_signs: u64,
     pub block_interval_ms: u64,
@@ -221,6 +225,7 @@ impl Sim {
                     generation: 0,
                     timers: Vec::new(),
                     decided: BTreeMap::new(),
+                    decided_at_ms: BTreeMap::new(),
                     synced_heights: Vec::new(),
                     evidence: std::collections::BTreeSet::new(),
                     state: genesis_state.clone(),
@@ -246,6 +251,7 @@ impl Sim {
             faults,
             votes: BTreeMap::new(),
             double_signs: Vec::new(),
+            first_seen_ms: BTreeMap::new(),
             byzantine_double_signs: 0,
             block_interval_ms: 100,
             pool,
@@ -416,6 +422,7 @@ impl Sim {
         let vote = v.message.to_vote();
         // Keyed by the signer: a node also relays others' votes (certificates).
         let key = (vote.validator, vote.height, vote.round, vote.kind as u8);
+        self.first_seen_ms.entry(key).or_insert(self.now_ms);
         if let Some(previous) = self.votes.insert(key, vote.block_hash)
             && previous != vote.block_hash
         {
@@ -485,6 +492,7 @@ impl Sim {
         };
         node.state.apply(&outcome);
         node.outcomes.clear();
+        node.decided_at_ms.insert(height, self.now_ms);
         node.decided.insert(height, (cert.value_id, cert));
         node.chain.insert(height, block);
         node.wal.clear();
