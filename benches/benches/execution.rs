@@ -8,7 +8,7 @@ use filiera_contract_api::{CallInput, contract_ids, encode, keys};
 use filiera_execution::contracts::{LOTS_WASM, builtin};
 use filiera_execution::limits::TX_FUEL_MAX;
 use filiera_execution::{
-    BlockContext, CallContext, CallStatus, ContractEngine, Executor, StateReader,
+    BlockContext, CallContext, CallStatus, ContractEngine, Executor, MemState,
 };
 use filiera_types::{ChainId, ContractCall, ContractId, Hash, MethodName, SecretKey, Transaction};
 use std::collections::BTreeMap;
@@ -17,21 +17,6 @@ use std::sync::Arc;
 
 const GTIN: &str = "09521234100010";
 const BLOCK_TXS: u64 = 100;
-
-struct MemState(BTreeMap<Vec<u8>, Vec<u8>>);
-
-impl StateReader for MemState {
-    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.0.get(key).cloned()
-    }
-    fn next(&self, prefix: &[u8], after: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-        self.0
-            .range::<[u8], _>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
-            .find(|(k, _)| k.as_slice() >= prefix)
-            .filter(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.clone(), v.clone()))
-    }
-}
 
 /// A producer with a product and one existing lot, written as genesis would.
 fn state(producer: &SecretKey) -> Arc<MemState> {

@@ -9,7 +9,7 @@
 //! Deterministic by construction: ordered maps only, no clock (block time comes
 //! from the header), and contracts run on one thread with a large native stack.
 
-use crate::host::{CallContext, StateReader};
+use crate::host::{CallContext, StateReader, next_key_over};
 use crate::limits::{EXECUTOR_STACK_BYTES, TX_FUEL_MAX};
 use crate::outcome::{CallStatus, FailureCode};
 use crate::runtime::{ContractEngine, LoadedContract, RuntimeError};
@@ -73,28 +73,11 @@ impl StateReader for Overlay {
 
     fn next(&self, prefix: &[u8], after: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
         let changes = self.changes.read().ok()?;
-        let mut cursor = after.to_vec();
-        loop {
-            let base = self.base.next(prefix, &cursor).map(|(k, _)| k);
-            let local = changes
-                .range::<[u8], _>((
-                    std::ops::Bound::Excluded(cursor.as_slice()),
-                    std::ops::Bound::Unbounded,
-                ))
-                .map(|(k, _)| k)
-                .find(|k| k.as_slice() >= prefix)
-                .filter(|k| k.starts_with(prefix))
-                .cloned();
-            let key = match (base, local) {
-                (Some(b), Some(l)) => b.min(l),
-                (b, l) => b.or(l)?,
-            };
-            // This block's changes shadow the committed value; a deletion skips the key.
-            match changes.get(&key) {
-                Some(Some(v)) => return Some((key, v.clone())),
-                Some(None) => cursor = key,
-                None => return self.base.get(&key).map(|v| (key, v)),
-            }
+        let key = next_key_over(&*self.base, &changes, prefix, after)?;
+        // This block's changes shadow the committed value.
+        match changes.get(&key) {
+            Some(v) => v.clone().map(|v| (key, v)),
+            None => self.base.get(&key).map(|v| (key, v)),
         }
     }
 }
@@ -164,10 +147,11 @@ impl Executor {
             }
             receipts.push(receipt);
         }
+        // Every call has ended: take the changes rather than copy them.
         let changes = overlay
             .changes
-            .read()
-            .map(|c| c.clone())
+            .write()
+            .map(|mut c| std::mem::take(&mut *c))
             .unwrap_or_default();
         BlockOutcome { changes, receipts }
     }

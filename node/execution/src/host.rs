@@ -263,7 +263,12 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             let after = read_bytes(&mut c, ap, al, STATE_KEY_BYTES_MAX / 2, "key")?;
             let base = HostState::contract_prefix(&c.data().context.contract);
             let (full_prefix, full_after) = (c.data().full_key(&prefix), c.data().full_key(&after));
-            match next_merged(c.data(), &full_prefix, &full_after) {
+            match next_key_over(
+                &*c.data().state,
+                &c.data().writes,
+                &full_prefix,
+                &full_after,
+            ) {
                 Some(key) => load_register(&mut c, key[base.len()..].to_vec()),
                 None => Ok(-1),
             }
@@ -383,31 +388,34 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     Ok(())
 }
 
-/// The next key after `after` under `prefix`, merging committed state with this call's writes.
-fn next_merged(h: &HostState, prefix: &[u8], after: &[u8]) -> Option<Vec<u8>> {
+/// The next key under `prefix` strictly after `after` in `base` with
+/// `changes` laid over it (a `None` change hides the key). Shared by a call's
+/// own writes over the block and by the block's changes over committed state.
+pub(crate) fn next_key_over(
+    base: &dyn StateReader,
+    changes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    prefix: &[u8],
+    after: &[u8],
+) -> Option<Vec<u8>> {
     let mut cursor = after.to_vec();
     loop {
-        let committed = h.state.next(prefix, &cursor).map(|(k, _)| k);
-        let written = h
-            .writes
+        let committed = base.next(prefix, &cursor).map(|(k, _)| k);
+        let changed = changes
             .range::<[u8], _>((
                 std::ops::Bound::Excluded(cursor.as_slice()),
                 std::ops::Bound::Unbounded,
             ))
             .map(|(k, _)| k)
-            .find(|k| k.starts_with(prefix))
+            .find(|k| k.as_slice() >= prefix)
+            .filter(|k| k.starts_with(prefix))
             .cloned();
-        let candidate = match (committed, written) {
+        let key = match (committed, changed) {
             (Some(a), Some(b)) => a.min(b),
             (a, b) => a.or(b)?,
         };
-        if !candidate.starts_with(prefix) {
-            return None;
-        }
-        // Skip keys deleted by this call.
-        match h.writes.get(&candidate) {
-            Some(None) => cursor = candidate,
-            _ => return Some(candidate),
+        match changes.get(&key) {
+            Some(None) => cursor = key,
+            _ => return Some(key),
         }
     }
 }

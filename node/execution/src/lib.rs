@@ -34,12 +34,14 @@ pub mod executor;
 pub mod genesis;
 pub mod host;
 pub mod limits;
+pub mod memstate;
 pub mod outcome;
 pub mod runtime;
 pub mod validate;
 
 pub use executor::{BlockContext, BlockOutcome, Changes, Executor};
 pub use host::{CallContext, StateReader};
+pub use memstate::MemState;
 pub use outcome::{CallOutcome, CallStatus, FailureCode};
 pub use runtime::{ContractEngine, LoadedContract, RuntimeError};
 pub use validate::{DeployError, ModuleInfo, validate_module};

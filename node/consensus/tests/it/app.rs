@@ -9,7 +9,7 @@ use filiera_contract_api::registry::{OrgRecord, OrgStatus, Role, RoleSet};
 use filiera_contract_api::{contract_ids, encode, keys};
 use filiera_execution::contracts::builtin;
 use filiera_execution::executor::nonce_key;
-use filiera_execution::{BlockContext, BlockOutcome, ContractEngine, Executor, StateReader};
+use filiera_execution::{BlockContext, BlockOutcome, ContractEngine, Executor, MemState};
 use filiera_types::receipt::Receipt;
 use filiera_types::{
     ChainId, ContractCall, ContractId, Domain, Hash, MethodName, SecretKey, SignedTransaction,
@@ -29,49 +29,27 @@ pub fn executor() -> &'static Executor {
     EXECUTOR.get_or_init(|| Executor::new(ContractEngine::new(None).unwrap(), &builtin()).unwrap())
 }
 
-#[derive(Clone, Default)]
-pub struct State(pub BTreeMap<Vec<u8>, Vec<u8>>);
+pub type State = MemState;
 
-impl StateReader for State {
-    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.0.get(key).cloned()
+/// The simulation's state root: a hash of the whole sorted state.
+pub fn root(state: &State) -> Hash {
+    let mut h = Domain::StateLeaf.hasher();
+    for (k, v) in &state.0 {
+        h.update(&(k.len() as u64).to_le_bytes());
+        h.update(k);
+        h.update(&(v.len() as u64).to_le_bytes());
+        h.update(v);
     }
-    fn next(&self, prefix: &[u8], after: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-        self.0
-            .range::<[u8], _>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
-            .find(|(k, _)| k.as_slice() >= prefix)
-            .filter(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.clone(), v.clone()))
-    }
+    Hash(*h.finalize().as_bytes())
 }
 
-impl State {
-    pub fn root(&self) -> Hash {
-        let mut h = Domain::StateLeaf.hasher();
-        for (k, v) in &self.0 {
-            h.update(&(k.len() as u64).to_le_bytes());
-            h.update(k);
-            h.update(&(v.len() as u64).to_le_bytes());
-            h.update(v);
-        }
-        Hash(*h.finalize().as_bytes())
-    }
-
-    pub fn apply(&mut self, outcome: &BlockOutcome) {
-        for (k, v) in &outcome.changes {
-            match v {
-                Some(v) => self.0.insert(k.clone(), v.clone()),
-                None => self.0.remove(k),
-            };
-        }
-    }
-
-    pub fn next_nonce(&self, key: &SecretKey) -> u64 {
-        self.0
-            .get(&nonce_key(&key.public_key()))
-            .map(|v| u64::from_le_bytes(v.as_slice().try_into().unwrap()))
-            .unwrap_or(0)
-    }
+/// The next nonce of `key`'s sender.
+pub fn next_nonce(state: &State, key: &SecretKey) -> u64 {
+    state
+        .0
+        .get(&nonce_key(&key.public_key()))
+        .map(|v| u64::from_le_bytes(v.as_slice().try_into().unwrap()))
+        .unwrap_or(0)
 }
 
 /// A producer registered at genesis, with one product.
@@ -107,7 +85,7 @@ pub fn genesis_state(producer: &SecretKey) -> State {
         keys::state_key(contract_ids::LOTS, &keys::product(GTIN)),
         encode(&product),
     );
-    State(m)
+    MemState(m)
 }
 
 /// The producer's transactions, one lot each, in nonce order; every tenth
@@ -164,7 +142,7 @@ pub fn execute(
     };
     let outcome = executor().execute_block(Arc::new(state.clone()), &ctx, txs);
     let mut after = state.clone();
-    after.apply(&outcome);
+    after.apply(&outcome.changes);
     let receipts_root = Receipt::root(&outcome.receipts);
-    (outcome, after.root(), receipts_root)
+    (outcome, root(&after), receipts_root)
 }

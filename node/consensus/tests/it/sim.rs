@@ -199,7 +199,7 @@ impl Sim {
                 parent_hash: Hash::default(),
                 txs_root: Block::compute_txs_root(&[]),
                 receipts_root: Hash::default(),
-                state_root: genesis_state.root(),
+                state_root: crate::app::root(&genesis_state),
                 validator_set_hash: set.hash(),
                 next_validator_set_hash: set.hash(),
                 proposer: Address::default(),
@@ -490,18 +490,23 @@ impl Sim {
                 crate::app::execute(&node.state, &self.chain_id, height, h.time_ms, &block.txs).0
             }
         };
-        node.state.apply(&outcome);
+        node.state.apply(&outcome.changes);
         node.outcomes.clear();
         node.decided_at_ms.insert(height, self.now_ms);
         node.decided.insert(height, (cert.value_id, cert));
         node.chain.insert(height, block);
         node.wal.clear();
+        self.start_next_height(i, height)
+    }
+
+    /// After committing `height` (decided or synced): start the next one and
+    /// hand it the blocks that arrived early for it.
+    fn start_next_height(&mut self, i: usize, height: u64) -> Vec<Output> {
         let set = ConsensusValidatorSet::new(self.set.clone());
-        let mut outputs = node
+        let mut outputs = self.nodes[i]
             .consensus
             .start_height(Height(height + 1), set, false)
             .unwrap();
-        // Blocks that arrived early for the new height.
         let early: Vec<BlockMsg> = std::mem::take(&mut self.nodes[i].early);
         for msg in early {
             outputs.extend(self.receive_block(i, msg));
@@ -520,7 +525,7 @@ impl Sim {
             .expect("parent committed")
             .clone();
         let proposer = node.key.public_key().address();
-        let next = node.state.next_nonce(&SecretKey::from_seed(&[200; 32])) as usize;
+        let next = crate::app::next_nonce(&node.state, &SecretKey::from_seed(&[200; 32])) as usize;
         let txs: Vec<_> = self
             .pool
             .iter()
@@ -644,22 +649,13 @@ impl Sim {
         if state_root != h.state_root || receipts_root != h.receipts_root {
             return Vec::new();
         }
-        node.state.apply(&outcome);
+        node.state.apply(&outcome.changes);
         node.outcomes.clear();
         node.synced_heights.push(height);
         node.chain.insert(height, block.clone());
         node.blocks.insert(BlockId(block.hash()), block);
         node.wal.clear();
-        let set = ConsensusValidatorSet::new(self.set.clone());
-        let mut outputs = node
-            .consensus
-            .start_height(Height(height + 1), set, false)
-            .unwrap();
-        let early: Vec<BlockMsg> = std::mem::take(&mut self.nodes[i].early);
-        for msg in early {
-            outputs.extend(self.receive_block(i, msg));
-        }
-        outputs
+        self.start_next_height(i, height)
     }
 
     fn crash(&mut self, i: usize) {
@@ -808,13 +804,15 @@ impl Sim {
             }
             // Every included transaction advanced the producer's nonce exactly once.
             let included: usize = node.chain.values().map(|b| b.txs.len()).sum();
-            if node.state.next_nonce(&SecretKey::from_seed(&[200; 32])) as usize != included {
+            if crate::app::next_nonce(&node.state, &SecretKey::from_seed(&[200; 32])) as usize
+                != included
+            {
                 return Err(format!(
                     "node {n}: {included} transactions included, nonce disagrees"
                 ));
             }
             let head = node.chain.values().next_back().expect("genesis");
-            if node.state.root() != head.header.state_root {
+            if crate::app::root(&node.state) != head.header.state_root {
                 return Err(format!(
                     "node {n}: state root differs from its head's at height {}",
                     head.header.height

@@ -6,7 +6,7 @@ use filiera_contract_api::registry::{
 };
 use filiera_contract_api::{contract_ids, encode, keys};
 use filiera_execution::contracts::builtin;
-use filiera_execution::{BlockContext, BlockOutcome, ContractEngine, Executor, StateReader};
+use filiera_execution::{BlockContext, BlockOutcome, ContractEngine, Executor, MemState};
 use filiera_types::receipt::{Receipt, TxStatus};
 use filiera_types::{
     ChainId, ContractCall, ContractId, MethodName, PublicKey, SecretKey, SignedTransaction,
@@ -14,23 +14,6 @@ use filiera_types::{
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// Committed state: a sorted map.
-#[derive(Clone, Default)]
-pub struct MemState(pub BTreeMap<Vec<u8>, Vec<u8>>);
-
-impl StateReader for MemState {
-    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.0.get(key).cloned()
-    }
-    fn next(&self, prefix: &[u8], after: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-        self.0
-            .range::<[u8], _>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
-            .find(|(k, _)| k.as_slice() >= prefix)
-            .filter(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.clone(), v.clone()))
-    }
-}
 
 pub const DAY_MS: u64 = 86_400_000;
 /// 2026-11-01T00:00:00Z.
@@ -131,12 +114,7 @@ impl Chain {
         let outcome = self
             .executor
             .execute_block(Arc::new(self.state.clone()), &ctx, txs);
-        for (k, v) in &outcome.changes {
-            match v {
-                Some(v) => self.state.0.insert(k.clone(), v.clone()),
-                None => self.state.0.remove(k),
-            };
-        }
+        self.state.apply(&outcome.changes);
         outcome
     }
 

@@ -5,25 +5,12 @@ use filiera_execution::limits::{
     CONTRACT_MEMORY_PAGES_MAX, HOST_CALL_FUEL, MEMORY_PAGE_FUEL, TX_FUEL_MAX,
 };
 use filiera_execution::{
-    CallContext, CallOutcome, CallStatus, ContractEngine, FailureCode, RuntimeError, StateReader,
+    CallContext, CallOutcome, CallStatus, ContractEngine, FailureCode, MemState, RuntimeError,
+    StateReader,
 };
 use filiera_types::{ContractId, Hash, SecretKey};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-struct MemState(BTreeMap<Vec<u8>, Vec<u8>>);
-
-impl StateReader for MemState {
-    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.0.get(key).cloned()
-    }
-    fn next(&self, prefix: &[u8], after: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-        self.0
-            .range::<[u8], _>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
-            .find(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.clone(), v.clone()))
-    }
-}
 
 fn context(contract: &str) -> CallContext {
     CallContext {
