@@ -33,6 +33,16 @@ enum Command {
         after_help = "Example:\n  filiera init --home ~/.filiera --moniker marche-observer-1 --genesis genesis.json"
     )]
     Init(InitArgs),
+    /// Run a node from its home directory until Ctrl-C or SIGTERM.
+    #[command(after_help = "Example:\n  filiera start --home ./localnet/node0")]
+    Start {
+        /// The node's home (config.toml, genesis.json, keys/, data/).
+        #[arg(long, env = "FILIERA_HOME")]
+        home: PathBuf,
+    },
+    /// Create (or reuse) a localnet and run its validators on loopback until Ctrl-C.
+    #[command(after_help = "Example:\n  filiera localnet --validators 4 --dir ./localnet")]
+    Localnet(LocalnetCmd),
     /// Print the version of the binary and of the formats it speaks.
     Version,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -106,6 +116,22 @@ struct NewArgs {
     #[arg(long, default_value_t = 26656)]
     p2p_base_port: u16,
     /// First API port; node i serves HTTP on base + i.
+    #[arg(long, default_value_t = 8080)]
+    api_base_port: u16,
+}
+
+#[derive(Args)]
+struct LocalnetCmd {
+    /// Number of validators (used when the directory holds no localnet yet).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=128))]
+    validators: u16,
+    /// The localnet's directory; created if it holds no genesis.json.
+    #[arg(long, default_value = "localnet")]
+    dir: PathBuf,
+    /// First p2p port; validator i listens on base + i.
+    #[arg(long, default_value_t = 26656)]
+    p2p_base_port: u16,
+    /// First API port; validator i serves HTTP on base + i.
     #[arg(long, default_value_t = 8080)]
     api_base_port: u16,
 }
@@ -190,6 +216,14 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Init(args) => init(args, json)?,
+        Command::Start { home } => crate::start::start(&home)?,
+        Command::Localnet(args) => crate::localnet::run(crate::localnet::LocalnetArgs {
+            validators: usize::from(args.validators),
+            dir: args.dir,
+            p2p_base_port: args.p2p_base_port,
+            api_base_port: args.api_base_port,
+            genesis_time_ms: now_ms_to_second()?,
+        })?,
         Command::Version => {
             let version = env!("CARGO_PKG_VERSION");
             let header = filiera_types::block::HEADER_VERSION;

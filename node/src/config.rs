@@ -27,6 +27,9 @@ pub struct P2pConfig {
     /// Multiaddrs of peers to dial at start.
     #[serde(default)]
     pub peers: Vec<String>,
+    /// Node keys (hex) of observer nodes allowed to connect besides the validators.
+    #[serde(default)]
+    pub observers: Vec<String>,
 }
 
 /// The HTTP API.
@@ -53,7 +56,7 @@ impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
             format: "human".into(),
-            filter: "info".into(),
+            filter: "info,arc_malachitebft_core_consensus=warn".into(),
         }
     }
 }
@@ -72,6 +75,7 @@ impl Config {
             p2p: P2pConfig {
                 listen_address: format!("/ip4/{host}/tcp/{p2p_port}"),
                 peers,
+                observers: Vec::new(),
             },
             api: ApiConfig {
                 listen_address: format!("{host}:{api_port}"),
@@ -85,6 +89,7 @@ impl Config {
     pub fn to_commented_toml(&self) -> String {
         let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
         let peers: Vec<String> = self.p2p.peers.iter().map(|p| q(p)).collect();
+        let observers: Vec<String> = self.p2p.observers.iter().map(|p| q(p)).collect();
         format!(
             "# Filiera node configuration.\n\
              # The chain's rules (validators, limits, timeouts) live in genesis.json, not here.\n\n\
@@ -94,7 +99,9 @@ impl Config {
              # Multiaddr the node listens on for peers (TCP, noise, yamux).\n\
              listen_address = {p2p_listen}\n\
              # Multiaddrs of peers dialled at start.\n\
-             peers = [{peers}]\n\n\
+             peers = [{peers}]\n\
+             # Node keys (hex) of observer nodes allowed to connect besides the validators.\n\
+             observers = [{observers}]\n\n\
              [api]\n\
              # Socket address of the HTTP API (REST, EPCIS, Digital Link resolver, metrics).\n\
              listen_address = {api_listen}\n\
@@ -108,6 +115,7 @@ impl Config {
             moniker = q(&self.moniker),
             p2p_listen = q(&self.p2p.listen_address),
             peers = peers.join(", "),
+            observers = observers.join(", "),
             api_listen = q(&self.api.listen_address),
             base_url = q(&self.api.public_base_url),
             log_format = q(&self.log.format),

@@ -9,8 +9,8 @@ use crate::home::{Home, write_new};
 use crate::keyfile;
 use anyhow::{Context, Result, bail};
 use filiera_types::genesis::{
-    Accreditation, Authority, Catalogue, ConsensusParams, GENESIS_FORMAT_VERSION, GenesisValidator,
-    Location, OrgKind, Organisation, Product, Role, Scheme,
+    Accreditation, Authority, Catalogue, ConsensusParams, GENESIS_FORMAT_VERSION, GenesisContract,
+    GenesisValidator, Location, OrgKind, Organisation, Product, Role, Scheme,
 };
 use filiera_types::gs1::{Gln, Gtin};
 use filiera_types::{ChainId, Genesis, OrgId, PublicKey};
@@ -302,7 +302,10 @@ pub fn create(spec: &LocalnetSpec) -> Result<Genesis> {
         },
         organisations,
         catalogue: catalogue()?,
-        contracts: Vec::new(),
+        contracts: filiera_execution::genesis::pinned(&filiera_execution::contracts::builtin())
+            .into_iter()
+            .map(|(id, code_hash)| GenesisContract { id, code_hash })
+            .collect(),
     };
     genesis
         .validate()

@@ -9,7 +9,9 @@ mod config;
 mod genesis_cmd;
 mod home;
 mod keyfile;
+mod localnet;
 mod localnet_genesis;
+mod start;
 
 use std::process::ExitCode;
 

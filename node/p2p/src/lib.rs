@@ -18,6 +18,7 @@
 //! signature against the validator set).
 
 mod network;
+mod sync_codec;
 
 pub use network::{Network, NetworkConfig, NetworkError, NetworkEvent, Topic, peer_id_of};
 
@@ -27,3 +28,7 @@ pub const GOSSIP_MESSAGE_BYTES_MAX: usize = 4 * 1024 * 1024;
 pub const EVENT_QUEUE_MAX: usize = 4_096;
 /// Capacity of the channel of commands to the network task.
 pub const COMMAND_QUEUE_MAX: usize = 4_096;
+/// Largest block-sync request, in bytes.
+pub const SYNC_REQUEST_BYTES_MAX: usize = 1024;
+/// Largest block-sync answer, in bytes (a batch of blocks with certificates).
+pub const SYNC_RESPONSE_BYTES_MAX: usize = 32 * 1024 * 1024;

@@ -1,11 +1,17 @@
 //! The swarm task and its handle.
 
-use crate::{COMMAND_QUEUE_MAX, EVENT_QUEUE_MAX, GOSSIP_MESSAGE_BYTES_MAX};
+use crate::sync_codec::{SYNC_PROTOCOL, SyncCodec};
+use crate::{
+    COMMAND_QUEUE_MAX, EVENT_QUEUE_MAX, GOSSIP_MESSAGE_BYTES_MAX, SYNC_REQUEST_BYTES_MAX,
+    SYNC_RESPONSE_BYTES_MAX,
+};
 use filiera_types::PublicKey;
 use libp2p::futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, ValidationMode};
+use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, allow_block_list, identify, identity, noise, ping, tcp, yamux};
+use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -71,6 +77,24 @@ pub enum NetworkEvent {
     Connected(PeerId),
     /// A peer's last connection closed.
     Disconnected(PeerId),
+    /// A peer asks for blocks; answer with [`Network::respond`] and this id.
+    SyncRequest {
+        /// The asking peer.
+        from: PeerId,
+        /// Ticket for the answer.
+        id: u64,
+        /// The request.
+        data: Vec<u8>,
+    },
+    /// The answer to a [`Network::request`].
+    SyncResponse {
+        /// The answering peer.
+        from: PeerId,
+        /// The answer.
+        data: Vec<u8>,
+    },
+    /// A request to this peer failed (timeout, refused, closed).
+    SyncFailed(PeerId),
 }
 
 /// Why the network could not start or act.
@@ -105,14 +129,24 @@ struct Behaviour {
     gossipsub: gossipsub::Behaviour,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
+    sync: request_response::Behaviour<SyncCodec>,
 }
 
 enum Command {
     Publish(Topic, Vec<u8>),
     Dial(Multiaddr),
+    Request(PeerId, Vec<u8>),
+    Respond(u64, Vec<u8>),
+    Disconnect(PeerId),
 }
 
+/// How long a peer has to answer a sync request.
+const SYNC_REQUEST_TIMEOUT_MS: u64 = 10_000;
+/// Sync requests waiting for this node's answer, at most.
+const SYNC_PENDING_ANSWERS_MAX: usize = 64;
+
 /// A handle on the running network.
+#[derive(Clone)]
 pub struct Network {
     commands: mpsc::Sender<Command>,
     /// This node's peer id.
@@ -161,6 +195,12 @@ impl Network {
                     gossipsub,
                     identify,
                     ping: ping::Behaviour::default(),
+                    sync: request_response::Behaviour::with_codec(
+                        SyncCodec,
+                        [(SYNC_PROTOCOL, ProtocolSupport::Full)],
+                        request_response::Config::default()
+                            .with_request_timeout(Duration::from_millis(SYNC_REQUEST_TIMEOUT_MS)),
+                    ),
                 })
             })
             .map_err(|e| setup(&e))?
@@ -183,6 +223,10 @@ impl Network {
         let (command_tx, mut command_rx) = mpsc::channel(COMMAND_QUEUE_MAX);
         let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE_MAX);
         tokio::spawn(async move {
+            // Answers owed, by ticket; the channel cannot leave the swarm task.
+            let mut answers: BTreeMap<u64, ResponseChannel<Vec<u8>>> = BTreeMap::new();
+            let mut next_ticket: u64 = 0;
+            let mut asked: BTreeMap<OutboundRequestId, PeerId> = BTreeMap::new();
             loop {
                 tokio::select! {
                     command = command_rx.recv() => match command {
@@ -193,6 +237,19 @@ impl Network {
                         }
                         Some(Command::Dial(addr)) => {
                             let _ = swarm.dial(addr);
+                        }
+                        Some(Command::Request(peer, data)) => {
+                            let id = swarm.behaviour_mut().sync.send_request(&peer, data);
+                            asked.insert(id, peer);
+                        }
+                        Some(Command::Respond(ticket, data)) => {
+                            if let Some(channel) = answers.remove(&ticket) {
+                                // The asker may have gone; nothing to do then.
+                                let _ = swarm.behaviour_mut().sync.send_response(channel, data);
+                            }
+                        }
+                        Some(Command::Disconnect(peer)) => {
+                            let _ = swarm.disconnect_peer_id(peer);
                         }
                     },
                     event = swarm.select_next_some() => {
@@ -205,6 +262,28 @@ impl Network {
                             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message, .. })) => {
                                 Topic::of(&message.topic).map(|topic| NetworkEvent::Message { topic, from: propagation_source, data: message.data })
                             }
+                            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => match event {
+                                request_response::Event::Message { peer, message: request_response::Message::Request { request, channel, .. }, .. } => {
+                                    if answers.len() >= SYNC_PENDING_ANSWERS_MAX {
+                                        // Dropping the channel tells the asker we are busy.
+                                        None
+                                    } else {
+                                        let id = next_ticket;
+                                        next_ticket += 1;
+                                        answers.insert(id, channel);
+                                        Some(NetworkEvent::SyncRequest { from: peer, id, data: request })
+                                    }
+                                }
+                                request_response::Event::Message { peer, message: request_response::Message::Response { request_id, response }, .. } => {
+                                    asked.remove(&request_id);
+                                    Some(NetworkEvent::SyncResponse { from: peer, data: response })
+                                }
+                                request_response::Event::OutboundFailure { peer, request_id, .. } => {
+                                    asked.remove(&request_id);
+                                    Some(NetworkEvent::SyncFailed(peer))
+                                }
+                                _ => None,
+                            },
                             _ => None,
                         };
                         if let Some(out) = out
@@ -232,6 +311,34 @@ impl Network {
         }
         self.commands
             .send(Command::Publish(topic, data))
+            .await
+            .map_err(|_| NetworkError::Stopped)
+    }
+
+    /// Asks `peer` for blocks; the answer comes as [`NetworkEvent::SyncResponse`].
+    pub async fn request(&self, peer: PeerId, data: Vec<u8>) -> Result<(), NetworkError> {
+        if data.len() > SYNC_REQUEST_BYTES_MAX {
+            return Err(NetworkError::TooLarge(data.len()));
+        }
+        self.send(Command::Request(peer, data)).await
+    }
+
+    /// Answers the sync request with ticket `id`.
+    pub async fn respond(&self, id: u64, data: Vec<u8>) -> Result<(), NetworkError> {
+        if data.len() > SYNC_RESPONSE_BYTES_MAX {
+            return Err(NetworkError::TooLarge(data.len()));
+        }
+        self.send(Command::Respond(id, data)).await
+    }
+
+    /// Closes every connection to a peer that sent invalid data.
+    pub async fn disconnect(&self, peer: PeerId) -> Result<(), NetworkError> {
+        self.send(Command::Disconnect(peer)).await
+    }
+
+    async fn send(&self, command: Command) -> Result<(), NetworkError> {
+        self.commands
+            .send(command)
             .await
             .map_err(|_| NetworkError::Stopped)
     }

@@ -2,3 +2,4 @@
 //! Integration tests of the `filiera` binary, run as a real process.
 
 mod cli;
+mod network;

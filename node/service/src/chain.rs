@@ -1,0 +1,330 @@
+//! The application half of a validator: builds, checks, executes and commits
+//! blocks over the store, with the executor and the committed contracts.
+//!
+//! A block is valid only if this node, executing it on its own committed
+//! state, gets the header's state and receipts roots; if it extends the
+//! committed chain (parent hash, height, strictly later time that is not too
+//! far in this node's future); if it fits the size limits of genesis; and if
+//! none of its transactions is one that admission would have refused (bad
+//! signature, wrong chain, expired, wrong nonce): a proposer may include
+//! failing calls, never unauthenticated ones.
+
+use filiera_execution::{BlockContext, Changes, Executor, FailureCode, StateReader};
+use filiera_storage::{PreparedState, StorageError, Store};
+use filiera_types::block::{Block, HEADER_VERSION, Header};
+use filiera_types::genesis::Genesis;
+use filiera_types::receipt::{Receipt, TxStatus};
+use filiera_types::{Address, ChainId, CommitCertificate, Hash, PublicKey, ValidatorSet};
+use std::sync::Arc;
+
+/// How far ahead of this node's clock a block's time may be, in ms.
+pub const BLOCK_TIME_FUTURE_MS_MAX: u64 = 5_000;
+
+/// Why the chain could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The store failed: the node must stop.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The block is not valid; the reason is for logs and metrics.
+    #[error("invalid block: {0}")]
+    Invalid(String),
+}
+
+/// The rules of the chain this node follows, from genesis.
+#[derive(Clone, Debug)]
+pub struct ChainParams {
+    /// Chain id.
+    pub chain_id: ChainId,
+    /// Genesis hash (the parent of height 1).
+    pub genesis_hash: Hash,
+    /// Genesis time, ms (the parent time of height 1).
+    pub genesis_time_ms: u64,
+    /// The validator set.
+    pub validators: ValidatorSet,
+    /// Largest encoded block, bytes.
+    pub block_bytes_max: usize,
+    /// Most transactions per block.
+    pub block_txs_max: usize,
+    /// Largest transaction, bytes.
+    pub tx_bytes_max: u64,
+    /// Furthest expiry a transaction may ask, in blocks.
+    pub tx_expiry_blocks_max: u64,
+}
+
+impl ChainParams {
+    /// The parameters genesis sets.
+    pub fn from_genesis(genesis: &Genesis) -> Result<ChainParams, ChainError> {
+        let validators = genesis
+            .validator_set()
+            .map_err(|e| ChainError::Invalid(format!("genesis: {e}")))?;
+        let c = &genesis.consensus;
+        Ok(ChainParams {
+            chain_id: genesis.chain_id.clone(),
+            genesis_hash: genesis.hash(),
+            genesis_time_ms: genesis.genesis_time_ms,
+            validators,
+            block_bytes_max: usize::try_from(c.block_bytes_max).unwrap_or(usize::MAX),
+            block_txs_max: usize::try_from(c.block_txs_max).unwrap_or(usize::MAX),
+            tx_bytes_max: c.tx_bytes_max,
+            tx_expiry_blocks_max: c.tx_expiry_blocks_max,
+        })
+    }
+}
+
+/// A block executed but not committed.
+pub struct Executed {
+    /// Receipts, one per transaction.
+    pub receipts: Vec<Receipt>,
+    /// The state update, ready to commit.
+    pub prepared: PreparedState,
+    /// Root of the receipts.
+    pub receipts_root: Hash,
+}
+
+/// Reads the committed state for the executor. A read error cannot be
+/// answered inside a contract call: the node stops (fail-stop), it never
+/// executes on a state it could not read.
+struct StoreReader(Arc<Store>);
+
+fn fail_stop(e: StorageError) -> ! {
+    tracing::error!(error = %e, "storage read failed during execution; stopping");
+    eprintln!("fatal: storage read failed during execution: {e}");
+    std::process::exit(70)
+}
+
+impl StateReader for StoreReader {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.0.state_get(key).unwrap_or_else(|e| fail_stop(e))
+    }
+
+    fn next(&self, prefix: &[u8], after: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+        let start = (after >= prefix).then_some(after);
+        self.0
+            .state_prefix(prefix, start, 1)
+            .unwrap_or_else(|e| fail_stop(e))
+            .into_iter()
+            .next()
+    }
+}
+
+/// The chain as this node holds it.
+pub struct Chain {
+    store: Arc<Store>,
+    executor: Executor,
+    params: ChainParams,
+}
+
+impl Chain {
+    /// Opens the chain, writing the genesis state into an empty store.
+    pub fn open(
+        store: Arc<Store>,
+        executor: Executor,
+        genesis: &Genesis,
+        genesis_state: Changes,
+    ) -> Result<Chain, ChainError> {
+        let params = ChainParams::from_genesis(genesis)?;
+        store.init_genesis(params.genesis_hash, genesis_state)?;
+        Ok(Chain {
+            store,
+            executor,
+            params,
+        })
+    }
+
+    /// The rules.
+    pub fn params(&self) -> &ChainParams {
+        &self.params
+    }
+
+    /// The store (for reads).
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The last committed height (0 = genesis only).
+    pub fn height(&self) -> Result<u64, ChainError> {
+        Ok(self.store.last_height()?.unwrap_or(0))
+    }
+
+    /// A sender's next nonce in the committed state.
+    pub fn nonce(&self, sender: &PublicKey) -> Result<u64, ChainError> {
+        let key = filiera_execution::executor::nonce_key(sender);
+        Ok(match self.store.state_get(&key)? {
+            Some(v) => v
+                .as_slice()
+                .try_into()
+                .map(u64::from_le_bytes)
+                .map_err(|_| ChainError::Invalid("stored nonce is not 8 bytes".into()))?,
+            None => 0,
+        })
+    }
+
+    /// Hash and time of the block at `height - 1` (the genesis for height 1).
+    fn parent(&self, height: u64) -> Result<(Hash, u64), ChainError> {
+        if height <= 1 {
+            return Ok((self.params.genesis_hash, self.params.genesis_time_ms));
+        }
+        let header = self
+            .store
+            .header(height - 1)?
+            .ok_or_else(|| ChainError::Invalid(format!("parent {} not stored", height - 1)))?;
+        Ok((header.hash(), header.time_ms))
+    }
+
+    /// Executes `txs` as block `height` on the committed state.
+    pub fn execute(
+        &self,
+        height: u64,
+        time_ms: u64,
+        txs: &[filiera_types::SignedTransaction],
+    ) -> Result<Executed, ChainError> {
+        let ctx = BlockContext {
+            chain_id: self.params.chain_id.clone(),
+            height,
+            time_ms,
+        };
+        let reader: Arc<dyn StateReader> = Arc::new(StoreReader(self.store.clone()));
+        let outcome = self.executor.execute_block(reader, &ctx, txs);
+        let receipts_root = Receipt::root(&outcome.receipts);
+        let prepared = self.store.prepare_state(height, outcome.changes)?;
+        Ok(Executed {
+            receipts: outcome.receipts,
+            prepared,
+            receipts_root,
+        })
+    }
+
+    /// Builds block `height` from `txs` at `now_ms` (later than the parent).
+    pub fn build(
+        &self,
+        height: u64,
+        now_ms: u64,
+        proposer: Address,
+        txs: Vec<filiera_types::SignedTransaction>,
+    ) -> Result<(Block, Executed), ChainError> {
+        let (parent_hash, parent_time_ms) = self.parent(height)?;
+        let time_ms = now_ms.max(parent_time_ms + 1);
+        let executed = self.execute(height, time_ms, &txs)?;
+        let set_hash = self.params.validators.hash();
+        let header = Header {
+            version: HEADER_VERSION,
+            chain_id: self.params.chain_id.clone(),
+            height,
+            time_ms,
+            parent_hash,
+            txs_root: Block::compute_txs_root(&txs),
+            receipts_root: executed.receipts_root,
+            state_root: executed.prepared.root(),
+            validator_set_hash: set_hash,
+            next_validator_set_hash: set_hash,
+            proposer,
+        };
+        Ok((Block { header, txs }, executed))
+    }
+
+    /// Checks a proposed block and executes it; `Invalid` if any rule fails.
+    pub fn check(&self, block: &Block, now_ms: u64) -> Result<Executed, ChainError> {
+        let h = &block.header;
+        let invalid = |m: String| Err(ChainError::Invalid(m));
+        let expected = self.height()? + 1;
+        if h.height != expected {
+            return invalid(format!("height {} but next is {expected}", h.height));
+        }
+        if h.version != HEADER_VERSION || h.chain_id != self.params.chain_id {
+            return invalid("version or chain id".into());
+        }
+        let (parent_hash, parent_time_ms) = self.parent(h.height)?;
+        if h.parent_hash != parent_hash {
+            return invalid("parent hash".into());
+        }
+        if h.time_ms <= parent_time_ms {
+            return invalid(format!(
+                "time {} not after parent's {parent_time_ms}",
+                h.time_ms
+            ));
+        }
+        if h.time_ms > now_ms.saturating_add(BLOCK_TIME_FUTURE_MS_MAX) {
+            return invalid(format!("time {} too far after local {now_ms}", h.time_ms));
+        }
+        let set_hash = self.params.validators.hash();
+        if h.validator_set_hash != set_hash || h.next_validator_set_hash != set_hash {
+            return invalid("validator set hash".into());
+        }
+        if self.params.validators.get(&h.proposer).is_none() {
+            return invalid("builder is not a validator".into());
+        }
+        if block.txs.len() > self.params.block_txs_max {
+            return invalid(format!("{} transactions", block.txs.len()));
+        }
+        let bytes = block.encode().len();
+        if bytes > self.params.block_bytes_max {
+            return invalid(format!("{bytes} bytes"));
+        }
+        if !block.txs_root_matches() {
+            return invalid("transactions root".into());
+        }
+        let executed = self.execute(h.height, h.time_ms, &block.txs)?;
+        for (i, r) in executed.receipts.iter().enumerate() {
+            if let TxStatus::Failed { code, message } = &r.status
+                && is_refusal(*code)
+            {
+                return invalid(format!("transaction {i} not admissible: {message}"));
+            }
+        }
+        if executed.prepared.root() != h.state_root {
+            return invalid("state root differs from this node's execution".into());
+        }
+        if executed.receipts_root != h.receipts_root {
+            return invalid("receipts root differs from this node's execution".into());
+        }
+        Ok(executed)
+    }
+
+    /// Verifies a block fetched by sync against its certificate, executes and commits it.
+    pub fn commit_synced(
+        &self,
+        block: &Block,
+        certificate: &CommitCertificate,
+        now_ms: u64,
+    ) -> Result<Vec<Receipt>, ChainError> {
+        if certificate.block_hash != block.hash() || certificate.height != block.header.height {
+            return Err(ChainError::Invalid(
+                "certificate is for another block".into(),
+            ));
+        }
+        certificate
+            .verify(self.params.chain_id.as_str(), &self.params.validators)
+            .map_err(|e| ChainError::Invalid(format!("certificate: {e}")))?;
+        // A certified block was valid when decided; its time may be in our past
+        // by any amount, so the clock check is relaxed to its own time.
+        let executed = self.check(block, now_ms.max(block.header.time_ms))?;
+        let receipts = executed.receipts.clone();
+        self.commit(block, certificate, executed)?;
+        Ok(receipts)
+    }
+
+    /// Commits a decided block with its certificate, receipts and state.
+    pub fn commit(
+        &self,
+        block: &Block,
+        certificate: &CommitCertificate,
+        executed: Executed,
+    ) -> Result<(), ChainError> {
+        self.store
+            .commit_block(block, certificate, &executed.receipts, executed.prepared)?;
+        Ok(())
+    }
+}
+
+/// Failure codes that mean the transaction should never have been in a block.
+fn is_refusal(code: u16) -> bool {
+    [
+        FailureCode::WrongChain,
+        FailureCode::BadSignature,
+        FailureCode::Expired,
+        FailureCode::BadNonce,
+    ]
+    .iter()
+    .any(|c| *c as u16 == code)
+}

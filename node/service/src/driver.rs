@@ -1,0 +1,817 @@
+//! The node's event loop body: one thread owns consensus, the chain, the
+//! mempool and the WAL, takes [`Event`]s one at a time and answers with
+//! [`Effect`]s for the I/O tasks (network, timers).
+//!
+//! Ordering is the safety argument: consensus outputs are carried out in the
+//! order the core produced them, and a WAL append is fsynced before this
+//! function returns the effects after it, so a vote leaves the node only
+//! once it is durable. The driver reads no clock: the runner passes `now_ms`
+//! with every event, used for block times and metrics only.
+
+use crate::chain::{Chain, ChainError, Executed};
+use crate::mempool::{AdmitContext, AdmitError, Mempool};
+use crate::metrics::Metrics;
+use crate::status::Status;
+use crate::wire::{
+    Gossip, ProposedBlock, SYNC_BATCH_BLOCKS_MAX, SYNC_BATCH_BYTES_MAX, SyncRequest, SyncResponse,
+};
+use filiera_consensus::{
+    BlockId, CommitCertificate, Consensus, ConsensusInput, ConsensusValidatorSet, Height, Message,
+    Output, ValidatorAddress, to_certificate, wal,
+};
+use filiera_p2p::Topic;
+use filiera_types::block::Block;
+use filiera_types::{Address, Hash, SecretKey, SignedTransaction};
+use filiera_wal::Wal;
+use libp2p::PeerId;
+use malachite_consensus::{Input, LocallyProposedValue, ProposedValue};
+use malachite_types::{Round, Timeout, Validity, ValueOrigin};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Blocks for later heights kept until this node gets there.
+const EARLY_BLOCKS_MAX: usize = 64;
+/// A sync request unanswered for this long may be sent again elsewhere, ms.
+const SYNC_RETRY_MS: u64 = 5_000;
+/// With no commit for this long while a peer is ahead, ask for blocks, ms.
+const SYNC_STALL_MS: u64 = 2_000;
+
+/// What the driver is told.
+#[derive(Debug)]
+pub enum Event {
+    /// A gossip message.
+    Gossip {
+        /// Relaying peer.
+        from: PeerId,
+        /// Topic.
+        topic: Topic,
+        /// Payload.
+        data: Vec<u8>,
+    },
+    /// A peer asks for blocks.
+    SyncRequest {
+        /// Asking peer.
+        from: PeerId,
+        /// Ticket for the answer.
+        id: u64,
+        /// Request bytes.
+        data: Vec<u8>,
+    },
+    /// Blocks from a peer.
+    SyncResponse {
+        /// Answering peer.
+        from: PeerId,
+        /// Answer bytes.
+        data: Vec<u8>,
+    },
+    /// A sync request failed.
+    SyncFailed(PeerId),
+    /// A peer connected.
+    PeerUp(PeerId),
+    /// A peer left.
+    PeerDown(PeerId),
+    /// A consensus timer fired.
+    Timeout(Timeout),
+    /// Time to build the block this node proposes.
+    Build {
+        /// Height.
+        height: u64,
+        /// Round.
+        round: u32,
+    },
+    /// Periodic check (sync when stalled).
+    Tick,
+    /// A client submits a transaction.
+    Submit(
+        SignedTransaction,
+        tokio::sync::oneshot::Sender<Result<Hash, AdmitError>>,
+    ),
+}
+
+/// What the runner must do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Gossip bytes on a topic.
+    Gossip(Topic, Vec<u8>),
+    /// Ask a peer for blocks.
+    Request(PeerId, Vec<u8>),
+    /// Answer a peer's sync request.
+    Respond(u64, Vec<u8>),
+    /// Drop a peer that sent malformed data.
+    Disconnect(PeerId),
+    /// Start a consensus timer.
+    Schedule(Timeout, u64),
+    /// Stop a timer.
+    Cancel(Timeout),
+    /// Stop every timer.
+    CancelAll,
+    /// Deliver `Event::Build` after `delay_ms`.
+    BuildAfter {
+        /// Height.
+        height: u64,
+        /// Round.
+        round: u32,
+        /// Delay, ms.
+        delay_ms: u64,
+    },
+}
+
+/// A failure the node cannot go on after (storage or WAL).
+#[derive(Debug, thiserror::Error)]
+pub enum Fatal {
+    /// The store failed.
+    #[error("storage: {0}")]
+    Storage(#[from] filiera_storage::StorageError),
+    /// The WAL failed.
+    #[error("wal: {0}")]
+    Wal(#[from] filiera_wal::WalError),
+    /// Consensus refused an input it produced itself, or a WAL record.
+    #[error("consensus: {0}")]
+    Consensus(#[from] filiera_consensus::ConsensusError),
+}
+
+impl From<ChainError> for Fatal {
+    fn from(e: ChainError) -> Fatal {
+        match e {
+            ChainError::Storage(s) => Fatal::Storage(s),
+            ChainError::Invalid(m) => Fatal::Consensus(filiera_consensus::ConsensusError(m)),
+        }
+    }
+}
+
+/// Pacing of the chain.
+#[derive(Clone, Copy, Debug)]
+pub struct Pacing {
+    /// Pause between a commit and building the next block, ms.
+    pub block_interval_ms: u64,
+}
+
+/// What a driver is made of.
+pub struct DriverParts {
+    /// The chain (store and executor).
+    pub chain: Chain,
+    /// The consensus key.
+    pub key: SecretKey,
+    /// Consensus timeouts (from genesis).
+    pub timeouts: malachite_types::LinearTimeouts,
+    /// The WAL's directory.
+    pub wal_dir: std::path::PathBuf,
+    /// The mempool.
+    pub mempool: Mempool,
+    /// Pacing.
+    pub pacing: Pacing,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Shared progress for the API.
+    pub status: Arc<Status>,
+}
+
+/// A block of the current height and, if it is valid, its execution.
+struct Candidate {
+    block: Block,
+    executed: Option<Executed>,
+}
+
+/// The driver.
+pub struct Driver {
+    consensus: Consensus,
+    chain: Chain,
+    mempool: Mempool,
+    wal: Wal,
+    address: Address,
+    pacing: Pacing,
+    candidates: BTreeMap<BlockId, Candidate>,
+    early: Vec<ProposedBlock>,
+    peers: BTreeMap<PeerId, u64>,
+    sync_sent: Option<(PeerId, u64)>,
+    last_commit_ms: u64,
+    height_started_ms: u64,
+    metrics: Arc<Metrics>,
+    status: Arc<Status>,
+    now_ms: u64,
+    /// A height just started: deliver `early` blocks after its outputs.
+    early_due: bool,
+}
+
+fn to_input(msg: Message) -> ConsensusInput {
+    match msg {
+        Message::Vote(v) => Input::Vote(v),
+        Message::Proposal(p) => Input::Proposal(p),
+        Message::PolkaCertificate(c) => Input::PolkaCertificate(c),
+        Message::RoundCertificate(c) => Input::RoundCertificate(c),
+    }
+}
+
+fn input_height(input: &ConsensusInput) -> Option<u64> {
+    match input {
+        Input::Vote(v) => Some(v.message.height.0),
+        Input::Proposal(p) => Some(p.message.height.0),
+        Input::PolkaCertificate(c) => Some(c.height.0),
+        Input::RoundCertificate(c) => Some(c.height.0),
+        _ => None,
+    }
+}
+
+impl Driver {
+    /// Opens the driver at the height after the last committed block and
+    /// replays the WAL if it belongs to that height. Returns the effects of
+    /// starting (timers, maybe a proposal).
+    pub fn start(parts: DriverParts, now_ms: u64) -> Result<(Driver, Vec<Effect>), Fatal> {
+        let DriverParts {
+            chain,
+            key,
+            timeouts,
+            wal_dir,
+            mempool,
+            pacing,
+            metrics,
+            status,
+        } = parts;
+        let height = chain.height()? + 1;
+        let set = ConsensusValidatorSet::new(chain.params().validators.clone());
+        let (mut wal, wal_height, records) = Wal::open(&wal_dir, height)?;
+        let mut consensus = Consensus::new(
+            chain.params().chain_id.clone(),
+            key.clone(),
+            timeouts,
+            Height(height),
+            set.clone(),
+        );
+        let outputs = if wal_height == height && !records.is_empty() {
+            let inputs = records
+                .iter()
+                .map(|r| wal::decode(r))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| Fatal::Consensus(filiera_consensus::ConsensusError(e.to_string())))?;
+            tracing::info!(height, records = inputs.len(), "replaying the WAL");
+            consensus.replay(Height(height), set, inputs)?
+        } else {
+            // A WAL of an older height: that block is committed (the store
+            // is written before the WAL is reset), so its records are spent.
+            if wal_height != height {
+                wal.reset(height)?;
+            }
+            consensus.start_height(Height(height), set, false)?
+        };
+        metrics
+            .height
+            .set(i64::try_from(height - 1).unwrap_or(i64::MAX));
+        let mut driver = Driver {
+            consensus,
+            chain,
+            mempool,
+            wal,
+            address: key.public_key().address(),
+            pacing,
+            candidates: BTreeMap::new(),
+            early: Vec::new(),
+            peers: BTreeMap::new(),
+            sync_sent: None,
+            last_commit_ms: now_ms,
+            height_started_ms: now_ms,
+            metrics,
+            status,
+            now_ms,
+            early_due: false,
+        };
+        driver.publish_status();
+        let mut effects = Vec::new();
+        driver.carry_out(outputs, &mut effects)?;
+        Ok((driver, effects))
+    }
+
+    /// The height consensus is working on.
+    pub fn height(&self) -> u64 {
+        self.consensus.height().0
+    }
+
+    /// Handles one event at time `now_ms`.
+    pub fn handle(&mut self, event: Event, now_ms: u64) -> Result<Vec<Effect>, Fatal> {
+        self.now_ms = now_ms;
+        let mut effects = Vec::new();
+        match event {
+            Event::Gossip { from, topic, data } => {
+                self.on_gossip(from, topic, &data, &mut effects)?
+            }
+            Event::SyncRequest { id, data, from } => {
+                self.on_sync_request(from, id, &data, &mut effects)?
+            }
+            Event::SyncResponse { from, data } => {
+                self.on_sync_response(from, &data, &mut effects)?
+            }
+            Event::SyncFailed(peer) => {
+                if self.sync_sent.is_some_and(|(p, _)| p == peer) {
+                    self.sync_sent = None;
+                }
+            }
+            Event::PeerUp(peer) => {
+                self.peers.entry(peer).or_insert(0);
+            }
+            Event::PeerDown(peer) => {
+                self.peers.remove(&peer);
+            }
+            Event::Timeout(t) => {
+                let outputs = self.consensus.handle(Input::TimeoutElapsed(t))?;
+                self.carry_out(outputs, &mut effects)?;
+            }
+            Event::Build { height, round } => self.build(height, round, &mut effects)?,
+            Event::Tick => self.maybe_sync(None, &mut effects),
+            Event::Submit(tx, reply) => {
+                let result = self.admit(tx.clone());
+                if result.is_ok() {
+                    effects.push(Effect::Gossip(Topic::Transactions, Gossip::Tx(tx).encode()));
+                }
+                // The client may have given up; nothing to do then.
+                let _ = reply.send(result);
+            }
+        }
+        self.metrics.peers.set(self.peers.len() as i64);
+        self.metrics.mempool_txs.set(self.mempool.len() as i64);
+        self.metrics.mempool_bytes.set(self.mempool.bytes() as i64);
+        self.publish_status();
+        Ok(effects)
+    }
+
+    fn publish_status(&self) {
+        self.status.set(
+            self.height().saturating_sub(1),
+            self.consensus.round().unwrap_or(0),
+            self.peers.len(),
+            self.mempool.len(),
+        );
+    }
+
+    fn admit(&mut self, tx: SignedTransaction) -> Result<Hash, AdmitError> {
+        let committed_nonce = self
+            .chain
+            .nonce(&tx.tx.sender)
+            .map_err(|_| AdmitError::Busy("state unavailable"))?;
+        let params = self.chain.params();
+        let ctx = AdmitContext {
+            chain_id: &params.chain_id,
+            next_height: self.height(),
+            committed_nonce,
+            tx_bytes_max: params.tx_bytes_max,
+            tx_expiry_blocks_max: params.tx_expiry_blocks_max,
+        };
+        let result = self.mempool.admit(tx, &ctx);
+        if let Err(e) = &result {
+            let reason = match e {
+                AdmitError::Busy(_) => "busy",
+                AdmitError::BadSignature(_) => "signature",
+                AdmitError::Duplicate => "duplicate",
+                AdmitError::NonceUsed { .. } | AdmitError::NonceGap { .. } => "nonce",
+                AdmitError::Expiry { .. } => "expiry",
+                AdmitError::TooLarge { .. } => "size",
+                AdmitError::WrongChain(_) => "chain",
+            };
+            self.metrics.txs_refused.with_label_values(&[reason]).inc();
+        }
+        result
+    }
+
+    fn penalise(&mut self, peer: PeerId, why: &str, effects: &mut Vec<Effect>) {
+        tracing::warn!(%peer, why, "disconnecting a peer that sent malformed data");
+        self.metrics.peers_penalised.inc();
+        effects.push(Effect::Disconnect(peer));
+    }
+
+    fn on_gossip(
+        &mut self,
+        from: PeerId,
+        topic: Topic,
+        data: &[u8],
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Fatal> {
+        let gossip = match Gossip::decode(data) {
+            Ok(g) => g,
+            Err(e) => {
+                self.penalise(from, &e.to_string(), effects);
+                return Ok(());
+            }
+        };
+        match (topic, gossip) {
+            (Topic::Consensus, Gossip::Consensus(bytes)) => {
+                let input = match wal::decode(&bytes) {
+                    Ok(i) if input_height(&i).is_some() => i,
+                    Ok(_) => {
+                        self.penalise(from, "not a network input", effects);
+                        return Ok(());
+                    }
+                    Err(e) => {
+                        self.penalise(from, &e.to_string(), effects);
+                        return Ok(());
+                    }
+                };
+                let height = input_height(&input).unwrap_or(0);
+                self.maybe_sync(Some((from, height)), effects);
+                if height >= self.height() {
+                    // Invalid signatures are the core's to refuse; an error here is ours.
+                    match self.consensus.handle(input) {
+                        Ok(outputs) => self.carry_out(outputs, effects)?,
+                        Err(e) => tracing::debug!(error = %e, "consensus input refused"),
+                    }
+                }
+            }
+            (Topic::Blocks, Gossip::Block(proposed)) => {
+                self.maybe_sync(Some((from, proposed.block.header.height)), effects);
+                self.on_block(proposed, effects)?;
+            }
+            (Topic::Transactions, Gossip::Tx(tx)) => {
+                // Races on nonces are normal between nodes; refusals are not misbehaviour.
+                let _ = self.admit(tx);
+            }
+            _ => self.penalise(from, "message on the wrong topic", effects),
+        }
+        Ok(())
+    }
+
+    /// A proposed block: checked (executed) once, then reported to consensus.
+    fn on_block(
+        &mut self,
+        proposed: ProposedBlock,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Fatal> {
+        let height = proposed.block.header.height;
+        let current = self.height();
+        if height > current {
+            if self.early.len() < EARLY_BLOCKS_MAX {
+                self.early.push(proposed);
+            }
+            return Ok(());
+        }
+        if height < current {
+            return Ok(());
+        }
+        let id = BlockId(proposed.block.hash());
+        if !self.candidates.contains_key(&id) {
+            let executed = match self.chain.check(&proposed.block, self.now_ms) {
+                Ok(executed) => Some(executed),
+                Err(ChainError::Invalid(why)) => {
+                    tracing::warn!(height, %why, "proposed block is invalid");
+                    self.metrics.blocks_invalid.inc();
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            };
+            self.candidates.insert(
+                id,
+                Candidate {
+                    block: proposed.block,
+                    executed,
+                },
+            );
+        }
+        let valid = self
+            .candidates
+            .get(&id)
+            .is_some_and(|c| c.executed.is_some());
+        let value = ProposedValue {
+            height: Height(height),
+            round: Round::new(proposed.round),
+            valid_round: proposed.valid_round.map_or(Round::Nil, Round::new),
+            proposer: ValidatorAddress(proposed.proposer),
+            value: id,
+            validity: if valid {
+                Validity::Valid
+            } else {
+                Validity::Invalid
+            },
+        };
+        let outputs = self
+            .consensus
+            .handle(Input::ProposedValue(value, ValueOrigin::Consensus))?;
+        self.carry_out(outputs, effects)
+    }
+
+    fn build(&mut self, height: u64, round: u32, effects: &mut Vec<Effect>) -> Result<(), Fatal> {
+        if self.height() != height || self.consensus.round() != Some(round) {
+            return Ok(());
+        }
+        let params = self.chain.params();
+        // Room for the header and framing inside the block limit.
+        let txs_bytes_max = params.block_bytes_max.saturating_sub(4 * 1024);
+        let block_txs_max = params.block_txs_max;
+        let chain = &self.chain;
+        let mut nonce_error = None;
+        let txs = self.mempool.take(txs_bytes_max, block_txs_max, |tx| {
+            chain.nonce(&tx.tx.sender).unwrap_or_else(|e| {
+                nonce_error = Some(e);
+                u64::MAX
+            })
+        });
+        if let Some(e) = nonce_error {
+            return Err(e.into());
+        }
+        let (block, executed) = self.chain.build(height, self.now_ms, self.address, txs)?;
+        let id = BlockId(block.hash());
+        tracing::debug!(height, round, txs = block.txs.len(), block = %id.0, "proposing");
+        effects.push(Effect::Gossip(
+            Topic::Blocks,
+            Gossip::Block(ProposedBlock {
+                round,
+                valid_round: None,
+                proposer: self.address,
+                block: block.clone(),
+            })
+            .encode(),
+        ));
+        self.candidates.insert(
+            id,
+            Candidate {
+                block,
+                executed: Some(executed),
+            },
+        );
+        let input = Input::Propose(LocallyProposedValue::new(
+            Height(height),
+            Round::new(round),
+            id,
+        ));
+        let outputs = self.consensus.handle(input)?;
+        self.carry_out(outputs, effects)
+    }
+
+    /// Carries out consensus outputs in order (WAL first, see the module docs).
+    fn carry_out(&mut self, outputs: Vec<Output>, effects: &mut Vec<Effect>) -> Result<(), Fatal> {
+        let mut work: std::collections::VecDeque<Output> = outputs.into();
+        while let Some(output) = work.pop_front() {
+            match output {
+                Output::WalAppend(_, input) => {
+                    let bytes = wal::encode(&input).map_err(|e| {
+                        Fatal::Consensus(filiera_consensus::ConsensusError(e.to_string()))
+                    })?;
+                    self.wal.append(&bytes)?;
+                }
+                Output::Publish(msg) => {
+                    let bytes = wal::encode(&to_input(msg)).map_err(|e| {
+                        Fatal::Consensus(filiera_consensus::ConsensusError(e.to_string()))
+                    })?;
+                    effects.push(Effect::Gossip(
+                        Topic::Consensus,
+                        Gossip::Consensus(bytes).encode(),
+                    ));
+                }
+                Output::ScheduleTimeout(t, ms) => effects.push(Effect::Schedule(t, ms)),
+                Output::CancelTimeout(t) => effects.push(Effect::Cancel(t)),
+                Output::CancelAllTimeouts => effects.push(Effect::CancelAll),
+                Output::BuildBlock {
+                    height,
+                    round,
+                    timeout_ms,
+                } => {
+                    // Pace the chain after a commit, never past half the propose timeout.
+                    let since_commit = self.now_ms.saturating_sub(self.last_commit_ms);
+                    let delay_ms = self
+                        .pacing
+                        .block_interval_ms
+                        .saturating_sub(since_commit)
+                        .min(timeout_ms / 2);
+                    effects.push(Effect::BuildAfter {
+                        height: height.0,
+                        round,
+                        delay_ms,
+                    });
+                }
+                Output::RestreamBlock {
+                    round,
+                    valid_round,
+                    value,
+                    ..
+                } => {
+                    if let Some(c) = self.candidates.get(&value) {
+                        effects.push(Effect::Gossip(
+                            Topic::Blocks,
+                            Gossip::Block(ProposedBlock {
+                                round,
+                                valid_round: valid_round.as_u32(),
+                                proposer: self.address,
+                                block: c.block.clone(),
+                            })
+                            .encode(),
+                        ));
+                    }
+                }
+                Output::RoundStarted { round, .. } => self.metrics.round.set(i64::from(round)),
+                Output::Evidence(who) => {
+                    for v in who {
+                        tracing::warn!(validator = %v.0, "equivocation recorded");
+                        self.metrics.evidence.inc();
+                    }
+                }
+                Output::Decided(cert) => {
+                    if let Some(more) = self.decided(cert, effects)? {
+                        // After what is left of the old height, in order.
+                        work.extend(more);
+                    }
+                }
+            }
+        }
+        if self.early_due {
+            self.deliver_early(effects)?;
+        }
+        Ok(())
+    }
+
+    /// Commits a decided block; `None` if its block is missing (then it is
+    /// fetched by sync).
+    fn decided(
+        &mut self,
+        cert: CommitCertificate,
+        effects: &mut Vec<Effect>,
+    ) -> Result<Option<Vec<Output>>, Fatal> {
+        let height = cert.height.0;
+        let Some(candidate) = self.candidates.remove(&cert.value_id) else {
+            tracing::warn!(
+                height,
+                "decided a block this node does not hold; syncing it"
+            );
+            self.request_sync(effects);
+            return Ok(None);
+        };
+        let executed = match candidate.executed {
+            Some(e) => e,
+            // Decided by a quorum although this node judged it invalid: the
+            // quorum is right by assumption (at most f faulty), so execute.
+            None => {
+                self.chain
+                    .execute(height, candidate.block.header.time_ms, &candidate.block.txs)?
+            }
+        };
+        let certificate = to_certificate(&cert);
+        let receipts = executed.receipts.len();
+        self.chain
+            .commit(&candidate.block, &certificate, executed)?;
+        self.metrics
+            .finality_latency
+            .observe(self.now_ms.saturating_sub(self.height_started_ms) as f64 / 1000.0);
+        tracing::info!(height, txs = receipts, block = %cert.value_id.0, "committed");
+        self.after_commit(&candidate.block).map(Some)
+    }
+
+    /// After a commit (decided or synced): WAL, mempool, metrics; returns
+    /// the outputs of starting the next height. Blocks that arrived early
+    /// are handed over once those outputs are carried out (`early_due`).
+    fn after_commit(&mut self, block: &Block) -> Result<Vec<Output>, Fatal> {
+        let height = block.header.height;
+        self.wal.reset(height + 1)?;
+        let mut committed = BTreeMap::new();
+        for tx in &block.txs {
+            let sender = tx.tx.sender.address();
+            if let std::collections::btree_map::Entry::Vacant(slot) = committed.entry(sender) {
+                slot.insert(self.chain.nonce(&tx.tx.sender)?);
+            }
+        }
+        self.mempool.prune(height + 1, &committed);
+        self.metrics
+            .height
+            .set(i64::try_from(height).unwrap_or(i64::MAX));
+        self.metrics.blocks_committed.inc();
+        self.metrics.txs_committed.inc_by(block.txs.len() as u64);
+        self.metrics
+            .block_interval
+            .observe(self.now_ms.saturating_sub(self.last_commit_ms) as f64 / 1000.0);
+        self.last_commit_ms = self.now_ms;
+        self.height_started_ms = self.now_ms;
+        self.candidates.clear();
+        self.early_due = true;
+        let set = ConsensusValidatorSet::new(self.chain.params().validators.clone());
+        Ok(self
+            .consensus
+            .start_height(Height(height + 1), set, false)?)
+    }
+
+    /// Hands consensus the blocks that arrived for the height it just started.
+    fn deliver_early(&mut self, effects: &mut Vec<Effect>) -> Result<(), Fatal> {
+        self.early_due = false;
+        let current = self.height();
+        let early = std::mem::take(&mut self.early);
+        for proposed in early {
+            let h = proposed.block.header.height;
+            if h == current {
+                self.on_block(proposed, effects)?;
+            } else if h > current && self.early.len() < EARLY_BLOCKS_MAX {
+                self.early.push(proposed);
+            }
+        }
+        Ok(())
+    }
+
+    fn maybe_sync(&mut self, seen: Option<(PeerId, u64)>, effects: &mut Vec<Effect>) {
+        let current = self.height();
+        if let Some((peer, height)) = seen {
+            let known = self.peers.entry(peer).or_insert(0);
+            *known = (*known).max(height);
+            // One height ahead is normal just before this node decides too.
+            if height <= current + 1 {
+                return;
+            }
+        } else {
+            let stalled = self.now_ms.saturating_sub(self.last_commit_ms) >= SYNC_STALL_MS;
+            if !stalled {
+                return;
+            }
+        }
+        self.request_sync(effects);
+    }
+
+    fn request_sync(&mut self, effects: &mut Vec<Effect>) {
+        let current = self.height();
+        if self
+            .sync_sent
+            .is_some_and(|(_, at)| self.now_ms.saturating_sub(at) < SYNC_RETRY_MS)
+        {
+            return;
+        }
+        // The peer seen furthest ahead; ties by id, so the choice is stable.
+        let Some((&peer, _)) = self
+            .peers
+            .iter()
+            .filter(|(_, h)| **h > current)
+            .max_by_key(|(p, h)| (**h, std::cmp::Reverse(**p)))
+        else {
+            return;
+        };
+        let request = SyncRequest {
+            from_height: current,
+            count: SYNC_BATCH_BLOCKS_MAX,
+        };
+        tracing::info!(%peer, from_height = current, "requesting blocks");
+        self.sync_sent = Some((peer, self.now_ms));
+        effects.push(Effect::Request(peer, request.encode()));
+    }
+
+    fn on_sync_request(
+        &mut self,
+        from: PeerId,
+        id: u64,
+        data: &[u8],
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Fatal> {
+        let request = match SyncRequest::decode(data) {
+            Ok(r) => r,
+            Err(e) => {
+                self.penalise(from, &e.to_string(), effects);
+                return Ok(());
+            }
+        };
+        let last = self.chain.height()?;
+        let store = self.chain.store();
+        let mut blocks = Vec::new();
+        let mut bytes = 0usize;
+        let count = u64::from(request.count.min(SYNC_BATCH_BLOCKS_MAX));
+        let mut h = request.from_height.max(1);
+        while h <= last && h < request.from_height.max(1) + count && bytes < SYNC_BATCH_BYTES_MAX {
+            let (Some(block), Some(cert)) = (store.block(h)?, store.certificate(h)?) else {
+                break;
+            };
+            bytes += block.encode().len();
+            blocks.push((block, cert));
+            h += 1;
+        }
+        effects.push(Effect::Respond(id, SyncResponse { blocks }.encode()));
+        Ok(())
+    }
+
+    fn on_sync_response(
+        &mut self,
+        from: PeerId,
+        data: &[u8],
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Fatal> {
+        if self.sync_sent.is_some_and(|(p, _)| p == from) {
+            self.sync_sent = None;
+        }
+        let response = match SyncResponse::decode(data) {
+            Ok(r) => r,
+            Err(e) => {
+                self.penalise(from, &e.to_string(), effects);
+                return Ok(());
+            }
+        };
+        let mut any = false;
+        for (block, cert) in response.blocks {
+            if block.header.height != self.height() {
+                continue;
+            }
+            match self.chain.commit_synced(&block, &cert, self.now_ms) {
+                Ok(_) => {}
+                Err(ChainError::Invalid(why)) => {
+                    self.penalise(from, &format!("synced block: {why}"), effects);
+                    return Ok(());
+                }
+                Err(e) => return Err(e.into()),
+            }
+            tracing::info!(height = block.header.height, "committed from sync");
+            self.metrics.blocks_synced.inc();
+            any = true;
+            let outputs = self.after_commit(&block)?;
+            self.carry_out(outputs, effects)?;
+        }
+        // Still behind the peer: ask for the next batch.
+        if any && self.peers.get(&from).is_some_and(|h| *h > self.height()) {
+            self.request_sync(effects);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,35 @@
+//! The running node: Filiera's layers wired into one service.
+//!
+//! **Purpose.** One thread (the driver, [`driver`]) owns consensus, the chain
+//! (store + executor, [`chain`]), the mempool and the WAL, and handles one
+//! event at a time; the async runtime carries the network (libp2p), the HTTP
+//! API and timers' delivery. Blocks are built by the round's proposer from
+//! the mempool, executed by every validator before it votes, and committed
+//! with their certificate in one synced write; a node that falls behind
+//! fetches decided blocks with their certificates by request-response
+//! ([`wire`]) and verifies each against the validator set.
+//!
+//! **Invariants.** A WAL record is fsynced before any vote that depends on
+//! it is published (effects are carried out in the core's order). The store
+//! is written before the WAL is reset, so after `kill -9` a node either
+//! replays the height it was in or starts the next one. Nothing a client was
+//! told is admitted is lost silently: it is in the mempool, in a block, or
+//! was refused with a reason.
+//!
+//! **Threats.** Peers (allow-listed, but possibly faulty) send malformed
+//! bytes (decoded strictly within caps; the sender is disconnected), invalid
+//! blocks (executed and voted nil), forged certificates (verified), floods
+//! (bounded queues that drop gossip and answer clients "busy"). Storage and
+//! WAL errors stop the node rather than let it run on half-written state.
+
+pub mod api;
+pub mod chain;
+pub mod driver;
+pub mod mempool;
+pub mod metrics;
+pub mod node;
+pub mod runner;
+pub mod status;
+pub mod wire;
+
+pub use node::{NodeError, NodeSpec, run};

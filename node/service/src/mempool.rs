@@ -1,0 +1,297 @@
+//! Transactions waiting for a block: checked at the door, bounded, and
+//! handed out fairly.
+//!
+//! Admission checks everything that does not need execution: size, chain id,
+//! signature (`verify_strict`), expiry, and the nonce against the committed
+//! state (no replays of a used nonce, no gap wider than
+//! [`MempoolLimits::nonce_gap_max`]). A full pool answers "busy" rather than
+//! grow. Block building takes, round-robin across senders, each sender's
+//! consecutive nonces, so one busy sender cannot starve the others.
+
+use filiera_types::{Address, ChainId, Hash, SignedTransaction};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Bounds of the pool.
+#[derive(Clone, Copy, Debug)]
+pub struct MempoolLimits {
+    /// Transactions held, at most.
+    pub txs_max: usize,
+    /// Encoded bytes held, at most.
+    pub bytes_max: usize,
+    /// Transactions held per sender, at most.
+    pub per_sender_max: usize,
+    /// How far above the committed nonce a transaction may be.
+    pub nonce_gap_max: u64,
+}
+
+impl Default for MempoolLimits {
+    fn default() -> Self {
+        MempoolLimits {
+            txs_max: 50_000,
+            bytes_max: 64 * 1024 * 1024,
+            per_sender_max: 1_000,
+            nonce_gap_max: 1_000,
+        }
+    }
+}
+
+/// What admission is checked against.
+#[derive(Clone, Debug)]
+pub struct AdmitContext<'a> {
+    /// The chain.
+    pub chain_id: &'a ChainId,
+    /// The height the next block will have.
+    pub next_height: u64,
+    /// The sender's next nonce in the committed state.
+    pub committed_nonce: u64,
+    /// Largest encoded transaction, bytes (genesis `tx_bytes_max`).
+    pub tx_bytes_max: u64,
+    /// Furthest expiry allowed, in blocks after the next height.
+    pub tx_expiry_blocks_max: u64,
+}
+
+/// Why a transaction was not admitted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdmitError {
+    /// Over the size limit.
+    #[error("transaction of {len} bytes exceeds {max}")]
+    TooLarge {
+        /// Its size.
+        len: usize,
+        /// The limit.
+        max: u64,
+    },
+    /// Signed for another chain.
+    #[error("transaction is for chain {0}")]
+    WrongChain(String),
+    /// The signature does not verify.
+    #[error("bad signature: {0}")]
+    BadSignature(String),
+    /// Expired, or its expiry is further than allowed.
+    #[error("expiry height {expiry} outside [{next}, {last}]")]
+    Expiry {
+        /// Its expiry.
+        expiry: u64,
+        /// The next height.
+        next: u64,
+        /// The furthest allowed.
+        last: u64,
+    },
+    /// The nonce was already used.
+    #[error("nonce {found} already used (next is {expected})")]
+    NonceUsed {
+        /// The sender's next nonce.
+        expected: u64,
+        /// The transaction's.
+        found: u64,
+    },
+    /// The nonce is too far ahead.
+    #[error("nonce {found} too far ahead of {expected}")]
+    NonceGap {
+        /// The sender's next nonce.
+        expected: u64,
+        /// The transaction's.
+        found: u64,
+    },
+    /// Already in the pool (the same transaction, or another one with its nonce).
+    #[error("a transaction with this sender and nonce is already pending")]
+    Duplicate,
+    /// The pool or the sender's share of it is full: try again later.
+    #[error("busy: {0}")]
+    Busy(&'static str),
+}
+
+impl AdmitError {
+    /// Whether the client should retry later rather than fix the transaction.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, AdmitError::Busy(_))
+    }
+}
+
+struct Entry {
+    tx: SignedTransaction,
+    hash: Hash,
+    bytes: usize,
+}
+
+/// The pool.
+pub struct Mempool {
+    limits: MempoolLimits,
+    senders: BTreeMap<Address, BTreeMap<u64, Entry>>,
+    hashes: BTreeSet<Hash>,
+    count: usize,
+    bytes: usize,
+    /// Where the next block's round-robin over senders starts.
+    cursor: Option<Address>,
+}
+
+impl Mempool {
+    /// An empty pool.
+    pub fn new(limits: MempoolLimits) -> Mempool {
+        Mempool {
+            limits,
+            senders: BTreeMap::new(),
+            hashes: BTreeSet::new(),
+            count: 0,
+            bytes: 0,
+            cursor: None,
+        }
+    }
+
+    /// Transactions held.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the pool is empty.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Encoded bytes held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether this transaction is pending.
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.hashes.contains(hash)
+    }
+
+    /// Checks and admits a transaction; returns its id.
+    pub fn admit(&mut self, tx: SignedTransaction, ctx: &AdmitContext) -> Result<Hash, AdmitError> {
+        let bytes = tx.encode().len();
+        if bytes as u64 > ctx.tx_bytes_max {
+            return Err(AdmitError::TooLarge {
+                len: bytes,
+                max: ctx.tx_bytes_max,
+            });
+        }
+        if tx.tx.chain_id != *ctx.chain_id {
+            return Err(AdmitError::WrongChain(tx.tx.chain_id.as_str().to_owned()));
+        }
+        let hash = tx.hash();
+        if self.hashes.contains(&hash) {
+            return Err(AdmitError::Duplicate);
+        }
+        let last = ctx.next_height.saturating_add(ctx.tx_expiry_blocks_max);
+        if tx.tx.expiry_height < ctx.next_height || tx.tx.expiry_height > last {
+            return Err(AdmitError::Expiry {
+                expiry: tx.tx.expiry_height,
+                next: ctx.next_height,
+                last,
+            });
+        }
+        let (expected, found) = (ctx.committed_nonce, tx.tx.nonce);
+        if found < expected {
+            return Err(AdmitError::NonceUsed { expected, found });
+        }
+        if found - expected > self.limits.nonce_gap_max {
+            return Err(AdmitError::NonceGap { expected, found });
+        }
+        let sender = tx.tx.sender.address();
+        let queue = self.senders.get(&sender);
+        if queue.is_some_and(|q| q.contains_key(&found)) {
+            return Err(AdmitError::Duplicate);
+        }
+        if queue.is_some_and(|q| q.len() >= self.limits.per_sender_max) {
+            return Err(AdmitError::Busy(
+                "this sender has too many pending transactions",
+            ));
+        }
+        if self.count >= self.limits.txs_max || self.bytes + bytes > self.limits.bytes_max {
+            return Err(AdmitError::Busy("the mempool is full"));
+        }
+        // Last, because it is the expensive check.
+        tx.verify()
+            .map_err(|e| AdmitError::BadSignature(e.to_string()))?;
+        self.senders
+            .entry(sender)
+            .or_default()
+            .insert(found, Entry { tx, hash, bytes });
+        self.hashes.insert(hash);
+        self.count += 1;
+        self.bytes += bytes;
+        Ok(hash)
+    }
+
+    /// Transactions for the next block: per sender, consecutive nonces from
+    /// its committed nonce; senders taken in turn, one transaction each per
+    /// turn, within both limits.
+    pub fn take(
+        &mut self,
+        block_bytes_max: usize,
+        block_txs_max: usize,
+        mut committed_nonce: impl FnMut(&SignedTransaction) -> u64,
+    ) -> Vec<SignedTransaction> {
+        // (sender, next nonce wanted) for every sender that has something runnable.
+        let mut lanes: Vec<(Address, u64)> = Vec::new();
+        let start = self.cursor;
+        let ordered = self
+            .senders
+            .iter()
+            .filter(|(a, _)| start.is_none_or(|c| **a > c))
+            .chain(
+                self.senders
+                    .iter()
+                    .filter(|(a, _)| start.is_some_and(|c| **a <= c)),
+            );
+        for (address, queue) in ordered {
+            if let Some((_, first)) = queue.iter().next() {
+                lanes.push((*address, committed_nonce(&first.tx)));
+            }
+        }
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        let mut progressed = true;
+        while progressed && out.len() < block_txs_max {
+            progressed = false;
+            for (address, nonce) in lanes.iter_mut() {
+                if out.len() >= block_txs_max {
+                    break;
+                }
+                let Some(entry) = self.senders.get(address).and_then(|q| q.get(nonce)) else {
+                    continue;
+                };
+                if bytes + entry.bytes > block_bytes_max {
+                    continue;
+                }
+                bytes += entry.bytes;
+                out.push(entry.tx.clone());
+                *nonce += 1;
+                progressed = true;
+            }
+        }
+        self.cursor = lanes.first().map(|(a, _)| *a);
+        out
+    }
+
+    /// Drops what a committed block used up: for each sender in `committed`
+    /// (address to its next nonce), every transaction below that nonce; and
+    /// every transaction that expired.
+    pub fn prune(&mut self, next_height: u64, committed: &BTreeMap<Address, u64>) {
+        let mut removed = Vec::new();
+        for (address, queue) in self.senders.iter_mut() {
+            let floor = committed.get(address).copied();
+            queue.retain(|nonce, entry| {
+                let keep =
+                    floor.is_none_or(|f| *nonce >= f) && entry.tx.tx.expiry_height >= next_height;
+                if !keep {
+                    removed.push((entry.hash, entry.bytes));
+                }
+                keep
+            });
+        }
+        self.senders.retain(|_, q| !q.is_empty());
+        for (hash, bytes) in removed {
+            self.hashes.remove(&hash);
+            self.count -= 1;
+            self.bytes -= bytes;
+        }
+    }
+
+    /// The senders with pending transactions.
+    pub fn senders(&self) -> impl Iterator<Item = &Address> {
+        self.senders.keys()
+    }
+}

@@ -1,0 +1,123 @@
+//! Prometheus metrics of a node, on `GET /metrics` in the text format.
+//! Names follow Prometheus conventions: `filiera_` prefix, base units
+//! (seconds, bytes), `_total` for counters.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+/// Every metric the node exports.
+pub struct Metrics {
+    registry: Registry,
+    /// Last committed height.
+    pub height: IntGauge,
+    /// Current consensus round.
+    pub round: IntGauge,
+    /// Blocks committed by this node (decided or synced).
+    pub blocks_committed: IntCounter,
+    /// Blocks taken from block sync rather than decided.
+    pub blocks_synced: IntCounter,
+    /// Transactions committed.
+    pub txs_committed: IntCounter,
+    /// Time between two consecutive commits, seconds.
+    pub block_interval: Histogram,
+    /// From the start of a height to its decision, seconds.
+    pub finality_latency: Histogram,
+    /// Connected peers.
+    pub peers: IntGauge,
+    /// Transactions in the mempool.
+    pub mempool_txs: IntGauge,
+    /// Bytes in the mempool.
+    pub mempool_bytes: IntGauge,
+    /// Transactions refused at admission, by reason.
+    pub txs_refused: IntCounterVec,
+    /// Proposed blocks found invalid.
+    pub blocks_invalid: IntCounter,
+    /// Equivocations seen.
+    pub evidence: IntCounter,
+    /// Peers disconnected for sending malformed data.
+    pub peers_penalised: IntCounter,
+}
+
+const LATENCY_BUCKETS_S: [f64; 14] = [
+    0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
+];
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Result<Metrics, prometheus::Error> {
+        let registry = Registry::new();
+        let gauge = |name: &str, help: &str| -> Result<IntGauge, prometheus::Error> {
+            let g = IntGauge::new(name, help)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let counter = |name: &str, help: &str| -> Result<IntCounter, prometheus::Error> {
+            let c = IntCounter::new(name, help)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok(c)
+        };
+        let histogram = |name: &str, help: &str| -> Result<Histogram, prometheus::Error> {
+            let h = Histogram::with_opts(
+                HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS_S.to_vec()),
+            )?;
+            registry.register(Box::new(h.clone()))?;
+            Ok(h)
+        };
+        let txs_refused = IntCounterVec::new(
+            Opts::new(
+                "filiera_txs_refused_total",
+                "Transactions refused at admission, by reason.",
+            ),
+            &["reason"],
+        )?;
+        registry.register(Box::new(txs_refused.clone()))?;
+        Ok(Metrics {
+            height: gauge("filiera_height", "Last committed block height.")?,
+            round: gauge("filiera_consensus_round", "Current consensus round.")?,
+            blocks_committed: counter(
+                "filiera_blocks_committed_total",
+                "Blocks committed (decided or synced).",
+            )?,
+            blocks_synced: counter(
+                "filiera_blocks_synced_total",
+                "Blocks committed from block sync.",
+            )?,
+            txs_committed: counter("filiera_txs_committed_total", "Transactions committed.")?,
+            block_interval: histogram(
+                "filiera_block_interval_seconds",
+                "Time between consecutive commits.",
+            )?,
+            finality_latency: histogram(
+                "filiera_finality_latency_seconds",
+                "From the start of a height to its decision.",
+            )?,
+            peers: gauge("filiera_peers", "Connected peers.")?,
+            mempool_txs: gauge("filiera_mempool_txs", "Transactions in the mempool.")?,
+            mempool_bytes: gauge("filiera_mempool_bytes", "Bytes in the mempool.")?,
+            txs_refused,
+            blocks_invalid: counter(
+                "filiera_blocks_invalid_total",
+                "Proposed blocks found invalid.",
+            )?,
+            evidence: counter(
+                "filiera_equivocations_total",
+                "Equivocating votes or proposals seen.",
+            )?,
+            peers_penalised: counter(
+                "filiera_peers_penalised_total",
+                "Peers disconnected for malformed messages.",
+            )?,
+            registry,
+        })
+    }
+
+    /// The text exposition.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        // Encoding into a Vec cannot fail for the text format.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}

@@ -1,0 +1,210 @@
+//! Assembling a node from its parts and running it until shutdown.
+
+use crate::api::{self, ApiState};
+use crate::chain::{Chain, ChainError};
+use crate::driver::{Driver, DriverParts, Event, Fatal, Pacing};
+use crate::mempool::{Mempool, MempoolLimits};
+use crate::metrics::Metrics;
+use crate::runner::{self, Inbox, wall_ms};
+use crate::status::Status;
+use filiera_execution::{ContractEngine, Executor, contracts::builtin, genesis};
+use filiera_p2p::{Network, NetworkConfig, NetworkEvent};
+use filiera_storage::{StorageConfig, Store};
+use filiera_types::{Genesis, PublicKey, SecretKey};
+use libp2p::Multiaddr;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::time::Duration;
+
+/// Events waiting for the driver, at most; beyond, network input is dropped
+/// (gossip is lossy by design) and submissions are answered "busy".
+pub const DRIVER_QUEUE_MAX: usize = 16_384;
+
+/// Everything a node needs to run.
+pub struct NodeSpec {
+    /// A name for logs and status.
+    pub moniker: String,
+    /// The data directory (store, WAL, compiled-contract cache).
+    pub data_dir: PathBuf,
+    /// The chain's genesis.
+    pub genesis: Genesis,
+    /// The consensus key (a validator's, or any key for an observer).
+    pub consensus_key: SecretKey,
+    /// The p2p node key's seed.
+    pub p2p_seed: [u8; 32],
+    /// p2p listen address.
+    pub p2p_listen: Multiaddr,
+    /// Peers dialled at start and redialled while disconnected.
+    pub peers: Vec<Multiaddr>,
+    /// Node keys of observers allowed to connect besides the validators.
+    pub observers: Vec<PublicKey>,
+    /// API listen address.
+    pub api_listen: SocketAddr,
+    /// Storage options.
+    pub storage: StorageConfig,
+    /// Mempool bounds.
+    pub mempool: MempoolLimits,
+}
+
+/// Why a node stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Could not start.
+    #[error("{0}")]
+    Setup(String),
+    /// Stopped on a fatal error.
+    #[error(transparent)]
+    Fatal(#[from] Fatal),
+}
+
+fn setup(what: &str) -> impl Fn(&dyn std::fmt::Display) -> NodeError + '_ {
+    move |e| NodeError::Setup(format!("{what}: {e}"))
+}
+
+fn forward(inbox: &SyncSender<Inbox>, event: Event) {
+    if let Err(TrySendError::Full(_)) = inbox.try_send(Inbox::Event(event)) {
+        tracing::warn!("driver queue full; dropping a network event");
+    }
+}
+
+/// Runs the node until `shutdown` resolves (or a fatal error).
+pub fn run(
+    spec: NodeSpec,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("filiera-io")
+        .build()
+        .map_err(|e| setup("tokio runtime")(&e))?;
+    let genesis = &spec.genesis;
+    let contracts = builtin();
+    genesis::check_contracts(genesis, &contracts).map_err(|e| setup("genesis contracts")(&e))?;
+    std::fs::create_dir_all(spec.data_dir.join("wal")).map_err(|e| setup("data directory")(&e))?;
+    let store = Arc::new(
+        Store::open(&spec.data_dir.join("db"), spec.storage.clone())
+            .map_err(|e| setup("opening the store")(&e))?,
+    );
+    let engine = ContractEngine::new(Some(spec.data_dir.join("wasm-cache")))
+        .map_err(|e| setup("contract engine")(&e))?;
+    let executor = Executor::new(engine, &contracts).map_err(|e| setup("contracts")(&e))?;
+    let state = genesis::genesis_state(genesis)
+        .into_iter()
+        .map(|(k, v)| (k, Some(v)))
+        .collect();
+    let chain = Chain::open(store.clone(), executor, genesis, state).map_err(|e| match e {
+        ChainError::Storage(s) => setup("genesis state")(&s),
+        ChainError::Invalid(m) => NodeError::Setup(m),
+    })?;
+    let c = &genesis.consensus;
+    let timeouts = malachite_types::LinearTimeouts {
+        propose: Duration::from_millis(c.timeout_propose_ms),
+        propose_delta: Duration::from_millis(c.timeout_delta_ms),
+        prevote: Duration::from_millis(c.timeout_prevote_ms),
+        prevote_delta: Duration::from_millis(c.timeout_delta_ms),
+        precommit: Duration::from_millis(c.timeout_precommit_ms),
+        precommit_delta: Duration::from_millis(c.timeout_delta_ms),
+        rebroadcast: Duration::from_millis(c.timeout_propose_ms * 2),
+        max_timeout: Duration::from_millis(c.timeout_propose_ms * 10),
+    };
+    let metrics = Arc::new(Metrics::new().map_err(|e| setup("metrics")(&e))?);
+    let status = Arc::new(Status::default());
+    let tx_bytes_max = usize::try_from(chain.params().tx_bytes_max).unwrap_or(usize::MAX);
+    let parts = DriverParts {
+        chain,
+        key: spec.consensus_key.clone(),
+        timeouts,
+        wal_dir: spec.data_dir.join("wal"),
+        mempool: Mempool::new(spec.mempool),
+        pacing: Pacing {
+            block_interval_ms: c.block_interval_ms,
+        },
+        metrics: metrics.clone(),
+        status: status.clone(),
+    };
+    let (driver, initial) = Driver::start(parts, wall_ms())?;
+    let mut allowed: Vec<PublicKey> = genesis.validators.iter().map(|v| v.p2p_key).collect();
+    allowed.extend(spec.observers.iter().copied());
+    let (inbox_tx, inbox_rx) = std::sync::mpsc::sync_channel(DRIVER_QUEUE_MAX);
+    let (network, mut net_events) = runtime
+        .block_on(async {
+            Network::start(NetworkConfig {
+                node_key_seed: spec.p2p_seed,
+                listen: spec.p2p_listen.clone(),
+                bootstrap: spec.peers.clone(),
+                allowed,
+            })
+        })
+        .map_err(|e| setup("network")(&e))?;
+    tracing::info!(peer_id = %network.peer_id, height = driver.height(), moniker = %spec.moniker, "node starting");
+    // Network events into the driver's inbox.
+    let to_driver = inbox_tx.clone();
+    runtime.spawn(async move {
+        while let Some(event) = net_events.recv().await {
+            let event = match event {
+                NetworkEvent::Listening(addr) => {
+                    tracing::info!(%addr, "p2p listening");
+                    continue;
+                }
+                NetworkEvent::Message { topic, from, data } => Event::Gossip { from, topic, data },
+                NetworkEvent::Connected(p) => Event::PeerUp(p),
+                NetworkEvent::Disconnected(p) => Event::PeerDown(p),
+                NetworkEvent::SyncRequest { from, id, data } => {
+                    Event::SyncRequest { from, id, data }
+                }
+                NetworkEvent::SyncResponse { from, data } => Event::SyncResponse { from, data },
+                NetworkEvent::SyncFailed(p) => Event::SyncFailed(p),
+            };
+            forward(&to_driver, event);
+        }
+    });
+    // Redial the configured peers now and then: a peer that was down at
+    // start, or restarted, is found again.
+    let redial = network.clone();
+    let peers = spec.peers.clone();
+    runtime.spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            for addr in &peers {
+                let _ = redial.dial(addr.clone()).await;
+            }
+        }
+    });
+    let api_state = ApiState {
+        inbox: inbox_tx.clone(),
+        store: store.clone(),
+        status,
+        metrics,
+        chain_id: genesis.chain_id.as_str().to_owned(),
+        moniker: spec.moniker.clone(),
+        tx_bytes_max,
+    };
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind(spec.api_listen))
+        .map_err(|e| setup("API listen address")(&e))?;
+    tracing::info!(addr = %spec.api_listen, "API listening");
+    runtime.spawn(async move {
+        if let Err(e) = axum::serve(listener, api::router(api_state)).await {
+            tracing::error!(error = %e, "API server stopped");
+        }
+    });
+    let stopper = inbox_tx.clone();
+    runtime.spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        let _ = stopper.send(Inbox::Stop);
+    });
+    drop(inbox_tx);
+    let handle = runtime.handle().clone();
+    let result = std::thread::Builder::new()
+        .name("filiera-driver".into())
+        .spawn(move || runner::run(driver, initial, inbox_rx, network, handle))
+        .map_err(|e| setup("driver thread")(&e))?
+        .join()
+        .map_err(|_| NodeError::Setup("the driver thread panicked".into()))?;
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    drop(store);
+    result.map_err(NodeError::from)
+}

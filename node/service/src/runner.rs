@@ -1,0 +1,112 @@
+//! The driver's thread: one event at a time, timers kept here, effects sent
+//! to the network task. Blocking work (execution, RocksDB, WAL fsync) stays
+//! off the async runtime.
+
+use crate::driver::{Driver, Effect, Event, Fatal};
+use filiera_p2p::Network;
+use malachite_types::Timeout;
+use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Period of the driver's housekeeping tick, ms.
+pub const TICK_MS: u64 = 500;
+
+/// What reaches the driver's thread.
+#[derive(Debug)]
+// `Stop` comes once; boxing every event to shrink it would cost more.
+#[allow(clippy::large_enum_variant)]
+pub enum Inbox {
+    /// An event for the driver.
+    Event(Event),
+    /// Stop after the event in progress.
+    Stop,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Timer {
+    Consensus(Timeout),
+    Build { height: u64, round: u32 },
+    Tick,
+}
+
+/// Milliseconds since the Unix epoch: the only clock reading of the node's core path.
+pub fn wall_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Runs the driver until `Stop`, the inbox closes, or a fatal error.
+pub fn run(
+    mut driver: Driver,
+    initial: Vec<Effect>,
+    inbox: Receiver<Inbox>,
+    network: Network,
+    runtime: tokio::runtime::Handle,
+) -> Result<(), Fatal> {
+    let mut timers: BTreeMap<(Instant, u64), Timer> = BTreeMap::new();
+    let mut seq = 0u64;
+    let mut add = |timers: &mut BTreeMap<(Instant, u64), Timer>, after_ms: u64, t: Timer| {
+        seq += 1;
+        timers.insert((Instant::now() + Duration::from_millis(after_ms), seq), t);
+    };
+    add(&mut timers, TICK_MS, Timer::Tick);
+    let mut effects = initial;
+    loop {
+        for effect in effects.drain(..) {
+            match effect {
+                Effect::Schedule(t, ms) => add(&mut timers, ms, Timer::Consensus(t)),
+                Effect::Cancel(t) => timers.retain(|_, x| *x != Timer::Consensus(t)),
+                Effect::CancelAll => timers.retain(|_, x| !matches!(x, Timer::Consensus(_))),
+                Effect::BuildAfter {
+                    height,
+                    round,
+                    delay_ms,
+                } => add(&mut timers, delay_ms, Timer::Build { height, round }),
+                Effect::Gossip(topic, data) => {
+                    if let Err(e) = runtime.block_on(network.publish(topic, data)) {
+                        tracing::warn!(error = %e, "gossip not sent");
+                    }
+                }
+                Effect::Request(peer, data) => {
+                    let _ = runtime.block_on(network.request(peer, data));
+                }
+                Effect::Respond(id, data) => {
+                    let _ = runtime.block_on(network.respond(id, data));
+                }
+                Effect::Disconnect(peer) => {
+                    let _ = runtime.block_on(network.disconnect(peer));
+                }
+            }
+        }
+        let now = Instant::now();
+        let due = timers
+            .first_key_value()
+            .filter(|((at, _), _)| *at <= now)
+            .map(|(k, t)| (*k, *t));
+        let event = if let Some((key, timer)) = due {
+            timers.remove(&key);
+            match timer {
+                Timer::Consensus(t) => Event::Timeout(t),
+                Timer::Build { height, round } => Event::Build { height, round },
+                Timer::Tick => {
+                    add(&mut timers, TICK_MS, Timer::Tick);
+                    Event::Tick
+                }
+            }
+        } else {
+            let wait = timers
+                .first_key_value()
+                .map_or(Duration::from_millis(TICK_MS), |((at, _), _)| {
+                    at.saturating_duration_since(now)
+                });
+            match inbox.recv_timeout(wait) {
+                Ok(Inbox::Event(e)) => e,
+                Ok(Inbox::Stop) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                Err(RecvTimeoutError::Timeout) => continue,
+            }
+        };
+        effects = driver.handle(event, wall_ms())?;
+    }
+}

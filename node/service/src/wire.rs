@@ -1,0 +1,91 @@
+//! What nodes say to each other, beside consensus messages proper: the gossip
+//! envelope and the block-sync request and answer. Borsh, decoded strictly
+//! within a size cap; a peer that sends bytes that do not decode is
+//! disconnected.
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use filiera_types::block::Block;
+use filiera_types::encoding::{self, DecodeError};
+use filiera_types::limits::BLOCK_BYTES_MAX;
+use filiera_types::{Address, CommitCertificate, SignedTransaction};
+
+/// Blocks one sync answer carries, at most.
+pub const SYNC_BATCH_BLOCKS_MAX: u32 = 32;
+/// Bytes of blocks one sync answer carries, at most (one block may exceed it alone).
+pub const SYNC_BATCH_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// Largest gossip envelope: a full block and its framing.
+pub const GOSSIP_BYTES_MAX: usize = BLOCK_BYTES_MAX + 64 * 1024;
+
+/// A gossiped message.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[allow(clippy::large_enum_variant)] // decoded one at a time; boxing buys nothing
+pub enum Gossip {
+    /// A consensus message, in the WAL's input encoding (vote, proposal or certificate).
+    Consensus(Vec<u8>),
+    /// A proposed block, sent beside its proposal.
+    Block(ProposedBlock),
+    /// A transaction for the mempool.
+    Tx(SignedTransaction),
+}
+
+/// A block proposed at a round (or re-proposed with a proof-of-lock round).
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct ProposedBlock {
+    /// Round of the proposal.
+    pub round: u32,
+    /// The round in which the block got a polka, if re-proposed.
+    pub valid_round: Option<u32>,
+    /// Who proposes it in this round.
+    pub proposer: Address,
+    /// The block.
+    pub block: Block,
+}
+
+/// "Send me the decided blocks from this height on."
+#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct SyncRequest {
+    /// The first height wanted.
+    pub from_height: u64,
+    /// How many, at most [`SYNC_BATCH_BLOCKS_MAX`].
+    pub count: u32,
+}
+
+/// Decided blocks with their commit certificates, in height order.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct SyncResponse {
+    /// The blocks.
+    pub blocks: Vec<(Block, CommitCertificate)>,
+}
+
+impl Gossip {
+    /// Decodes a gossip message from a peer.
+    pub fn decode(bytes: &[u8]) -> Result<Gossip, DecodeError> {
+        encoding::decode("gossip", bytes, GOSSIP_BYTES_MAX)
+    }
+    /// The canonical bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        encoding::encode(self)
+    }
+}
+
+impl SyncRequest {
+    /// Decodes a request from a peer.
+    pub fn decode(bytes: &[u8]) -> Result<SyncRequest, DecodeError> {
+        encoding::decode("sync request", bytes, filiera_p2p::SYNC_REQUEST_BYTES_MAX)
+    }
+    /// The canonical bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        encoding::encode(self)
+    }
+}
+
+impl SyncResponse {
+    /// Decodes an answer from a peer.
+    pub fn decode(bytes: &[u8]) -> Result<SyncResponse, DecodeError> {
+        encoding::decode("sync response", bytes, filiera_p2p::SYNC_RESPONSE_BYTES_MAX)
+    }
+    /// The canonical bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        encoding::encode(self)
+    }
+}

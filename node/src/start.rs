@@ -1,0 +1,85 @@
+//! `filiera start`: runs a node from its home directory.
+
+use crate::config::Config;
+use crate::home::Home;
+use crate::{genesis_cmd, keyfile};
+use anyhow::{Context, Result};
+use filiera_service::NodeSpec;
+use filiera_storage::StorageConfig;
+use filiera_types::PublicKey;
+use std::path::Path;
+
+/// Loads the home's config, genesis and keys, and runs the node until
+/// SIGINT or SIGTERM.
+pub fn start(home_dir: &Path) -> Result<()> {
+    let home = Home::new(home_dir);
+    let config_text = std::fs::read_to_string(home.config())
+        .with_context(|| format!("reading {}", home.config().display()))?;
+    let config: Config = toml::from_str(&config_text)
+        .with_context(|| format!("parsing {}", home.config().display()))?;
+    init_logging(&config)?;
+    let genesis = genesis_cmd::load(&home.genesis())?;
+    let consensus_key = keyfile::read(&home.consensus_key())?;
+    let p2p_key = keyfile::read(&home.p2p_key())?;
+    let parse_addr = |a: &String| {
+        a.parse::<libp2p::Multiaddr>()
+            .with_context(|| format!("p2p address {a:?} in config.toml"))
+    };
+    let observers = config
+        .p2p
+        .observers
+        .iter()
+        .map(|k| PublicKey::from_hex(k).map_err(|e| anyhow::anyhow!("observer key {k:?}: {e}")))
+        .collect::<Result<Vec<_>>>()?;
+    let spec = NodeSpec {
+        moniker: config.moniker.clone(),
+        data_dir: home_dir.join("data"),
+        genesis,
+        consensus_key,
+        p2p_seed: *p2p_key.to_seed(),
+        p2p_listen: parse_addr(&config.p2p.listen_address)?,
+        peers: config
+            .p2p
+            .peers
+            .iter()
+            .map(parse_addr)
+            .collect::<Result<_>>()?,
+        observers,
+        api_listen: config
+            .api
+            .listen_address
+            .parse()
+            .with_context(|| format!("api.listen_address {:?}", config.api.listen_address))?,
+        storage: StorageConfig::default(),
+        mempool: Default::default(),
+    };
+    filiera_service::run(spec, shutdown_signal()).map_err(anyhow::Error::from)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn init_logging(config: &Config) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)
+        .with_context(|| format!("log.filter {:?}", config.log.filter))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let result = match config.log.format.as_str() {
+        "json" => builder.json().try_init(),
+        "human" => builder.try_init(),
+        other => anyhow::bail!("log.format must be \"human\" or \"json\", not {other:?}"),
+    };
+    result.map_err(|e| anyhow::anyhow!("logging: {e}"))
+}

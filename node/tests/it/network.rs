@@ -1,0 +1,354 @@
+//! Real processes on loopback: four `filiera start` validators, transactions
+//! finalised, `kill -9` and catch-up, an unregistered node refused, a halt
+//! without quorum and its recovery, and no fork anywhere.
+
+use filiera_contract_api::lots::{Commission, LotRef};
+use filiera_contract_api::{contract_ids, encode};
+use filiera_types::{ChainId, ContractCall, ContractId, MethodName, SecretKey, Transaction};
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const VALIDATORS: usize = 4;
+/// Generous bounds: a cold 2-core CI machine is slow, never wrong.
+const WAIT_S: u64 = 60;
+
+fn free_base(span: u16) -> u16 {
+    let seed = std::process::id() as u16;
+    for attempt in 0..200u16 {
+        let base = 20_000 + (seed.wrapping_mul(31).wrapping_add(attempt * 97)) % 40_000;
+        if (0..span).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no free port range");
+}
+
+struct Net {
+    dir: PathBuf,
+    api_base: u16,
+    nodes: Vec<Option<Child>>,
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for child in self.nodes.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn filiera() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_filiera"))
+}
+
+fn spawn(home: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(home.join("node.log"))
+        .unwrap();
+    filiera()
+        .args(["start", "--home"])
+        .arg(home)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+fn get(url: &str) -> Option<Value> {
+    ureq::get(url)
+        .config()
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .call()
+        .ok()?
+        .body_mut()
+        .read_json()
+        .ok()
+}
+
+impl Net {
+    fn new(dir: &Path) -> Net {
+        // p2p on base.., APIs on base + 8.., the stranger on base + 12 and 13.
+        let p2p_base = free_base(16);
+        let api_base = p2p_base + 8;
+        let out = filiera()
+            .args(["genesis", "new", "--validators", "4", "--out"])
+            .arg(dir)
+            .args(["--p2p-base-port", &p2p_base.to_string()])
+            .args(["--api-base-port", &api_base.to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut net = Net {
+            dir: dir.to_owned(),
+            api_base,
+            nodes: Vec::new(),
+        };
+        for i in 0..VALIDATORS {
+            net.nodes.push(Some(spawn(&net.home(i))));
+        }
+        net
+    }
+
+    fn base_p2p(&self) -> u16 {
+        let text = std::fs::read_to_string(self.home(0).join("config.toml")).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("listen_address = \"/ip4"))
+            .unwrap();
+        line.rsplit('/')
+            .next()
+            .unwrap()
+            .trim_end_matches('"')
+            .parse()
+            .unwrap()
+    }
+
+    fn home(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("node{i}"))
+    }
+
+    fn url(&self, i: usize, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.api_base + i as u16)
+    }
+
+    fn status(&self, i: usize) -> Option<Value> {
+        get(&self.url(i, "/v1/status"))
+    }
+
+    fn height(&self, i: usize) -> u64 {
+        self.status(i)
+            .and_then(|s| s["height"].as_u64())
+            .unwrap_or(0)
+    }
+
+    fn kill9(&mut self, i: usize) {
+        let mut child = self.nodes[i].take().expect("running");
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+
+    fn restart(&mut self, i: usize) {
+        assert!(self.nodes[i].is_none());
+        self.nodes[i] = Some(spawn(&self.home(i)));
+    }
+
+    /// Waits until each of `nodes` reports a height of at least `height`.
+    fn wait_height(&self, nodes: &[usize], height: u64) {
+        let deadline = Instant::now() + Duration::from_secs(WAIT_S);
+        while Instant::now() < deadline {
+            if nodes.iter().all(|&i| self.height(i) >= height) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let heights: Vec<u64> = nodes.iter().map(|&i| self.height(i)).collect();
+        panic!("nodes {nodes:?} did not reach height {height}: {heights:?}");
+    }
+
+    /// A counter or gauge from the node's Prometheus text.
+    fn metric(&self, i: usize, name: &str) -> u64 {
+        let text = ureq::get(&self.url(i, "/metrics"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+            .map_or(0, |v| v as u64)
+    }
+
+    fn block(&self, i: usize, height: u64) -> Value {
+        get(&self.url(i, &format!("/v1/blocks/{height}"))).expect("block served")
+    }
+
+    /// No two nodes hold different blocks (or state roots) at any height.
+    fn assert_no_fork(&self, nodes: &[usize], up_to: u64) {
+        for h in 1..=up_to {
+            let first = self.block(nodes[0], h);
+            for &i in &nodes[1..] {
+                let other = self.block(i, h);
+                assert_eq!(first["hash"], other["hash"], "fork at height {h}");
+                assert_eq!(first["state_root"], other["state_root"], "state at {h}");
+            }
+        }
+    }
+}
+
+fn commission(chain: &ChainId, key: &SecretKey, nonce: u64, lot: &str) -> Vec<u8> {
+    let args = Commission {
+        id: LotRef {
+            gtin: "09521234100010".into(),
+            lot: lot.into(),
+        },
+        quantity: 120,
+        site: None,
+        metadata: vec![("forma".into(), "1 kg".into())],
+        private_hash: None,
+        epcis_hash: None,
+    };
+    Transaction {
+        chain_id: chain.clone(),
+        sender: key.public_key(),
+        nonce,
+        expiry_height: 5_000,
+        call: ContractCall {
+            contract: ContractId::new(contract_ids::LOTS).unwrap(),
+            method: MethodName::new("commission").unwrap(),
+            args: encode(&args),
+        },
+    }
+    .sign(key)
+    .unwrap()
+    .encode()
+}
+
+fn read_key(path: &Path) -> SecretKey {
+    let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let seed = hex::decode(v["secret_key"].as_str().expect("secret_key")).unwrap();
+    SecretKey::from_seed(&seed.try_into().unwrap())
+}
+
+fn submit(net: &Net, node: usize, tx: &[u8]) -> String {
+    let mut response = ureq::post(&net.url(node, "/v1/txs"))
+        .header("content-type", "application/octet-stream")
+        .send(tx)
+        .expect("admitted");
+    let v: Value = response.body_mut().read_json().unwrap();
+    v["tx_hash"].as_str().unwrap().to_owned()
+}
+
+fn wait_receipt(net: &Net, node: usize, hash: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(WAIT_S);
+    while Instant::now() < deadline {
+        if let Some(r) = get(&net.url(node, &format!("/v1/txs/{hash}"))) {
+            return r;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("transaction {hash} not committed on node {node}");
+}
+
+#[test]
+fn four_validators_finalise_survive_kill9_refuse_strangers_and_halt_without_quorum() {
+    let tmp = tempfile::tempdir().unwrap();
+    // FILIERA_KEEP_TEST_DIR=1 keeps the homes and node.log files for a post-mortem.
+    let tmp_path = if std::env::var_os("FILIERA_KEEP_TEST_DIR").is_some() {
+        tmp.keep()
+    } else {
+        tmp.path().to_owned()
+    };
+    let mut net = Net::new(&tmp_path.join("localnet"));
+    let all = [0, 1, 2, 3];
+    net.wait_height(&all, 3);
+
+    // Transactions sent to different nodes are finalised and seen everywhere.
+    let chain = ChainId::new("filiera-marche-localnet").unwrap();
+    let producer = read_key(&net.dir.join("orgs/caseificio-montefeltro-demo.json"));
+    let a = submit(&net, 1, &commission(&chain, &producer, 0, "CU-2026-001"));
+    let b = submit(&net, 2, &commission(&chain, &producer, 1, "CU-2026-002"));
+    let ra = wait_receipt(&net, 3, &a);
+    let rb = wait_receipt(&net, 0, &b);
+    assert_eq!(ra["success"], true, "{ra}");
+    assert_eq!(rb["success"], true, "{rb}");
+    // A replay of a committed transaction is refused at the door.
+    let replay = ureq::post(&net.url(0, "/v1/txs"))
+        .header("content-type", "application/octet-stream")
+        .send(&commission(&chain, &producer, 0, "CU-2026-001")[..]);
+    assert!(replay.is_err(), "a used nonce must be refused");
+
+    // kill -9 one validator: the other three go on.
+    net.kill9(3);
+    let h = net.height(0);
+    net.wait_height(&[0, 1, 2], h + 5);
+    // It comes back, catches up by block sync, and agrees.
+    net.restart(3);
+    let target = net.height(0);
+    net.wait_height(&all, target + 2);
+    assert!(
+        net.metric(3, "filiera_blocks_synced_total") >= 1,
+        "the restarted validator catches up by block sync"
+    );
+    let common = net.height(3).min(net.height(0));
+    net.assert_no_fork(&all, common);
+
+    // A fifth node whose key is not registered cannot connect or sync.
+    let stranger = net.dir.join("stranger");
+    let port = net.api_base + 4;
+    let out = filiera()
+        .args(["init", "--home"])
+        .arg(&stranger)
+        .args(["--genesis"])
+        .arg(net.dir.join("genesis.json"))
+        .args([
+            "--p2p-port",
+            &port.to_string(),
+            "--api-port",
+            &(port + 1).to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = stranger.join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let peer = format!("/ip4/127.0.0.1/tcp/{}", net.base_p2p());
+    std::fs::write(
+        &config,
+        text.replace("peers = []", &format!("peers = [{peer:?}]")),
+    )
+    .unwrap();
+    let mut stranger_node = spawn(&stranger);
+    let strange_url = format!("http://127.0.0.1:{}/v1/status", port + 1);
+    let before = net.height(0);
+    net.wait_height(&[0], before + 8);
+    let s = get(&strange_url).expect("the stranger's API answers");
+    assert_eq!(s["height"], 0, "an unregistered node must not sync: {s}");
+    assert_eq!(
+        s["peers"], 0,
+        "an unregistered node must hold no connection: {s}"
+    );
+    assert_eq!(net.status(0).unwrap()["peers"], 3);
+    stranger_node.kill().unwrap();
+    stranger_node.wait().unwrap();
+
+    // Two of four down: no quorum, no progress, no fork.
+    net.kill9(2);
+    net.kill9(3);
+    std::thread::sleep(Duration::from_secs(2));
+    let halted = net.height(0).max(net.height(1));
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        net.height(0) <= halted && net.height(1) <= halted,
+        "finality must halt without a quorum"
+    );
+    // A validator killed while it is voting in rounds that cannot decide
+    // resumes them from its WAL.
+    net.kill9(1);
+    net.restart(1);
+    net.restart(2);
+    net.restart(3);
+    net.wait_height(&all, halted + 3);
+    let log = std::fs::read_to_string(net.home(1).join("node.log")).unwrap();
+    assert!(
+        log.contains("replaying the WAL"),
+        "node 1 must replay its WAL"
+    );
+    let common = all.iter().map(|&i| net.height(i)).min().unwrap();
+    net.assert_no_fork(&all, common);
+}
