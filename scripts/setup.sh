@@ -49,4 +49,7 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libclang\(-[0-9.]*\)\?\.so'; then
   apt_install libclang-dev clang
 fi
 
+# curl: scripts/devnet.sh waits for the first block through the HTTP API.
+command -v curl >/dev/null 2>&1 || apt_install curl
+
 say "ready"

@@ -43,6 +43,16 @@ enum Command {
     /// Create (or reuse) a localnet and run its validators on loopback until Ctrl-C.
     #[command(after_help = "Example:\n  filiera localnet --validators 4 --dir ./localnet")]
     Localnet(LocalnetCmd),
+    /// Write demo supply-chain records into a running localnet (uses its demo keys).
+    #[command(after_help = "Example:\n  filiera demo --dir ./localnet --api http://127.0.0.1:8080")]
+    Demo {
+        /// The localnet's directory (genesis.json, orgs/).
+        #[arg(long, default_value = "localnet")]
+        dir: PathBuf,
+        /// A node's API base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        api: String,
+    },
     /// Print the version of the binary and of the formats it speaks.
     Version,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -216,6 +226,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Init(args) => init(args, json)?,
+        Command::Demo { dir, api } => crate::demo::run(&dir, &api)?,
         Command::Start { home } => crate::start::start(&home)?,
         Command::Localnet(args) => crate::localnet::run(crate::localnet::LocalnetArgs {
             validators: usize::from(args.validators),

@@ -6,6 +6,7 @@
 
 mod cli;
 mod config;
+mod demo;
 mod genesis_cmd;
 mod home;
 mod keyfile;

@@ -2,8 +2,10 @@
 //!
 //! **Purpose.** Validators and registered observer nodes exchange consensus
 //! messages and transactions over TCP with noise (authenticated encryption,
-//! peer id = ed25519 node key) and yamux, by gossipsub topics; identify and
-//! ping keep peers known and connections alive.
+//! peer id = ed25519 node key) and yamux, by gossipsub topics; a node that
+//! fell behind asks one peer for decided blocks by request-response
+//! (`/filiera/sync/1`, length-prefixed frames capped before allocation);
+//! identify and ping keep peers known and connections alive.
 //!
 //! **Invariants.** Only peers whose node keys are on the allow list (the
 //! validator set and registered observers) may hold a connection: anyone else

@@ -55,6 +55,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/txs", post(submit))
         .route("/v1/txs/{hash}", get(tx))
         .route("/v1/blocks/{height}", get(block))
+        .route("/v1/accounts/{public_key}/nonce", get(nonce))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(body_max))
         .with_state(state)
@@ -174,6 +175,33 @@ async fn block(State(s): State<ApiState>, Path(height): Path<u64>) -> Response {
         "commit_signatures": certificate.as_ref().map(|c| c.signatures().len()),
     }))
     .into_response()
+}
+
+async fn nonce(State(s): State<ApiState>, Path(public_key): Path<String>) -> Response {
+    let Ok(key) = filiera_types::PublicKey::from_hex(&public_key) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "not a 64-hex-digit ed25519 public key",
+        );
+    };
+    let stored = match s
+        .store
+        .state_get(&filiera_execution::executor::nonce_key(&key))
+    {
+        Ok(v) => v,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    };
+    let nonce = match stored.as_deref().map(<[u8; 8]>::try_from) {
+        None => 0,
+        Some(Ok(bytes)) => u64::from_le_bytes(bytes),
+        Some(Err(_)) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "stored nonce is not 8 bytes",
+            );
+        }
+    };
+    Json(json!({ "public_key": key.to_hex(), "next_nonce": nonce })).into_response()
 }
 
 async fn metrics(State(s): State<ApiState>) -> Response {

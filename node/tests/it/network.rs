@@ -15,8 +15,11 @@ const VALIDATORS: usize = 4;
 /// Generous bounds: a cold 2-core CI machine is slow, never wrong.
 const WAIT_S: u64 = 60;
 
+/// A base port with `span` free ports above it; tests of one binary get different ranges.
 fn free_base(span: u16) -> u16 {
-    let seed = std::process::id() as u16;
+    static CALLS: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let seed = (std::process::id() as u16).wrapping_add(call.wrapping_mul(7_919));
     for attempt in 0..200u16 {
         let base = 20_000 + (seed.wrapping_mul(31).wrapping_add(attempt * 97)) % 40_000;
         if (0..span).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
@@ -351,4 +354,72 @@ fn four_validators_finalise_survive_kill9_refuse_strangers_and_halt_without_quor
     );
     let common = all.iter().map(|&i| net.height(i)).min().unwrap();
     net.assert_no_fork(&all, common);
+}
+
+#[test]
+fn localnet_starts_takes_the_demo_and_stops_cleanly_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("localnet");
+    let base = free_base(16);
+    let api = format!("http://127.0.0.1:{}", base + 8);
+    let localnet = filiera()
+        .args(["localnet", "--validators", "4", "--dir"])
+        .arg(&dir)
+        .args(["--p2p-base-port", &base.to_string()])
+        .args(["--api-base-port", &(base + 8).to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(WAIT_S);
+    while get(&format!("{api}/v1/status"))
+        .and_then(|s| s["height"].as_u64())
+        .unwrap_or(0)
+        < 1
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the localnet did not finalise a block"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let demo = filiera()
+        .args(["demo", "--dir"])
+        .arg(&dir)
+        .args(["--api", &api])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&demo.stdout);
+    assert!(
+        demo.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("ok ")).count(),
+        9,
+        "{out}"
+    );
+    // SIGTERM: every validator stops and the parent reports it.
+    let pid = nix::unistd::Pid::from_raw(localnet.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let output = localnet.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("localnet stopped"), "{stdout}");
+    assert!(
+        get(&format!("{api}/v1/status")).is_none(),
+        "validators must be gone"
+    );
+    for i in 0..4 {
+        let log = std::fs::read_to_string(dir.join(format!("node{i}/node.log"))).unwrap();
+        assert!(
+            log.contains("shutting down"),
+            "node{i} must stop cleanly:\n{log}"
+        );
+    }
 }

@@ -2,3 +2,4 @@
 //! Real libp2p sockets on loopback.
 
 mod permissioned;
+mod sync;

@@ -1,0 +1,172 @@
+use filiera_service::mempool::{AdmitContext, AdmitError, Mempool, MempoolLimits};
+use filiera_types::{
+    ChainId, ContractCall, ContractId, MethodName, SecretKey, SignedTransaction, Transaction,
+};
+use std::collections::BTreeMap;
+
+fn chain() -> ChainId {
+    ChainId::new("filiera-test").unwrap()
+}
+
+fn tx(key: &SecretKey, nonce: u64, expiry: u64) -> SignedTransaction {
+    Transaction {
+        chain_id: chain(),
+        sender: key.public_key(),
+        nonce,
+        expiry_height: expiry,
+        call: ContractCall {
+            contract: ContractId::new("lots").unwrap(),
+            method: MethodName::new("commission").unwrap(),
+            args: vec![7; 40],
+        },
+    }
+    .sign(key)
+    .unwrap()
+}
+
+fn ctx(chain: &ChainId, committed_nonce: u64) -> AdmitContext<'_> {
+    AdmitContext {
+        chain_id: chain,
+        next_height: 10,
+        committed_nonce,
+        tx_bytes_max: 1024,
+        tx_expiry_blocks_max: 100,
+    }
+}
+
+fn small_pool() -> Mempool {
+    Mempool::new(MempoolLimits {
+        txs_max: 8,
+        bytes_max: 1 << 20,
+        per_sender_max: 4,
+        nonce_gap_max: 5,
+    })
+}
+
+#[test]
+fn admission_refuses_each_bad_transaction_with_its_reason_and_keeps_nothing() {
+    let c = chain();
+    let key = SecretKey::from_seed(&[1; 32]);
+    let mut pool = small_pool();
+    let other_chain = ChainId::new("another-chain").unwrap();
+    let mut wrong_chain = tx(&key, 0, 50);
+    wrong_chain.tx.chain_id = other_chain;
+    assert!(matches!(
+        pool.admit(wrong_chain, &ctx(&c, 0)),
+        Err(AdmitError::WrongChain(_))
+    ));
+    let mut forged = tx(&key, 0, 50);
+    forged.tx.call.args[0] ^= 1;
+    assert!(matches!(
+        pool.admit(forged, &ctx(&c, 0)),
+        Err(AdmitError::BadSignature(_))
+    ));
+    assert!(matches!(
+        pool.admit(tx(&key, 0, 9), &ctx(&c, 0)),
+        Err(AdmitError::Expiry { .. })
+    ));
+    assert!(matches!(
+        pool.admit(tx(&key, 0, 111), &ctx(&c, 0)),
+        Err(AdmitError::Expiry { .. })
+    ));
+    assert!(matches!(
+        pool.admit(tx(&key, 2, 50), &ctx(&c, 3)),
+        Err(AdmitError::NonceUsed {
+            expected: 3,
+            found: 2
+        })
+    ));
+    assert!(matches!(
+        pool.admit(tx(&key, 9, 50), &ctx(&c, 3)),
+        Err(AdmitError::NonceGap { .. })
+    ));
+    let mut huge = tx(&key, 0, 50);
+    huge.tx.call.args = vec![0; 2048];
+    assert!(matches!(
+        pool.admit(huge, &ctx(&c, 0)),
+        Err(AdmitError::TooLarge { .. })
+    ));
+    assert!(pool.is_empty());
+    assert_eq!(pool.bytes(), 0);
+    // A good one goes in once; the same again, or another with its nonce, is a duplicate.
+    let good = tx(&key, 0, 50);
+    let hash = pool.admit(good.clone(), &ctx(&c, 0)).unwrap();
+    assert!(pool.contains(&hash));
+    assert_eq!(pool.admit(good, &ctx(&c, 0)), Err(AdmitError::Duplicate));
+    assert_eq!(
+        pool.admit(tx(&key, 0, 60), &ctx(&c, 0)),
+        Err(AdmitError::Duplicate)
+    );
+    assert_eq!(pool.len(), 1);
+}
+
+#[test]
+fn a_full_pool_and_a_greedy_sender_get_busy_not_growth() {
+    let c = chain();
+    let mut pool = small_pool();
+    let greedy = SecretKey::from_seed(&[2; 32]);
+    for n in 0..4 {
+        pool.admit(tx(&greedy, n, 50), &ctx(&c, 0)).unwrap();
+    }
+    let refused = pool.admit(tx(&greedy, 4, 50), &ctx(&c, 0)).unwrap_err();
+    assert!(refused.is_busy(), "{refused}");
+    for s in 3..7u8 {
+        pool.admit(tx(&SecretKey::from_seed(&[s; 32]), 0, 50), &ctx(&c, 0))
+            .unwrap();
+    }
+    assert_eq!(pool.len(), 8);
+    let full = pool
+        .admit(tx(&SecretKey::from_seed(&[9; 32]), 0, 50), &ctx(&c, 0))
+        .unwrap_err();
+    assert!(full.is_busy(), "{full}");
+    assert_eq!(pool.len(), 8);
+}
+
+#[test]
+fn blocks_take_senders_in_turn_with_consecutive_nonces_and_prune_frees_everything() {
+    let c = chain();
+    let mut pool = Mempool::new(MempoolLimits::default());
+    let busy = SecretKey::from_seed(&[4; 32]);
+    let quiet = SecretKey::from_seed(&[5; 32]);
+    for n in 0..10 {
+        pool.admit(tx(&busy, n, 50), &ctx(&c, 0)).unwrap();
+    }
+    pool.admit(tx(&quiet, 0, 50), &ctx(&c, 0)).unwrap();
+    // A nonce gap: quiet's nonce 2 must wait for nonce 1.
+    pool.admit(tx(&quiet, 2, 50), &ctx(&c, 0)).unwrap();
+    let first = pool.take(usize::MAX, 2, |_| 0);
+    let senders: Vec<_> = first.iter().map(|t| t.tx.sender).collect();
+    assert!(
+        senders.contains(&busy.public_key()) && senders.contains(&quiet.public_key()),
+        "two slots go to two senders, not both to the busy one"
+    );
+    let all = pool.take(usize::MAX, 100, |_| 0);
+    let quiet_nonces: Vec<u64> = all
+        .iter()
+        .filter(|t| t.tx.sender == quiet.public_key())
+        .map(|t| t.tx.nonce)
+        .collect();
+    assert_eq!(
+        quiet_nonces,
+        vec![0],
+        "nonce 2 is not runnable before nonce 1"
+    );
+    let busy_nonces: Vec<u64> = all
+        .iter()
+        .filter(|t| t.tx.sender == busy.public_key())
+        .map(|t| t.tx.nonce)
+        .collect();
+    assert_eq!(busy_nonces, (0..10).collect::<Vec<_>>());
+    // A byte limit is a limit.
+    let one = all[0].encode().len();
+    assert_eq!(pool.take(one * 3, 100, |_| 0).len(), 3);
+    // Committing busy's ten and quiet's first leaves quiet's 2; expiry drops it.
+    let mut committed = BTreeMap::new();
+    committed.insert(busy.public_key().address(), 10);
+    committed.insert(quiet.public_key().address(), 1);
+    pool.prune(11, &committed);
+    assert_eq!(pool.len(), 1);
+    pool.prune(51, &BTreeMap::new());
+    assert!(pool.is_empty());
+    assert_eq!(pool.bytes(), 0);
+}

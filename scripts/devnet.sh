@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Starts a local network of 4 validators on loopback with demo data, and keeps
+# it running until Ctrl-C (which stops every validator cleanly).
+#
+#   scripts/devnet.sh            # 4 validators in ./localnet (reused if it exists)
+#   scripts/devnet.sh --reset    # start from a new genesis
+#
+# Environment: FILIERA_DEVNET_DIR (default ./localnet), FILIERA_VALIDATORS (4),
+# FILIERA_P2P_PORT (26656), FILIERA_API_PORT (8080), CARGO_TARGET_DIR.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dir="${FILIERA_DEVNET_DIR:-./localnet}"
+validators="${FILIERA_VALIDATORS:-4}"
+p2p_port="${FILIERA_P2P_PORT:-26656}"
+api_port="${FILIERA_API_PORT:-8080}"
+if [ "${1:-}" = "--reset" ]; then
+  rm -rf "$dir"
+fi
+
+bash scripts/setup.sh
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/filiera-target}"
+echo "devnet: building the filiera binary (the first build takes a while: RocksDB, wasmtime)"
+cargo build --locked -q -p filiera-node
+filiera="$CARGO_TARGET_DIR/debug/filiera"
+
+fresh=1
+[ -f "$dir/genesis.json" ] && fresh=0
+
+"$filiera" localnet --validators "$validators" --dir "$dir" \
+  --p2p-base-port "$p2p_port" --api-base-port "$api_port" &
+localnet=$!
+stop() { kill -TERM "$localnet" 2>/dev/null || true; wait "$localnet" 2>/dev/null || true; }
+trap 'stop; exit 130' INT TERM
+trap stop EXIT
+
+api="http://127.0.0.1:$api_port"
+for _ in $(seq 1 120); do
+  if curl -fsS "$api/v1/status" 2>/dev/null | grep -q '"height":[1-9]'; then break; fi
+  if ! kill -0 "$localnet" 2>/dev/null; then echo "devnet: the localnet stopped; see $dir/node*/node.log" >&2; exit 1; fi
+  sleep 0.5
+done
+if [ "$fresh" = 1 ]; then
+  echo "devnet: writing demo data"
+  "$filiera" demo --dir "$dir" --api "$api"
+fi
+echo
+echo "devnet: $validators validators are finalising blocks. Try:"
+echo "  curl $api/v1/status"
+echo "  curl $api/v1/blocks/1"
+echo "  curl $api/metrics | grep ^filiera_"
+echo "Ctrl-C stops them all."
+wait "$localnet"
