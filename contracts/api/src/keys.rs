@@ -76,6 +76,14 @@ pub fn accreditation(org: &str, scheme: &str) -> Vec<u8> {
 pub fn site(gln: &str) -> Vec<u8> {
     key(&[b"pub/site/", gln.as_bytes()])
 }
+/// Prefix of the validator records (the node reads them after each block).
+pub const VALIDATORS: &[u8] = b"pub/validator/";
+/// A validator's record, by consensus key.
+pub fn validator(consensus_key: &KeyBytes) -> Vec<u8> {
+    let mut k = VALIDATORS.to_vec();
+    push_hex(&mut k, consensus_key);
+    k
+}
 /// An authority proposal.
 pub fn proposal(id: u64) -> Vec<u8> {
     let mut k = b"proposal/".to_vec();

@@ -225,6 +225,35 @@ pub enum AuthorityAction {
         /// Scheme code.
         scheme: String,
     },
+    /// Adds a validator, changes its voting power, or removes it (power 0).
+    /// The node applies it to the validator set two heights after the block
+    /// that executes it (see [`ValidatorRecord`]).
+    SetValidator {
+        /// The operating organisation (role `ValidatorOperator`).
+        org: String,
+        /// The validator's consensus key.
+        consensus_key: KeyBytes,
+        /// Its p2p node key (allowed to connect while it is a validator).
+        p2p_key: KeyBytes,
+        /// Voting power; 0 removes it.
+        power: u64,
+    },
+}
+
+/// A validator as the authority set it (`pub/validator/{consensus key hex}`).
+/// Written in block `h`, it is part of the validator set from height `h + 2`.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct ValidatorRecord {
+    /// The operating organisation.
+    pub org: String,
+    /// Consensus key.
+    pub consensus_key: KeyBytes,
+    /// p2p node key.
+    pub p2p_key: KeyBytes,
+    /// Voting power; 0 = removed.
+    pub power: u64,
+    /// The height of the block that set it.
+    pub set_height: u64,
 }
 
 /// A pending or executed authority proposal.

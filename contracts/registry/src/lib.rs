@@ -16,7 +16,7 @@ extern crate alloc;
 use alloc::vec::Vec;
 use filiera_contract_api::registry::{
     AccreditationRecord, AuthorityAction, AuthorityRecord, ORG_KEYS_MAX, OrgRecord, OrgStatus,
-    Proposal, Role, RoleSet, SCOPE_NAMES_MAX, SiteRecord, method,
+    Proposal, Role, RoleSet, SCOPE_NAMES_MAX, SiteRecord, ValidatorRecord, method,
 };
 use filiera_contract_api::{TEXT_BYTES_MAX, code_is_valid, encode, gs1, keys, text_is_valid};
 use filiera_contract_sdk::{Result, args, ensure, env, fail, storage};
@@ -225,6 +225,27 @@ fn execute(action: &AuthorityAction) -> Result<()> {
                 withdrawn: false,
             };
             storage::set(&keys::accreditation(id, scheme), &accreditation);
+        }
+        AuthorityAction::SetValidator {
+            org: id,
+            consensus_key,
+            p2p_key,
+            power,
+        } => {
+            let record = org(id)?;
+            ensure!(
+                record.status == OrgStatus::Active && record.roles.has(Role::ValidatorOperator),
+                "organisation {id:?} is not an active validator operator"
+            );
+            let validator = ValidatorRecord {
+                org: id.clone(),
+                consensus_key: *consensus_key,
+                p2p_key: *p2p_key,
+                power: *power,
+                set_height: env::height(),
+            };
+            storage::set(&keys::validator(consensus_key), &validator);
+            env::emit("validator_set", consensus_key);
         }
         AuthorityAction::WithdrawAccreditation { org: id, scheme } => {
             let key = keys::accreditation(id, scheme);

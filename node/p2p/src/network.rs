@@ -138,6 +138,7 @@ enum Command {
     Request(PeerId, Vec<u8>),
     Respond(u64, Vec<u8>),
     Disconnect(PeerId),
+    SetAllowed(Vec<PeerId>),
 }
 
 /// How long a peer has to answer a sync request.
@@ -170,8 +171,11 @@ impl Network {
             .build()
             .map_err(|e| setup(&e))?;
         let mut allowed = allow_block_list::Behaviour::<allow_block_list::AllowedPeers>::default();
+        let mut allowed_now = std::collections::BTreeSet::new();
         for key in &config.allowed {
-            allowed.allow_peer(peer_id_of(key)?);
+            let peer = peer_id_of(key)?;
+            allowed.allow_peer(peer);
+            allowed_now.insert(peer);
         }
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
             .with_tokio()
@@ -251,6 +255,17 @@ impl Network {
                         Some(Command::Disconnect(peer)) => {
                             let _ = swarm.disconnect_peer_id(peer);
                         }
+                        Some(Command::SetAllowed(peers)) => {
+                            let next: std::collections::BTreeSet<PeerId> = peers.into_iter().collect();
+                            for gone in allowed_now.difference(&next) {
+                                // Also closes its connections.
+                                swarm.behaviour_mut().allowed.disallow_peer(*gone);
+                            }
+                            for new in next.difference(&allowed_now) {
+                                swarm.behaviour_mut().allowed.allow_peer(*new);
+                            }
+                            allowed_now = next;
+                        }
                     },
                     event = swarm.select_next_some() => {
                         let out = match event {
@@ -329,6 +344,13 @@ impl Network {
             return Err(NetworkError::TooLarge(data.len()));
         }
         self.send(Command::Respond(id, data)).await
+    }
+
+    /// Replaces the allow list (validator-set changes); peers no longer on it
+    /// are disconnected.
+    pub async fn set_allowed(&self, keys: &[PublicKey]) -> Result<(), NetworkError> {
+        let peers = keys.iter().map(peer_id_of).collect::<Result<Vec<_>, _>>()?;
+        self.send(Command::SetAllowed(peers)).await
     }
 
     /// Closes every connection to a peer that sent invalid data.

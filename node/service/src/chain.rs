@@ -9,16 +9,34 @@
 //! signature, wrong chain, expired, wrong nonce): a proposer may include
 //! failing calls, never unauthenticated ones.
 
+use filiera_contract_api::registry::ValidatorRecord;
+use filiera_contract_api::{contract_ids, keys as contract_keys};
 use filiera_execution::{BlockContext, Changes, Executor, FailureCode, StateReader};
 use filiera_storage::{PreparedState, StorageError, Store};
 use filiera_types::block::{Block, HEADER_VERSION, Header};
 use filiera_types::genesis::Genesis;
 use filiera_types::receipt::{Receipt, TxStatus};
 use filiera_types::{Address, ChainId, CommitCertificate, Hash, PublicKey, ValidatorSet};
+use filiera_types::{Validator, encoding};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// How far ahead of this node's clock a block's time may be, in ms.
 pub const BLOCK_TIME_FUTURE_MS_MAX: u64 = 5_000;
+/// A validator-set change executed in block `h` governs heights from
+/// `h + VALIDATOR_SET_DELAY_BLOCKS`: header `h + 1` already names that set as
+/// its next, so every validator knows it before it must use it.
+pub const VALIDATOR_SET_DELAY_BLOCKS: u64 = 2;
+/// State keys `sys/vset/{height, big endian}`: the validator set from that
+/// height on. Node-written (contracts cannot write outside `c/`), so it is in
+/// the state root and provable like any record.
+const VSET_PREFIX: &[u8] = b"sys/vset/";
+
+fn vset_key(height: u64) -> Vec<u8> {
+    let mut k = VSET_PREFIX.to_vec();
+    k.extend_from_slice(&height.to_be_bytes());
+    k
+}
 
 /// Why the chain could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -40,8 +58,10 @@ pub struct ChainParams {
     pub genesis_hash: Hash,
     /// Genesis time, ms (the parent time of height 1).
     pub genesis_time_ms: u64,
-    /// The validator set.
+    /// The genesis validator set.
     pub validators: ValidatorSet,
+    /// Genesis validators' (consensus key, p2p key).
+    pub validator_p2p: Vec<(PublicKey, PublicKey)>,
     /// Largest encoded block, bytes.
     pub block_bytes_max: usize,
     /// Most transactions per block.
@@ -64,6 +84,11 @@ impl ChainParams {
             genesis_hash: genesis.hash(),
             genesis_time_ms: genesis.genesis_time_ms,
             validators,
+            validator_p2p: genesis
+                .validators
+                .iter()
+                .map(|v| (v.consensus_key, v.p2p_key))
+                .collect(),
             block_bytes_max: usize::try_from(c.block_bytes_max).unwrap_or(usize::MAX),
             block_txs_max: usize::try_from(c.block_txs_max).unwrap_or(usize::MAX),
             tx_bytes_max: c.tx_bytes_max,
@@ -78,6 +103,8 @@ pub struct Executed {
     pub receipts: Vec<Receipt>,
     /// The state update, ready to commit.
     pub prepared: PreparedState,
+    /// A validator set this block schedules: (first height, set).
+    pub new_set: Option<(u64, ValidatorSet)>,
     /// Root of the receipts.
     pub receipts_root: Hash,
 }
@@ -113,6 +140,8 @@ pub struct Chain {
     store: Arc<Store>,
     executor: Executor,
     params: ChainParams,
+    /// Validator sets by first height (a copy of the `sys/vset/` state).
+    sets: BTreeMap<u64, ValidatorSet>,
 }
 
 impl Chain {
@@ -124,12 +153,93 @@ impl Chain {
         genesis_state: Changes,
     ) -> Result<Chain, ChainError> {
         let params = ChainParams::from_genesis(genesis)?;
+        let mut genesis_state = genesis_state;
+        genesis_state.insert(vset_key(1), Some(encoding::encode(&params.validators)));
         store.init_genesis(params.genesis_hash, genesis_state)?;
+        let mut sets = BTreeMap::new();
+        for (key, value) in store.state_prefix(VSET_PREFIX, None, usize::MAX)? {
+            let height = key[VSET_PREFIX.len()..]
+                .try_into()
+                .map(u64::from_be_bytes)
+                .map_err(|_| ChainError::Invalid("malformed validator-set key".into()))?;
+            let set = encoding::decode("validator set", &value, usize::MAX)
+                .map_err(|e| ChainError::Invalid(format!("stored validator set: {e}")))?;
+            sets.insert(height, set);
+        }
         Ok(Chain {
             store,
             executor,
             params,
+            sets,
         })
+    }
+
+    /// The validator set that decides `height`.
+    pub fn validator_set(&self, height: u64) -> &ValidatorSet {
+        self.sets
+            .range(..=height)
+            .next_back()
+            .map_or(&self.params.validators, |(_, set)| set)
+    }
+
+    /// p2p keys of every node that may hold a connection as a validator: those
+    /// of genesis and those the authority set with a non-zero power.
+    pub fn validator_p2p_keys(&self) -> Result<Vec<PublicKey>, ChainError> {
+        let mut keys: BTreeMap<[u8; 32], Option<PublicKey>> = BTreeMap::new();
+        for v in &self.params.validator_p2p {
+            keys.insert(v.0.0, Some(v.1));
+        }
+        let prefix = contract_keys::state_key(contract_ids::REGISTRY, contract_keys::VALIDATORS);
+        for (_, value) in self.store.state_prefix(&prefix, None, usize::MAX)? {
+            if let Ok(record) = borsh::from_slice::<ValidatorRecord>(&value) {
+                let p2p = (record.power > 0).then_some(PublicKey(record.p2p_key));
+                keys.insert(record.consensus_key, p2p);
+            }
+        }
+        Ok(keys.into_values().flatten().collect())
+    }
+
+    /// The set a block's validator records schedule, if any: applied to the
+    /// last set scheduled so far; ignored (logged) if the result is not a
+    /// valid set, e.g. empty.
+    fn scheduled_set(&self, height: u64, changes: &Changes) -> Option<(u64, ValidatorSet)> {
+        let prefix = contract_keys::state_key(contract_ids::REGISTRY, contract_keys::VALIDATORS);
+        let records: Vec<ValidatorRecord> = changes
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .filter_map(|(_, v)| v.as_deref().and_then(|v| borsh::from_slice(v).ok()))
+            .collect();
+        if records.is_empty() {
+            return None;
+        }
+        let from = height + VALIDATOR_SET_DELAY_BLOCKS;
+        let mut members: BTreeMap<[u8; 32], u64> = self
+            .validator_set(from - 1)
+            .validators()
+            .iter()
+            .map(|v| (v.public_key.0, v.power))
+            .collect();
+        for r in records {
+            if r.power == 0 {
+                members.remove(&r.consensus_key);
+            } else {
+                members.insert(r.consensus_key, r.power);
+            }
+        }
+        let validators = members
+            .into_iter()
+            .map(|(key, power)| Validator {
+                public_key: PublicKey(key),
+                power,
+            })
+            .collect();
+        match ValidatorSet::new(validators) {
+            Ok(set) => Some((from, set)),
+            Err(e) => {
+                tracing::warn!(height, error = %e, "validator-set change ignored");
+                None
+            }
+        }
     }
 
     /// The rules.
@@ -185,13 +295,20 @@ impl Chain {
             time_ms,
         };
         let reader: Arc<dyn StateReader> = Arc::new(StoreReader(self.store.clone()));
-        let outcome = self.executor.execute_block(reader, &ctx, txs);
+        let mut outcome = self.executor.execute_block(reader, &ctx, txs);
         let receipts_root = Receipt::root(&outcome.receipts);
+        let new_set = self.scheduled_set(height, &outcome.changes);
+        if let Some((from, set)) = &new_set {
+            outcome
+                .changes
+                .insert(vset_key(*from), Some(encoding::encode(set)));
+        }
         let prepared = self.store.prepare_state(height, outcome.changes)?;
         Ok(Executed {
             receipts: outcome.receipts,
             prepared,
             receipts_root,
+            new_set,
         })
     }
 
@@ -206,7 +323,6 @@ impl Chain {
         let (parent_hash, parent_time_ms) = self.parent(height)?;
         let time_ms = now_ms.max(parent_time_ms + 1);
         let executed = self.execute(height, time_ms, &txs)?;
-        let set_hash = self.params.validators.hash();
         let header = Header {
             version: HEADER_VERSION,
             chain_id: self.params.chain_id.clone(),
@@ -216,8 +332,8 @@ impl Chain {
             txs_root: Block::compute_txs_root(&txs),
             receipts_root: executed.receipts_root,
             state_root: executed.prepared.root(),
-            validator_set_hash: set_hash,
-            next_validator_set_hash: set_hash,
+            validator_set_hash: self.validator_set(height).hash(),
+            next_validator_set_hash: self.validator_set(height + 1).hash(),
             proposer,
         };
         Ok((Block { header, txs }, executed))
@@ -247,11 +363,12 @@ impl Chain {
         if h.time_ms > now_ms.saturating_add(BLOCK_TIME_FUTURE_MS_MAX) {
             return invalid(format!("time {} too far after local {now_ms}", h.time_ms));
         }
-        let set_hash = self.params.validators.hash();
-        if h.validator_set_hash != set_hash || h.next_validator_set_hash != set_hash {
+        if h.validator_set_hash != self.validator_set(h.height).hash()
+            || h.next_validator_set_hash != self.validator_set(h.height + 1).hash()
+        {
             return invalid("validator set hash".into());
         }
-        if self.params.validators.get(&h.proposer).is_none() {
+        if self.validator_set(h.height).get(&h.proposer).is_none() {
             return invalid("builder is not a validator".into());
         }
         if block.txs.len() > self.params.block_txs_max {
@@ -283,7 +400,7 @@ impl Chain {
 
     /// Verifies a block fetched by sync against its certificate, executes and commits it.
     pub fn commit_synced(
-        &self,
+        &mut self,
         block: &Block,
         certificate: &CommitCertificate,
         now_ms: u64,
@@ -294,7 +411,10 @@ impl Chain {
             ));
         }
         certificate
-            .verify(self.params.chain_id.as_str(), &self.params.validators)
+            .verify(
+                self.params.chain_id.as_str(),
+                self.validator_set(block.header.height),
+            )
             .map_err(|e| ChainError::Invalid(format!("certificate: {e}")))?;
         // A certified block was valid when decided; its time may be in our past
         // by any amount, so the clock check is relaxed to its own time.
@@ -306,13 +426,21 @@ impl Chain {
 
     /// Commits a decided block with its certificate, receipts and state.
     pub fn commit(
-        &self,
+        &mut self,
         block: &Block,
         certificate: &CommitCertificate,
         executed: Executed,
     ) -> Result<(), ChainError> {
         self.store
             .commit_block(block, certificate, &executed.receipts, executed.prepared)?;
+        if let Some((from, set)) = executed.new_set {
+            tracing::info!(
+                from,
+                validators = set.validators().len(),
+                "validator set scheduled"
+            );
+            self.sets.insert(from, set);
+        }
         Ok(())
     }
 }

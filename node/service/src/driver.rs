@@ -105,6 +105,8 @@ pub enum Effect {
     Cancel(Timeout),
     /// Stop every timer.
     CancelAll,
+    /// The validators' p2p keys changed: these may connect (besides observers).
+    AllowValidators(Vec<filiera_types::PublicKey>),
     /// Deliver `Event::Build` after `delay_ms`.
     BuildAfter {
         /// Height.
@@ -191,6 +193,10 @@ pub struct Driver {
     now_ms: u64,
     /// A height just started: deliver `early` blocks after its outputs.
     early_due: bool,
+    /// The validators' p2p keys last given to the network.
+    allowed_validators: Vec<filiera_types::PublicKey>,
+    /// Effects produced where no effect list is at hand (after a commit).
+    pending_effects: Vec<Effect>,
 }
 
 fn to_input(msg: Message) -> ConsensusInput {
@@ -228,7 +234,7 @@ impl Driver {
             status,
         } = parts;
         let height = chain.height()? + 1;
-        let set = ConsensusValidatorSet::new(chain.params().validators.clone());
+        let set = ConsensusValidatorSet::new(chain.validator_set(height).clone());
         let (mut wal, wal_height, records) = Wal::open(&wal_dir, height)?;
         let mut consensus = Consensus::new(
             chain.params().chain_id.clone(),
@@ -273,9 +279,12 @@ impl Driver {
             status,
             now_ms,
             early_due: false,
+            allowed_validators: Vec::new(),
+            pending_effects: Vec::new(),
         };
         driver.publish_status();
         let mut effects = Vec::new();
+        driver.update_allowed(&mut effects)?;
         driver.carry_out(outputs, &mut effects)?;
         Ok((driver, effects))
     }
@@ -610,6 +619,7 @@ impl Driver {
         if self.early_due {
             self.deliver_early(effects)?;
         }
+        effects.append(&mut self.pending_effects);
         Ok(())
     }
 
@@ -675,10 +685,23 @@ impl Driver {
         self.height_started_ms = self.now_ms;
         self.candidates.clear();
         self.early_due = true;
-        let set = ConsensusValidatorSet::new(self.chain.params().validators.clone());
+        let mut effects = Vec::new();
+        self.update_allowed(&mut effects)?;
+        self.pending_effects.extend(effects);
+        let set = ConsensusValidatorSet::new(self.chain.validator_set(height + 1).clone());
         Ok(self
             .consensus
             .start_height(Height(height + 1), set, false)?)
+    }
+
+    /// Tells the network when the validators' p2p keys change.
+    fn update_allowed(&mut self, effects: &mut Vec<Effect>) -> Result<(), Fatal> {
+        let keys = self.chain.validator_p2p_keys()?;
+        if keys != self.allowed_validators {
+            self.allowed_validators = keys.clone();
+            effects.push(Effect::AllowValidators(keys));
+        }
+        Ok(())
     }
 
     /// Hands consensus the blocks that arrived for the height it just started.

@@ -198,9 +198,10 @@ pub fn run(
     });
     drop(inbox_tx);
     let handle = runtime.handle().clone();
+    let observers = spec.observers.clone();
     let result = std::thread::Builder::new()
         .name("filiera-driver".into())
-        .spawn(move || runner::run(driver, initial, inbox_rx, network, handle))
+        .spawn(move || runner::run(driver, initial, inbox_rx, network, handle, observers))
         .map_err(|e| setup("driver thread")(&e))?
         .join()
         .map_err(|_| NodeError::Setup("the driver thread panicked".into()))?;

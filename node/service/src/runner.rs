@@ -44,6 +44,7 @@ pub fn run(
     inbox: Receiver<Inbox>,
     network: Network,
     runtime: tokio::runtime::Handle,
+    observers: Vec<filiera_types::PublicKey>,
 ) -> Result<(), Fatal> {
     let mut timers: BTreeMap<(Instant, u64), Timer> = BTreeMap::new();
     let mut seq = 0u64;
@@ -74,6 +75,12 @@ pub fn run(
                 }
                 Effect::Respond(id, data) => {
                     let _ = runtime.block_on(network.respond(id, data));
+                }
+                Effect::AllowValidators(mut keys) => {
+                    keys.extend(observers.iter().copied());
+                    if let Err(e) = runtime.block_on(network.set_allowed(&keys)) {
+                        tracing::error!(error = %e, "allow list not updated");
+                    }
                 }
                 Effect::Disconnect(peer) => {
                     let _ = runtime.block_on(network.disconnect(peer));

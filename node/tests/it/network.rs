@@ -423,3 +423,155 @@ fn localnet_starts_takes_the_demo_and_stops_cleanly_on_sigterm() {
         );
     }
 }
+
+fn call(
+    chain: &ChainId,
+    key: &SecretKey,
+    nonce: u64,
+    contract: &str,
+    method: &str,
+    args: Vec<u8>,
+) -> Vec<u8> {
+    Transaction {
+        chain_id: chain.clone(),
+        sender: key.public_key(),
+        nonce,
+        expiry_height: 5_000,
+        call: ContractCall {
+            contract: ContractId::new(contract).unwrap(),
+            method: MethodName::new(method).unwrap(),
+            args,
+        },
+    }
+    .sign(key)
+    .unwrap()
+    .encode()
+}
+
+#[test]
+fn the_authority_adds_a_fifth_validator_that_connects_syncs_and_votes() {
+    use filiera_contract_api::registry::AuthorityAction;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = Net::new(&tmp.path().join("localnet"));
+    net.wait_height(&[0, 1, 2, 3], 2);
+
+    // A fifth node, not yet a validator: refused by everyone.
+    let home = net.dir.join("node4");
+    let (p2p_port, api_port) = (net.api_base + 4, net.api_base + 5);
+    let out = filiera()
+        .args(["init", "--home"])
+        .arg(&home)
+        .args(["--genesis"])
+        .arg(net.dir.join("genesis.json"))
+        .args([
+            "--p2p-port",
+            &p2p_port.to_string(),
+            "--api-port",
+            &api_port.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = home.join("config.toml");
+    let peers: Vec<String> = (0..4)
+        .map(|i| format!("\"/ip4/127.0.0.1/tcp/{}\"", net.base_p2p() + i))
+        .collect();
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("peers = []", &format!("peers = [{}]", peers.join(", "))),
+    )
+    .unwrap();
+    net.nodes.push(Some(spawn(&home)));
+    let fifth = format!("http://127.0.0.1:{api_port}/v1/status");
+
+    // The authority (2 of 3) makes it a validator.
+    let chain = ChainId::new("filiera-marche-localnet").unwrap();
+    let consensus_key = read_key(&home.join("keys/consensus.json")).public_key();
+    let p2p_key = read_key(&home.join("keys/p2p.json")).public_key();
+    let action = AuthorityAction::SetValidator {
+        org: "consorzio-tutela-demo".into(),
+        consensus_key: consensus_key.0,
+        p2p_key: p2p_key.0,
+        power: 1,
+    };
+    let a0 = read_key(&net.dir.join("authority/key-0.json"));
+    let a1 = read_key(&net.dir.join("authority/key-1.json"));
+    let proposed = submit(
+        &net,
+        0,
+        &call(
+            &chain,
+            &a0,
+            0,
+            contract_ids::REGISTRY,
+            "propose",
+            encode(&action),
+        ),
+    );
+    let receipt = wait_receipt(&net, 0, &proposed);
+    assert_eq!(receipt["success"], true, "{receipt}");
+    let id_bytes = hex::decode(receipt["return_data"].as_str().unwrap()).unwrap();
+    let id = u64::from_le_bytes(id_bytes.try_into().unwrap());
+    assert_eq!(
+        get(&fifth).unwrap()["height"],
+        0,
+        "not a validator yet: refused"
+    );
+    let approved = submit(
+        &net,
+        1,
+        &call(
+            &chain,
+            &a1,
+            0,
+            contract_ids::REGISTRY,
+            "approve",
+            encode(&id),
+        ),
+    );
+    let receipt = wait_receipt(&net, 1, &approved);
+    assert_eq!(receipt["success"], true, "{receipt}");
+    let executed_at = receipt["height"].as_u64().unwrap();
+
+    // From two heights later the header names a new set.
+    net.wait_height(&[0], executed_at + 3);
+    let before = net.block(0, executed_at + 1);
+    let after = net.block(0, executed_at + 2);
+    assert_eq!(
+        before["validator_set_hash"],
+        net.block(0, executed_at)["validator_set_hash"]
+    );
+    assert_ne!(
+        before["validator_set_hash"], after["validator_set_hash"],
+        "the set changes at h+2"
+    );
+
+    // The fifth node is let in, syncs and follows.
+    let deadline = Instant::now() + Duration::from_secs(WAIT_S);
+    loop {
+        let h = get(&fifth).and_then(|s| s["height"].as_u64()).unwrap_or(0);
+        if h >= executed_at + 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new validator did not catch up (height {h})"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // With one original validator down, 3 + the new one are 4 of 5 > 2/3:
+    // progress now needs the new validator's votes.
+    net.kill9(3);
+    let h = net.height(0);
+    net.wait_height(&[0, 1, 2], h + 4);
+    let certified = net.block(0, h + 3);
+    assert!(
+        certified["commit_signatures"].as_u64().unwrap() >= 4,
+        "{certified}"
+    );
+}

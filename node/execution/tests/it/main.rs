@@ -9,3 +9,4 @@ mod lifecycle;
 mod permissions;
 mod runtime;
 mod validate;
+mod validators;
