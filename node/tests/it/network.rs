@@ -286,6 +286,17 @@ fn four_validators_finalise_survive_kill9_refuse_strangers_and_halt_without_quor
     );
     let common = net.height(3).min(net.height(0));
     net.assert_no_fork(&all, common);
+    // The operator's view: metrics agree with the API.
+    assert!(net.metric(0, "filiera_height") >= common);
+    assert_eq!(net.metric(0, "filiera_peers"), 3);
+    assert!(net.metric(0, "filiera_txs_committed_total") >= 2);
+    assert!(net.metric(0, "filiera_finality_latency_seconds_count") >= 1);
+    assert!(net.metric(0, "filiera_block_interval_seconds_count") >= 1);
+    assert_eq!(
+        net.metric(0, "filiera_mempool_txs"),
+        0,
+        "committed transactions leave the mempool"
+    );
 
     // A fifth node whose key is not registered cannot connect or sync.
     let stranger = net.dir.join("stranger");
