@@ -76,6 +76,25 @@ fn get(url: &str) -> Option<Value> {
         .ok()
 }
 
+/// One network of processes at a time: a 2-core CI machine running three
+/// networks at once would test the scheduler more than the node.
+fn one_network_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A node's answer once its API is up (after opening the store and compiling contracts).
+fn wait_api(url: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(WAIT_S);
+    loop {
+        if let Some(v) = get(url) {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{url} never answered");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 impl Net {
     fn new(dir: &Path) -> Net {
         // p2p on base.., APIs on base + 8.., the stranger on base + 12 and 13.
@@ -246,6 +265,7 @@ fn wait_receipt(net: &Net, node: usize, hash: &str) -> Value {
 
 #[test]
 fn four_validators_finalise_survive_kill9_refuse_strangers_and_halt_without_quorum() {
+    let _serial = one_network_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     // FILIERA_KEEP_TEST_DIR=1 keeps the homes and node.log files for a post-mortem.
     let tmp_path = if std::env::var_os("FILIERA_KEEP_TEST_DIR").is_some() {
@@ -331,7 +351,7 @@ fn four_validators_finalise_survive_kill9_refuse_strangers_and_halt_without_quor
     let strange_url = format!("http://127.0.0.1:{}/v1/status", port + 1);
     let before = net.height(0);
     net.wait_height(&[0], before + 8);
-    let s = get(&strange_url).expect("the stranger's API answers");
+    let s = wait_api(&strange_url);
     assert_eq!(s["height"], 0, "an unregistered node must not sync: {s}");
     assert_eq!(
         s["peers"], 0,
@@ -369,6 +389,7 @@ fn four_validators_finalise_survive_kill9_refuse_strangers_and_halt_without_quor
 
 #[test]
 fn localnet_starts_takes_the_demo_and_stops_cleanly_on_sigterm() {
+    let _serial = one_network_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("localnet");
     let base = free_base(16);
@@ -461,6 +482,7 @@ fn call(
 
 #[test]
 fn the_authority_adds_a_fifth_validator_that_connects_syncs_and_votes() {
+    let _serial = one_network_at_a_time();
     use filiera_contract_api::registry::AuthorityAction;
     let tmp = tempfile::tempdir().unwrap();
     let mut net = Net::new(&tmp.path().join("localnet"));
@@ -528,11 +550,9 @@ fn the_authority_adds_a_fifth_validator_that_connects_syncs_and_votes() {
     assert_eq!(receipt["success"], true, "{receipt}");
     let id_bytes = hex::decode(receipt["return_data"].as_str().unwrap()).unwrap();
     let id = u64::from_le_bytes(id_bytes.try_into().unwrap());
-    assert_eq!(
-        get(&fifth).unwrap()["height"],
-        0,
-        "not a validator yet: refused"
-    );
+    let status = wait_api(&fifth);
+    assert_eq!(status["height"], 0, "not a validator yet: refused");
+    assert_eq!(status["peers"], 0, "not a validator yet: refused");
     let approved = submit(
         &net,
         1,
