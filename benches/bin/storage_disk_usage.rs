@@ -2,7 +2,7 @@
 //! signed transaction in a block, its receipt with one event, and one state
 //! record, committed in blocks of 1,000 through the real store.
 //!
-//! Usage: storage-disk-usage [EVENTS] (default 100000)
+//! Usage: storage-disk-usage [EVENTS] [STATE_VERSIONS_KEPT] (defaults 100000, 100)
 
 use anyhow::{Context, Result};
 use filiera_storage::testkit::{ChainBuilder, TEST_CHAIN};
@@ -19,12 +19,18 @@ fn main() -> Result<()> {
         .transpose()
         .context("EVENTS")?
         .unwrap_or(100_000);
+    let kept: u64 = std::env::args()
+        .nth(2)
+        .map(|s| s.parse())
+        .transpose()
+        .context("STATE_VERSIONS_KEPT")?
+        .unwrap_or(100);
     let dir = tempfile::tempdir()?;
     let store = Store::open(
         dir.path(),
         StorageConfig {
             block_cache_bytes: 64 << 20,
-            state_versions_kept: 100,
+            state_versions_kept: kept,
         },
     )?;
     let chain = ChainBuilder::new();
@@ -81,8 +87,14 @@ fn main() -> Result<()> {
         events as f64 / elapsed.as_secs_f64()
     );
     println!(
-        "disk after compaction: {bytes} bytes, {:.1} bytes per lot event",
+        "disk after compaction ({kept} state versions kept): {bytes} bytes, {:.1} bytes per lot event",
         bytes as f64 / events as f64
     );
+    for (column, b) in store.disk_bytes_by_column()? {
+        println!(
+            "  {column:<14} {b:>12} bytes  {:>8.1} per event",
+            b as f64 / events as f64
+        );
+    }
     Ok(())
 }

@@ -677,6 +677,15 @@ impl Store {
         Ok(self.db.live_files()?.iter().map(|f| f.size as u64).sum())
     }
 
+    /// Bytes of live SST files per column family (used by measurements).
+    pub fn disk_bytes_by_column(&self) -> Result<BTreeMap<String, u64>> {
+        let mut out = BTreeMap::new();
+        for f in self.db.live_files()? {
+            *out.entry(f.column_family_name.clone()).or_insert(0) += f.size as u64;
+        }
+        Ok(out)
+    }
+
     /// Flushes memtables and compacts every column family (used by measurements).
     pub fn compact(&self) -> Result<()> {
         for name in columns::ALL {
