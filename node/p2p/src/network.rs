@@ -228,7 +228,10 @@ impl Network {
         let (event_tx, event_rx) = mpsc::channel(EVENT_QUEUE_MAX);
         tokio::spawn(async move {
             // Answers owed, by ticket; the channel cannot leave the swarm task.
-            let mut answers: BTreeMap<u64, ResponseChannel<Vec<u8>>> = BTreeMap::new();
+            // A ticket the node never answers (its queue was full) expires with
+            // the asker's timeout, so the table cannot fill up for good.
+            let mut answers: BTreeMap<u64, (std::time::Instant, ResponseChannel<Vec<u8>>)> =
+                BTreeMap::new();
             let mut next_ticket: u64 = 0;
             let mut asked: BTreeMap<OutboundRequestId, PeerId> = BTreeMap::new();
             loop {
@@ -247,7 +250,7 @@ impl Network {
                             asked.insert(id, peer);
                         }
                         Some(Command::Respond(ticket, data)) => {
-                            if let Some(channel) = answers.remove(&ticket) {
+                            if let Some((_, channel)) = answers.remove(&ticket) {
                                 // The asker may have gone; nothing to do then.
                                 let _ = swarm.behaviour_mut().sync.send_response(channel, data);
                             }
@@ -279,13 +282,15 @@ impl Network {
                             }
                             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => match event {
                                 request_response::Event::Message { peer, message: request_response::Message::Request { request, channel, .. }, .. } => {
+                                    let expiry = Duration::from_millis(SYNC_REQUEST_TIMEOUT_MS);
+                                    answers.retain(|_, (at, _)| at.elapsed() < expiry);
                                     if answers.len() >= SYNC_PENDING_ANSWERS_MAX {
                                         // Dropping the channel tells the asker we are busy.
                                         None
                                     } else {
                                         let id = next_ticket;
                                         next_ticket += 1;
-                                        answers.insert(id, channel);
+                                        answers.insert(id, (std::time::Instant::now(), channel));
                                         Some(NetworkEvent::SyncRequest { from: peer, id, data: request })
                                     }
                                 }

@@ -106,7 +106,11 @@ async fn submit(State(s): State<ApiState>, body: Bytes) -> Response {
         Ok(Ok(Err(e))) if e.is_busy() => error(StatusCode::SERVICE_UNAVAILABLE, e),
         Ok(Ok(Err(e @ AdmitError::Duplicate))) => error(StatusCode::CONFLICT, e),
         Ok(Ok(Err(e))) => error(StatusCode::UNPROCESSABLE_ENTITY, e),
-        Ok(Err(_)) | Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "busy: no answer in time"),
+        // The driver may still admit it: the client can look the hash up.
+        Ok(Err(_)) | Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no answer in time: the transaction may or may not be admitted; look up its hash",
+        ),
     }
 }
 

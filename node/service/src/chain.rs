@@ -47,6 +47,10 @@ pub enum ChainError {
     /// The block is not valid; the reason is for logs and metrics.
     #[error("invalid block: {0}")]
     Invalid(String),
+    /// The block's time is too far after this node's clock: not valid now,
+    /// perhaps valid when proposed again later (never cached).
+    #[error("block from the future: {0}")]
+    Future(String),
 }
 
 /// The rules of the chain this node follows, from genesis.
@@ -182,21 +186,34 @@ impl Chain {
             .map_or(&self.params.validators, |(_, set)| set)
     }
 
-    /// p2p keys of every node that may hold a connection as a validator: those
-    /// of genesis and those the authority set with a non-zero power.
-    pub fn validator_p2p_keys(&self) -> Result<Vec<PublicKey>, ChainError> {
-        let mut keys: BTreeMap<[u8; 32], Option<PublicKey>> = BTreeMap::new();
-        for v in &self.params.validator_p2p {
-            keys.insert(v.0.0, Some(v.1));
-        }
+    /// p2p keys of the validators of every set in force from `height` on
+    /// (the current one and any already scheduled): a validator removed by
+    /// block `h` keeps its connections until its last height, `h + 1`. The p2p
+    /// key of a consensus key is the latest the authority set (else genesis').
+    pub fn validator_p2p_keys(&self, height: u64) -> Result<Vec<PublicKey>, ChainError> {
+        let mut p2p_of: BTreeMap<[u8; 32], PublicKey> = self
+            .params
+            .validator_p2p
+            .iter()
+            .map(|(consensus, p2p)| (consensus.0, *p2p))
+            .collect();
         let prefix = contract_keys::state_key(contract_ids::REGISTRY, contract_keys::VALIDATORS);
         for (_, value) in self.store.state_prefix(&prefix, None, usize::MAX)? {
             if let Ok(record) = borsh::from_slice::<ValidatorRecord>(&value) {
-                let p2p = (record.power > 0).then_some(PublicKey(record.p2p_key));
-                keys.insert(record.consensus_key, p2p);
+                p2p_of.insert(record.consensus_key, PublicKey(record.p2p_key));
             }
         }
-        Ok(keys.into_values().flatten().collect())
+        let mut keys = std::collections::BTreeSet::new();
+        let sets = std::iter::once(self.validator_set(height))
+            .chain(self.sets.range(height + 1..).map(|(_, set)| set));
+        for set in sets {
+            for v in set.validators() {
+                if let Some(p2p) = p2p_of.get(&v.public_key.0) {
+                    keys.insert(p2p.0);
+                }
+            }
+        }
+        Ok(keys.into_iter().map(PublicKey).collect())
     }
 
     /// The set a block's validator records schedule, if any: applied to the
@@ -361,7 +378,10 @@ impl Chain {
             ));
         }
         if h.time_ms > now_ms.saturating_add(BLOCK_TIME_FUTURE_MS_MAX) {
-            return invalid(format!("time {} too far after local {now_ms}", h.time_ms));
+            return Err(ChainError::Future(format!(
+                "time {} too far after local {now_ms}",
+                h.time_ms
+            )));
         }
         if h.validator_set_hash != self.validator_set(h.height).hash()
             || h.next_validator_set_hash != self.validator_set(h.height + 1).hash()

@@ -31,6 +31,12 @@ use std::sync::Arc;
 
 /// Blocks for later heights kept until this node gets there.
 const EARLY_BLOCKS_MAX: usize = 64;
+/// How far ahead of its own height a node keeps blocks and consensus inputs;
+/// further ones only tell it to sync.
+const AHEAD_HEIGHTS_MAX: u64 = 2;
+/// Distinct blocks examined per height (each is executed once); beyond, a
+/// flood of bogus proposals is dropped unexamined.
+const CANDIDATES_MAX: usize = 32;
 /// A sync request unanswered for this long may be sent again elsewhere, ms.
 const SYNC_RETRY_MS: u64 = 5_000;
 /// With no commit for this long while a peer is ahead, ask for blocks, ms.
@@ -130,13 +136,34 @@ pub enum Fatal {
     /// Consensus refused an input it produced itself, or a WAL record.
     #[error("consensus: {0}")]
     Consensus(#[from] filiera_consensus::ConsensusError),
+    /// A quorum decided a block whose execution here gives another state:
+    /// this node's state or code differs from the network's. Stop; never
+    /// commit a state the certificate does not vouch for.
+    #[error("divergence at height {height}: {why}")]
+    Divergence {
+        /// The height.
+        height: u64,
+        /// What differs.
+        why: String,
+    },
+    /// The WAL belongs to a later height than the store: the store was
+    /// replaced or rolled back. Starting would forget votes already cast.
+    #[error("the WAL is at height {wal} but the store's next height is {store}; refusing to start")]
+    WalAhead {
+        /// The WAL's height.
+        wal: u64,
+        /// The store's next height.
+        store: u64,
+    },
 }
 
 impl From<ChainError> for Fatal {
     fn from(e: ChainError) -> Fatal {
         match e {
             ChainError::Storage(s) => Fatal::Storage(s),
-            ChainError::Invalid(m) => Fatal::Consensus(filiera_consensus::ConsensusError(m)),
+            ChainError::Invalid(m) | ChainError::Future(m) => {
+                Fatal::Consensus(filiera_consensus::ConsensusError(m))
+            }
         }
     }
 }
@@ -236,6 +263,12 @@ impl Driver {
         let height = chain.height()? + 1;
         let set = ConsensusValidatorSet::new(chain.validator_set(height).clone());
         let (mut wal, wal_height, records) = Wal::open(&wal_dir, height)?;
+        if wal_height > height {
+            return Err(Fatal::WalAhead {
+                wal: wal_height,
+                store: height,
+            });
+        }
         let mut consensus = Consensus::new(
             chain.params().chain_id.clone(),
             key.clone(),
@@ -311,6 +344,10 @@ impl Driver {
             Event::SyncFailed(peer) => {
                 if self.sync_sent.is_some_and(|(p, _)| p == peer) {
                     self.sync_sent = None;
+                }
+                // Ask someone else next time.
+                if let Some(h) = self.peers.get_mut(&peer) {
+                    *h = 0;
                 }
             }
             Event::PeerUp(peer) => {
@@ -414,7 +451,8 @@ impl Driver {
                 };
                 let height = input_height(&input).unwrap_or(0);
                 self.maybe_sync(Some((from, height)), effects);
-                if height >= self.height() {
+                let current = self.height();
+                if height >= current && height <= current + AHEAD_HEIGHTS_MAX {
                     // Invalid signatures are the core's to refuse; an error here is ours.
                     match self.consensus.handle(input) {
                         Ok(outputs) => self.carry_out(outputs, effects)?,
@@ -444,7 +482,7 @@ impl Driver {
         let height = proposed.block.header.height;
         let current = self.height();
         if height > current {
-            if self.early.len() < EARLY_BLOCKS_MAX {
+            if height <= current + AHEAD_HEIGHTS_MAX && self.early.len() < EARLY_BLOCKS_MAX {
                 self.early.push(proposed);
             }
             return Ok(());
@@ -454,12 +492,24 @@ impl Driver {
         }
         let id = BlockId(proposed.block.hash());
         if !self.candidates.contains_key(&id) {
+            if self.candidates.len() >= CANDIDATES_MAX {
+                tracing::warn!(
+                    height,
+                    "too many distinct blocks at this height; dropping one"
+                );
+                return Ok(());
+            }
             let executed = match self.chain.check(&proposed.block, self.now_ms) {
                 Ok(executed) => Some(executed),
                 Err(ChainError::Invalid(why)) => {
                     tracing::warn!(height, %why, "proposed block is invalid");
                     self.metrics.blocks_invalid.inc();
                     None
+                }
+                Err(ChainError::Future(why)) => {
+                    // Not cached: the same block may be fine when proposed again.
+                    tracing::warn!(height, %why, "proposed block is ahead of this node's clock");
+                    return Ok(());
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -487,10 +537,18 @@ impl Driver {
                 Validity::Invalid
             },
         };
-        let outputs = self
+        // Round, valid round and proposer come from gossip: a refusal by the
+        // core is the peer's problem, not a reason to stop.
+        match self
             .consensus
-            .handle(Input::ProposedValue(value, ValueOrigin::Consensus))?;
-        self.carry_out(outputs, effects)
+            .handle(Input::ProposedValue(value, ValueOrigin::Consensus))
+        {
+            Ok(outputs) => self.carry_out(outputs, effects),
+            Err(e) => {
+                tracing::debug!(error = %e, "proposed value refused");
+                Ok(())
+            }
+        }
     }
 
     fn build(&mut self, height: u64, round: u32, effects: &mut Vec<Effect>) -> Result<(), Fatal> {
@@ -696,7 +754,7 @@ impl Driver {
 
     /// Tells the network when the validators' p2p keys change.
     fn update_allowed(&mut self, effects: &mut Vec<Effect>) -> Result<(), Fatal> {
-        let keys = self.chain.validator_p2p_keys()?;
+        let keys = self.chain.validator_p2p_keys(self.height())?;
         if keys != self.allowed_validators {
             self.allowed_validators = keys.clone();
             effects.push(Effect::AllowValidators(keys));
@@ -774,6 +832,11 @@ impl Driver {
         let request = match SyncRequest::decode(data) {
             Ok(r) => r,
             Err(e) => {
+                // Answer anyway, so the network releases the ticket.
+                effects.push(Effect::Respond(
+                    id,
+                    SyncResponse { blocks: Vec::new() }.encode(),
+                ));
                 self.penalise(from, &e.to_string(), effects);
                 return Ok(());
             }
@@ -783,8 +846,10 @@ impl Driver {
         let mut blocks = Vec::new();
         let mut bytes = 0usize;
         let count = u64::from(request.count.min(SYNC_BATCH_BLOCKS_MAX));
-        let mut h = request.from_height.max(1);
-        while h <= last && h < request.from_height.max(1) + count && bytes < SYNC_BATCH_BYTES_MAX {
+        let first = request.from_height.max(1);
+        let end = first.saturating_add(count);
+        let mut h = first;
+        while h <= last && h < end && bytes < SYNC_BATCH_BYTES_MAX {
             let (Some(block), Some(cert)) = (store.block(h)?, store.certificate(h)?) else {
                 break;
             };
@@ -819,7 +884,7 @@ impl Driver {
             }
             match self.chain.commit_synced(&block, &cert, self.now_ms) {
                 Ok(_) => {}
-                Err(ChainError::Invalid(why)) => {
+                Err(ChainError::Invalid(why) | ChainError::Future(why)) => {
                     self.penalise(from, &format!("synced block: {why}"), effects);
                     return Ok(());
                 }
@@ -831,8 +896,14 @@ impl Driver {
             let outputs = self.after_commit(&block)?;
             self.carry_out(outputs, effects)?;
         }
-        // Still behind the peer: ask for the next batch.
-        if any && self.peers.get(&from).is_some_and(|h| *h > self.height()) {
+        if !any {
+            // A peer that claimed to be ahead but had nothing for us is not
+            // asked again until it shows a later height anew.
+            if let Some(h) = self.peers.get_mut(&from) {
+                *h = 0;
+            }
+        } else if self.peers.get(&from).is_some_and(|h| *h > self.height()) {
+            // Still behind the peer: ask for the next batch.
             self.request_sync(effects);
         }
         Ok(())

@@ -96,7 +96,7 @@ pub fn run(
         .collect();
     let chain = Chain::open(store.clone(), executor, genesis, state).map_err(|e| match e {
         ChainError::Storage(s) => setup("genesis state")(&s),
-        ChainError::Invalid(m) => NodeError::Setup(m),
+        ChainError::Invalid(m) | ChainError::Future(m) => NodeError::Setup(m),
     })?;
     let c = &genesis.consensus;
     let timeouts = malachite_types::LinearTimeouts {
