@@ -52,4 +52,7 @@ fi
 # curl: scripts/devnet.sh waits for the first block through the HTTP API.
 command -v curl >/dev/null 2>&1 || apt_install curl
 
+# zbarimg: the API tests read QR labels back with a real decoder.
+command -v zbarimg >/dev/null 2>&1 || apt_install zbar-tools
+
 say "ready"

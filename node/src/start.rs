@@ -50,6 +50,7 @@ pub fn start(home_dir: &Path) -> Result<()> {
             .listen_address
             .parse()
             .with_context(|| format!("api.listen_address {:?}", config.api.listen_address))?,
+        public_base_url: config.api.public_base_url.trim_end_matches('/').to_owned(),
         storage: StorageConfig::default(),
         mempool: Default::default(),
     };

@@ -22,9 +22,9 @@
 //! (bounded queues that drop gossip and answer clients "busy"). Storage and
 //! WAL errors stop the node rather than let it run on half-written state.
 
-pub mod api;
 pub mod chain;
 pub mod driver;
+pub mod handle;
 pub mod mempool;
 pub mod metrics;
 pub mod node;

@@ -1,8 +1,8 @@
 //! Assembling a node from its parts and running it until shutdown.
 
-use crate::api::{self, ApiState};
 use crate::chain::{Chain, ChainError};
 use crate::driver::{Driver, DriverParts, Event, Fatal, Pacing};
+use crate::handle::ServiceHandle;
 use crate::mempool::{Mempool, MempoolLimits};
 use crate::metrics::Metrics;
 use crate::runner::{self, Inbox, wall_ms};
@@ -42,6 +42,8 @@ pub struct NodeSpec {
     pub observers: Vec<PublicKey>,
     /// API listen address.
     pub api_listen: SocketAddr,
+    /// Base URL of the Digital Link URIs this node prints (no trailing slash).
+    pub public_base_url: String,
     /// Storage options.
     pub storage: StorageConfig,
     /// Mempool bounds.
@@ -172,13 +174,16 @@ pub fn run(
             }
         }
     });
-    let api_state = ApiState {
-        inbox: inbox_tx.clone(),
+    let api_state = filiera_api::ApiState {
+        node: Arc::new(ServiceHandle {
+            inbox: inbox_tx.clone(),
+            status,
+            metrics,
+        }),
         store: store.clone(),
-        status,
-        metrics,
         chain_id: genesis.chain_id.as_str().to_owned(),
         moniker: spec.moniker.clone(),
+        public_base_url: spec.public_base_url.clone(),
         tx_bytes_max,
     };
     let listener = runtime
@@ -186,7 +191,7 @@ pub fn run(
         .map_err(|e| setup("API listen address")(&e))?;
     tracing::info!(addr = %spec.api_listen, "API listening");
     runtime.spawn(async move {
-        if let Err(e) = axum::serve(listener, api::router(api_state)).await {
+        if let Err(e) = axum::serve(listener, filiera_api::router(api_state)).await {
             tracing::error!(error = %e, "API server stopped");
         }
     });

@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Integration tests of the `filiera` binary, run as a real process.
 
+mod api;
 mod cli;
 mod network;

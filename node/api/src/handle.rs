@@ -1,0 +1,43 @@
+//! What the API needs from the running node besides the store: submitting a
+//! transaction, its progress, its metrics. The service implements it; tests
+//! can too.
+
+use filiera_types::{Hash, SignedTransaction};
+use std::future::Future;
+use std::pin::Pin;
+
+/// Why a transaction was not admitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// Stable code: `busy`, `duplicate`, `bad_signature`, `wrong_chain`,
+    /// `expired`, `nonce_used`, `nonce_gap`, `too_large`, `timeout`.
+    pub code: &'static str,
+    /// What is wrong, for a person.
+    pub message: String,
+}
+
+/// The node's progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Last committed height.
+    pub height: u64,
+    /// Round of the height in progress.
+    pub round: u64,
+    /// Connected peers.
+    pub peers: u64,
+    /// Transactions waiting.
+    pub mempool_txs: u64,
+}
+
+/// A submission's eventual answer.
+pub type Admission = Pin<Box<dyn Future<Output = Result<Hash, Rejection>> + Send>>;
+
+/// The running node, as the API sees it.
+pub trait NodeHandle: Send + Sync + 'static {
+    /// Hands a transaction to the mempool.
+    fn submit(&self, tx: SignedTransaction) -> Admission;
+    /// Progress.
+    fn progress(&self) -> Progress;
+    /// Prometheus text exposition.
+    fn metrics(&self) -> String;
+}

@@ -1,0 +1,87 @@
+//! Typed reads of contract records from the store, and their proofs.
+
+use crate::error::ApiError;
+use borsh::BorshDeserialize;
+use filiera_contract_api::certification::Attestation;
+use filiera_contract_api::lots::{LotEvent, LotRecord, ProductRecord};
+use filiera_contract_api::registry::OrgRecord;
+use filiera_contract_api::{contract_ids, keys};
+use filiera_storage::Store;
+
+/// Most events or attestations of one lot an answer lists.
+pub const LIST_ITEMS_MAX: usize = 1_000;
+
+/// The full state key of a contract's record.
+pub fn full_key(contract: &str, key: &[u8]) -> Vec<u8> {
+    keys::state_key(contract, key)
+}
+
+fn get<T: BorshDeserialize>(store: &Store, key: &[u8]) -> Result<Option<T>, ApiError> {
+    match store.state_get(key)? {
+        None => Ok(None),
+        Some(bytes) => T::try_from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| ApiError::internal(format!("stored record does not decode: {e}"))),
+    }
+}
+
+/// An organisation.
+pub fn org(store: &Store, id: &str) -> Result<Option<OrgRecord>, ApiError> {
+    get(store, &full_key(contract_ids::REGISTRY, &keys::org(id)))
+}
+
+/// A product.
+pub fn product(store: &Store, gtin: &str) -> Result<Option<ProductRecord>, ApiError> {
+    get(store, &full_key(contract_ids::LOTS, &keys::product(gtin)))
+}
+
+/// A lot.
+pub fn lot(store: &Store, gtin: &str, lot: &str) -> Result<Option<LotRecord>, ApiError> {
+    get(store, &full_key(contract_ids::LOTS, &keys::lot(gtin, lot)))
+}
+
+/// A lot's events, in order.
+pub fn lot_events(
+    store: &Store,
+    gtin: &str,
+    lot: &str,
+    count: u32,
+) -> Result<Vec<LotEvent>, ApiError> {
+    let mut out = Vec::new();
+    for seq in 0..count.min(LIST_ITEMS_MAX as u32) {
+        let key = full_key(contract_ids::LOTS, &keys::lot_event(gtin, lot, seq));
+        if let Some(e) = get(store, &key)? {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
+/// An attestation.
+pub fn attestation(store: &Store, id: u64) -> Result<Option<Attestation>, ApiError> {
+    get(
+        store,
+        &full_key(contract_ids::CERTIFICATION, &keys::attestation(id)),
+    )
+}
+
+/// The attestations of a subject (`lot:{gtin}:{lot}`, `product:{gtin}`, `org:{id}`).
+pub fn attestations_of(store: &Store, subject_key: &str) -> Result<Vec<Attestation>, ApiError> {
+    let prefix = full_key(
+        contract_ids::CERTIFICATION,
+        &keys::attestations_of(subject_key),
+    );
+    let mut out = Vec::new();
+    for (key, _) in store.state_prefix(&prefix, None, LIST_ITEMS_MAX)? {
+        // The index key ends with the attestation id, 16 hex digits.
+        let tail = &key[key.len().saturating_sub(16)..];
+        let id = std::str::from_utf8(tail)
+            .ok()
+            .and_then(|t| u64::from_str_radix(t, 16).ok())
+            .ok_or_else(|| ApiError::internal("malformed attestation index key"))?;
+        if let Some(a) = attestation(store, id)? {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,242 @@
+//! REST JSON `/v1`: submission, status, blocks, receipts, nonces, and the
+//! contract records (organisations, products, lots with their history,
+//! attestations) with proofs on request.
+
+use crate::error::ApiError;
+use crate::{ApiState, bundle, reads, views};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use filiera_types::receipt::TxStatus;
+use filiera_types::{Hash, PublicKey, SignedTransaction};
+use serde_json::{Value, json};
+
+type Answer = Result<Json<Value>, ApiError>;
+
+/// `GET /health`: for load balancers.
+pub async fn health(State(s): State<ApiState>) -> Json<Value> {
+    Json(json!({"status": "ok", "height": s.node.progress().height}))
+}
+
+/// `GET /v1/status`.
+pub async fn status(State(s): State<ApiState>) -> Answer {
+    let p = s.node.progress();
+    let head = s.store.header(p.height)?;
+    let state_root = s.store.state_root(p.height).ok().map(|h| h.to_hex());
+    Ok(Json(json!({
+        "chain_id": s.chain_id,
+        "moniker": s.moniker,
+        "height": p.height,
+        "round": p.round,
+        "peers": p.peers,
+        "mempool_txs": p.mempool_txs,
+        "block_hash": head.as_ref().map(|h| h.hash().to_hex()),
+        "block_time_ms": head.as_ref().map(|h| h.time_ms),
+        "state_root": state_root,
+    })))
+}
+
+/// `POST /v1/txs`: a borsh-encoded signed transaction.
+pub async fn submit(State(s): State<ApiState>, body: Bytes) -> Response {
+    let tx = match SignedTransaction::decode(&body) {
+        Ok(tx) => tx,
+        Err(e) => {
+            return ApiError::bad_request("malformed_transaction", e.to_string()).into_response();
+        }
+    };
+    match s.node.submit(tx).await {
+        Ok(hash) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "tx_hash": hash.to_hex() })),
+        )
+            .into_response(),
+        Err(r) => {
+            let status = match r.code {
+                "busy" | "timeout" => StatusCode::SERVICE_UNAVAILABLE,
+                "duplicate" => StatusCode::CONFLICT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            ApiError {
+                status,
+                code: r.code,
+                message: r.message,
+            }
+            .into_response()
+        }
+    }
+}
+
+/// `GET /v1/txs/{hash}`: committed transactions with their receipt.
+pub async fn tx(State(s): State<ApiState>, Path(hash): Path<String>) -> Answer {
+    let hash = Hash::from_hex(&hash)
+        .map_err(|_| ApiError::bad_request("invalid_hash", "not a 64-hex-digit hash"))?;
+    let location = s
+        .store
+        .tx_location(&hash)?
+        .ok_or_else(|| ApiError::not_found("no committed transaction with this hash"))?;
+    let receipt = s
+        .store
+        .receipt(location)?
+        .ok_or_else(|| ApiError::internal("receipt missing"))?;
+    let (ok, code, message) = match &receipt.status {
+        TxStatus::Success => (true, None, None),
+        TxStatus::Failed { code, message } => (false, Some(*code), Some(message.clone())),
+    };
+    let events: Vec<Value> = receipt
+        .events
+        .iter()
+        .map(|e| json!({"contract": e.contract.as_str(), "name": e.name, "data": hex::encode(&e.data)}))
+        .collect();
+    Ok(Json(json!({
+        "tx_hash": hash.to_hex(),
+        "height": location.height,
+        "index": location.index,
+        "success": ok,
+        "code": code,
+        "message": message,
+        "fuel_used": receipt.fuel_used,
+        "events": events,
+        "return_data": hex::encode(&receipt.return_data),
+    })))
+}
+
+/// `GET /v1/blocks/{height}`.
+pub async fn block(State(s): State<ApiState>, Path(height): Path<u64>) -> Answer {
+    let block = s
+        .store
+        .block(height)?
+        .ok_or_else(|| ApiError::not_found("no block at this height"))?;
+    let h = &block.header;
+    let certificate = s.store.certificate(height)?;
+    Ok(Json(json!({
+        "hash": h.hash().to_hex(),
+        "height": h.height,
+        "time_ms": h.time_ms,
+        "parent_hash": h.parent_hash.to_hex(),
+        "txs_root": h.txs_root.to_hex(),
+        "receipts_root": h.receipts_root.to_hex(),
+        "state_root": h.state_root.to_hex(),
+        "validator_set_hash": h.validator_set_hash.to_hex(),
+        "next_validator_set_hash": h.next_validator_set_hash.to_hex(),
+        "proposer": h.proposer.to_string(),
+        "txs": block.txs.iter().map(|t| t.hash().to_hex()).collect::<Vec<_>>(),
+        "commit_round": certificate.as_ref().map(|c| c.round),
+        "commit_signatures": certificate.as_ref().map(|c| c.signatures().len()),
+    })))
+}
+
+/// `GET /v1/accounts/{public_key}/nonce`.
+pub async fn nonce(State(s): State<ApiState>, Path(public_key): Path<String>) -> Answer {
+    let key = PublicKey::from_hex(&public_key).map_err(|_| {
+        ApiError::bad_request("invalid_key", "not a 64-hex-digit ed25519 public key")
+    })?;
+    let mut k = b"sys/nonce/".to_vec();
+    k.extend_from_slice(&key.0);
+    let nonce = match s.store.state_get(&k)?.as_deref().map(<[u8; 8]>::try_from) {
+        None => 0,
+        Some(Ok(bytes)) => u64::from_le_bytes(bytes),
+        Some(Err(_)) => return Err(ApiError::internal("stored nonce is not 8 bytes")),
+    };
+    Ok(Json(
+        json!({ "public_key": key.to_hex(), "next_nonce": nonce }),
+    ))
+}
+
+/// `GET /v1/orgs/{id}`.
+pub async fn org(State(s): State<ApiState>, Path(id): Path<String>) -> Answer {
+    let org =
+        reads::org(&s.store, &id)?.ok_or_else(|| ApiError::not_found("no such organisation"))?;
+    Ok(Json(views::org(&org)))
+}
+
+/// `GET /v1/products/{gtin}`.
+pub async fn product(State(s): State<ApiState>, Path(gtin): Path<String>) -> Answer {
+    let p =
+        reads::product(&s.store, &gtin)?.ok_or_else(|| ApiError::not_found("no such product"))?;
+    let attestations = reads::attestations_of(&s.store, &format!("product:{gtin}"))?;
+    let now = head_time(&s)?;
+    let mut v = views::product(&p);
+    v["attestations"] = attestations
+        .iter()
+        .map(|a| views::attestation(a, now))
+        .collect();
+    Ok(Json(v))
+}
+
+/// `GET /v1/lots/{gtin}/{lot}`: the lot, its history, its attestations.
+pub async fn lot(State(s): State<ApiState>, Path((gtin, lot)): Path<(String, String)>) -> Answer {
+    let record =
+        reads::lot(&s.store, &gtin, &lot)?.ok_or_else(|| ApiError::not_found("no such lot"))?;
+    let events = reads::lot_events(&s.store, &gtin, &lot, record.events)?;
+    let attestations = reads::attestations_of(&s.store, &format!("lot:{gtin}:{lot}"))?;
+    let now = head_time(&s)?;
+    let mut v = views::lot(&record);
+    v["history"] = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| views::event(i, e))
+        .collect();
+    v["attestations"] = attestations
+        .iter()
+        .map(|a| views::attestation(a, now))
+        .collect();
+    Ok(Json(v))
+}
+
+/// `GET /v1/lots/{gtin}/{lot}/bundle`: the lot with proofs (as the resolver's JSON).
+pub async fn lot_bundle(
+    State(s): State<ApiState>,
+    Path((gtin, lot)): Path<(String, String)>,
+) -> Answer {
+    let store = s.store.clone();
+    let b = tokio::task::spawn_blocking(move || bundle::lot_bundle(&store, &gtin, &lot))
+        .await
+        .map_err(ApiError::internal)??
+        .ok_or_else(|| ApiError::not_found("no such lot"))?;
+    Ok(Json(b.to_json()))
+}
+
+/// `GET /v1/attestations/{id}`.
+pub async fn attestation(State(s): State<ApiState>, Path(id): Path<u64>) -> Answer {
+    let a = reads::attestation(&s.store, id)?
+        .ok_or_else(|| ApiError::not_found("no such attestation"))?;
+    Ok(Json(views::attestation(&a, head_time(&s)?)))
+}
+
+/// `GET /v1/proofs/{key_hex}`: a proof of presence or absence of any state
+/// key at the last height, with the header and certificate it is checked against.
+pub async fn proof(State(s): State<ApiState>, Path(key_hex): Path<String>) -> Answer {
+    let key = hex::decode(&key_hex)
+        .map_err(|_| ApiError::bad_request("invalid_key", "the key is not hex"))?;
+    let height = s.store.last_height()?.unwrap_or(0);
+    let proof = s.store.prove(&key, height)?;
+    let header = s.store.header(height)?;
+    let certificate = s.store.certificate(height)?;
+    Ok(Json(json!({
+        "height": height,
+        "present": proof.value.is_some(),
+        "value": proof.value.as_ref().map(hex::encode),
+        "proof": hex::encode(proof.encode()),
+        "header": header.map(|h| hex::encode(filiera_types::encoding::encode(&h))),
+        "certificate": certificate.map(|c| hex::encode(filiera_types::encoding::encode(&c))),
+    })))
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(s): State<ApiState>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        s.node.metrics(),
+    )
+        .into_response()
+}
+
+fn head_time(s: &ApiState) -> Result<u64, ApiError> {
+    let height = s.store.last_height()?.unwrap_or(0);
+    Ok(s.store.header(height)?.map_or(0, |h| h.time_ms))
+}

@@ -1,0 +1,200 @@
+//! The HTTP API of a real node with the demo data: records, the proof-carrying
+//! lot bundle (verified here, and refused when tampered), the consumer page
+//! in both languages, Digital Link errors, the linkset, QR labels.
+
+use filiera_types::state::StateProof;
+use filiera_types::{CommitCertificate, Header, ValidatorSet, encoding};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+fn get(url: &str, accept: &str) -> (u16, String, String) {
+    let response = ureq::get(url)
+        .header("accept", accept)
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let mut response = response;
+    let body = response.body_mut().read_to_string().unwrap();
+    (status, content_type, body)
+}
+
+fn json(url: &str) -> (u16, Value) {
+    let (status, _, body) = get(url, "application/json");
+    (status, serde_json::from_str(&body).unwrap())
+}
+
+/// Everything the bundle shows verifies against its certified header; one
+/// changed byte does not.
+fn verify_bundle(bundle: &Value, chain_id: &str) -> Result<(), String> {
+    let v = &bundle["verification"];
+    let bytes = |name: &str| hex::decode(v[name].as_str().unwrap()).unwrap();
+    let header: Header =
+        encoding::decode("header", &bytes("header"), 1 << 20).map_err(|e| e.to_string())?;
+    let certificate: CommitCertificate =
+        encoding::decode("certificate", &bytes("certificate"), 1 << 20)
+            .map_err(|e| e.to_string())?;
+    let set: ValidatorSet =
+        encoding::decode("set", &bytes("validator_set"), 1 << 20).map_err(|e| e.to_string())?;
+    if set.hash() != header.validator_set_hash {
+        return Err("validator set is not the header's".into());
+    }
+    if certificate.block_hash != header.hash() {
+        return Err("certificate is for another block".into());
+    }
+    certificate
+        .verify(chain_id, &set)
+        .map_err(|e| e.to_string())?;
+    for p in v["proofs"].as_array().unwrap() {
+        let proof = StateProof::decode(&hex::decode(p.as_str().unwrap()).unwrap())
+            .map_err(|e| e.to_string())?;
+        proof
+            .verify(&header.state_root)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+pub fn check(api: &str, dir: &Path) {
+    let lot_url = format!("{api}/01/09521234100010/10/CU-2026-0142");
+
+    // REST records.
+    let (status, lot) = json(&format!("{api}/v1/lots/09521234100010/CU-2026-0142"));
+    assert_eq!(status, 200, "{lot}");
+    assert_eq!(lot["holder"], "deposito-ancona-demo", "{lot}");
+    let kinds: Vec<&str> = lot["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["commissioning", "storing", "shipping", "receiving"]);
+    assert_eq!(lot["attestations"][0]["validity"], "valid", "{lot}");
+    let (status, org) = json(&format!("{api}/v1/orgs/caseificio-montefeltro-demo"));
+    assert_eq!(
+        (status, org["name"].as_str()),
+        (200, Some("Caseificio del Montefeltro (demo)"))
+    );
+    let (status, product) = json(&format!("{api}/v1/products/09521234100010"));
+    assert_eq!((status, product["scheme"].as_str()), (200, Some("DOP")));
+    let (status, att) = json(&format!("{api}/v1/attestations/0"));
+    assert_eq!(status, 200, "{att}");
+    let (status, err) = json(&format!("{api}/v1/lots/09521234100010/NOPE"));
+    assert_eq!((status, err["code"].as_str()), (404, Some("not_found")));
+    let (status, err) = json(&format!("{api}/v1/txs/zz"));
+    assert_eq!((status, err["code"].as_str()), (400, Some("invalid_hash")));
+    let (status, health) = json(&format!("{api}/health"));
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
+
+    // The resolver's JSON bundle verifies; a tampered one does not.
+    let (status, bundle) = json(&lot_url);
+    assert_eq!(status, 200, "{bundle}");
+    let genesis: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("genesis.json")).unwrap()).unwrap();
+    let chain_id = genesis["chain_id"].as_str().unwrap();
+    verify_bundle(&bundle, chain_id).expect("the bundle verifies");
+    assert!(
+        bundle["verification"]["proofs"].as_array().unwrap().len() >= 7,
+        "lot, product, producer, 4 events, attestation"
+    );
+    let mut tampered = bundle.clone();
+    let first = tampered["verification"]["proofs"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut bytes = hex::decode(&first).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    tampered["verification"]["proofs"][0] = Value::String(hex::encode(bytes));
+    assert!(
+        verify_bundle(&tampered, chain_id).is_err(),
+        "a tampered proof must not verify"
+    );
+
+    // The consumer page: Italian by default, English on request, escaped.
+    let (status, content_type, page) = get(&lot_url, "text/html");
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(page.contains("Casciotta d&#39;Urbino"), "names are escaped");
+    assert!(page.contains("Denominazione di Origine Protetta"));
+    assert!(page.contains("La storia del lotto"));
+    assert!(page.contains("valida"));
+    assert!(!page.contains("id=\"recall\""), "no recall on this lot");
+    let (_, _, english) = get(&format!("{lot_url}?lang=en"), "text/html");
+    assert!(
+        english.contains("Protected Designation of Origin") && english.contains("Certifications")
+    );
+    let english_by_header = ureq::get(&lot_url)
+        .header("accept", "text/html")
+        .header("accept-language", "en-GB,en;q=0.9")
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(english_by_header.contains("The lot's story"));
+
+    // Digital Link errors: a wrong check digit is a 400 saying so; an unknown lot a 404 page.
+    let (status, _, bad) = get(
+        &format!("{api}/01/09521234100011/10/CU-2026-0142"),
+        "text/html",
+    );
+    assert_eq!(status, 400);
+    assert!(bad.contains("GTIN"), "{bad}");
+    let (status, err) = json(&format!("{api}/01/09521234100011/10/CU-2026-0142"));
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("invalid_identifier"))
+    );
+    let (status, _, missing) = get(&format!("{api}/01/09521234100010/10/UNKNOWN"), "text/html");
+    assert_eq!(status, 404);
+    assert!(missing.contains("Lotto non trovato"));
+
+    // GS1 linkset.
+    let (status, content_type, linkset) = get(&lot_url, "application/linkset+json");
+    assert_eq!(status, 200);
+    assert_eq!(content_type, "application/linkset+json");
+    let linkset: Value = serde_json::from_str(&linkset).unwrap();
+    assert!(linkset["linkset"][0]["https://gs1.org/voc/pip"].is_array());
+
+    // QR labels: SVG with the text, PNG read back by a real decoder when one is installed.
+    let (status, content_type, svg) = get(
+        &format!("{api}/qr/01/09521234100010/10/CU-2026-0142.svg"),
+        "*/*",
+    );
+    assert_eq!((status, content_type.as_str()), (200, "image/svg+xml"));
+    assert!(svg.contains("(01) 09521234100010 (10) CU-2026-0142"));
+    let png = ureq::get(&format!("{api}/qr/01/09521234100010/10/CU-2026-0142.png"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_vec()
+        .unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    if Command::new("zbarimg").arg("--version").output().is_ok() {
+        let file = dir.join("label.png");
+        std::fs::write(&file, &png).unwrap();
+        let out = Command::new("zbarimg")
+            .args(["--quiet", "--raw"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let decoded = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert_eq!(
+            decoded, lot_url,
+            "zbarimg reads back the exact Digital Link URI"
+        );
+    } else {
+        eprintln!("zbarimg not installed: QR read-back skipped (scripts/setup.sh installs it)");
+    }
+    eprintln!("api: every check passed against {api}");
+}
