@@ -2,12 +2,13 @@
 //! running localnet through the HTTP API, signed with the localnet's demo
 //! keys: a Casciotta d'Urbino DOP lot made, aged, certified, shipped and
 //! received; a Verdicchio dei Castelli di Jesi DOC lot and a Cartoceto DOP
-//! oil lot, each certified by its control body.
+//! oil lot, each certified by its control body; a Ciauscolo lot recalled by
+//! its maker.
 
 use crate::keyfile;
 use anyhow::{Context, Result, bail};
 use filiera_contract_api::certification::{Attest, Subject};
-use filiera_contract_api::lots::{Commission, EventKind, LotRef, Record};
+use filiera_contract_api::lots::{Commission, EventKind, LotRef, Recall, Record};
 use filiera_contract_api::{contract_ids, encode};
 use filiera_types::{ChainId, ContractCall, ContractId, MethodName, SecretKey, Transaction};
 use serde_json::Value;
@@ -160,12 +161,14 @@ pub fn run(dir: &Path, api: &str) -> Result<()> {
     let deposito = org("deposito-ancona-demo")?;
     let cantina = org("cantina-cupramontana-demo")?;
     let frantoio = org("frantoio-cartoceto-demo")?;
+    let salumificio = org("salumificio-visso-demo")?;
     let assam = org("assam-apc")?;
     let valoritalia = org("valoritalia")?;
     let odc = org("odc-demo")?;
     let casciotta = lot("09521234100010", "CU-2026-0142");
     let verdicchio = lot("09521234100041", "VJ-2026-031");
     let cartoceto = lot("09521234100072", "CT-2026-007");
+    let ciauscolo = lot("09521234100065", "CI-2026-019");
     let (lots, cert) = (contract_ids::LOTS, contract_ids::CERTIFICATION);
     let steps: Vec<(&str, &SecretKey, &str, &str, Vec<u8>)> = vec![
         (
@@ -253,6 +256,23 @@ pub fn run(dir: &Path, api: &str) -> Result<()> {
             cert,
             "attest",
             attest(cartoceto, "DOP", "Cartoceto", from_ms),
+        ),
+        (
+            "Ciauscolo: lot made",
+            &salumificio,
+            lots,
+            "commission",
+            commission(ciauscolo.clone(), 300, "300 pezzi da 400 g"),
+        ),
+        (
+            "Ciauscolo: recalled by its maker",
+            &salumificio,
+            lots,
+            "recall",
+            encode(&Recall {
+                id: ciauscolo,
+                reason: "controllo interno: etichetta allergeni errata".into(),
+            }),
         ),
     ];
     let mut failures = 0;

@@ -143,6 +143,19 @@ pub fn check(api: &str, dir: &Path) {
         .unwrap();
     assert!(english_by_header.contains("The lot's story"));
 
+    // A recalled lot: the banner comes first, in both languages.
+    let recalled = format!("{api}/01/09521234100065/10/CI-2026-019");
+    let (status, _, page) = get(&recalled, "text/html");
+    assert_eq!(status, 200);
+    let banner = page.find("id=\"recall\"").expect("recall banner");
+    assert!(
+        banner < page.find("<h1>").unwrap(),
+        "the banner comes before the product"
+    );
+    assert!(page.contains("RICHIAMO") && page.contains("etichetta allergeni errata"));
+    let (_, _, english) = get(&format!("{recalled}?lang=en"), "text/html");
+    assert!(english.contains("RECALL"));
+
     // Digital Link errors: a wrong check digit is a 400 saying so; an unknown lot a 404 page.
     let (status, _, bad) = get(
         &format!("{api}/01/09521234100011/10/CU-2026-0142"),
