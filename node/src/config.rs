@@ -40,6 +40,25 @@ pub struct ApiConfig {
     pub listen_address: String,
     /// Public base URL printed in QR codes (GS1 Digital Link resolver), no trailing slash.
     pub public_base_url: String,
+    /// Requests per second per client IP on the public read endpoints; 0 = no limit.
+    #[serde(default = "default_rate")]
+    pub rate_limit_per_ip_per_s: u32,
+    /// Requests a client IP may burst before the rate applies.
+    #[serde(default = "default_burst")]
+    pub rate_limit_burst: u32,
+    /// Longest a request may take, ms.
+    #[serde(default = "default_timeout_ms")]
+    pub request_timeout_ms: u64,
+}
+
+fn default_rate() -> u32 {
+    filiera_service::ApiLimits::default().rate_per_ip_per_s
+}
+fn default_burst() -> u32 {
+    filiera_service::ApiLimits::default().burst_per_ip
+}
+fn default_timeout_ms() -> u64 {
+    filiera_service::ApiLimits::default().request_timeout_ms
 }
 
 /// Logging.
@@ -80,6 +99,9 @@ impl Config {
             api: ApiConfig {
                 listen_address: format!("{host}:{api_port}"),
                 public_base_url: format!("http://{host}:{api_port}"),
+                rate_limit_per_ip_per_s: default_rate(),
+                rate_limit_burst: default_burst(),
+                request_timeout_ms: default_timeout_ms(),
             },
             log: LogConfig::default(),
         }
@@ -106,7 +128,13 @@ impl Config {
              # Socket address of the HTTP API (REST, EPCIS, Digital Link resolver, metrics).\n\
              listen_address = {api_listen}\n\
              # Base URL printed in QR codes; consumers' phones open it.\n\
-             public_base_url = {base_url}\n\n\
+             public_base_url = {base_url}\n\
+             # Requests per second per client IP on the public read endpoints (0 = no limit).\n\
+             rate_limit_per_ip_per_s = {rate}\n\
+             # Requests a client IP may burst before that rate applies.\n\
+             rate_limit_burst = {burst}\n\
+             # Longest a request may take, in milliseconds (then 408).\n\
+             request_timeout_ms = {timeout}\n\n\
              [log]\n\
              # \"human\" or \"json\".\n\
              format = {log_format}\n\
@@ -118,6 +146,9 @@ impl Config {
             observers = observers.join(", "),
             api_listen = q(&self.api.listen_address),
             base_url = q(&self.api.public_base_url),
+            rate = self.api.rate_limit_per_ip_per_s,
+            burst = self.api.rate_limit_burst,
+            timeout = self.api.request_timeout_ms,
             log_format = q(&self.log.format),
             log_filter = q(&self.log.filter),
         )

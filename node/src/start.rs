@@ -51,6 +51,11 @@ pub fn start(home_dir: &Path) -> Result<()> {
             .parse()
             .with_context(|| format!("api.listen_address {:?}", config.api.listen_address))?,
         public_base_url: config.api.public_base_url.trim_end_matches('/').to_owned(),
+        api_limits: filiera_service::ApiLimits {
+            rate_per_ip_per_s: config.api.rate_limit_per_ip_per_s,
+            burst_per_ip: config.api.rate_limit_burst,
+            request_timeout_ms: config.api.request_timeout_ms,
+        },
         storage: StorageConfig::default(),
         mempool: Default::default(),
     };

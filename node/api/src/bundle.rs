@@ -87,13 +87,6 @@ pub fn lot_bundle(store: &Store, gtin: &str, lot: &str) -> Result<Option<Bundle>
     if height == 0 {
         return Err(ApiError::busy("no block committed yet"));
     }
-    let header = store
-        .header(height)?
-        .ok_or_else(|| ApiError::internal("last header missing"))?;
-    let certificate = store
-        .certificate(height)?
-        .ok_or_else(|| ApiError::internal("last certificate missing"))?;
-    let validators = validator_set_at(store, height)?;
     let mut at = At {
         store,
         height,
@@ -104,6 +97,13 @@ pub fn lot_bundle(store: &Store, gtin: &str, lot: &str) -> Result<Option<Bundle>
     else {
         return Ok(None);
     };
+    let header = store
+        .header(height)?
+        .ok_or_else(|| ApiError::internal("last header missing"))?;
+    let certificate = store
+        .certificate(height)?
+        .ok_or_else(|| ApiError::internal("last certificate missing"))?;
+    let validators = validator_set_at(store, height)?;
     let product = at
         .read::<ProductRecord>(full_key(contract_ids::LOTS, &keys::product(gtin)))?
         .ok_or_else(|| ApiError::internal("a lot without its product"))?;

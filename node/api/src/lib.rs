@@ -50,14 +50,47 @@ pub struct ApiState {
     pub tx_bytes_max: usize,
 }
 
-/// The router.
-pub fn router(state: ApiState) -> Router {
+/// Operator limits of the HTTP API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ApiLimits {
+    /// Requests per second each client IP may make to the public read
+    /// endpoints (resolver, labels, `/v1` reads); 0 turns the limit off.
+    pub rate_per_ip_per_s: u32,
+    /// Requests a client IP may make in a burst before the rate applies.
+    pub burst_per_ip: u32,
+    /// Longest a request may take, ms; then 408.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        ApiLimits {
+            rate_per_ip_per_s: 100,
+            burst_per_ip: 200,
+            request_timeout_ms: 10_000,
+        }
+    }
+}
+
+fn too_many(_: tower_governor::GovernorError) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    error::ApiError {
+        status: axum::http::StatusCode::TOO_MANY_REQUESTS,
+        code: "rate_limited",
+        message: "too many requests from this address; slow down".into(),
+    }
+    .into_response()
+}
+
+/// The router. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`:
+/// the per-IP limit needs the peer address.
+pub fn router(state: ApiState, limits: ApiLimits) -> Router {
+    use axum::http::Method;
+    use tower_http::cors::{Any, CorsLayer};
     let body_max = state.tx_bytes_max + 1024;
-    Router::new()
-        .route("/health", get(rest::health))
-        .route("/metrics", get(rest::metrics))
+    // Public reads: anyone's browser may call them (CORS), each address at a bounded rate.
+    let mut public = Router::new()
         .route("/v1/status", get(rest::status))
-        .route("/v1/txs", post(rest::submit))
         .route("/v1/txs/{hash}", get(rest::tx))
         .route("/v1/blocks/{height}", get(rest::block))
         .route("/v1/accounts/{public_key}/nonce", get(rest::nonce))
@@ -69,6 +102,36 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/proofs/{key_hex}", get(rest::proof))
         .route("/01/{gtin}/10/{lot}", get(resolver::lot))
         .route("/qr/01/{gtin}/10/{lot}", get(qr::lot_label))
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::GET]),
+        );
+    if limits.rate_per_ip_per_s > 0 {
+        let config = tower_governor::governor::GovernorConfigBuilder::default()
+            .per_nanosecond((1_000_000_000 / u64::from(limits.rate_per_ip_per_s)).max(1))
+            .burst_size(limits.burst_per_ip.max(1))
+            .finish();
+        match config {
+            Some(config) => {
+                public = public
+                    .layer(tower_governor::GovernorLayer::new(config).error_handler(too_many));
+            }
+            None => {
+                tracing::error!("invalid rate limit settings; the public API is not rate limited")
+            }
+        }
+    }
+    let private = Router::new()
+        .route("/health", get(rest::health))
+        .route("/metrics", get(rest::metrics))
+        .route("/v1/txs", post(rest::submit));
+    public
+        .merge(private)
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            std::time::Duration::from_millis(limits.request_timeout_ms),
+        ))
         .layer(DefaultBodyLimit::max(body_max))
         .with_state(state)
 }

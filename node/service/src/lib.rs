@@ -32,4 +32,5 @@ pub mod runner;
 pub mod status;
 pub mod wire;
 
+pub use filiera_api::ApiLimits;
 pub use node::{NodeError, NodeSpec, run};

@@ -44,6 +44,8 @@ pub struct NodeSpec {
     pub api_listen: SocketAddr,
     /// Base URL of the Digital Link URIs this node prints (no trailing slash).
     pub public_base_url: String,
+    /// HTTP API limits.
+    pub api_limits: filiera_api::ApiLimits,
     /// Storage options.
     pub storage: StorageConfig,
     /// Mempool bounds.
@@ -186,12 +188,19 @@ pub fn run(
         public_base_url: spec.public_base_url.clone(),
         tx_bytes_max,
     };
+    let api_limits = spec.api_limits;
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(spec.api_listen))
         .map_err(|e| setup("API listen address")(&e))?;
     tracing::info!(addr = %spec.api_listen, "API listening");
     runtime.spawn(async move {
-        if let Err(e) = axum::serve(listener, filiera_api::router(api_state)).await {
+        if let Err(e) = axum::serve(
+            listener,
+            filiera_api::router(api_state, api_limits)
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        {
             tracing::error!(error = %e, "API server stopped");
         }
     });

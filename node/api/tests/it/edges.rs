@@ -1,0 +1,167 @@
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+use filiera_api::{Admission, ApiLimits, ApiState, NodeHandle, Progress, Rejection, router};
+use filiera_storage::testkit::ChainBuilder;
+use filiera_storage::{StorageConfig, Store};
+use filiera_types::SignedTransaction;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct Refusing;
+
+impl NodeHandle for Refusing {
+    fn submit(&self, _: SignedTransaction) -> Admission {
+        Box::pin(async {
+            Err(Rejection {
+                code: "busy",
+                message: "test".into(),
+            })
+        })
+    }
+    fn progress(&self) -> Progress {
+        Progress {
+            height: 1,
+            round: 0,
+            peers: 0,
+            mempool_txs: 0,
+        }
+    }
+    fn metrics(&self) -> String {
+        String::new()
+    }
+}
+
+fn app(dir: &std::path::Path, limits: ApiLimits) -> axum::Router {
+    let store = Store::open(dir, StorageConfig::default()).unwrap();
+    let chain = ChainBuilder::new();
+    chain.init(&store).unwrap();
+    chain.commit(&store, Default::default(), vec![]).unwrap();
+    router(
+        ApiState {
+            node: Arc::new(Refusing),
+            store: Arc::new(store),
+            chain_id: "filiera-test".into(),
+            moniker: "test".into(),
+            public_base_url: "https://id.example.it".into(),
+            tx_bytes_max: 1024,
+        },
+        limits,
+    )
+}
+
+fn request(uri: &str, from: [u8; 4]) -> Request<Body> {
+    let mut r = Request::get(uri)
+        .header("origin", "https://shop.example")
+        .body(Body::empty())
+        .unwrap();
+    r.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((from, 40_000))));
+    r
+}
+
+async fn body(r: axum::response::Response) -> String {
+    let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn each_address_is_rate_limited_with_a_json_429_and_cors_allows_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = ApiLimits {
+        rate_per_ip_per_s: 1,
+        burst_per_ip: 3,
+        request_timeout_ms: 5_000,
+    };
+    let app = app(dir.path(), limits);
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let r = app
+            .clone()
+            .oneshot(request("/v1/orgs/nobody", [10, 0, 0, 1]))
+            .await
+            .unwrap();
+        statuses.push(r.status());
+        if r.status() == StatusCode::NOT_FOUND {
+            assert_eq!(
+                r.headers().get("access-control-allow-origin").unwrap(),
+                "*",
+                "public reads are open to browsers"
+            );
+        }
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(body(r).await.contains("\"code\":\"rate_limited\""));
+        }
+    }
+    assert_eq!(
+        &statuses[..3],
+        &[StatusCode::NOT_FOUND; 3],
+        "the burst passes"
+    );
+    assert_eq!(
+        &statuses[3..],
+        &[StatusCode::TOO_MANY_REQUESTS; 2],
+        "then 429"
+    );
+    // Another address has its own allowance; health is never limited.
+    let other = app
+        .clone()
+        .oneshot(request("/v1/orgs/nobody", [10, 0, 0, 2]))
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+    let health = app
+        .clone()
+        .oneshot(request("/health", [10, 0, 0, 1]))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn oversized_bodies_bad_identifiers_and_refusals_get_clear_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path(), ApiLimits::default());
+    let mut big = Request::post("/v1/txs")
+        .body(Body::from(vec![0u8; 4096]))
+        .unwrap();
+    big.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 3], 1))));
+    let r = app.clone().oneshot(big).await.unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let mut junk = Request::post("/v1/txs")
+        .body(Body::from(vec![1u8, 2, 3]))
+        .unwrap();
+    junk.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 3], 1))));
+    let r = app.clone().oneshot(junk).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(body(r).await.contains("malformed_transaction"));
+    // A GTIN with a wrong check digit, as HTML: a 400 page that names it, escaped.
+    let mut page = request("/01/09521234100011/10/%3Cscript%3E", [10, 0, 0, 4]);
+    page.headers_mut()
+        .insert("accept", "text/html".parse().unwrap());
+    let r = app.clone().oneshot(page).await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let html = body(r).await;
+    assert!(
+        html.contains("GTIN") && !html.contains("<script>"),
+        "{html}"
+    );
+    // A lot number with markup is refused as an identifier, never echoed raw.
+    let mut page = request("/01/09521234100010/10/%3Cscript%3E", [10, 0, 0, 4]);
+    page.headers_mut()
+        .insert("accept", "text/html".parse().unwrap());
+    let r = app.clone().oneshot(page).await.unwrap();
+    let html = body(r).await;
+    assert!(!html.contains("<script>"), "{html}");
+    // An unknown lot: 404 JSON with a stable code.
+    let r = app
+        .clone()
+        .oneshot(request("/01/09521234100010/10/L1", [10, 0, 0, 4]))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(body(r).await.contains("\"code\":\"not_found\""));
+}
