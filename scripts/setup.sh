@@ -55,4 +55,7 @@ command -v curl >/dev/null 2>&1 || apt_install curl
 # zbarimg: the API tests read QR labels back with a real decoder.
 command -v zbarimg >/dev/null 2>&1 || apt_install zbar-tools
 
+# promtool: the tests lint the node's /metrics with Prometheus' own checker.
+command -v promtool >/dev/null 2>&1 || apt_install prometheus
+
 say "ready"

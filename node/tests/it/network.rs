@@ -317,6 +317,35 @@ fn four_validators_finalise_survive_kill9_refuse_strangers_and_halt_without_quor
         0,
         "committed transactions leave the mempool"
     );
+    // Prometheus' own linter accepts the exposition (when installed; setup.sh installs it).
+    let text = ureq::get(&net.url(0, "/metrics"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    if let Ok(mut promtool) = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        use std::io::Write;
+        promtool
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let out = promtool.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "promtool: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 
     // A fifth node whose key is not registered cannot connect or sync.
     let stranger = net.dir.join("stranger");
