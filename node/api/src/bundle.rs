@@ -18,8 +18,10 @@ use serde_json::{Value, json};
 
 /// Events a bundle carries, at most (the newest are kept).
 pub const BUNDLE_EVENTS_MAX: u32 = 200;
-/// Attestations a bundle carries, at most.
+/// Attestations a bundle carries per subject, at most (the newest).
 pub const BUNDLE_ATTESTATIONS_MAX: usize = 50;
+/// Validator-set changes scanned, at most (one per authority decision).
+const VALIDATOR_SETS_MAX: usize = 4_096;
 
 /// A lot with its context and proofs, at `header.height`.
 pub struct Bundle {
@@ -37,6 +39,8 @@ pub struct Bundle {
     pub lot: LotRecord,
     /// Its events, oldest first.
     pub events: Vec<LotEvent>,
+    /// Sequence number of the first event carried.
+    pub first_event: u32,
     /// Attestations about the lot or its product.
     pub attestations: Vec<Attestation>,
     /// Proofs of every record above.
@@ -68,7 +72,7 @@ impl At<'_> {
 /// The validator set in force at `height` (`sys/vset/{h}`, latest `h <= height`).
 pub fn validator_set_at(store: &Store, height: u64) -> Result<ValidatorSet, ApiError> {
     let mut found = None;
-    for (key, value) in store.state_prefix(b"sys/vset/", None, usize::MAX)? {
+    for (key, value) in store.state_prefix(b"sys/vset/", None, VALIDATOR_SETS_MAX)? {
         let Ok(bytes) = <[u8; 8]>::try_from(&key[9..]) else {
             continue;
         };
@@ -127,7 +131,9 @@ pub fn lot_bundle(store: &Store, gtin: &str, lot: &str) -> Result<Option<Bundle>
             contract_ids::CERTIFICATION,
             &keys::attestations_of(&subject),
         );
-        for (key, _) in store.state_prefix(&prefix, None, BUNDLE_ATTESTATIONS_MAX)? {
+        let index = store.state_prefix(&prefix, None, crate::reads::LIST_ITEMS_MAX)?;
+        let newest = index.len().saturating_sub(BUNDLE_ATTESTATIONS_MAX);
+        for (key, _) in &index[newest..] {
             let tail = &key[key.len().saturating_sub(16)..];
             let Some(id) = std::str::from_utf8(tail)
                 .ok()
@@ -151,6 +157,7 @@ pub fn lot_bundle(store: &Store, gtin: &str, lot: &str) -> Result<Option<Bundle>
         producer,
         lot: lot_record,
         events,
+        first_event: first,
         attestations,
         proofs: at.proofs,
     }))
@@ -169,7 +176,7 @@ impl Bundle {
             "product": views::product(&self.product),
             "producer": self.producer.as_ref().map(views::org),
             "lot": views::lot(&self.lot),
-            "events": self.events.iter().enumerate().map(|(i, e)| views::event(i, e)).collect::<Vec<_>>(),
+            "events": self.events.iter().enumerate().map(|(i, e)| views::event(self.first_event as usize + i, e)).collect::<Vec<_>>(),
             "attestations": self.attestations.iter().map(|a| views::attestation(a, h.time_ms)).collect::<Vec<_>>(),
             "signers": self.certificate.signatures().iter().map(|s| s.validator.to_string()).collect::<Vec<_>>(),
             "verification": {

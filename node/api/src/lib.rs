@@ -48,6 +48,30 @@ pub struct ApiState {
     pub public_base_url: String,
     /// Largest transaction body, bytes.
     pub tx_bytes_max: usize,
+    /// Heavy reads (bundles, histories, proofs, PNG labels) running at once,
+    /// at most: beyond, 503 rather than a queue that stalls the runtime.
+    pub heavy_reads: Arc<tokio::sync::Semaphore>,
+}
+
+/// Heavy reads at once, at most (see [`ApiState::heavy_reads`]).
+pub const HEAVY_READS_MAX: usize = 64;
+
+/// Runs store work off the async threads, within the global cap.
+pub async fn blocking<T: Send + 'static>(
+    s: &ApiState,
+    work: impl FnOnce() -> Result<T, error::ApiError> + Send + 'static,
+) -> Result<T, error::ApiError> {
+    let Ok(permit) = s.heavy_reads.clone().try_acquire_owned() else {
+        return Err(error::ApiError::busy(
+            "too many lookups at once; retry shortly",
+        ));
+    };
+    let result = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await;
+    result.map_err(error::ApiError::internal)?
 }
 
 /// Operator limits of the HTTP API.
@@ -102,6 +126,8 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
         .route("/v1/proofs/{key_hex}", get(rest::proof))
         .route("/01/{gtin}/10/{lot}", get(resolver::lot))
         .route("/qr/01/{gtin}/10/{lot}", get(qr::lot_label))
+        // Submissions share the per-address limit (signature checks cost CPU).
+        .route("/v1/txs", post(rest::submit))
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)
@@ -124,8 +150,7 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
     }
     let private = Router::new()
         .route("/health", get(rest::health))
-        .route("/metrics", get(rest::metrics))
-        .route("/v1/txs", post(rest::submit));
+        .route("/metrics", get(rest::metrics));
     public
         .merge(private)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

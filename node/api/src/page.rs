@@ -27,11 +27,17 @@ impl Lang {
         if let Some(lang) = query.and_then(pick) {
             return lang;
         }
-        accept_language
-            .into_iter()
-            .flat_map(|h| h.split(','))
-            .find_map(|part| pick(part.split(';').next().unwrap_or("")))
-            .unwrap_or(Lang::It)
+        // The supported language with the highest q-value; q=0 means "not this".
+        let mut best: Option<(u16, Lang)> = None;
+        for (tag, q) in crate::resolver::accept_ranges(accept_language.unwrap_or("")) {
+            if let Some(lang) = pick(&tag)
+                && q > 0
+                && best.is_none_or(|(bq, _)| q > bq)
+            {
+                best = Some((q, lang));
+            }
+        }
+        best.map_or(Lang::It, |(_, lang)| lang)
     }
 
     fn code(self) -> &'static str {
@@ -263,7 +269,8 @@ pub fn lot_page(b: &Bundle, lang: Lang, self_path: &str) -> String {
             t(lang, "rilasciata da", "issued by"),
             e(&a.body),
             t(lang, "valida fino al", "valid until"),
-            date(a.valid_until_ms)
+            // The window's end is exclusive: the last valid day is the one before.
+            date(a.valid_until_ms.saturating_sub(1))
         ));
     }
     html.push_str("</section>");

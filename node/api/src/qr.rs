@@ -102,7 +102,7 @@ pub async fn lot_label(
     let caption = format!("(01) {} (10) {}", gtin.as_str(), lot.as_str());
     let uri = DigitalLink::for_lot(&s.public_base_url, gtin, lot).to_uri();
     if png {
-        return match code_png(&uri) {
+        return match crate::blocking(&s, move || code_png(&uri)).await {
             Ok(bytes) => ([(header::CONTENT_TYPE, "image/png")], bytes).into_response(),
             Err(e) => e.into_response(),
         };

@@ -40,21 +40,22 @@ pub fn lot(store: &Store, gtin: &str, lot: &str) -> Result<Option<LotRecord>, Ap
     get(store, &full_key(contract_ids::LOTS, &keys::lot(gtin, lot)))
 }
 
-/// A lot's events, in order.
+/// A lot's newest events (at most [`LIST_ITEMS_MAX`]), in order, with the first's number.
 pub fn lot_events(
     store: &Store,
     gtin: &str,
     lot: &str,
     count: u32,
-) -> Result<Vec<LotEvent>, ApiError> {
+) -> Result<(u32, Vec<LotEvent>), ApiError> {
+    let first = count.saturating_sub(LIST_ITEMS_MAX as u32);
     let mut out = Vec::new();
-    for seq in 0..count.min(LIST_ITEMS_MAX as u32) {
+    for seq in first..count {
         let key = full_key(contract_ids::LOTS, &keys::lot_event(gtin, lot, seq));
         if let Some(e) = get(store, &key)? {
             out.push(e);
         }
     }
-    Ok(out)
+    Ok((first, out))
 }
 
 /// An attestation.
@@ -72,6 +73,7 @@ pub fn attestations_of(store: &Store, subject_key: &str) -> Result<Vec<Attestati
         &keys::attestations_of(subject_key),
     );
     let mut out = Vec::new();
+    // Bounded scan; ids ascend, so these are the oldest when there are more.
     for (key, _) in store.state_prefix(&prefix, None, LIST_ITEMS_MAX)? {
         // The index key ends with the attestation id, 16 hex digits.
         let tail = &key[key.len().saturating_sub(16)..];

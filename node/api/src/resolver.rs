@@ -10,7 +10,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use filiera_types::gs1::{Gtin, Lot};
+use filiera_types::gs1::{DigitalLink, Gtin, Lot};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -27,19 +27,61 @@ enum Wants {
     Linkset,
 }
 
+/// The media types of an `Accept` header with their q-values (q=0 means "not this").
+pub fn accept_ranges(accept: &str) -> Vec<(String, u16)> {
+    accept
+        .split(',')
+        .filter_map(|part| {
+            let mut pieces = part.split(';');
+            let media = pieces.next()?.trim().to_ascii_lowercase();
+            let mut q = 1000u16;
+            for param in pieces {
+                if let Some(v) = param.trim().strip_prefix("q=") {
+                    // q has at most three decimals: compare in thousandths, no floats.
+                    let mut digits = v.trim().split('.');
+                    let whole: u16 = digits.next().and_then(|d| d.parse().ok()).unwrap_or(0);
+                    let frac = digits.next().unwrap_or("");
+                    let frac: u16 = format!("{frac:0<3}")
+                        .get(..3)
+                        .and_then(|d| d.parse().ok())
+                        .unwrap_or(0);
+                    q = (whole.min(1) * 1000 + frac).min(1000);
+                }
+            }
+            (!media.is_empty()).then_some((media, q))
+        })
+        .collect()
+}
+
 fn wants(headers: &HeaderMap) -> Wants {
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if accept.contains("application/linkset+json") {
+    let q_of = |media: &str| {
+        accept_ranges(accept)
+            .into_iter()
+            .filter(|(m, _)| m == media)
+            .map(|(_, q)| q)
+            .max()
+            .unwrap_or(0)
+    };
+    let (linkset, html, json) = (
+        q_of("application/linkset+json"),
+        q_of("text/html"),
+        q_of("application/json").max(q_of("*/*") / 2),
+    );
+    if linkset > 0 && linkset >= html && linkset >= json {
         Wants::Linkset
-    } else if accept.contains("text/html") {
+    } else if html > 0 && html > json {
         Wants::Html
     } else {
         Wants::Json
     }
 }
+
+/// Caches must keep one answer per representation and language.
+const VARY: (header::HeaderName, &str) = (header::VARY, "accept, accept-language");
 
 /// `GET /01/{gtin}/10/{lot}`.
 pub async fn lot(
@@ -80,28 +122,32 @@ pub async fn lot(
         Ok(l) => l,
         Err(e) => return invalid("lot", e.to_string()),
     };
-    let self_path = format!("/01/{}/10/{}", gtin.as_str(), lot_number.as_str());
+    // The canonical, percent-encoded path: the same as the QR code's.
+    let self_path = DigitalLink::for_lot("", gtin.clone(), lot_number.clone()).to_uri();
     if let Wants::Linkset = mode {
         let anchor = format!("{}{self_path}", s.public_base_url);
+        let lot_api = format!(
+            "{}/v1/lots/{}{}",
+            s.public_base_url,
+            gtin.as_str(),
+            self_path.rsplit_once("/10").map_or("", |(_, rest)| rest)
+        );
         let body = json!({"linkset": [{
             "anchor": anchor,
             "https://gs1.org/voc/pip": [{"href": format!("{anchor}?lang=it"), "type": "text/html", "hreflang": ["it", "en"]}],
             "https://gs1.org/voc/certificationInfo": [{"href": format!("{anchor}"), "type": "application/json"}],
-            "https://gs1.org/voc/traceability": [{"href": format!("{}/v1/lots/{}/{}", s.public_base_url, gtin.as_str(), lot_number.as_str()), "type": "application/json"}],
-            "https://gs1.org/voc/epcis": [{"href": format!("{}/v1/lots/{}/{}", s.public_base_url, gtin.as_str(), lot_number.as_str()), "type": "application/json"}],
+            "https://gs1.org/voc/traceability": [{"href": lot_api.clone(), "type": "application/json"}],
+            "https://gs1.org/voc/epcis": [{"href": lot_api, "type": "application/json"}],
         }]});
         return (
-            [(header::CONTENT_TYPE, "application/linkset+json")],
+            [(header::CONTENT_TYPE, "application/linkset+json"), VARY],
             body.to_string(),
         )
             .into_response();
     }
     let store = s.store.clone();
     let (g, l) = (gtin.as_str().to_owned(), lot_number.as_str().to_owned());
-    let found = match tokio::task::spawn_blocking(move || lot_bundle(&store, &g, &l)).await {
-        Ok(r) => r,
-        Err(e) => Err(ApiError::internal(e)),
-    };
+    let found = crate::blocking(&s, move || lot_bundle(&store, &g, &l)).await;
     let bundle = match found {
         Ok(Some(b)) => b,
         Ok(None) => {
@@ -123,12 +169,12 @@ pub async fn lot(
     };
     match mode {
         Wants::Html => (
-            [(header::CACHE_CONTROL, "public, max-age=5")],
+            [(header::CACHE_CONTROL, "public, max-age=5"), VARY],
             Html(page::lot_page(&bundle, lang, &self_path)),
         )
             .into_response(),
         _ => (
-            [(header::CACHE_CONTROL, "public, max-age=5")],
+            [(header::CACHE_CONTROL, "public, max-age=5"), VARY],
             Json(bundle.to_json()),
         )
             .into_response(),

@@ -144,15 +144,34 @@ pub async fn nonce(State(s): State<ApiState>, Path(public_key): Path<String>) ->
     ))
 }
 
+fn gtin(text: &str) -> Result<String, ApiError> {
+    filiera_types::gs1::Gtin::parse(text)
+        .map(|g| g.as_str().to_owned())
+        .map_err(|e| ApiError::bad_request("invalid_identifier", format!("GTIN: {e}")))
+}
+
+fn lot_number(text: &str) -> Result<String, ApiError> {
+    filiera_types::gs1::Lot::parse(text)
+        .map(|l| l.as_str().to_owned())
+        .map_err(|e| ApiError::bad_request("invalid_identifier", format!("lot: {e}")))
+}
+
 /// `GET /v1/orgs/{id}`.
 pub async fn org(State(s): State<ApiState>, Path(id): Path<String>) -> Answer {
+    if !filiera_contract_api::code_is_valid(&id) {
+        return Err(ApiError::bad_request(
+            "invalid_identifier",
+            "not an organisation id",
+        ));
+    }
     let org =
         reads::org(&s.store, &id)?.ok_or_else(|| ApiError::not_found("no such organisation"))?;
     Ok(Json(views::org(&org)))
 }
 
 /// `GET /v1/products/{gtin}`.
-pub async fn product(State(s): State<ApiState>, Path(gtin): Path<String>) -> Answer {
+pub async fn product(State(s): State<ApiState>, Path(gtin_text): Path<String>) -> Answer {
+    let gtin = self::gtin(&gtin_text)?;
     let p =
         reads::product(&s.store, &gtin)?.ok_or_else(|| ApiError::not_found("no such product"))?;
     let attestations = reads::attestations_of(&s.store, &format!("product:{gtin}"))?;
@@ -165,35 +184,44 @@ pub async fn product(State(s): State<ApiState>, Path(gtin): Path<String>) -> Ans
     Ok(Json(v))
 }
 
-/// `GET /v1/lots/{gtin}/{lot}`: the lot, its history, its attestations.
-pub async fn lot(State(s): State<ApiState>, Path((gtin, lot)): Path<(String, String)>) -> Answer {
-    let record =
-        reads::lot(&s.store, &gtin, &lot)?.ok_or_else(|| ApiError::not_found("no such lot"))?;
-    let events = reads::lot_events(&s.store, &gtin, &lot, record.events)?;
-    let attestations = reads::attestations_of(&s.store, &format!("lot:{gtin}:{lot}"))?;
+/// `GET /v1/lots/{gtin}/{lot}`: the lot, its (newest) history, its attestations.
+pub async fn lot(
+    State(s): State<ApiState>,
+    Path((gtin_text, lot_text)): Path<(String, String)>,
+) -> Answer {
+    let (gtin, lot) = (self::gtin(&gtin_text)?, lot_number(&lot_text)?);
     let now = head_time(&s)?;
-    let mut v = views::lot(&record);
-    v["history"] = events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| views::event(i, e))
-        .collect();
-    v["attestations"] = attestations
-        .iter()
-        .map(|a| views::attestation(a, now))
-        .collect();
+    let store = s.store.clone();
+    let v = crate::blocking(&s, move || -> Result<Value, ApiError> {
+        let record =
+            reads::lot(&store, &gtin, &lot)?.ok_or_else(|| ApiError::not_found("no such lot"))?;
+        let (first, events) = reads::lot_events(&store, &gtin, &lot, record.events)?;
+        let attestations = reads::attestations_of(&store, &format!("lot:{gtin}:{lot}"))?;
+        let mut v = views::lot(&record);
+        v["history"] = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| views::event(first as usize + i, e))
+            .collect();
+        v["attestations"] = attestations
+            .iter()
+            .map(|a| views::attestation(a, now))
+            .collect();
+        Ok(v)
+    })
+    .await?;
     Ok(Json(v))
 }
 
 /// `GET /v1/lots/{gtin}/{lot}/bundle`: the lot with proofs (as the resolver's JSON).
 pub async fn lot_bundle(
     State(s): State<ApiState>,
-    Path((gtin, lot)): Path<(String, String)>,
+    Path((gtin_text, lot_text)): Path<(String, String)>,
 ) -> Answer {
+    let (gtin, lot) = (self::gtin(&gtin_text)?, lot_number(&lot_text)?);
     let store = s.store.clone();
-    let b = tokio::task::spawn_blocking(move || bundle::lot_bundle(&store, &gtin, &lot))
-        .await
-        .map_err(ApiError::internal)??
+    let b = crate::blocking(&s, move || bundle::lot_bundle(&store, &gtin, &lot))
+        .await?
         .ok_or_else(|| ApiError::not_found("no such lot"))?;
     Ok(Json(b.to_json()))
 }
@@ -210,8 +238,18 @@ pub async fn attestation(State(s): State<ApiState>, Path(id): Path<u64>) -> Answ
 pub async fn proof(State(s): State<ApiState>, Path(key_hex): Path<String>) -> Answer {
     let key = hex::decode(&key_hex)
         .map_err(|_| ApiError::bad_request("invalid_key", "the key is not hex"))?;
+    if key.is_empty() || key.len() > PROOF_KEY_BYTES_MAX {
+        return Err(ApiError::bad_request(
+            "invalid_key",
+            format!("a state key has 1 to {PROOF_KEY_BYTES_MAX} bytes"),
+        ));
+    }
     let height = s.store.last_height()?.unwrap_or(0);
-    let proof = s.store.prove(&key, height)?;
+    let store = s.store.clone();
+    let proof = crate::blocking(&s, move || {
+        store.prove(&key, height).map_err(ApiError::from)
+    })
+    .await?;
     let header = s.store.header(height)?;
     let certificate = s.store.certificate(height)?;
     Ok(Json(json!({
@@ -223,6 +261,9 @@ pub async fn proof(State(s): State<ApiState>, Path(key_hex): Path<String>) -> An
         "certificate": certificate.map(|c| hex::encode(filiera_types::encoding::encode(&c))),
     })))
 }
+
+/// Longest state key a proof is asked for, bytes.
+const PROOF_KEY_BYTES_MAX: usize = 1024;
 
 /// `GET /metrics`.
 pub async fn metrics(State(s): State<ApiState>) -> Response {

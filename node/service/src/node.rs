@@ -187,6 +187,7 @@ pub fn run(
         moniker: spec.moniker.clone(),
         public_base_url: spec.public_base_url.clone(),
         tx_bytes_max,
+        heavy_reads: Arc::new(tokio::sync::Semaphore::new(filiera_api::HEAVY_READS_MAX)),
     };
     let api_limits = spec.api_limits;
     let listener = runtime

@@ -156,6 +156,38 @@ pub fn check(api: &str, dir: &Path) {
     let (_, _, english) = get(&format!("{recalled}?lang=en"), "text/html");
     assert!(english.contains("RECALL"));
 
+    // Content negotiation honours q-values; caches are told it varies.
+    let (_, content_type, _) = get(&lot_url, "text/html;q=0, application/json");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    let (_, _, italian) = get(&lot_url, "text/html");
+    assert!(italian.contains("lang=\"it\""));
+    let preferred = ureq::get(&lot_url)
+        .header("accept", "text/html")
+        .header("accept-language", "fr, en;q=0.1, it;q=0.9")
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        preferred.contains("lang=\"it\""),
+        "Italian has the higher q"
+    );
+    let vary = ureq::get(&lot_url).call().unwrap();
+    assert_eq!(
+        vary.headers().get("vary").unwrap(),
+        "accept, accept-language"
+    );
+    // REST parses identifiers like the resolver does.
+    let (status, err) = json(&format!("{api}/v1/lots/09521234100011/CU-2026-0142"));
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("invalid_identifier"))
+    );
+
     // Digital Link errors: a wrong check digit is a 400 saying so; an unknown lot a 404 page.
     let (status, _, bad) = get(
         &format!("{api}/01/09521234100011/10/CU-2026-0142"),
