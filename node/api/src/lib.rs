@@ -74,6 +74,41 @@ pub async fn blocking<T: Send + 'static>(
     result.map_err(error::ApiError::internal)?
 }
 
+/// The OpenAPI document, generated from the handlers' annotations
+/// (served at `/openapi.json`; a test checks every route is in it).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Filiera node API",
+        description = "REST, GS1 Digital Link resolver and QR labels of a Filiera node."
+    ),
+    paths(
+        rest::health,
+        rest::metrics,
+        rest::status,
+        rest::submit,
+        rest::tx,
+        rest::block,
+        rest::nonce,
+        rest::org,
+        rest::product,
+        rest::lot,
+        rest::lot_bundle,
+        rest::attestation,
+        rest::proof,
+        resolver::lot,
+        qr::lot_label,
+        openapi_json
+    )
+)]
+pub struct ApiDoc;
+
+/// `GET /openapi.json`.
+#[utoipa::path(get, path = "/openapi.json", tag = "node", responses((status = 200, description = "This document")))]
+pub async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(<ApiDoc as utoipa::OpenApi>::openapi())
+}
+
 /// Operator limits of the HTTP API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ApiLimits {
@@ -150,7 +185,8 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
     }
     let private = Router::new()
         .route("/health", get(rest::health))
-        .route("/metrics", get(rest::metrics));
+        .route("/metrics", get(rest::metrics))
+        .route("/openapi.json", get(openapi_json));
     public
         .merge(private)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

@@ -76,6 +76,7 @@ pub fn code_png(uri: &str) -> Result<Vec<u8>, ApiError> {
 
 /// `GET /qr/01/{gtin}/10/{lot}[.svg|.png]` → the label (SVG with the text
 /// under the code, by default) or the code alone as PNG.
+#[utoipa::path(get, path = "/qr/01/{gtin}/10/{lot}", tag = "digital link", params(("gtin" = String, Path, description = "GTIN"), ("lot" = String, Path, description = "Lot number, with .svg (label) or .png (code)")), responses((status = 200, description = "image/svg+xml or image/png"), (status = 400, description = "invalid_identifier")))]
 pub async fn lot_label(
     State(s): State<ApiState>,
     Path((gtin, lot)): Path<(String, String)>,

@@ -84,6 +84,7 @@ fn wants(headers: &HeaderMap) -> Wants {
 const VARY: (header::HeaderName, &str) = (header::VARY, "accept, accept-language");
 
 /// `GET /01/{gtin}/10/{lot}`.
+#[utoipa::path(get, path = "/01/{gtin}/10/{lot}", tag = "digital link", params(("gtin" = String, Path, description = "GTIN"), ("lot" = String, Path, description = "Lot number")), responses((status = 200, description = "text/html: the consumer page; application/json: the lot bundle; application/linkset+json: the GS1 linkset"), (status = 400, description = "invalid identifier (page or JSON)"), (status = 404, description = "unknown lot (page or JSON)")))]
 pub async fn lot(
     State(s): State<ApiState>,
     Path((gtin, lot)): Path<(String, String)>,

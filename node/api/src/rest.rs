@@ -16,11 +16,13 @@ use serde_json::{Value, json};
 type Answer = Result<Json<Value>, ApiError>;
 
 /// `GET /health`: for load balancers.
+#[utoipa::path(get, path = "/health", tag = "node", responses((status = 200, description = "The node is up; its height")))]
 pub async fn health(State(s): State<ApiState>) -> Json<Value> {
     Json(json!({"status": "ok", "height": s.node.progress().height}))
 }
 
 /// `GET /v1/status`.
+#[utoipa::path(get, path = "/v1/status", tag = "node", responses((status = 200, description = "Chain id, height, round, peers, mempool size, last block and state root")))]
 pub async fn status(State(s): State<ApiState>) -> Answer {
     let p = s.node.progress();
     let head = s.store.header(p.height)?;
@@ -39,6 +41,7 @@ pub async fn status(State(s): State<ApiState>) -> Answer {
 }
 
 /// `POST /v1/txs`: a borsh-encoded signed transaction.
+#[utoipa::path(post, path = "/v1/txs", tag = "transactions", request_body(content_type = "application/octet-stream", description = "A borsh-encoded signed transaction"), responses((status = 202, description = "Admitted; its hash"), (status = 400, description = "malformed_transaction"), (status = 409, description = "duplicate"), (status = 422, description = "bad_signature, wrong_chain, expired, nonce_used, nonce_gap, too_large"), (status = 429, description = "rate_limited"), (status = 503, description = "busy or timeout")))]
 pub async fn submit(State(s): State<ApiState>, body: Bytes) -> Response {
     let tx = match SignedTransaction::decode(&body) {
         Ok(tx) => tx,
@@ -69,6 +72,7 @@ pub async fn submit(State(s): State<ApiState>, body: Bytes) -> Response {
 }
 
 /// `GET /v1/txs/{hash}`: committed transactions with their receipt.
+#[utoipa::path(get, path = "/v1/txs/{hash}", tag = "transactions", params(("hash" = String, Path, description = "Transaction hash, 64 hex digits")), responses((status = 200, description = "Committed: height, position and receipt"), (status = 400, description = "invalid_hash"), (status = 404, description = "not committed")))]
 pub async fn tx(State(s): State<ApiState>, Path(hash): Path<String>) -> Answer {
     let hash = Hash::from_hex(&hash)
         .map_err(|_| ApiError::bad_request("invalid_hash", "not a 64-hex-digit hash"))?;
@@ -103,6 +107,7 @@ pub async fn tx(State(s): State<ApiState>, Path(hash): Path<String>) -> Answer {
 }
 
 /// `GET /v1/blocks/{height}`.
+#[utoipa::path(get, path = "/v1/blocks/{height}", tag = "chain", params(("height" = u64, Path, description = "Block height")), responses((status = 200, description = "Header fields, transaction hashes, commit round and signatures"), (status = 404, description = "no block at this height")))]
 pub async fn block(State(s): State<ApiState>, Path(height): Path<u64>) -> Answer {
     let block = s
         .store
@@ -128,6 +133,7 @@ pub async fn block(State(s): State<ApiState>, Path(height): Path<u64>) -> Answer
 }
 
 /// `GET /v1/accounts/{public_key}/nonce`.
+#[utoipa::path(get, path = "/v1/accounts/{public_key}/nonce", tag = "transactions", params(("public_key" = String, Path, description = "ed25519 public key, 64 hex digits")), responses((status = 200, description = "The sender's next nonce"), (status = 400, description = "invalid_key")))]
 pub async fn nonce(State(s): State<ApiState>, Path(public_key): Path<String>) -> Answer {
     let key = PublicKey::from_hex(&public_key).map_err(|_| {
         ApiError::bad_request("invalid_key", "not a 64-hex-digit ed25519 public key")
@@ -157,6 +163,7 @@ fn lot_number(text: &str) -> Result<String, ApiError> {
 }
 
 /// `GET /v1/orgs/{id}`.
+#[utoipa::path(get, path = "/v1/orgs/{id}", tag = "records", params(("id" = String, Path, description = "Organisation id")), responses((status = 200, description = "The organisation"), (status = 400, description = "invalid_identifier"), (status = 404, description = "not_found")))]
 pub async fn org(State(s): State<ApiState>, Path(id): Path<String>) -> Answer {
     if !filiera_contract_api::code_is_valid(&id) {
         return Err(ApiError::bad_request(
@@ -170,6 +177,7 @@ pub async fn org(State(s): State<ApiState>, Path(id): Path<String>) -> Answer {
 }
 
 /// `GET /v1/products/{gtin}`.
+#[utoipa::path(get, path = "/v1/products/{gtin}", tag = "records", params(("gtin" = String, Path, description = "GTIN")), responses((status = 200, description = "The product and its attestations"), (status = 400, description = "invalid_identifier"), (status = 404, description = "not_found")))]
 pub async fn product(State(s): State<ApiState>, Path(gtin_text): Path<String>) -> Answer {
     let gtin = self::gtin(&gtin_text)?;
     let p =
@@ -185,6 +193,7 @@ pub async fn product(State(s): State<ApiState>, Path(gtin_text): Path<String>) -
 }
 
 /// `GET /v1/lots/{gtin}/{lot}`: the lot, its (newest) history, its attestations.
+#[utoipa::path(get, path = "/v1/lots/{gtin}/{lot}", tag = "records", params(("gtin" = String, Path, description = "GTIN"), ("lot" = String, Path, description = "Lot number (GS1 AI 10)")), responses((status = 200, description = "The lot, its newest history, its attestations"), (status = 400, description = "invalid_identifier"), (status = 404, description = "not_found")))]
 pub async fn lot(
     State(s): State<ApiState>,
     Path((gtin_text, lot_text)): Path<(String, String)>,
@@ -214,6 +223,7 @@ pub async fn lot(
 }
 
 /// `GET /v1/lots/{gtin}/{lot}/bundle`: the lot with proofs (as the resolver's JSON).
+#[utoipa::path(get, path = "/v1/lots/{gtin}/{lot}/bundle", tag = "records", params(("gtin" = String, Path, description = "GTIN"), ("lot" = String, Path, description = "Lot number")), responses((status = 200, description = "The lot with header, certificate, validator set and a proof of every record"), (status = 404, description = "not_found")))]
 pub async fn lot_bundle(
     State(s): State<ApiState>,
     Path((gtin_text, lot_text)): Path<(String, String)>,
@@ -227,6 +237,7 @@ pub async fn lot_bundle(
 }
 
 /// `GET /v1/attestations/{id}`.
+#[utoipa::path(get, path = "/v1/attestations/{id}", tag = "records", params(("id" = u64, Path, description = "Attestation number")), responses((status = 200, description = "The attestation and its validity now"), (status = 404, description = "not_found")))]
 pub async fn attestation(State(s): State<ApiState>, Path(id): Path<u64>) -> Answer {
     let a = reads::attestation(&s.store, id)?
         .ok_or_else(|| ApiError::not_found("no such attestation"))?;
@@ -235,6 +246,7 @@ pub async fn attestation(State(s): State<ApiState>, Path(id): Path<u64>) -> Answ
 
 /// `GET /v1/proofs/{key_hex}`: a proof of presence or absence of any state
 /// key at the last height, with the header and certificate it is checked against.
+#[utoipa::path(get, path = "/v1/proofs/{key_hex}", tag = "chain", params(("key_hex" = String, Path, description = "State key, hex")), responses((status = 200, description = "Proof of presence or absence at the last height, with its header and certificate"), (status = 400, description = "invalid_key")))]
 pub async fn proof(State(s): State<ApiState>, Path(key_hex): Path<String>) -> Answer {
     let key = hex::decode(&key_hex)
         .map_err(|_| ApiError::bad_request("invalid_key", "the key is not hex"))?;
@@ -266,6 +278,7 @@ pub async fn proof(State(s): State<ApiState>, Path(key_hex): Path<String>) -> An
 const PROOF_KEY_BYTES_MAX: usize = 1024;
 
 /// `GET /metrics`.
+#[utoipa::path(get, path = "/metrics", tag = "node", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
 pub async fn metrics(State(s): State<ApiState>) -> Response {
     (
         [(
