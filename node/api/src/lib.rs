@@ -161,6 +161,7 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
         .route("/v1/proofs/{key_hex}", get(rest::proof))
         .route("/01/{gtin}/10/{lot}", get(resolver::lot))
         .route("/qr/01/{gtin}/10/{lot}", get(qr::lot_label))
+        .route("/qr/sheet/01/{gtin}", get(qr::lot_sheet))
         // Submissions share the per-address limit (signature checks cost CPU).
         .route("/v1/txs", post(rest::submit))
         .layer(

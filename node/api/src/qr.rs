@@ -43,6 +43,95 @@ pub fn label_svg(uri: &str, caption: &str) -> Result<String, ApiError> {
     ))
 }
 
+/// Labels one printable sheet holds, at most.
+pub const SHEET_LABELS_MAX: usize = 60;
+/// Labels per row of a sheet.
+const SHEET_COLUMNS: usize = 4;
+
+/// An A4 sheet (portrait, in mm) of labels laid out in a grid.
+pub fn sheet_svg(labels: &[(String, String)]) -> Result<String, ApiError> {
+    // A4 with 10 mm margins; each cell keeps the label's aspect ratio.
+    let (width_mm, margin_mm) = (210u32, 10u32);
+    let cell_mm = (width_mm - 2 * margin_mm) / SHEET_COLUMNS as u32;
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
+         <svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"210mm\" height=\"297mm\" viewBox=\"0 0 210 297\">\
+         <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>",
+    );
+    for (i, (uri, caption)) in labels.iter().enumerate() {
+        let label = label_svg(uri, caption)?;
+        let body = label.find("<svg").map_or(label.as_str(), |at| &label[at..]);
+        let open_end = body.find('>').unwrap_or(0);
+        let view_box = body[..open_end]
+            .split("viewBox=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .unwrap_or("0 0 100 100");
+        let (col, row) = ((i % SHEET_COLUMNS) as u32, (i / SHEET_COLUMNS) as u32);
+        // A nested <svg> with its own viewBox scales the label into its cell.
+        let nested = format!(
+            "<svg x=\"{}\" y=\"{}\" width=\"{cell_mm}\" height=\"{}\" viewBox=\"{view_box}\">{}",
+            margin_mm + col * cell_mm,
+            margin_mm + row * (cell_mm + 5),
+            cell_mm + 5,
+            &body[open_end + 1..]
+        );
+        out.push_str(&nested);
+    }
+    out.push_str("</svg>");
+    Ok(out)
+}
+
+/// Query of a label sheet.
+#[derive(serde::Deserialize)]
+pub struct SheetQuery {
+    /// Lot numbers, comma-separated.
+    lots: String,
+}
+
+/// `GET /qr/sheet/01/{gtin}?lots=A,B,C` → an A4 SVG sheet of labels.
+#[utoipa::path(get, path = "/qr/sheet/01/{gtin}", tag = "digital link", params(("gtin" = String, Path, description = "GTIN"), ("lots" = String, Query, description = "Lot numbers, comma-separated, at most 60")), responses((status = 200, description = "image/svg+xml, A4"), (status = 400, description = "invalid_identifier or too_many_labels")))]
+pub async fn lot_sheet(
+    State(s): State<ApiState>,
+    Path(gtin): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<SheetQuery>,
+) -> Response {
+    let gtin = match Gtin::parse(&gtin) {
+        Ok(g) => g,
+        Err(e) => {
+            return ApiError::bad_request("invalid_identifier", format!("GTIN: {e}"))
+                .into_response();
+        }
+    };
+    let numbers: Vec<&str> = q.lots.split(',').filter(|l| !l.is_empty()).collect();
+    if numbers.is_empty() || numbers.len() > SHEET_LABELS_MAX {
+        return ApiError::bad_request(
+            "too_many_labels",
+            format!("a sheet holds 1 to {SHEET_LABELS_MAX} labels"),
+        )
+        .into_response();
+    }
+    let mut labels = Vec::with_capacity(numbers.len());
+    for n in numbers {
+        let lot = match Lot::parse(n) {
+            Ok(l) => l,
+            Err(e) => {
+                return ApiError::bad_request("invalid_identifier", format!("lot {n:?}: {e}"))
+                    .into_response();
+            }
+        };
+        let caption = format!("(01) {} (10) {}", gtin.as_str(), lot.as_str());
+        labels.push((
+            DigitalLink::for_lot(&s.public_base_url, gtin.clone(), lot).to_uri(),
+            caption,
+        ));
+    }
+    match crate::blocking(&s, move || sheet_svg(&labels)).await {
+        Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
 /// The code alone as a grayscale PNG (8 px per module, 4-module quiet zone).
 pub fn code_png(uri: &str) -> Result<Vec<u8>, ApiError> {
     const QUIET_MODULES: usize = 4;

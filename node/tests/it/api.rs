@@ -218,6 +218,23 @@ pub fn check(api: &str, dir: &Path) {
     );
     assert_eq!((status, content_type.as_str()), (200, "image/svg+xml"));
     assert!(svg.contains("(01) 09521234100010 (10) CU-2026-0142"));
+    let (status, content_type, sheet) = get(
+        &format!("{api}/qr/sheet/01/09521234100010?lots=CU-2026-0142,CU-2026-0143,CU-2026-0144"),
+        "*/*",
+    );
+    assert_eq!((status, content_type.as_str()), (200, "image/svg+xml"));
+    assert_eq!(
+        sheet.matches("<text").count(),
+        3,
+        "three labels on the sheet"
+    );
+    assert!(sheet.contains("(10) CU-2026-0144") && sheet.contains("width=\"210mm\""));
+    let many: Vec<String> = (0..61).map(|i| format!("L{i}")).collect();
+    let (status, _, _) = get(
+        &format!("{api}/qr/sheet/01/09521234100010?lots={}", many.join(",")),
+        "*/*",
+    );
+    assert_eq!(status, 400, "a sheet holds at most 60 labels");
     let png = ureq::get(&format!("{api}/qr/01/09521234100010/10/CU-2026-0142.png"))
         .call()
         .unwrap()
