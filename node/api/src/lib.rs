@@ -98,6 +98,7 @@ pub async fn blocking<T: Send + 'static>(
         rest::proof,
         resolver::lot,
         qr::lot_label,
+        qr::lot_sheet,
         openapi_json
     )
 )]

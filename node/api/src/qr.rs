@@ -43,8 +43,8 @@ pub fn label_svg(uri: &str, caption: &str) -> Result<String, ApiError> {
     ))
 }
 
-/// Labels one printable sheet holds, at most.
-pub const SHEET_LABELS_MAX: usize = 60;
+/// Labels one printable A4 sheet holds, at most (4 columns, 5 rows).
+pub const SHEET_LABELS_MAX: usize = 20;
 /// Labels per row of a sheet.
 const SHEET_COLUMNS: usize = 4;
 
@@ -90,7 +90,7 @@ pub struct SheetQuery {
 }
 
 /// `GET /qr/sheet/01/{gtin}?lots=A,B,C` → an A4 SVG sheet of labels.
-#[utoipa::path(get, path = "/qr/sheet/01/{gtin}", tag = "digital link", params(("gtin" = String, Path, description = "GTIN"), ("lots" = String, Query, description = "Lot numbers, comma-separated, at most 60")), responses((status = 200, description = "image/svg+xml, A4"), (status = 400, description = "invalid_identifier or too_many_labels")))]
+#[utoipa::path(get, path = "/qr/sheet/01/{gtin}", tag = "digital link", params(("gtin" = String, Path, description = "GTIN"), ("lots" = String, Query, description = "Lot numbers, comma-separated, at most 20")), responses((status = 200, description = "image/svg+xml, A4"), (status = 400, description = "invalid_identifier or too_many_labels")))]
 pub async fn lot_sheet(
     State(s): State<ApiState>,
     Path(gtin): Path<String>,
