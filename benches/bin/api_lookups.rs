@@ -6,15 +6,8 @@
 //! (the node's per-IP rate limit must be off: `rate_limit_per_ip_per_s = 0`).
 
 use anyhow::{Context, Result, bail};
+use filiera_benches::percentile;
 use std::time::{Duration, Instant};
-
-fn percentile(sorted: &[u64], p: u64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = (p * sorted.len() as u64).div_ceil(100).max(1) as usize;
-    sorted[rank - 1]
-}
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);

@@ -11,6 +11,7 @@
 //! Usage: `localnet-finality --dir ./localnet --api http://127.0.0.1:8080 --seconds 60 --rate 20`
 
 use anyhow::{Context, Result, bail};
+use filiera_benches::percentile;
 use filiera_contract_api::lots::{Commission, LotRef};
 use filiera_contract_api::{contract_ids, encode};
 use filiera_types::{ChainId, ContractCall, ContractId, MethodName, SecretKey, Transaction};
@@ -74,15 +75,6 @@ fn read_key(path: &Path) -> Result<SecretKey> {
         .try_into()
         .map_err(|_| anyhow::anyhow!("seed length"))?;
     Ok(SecretKey::from_seed(&seed))
-}
-
-/// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[u64], p: u64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = (p * sorted.len() as u64).div_ceil(100).max(1) as usize;
-    sorted[rank - 1]
 }
 
 fn main() -> Result<()> {

@@ -13,7 +13,7 @@ use filiera_contract_api::registry::OrgRecord;
 use filiera_contract_api::{contract_ids, keys};
 use filiera_storage::Store;
 use filiera_types::state::StateProof;
-use filiera_types::{CommitCertificate, Header, ValidatorSet, encoding};
+use filiera_types::{CommitCertificate, Header, ValidatorSet, encoding, sys_keys};
 use serde_json::{Value, json};
 
 /// Events a bundle carries, at most (the newest are kept).
@@ -72,11 +72,8 @@ impl At<'_> {
 /// The validator set in force at `height` (`sys/vset/{h}`, latest `h <= height`).
 pub fn validator_set_at(store: &Store, height: u64) -> Result<ValidatorSet, ApiError> {
     let mut found = None;
-    for (key, value) in store.state_prefix(b"sys/vset/", None, VALIDATOR_SETS_MAX)? {
-        let Ok(bytes) = <[u8; 8]>::try_from(&key[9..]) else {
-            continue;
-        };
-        if u64::from_be_bytes(bytes) <= height {
+    for (key, value) in store.state_prefix(sys_keys::VALIDATOR_SETS, None, VALIDATOR_SETS_MAX)? {
+        if sys_keys::validator_set_height(&key).is_some_and(|h| h <= height) {
             found = Some(value);
         }
     }

@@ -18,6 +18,7 @@
 pub mod bundle;
 pub mod error;
 pub mod handle;
+pub mod ids;
 pub mod page;
 pub mod qr;
 pub mod reads;

@@ -3,11 +3,12 @@
 
 use crate::ApiState;
 use crate::error::ApiError;
+use crate::ids;
 use crate::page::escape;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use filiera_types::gs1::{DigitalLink, Gtin, Lot};
+use filiera_types::gs1::DigitalLink;
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
 
@@ -96,12 +97,9 @@ pub async fn lot_sheet(
     Path(gtin): Path<String>,
     axum::extract::Query(q): axum::extract::Query<SheetQuery>,
 ) -> Response {
-    let gtin = match Gtin::parse(&gtin) {
+    let gtin = match ids::gtin(&gtin) {
         Ok(g) => g,
-        Err(e) => {
-            return ApiError::bad_request("invalid_identifier", format!("GTIN: {e}"))
-                .into_response();
-        }
+        Err(e) => return e.into_response(),
     };
     let numbers: Vec<&str> = q.lots.split(',').filter(|l| !l.is_empty()).collect();
     if numbers.is_empty() || numbers.len() > SHEET_LABELS_MAX {
@@ -113,12 +111,9 @@ pub async fn lot_sheet(
     }
     let mut labels = Vec::with_capacity(numbers.len());
     for n in numbers {
-        let lot = match Lot::parse(n) {
+        let lot = match ids::lot(n) {
             Ok(l) => l,
-            Err(e) => {
-                return ApiError::bad_request("invalid_identifier", format!("lot {n:?}: {e}"))
-                    .into_response();
-            }
+            Err(e) => return e.into_response(),
         };
         let caption = format!("(01) {} (10) {}", gtin.as_str(), lot.as_str());
         labels.push((
@@ -175,19 +170,9 @@ pub async fn lot_label(
         (None, Some(l)) => (l.to_owned(), false),
         (None, None) => (lot, false),
     };
-    let gtin = match Gtin::parse(&gtin) {
-        Ok(g) => g,
-        Err(e) => {
-            return ApiError::bad_request("invalid_identifier", format!("GTIN: {e}"))
-                .into_response();
-        }
-    };
-    let lot = match Lot::parse(&lot) {
-        Ok(l) => l,
-        Err(e) => {
-            return ApiError::bad_request("invalid_identifier", format!("lot: {e}"))
-                .into_response();
-        }
+    let (gtin, lot) = match (ids::gtin(&gtin), ids::lot(&lot)) {
+        (Ok(g), Ok(l)) => (g, l),
+        (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
     let caption = format!("(01) {} (10) {}", gtin.as_str(), lot.as_str());
     let uri = DigitalLink::for_lot(&s.public_base_url, gtin, lot).to_uri();

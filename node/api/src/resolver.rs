@@ -5,12 +5,13 @@
 use crate::ApiState;
 use crate::bundle::lot_bundle;
 use crate::error::ApiError;
+use crate::ids;
 use crate::page::{self, Lang};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use filiera_types::gs1::{DigitalLink, Gtin, Lot};
+use filiera_types::gs1::DigitalLink;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -98,30 +99,23 @@ pub async fn lot(
             .and_then(|v| v.to_str().ok()),
     );
     let mode = wants(&headers);
-    let invalid = |what: &str, e: String| -> Response {
-        match mode {
-            Wants::Html => (
-                StatusCode::BAD_REQUEST,
-                Html(page::error_page(
-                    lang,
-                    "Codice non valido",
-                    "Invalid code",
-                    &format!("{what}: {e}"),
-                )),
-            )
-                .into_response(),
-            _ => {
-                ApiError::bad_request("invalid_identifier", format!("{what}: {e}")).into_response()
-            }
+    let (gtin, lot_number) = match (ids::gtin(&gtin), ids::lot(&lot)) {
+        (Ok(g), Ok(l)) => (g, l),
+        (Err(e), _) | (_, Err(e)) => {
+            return match mode {
+                Wants::Html => (
+                    StatusCode::BAD_REQUEST,
+                    Html(page::error_page(
+                        lang,
+                        "Codice non valido",
+                        "Invalid code",
+                        &e.message,
+                    )),
+                )
+                    .into_response(),
+                _ => e.into_response(),
+            };
         }
-    };
-    let gtin = match Gtin::parse(&gtin) {
-        Ok(g) => g,
-        Err(e) => return invalid("GTIN", e.to_string()),
-    };
-    let lot_number = match Lot::parse(&lot) {
-        Ok(l) => l,
-        Err(e) => return invalid("lot", e.to_string()),
     };
     // The canonical, percent-encoded path: the same as the QR code's.
     let self_path = DigitalLink::for_lot("", gtin.clone(), lot_number.clone()).to_uri();

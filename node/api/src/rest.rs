@@ -138,9 +138,12 @@ pub async fn nonce(State(s): State<ApiState>, Path(public_key): Path<String>) ->
     let key = PublicKey::from_hex(&public_key).map_err(|_| {
         ApiError::bad_request("invalid_key", "not a 64-hex-digit ed25519 public key")
     })?;
-    let mut k = b"sys/nonce/".to_vec();
-    k.extend_from_slice(&key.0);
-    let nonce = match s.store.state_get(&k)?.as_deref().map(<[u8; 8]>::try_from) {
+    let nonce = match s
+        .store
+        .state_get(&filiera_types::sys_keys::nonce(&key))?
+        .as_deref()
+        .map(<[u8; 8]>::try_from)
+    {
         None => 0,
         Some(Ok(bytes)) => u64::from_le_bytes(bytes),
         Some(Err(_)) => return Err(ApiError::internal("stored nonce is not 8 bytes")),
@@ -151,15 +154,11 @@ pub async fn nonce(State(s): State<ApiState>, Path(public_key): Path<String>) ->
 }
 
 fn gtin(text: &str) -> Result<String, ApiError> {
-    filiera_types::gs1::Gtin::parse(text)
-        .map(|g| g.as_str().to_owned())
-        .map_err(|e| ApiError::bad_request("invalid_identifier", format!("GTIN: {e}")))
+    Ok(crate::ids::gtin(text)?.as_str().to_owned())
 }
 
 fn lot_number(text: &str) -> Result<String, ApiError> {
-    filiera_types::gs1::Lot::parse(text)
-        .map(|l| l.as_str().to_owned())
-        .map_err(|e| ApiError::bad_request("invalid_identifier", format!("lot: {e}")))
+    Ok(crate::ids::lot(text)?.as_str().to_owned())
 }
 
 /// `GET /v1/orgs/{id}`.

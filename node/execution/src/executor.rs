@@ -24,9 +24,7 @@ pub type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 /// The state key of a sender's next nonce.
 pub fn nonce_key(sender: &PublicKey) -> Vec<u8> {
-    let mut k = b"sys/nonce/".to_vec();
-    k.extend_from_slice(&sender.0);
-    k
+    filiera_types::sys_keys::nonce(sender)
 }
 
 /// What a block gives its transactions.

@@ -35,9 +35,7 @@ pub enum GenesisStateError {
 
 /// The state key recording the code hash of an installed contract.
 pub fn contract_key(id: &ContractId) -> Vec<u8> {
-    let mut k = b"sys/contract/".to_vec();
-    k.extend_from_slice(id.as_str().as_bytes());
-    k
+    filiera_types::sys_keys::contract_code(id)
 }
 
 fn role(r: GenesisRole) -> Role {

@@ -17,7 +17,7 @@ use filiera_types::block::{Block, HEADER_VERSION, Header};
 use filiera_types::genesis::Genesis;
 use filiera_types::receipt::{Receipt, TxStatus};
 use filiera_types::{Address, ChainId, CommitCertificate, Hash, PublicKey, ValidatorSet};
-use filiera_types::{Validator, encoding};
+use filiera_types::{Validator, encoding, sys_keys};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -27,17 +27,6 @@ pub const BLOCK_TIME_FUTURE_MS_MAX: u64 = 5_000;
 /// `h + VALIDATOR_SET_DELAY_BLOCKS`: header `h + 1` already names that set as
 /// its next, so every validator knows it before it must use it.
 pub const VALIDATOR_SET_DELAY_BLOCKS: u64 = 2;
-/// State keys `sys/vset/{height, big endian}`: the validator set from that
-/// height on. Node-written (contracts cannot write outside `c/`), so it is in
-/// the state root and provable like any record.
-const VSET_PREFIX: &[u8] = b"sys/vset/";
-
-fn vset_key(height: u64) -> Vec<u8> {
-    let mut k = VSET_PREFIX.to_vec();
-    k.extend_from_slice(&height.to_be_bytes());
-    k
-}
-
 /// Why the chain could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
@@ -158,14 +147,15 @@ impl Chain {
     ) -> Result<Chain, ChainError> {
         let params = ChainParams::from_genesis(genesis)?;
         let mut genesis_state = genesis_state;
-        genesis_state.insert(vset_key(1), Some(encoding::encode(&params.validators)));
+        genesis_state.insert(
+            sys_keys::validator_set(1),
+            Some(encoding::encode(&params.validators)),
+        );
         store.init_genesis(params.genesis_hash, genesis_state)?;
         let mut sets = BTreeMap::new();
-        for (key, value) in store.state_prefix(VSET_PREFIX, None, usize::MAX)? {
-            let height = key[VSET_PREFIX.len()..]
-                .try_into()
-                .map(u64::from_be_bytes)
-                .map_err(|_| ChainError::Invalid("malformed validator-set key".into()))?;
+        for (key, value) in store.state_prefix(sys_keys::VALIDATOR_SETS, None, usize::MAX)? {
+            let height = sys_keys::validator_set_height(&key)
+                .ok_or_else(|| ChainError::Invalid("malformed validator-set key".into()))?;
             let set = encoding::decode("validator set", &value, usize::MAX)
                 .map_err(|e| ChainError::Invalid(format!("stored validator set: {e}")))?;
             sets.insert(height, set);
@@ -318,7 +308,7 @@ impl Chain {
         if let Some((from, set)) = &new_set {
             outcome
                 .changes
-                .insert(vset_key(*from), Some(encoding::encode(set)));
+                .insert(sys_keys::validator_set(*from), Some(encoding::encode(set)));
         }
         let prepared = self.store.prepare_state(height, outcome.changes)?;
         Ok(Executed {
@@ -394,7 +384,8 @@ impl Chain {
         if block.txs.len() > self.params.block_txs_max {
             return invalid(format!("{} transactions", block.txs.len()));
         }
-        let bytes = block.encode().len();
+        // Counted, not encoded: no copy of a block of up to block_bytes_max.
+        let bytes = borsh::object_length(block).unwrap_or(usize::MAX);
         if bytes > self.params.block_bytes_max {
             return invalid(format!("{bytes} bytes"));
         }

@@ -11,7 +11,6 @@
 use crate::chain::{Chain, ChainError, Executed};
 use crate::mempool::{AdmitContext, AdmitError, Mempool};
 use crate::metrics::Metrics;
-use crate::status::Status;
 use crate::wire::{
     Gossip, ProposedBlock, SYNC_BATCH_BLOCKS_MAX, SYNC_BATCH_BYTES_MAX, SyncRequest, SyncResponse,
 };
@@ -191,8 +190,6 @@ pub struct DriverParts {
     pub pacing: Pacing,
     /// Metrics.
     pub metrics: Arc<Metrics>,
-    /// Shared progress for the API.
-    pub status: Arc<Status>,
 }
 
 /// A block of the current height and, if it is valid, its execution.
@@ -216,14 +213,11 @@ pub struct Driver {
     last_commit_ms: u64,
     height_started_ms: u64,
     metrics: Arc<Metrics>,
-    status: Arc<Status>,
     now_ms: u64,
     /// A height just started: deliver `early` blocks after its outputs.
     early_due: bool,
     /// The validators' p2p keys last given to the network.
     allowed_validators: Vec<filiera_types::PublicKey>,
-    /// Effects produced where no effect list is at hand (after a commit).
-    pending_effects: Vec<Effect>,
 }
 
 fn to_input(msg: Message) -> ConsensusInput {
@@ -258,7 +252,6 @@ impl Driver {
             mempool,
             pacing,
             metrics,
-            status,
         } = parts;
         let height = chain.height()? + 1;
         let set = ConsensusValidatorSet::new(chain.validator_set(height).clone());
@@ -292,9 +285,6 @@ impl Driver {
             }
             consensus.start_height(Height(height), set, false)?
         };
-        metrics
-            .height
-            .set(i64::try_from(height - 1).unwrap_or(i64::MAX));
         let mut driver = Driver {
             consensus,
             chain,
@@ -309,13 +299,11 @@ impl Driver {
             last_commit_ms: now_ms,
             height_started_ms: now_ms,
             metrics,
-            status,
             now_ms,
             early_due: false,
             allowed_validators: Vec::new(),
-            pending_effects: Vec::new(),
         };
-        driver.publish_status();
+        driver.publish_progress();
         let mut effects = Vec::new();
         driver.update_allowed(&mut effects)?;
         driver.carry_out(outputs, &mut effects)?;
@@ -371,20 +359,26 @@ impl Driver {
                 let _ = reply.send(result);
             }
         }
-        self.metrics.peers.set(self.peers.len() as i64);
-        self.metrics.mempool_txs.set(self.mempool.len() as i64);
-        self.metrics.mempool_bytes.set(self.mempool.bytes() as i64);
-        self.publish_status();
+        self.publish_progress();
         Ok(effects)
     }
 
-    fn publish_status(&self) {
-        self.status.set(
-            self.height().saturating_sub(1),
-            self.consensus.round().unwrap_or(0),
-            self.peers.len(),
-            self.mempool.len(),
-        );
+    /// The gauges are also what the API reports as the node's progress.
+    fn publish_progress(&self) {
+        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.metrics
+            .height
+            .set(gauge(self.height().saturating_sub(1)));
+        self.metrics
+            .round
+            .set(i64::from(self.consensus.round().unwrap_or(0)));
+        self.metrics.peers.set(gauge(self.peers.len() as u64));
+        self.metrics
+            .mempool_txs
+            .set(gauge(self.mempool.len() as u64));
+        self.metrics
+            .mempool_bytes
+            .set(gauge(self.mempool.bytes() as u64));
     }
 
     fn admit(&mut self, tx: SignedTransaction) -> Result<Hash, AdmitError> {
@@ -677,7 +671,6 @@ impl Driver {
         if self.early_due {
             self.deliver_early(effects)?;
         }
-        effects.append(&mut self.pending_effects);
         Ok(())
     }
 
@@ -714,13 +707,17 @@ impl Driver {
             .finality_latency
             .observe(self.now_ms.saturating_sub(self.height_started_ms) as f64 / 1000.0);
         tracing::info!(height, txs = receipts, block = %cert.value_id.0, "committed");
-        self.after_commit(&candidate.block).map(Some)
+        self.after_commit(&candidate.block, effects).map(Some)
     }
 
     /// After a commit (decided or synced): WAL, mempool, metrics; returns
     /// the outputs of starting the next height. Blocks that arrived early
     /// are handed over once those outputs are carried out (`early_due`).
-    fn after_commit(&mut self, block: &Block) -> Result<Vec<Output>, Fatal> {
+    fn after_commit(
+        &mut self,
+        block: &Block,
+        effects: &mut Vec<Effect>,
+    ) -> Result<Vec<Output>, Fatal> {
         let height = block.header.height;
         self.wal.reset(height + 1)?;
         let mut committed = BTreeMap::new();
@@ -731,9 +728,6 @@ impl Driver {
             }
         }
         self.mempool.prune(height + 1, &committed);
-        self.metrics
-            .height
-            .set(i64::try_from(height).unwrap_or(i64::MAX));
         self.metrics.blocks_committed.inc();
         self.metrics.txs_committed.inc_by(block.txs.len() as u64);
         self.metrics
@@ -743,9 +737,7 @@ impl Driver {
         self.height_started_ms = self.now_ms;
         self.candidates.clear();
         self.early_due = true;
-        let mut effects = Vec::new();
-        self.update_allowed(&mut effects)?;
-        self.pending_effects.extend(effects);
+        self.update_allowed(effects)?;
         let set = ConsensusValidatorSet::new(self.chain.validator_set(height + 1).clone());
         Ok(self
             .consensus
@@ -853,7 +845,7 @@ impl Driver {
             let (Some(block), Some(cert)) = (store.block(h)?, store.certificate(h)?) else {
                 break;
             };
-            bytes += block.encode().len();
+            bytes += borsh::object_length(&block).unwrap_or(usize::MAX);
             blocks.push((block, cert));
             h += 1;
         }
@@ -893,7 +885,7 @@ impl Driver {
             tracing::info!(height = block.header.height, "committed from sync");
             self.metrics.blocks_synced.inc();
             any = true;
-            let outputs = self.after_commit(&block)?;
+            let outputs = self.after_commit(&block, effects)?;
             self.carry_out(outputs, effects)?;
         }
         if !any {

@@ -4,7 +4,6 @@ use crate::driver::Event;
 use crate::mempool::AdmitError;
 use crate::metrics::Metrics;
 use crate::runner::Inbox;
-use crate::status::Status;
 use filiera_api::{Admission, NodeHandle, Progress, Rejection};
 use filiera_types::SignedTransaction;
 use std::sync::Arc;
@@ -18,8 +17,6 @@ pub const SUBMIT_TIMEOUT_MS: u64 = 5_000;
 pub struct ServiceHandle {
     /// The driver's inbox.
     pub inbox: SyncSender<Inbox>,
-    /// Progress.
-    pub status: Arc<Status>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
 }
@@ -73,12 +70,14 @@ impl NodeHandle for ServiceHandle {
     }
 
     fn progress(&self) -> Progress {
-        let v = self.status.view();
+        // The driver keeps these gauges current after every event.
+        let read = |g: &prometheus::IntGauge| u64::try_from(g.get()).unwrap_or(0);
+        let m = &self.metrics;
         Progress {
-            height: v.height,
-            round: v.round,
-            peers: v.peers,
-            mempool_txs: v.mempool_txs,
+            height: read(&m.height),
+            round: read(&m.round),
+            peers: read(&m.peers),
+            mempool_txs: read(&m.mempool_txs),
         }
     }
 

@@ -29,7 +29,6 @@ pub mod mempool;
 pub mod metrics;
 pub mod node;
 pub mod runner;
-pub mod status;
 pub mod wire;
 
 pub use filiera_api::ApiLimits;

@@ -160,7 +160,7 @@ impl Mempool {
 
     /// Checks and admits a transaction; returns its id.
     pub fn admit(&mut self, tx: SignedTransaction, ctx: &AdmitContext) -> Result<Hash, AdmitError> {
-        let bytes = tx.encode().len();
+        let bytes = borsh::object_length(&tx).unwrap_or(usize::MAX);
         if bytes as u64 > ctx.tx_bytes_max {
             return Err(AdmitError::TooLarge {
                 len: bytes,

@@ -6,7 +6,6 @@ use crate::handle::ServiceHandle;
 use crate::mempool::{Mempool, MempoolLimits};
 use crate::metrics::Metrics;
 use crate::runner::{self, Inbox, wall_ms};
-use crate::status::Status;
 use filiera_execution::{ContractEngine, Executor, contracts::builtin, genesis};
 use filiera_p2p::{Network, NetworkConfig, NetworkEvent};
 use filiera_storage::{StorageConfig, Store};
@@ -114,7 +113,6 @@ pub fn run(
         max_timeout: Duration::from_millis(c.timeout_propose_ms * 10),
     };
     let metrics = Arc::new(Metrics::new().map_err(|e| setup("metrics")(&e))?);
-    let status = Arc::new(Status::default());
     let tx_bytes_max = usize::try_from(chain.params().tx_bytes_max).unwrap_or(usize::MAX);
     let parts = DriverParts {
         chain,
@@ -126,7 +124,6 @@ pub fn run(
             block_interval_ms: c.block_interval_ms,
         },
         metrics: metrics.clone(),
-        status: status.clone(),
     };
     let (driver, initial) = Driver::start(parts, wall_ms())?;
     let mut allowed: Vec<PublicKey> = genesis.validators.iter().map(|v| v.p2p_key).collect();
@@ -179,7 +176,6 @@ pub fn run(
     let api_state = filiera_api::ApiState {
         node: Arc::new(ServiceHandle {
             inbox: inbox_tx.clone(),
-            status,
             metrics,
         }),
         store: store.clone(),

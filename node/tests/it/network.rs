@@ -221,20 +221,55 @@ fn commission(chain: &ChainId, key: &SecretKey, nonce: u64, lot: &str) -> Vec<u8
         private_hash: None,
         epcis_hash: None,
     };
-    Transaction {
-        chain_id: chain.clone(),
-        sender: key.public_key(),
+    call(
+        chain,
+        key,
         nonce,
-        expiry_height: 5_000,
-        call: ContractCall {
-            contract: ContractId::new(contract_ids::LOTS).unwrap(),
-            method: MethodName::new("commission").unwrap(),
-            args: encode(&args),
-        },
-    }
-    .sign(key)
-    .unwrap()
-    .encode()
+        contract_ids::LOTS,
+        "commission",
+        encode(&args),
+    )
+}
+
+/// Submits to `node`, waits until `reader` holds it committed, asserts success.
+fn commit_ok(net: &Net, node: usize, reader: usize, tx: &[u8]) -> Value {
+    let hash = submit(net, node, tx);
+    let receipt = wait_receipt(net, reader, &hash);
+    assert_eq!(receipt["success"], true, "{receipt}");
+    receipt
+}
+
+/// `filiera init` of a node outside the validator set, dialling `peers`.
+fn init_extra_node(net: &Net, home: &Path, p2p_port: u16, api_port: u16, peers: &[u16]) {
+    let out = filiera()
+        .args(["init", "--home"])
+        .arg(home)
+        .args(["--genesis"])
+        .arg(net.dir.join("genesis.json"))
+        .args([
+            "--p2p-port",
+            &p2p_port.to_string(),
+            "--api-port",
+            &api_port.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = home.join("config.toml");
+    let peers: Vec<String> = peers
+        .iter()
+        .map(|p| format!("\"/ip4/127.0.0.1/tcp/{p}\""))
+        .collect();
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("peers = []", &format!("peers = [{}]", peers.join(", "))),
+    )
+    .unwrap();
 }
 
 fn read_key(path: &Path) -> SecretKey {
@@ -350,32 +385,7 @@ fn four_validators_finalise_survive_kill9_refuse_strangers_and_halt_without_quor
     // A fifth node whose key is not registered cannot connect or sync.
     let stranger = net.dir.join("stranger");
     let port = net.api_base + 4;
-    let out = filiera()
-        .args(["init", "--home"])
-        .arg(&stranger)
-        .args(["--genesis"])
-        .arg(net.dir.join("genesis.json"))
-        .args([
-            "--p2p-port",
-            &port.to_string(),
-            "--api-port",
-            &(port + 1).to_string(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let config = stranger.join("config.toml");
-    let text = std::fs::read_to_string(&config).unwrap();
-    let peer = format!("/ip4/127.0.0.1/tcp/{}", net.base_p2p());
-    std::fs::write(
-        &config,
-        text.replace("peers = []", &format!("peers = [{peer:?}]")),
-    )
-    .unwrap();
+    init_extra_node(&net, &stranger, port, port + 1, &[net.base_p2p()]);
     let mut stranger_node = spawn(&stranger);
     let strange_url = format!("http://127.0.0.1:{}/v1/status", port + 1);
     let before = net.height(0);
@@ -521,34 +531,8 @@ fn the_authority_adds_a_fifth_validator_that_connects_syncs_and_votes() {
     // A fifth node, not yet a validator: refused by everyone.
     let home = net.dir.join("node4");
     let (p2p_port, api_port) = (net.api_base + 4, net.api_base + 5);
-    let out = filiera()
-        .args(["init", "--home"])
-        .arg(&home)
-        .args(["--genesis"])
-        .arg(net.dir.join("genesis.json"))
-        .args([
-            "--p2p-port",
-            &p2p_port.to_string(),
-            "--api-port",
-            &api_port.to_string(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let config = home.join("config.toml");
-    let peers: Vec<String> = (0..4)
-        .map(|i| format!("\"/ip4/127.0.0.1/tcp/{}\"", net.base_p2p() + i))
-        .collect();
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        text.replace("peers = []", &format!("peers = [{}]", peers.join(", "))),
-    )
-    .unwrap();
+    let validators: Vec<u16> = (0..4).map(|i| net.base_p2p() + i).collect();
+    init_extra_node(&net, &home, p2p_port, api_port, &validators);
     net.nodes.push(Some(spawn(&home)));
     let fifth = format!("http://127.0.0.1:{api_port}/v1/status");
 
@@ -564,8 +548,9 @@ fn the_authority_adds_a_fifth_validator_that_connects_syncs_and_votes() {
     };
     let a0 = read_key(&net.dir.join("authority/key-0.json"));
     let a1 = read_key(&net.dir.join("authority/key-1.json"));
-    let proposed = submit(
+    let receipt = commit_ok(
         &net,
+        0,
         0,
         &call(
             &chain,
@@ -576,15 +561,14 @@ fn the_authority_adds_a_fifth_validator_that_connects_syncs_and_votes() {
             encode(&action),
         ),
     );
-    let receipt = wait_receipt(&net, 0, &proposed);
-    assert_eq!(receipt["success"], true, "{receipt}");
     let id_bytes = hex::decode(receipt["return_data"].as_str().unwrap()).unwrap();
     let id = u64::from_le_bytes(id_bytes.try_into().unwrap());
     let status = wait_api(&fifth);
     assert_eq!(status["height"], 0, "not a validator yet: refused");
     assert_eq!(status["peers"], 0, "not a validator yet: refused");
-    let approved = submit(
+    let receipt = commit_ok(
         &net,
+        1,
         1,
         &call(
             &chain,
@@ -595,8 +579,6 @@ fn the_authority_adds_a_fifth_validator_that_connects_syncs_and_votes() {
             encode(&id),
         ),
     );
-    let receipt = wait_receipt(&net, 1, &approved);
-    assert_eq!(receipt["success"], true, "{receipt}");
     let executed_at = receipt["height"].as_u64().unwrap();
 
     // From two heights later the header names a new set.

@@ -29,6 +29,7 @@ pub mod merkle;
 pub mod name;
 pub mod receipt;
 pub mod state;
+pub mod sys_keys;
 pub mod tx;
 pub mod validator;
 pub mod vote;

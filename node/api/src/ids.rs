@@ -1,0 +1,15 @@
+//! Identifiers from URLs, parsed (GS1 check digits, lengths, characters)
+//! before any key is built from them; a bad one is a 400 that says why.
+
+use crate::error::ApiError;
+use filiera_types::gs1::{Gtin, Lot};
+
+/// A GTIN from a URL.
+pub fn gtin(text: &str) -> Result<Gtin, ApiError> {
+    Gtin::parse(text).map_err(|e| ApiError::bad_request("invalid_identifier", format!("GTIN: {e}")))
+}
+
+/// A lot number (GS1 AI 10) from a URL.
+pub fn lot(text: &str) -> Result<Lot, ApiError> {
+    Lot::parse(text).map_err(|e| ApiError::bad_request("invalid_identifier", format!("lot: {e}")))
+}
