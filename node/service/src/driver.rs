@@ -18,7 +18,7 @@ use filiera_consensus::{
     BlockId, CommitCertificate, Consensus, ConsensusInput, ConsensusValidatorSet, Height, Message,
     Output, ValidatorAddress, to_certificate, wal,
 };
-use filiera_p2p::Topic;
+use filiera_p2p::{NetworkEvent, Topic};
 use filiera_types::block::Block;
 use filiera_types::{Address, Hash, SecretKey, SignedTransaction};
 use filiera_wal::Wal;
@@ -44,37 +44,8 @@ const SYNC_STALL_MS: u64 = 2_000;
 /// What the driver is told.
 #[derive(Debug)]
 pub enum Event {
-    /// A gossip message.
-    Gossip {
-        /// Relaying peer.
-        from: PeerId,
-        /// Topic.
-        topic: Topic,
-        /// Payload.
-        data: Vec<u8>,
-    },
-    /// A peer asks for blocks.
-    SyncRequest {
-        /// Asking peer.
-        from: PeerId,
-        /// Ticket for the answer.
-        id: u64,
-        /// Request bytes.
-        data: Vec<u8>,
-    },
-    /// Blocks from a peer.
-    SyncResponse {
-        /// Answering peer.
-        from: PeerId,
-        /// Answer bytes.
-        data: Vec<u8>,
-    },
-    /// A sync request failed.
-    SyncFailed(PeerId),
-    /// A peer connected.
-    PeerUp(PeerId),
-    /// A peer left.
-    PeerDown(PeerId),
+    /// Something the network reported (gossip, sync, peers coming and going).
+    Network(NetworkEvent),
     /// A consensus timer fired.
     Timeout(Timeout),
     /// Time to build the block this node proposes.
@@ -320,30 +291,7 @@ impl Driver {
         self.now_ms = now_ms;
         let mut effects = Vec::new();
         match event {
-            Event::Gossip { from, topic, data } => {
-                self.on_gossip(from, topic, &data, &mut effects)?
-            }
-            Event::SyncRequest { id, data, from } => {
-                self.on_sync_request(from, id, &data, &mut effects)?
-            }
-            Event::SyncResponse { from, data } => {
-                self.on_sync_response(from, &data, &mut effects)?
-            }
-            Event::SyncFailed(peer) => {
-                if self.sync_sent.is_some_and(|(p, _)| p == peer) {
-                    self.sync_sent = None;
-                }
-                // Ask someone else next time.
-                if let Some(h) = self.peers.get_mut(&peer) {
-                    *h = 0;
-                }
-            }
-            Event::PeerUp(peer) => {
-                self.peers.entry(peer).or_insert(0);
-            }
-            Event::PeerDown(peer) => {
-                self.peers.remove(&peer);
-            }
+            Event::Network(event) => self.on_network(event, &mut effects)?,
             Event::Timeout(t) => {
                 let outputs = self.consensus.handle(Input::TimeoutElapsed(t))?;
                 self.carry_out(outputs, &mut effects)?;
@@ -361,6 +309,37 @@ impl Driver {
         }
         self.publish_progress();
         Ok(effects)
+    }
+
+    fn on_network(&mut self, event: NetworkEvent, effects: &mut Vec<Effect>) -> Result<(), Fatal> {
+        match event {
+            NetworkEvent::Message { from, topic, data } => {
+                self.on_gossip(from, topic, &data, effects)?
+            }
+            NetworkEvent::SyncRequest { from, id, data } => {
+                self.on_sync_request(from, id, &data, effects)?
+            }
+            NetworkEvent::SyncResponse { from, data } => {
+                self.on_sync_response(from, &data, effects)?
+            }
+            NetworkEvent::SyncFailed(peer) => {
+                if self.sync_sent.is_some_and(|(p, _)| p == peer) {
+                    self.sync_sent = None;
+                }
+                // Ask someone else next time.
+                if let Some(h) = self.peers.get_mut(&peer) {
+                    *h = 0;
+                }
+            }
+            NetworkEvent::Connected(peer) => {
+                self.peers.entry(peer).or_insert(0);
+            }
+            NetworkEvent::Disconnected(peer) => {
+                self.peers.remove(&peer);
+            }
+            NetworkEvent::Listening(addr) => tracing::info!(%addr, "p2p listening"),
+        }
+        Ok(())
     }
 
     /// The gauges are also what the API reports as the node's progress.

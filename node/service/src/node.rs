@@ -7,7 +7,7 @@ use crate::mempool::{Mempool, MempoolLimits};
 use crate::metrics::Metrics;
 use crate::runner::{self, Inbox, wall_ms};
 use filiera_execution::{ContractEngine, Executor, contracts::builtin, genesis};
-use filiera_p2p::{Network, NetworkConfig, NetworkEvent};
+use filiera_p2p::{Network, NetworkConfig};
 use filiera_storage::{StorageConfig, Store};
 use filiera_types::{Genesis, PublicKey, SecretKey};
 use libp2p::Multiaddr;
@@ -144,21 +144,7 @@ pub fn run(
     let to_driver = inbox_tx.clone();
     runtime.spawn(async move {
         while let Some(event) = net_events.recv().await {
-            let event = match event {
-                NetworkEvent::Listening(addr) => {
-                    tracing::info!(%addr, "p2p listening");
-                    continue;
-                }
-                NetworkEvent::Message { topic, from, data } => Event::Gossip { from, topic, data },
-                NetworkEvent::Connected(p) => Event::PeerUp(p),
-                NetworkEvent::Disconnected(p) => Event::PeerDown(p),
-                NetworkEvent::SyncRequest { from, id, data } => {
-                    Event::SyncRequest { from, id, data }
-                }
-                NetworkEvent::SyncResponse { from, data } => Event::SyncResponse { from, data },
-                NetworkEvent::SyncFailed(p) => Event::SyncFailed(p),
-            };
-            forward(&to_driver, event);
+            forward(&to_driver, Event::Network(event));
         }
     });
     // Redial the configured peers now and then: a peer that was down at
