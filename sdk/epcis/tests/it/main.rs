@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! filiera-epcis: hashes against GS1's reference implementation, validation
 //! errors by position, and the lot actions events become.
 
