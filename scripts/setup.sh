@@ -62,5 +62,17 @@ soft_install() {
 soft_install zbarimg zbar-tools
 
 soft_install promtool prometheus
+# chromium opens the consumer page headless (scripts/page-check.py).
+soft_install chromium chromium
+
+# GS1's reference EPCIS event hash implementation and a JSON Schema validator:
+# the EPCIS tests cross-check hashes and exported documents with them.
+if ! python3 -c 'import epcis_event_hash_generator, jsonschema' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check \
+      'epcis-event-hash-generator==1.9.3' 'jsonschema>=4' 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages --disable-pip-version-check \
+      'epcis-event-hash-generator==1.9.3' 'jsonschema>=4' \
+    || say "warning: could not install the EPCIS reference tools; their cross-checks will skip"
+fi
 
 say "ready"

@@ -9,6 +9,8 @@ scripts/setup.sh
 # One target dir outside the clone, reused across runs: RocksDB and wasmtime are slow to build.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/filiera-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Incremental caches grow by gigabytes per day of edits; CI builds once.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -18,8 +20,8 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "sdk/types builds for wasm32-unknown-unknown (the in-browser verifier)"
-cargo build -p filiera-types --target wasm32-unknown-unknown --locked
+step "the in-browser verifier (sdk/verify for wasm32) rebuilds byte for byte"
+scripts/build-verifier.sh --check
 
 step "contracts: fmt, clippy (wasm32), and committed artifacts rebuild byte for byte"
 (cd contracts && cargo fmt --all -- --check)

@@ -24,7 +24,9 @@ pub mod qr;
 pub mod reads;
 pub mod resolver;
 pub mod rest;
-pub mod views;
+pub use filiera_verify::views;
+
+mod assets;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -189,7 +191,8 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
     let private = Router::new()
         .route("/health", get(rest::health))
         .route("/metrics", get(rest::metrics))
-        .route("/openapi.json", get(openapi_json));
+        .route("/openapi.json", get(openapi_json))
+        .route("/assets/verify.wasm", get(assets::verifier));
     public
         .merge(private)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

@@ -197,13 +197,13 @@ pub fn lot_page(b: &Bundle, lang: Lang, self_path: &str) -> String {
         ));
     }
     html.push_str(&format!(
-        "<h1>{}</h1><div class=\"scheme\">{} {}</div>",
+        "<h1 id=\"product-name\">{}</h1><div class=\"scheme\">{} {}</div>",
         e(&p.name),
         e(&p.scheme),
         e(scheme_name(&p.scheme, lang))
     ));
     html.push_str(&format!(
-        "<section><div>{}: <b>{}</b></div><div>GTIN {}</div>",
+        "<section><div>{}: <b id=\"lot-number\">{}</b></div><div>GTIN {}</div>",
         t(lang, "Lotto", "Lot"),
         e(&lot.id.lot),
         e(&p.gtin)
@@ -288,9 +288,24 @@ pub fn lot_page(b: &Bundle, lang: Lang, self_path: &str) -> String {
         "<!-- status: {} -->",
         views::lot_status(lot.status)
     ));
-    html.push_str("</main></body></html>");
+    html.push_str(&format!(
+        "<section id=\"proof\"><b id=\"badge\" data-state=\"pending\" data-wasm=\"{}\">{}</b>\
+         <br><small id=\"proofinfo\"></small></section>",
+        e(&crate::assets::VERIFIER_URL),
+        t(
+            lang,
+            "Verifica delle firme in corso…",
+            "Checking the signatures…"
+        )
+    ));
+    html.push_str("</main><script>");
+    html.push_str(VERIFY_JS);
+    html.push_str("</script></body></html>");
     html
 }
+
+/// Verifies the page's bundle in the browser with the WASM verifier.
+const VERIFY_JS: &str = include_str!("verify.js");
 
 /// A small error page in the same style (400 or 404).
 pub fn error_page(lang: Lang, title_it: &str, title_en: &str, detail: &str) -> String {

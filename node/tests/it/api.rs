@@ -2,8 +2,8 @@
 //! lot bundle (verified here, and refused when tampered), the consumer page
 //! in both languages, Digital Link errors, the linkset, QR labels.
 
-use filiera_types::state::StateProof;
-use filiera_types::{CommitCertificate, Header, ValidatorSet, encoding};
+use filiera_types::CommitCertificate;
+use filiera_verify::{VerifyError, verify_bundle};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -33,35 +33,52 @@ fn json(url: &str) -> (u16, Value) {
     (status, serde_json::from_str(&body).unwrap())
 }
 
-/// Everything the bundle shows verifies against its certified header; one
-/// changed byte does not.
-fn verify_bundle(bundle: &Value, chain_id: &str) -> Result<(), String> {
-    let v = &bundle["verification"];
-    let bytes = |name: &str| hex::decode(v[name].as_str().unwrap()).unwrap();
-    let header: Header =
-        encoding::decode("header", &bytes("header"), 1 << 20).map_err(|e| e.to_string())?;
-    let certificate: CommitCertificate =
-        encoding::decode("certificate", &bytes("certificate"), 1 << 20)
-            .map_err(|e| e.to_string())?;
-    let set: ValidatorSet =
-        encoding::decode("set", &bytes("validator_set"), 1 << 20).map_err(|e| e.to_string())?;
-    if set.hash() != header.validator_set_hash {
-        return Err("validator set is not the header's".into());
+type Tamper = fn(&mut Value);
+
+/// One changed byte or field in each part of a bundle.
+fn bundle_tamperings() -> Vec<(&'static str, Tamper)> {
+    fn flip(v: &mut Value) {
+        let mut bytes = hex::decode(v.as_str().unwrap()).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        *v = Value::String(hex::encode(bytes));
     }
-    if certificate.block_hash != header.hash() {
-        return Err("certificate is for another block".into());
-    }
-    certificate
-        .verify(chain_id, &set)
-        .map_err(|e| e.to_string())?;
-    for p in v["proofs"].as_array().unwrap() {
-        let proof = StateProof::decode(&hex::decode(p.as_str().unwrap()).unwrap())
-            .map_err(|e| e.to_string())?;
-        proof
-            .verify(&header.state_root)
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(())
+    vec![
+        ("proof byte", |b| flip(&mut b["verification"]["proofs"][0])),
+        ("header byte", |b| flip(&mut b["verification"]["header"])),
+        ("signature byte", |b| {
+            flip(&mut b["verification"]["certificate"])
+        }),
+        ("validator set byte", |b| {
+            flip(&mut b["verification"]["validator_set"])
+        }),
+        ("missing signatures", |b| {
+            let bytes = hex::decode(b["verification"]["certificate"].as_str().unwrap()).unwrap();
+            let c = CommitCertificate::decode(&bytes).unwrap();
+            let few = CommitCertificate::new(
+                c.height,
+                c.round,
+                c.block_hash,
+                c.signatures()[..1].to_vec(),
+            );
+            b["verification"]["certificate"] =
+                Value::String(hex::encode(filiera_types::encoding::encode(&few)));
+        }),
+        ("product name", |b| {
+            b["product"]["name"] = "Casciotta (fake)".into()
+        }),
+        ("lot holder", |b| b["lot"]["holder"] = "someone-else".into()),
+        ("event note", |b| b["events"][0]["note"] = "organic!".into()),
+        ("attestation validity", |b| {
+            b["attestations"][0]["validity"] = "revoked".into()
+        }),
+        ("dropped proof", |b| {
+            b["verification"]["proofs"]
+                .as_array_mut()
+                .unwrap()
+                .remove(0);
+        }),
+    ]
 }
 
 pub fn check(api: &str, dir: &Path) {
@@ -101,24 +118,26 @@ pub fn check(api: &str, dir: &Path) {
     let genesis: Value =
         serde_json::from_slice(&std::fs::read(dir.join("genesis.json")).unwrap()).unwrap();
     let chain_id = genesis["chain_id"].as_str().unwrap();
-    verify_bundle(&bundle, chain_id).expect("the bundle verifies");
+    let verified = verify_bundle(&bundle).expect("the bundle verifies");
+    assert_eq!(verified.chain_id, chain_id);
+    assert!(
+        verified.signed_power * 3 > verified.total_power * 2,
+        "{verified:?}"
+    );
     assert!(
         bundle["verification"]["proofs"].as_array().unwrap().len() >= 7,
         "lot, product, producer, 4 events, attestation"
     );
-    let mut tampered = bundle.clone();
-    let first = tampered["verification"]["proofs"][0]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut bytes = hex::decode(&first).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 1;
-    tampered["verification"]["proofs"][0] = Value::String(hex::encode(bytes));
-    assert!(
-        verify_bundle(&tampered, chain_id).is_err(),
-        "a tampered proof must not verify"
-    );
+    for (what, tamper) in bundle_tamperings() {
+        let mut t = bundle.clone();
+        tamper(&mut t);
+        let err = verify_bundle(&t).expect_err(what);
+        eprintln!("tampered {what}: {err}");
+    }
+    // A displayed value that differs from the proven record is named.
+    let mut t = bundle.clone();
+    t["lot"]["quantity"] = Value::from(1);
+    assert_eq!(verify_bundle(&t), Err(VerifyError::Mismatch("lot".into())));
 
     // The consumer page: Italian by default, English on request, escaped.
     let (status, content_type, page) = get(&lot_url, "text/html");
@@ -149,7 +168,7 @@ pub fn check(api: &str, dir: &Path) {
     assert_eq!(status, 200);
     let banner = page.find("id=\"recall\"").expect("recall banner");
     assert!(
-        banner < page.find("<h1>").unwrap(),
+        banner < page.find("<h1").unwrap(),
         "the banner comes before the product"
     );
     assert!(page.contains("RICHIAMO") && page.contains("etichetta allergeni errata"));
@@ -259,4 +278,45 @@ pub fn check(api: &str, dir: &Path) {
         eprintln!("zbarimg not installed: QR read-back skipped (scripts/setup.sh installs it)");
     }
     eprintln!("api: every check passed against {api}");
+}
+
+/// The consumer page in a real browser: headless Chromium runs the page's
+/// WASM verifier (scripts/page-check.py; screenshots under the temp dir).
+pub fn check_in_browser(api: &str) {
+    let have_chromium = ["chromium", "chromium-browser"]
+        .iter()
+        .any(|b| Command::new(b).arg("--version").output().is_ok());
+    if !have_chromium {
+        assert!(
+            std::env::var_os("FILIERA_REQUIRE_TOOLS").is_none(),
+            "chromium is required (FILIERA_REQUIRE_TOOLS is set)"
+        );
+        eprintln!("chromium not installed: browser checks skipped (scripts/setup.sh installs it)");
+        return;
+    }
+    let shots = std::env::temp_dir().join("filiera-page-check");
+    std::fs::create_dir_all(&shots).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/page-check.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(api)
+        .arg(&shots)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}");
+    assert!(
+        out.status.success(),
+        "page-check failed:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for shot in [
+        "casciotta-it.png",
+        "ciauscolo-recall-it.png",
+        "ciauscolo-recall-en.png",
+        "casciotta-tampered.png",
+    ] {
+        let bytes = std::fs::read(shots.join(shot)).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG"), "{shot} is a PNG screenshot");
+    }
 }

@@ -1,0 +1,28 @@
+//! Static assets the consumer page loads: the in-browser verifier, built from
+//! `sdk/verify` by `scripts/build-verifier.sh` (checked byte for byte by the
+//! test command). Served under a versioned URL with a year-long cache, so a
+//! phone downloads it once per release.
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use std::sync::LazyLock;
+
+/// The verifier module.
+pub const VERIFIER_WASM: &[u8] = include_bytes!("../assets/verify.wasm");
+
+/// The URL of the verifier, versioned by its content.
+pub static VERIFIER_URL: LazyLock<String> = LazyLock::new(|| {
+    let version = blake3::hash(VERIFIER_WASM).to_hex();
+    format!("/assets/verify.wasm?v={}", &version[..16])
+});
+
+/// `GET /assets/verify.wasm`.
+pub async fn verifier() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "application/wasm"),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        VERIFIER_WASM,
+    )
+}
