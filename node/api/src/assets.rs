@@ -17,6 +17,7 @@ pub static VERIFIER_URL: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// `GET /assets/verify.wasm`.
+#[utoipa::path(get, path = "/assets/verify.wasm", tag = "resolver", responses((status = 200, description = "The consumer page's verifier (WebAssembly); the page asks for it with ?v={version} and caches it for a year")))]
 pub async fn verifier() -> impl IntoResponse {
     (
         [

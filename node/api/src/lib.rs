@@ -102,6 +102,7 @@ pub async fn blocking<T: Send + 'static>(
         resolver::lot,
         qr::lot_label,
         qr::lot_sheet,
+        assets::verifier,
         openapi_json
     )
 )]
