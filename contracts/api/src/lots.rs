@@ -268,6 +268,31 @@ pub struct Recall {
     pub reason: String,
 }
 
+/// Bytes of a captured EPCIS event document, at most (it travels in a transaction).
+pub const EPCIS_EVENT_BYTES_MAX: usize = 16 * 1024;
+
+/// The lot action an EPCIS event is.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub enum CapturedAction {
+    /// A new lot.
+    Commission(Commission),
+    /// Lots consumed into lots.
+    Transform(Transform),
+    /// Something that happened to one lot.
+    Record(Record),
+}
+
+/// An EPCIS 2.0 event captured with its lot action (`capture`): the action is
+/// carried out, the event document is kept under its CBV 2.0 hash (which the
+/// action's `epcis_hash` names) and indexed by every lot it names.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Capture {
+    /// The event, compact JSON, with `eventID` set to its hash.
+    pub event: String,
+    /// What it does to lots.
+    pub action: CapturedAction,
+}
+
 /// Lots methods.
 pub mod method {
     /// `RegisterProduct`; producers and processors (the GTIN's owner).
@@ -284,4 +309,6 @@ pub mod method {
     pub const RECORD: &str = "record";
     /// `Recall`; the lot's owner or the authority.
     pub const RECALL: &str = "recall";
+    /// An EPCIS event and its lot action ([`super::Capture`]).
+    pub const CAPTURE: &str = "capture";
 }

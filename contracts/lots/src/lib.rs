@@ -19,9 +19,9 @@ use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
 use filiera_contract_api::lots::{
-    Commission, EventKind, LOT_LINKS_MAX, LotAmount, LotEvent, LotRecord, LotRef, LotStatus, Merge,
-    ProductRecord, RECALL_LOTS_MAX, Recall, RecallMark, Record, RegisterProduct, Split, Transform,
-    YIELD_SCALE, method,
+    Capture, CapturedAction, Commission, EPCIS_EVENT_BYTES_MAX, EventKind, LOT_LINKS_MAX,
+    LotAmount, LotEvent, LotRecord, LotRef, LotStatus, Merge, ProductRecord, RECALL_LOTS_MAX,
+    Recall, RecallMark, Record, RegisterProduct, Split, Transform, YIELD_SCALE, method,
 };
 use filiera_contract_api::registry::{OrgRecord, Role, SiteRecord};
 use filiera_contract_api::{
@@ -41,6 +41,7 @@ fn dispatch(method: &str, input: &[u8]) -> Result<Vec<u8>> {
         method::MERGE => merge(args(input)?),
         method::RECORD => record(args(input)?),
         method::RECALL => recall(args(input)?),
+        method::CAPTURE => capture(args(input)?),
         other => Err(fail!("lots has no method {other:?}")),
     }
 }
@@ -660,4 +661,41 @@ fn recall(r: Recall) -> Result<Vec<u8>> {
     }
     env::emit("lot_recalled", &(r.id, seen.len() as u32));
     Ok(encode(&(seen.len() as u32)))
+}
+
+/// An EPCIS event with its lot action: the action as if called directly (same
+/// checks, same anchoring of the hash, so a second capture of the event is
+/// refused), then the document kept under its hash and indexed by lot. The
+/// node computes the hash from the document (CBV 2.0) before submitting;
+/// anyone can recompute it from the stored document.
+fn capture(c: Capture) -> Result<Vec<u8>> {
+    ensure!(
+        c.event.len() <= EPCIS_EVENT_BYTES_MAX,
+        "EPCIS event of {} bytes, at most {}",
+        c.event.len(),
+        EPCIS_EVENT_BYTES_MAX
+    );
+    let (hash, lots): (Option<Hash32>, Vec<LotRef>) = match &c.action {
+        CapturedAction::Commission(a) => (a.epcis_hash, alloc::vec![a.id.clone()]),
+        CapturedAction::Transform(a) => (
+            a.epcis_hash,
+            a.inputs
+                .iter()
+                .chain(&a.outputs)
+                .map(|l| l.id.clone())
+                .collect(),
+        ),
+        CapturedAction::Record(a) => (a.epcis_hash, alloc::vec![a.id.clone()]),
+    };
+    let hash = hash.ok_or_else(|| fail!("a captured event's action must name its EPCIS hash"))?;
+    let out = match c.action {
+        CapturedAction::Commission(a) => commission(a)?,
+        CapturedAction::Transform(a) => transform(a)?,
+        CapturedAction::Record(a) => record(a)?,
+    };
+    storage::set(&keys::epcis_event(&hash), &c.event);
+    for l in lots {
+        storage::set(&keys::epcis_of_lot(&l.gtin, &l.lot, &hash), &true);
+    }
+    Ok(out)
 }

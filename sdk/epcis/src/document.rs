@@ -12,7 +12,8 @@ pub const EPCIS_CONTEXT: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis
 /// A validated document.
 #[derive(Debug, Clone)]
 pub struct Document {
-    /// Its events in document order, each with `eventID` set to its hash.
+    /// Its events in document order, each with `eventID` set to its hash
+    /// and CBV values in the bare words of EPCIS 2.0 JSON.
     pub events: Vec<(EventHash, Value)>,
 }
 
@@ -94,6 +95,7 @@ pub fn parse_document(bytes: &[u8]) -> Result<Document, DocumentError> {
         match validate_event(event, &namespaces) {
             Ok(hash) => {
                 let mut e = event.clone();
+                crate::plan::normalise_cbv(&mut e);
                 if let Some(m) = e.as_object_mut() {
                     m.insert("eventID".into(), Value::String(hash.to_ni()));
                 }

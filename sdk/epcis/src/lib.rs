@@ -37,7 +37,7 @@ pub use document::{
 };
 pub use hash::{Namespaces, event_hash, pre_hash_string};
 pub use ids::{canonical_id, location_of, lot_of};
-pub use plan::{Plan, PlanError, plan};
+pub use plan::{Plan, PlanError, capture_call, normalise_cbv, plan};
 pub use validate::validate_event;
 pub use vocab::{BIZ_STEPS, DISPOSITIONS};
 

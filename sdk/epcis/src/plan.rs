@@ -8,7 +8,10 @@
 
 use crate::ids::{location_of, lot_of};
 use crate::vocab::{BIZ_STEP, DISPOSITION};
-use filiera_contract_api::lots::{EventKind, LotAmount, LotRef};
+use filiera_contract_api::lots::{
+    Capture, CapturedAction, Commission, EPCIS_EVENT_BYTES_MAX, EventKind, LotAmount, LotRef,
+    Record, Transform,
+};
 use serde_json::{Map, Value};
 
 /// A lot action, before the node resolves sites to organisations.
@@ -219,4 +222,115 @@ fn destination_location(obj: &Map<String, Value>) -> Result<String, PlanError> {
                 "shipping needs a destinationList entry of type location naming the receiver's site (sgln or AI 414)",
             )
         })
+}
+
+/// The lots contract call for a planned event: the action with the event's
+/// hash, and the event document (compact JSON) kept with it. `org_of_site`
+/// names the organisation that runs a site (for shipping, the receiver).
+pub fn capture_call(
+    hash: &crate::EventHash,
+    event: &Value,
+    plan: Plan,
+    org_of_site: &dyn Fn(&str) -> Option<String>,
+) -> Result<Capture, PlanError> {
+    let epcis_hash = Some(hash.0);
+    let action = match plan {
+        Plan::Commission {
+            lot,
+            quantity,
+            site,
+        } => CapturedAction::Commission(Commission {
+            id: lot,
+            quantity,
+            site,
+            metadata: Vec::new(),
+            private_hash: None,
+            epcis_hash,
+        }),
+        Plan::Transform {
+            inputs,
+            outputs,
+            site,
+        } => CapturedAction::Transform(Transform {
+            inputs,
+            outputs,
+            site,
+            epcis_hash,
+        }),
+        Plan::Record {
+            lot,
+            kind,
+            quantity,
+            site,
+            destination,
+        } => {
+            let to = match destination {
+                Some(gln) => Some(org_of_site(&gln).ok_or_else(|| {
+                    unsupported(format!(
+                        "destination site {gln} is not a registered site of any organisation"
+                    ))
+                })?),
+                None => None,
+            };
+            CapturedAction::Record(Record {
+                id: lot,
+                kind,
+                to,
+                quantity,
+                site,
+                corrects: None,
+                note: String::new(),
+                epcis_hash,
+            })
+        }
+    };
+    let event = event.to_string();
+    if event.len() > EPCIS_EVENT_BYTES_MAX {
+        return Err(unsupported(format!(
+            "event of {} bytes with its eventID, at most {EPCIS_EVENT_BYTES_MAX}",
+            event.len()
+        )));
+    }
+    Ok(Capture { event, action })
+}
+
+/// Rewrites CBV values spelled as EPCIS 1.x URNs or web URIs to the bare
+/// words EPCIS 2.0 JSON uses. The hash does not change (it reads every
+/// spelling alike); exported documents then validate against GS1's schema.
+pub fn normalise_cbv(event: &mut Value) {
+    use crate::vocab::{BIZ_TRANSACTION_TYPE, SOURCE_DESTINATION_TYPE, Vocabulary};
+    fn word(v: &mut Value, vocab: Vocabulary) {
+        if let Some(w) = v.as_str().and_then(|s| vocab.member(s).ok().flatten()) {
+            *v = Value::String(w.to_owned());
+        }
+    }
+    let Some(obj) = event.as_object_mut() else {
+        return;
+    };
+    if let Some(v) = obj.get_mut("bizStep") {
+        word(v, BIZ_STEP);
+    }
+    if let Some(v) = obj.get_mut("disposition") {
+        word(v, DISPOSITION);
+    }
+    if let Some(Value::Object(p)) = obj.get_mut("persistentDisposition") {
+        for list in p.values_mut() {
+            if let Value::Array(items) = list {
+                items.iter_mut().for_each(|d| word(d, DISPOSITION));
+            }
+        }
+    }
+    for (list, vocab) in [
+        ("bizTransactionList", BIZ_TRANSACTION_TYPE),
+        ("sourceList", SOURCE_DESTINATION_TYPE),
+        ("destinationList", SOURCE_DESTINATION_TYPE),
+    ] {
+        if let Some(Value::Array(items)) = obj.get_mut(list) {
+            for item in items {
+                if let Some(t) = item.get_mut("type") {
+                    word(t, vocab);
+                }
+            }
+        }
+    }
 }
