@@ -16,6 +16,31 @@ pub struct Config {
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
+    /// EPCIS 2.0 capture through the API.
+    #[serde(default)]
+    pub epcis: EpcisConfig,
+}
+
+/// EPCIS 2.0 capture through the API.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EpcisConfig {
+    /// Organisations whose software may `POST /epcis/capture`.
+    #[serde(default)]
+    pub clients: Vec<EpcisClientConfig>,
+}
+
+/// One organisation allowed to capture: the node signs its events with its key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EpcisClientConfig {
+    /// The organisation's id in the registry.
+    pub org: String,
+    /// SHA-256 (hex) of the bearer token its software sends; the token itself
+    /// is not stored here (`printf %s TOKEN | sha256sum`).
+    pub token_sha256: String,
+    /// Key file of one of the organisation's keys (relative to the home directory).
+    pub key_file: String,
 }
 
 /// Peer-to-peer networking.
@@ -104,6 +129,7 @@ impl Config {
                 request_timeout_ms: default_timeout_ms(),
             },
             log: LogConfig::default(),
+            epcis: EpcisConfig::default(),
         }
     }
 
@@ -139,7 +165,13 @@ impl Config {
              # \"human\" or \"json\".\n\
              format = {log_format}\n\
              # Which messages to log, e.g. \"info\" or \"info,filiera_consensus=debug\".\n\
-             filter = {log_filter}\n",
+             filter = {log_filter}\n\n\
+             # EPCIS 2.0 capture (POST /epcis/capture): organisations whose software may\n\
+             # send EPCIS documents; the node signs their events with the key given.\n\
+             # [[epcis.clients]]\n\
+             # org = \"caseificio-montefeltro\"\n\
+             # token_sha256 = \"<printf %s TOKEN | sha256sum>\"\n\
+             # key_file = \"keys/caseificio-montefeltro.key\"\n{clients}",
             moniker = q(&self.moniker),
             p2p_listen = q(&self.p2p.listen_address),
             peers = peers.join(", "),
@@ -151,6 +183,17 @@ impl Config {
             timeout = self.api.request_timeout_ms,
             log_format = q(&self.log.format),
             log_filter = q(&self.log.filter),
+            clients = self
+                .epcis
+                .clients
+                .iter()
+                .map(|c| format!(
+                    "\n[[epcis.clients]]\norg = {}\ntoken_sha256 = {}\nkey_file = {}\n",
+                    q(&c.org),
+                    q(&c.token_sha256),
+                    q(&c.key_file)
+                ))
+                .collect::<String>(),
         )
     }
 }

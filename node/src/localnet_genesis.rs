@@ -4,7 +4,7 @@
 //! The control bodies are the real kinds named in the domain brief; producers
 //! are fictitious, and every GTIN and GLN uses GS1's example prefix 952.
 
-use crate::config::Config;
+use crate::config::{Config, EpcisClientConfig};
 use crate::home::{Home, write_new};
 use crate::keyfile;
 use anyhow::{Context, Result, bail};
@@ -313,18 +313,22 @@ pub fn create(spec: &LocalnetSpec) -> Result<Genesis> {
 
     let json = genesis.to_json_pretty();
     write_new(&spec.out.join("genesis.json"), json.as_bytes())?;
+    let epcis_clients = epcis_tokens(&orgs_dir)?;
     for (i, home) in homes.iter().enumerate() {
         let peers = (0..spec.validators)
             .filter(|&j| j != i)
             .map(|j| p2p_address(spec, j))
             .collect();
-        let config = Config::new(
+        let mut config = Config::new(
             &format!("validator-{i}"),
             &spec.host,
             port(spec.p2p_base_port, i),
             port(spec.api_base_port, i),
             peers,
         );
+        if i == 0 {
+            config.epcis.clients = epcis_clients.clone();
+        }
         home.write_config(&config)?;
         write_new(&home.genesis(), json.as_bytes())?;
     }
@@ -338,6 +342,37 @@ fn port(base: u16, i: usize) -> u16 {
 
 fn p2p_address(spec: &LocalnetSpec, i: usize) -> String {
     format!("/ip4/{}/tcp/{}", spec.host, port(spec.p2p_base_port, i))
+}
+
+/// Organisations whose software may capture EPCIS documents through node 0.
+const EPCIS_DEMO_CLIENTS: &[&str] = &["caseificio-montefeltro-demo", "deposito-ancona-demo"];
+
+/// A random API token per EPCIS demo client, written to
+/// `orgs/{id}.epcis-token` (0600); node 0's config keeps only its SHA-256.
+fn epcis_tokens(orgs_dir: &Path) -> Result<Vec<EpcisClientConfig>> {
+    use sha2::Digest;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut clients = Vec::new();
+    for org in EPCIS_DEMO_CLIENTS {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let token = hex::encode(secret);
+        let path = orgs_dir.join(format!("{org}.epcis-token"));
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|mut f| f.write_all(token.as_bytes()))
+            .with_context(|| format!("writing {}", path.display()))?;
+        clients.push(EpcisClientConfig {
+            org: (*org).to_owned(),
+            token_sha256: hex::encode(sha2::Sha256::digest(token.as_bytes())),
+            key_file: format!("../orgs/{org}.json"),
+        });
+    }
+    Ok(clients)
 }
 
 fn private_dir(path: &Path) -> Result<PathBuf> {

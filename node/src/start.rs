@@ -31,6 +31,29 @@ pub fn start(home_dir: &Path) -> Result<()> {
         .iter()
         .map(|k| PublicKey::from_hex(k).map_err(|e| anyhow::anyhow!("observer key {k:?}: {e}")))
         .collect::<Result<Vec<_>>>()?;
+    let epcis_clients = config
+        .epcis
+        .clients
+        .iter()
+        .map(|c| {
+            let token_sha256: [u8; 32] = hex::decode(&c.token_sha256)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "epcis.clients: token_sha256 of {:?} must be 64 hex digits",
+                        c.org
+                    )
+                })?;
+            let key = keyfile::read(&home_dir.join(&c.key_file))
+                .with_context(|| format!("epcis.clients: key_file of {:?}", c.org))?;
+            Ok(filiera_api::epcis::EpcisClient {
+                token_sha256,
+                org: c.org.clone(),
+                key,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     let spec = NodeSpec {
         moniker: config.moniker.clone(),
         data_dir: home_dir.join("data"),
@@ -58,6 +81,7 @@ pub fn start(home_dir: &Path) -> Result<()> {
         },
         storage: StorageConfig::default(),
         mempool: Default::default(),
+        epcis_clients,
     };
     filiera_service::run(spec, shutdown_signal()).map_err(anyhow::Error::from)
 }

@@ -16,6 +16,7 @@
 //! every stored string is HTML-escaped on the page, lists are bounded.
 
 pub mod bundle;
+pub mod epcis;
 pub mod error;
 pub mod handle;
 pub mod ids;
@@ -54,6 +55,8 @@ pub struct ApiState {
     /// Heavy reads (bundles, histories, proofs, PNG labels) running at once,
     /// at most: beyond, 503 rather than a queue that stalls the runtime.
     pub heavy_reads: Arc<tokio::sync::Semaphore>,
+    /// EPCIS capture clients, nonces and jobs.
+    pub epcis: Arc<epcis::EpcisState>,
 }
 
 /// Heavy reads at once, at most (see [`ApiState::heavy_reads`]).
@@ -103,6 +106,10 @@ pub async fn blocking<T: Send + 'static>(
         qr::lot_label,
         qr::lot_sheet,
         assets::verifier,
+        epcis::capture,
+        epcis::capture_job,
+        epcis::events,
+        epcis::event,
         openapi_json
     )
 )]
@@ -169,6 +176,13 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
         .route("/qr/sheet/01/{gtin}", get(qr::lot_sheet))
         // Submissions share the per-address limit (signature checks cost CPU).
         .route("/v1/txs", post(rest::submit))
+        .route(
+            "/epcis/capture",
+            post(epcis::capture).layer(DefaultBodyLimit::max(filiera_epcis::DOCUMENT_BYTES_MAX)),
+        )
+        .route("/epcis/capture/{capture_id}", get(epcis::capture_job))
+        .route("/epcis/events", get(epcis::events))
+        .route("/epcis/events/{event_id}", get(epcis::event))
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)

@@ -45,6 +45,8 @@ pub struct NodeSpec {
     pub public_base_url: String,
     /// HTTP API limits.
     pub api_limits: filiera_api::ApiLimits,
+    /// Organisations that may capture EPCIS documents through the API.
+    pub epcis_clients: Vec<filiera_api::epcis::EpcisClient>,
     /// Storage options.
     pub storage: StorageConfig,
     /// Mempool bounds.
@@ -170,6 +172,7 @@ pub fn run(
         public_base_url: spec.public_base_url.clone(),
         tx_bytes_max,
         heavy_reads: Arc::new(tokio::sync::Semaphore::new(filiera_api::HEAVY_READS_MAX)),
+        epcis: Arc::new(filiera_api::epcis::EpcisState::new(spec.epcis_clients)),
     };
     let api_limits = spec.api_limits;
     let listener = runtime

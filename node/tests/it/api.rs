@@ -320,3 +320,321 @@ pub fn check_in_browser(api: &str) {
         assert!(bytes.starts_with(b"\x89PNG"), "{shot} is a PNG screenshot");
     }
 }
+
+fn post_epcis(api: &str, token: Option<&str>, doc: &Value) -> (u16, Option<String>, Value) {
+    let mut request = ureq::post(&format!("{api}/epcis/capture"))
+        .header("content-type", "application/ld+json")
+        .config()
+        .http_status_as_error(false)
+        .build();
+    if let Some(t) = token {
+        request = request.header("authorization", &format!("Bearer {t}"));
+    }
+    let mut response = request.send(doc.to_string().as_bytes()).unwrap();
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response.body_mut().read_to_string().unwrap();
+    (status, location, serde_json::from_str(&body).unwrap())
+}
+
+fn epcis_document(events: Vec<Value>) -> Value {
+    serde_json::json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument", "schemaVersion": "2.0",
+        "creationDate": "2026-11-25T10:00:00.000+01:00",
+        "epcisBody": {"eventList": events}
+    })
+}
+
+const EPCIS_LOT: &str = "urn:epc:class:lgtin:9521234.010001.CU-EPCIS-1";
+
+fn epcis_event(step: &str, action: &str, time: &str, site: &str, extra: Value) -> Value {
+    let mut e = serde_json::json!({
+        "type": "ObjectEvent", "action": action, "bizStep": step,
+        "eventTime": time, "eventTimeZoneOffset": "+01:00",
+        "quantityList": [{"epcClass": EPCIS_LOT, "quantity": 100}],
+        "bizLocation": {"id": site}
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        e[k] = v.clone();
+    }
+    e
+}
+
+/// Runs a program on a document; `None` when the tool is missing.
+fn outside_check(program: &str, script: &str, doc: &Value) -> Option<String> {
+    let path = std::env::temp_dir().join(format!("filiera-epcis-{}.jsonld", std::process::id()));
+    // Written as the node writes EPCIS (`type` first in every object).
+    std::fs::write(&path, filiera_epcis::to_epcis_json(doc)).unwrap();
+    let script = format!("{}/../scripts/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(program)
+        .arg(&script)
+        .arg(&path)
+        .output()
+        .ok()?;
+    let _ = std::fs::remove_file(&path);
+    if out.status.code() == Some(3) || (!out.status.success() && out.stdout.is_empty()) {
+        assert!(
+            std::env::var_os("FILIERA_REQUIRE_TOOLS").is_none(),
+            "{program} {script}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!("{script} unavailable: check skipped");
+        return None;
+    }
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// EPCIS 2.0 capture by two organisations' software, refusals, the job, the
+/// query with paging, the lot it made, and outside checks of what the node
+/// answers (GS1's reference hashes, GS1's JSON Schema).
+pub fn check_epcis(api: &str, dir: &Path) {
+    let token = |org: &str| {
+        std::fs::read_to_string(dir.join("orgs").join(format!("{org}.epcis-token"))).unwrap()
+    };
+    let dairy = token("caseificio-montefeltro-demo");
+    let warehouse = token("deposito-ancona-demo");
+    let dairy_site = "urn:epc:id:sgln:9521234.00001.0";
+    let warehouse_site = "https://id.gs1.org/414/9521234000082";
+    let commission = epcis_event(
+        "commissioning",
+        "ADD",
+        "2026-11-25T08:00:00.000+01:00",
+        dairy_site,
+        serde_json::json!({}),
+    );
+    let ship = epcis_event(
+        "urn:epcglobal:cbv:bizstep:shipping",
+        "OBSERVE",
+        "2026-11-25T09:00:00.000+01:00",
+        dairy_site,
+        serde_json::json!({"disposition": "in_transit", "destinationList": [
+            {"type": "location", "destination": "urn:epc:id:sgln:9521234.00008.0"}]}),
+    );
+    let document = epcis_document(vec![commission.clone(), ship.clone()]);
+
+    // No token, a wrong token: 401.
+    assert_eq!(post_epcis(api, None, &document).0, 401);
+    assert_eq!(post_epcis(api, Some("not-a-token"), &document).0, 401);
+    // One invalid event refuses the whole document, by position; nothing is submitted.
+    let mut bad = ship.clone();
+    bad["bizStep"] = "milking".into();
+    let (status, _, answer) = post_epcis(
+        api,
+        Some(&dairy),
+        &epcis_document(vec![commission.clone(), bad]),
+    );
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (400, Some("invalid_epcis")),
+        "{answer}"
+    );
+    assert_eq!(answer["errors"][0]["index"], 1, "{answer}");
+    assert!(
+        answer["errors"][0]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("milking")
+    );
+    // A valid event with no lot action here also refuses the document.
+    let aggregation = serde_json::json!({
+        "type": "AggregationEvent", "action": "ADD", "bizStep": "packing",
+        "eventTime": "2026-11-25T08:30:00.000+01:00", "eventTimeZoneOffset": "+01:00",
+        "parentID": "urn:epc:id:sscc:9521234.0000000017",
+        "childEPCs": ["urn:epc:id:sgtin:9521234.010001.7"]
+    });
+    let (status, _, answer) = post_epcis(
+        api,
+        Some(&dairy),
+        &epcis_document(vec![commission.clone(), aggregation]),
+    );
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (400, Some("no_lot_action")),
+        "{answer}"
+    );
+    let class = EPCIS_LOT.replace(':', "%3A");
+    let (_, none) = json(&format!("{api}/epcis/events?MATCH_anyEPCClass={class}"));
+    assert_eq!(
+        none["epcisBody"]["queryResults"]["resultsBody"]["eventList"],
+        serde_json::json!([]),
+        "nothing was captured"
+    );
+
+    // The dairy's software captures commissioning and shipping.
+    let (status, location, answer) = post_epcis(api, Some(&dairy), &document);
+    assert_eq!(status, 202, "{answer}");
+    let statuses: Vec<&str> = answer["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        statuses.len() == 2
+            && statuses
+                .iter()
+                .all(|s| *s == "pending" || *s == "committed"),
+        "{answer}"
+    );
+    let job_url = format!("{api}{}", location.expect("Location of the capture job"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let job = loop {
+        let (_, job) = json(&job_url);
+        if job["running"] == false {
+            break job;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "capture still running: {job}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(job["success"], true, "{job}");
+    // The warehouse's software captures the receiving, with its own token.
+    let receive = epcis_event(
+        "receiving",
+        "OBSERVE",
+        "2026-11-25T15:00:00.000+01:00",
+        warehouse_site,
+        serde_json::json!({}),
+    );
+    let (status, location, answer) =
+        post_epcis(api, Some(&warehouse), &epcis_document(vec![receive]));
+    assert_eq!(status, 202, "{answer}");
+    let job_url = format!("{api}{}", location.unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while json(&job_url).1["running"] == true {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "receiving still pending"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(json(&job_url).1["success"], true);
+
+    // The lot the events made, with each event's hash anchored.
+    let (status, lot) = json(&format!("{api}/v1/lots/09521234100010/CU-EPCIS-1"));
+    assert_eq!(status, 200, "{lot}");
+    assert_eq!(lot["holder"], "deposito-ancona-demo", "{lot}");
+    let kinds: Vec<&str> = lot["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["commissioning", "shipping", "receiving"]);
+    // Capturing again is harmless.
+    let (status, _, again) = post_epcis(api, Some(&dairy), &document);
+    assert_eq!(status, 202);
+    assert!(
+        again["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["status"] == "already_recorded"),
+        "{again}"
+    );
+
+    // Query: by lot, by step, with paging; ids are the anchored hashes.
+    let (status, found) = json(&format!("{api}/epcis/events?MATCH_anyEPCClass={class}"));
+    assert_eq!(status, 200);
+    assert_eq!(found["type"], "EPCISQueryDocument");
+    let events = found["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(events.len(), 3, "{found}");
+    let ids: Vec<String> = events
+        .iter()
+        .map(|e| e["eventID"].as_str().unwrap().to_owned())
+        .collect();
+    for (event, anchored) in events.iter().zip(lot["history"].as_array().unwrap()) {
+        let hash = filiera_epcis::event_hash(event, &Default::default()).unwrap();
+        assert_eq!(event["eventID"].as_str(), Some(hash.to_ni().as_str()));
+        assert_eq!(
+            anchored["epcis_hash"].as_str(),
+            Some(hex::encode(hash.0).as_str())
+        );
+    }
+    assert_eq!(
+        events[1]["bizStep"], "shipping",
+        "CBV values normalised to EPCIS 2.0 words"
+    );
+    let (_, shipping) = json(&format!(
+        "{api}/epcis/events?MATCH_anyEPCClass={class}&EQ_bizStep=https://ref.gs1.org/cbv/BizStep-shipping"
+    ));
+    assert_eq!(
+        shipping["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let (_, located) = json(&format!(
+        "{api}/epcis/events?EQ_bizLocation=urn:epc:id:sgln:9521234.00008.0&GE_eventTime=2026-11-25T00:00:00Z"
+    ));
+    assert_eq!(
+        located["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]["eventID"].as_str(),
+        Some(ids[2].as_str())
+    );
+    let page1 = ureq::get(&format!(
+        "{api}/epcis/events?MATCH_anyEPCClass={class}&perPage=2"
+    ))
+    .call()
+    .unwrap();
+    let link = page1
+        .headers()
+        .get("link")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(link.contains("nextPageToken=2"), "{link}");
+    let (_, page2) = json(&format!(
+        "{api}/epcis/events?MATCH_anyEPCClass={class}&perPage=2&nextPageToken=2"
+    ));
+    assert_eq!(
+        page2["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]["eventID"].as_str(),
+        Some(ids[2].as_str())
+    );
+    let (status, err) = json(&format!("{api}/epcis/events?perPage=1000"));
+    assert_eq!((status, err["code"].as_str()), (400, Some("invalid_query")));
+    let encoded = ids[0]
+        .replace(':', "%3A")
+        .replace('/', "%2F")
+        .replace(';', "%3B")
+        .replace('?', "%3F")
+        .replace('=', "%3D");
+    let (status, one) = json(&format!("{api}/epcis/events/{encoded}"));
+    assert_eq!(
+        (status, one["eventID"].as_str()),
+        (200, Some(ids[0].as_str()))
+    );
+    let (status, _) = json(&format!("{api}/epcis/events/{}", "00".repeat(32)));
+    assert_eq!(status, 404);
+
+    // Outside checks: GS1's reference implementation gives the same event IDs,
+    // and the query document validates against GS1's EPCIS 2.0 JSON Schema.
+    let as_document = epcis_document(events.clone());
+    if let Some(out) = outside_check("python3", "epcis-reference-hashes.py", &as_document) {
+        let reference: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            reference["hashes"],
+            serde_json::json!(ids),
+            "GS1 reference hashes"
+        );
+    }
+    if let Some(out) = outside_check("python3", "epcis-schema-check.py", &found) {
+        assert!(out.contains("valid"), "{out}");
+    }
+}

@@ -150,3 +150,48 @@ pub fn query_document(query_name: &str, creation_date: &str, events: Vec<Value>)
         }
     })
 }
+
+/// JSON text of an EPCIS value with `@context` then `type` first in every
+/// object, the rest in key order. GS1's reference hash implementation reads
+/// the members of a business transaction, source or destination in document
+/// order and expects `type` first; documents this node writes (stored events,
+/// query answers) therefore put it first, so anyone re-hashing them with it
+/// gets the event IDs the node gives.
+pub fn to_epcis_json(v: &Value) -> String {
+    let mut out = String::new();
+    write_value(v, &mut out);
+    out
+}
+
+fn write_value(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            out.push('{');
+            let first = ["@context", "type"];
+            let keys = first
+                .iter()
+                .filter_map(|k| m.get_key_value(*k))
+                .chain(m.iter().filter(|(k, _)| !first.contains(&k.as_str())));
+            for (i, (k, item)) in keys.enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_value(item, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}

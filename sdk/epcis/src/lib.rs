@@ -34,12 +34,13 @@ mod vocab;
 
 pub use document::{
     Document, DocumentError, EPCIS_CONTEXT, EventError, namespaces, parse_document, query_document,
+    to_epcis_json,
 };
 pub use hash::{Namespaces, event_hash, pre_hash_string};
 pub use ids::{canonical_id, location_of, lot_of};
 pub use plan::{Plan, PlanError, capture_call, normalise_cbv, plan};
 pub use validate::validate_event;
-pub use vocab::{BIZ_STEPS, DISPOSITIONS};
+pub use vocab::{BIZ_STEP, BIZ_STEPS, DISPOSITION, DISPOSITIONS, Vocabulary};
 
 /// Events in one captured document, at most.
 pub const DOCUMENT_EVENTS_MAX: usize = 1_000;

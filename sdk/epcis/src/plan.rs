@@ -284,7 +284,7 @@ pub fn capture_call(
             })
         }
     };
-    let event = event.to_string();
+    let event = crate::document::to_epcis_json(event);
     if event.len() > EPCIS_EVENT_BYTES_MAX {
         return Err(unsupported(format!(
             "event of {} bytes with its eventID, at most {EPCIS_EVENT_BYTES_MAX}",

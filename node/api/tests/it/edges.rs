@@ -47,6 +47,7 @@ fn app(dir: &std::path::Path, limits: ApiLimits) -> axum::Router {
             public_base_url: "https://id.example.it".into(),
             tx_bytes_max: 1024,
             heavy_reads: Arc::new(tokio::sync::Semaphore::new(filiera_api::HEAVY_READS_MAX)),
+            epcis: Default::default(),
         },
         limits,
     )

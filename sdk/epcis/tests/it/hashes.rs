@@ -3,7 +3,7 @@ use filiera_epcis::{EventHash, namespaces, parse_document, pre_hash_string};
 use serde_json::Value;
 use std::process::Command;
 
-const FIXTURES: &[&str] = &["standard-shapes", "marche-casciotta"];
+const FIXTURES: &[&str] = &["standard-shapes", "marche-casciotta", "marche-shipping"];
 
 /// (pre-hash strings, hashes) of a fixture as this crate computes them.
 fn ours(name: &str) -> (Vec<String>, Vec<String>) {

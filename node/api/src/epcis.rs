@@ -1,0 +1,676 @@
+//! EPCIS 2.0 over HTTP: the standard capture interface for producers'
+//! existing software (`POST /epcis/capture`, authenticated by an
+//! organisation's API token; the node signs with that organisation's key from
+//! its keystore), the capture job (`GET /epcis/capture/{id}`), and the query
+//! interface (`GET /epcis/events`, `GET /epcis/events/{eventID}`) answering
+//! EPCIS query documents from the events stored on chain.
+//!
+//! A document with one invalid event, or one event without a lot action here,
+//! is refused whole (400, each bad event by position); nothing is submitted.
+//! An event already on chain (same CBV 2.0 hash) is reported and skipped:
+//! capturing twice is harmless.
+
+use crate::error::ApiError;
+use crate::reads::full_key;
+use crate::{ApiState, blocking};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use borsh::BorshDeserialize;
+use filiera_contract_api::lots::{Capture, method};
+use filiera_contract_api::registry::SiteRecord;
+use filiera_contract_api::{contract_ids, keys};
+use filiera_epcis::{EventHash, capture_call, parse_document, plan, query_document};
+use filiera_types::{ChainId, ContractCall, ContractId, Hash, MethodName, SecretKey, Transaction};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+/// Capture jobs remembered for `GET /epcis/capture/{id}`, at most (oldest forgotten).
+pub const CAPTURE_JOBS_MAX: usize = 1_000;
+/// Stored events a query reads, at most, before filtering.
+pub const QUERY_SCAN_MAX: usize = 10_000;
+/// Events per page of a query answer, at most.
+pub const PER_PAGE_MAX: usize = 100;
+/// Events per page when the query does not say.
+pub const PER_PAGE_DEFAULT: usize = 30;
+/// Blocks a captured event's transaction stays valid for.
+pub const CAPTURE_EXPIRY_BLOCKS: u64 = 1_000;
+
+/// An organisation allowed to capture through the API.
+pub struct EpcisClient {
+    /// SHA-256 of its bearer token (the node never stores the token).
+    pub token_sha256: [u8; 32],
+    /// Its organisation id, for messages.
+    pub org: String,
+    /// The key the node signs its events with (one of the organisation's keys).
+    pub key: SecretKey,
+}
+
+/// Capture clients, their next nonces and recent capture jobs.
+#[derive(Default)]
+pub struct EpcisState {
+    clients: Vec<(EpcisClient, tokio::sync::Mutex<Option<u64>>)>,
+    jobs: Mutex<VecDeque<Job>>,
+}
+
+impl EpcisState {
+    /// The state for these clients.
+    pub fn new(clients: Vec<EpcisClient>) -> EpcisState {
+        EpcisState {
+            clients: clients
+                .into_iter()
+                .map(|c| (c, tokio::sync::Mutex::new(None)))
+                .collect(),
+            jobs: Mutex::new(VecDeque::new()),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Job {
+    id: String,
+    events: Vec<JobEvent>,
+}
+
+#[derive(Clone)]
+struct JobEvent {
+    event_id: String,
+    tx: Option<Hash>,
+    status: &'static str,
+    reason: Option<String>,
+}
+
+fn unauthorized() -> ApiError {
+    ApiError {
+        status: StatusCode::UNAUTHORIZED,
+        code: "unauthorized",
+        message: "capture needs `Authorization: Bearer <organisation API token>`".into(),
+    }
+}
+
+/// `POST /epcis/capture`: an EPCIS 2.0 document from an organisation's software.
+#[utoipa::path(post, path = "/epcis/capture", tag = "epcis",
+    request_body(content_type = "application/ld+json", description = "An EPCISDocument (EPCIS 2.0 JSON-LD)"),
+    responses(
+        (status = 202, description = "Accepted: each event's ID, its transaction, or `already_recorded`; Location names the capture job"),
+        (status = 400, description = "invalid_epcis (each bad event by position) or no_lot_action; nothing submitted"),
+        (status = 401, description = "unauthorized"),
+        (status = 413, description = "document over 4 MiB"),
+        (status = 503, description = "busy")))]
+pub async fn capture(State(s): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
+    match capture_inner(s, headers, body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn capture_inner(s: ApiState, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(unauthorized)?;
+    let token_sha256: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+    let client = s
+        .epcis
+        .clients
+        .iter()
+        .position(|(c, _)| c.token_sha256 == token_sha256)
+        .ok_or_else(unauthorized)?;
+
+    // Validate and plan the whole document before anything is submitted.
+    let state = s.clone();
+    let job_id = blake3::hash(&body).to_hex()[..32].to_owned();
+    let planned = match blocking(&s, move || Ok(plan_document(&state, &body))).await? {
+        Ok(planned) => planned,
+        Err(Refusal::Api(e)) => return Err(e),
+        Err(Refusal::Events(bad)) => return Ok(bad.into_response()),
+    };
+
+    let (c, nonce_slot) = &s.epcis.clients[client];
+    let sender = c.key.public_key();
+    let chain_id = ChainId::new(s.chain_id.clone()).map_err(ApiError::internal)?;
+    let height = s.node.progress().height;
+    let mut next = nonce_slot.lock().await;
+    let stored = state_nonce(&s, &sender)?;
+    let mut nonce = next.map_or(stored, |n| n.max(stored));
+    let mut events = Vec::with_capacity(planned.len());
+    let mut stop: Option<String> = None;
+    for (hash, call) in planned {
+        let event_id = hash.to_ni();
+        let Some(call) = call else {
+            events.push(JobEvent {
+                event_id,
+                tx: None,
+                status: "already_recorded",
+                reason: None,
+            });
+            continue;
+        };
+        if let Some(reason) = &stop {
+            events.push(JobEvent {
+                event_id,
+                tx: None,
+                status: "not_submitted",
+                reason: Some(reason.clone()),
+            });
+            continue;
+        }
+        let tx = Transaction {
+            chain_id: chain_id.clone(),
+            sender,
+            nonce,
+            expiry_height: height + CAPTURE_EXPIRY_BLOCKS,
+            call: ContractCall {
+                contract: ContractId::new(contract_ids::LOTS).map_err(ApiError::internal)?,
+                method: MethodName::new(method::CAPTURE).map_err(ApiError::internal)?,
+                args: borsh::to_vec(&call).map_err(ApiError::internal)?,
+            },
+        }
+        .sign(&c.key)
+        .map_err(ApiError::internal)?;
+        match s.node.submit(tx).await {
+            Ok(tx_hash) => {
+                nonce += 1;
+                events.push(JobEvent {
+                    event_id,
+                    tx: Some(tx_hash),
+                    status: "submitted",
+                    reason: None,
+                });
+            }
+            Err(rejection) => {
+                // Later events would leave a nonce gap: they wait for a retry.
+                let reason = format!("{}: {}", rejection.code, rejection.message);
+                events.push(JobEvent {
+                    event_id,
+                    tx: None,
+                    status: "rejected",
+                    reason: Some(reason.clone()),
+                });
+                stop = Some(format!("an earlier event was rejected ({reason})"));
+            }
+        }
+    }
+    *next = Some(nonce);
+    drop(next);
+
+    let job = Job {
+        id: job_id.clone(),
+        events,
+    };
+    let answer = job_json(&s, &job)?;
+    if let Ok(mut jobs) = s.epcis.jobs.lock() {
+        jobs.retain(|j| j.id != job_id);
+        if jobs.len() >= CAPTURE_JOBS_MAX {
+            jobs.pop_front();
+        }
+        jobs.push_back(job);
+    }
+    let location =
+        HeaderValue::from_str(&format!("/epcis/capture/{job_id}")).map_err(ApiError::internal)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(answer),
+    )
+        .into_response())
+}
+
+/// An event's hash and contract call (`None`: already on chain).
+type Planned = (EventHash, Option<Capture>);
+
+/// Every event's hash and contract call.
+fn plan_document(s: &ApiState, body: &[u8]) -> Result<Vec<Planned>, Refusal> {
+    let doc = match parse_document(body) {
+        Ok(doc) => doc,
+        Err(filiera_epcis::DocumentError::Events(bad)) => {
+            return Err(event_errors(
+                "invalid_epcis",
+                "events do not conform to EPCIS 2.0 / CBV 2.0; nothing was captured",
+                bad.into_iter().map(|e| (e.index, e.reasons)).collect(),
+            ));
+        }
+        Err(e) => return Err(ApiError::bad_request("invalid_epcis", e.to_string()).into()),
+    };
+    let org_of_site = |gln: &str| -> Option<String> {
+        let bytes = s
+            .store
+            .state_get(&full_key(contract_ids::REGISTRY, &keys::site(gln)))
+            .ok()??;
+        SiteRecord::try_from_slice(&bytes).ok().map(|r| r.org)
+    };
+    let mut out = Vec::with_capacity(doc.events.len());
+    let mut bad = Vec::new();
+    for (index, (hash, event)) in doc.events.into_iter().enumerate() {
+        let anchored = s
+            .store
+            .state_get(&full_key(contract_ids::LOTS, &keys::epcis_anchor(&hash.0)))
+            .map_err(ApiError::from)?
+            .is_some();
+        if anchored {
+            out.push((hash, None));
+            continue;
+        }
+        match plan(&event).and_then(|p| capture_call(&hash, &event, p, &org_of_site)) {
+            Ok(call) => out.push((hash, Some(call))),
+            Err(e) => bad.push((index, vec![e.to_string()])),
+        }
+    }
+    if !bad.is_empty() {
+        return Err(event_errors(
+            "no_lot_action",
+            "valid EPCIS, but some events are not lot actions this chain records; nothing was captured",
+            bad,
+        ));
+    }
+    Ok(out)
+}
+
+/// A document refused for some of its events: each by position, with every reason.
+pub struct BadEvents {
+    code: &'static str,
+    message: &'static str,
+    errors: Vec<(usize, Vec<String>)>,
+}
+
+impl IntoResponse for BadEvents {
+    fn into_response(self) -> Response {
+        let errors: Vec<Value> = self
+            .errors
+            .into_iter()
+            .map(|(index, reasons)| json!({"index": index, "reasons": reasons}))
+            .collect();
+        (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"code": self.code, "message": self.message, "errors": errors})),
+        )
+            .into_response()
+    }
+}
+
+fn event_errors(
+    code: &'static str,
+    message: &'static str,
+    errors: Vec<(usize, Vec<String>)>,
+) -> Refusal {
+    Refusal::Events(BadEvents {
+        code,
+        message,
+        errors,
+    })
+}
+
+/// Why a document is refused.
+enum Refusal {
+    Api(ApiError),
+    Events(BadEvents),
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Refusal {
+        Refusal::Api(e)
+    }
+}
+
+fn state_nonce(s: &ApiState, key: &filiera_types::PublicKey) -> Result<u64, ApiError> {
+    match s
+        .store
+        .state_get(&filiera_types::sys_keys::nonce(key))?
+        .as_deref()
+        .map(<[u8; 8]>::try_from)
+    {
+        None => Ok(0),
+        Some(Ok(bytes)) => Ok(u64::from_le_bytes(bytes)),
+        Some(Err(_)) => Err(ApiError::internal("stored nonce is not 8 bytes")),
+    }
+}
+
+/// A job as EPCIS 2.0 describes capture jobs, with each event's fate.
+fn job_json(s: &ApiState, job: &Job) -> Result<Value, ApiError> {
+    let mut running = false;
+    let mut errors = Vec::new();
+    let mut events = Vec::with_capacity(job.events.len());
+    for e in &job.events {
+        let (status, reason) = match (e.status, e.tx) {
+            ("submitted", Some(tx)) => match s.store.tx_location(&tx)? {
+                None => {
+                    running = true;
+                    ("pending", None)
+                }
+                Some(at) => match s.store.receipt(at)?.map(|r| r.status) {
+                    Some(filiera_types::receipt::TxStatus::Success) => ("committed", None),
+                    Some(filiera_types::receipt::TxStatus::Failed { message, .. }) => {
+                        ("failed", Some(message))
+                    }
+                    None => return Err(ApiError::internal("receipt missing")),
+                },
+            },
+            (status, _) => (status, e.reason.clone()),
+        };
+        if let Some(r) = &reason {
+            errors.push(json!({"eventID": e.event_id, "reason": r}));
+        }
+        events.push(json!({
+            "eventID": e.event_id,
+            "status": status,
+            "tx": e.tx.map(|h| h.to_hex()),
+            "reason": reason,
+        }));
+    }
+    Ok(json!({
+        "captureID": job.id,
+        "running": running,
+        "success": !running && errors.is_empty(),
+        "captureErrorBehaviour": "proceed",
+        "errors": errors,
+        "events": events,
+    }))
+}
+
+/// `GET /epcis/capture/{capture_id}`: a capture job's progress.
+#[utoipa::path(get, path = "/epcis/capture/{capture_id}", tag = "epcis",
+    params(("capture_id" = String, Path, description = "From the Location of the capture answer")),
+    responses((status = 200, description = "running, success, errors, and each event's status (pending, committed, failed, already_recorded, rejected)"), (status = 404, description = "unknown or forgotten job")))]
+pub async fn capture_job(
+    State(s): State<ApiState>,
+    Path(capture_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let job = s
+        .epcis
+        .jobs
+        .lock()
+        .map_err(ApiError::internal)?
+        .iter()
+        .find(|j| j.id == capture_id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("no capture job with this id"))?;
+    Ok(Json(job_json(&s, &job)?))
+}
+
+/// The filters of `GET /epcis/events` (EPCIS 2.0 query parameters).
+#[derive(Debug, Default, Deserialize)]
+pub struct EventQuery {
+    #[serde(rename = "eventType")]
+    event_type: Option<String>,
+    #[serde(rename = "GE_eventTime")]
+    ge_event_time: Option<String>,
+    #[serde(rename = "LT_eventTime")]
+    lt_event_time: Option<String>,
+    #[serde(rename = "EQ_bizStep")]
+    eq_biz_step: Option<String>,
+    #[serde(rename = "EQ_disposition")]
+    eq_disposition: Option<String>,
+    #[serde(rename = "EQ_bizLocation")]
+    eq_biz_location: Option<String>,
+    #[serde(rename = "EQ_readPoint")]
+    eq_read_point: Option<String>,
+    #[serde(rename = "MATCH_epc")]
+    match_epc: Option<String>,
+    #[serde(rename = "MATCH_anyEPCClass", alias = "MATCH_epcClass")]
+    match_epc_class: Option<String>,
+    #[serde(rename = "perPage")]
+    per_page: Option<usize>,
+    #[serde(rename = "nextPageToken")]
+    next_page_token: Option<String>,
+}
+
+/// `GET /epcis/events`: stored events matching the filters, oldest first.
+#[utoipa::path(get, path = "/epcis/events", tag = "epcis",
+    params(
+        ("eventType" = Option<String>, Query, description = "ObjectEvent, TransformationEvent, ..."),
+        ("GE_eventTime" = Option<String>, Query, description = "RFC 3339, inclusive"),
+        ("LT_eventTime" = Option<String>, Query, description = "RFC 3339, exclusive"),
+        ("EQ_bizStep" = Option<String>, Query, description = "CBV word or URI"),
+        ("EQ_disposition" = Option<String>, Query, description = "CBV word or URI"),
+        ("EQ_bizLocation" = Option<String>, Query, description = "sgln URN or Digital Link"),
+        ("EQ_readPoint" = Option<String>, Query, description = "sgln URN or Digital Link"),
+        ("MATCH_epc" = Option<String>, Query, description = "An EPC in epcList, childEPCs, inputs or outputs"),
+        ("MATCH_anyEPCClass" = Option<String>, Query, description = "A lot (lgtin or Digital Link with AI 10) in any quantity list"),
+        ("perPage" = Option<usize>, Query, description = "At most 100; 30 by default"),
+        ("nextPageToken" = Option<String>, Query, description = "From the previous page's Link header")),
+    responses((status = 200, description = "An EPCISQueryDocument; a Link header rel=next when more remain"), (status = 400, description = "invalid_query")))]
+pub async fn events(State(s): State<ApiState>, Query(q): Query<EventQuery>) -> Response {
+    let state = s.clone();
+    match blocking(&s, move || query(&state, &q)).await {
+        Ok((doc, next)) => {
+            let mut r = (
+                [(header::CONTENT_TYPE, "application/json")],
+                filiera_epcis::to_epcis_json(&doc),
+            )
+                .into_response();
+            if let Some(link) = next.and_then(|n| HeaderValue::from_str(&n).ok()) {
+                r.headers_mut().insert(header::LINK, link);
+            }
+            r
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+fn bad_query(m: impl Into<String>) -> ApiError {
+    ApiError::bad_request("invalid_query", m)
+}
+
+fn query(s: &ApiState, q: &EventQuery) -> Result<(Value, Option<String>), ApiError> {
+    let per_page = q.per_page.unwrap_or(PER_PAGE_DEFAULT);
+    if per_page == 0 || per_page > PER_PAGE_MAX {
+        return Err(bad_query(format!("perPage must be 1 to {PER_PAGE_MAX}")));
+    }
+    let offset: usize = match &q.next_page_token {
+        Some(t) => t
+            .parse()
+            .map_err(|_| bad_query("nextPageToken is not one this node gave"))?,
+        None => 0,
+    };
+    let time = |t: &Option<String>, name: &str| -> Result<Option<time::OffsetDateTime>, ApiError> {
+        t.as_deref()
+            .map(|t| {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| bad_query(format!("{name} is not an RFC 3339 date-time")))
+            })
+            .transpose()
+    };
+    let ge = time(&q.ge_event_time, "GE_eventTime")?;
+    let lt = time(&q.lt_event_time, "LT_eventTime")?;
+    let id = |v: &Option<String>, name: &str| -> Result<Option<String>, ApiError> {
+        v.as_deref()
+            .map(|v| filiera_epcis::canonical_id(v).map_err(|e| bad_query(format!("{name}: {e}"))))
+            .transpose()
+    };
+    let location = id(&q.eq_biz_location, "EQ_bizLocation")?;
+    let read_point = id(&q.eq_read_point, "EQ_readPoint")?;
+    let epc = id(&q.match_epc, "MATCH_epc")?;
+    let class = id(&q.match_epc_class, "MATCH_anyEPCClass")?;
+    // Stored events spell CBV values as bare words (normalised at capture).
+    let word = |v: &Option<String>, vocab: filiera_epcis::Vocabulary| {
+        v.as_deref().map(|w| {
+            vocab
+                .member(w)
+                .ok()
+                .flatten()
+                .map_or_else(|| w.to_owned(), str::to_owned)
+        })
+    };
+    let biz_step = word(&q.eq_biz_step, filiera_epcis::BIZ_STEP);
+    let disposition = word(&q.eq_disposition, filiera_epcis::DISPOSITION);
+
+    // A lot filter reads the lot's index; otherwise every stored event, bounded.
+    let lot = q.match_epc_class.as_deref().and_then(filiera_epcis::lot_of);
+    let documents: Vec<Vec<u8>> = match &lot {
+        Some((gtin, lot)) => {
+            let prefix = full_key(
+                contract_ids::LOTS,
+                &keys::epcis_of_lot_prefix(gtin.as_str(), lot.as_str()),
+            );
+            let mut docs = Vec::new();
+            for (key, _) in s.store.state_prefix(&prefix, None, QUERY_SCAN_MAX)? {
+                let hex_hash = &key[prefix.len()..];
+                let hash: [u8; 32] = hex::decode(hex_hash)
+                    .ok()
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| ApiError::internal("malformed EPCIS lot index key"))?;
+                if let Some(doc) = s
+                    .store
+                    .state_get(&full_key(contract_ids::LOTS, &keys::epcis_event(&hash)))?
+                {
+                    docs.push(doc);
+                }
+            }
+            docs
+        }
+        None => s
+            .store
+            .state_prefix(
+                &full_key(contract_ids::LOTS, keys::EPCIS_EVENTS),
+                None,
+                QUERY_SCAN_MAX,
+            )?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect(),
+    };
+    let mut matching: Vec<(time::OffsetDateTime, String, Value)> = Vec::new();
+    for bytes in documents {
+        let text = String::try_from_slice(&bytes)
+            .map_err(|e| ApiError::internal(format!("stored EPCIS event does not decode: {e}")))?;
+        let Ok(event) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        let Some(at) = event
+            .get("eventTime")
+            .and_then(Value::as_str)
+            .and_then(|t| {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            })
+        else {
+            continue;
+        };
+        let str_of = |k: &str| event.get(k).and_then(Value::as_str);
+        let canon_of = |v: Option<&Value>| {
+            v.and_then(|p| p.get("id"))
+                .and_then(Value::as_str)
+                .and_then(|i| filiera_epcis::canonical_id(i).ok())
+        };
+        let words_match = |field: &str, want: &Option<String>| match want {
+            None => true,
+            Some(w) => str_of(field) == Some(w.as_str()),
+        };
+        let ok = q
+            .event_type
+            .as_deref()
+            .is_none_or(|t| str_of("type") == Some(t))
+            && ge.is_none_or(|g| at >= g)
+            && lt.is_none_or(|l| at < l)
+            && words_match("bizStep", &biz_step)
+            && words_match("disposition", &disposition)
+            && location
+                .as_ref()
+                .is_none_or(|l| canon_of(event.get("bizLocation")).as_ref() == Some(l))
+            && read_point
+                .as_ref()
+                .is_none_or(|l| canon_of(event.get("readPoint")).as_ref() == Some(l))
+            && epc
+                .as_ref()
+                .is_none_or(|e| names(&event, EPC_LISTS, None).contains(e))
+            && class
+                .as_ref()
+                .is_none_or(|c| names(&event, QUANTITY_LISTS, Some("epcClass")).contains(c));
+        if ok {
+            let id = str_of("eventID").unwrap_or_default().to_owned();
+            matching.push((at, id, event));
+        }
+    }
+    matching.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let total = matching.len();
+    let page: Vec<Value> = matching
+        .into_iter()
+        .skip(offset)
+        .take(per_page)
+        .map(|(_, _, e)| e)
+        .collect();
+    let next = (offset + per_page < total).then(|| {
+        format!(
+            "</epcis/events?nextPageToken={}&perPage={per_page}>; rel=\"next\"",
+            offset + per_page
+        )
+    });
+    let created = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(ApiError::internal)?;
+    Ok((query_document("SimpleEventQuery", &created, page), next))
+}
+
+const EPC_LISTS: &[&str] = &[
+    "epcList",
+    "childEPCs",
+    "inputEPCList",
+    "outputEPCList",
+    "parentID",
+];
+const QUANTITY_LISTS: &[&str] = &[
+    "quantityList",
+    "childQuantityList",
+    "inputQuantityList",
+    "outputQuantityList",
+];
+
+/// Canonical identifiers an event names in `lists` (their `field`, for quantities).
+fn names(event: &Value, lists: &[&str], field: Option<&str>) -> Vec<String> {
+    let mut out = Vec::new();
+    for list in lists {
+        let items: Vec<&Value> = match event.get(*list) {
+            Some(Value::Array(items)) => items.iter().collect(),
+            Some(one) => vec![one],
+            None => continue,
+        };
+        for item in items {
+            let value = match field {
+                Some(f) => item.get(f),
+                None => Some(item),
+            };
+            if let Some(id) = value
+                .and_then(Value::as_str)
+                .and_then(|v| filiera_epcis::canonical_id(v).ok())
+            {
+                out.push(id);
+            }
+        }
+    }
+    out
+}
+
+/// `GET /epcis/events/{event_id}`: one stored event, by its CBV 2.0 event ID
+/// (`ni:///sha-256;…?ver=CBV2.0`, URL-encoded) or the hash in hex.
+#[utoipa::path(get, path = "/epcis/events/{event_id}", tag = "epcis",
+    params(("event_id" = String, Path, description = "ni:///sha-256;{hex}?ver=CBV2.0 (URL-encoded) or the 64 hex digits")),
+    responses((status = 200, description = "The event as captured, with its eventID"), (status = 400, description = "invalid_event_id"), (status = 404, description = "no such event")))]
+pub async fn event(
+    State(s): State<ApiState>,
+    Path(event_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let hash = EventHash::from_ni(&event_id)
+        .or_else(|| {
+            hex::decode(&event_id)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .map(EventHash)
+        })
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_event_id",
+                "not a CBV 2.0 event ID nor 64 hex digits",
+            )
+        })?;
+    let bytes = s
+        .store
+        .state_get(&full_key(contract_ids::LOTS, &keys::epcis_event(&hash.0)))?
+        .ok_or_else(|| ApiError::not_found("no captured EPCIS event with this ID"))?;
+    let text = String::try_from_slice(&bytes).map_err(ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], text).into_response())
+}
