@@ -53,6 +53,9 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         api: String,
     },
+    /// EPCIS 2.0 documents turned into signed transactions.
+    #[command(subcommand)]
+    Epcis(EpcisCmd),
     /// Print the version of the binary and of the formats it speaks.
     Version,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -227,6 +230,9 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Init(args) => init(args, json)?,
         Command::Demo { dir, api } => crate::demo::run(&dir, &api)?,
+        Command::Epcis(EpcisCmd::Import { file, key, api }) => {
+            crate::epcis_cmd::import(&file, &key, &api, json)?
+        }
         Command::Start { home } => crate::start::start(&home)?,
         Command::Localnet(args) => crate::localnet::run(crate::localnet::LocalnetArgs {
             validators: usize::from(args.validators),
@@ -361,4 +367,26 @@ fn now_ms_to_second() -> Result<u64> {
         .duration_since(std::time::UNIX_EPOCH)
         .context("the system clock is before 1970")?;
     Ok(since.as_secs() * 1000)
+}
+
+/// `filiera epcis ...`.
+#[derive(Subcommand)]
+pub enum EpcisCmd {
+    /// Validate an EPCIS 2.0 JSON-LD document and record its events on chain,
+    /// each as a transaction signed with the organisation's key. A document
+    /// with a bad event is refused whole (each bad event listed by position);
+    /// events already on chain are skipped.
+    #[command(
+        after_help = "Example:\n  filiera epcis import harvest.jsonld --key orgs/caseificio.json --api http://127.0.0.1:8080"
+    )]
+    Import {
+        /// The EPCIS 2.0 document (JSON-LD).
+        file: PathBuf,
+        /// The organisation's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// A node's API base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        api: String,
+    },
 }

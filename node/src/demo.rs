@@ -5,99 +5,17 @@
 //! oil lot, each certified by its control body; a Ciauscolo lot recalled by
 //! its maker.
 
+use crate::client::Client;
 use crate::keyfile;
 use anyhow::{Context, Result, bail};
 use filiera_contract_api::certification::{Attest, Subject};
 use filiera_contract_api::lots::{Commission, EventKind, LotRef, Recall, Record};
 use filiera_contract_api::{contract_ids, encode};
-use filiera_types::{ChainId, ContractCall, ContractId, MethodName, SecretKey, Transaction};
-use serde_json::Value;
-use std::collections::BTreeMap;
+use filiera_types::SecretKey;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-/// How long the demo waits for its transactions to be final.
-const COMMIT_WAIT_MS: u64 = 60_000;
 /// A year, for the validity of the demo attestations.
 const YEAR_MS: u64 = 365 * 24 * 3600 * 1000;
-
-struct Client {
-    api: String,
-    chain: ChainId,
-    expiry_height: u64,
-    nonces: BTreeMap<String, u64>,
-}
-
-impl Client {
-    fn get(&self, path: &str) -> Result<Value> {
-        let url = format!("{}{path}", self.api);
-        ureq::get(&url)
-            .call()
-            .with_context(|| format!("GET {url}"))?
-            .body_mut()
-            .read_json()
-            .with_context(|| format!("GET {url}: not JSON"))
-    }
-
-    fn submit(
-        &mut self,
-        key: &SecretKey,
-        contract: &str,
-        method: &str,
-        args: Vec<u8>,
-    ) -> Result<String> {
-        let public = key.public_key().to_hex();
-        let nonce = match self.nonces.get(&public) {
-            Some(n) => *n,
-            None => self.get(&format!("/v1/accounts/{public}/nonce"))?["next_nonce"]
-                .as_u64()
-                .context("nonce missing")?,
-        };
-        let tx = Transaction {
-            chain_id: self.chain.clone(),
-            sender: key.public_key(),
-            nonce,
-            expiry_height: self.expiry_height,
-            call: ContractCall {
-                contract: ContractId::new(contract)?,
-                method: MethodName::new(method)?,
-                args,
-            },
-        }
-        .sign(key)?;
-        let url = format!("{}/v1/txs", self.api);
-        let answer: Value = match ureq::post(&url)
-            .header("content-type", "application/octet-stream")
-            .config()
-            .http_status_as_error(false)
-            .build()
-            .send(&tx.encode()[..])
-        {
-            Ok(mut r) if r.status().is_success() => r.body_mut().read_json()?,
-            Ok(mut r) => {
-                let body = r.body_mut().read_to_string().unwrap_or_default();
-                bail!("{method} refused: {} {body}", r.status())
-            }
-            Err(e) => bail!("POST {url}: {e}"),
-        };
-        self.nonces.insert(public, nonce + 1);
-        answer["tx_hash"]
-            .as_str()
-            .map(str::to_owned)
-            .context("no tx_hash in the answer")
-    }
-
-    fn wait(&self, hash: &str) -> Result<Value> {
-        let deadline = Instant::now() + Duration::from_millis(COMMIT_WAIT_MS);
-        while Instant::now() < deadline {
-            if let Ok(receipt) = self.get(&format!("/v1/txs/{hash}")) {
-                return Ok(receipt);
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        bail!("transaction {hash} not final after {COMMIT_WAIT_MS} ms")
-    }
-}
 
 fn lot(gtin: &str, lot: &str) -> LotRef {
     LotRef {
@@ -146,12 +64,7 @@ fn attest(id: LotRef, scheme: &str, name: &str, from_ms: u64) -> Vec<u8> {
 pub fn run(dir: &Path, api: &str) -> Result<()> {
     let genesis = crate::genesis_cmd::load(&dir.join("genesis.json"))?;
     let org = |id: &str| keyfile::read(&dir.join("orgs").join(format!("{id}.json")));
-    let mut client = Client {
-        api: api.trim_end_matches('/').to_owned(),
-        chain: genesis.chain_id.clone(),
-        expiry_height: 0,
-        nonces: BTreeMap::new(),
-    };
+    let mut client = Client::new(api, genesis.chain_id.clone());
     let height = client.get("/v1/status")?["height"]
         .as_u64()
         .context("status without height")?;

@@ -5,8 +5,10 @@
 //! one line on stderr and a non-zero exit, never a panic.
 
 mod cli;
+mod client;
 mod config;
 mod demo;
+mod epcis_cmd;
 mod genesis_cmd;
 mod home;
 mod keyfile;

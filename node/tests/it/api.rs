@@ -638,3 +638,56 @@ pub fn check_epcis(api: &str, dir: &Path) {
         assert!(out.contains("valid"), "{out}");
     }
 }
+
+/// `filiera epcis import`: the organisation signs its own events; a bad
+/// event refuses the file; importing twice is harmless.
+pub fn check_epcis_cli(api: &str, dir: &Path) {
+    let key = dir.join("orgs").join("caseificio-montefeltro-demo.json");
+    let lot = "urn:epc:class:lgtin:9521234.010001.CU-EPCIS-2";
+    let mut commission = epcis_event(
+        "commissioning",
+        "ADD",
+        "2026-11-25T10:00:00.000+01:00",
+        "urn:epc:id:sgln:9521234.00001.0",
+        serde_json::json!({}),
+    );
+    commission["quantityList"][0]["epcClass"] = lot.into();
+    let file = dir.join("import.jsonld");
+    let import = |doc: &Value| {
+        std::fs::write(&file, doc.to_string()).unwrap();
+        crate::network::filiera()
+            .args(["epcis", "import"])
+            .arg(&file)
+            .arg("--key")
+            .arg(&key)
+            .args(["--api", api])
+            .output()
+            .unwrap()
+    };
+    let mut bad = commission.clone();
+    bad["eventTimeZoneOffset"] = "CET".into();
+    let out = import(&epcis_document(vec![commission.clone(), bad]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("event 1:") && stderr.contains("eventTimeZoneOffset"),
+        "{stderr}"
+    );
+    let out = import(&epcis_document(vec![commission.clone()]));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("committed"), "{stdout}");
+    let (status, record) = json(&format!("{api}/v1/lots/09521234100010/CU-EPCIS-2"));
+    assert_eq!(
+        (status, record["quantity"].as_u64()),
+        (200, Some(100)),
+        "{record}"
+    );
+    let out = import(&epcis_document(vec![commission]));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("already_recorded"));
+}

@@ -44,7 +44,7 @@ impl Drop for Net {
     }
 }
 
-fn filiera() -> Command {
+pub fn filiera() -> Command {
     Command::new(env!("CARGO_BIN_EXE_filiera"))
 }
 
@@ -474,6 +474,7 @@ fn localnet_starts_takes_the_demo_and_stops_cleanly_on_sigterm() {
     crate::api::check(&api, &dir);
     crate::api::check_in_browser(&api);
     crate::api::check_epcis(&api, &dir);
+    crate::api::check_epcis_cli(&api, &dir);
     // SIGTERM: every validator stops and the parent reports it.
     let pid = nix::unistd::Pid::from_raw(localnet.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();

@@ -1,0 +1,126 @@
+//! `filiera epcis import`: an EPCIS 2.0 document recorded on chain by the
+//! organisation itself (signed with its own key, no API token needed), the
+//! offline counterpart of the API's `/epcis/capture`.
+
+use crate::client::Client;
+use crate::keyfile;
+use anyhow::{Context, Result, bail};
+use borsh::BorshDeserialize;
+use filiera_contract_api::lots::method;
+use filiera_contract_api::registry::SiteRecord;
+use filiera_contract_api::{contract_ids, keys};
+use filiera_types::ChainId;
+use std::path::Path;
+
+/// Blocks a submitted event stays valid for.
+const EXPIRY_BLOCKS: u64 = 1_000;
+
+/// The state value at a contract's key, read through `/v1/proofs`.
+fn state_value(client: &Client, contract: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    let full = keys::state_key(contract, key);
+    let answer = client.get(&format!("/v1/proofs/{}", hex::encode(full)))?;
+    match answer["value"].as_str() {
+        None => Ok(None),
+        Some(v) => Ok(Some(hex::decode(v).context("proof value is not hex")?)),
+    }
+}
+
+pub fn import(file: &Path, key_file: &Path, api: &str, json: bool) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let doc = match filiera_epcis::parse_document(&bytes) {
+        Ok(doc) => doc,
+        Err(filiera_epcis::DocumentError::Events(bad)) => {
+            for e in &bad {
+                eprintln!("event {}: {}", e.index, e.reasons.join("; "));
+            }
+            bail!(
+                "{} of the document's events are invalid; nothing was submitted",
+                bad.len()
+            );
+        }
+        Err(e) => bail!("{e}"),
+    };
+    let key = keyfile::read(key_file)?;
+    let probe = Client::new(api, ChainId::new("probe")?);
+    let status = probe.get("/v1/status")?;
+    let chain = ChainId::new(
+        status["chain_id"]
+            .as_str()
+            .context("status without chain_id")?,
+    )?;
+    let mut client = Client::new(api, chain);
+    client.expiry_height =
+        status["height"].as_u64().context("status without height")? + EXPIRY_BLOCKS;
+
+    // Plan every event before submitting any.
+    let org_of_site = |gln: &str| -> Option<String> {
+        let bytes = state_value(&client, contract_ids::REGISTRY, &keys::site(gln)).ok()??;
+        SiteRecord::try_from_slice(&bytes).ok().map(|s| s.org)
+    };
+    let mut calls = Vec::new();
+    let mut bad = Vec::new();
+    for (index, (hash, event)) in doc.events.iter().enumerate() {
+        if state_value(&client, contract_ids::LOTS, &keys::epcis_anchor(&hash.0))?.is_some() {
+            calls.push((hash, None));
+            continue;
+        }
+        match filiera_epcis::plan(event)
+            .and_then(|p| filiera_epcis::capture_call(hash, event, p, &org_of_site))
+        {
+            Ok(call) => calls.push((hash, Some(call))),
+            Err(e) => bad.push(format!("event {index}: {e}")),
+        }
+    }
+    if !bad.is_empty() {
+        for b in &bad {
+            eprintln!("{b}");
+        }
+        bail!(
+            "{} events have no lot action here; nothing was submitted",
+            bad.len()
+        );
+    }
+    let mut submitted = Vec::new();
+    for (hash, call) in calls {
+        let Some(call) = call else {
+            report(json, &hash.to_ni(), "already_recorded", None);
+            continue;
+        };
+        let tx = client.submit(
+            &key,
+            contract_ids::LOTS,
+            method::CAPTURE,
+            borsh::to_vec(&call)?,
+        )?;
+        submitted.push((hash.to_ni(), tx));
+    }
+    let mut failed = 0;
+    for (event_id, tx) in submitted {
+        let receipt = client.wait(&tx)?;
+        if receipt["success"] == true {
+            report(json, &event_id, "committed", Some(&tx));
+        } else {
+            failed += 1;
+            let why = receipt["message"].as_str().unwrap_or("failed").to_owned();
+            report(json, &event_id, &format!("failed: {why}"), Some(&tx));
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} events failed on chain");
+    }
+    Ok(())
+}
+
+fn report(json: bool, event_id: &str, status: &str, tx: Option<&str>) {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"eventID": event_id, "status": status, "tx": tx})
+        );
+    } else {
+        println!(
+            "{status:<17} {event_id}{}",
+            tx.map(|t| format!("  tx {t}")).unwrap_or_default()
+        );
+    }
+}
