@@ -78,6 +78,7 @@ pub fn start(home_dir: &Path) -> Result<()> {
             rate_per_ip_per_s: config.api.rate_limit_per_ip_per_s,
             burst_per_ip: config.api.rate_limit_burst,
             request_timeout_ms: config.api.request_timeout_ms,
+            ..Default::default()
         },
         storage: StorageConfig::default(),
         mempool: Default::default(),

@@ -35,7 +35,9 @@ use axum::routing::{get, post};
 use filiera_storage::Store;
 use std::sync::Arc;
 
+mod serve;
 pub use handle::{Admission, NodeHandle, Progress, Rejection};
+pub use serve::serve;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -131,6 +133,12 @@ pub struct ApiLimits {
     pub burst_per_ip: u32,
     /// Longest a request may take, ms; then 408.
     pub request_timeout_ms: u64,
+    /// Longest a client may take to send a request's headers, ms, and to
+    /// start the next request on a kept-alive connection; then the
+    /// connection is closed (slow-header attacks hold no socket for long).
+    pub header_read_timeout_ms: u64,
+    /// Connections open at once, at most; beyond, new ones wait to be accepted.
+    pub connections_max: usize,
 }
 
 impl Default for ApiLimits {
@@ -139,6 +147,8 @@ impl Default for ApiLimits {
             rate_per_ip_per_s: 100,
             burst_per_ip: 200,
             request_timeout_ms: 10_000,
+            header_read_timeout_ms: 5_000,
+            connections_max: 10_000,
         }
     }
 }

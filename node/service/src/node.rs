@@ -179,17 +179,11 @@ pub fn run(
         .block_on(tokio::net::TcpListener::bind(spec.api_listen))
         .map_err(|e| setup("API listen address")(&e))?;
     tracing::info!(addr = %spec.api_listen, "API listening");
-    runtime.spawn(async move {
-        if let Err(e) = axum::serve(
-            listener,
-            filiera_api::router(api_state, api_limits)
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        {
-            tracing::error!(error = %e, "API server stopped");
-        }
-    });
+    runtime.spawn(filiera_api::serve(
+        listener,
+        filiera_api::router(api_state, api_limits),
+        api_limits,
+    ));
     let stopper = inbox_tx.clone();
     runtime.spawn(async move {
         shutdown.await;

@@ -75,6 +75,7 @@ async fn each_address_is_rate_limited_with_a_json_429_and_cors_allows_reads() {
         rate_per_ip_per_s: 1,
         burst_per_ip: 3,
         request_timeout_ms: 5_000,
+        ..ApiLimits::default()
     };
     let app = app(dir.path(), limits);
     let mut statuses = Vec::new();
@@ -185,9 +186,10 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
     // The routes, as the router's source declares them.
     let source = include_str!("../../src/lib.rs");
     let routed: std::collections::BTreeSet<String> = source
-        .match_indices(".route(\"")
+        .match_indices(".route(")
         .map(|(i, m)| {
-            let rest = &source[i + m.len()..];
+            let rest = source[i + m.len()..].trim_start();
+            let rest = rest.strip_prefix('"').expect("a route path literal");
             rest[..rest.find('"').unwrap()].to_owned()
         })
         .collect();
@@ -224,4 +226,49 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
             assert!(bytes.starts_with(b"\0asm"), "{path} serves WebAssembly");
         }
     }
+}
+
+/// A client that sends half its headers and stalls is cut off after the
+/// header-read timeout; a complete request on the same server is answered.
+#[tokio::test]
+async fn slow_headers_are_cut_off_by_the_header_read_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let limits = ApiLimits {
+        header_read_timeout_ms: 300,
+        ..ApiLimits::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(filiera_api::serve(
+        listener,
+        app(dir.path(), limits),
+        limits,
+    ));
+
+    let mut good = tokio::net::TcpStream::connect(addr).await.unwrap();
+    good.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    good.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let _closed = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        slow.read_to_end(&mut rest),
+    )
+    .await
+    .expect("the server closes a stalled connection");
+    assert!(
+        !String::from_utf8_lossy(&rest).starts_with("HTTP/1.1 200"),
+        "a request without its end of headers is never answered"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_millis(250));
 }
