@@ -105,6 +105,8 @@ pub async fn blocking<T: Send + 'static>(
         rest::attestation,
         rest::proof,
         resolver::lot,
+        resolver::lot_item,
+        resolver::serial_only,
         qr::lot_label,
         qr::lot_sheet,
         assets::verifier,
@@ -182,6 +184,8 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
         .route("/v1/attestations/{id}", get(rest::attestation))
         .route("/v1/proofs/{key_hex}", get(rest::proof))
         .route("/01/{gtin}/10/{lot}", get(resolver::lot))
+        .route("/01/{gtin}/10/{lot}/21/{serial}", get(resolver::lot_item))
+        .route("/01/{gtin}/21/{serial}", get(resolver::serial_only))
         .route("/qr/01/{gtin}/10/{lot}", get(qr::lot_label))
         .route("/qr/sheet/01/{gtin}", get(qr::lot_sheet))
         // Submissions share the per-address limit (signature checks cost CPU).

@@ -175,3 +175,76 @@ pub async fn lot(
             .into_response(),
     }
 }
+
+/// `GET /01/{gtin}/10/{lot}/21/{serial}`: one item of a lot. Filiera records
+/// lots, so an item resolves to its lot's page, bundle or linkset once its
+/// serial is checked.
+#[utoipa::path(get, path = "/01/{gtin}/10/{lot}/21/{serial}", tag = "digital link", params(("gtin" = String, Path, description = "GTIN"), ("lot" = String, Path, description = "Lot number"), ("serial" = String, Path, description = "Serial number")), responses((status = 200, description = "As for the lot"), (status = 400, description = "invalid identifier"), (status = 404, description = "unknown lot")))]
+pub async fn lot_item(
+    State(s): State<ApiState>,
+    Path((gtin, lot_number, serial)): Path<(String, String, String)>,
+    Query(q): Query<ResolverQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = ids::serial(&serial) {
+        return identifier_error(&q, &headers, e);
+    }
+    lot(State(s), Path((gtin, lot_number)), Query(q), headers).await
+}
+
+/// `GET /01/{gtin}/21/{serial}`: an item named without its lot. Filiera
+/// records lots, not serials: the answer says so and asks for the label's
+/// full link (which carries the lot).
+#[utoipa::path(get, path = "/01/{gtin}/21/{serial}", tag = "digital link", params(("gtin" = String, Path, description = "GTIN"), ("serial" = String, Path, description = "Serial number")), responses((status = 400, description = "invalid identifier"), (status = 404, description = "serials are resolved through their lot: /01/{gtin}/10/{lot}/21/{serial}")))]
+pub async fn serial_only(
+    Path((gtin, serial)): Path<(String, String)>,
+    Query(q): Query<ResolverQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = ids::gtin(&gtin).and_then(|_| ids::serial(&serial)) {
+        return identifier_error(&q, &headers, e);
+    }
+    let lang = Lang::choose(
+        q.lang.as_deref(),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let detail = "Questo nodo risolve i lotti: usate il link completo dell'etichetta (/01/…/10/lotto/21/seriale). \
+                  This node resolves lots: use the label's full link (/01/…/10/lot/21/serial).";
+    match wants(&headers) {
+        Wants::Html => (
+            StatusCode::NOT_FOUND,
+            Html(page::error_page(
+                lang,
+                "Lotto non indicato",
+                "Lot not given",
+                detail,
+            )),
+        )
+            .into_response(),
+        _ => ApiError::not_found(detail).into_response(),
+    }
+}
+
+fn identifier_error(q: &ResolverQuery, headers: &HeaderMap, e: ApiError) -> Response {
+    let lang = Lang::choose(
+        q.lang.as_deref(),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    match wants(headers) {
+        Wants::Html => (
+            StatusCode::BAD_REQUEST,
+            Html(page::error_page(
+                lang,
+                "Codice non valido",
+                "Invalid code",
+                &e.message,
+            )),
+        )
+            .into_response(),
+        _ => e.into_response(),
+    }
+}

@@ -175,6 +175,15 @@ pub fn check(api: &str, dir: &Path) {
     let (_, _, english) = get(&format!("{recalled}?lang=en"), "text/html");
     assert!(english.contains("RECALL"));
 
+    // An item of a lot resolves to its lot; a serial without its lot is explained.
+    let (status, _, item) = get(&format!("{lot_url}/21/SN-0001"), "text/html");
+    assert_eq!(status, 200);
+    assert!(item.contains("CU-2026-0142"));
+    let (status, _, _) = get(&format!("{lot_url}/21/bad%20serial%0A"), "text/html");
+    assert_eq!(status, 400);
+    let (status, _, page) = get(&format!("{api}/01/09521234100010/21/SN-0001"), "text/html");
+    assert!(status == 404 && page.contains("/10/"), "{page}");
+
     // Content negotiation honours q-values; caches are told it varies.
     let (_, content_type, _) = get(&lot_url, "text/html;q=0, application/json");
     assert!(

@@ -210,7 +210,10 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
             .replace("{height}", "1")
             .replace("{public_key}", &"11".repeat(32))
             .replace("{id}", "1")
-            .replace("{key_hex}", "6b6579");
+            .replace("{key_hex}", "6b6579")
+            .replace("{serial}", "S1")
+            .replace("{capture_id}", "00")
+            .replace("{event_id}", &"00".repeat(32));
         let r = app
             .clone()
             .oneshot(request(&uri, [10, 0, 0, 6]))
