@@ -127,27 +127,61 @@ pub async fn lot_sheet(
     }
 }
 
-/// The code alone as a grayscale PNG (8 px per module, 4-module quiet zone).
-pub fn code_png(uri: &str) -> Result<Vec<u8>, ApiError> {
+/// Pixels per font pixel of the PNG caption (8x8 glyphs drawn 16x16).
+const CAPTION_SCALE: usize = 2;
+
+/// The label as a grayscale PNG: the code (8 px per module, 4-module quiet
+/// zone) and `caption` under it in an 8x8 bitmap font, as GS1 asks for the
+/// human-readable interpretation. Characters without a glyph print as `?`.
+pub fn label_png(uri: &str, caption: &str) -> Result<Vec<u8>, ApiError> {
+    use font8x8::UnicodeFonts;
     const QUIET_MODULES: usize = 4;
     let code = QrCode::with_error_correction_level(uri.as_bytes(), EcLevel::M)
         .map_err(|e| ApiError::bad_request("uri_too_long", e.to_string()))?;
     let width = code.width();
     let colors = code.to_colors();
     let scale = MODULE_PX as usize;
-    let side = (width + 2 * QUIET_MODULES) * scale;
-    let mut pixels = vec![255u8; side * side];
+    let code_side = (width + 2 * QUIET_MODULES) * scale;
+    let glyph = 8 * CAPTION_SCALE;
+    let text_width = caption.chars().count() * glyph;
+    let side = code_side.max(text_width + 2 * glyph);
+    let height = code_side + 2 * glyph;
+    let mut pixels = vec![255u8; side * height];
+    let code_left = (side - code_side) / 2;
     for (i, color) in colors.iter().enumerate() {
         if *color == qrcode::Color::Dark {
             let (mx, my) = (i % width + QUIET_MODULES, i / width + QUIET_MODULES);
+            let x = code_left + mx * scale;
             for y in my * scale..(my + 1) * scale {
-                pixels[y * side + mx * scale..y * side + (mx + 1) * scale].fill(0);
+                pixels[y * side + x..y * side + x + scale].fill(0);
+            }
+        }
+    }
+    // The caption goes under the code's quiet zone, which stays clear for readers.
+    let top = code_side;
+    let left = (side - text_width) / 2;
+    for (n, c) in caption.chars().enumerate() {
+        let rows = font8x8::BASIC_FONTS
+            .get(c)
+            .or_else(|| font8x8::BASIC_FONTS.get('?'))
+            .unwrap_or([0; 8]);
+        for (row, bits) in rows.iter().enumerate() {
+            for col in 0..8 {
+                if bits & (1 << col) == 0 {
+                    continue;
+                }
+                for dy in 0..CAPTION_SCALE {
+                    let y = top + row * CAPTION_SCALE + dy;
+                    let x = left + n * glyph + col * CAPTION_SCALE;
+                    pixels[y * side + x..y * side + x + CAPTION_SCALE].fill(0);
+                }
             }
         }
     }
     let mut out = Vec::new();
-    let side_px = u32::try_from(side).map_err(ApiError::internal)?;
-    let mut encoder = png::Encoder::new(&mut out, side_px, side_px);
+    let width_px = u32::try_from(side).map_err(ApiError::internal)?;
+    let height_px = u32::try_from(height).map_err(ApiError::internal)?;
+    let mut encoder = png::Encoder::new(&mut out, width_px, height_px);
     encoder.set_color(png::ColorType::Grayscale);
     encoder.set_depth(png::BitDepth::Eight);
     let mut writer = encoder.write_header().map_err(ApiError::internal)?;
@@ -158,9 +192,44 @@ pub fn code_png(uri: &str) -> Result<Vec<u8>, ApiError> {
     Ok(out)
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(png_bytes: &[u8]) -> (usize, usize, Vec<u8>) {
+        let decoder = png::Decoder::new(png_bytes);
+        let mut reader = decoder.read_info().expect("a PNG");
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).expect("a frame");
+        (info.width as usize, info.height as usize, buf)
+    }
+
+    #[test]
+    fn the_png_label_carries_its_caption_under_the_code() {
+        let uri = "https://id.example.it/01/09521234100010/10/CU-2026-0142";
+        let a = label_png(uri, "(01) 09521234100010 (10) CU-2026-0142").expect("label");
+        let b = label_png(uri, "(01) 09521234100010 (10) CU-2026-0143").expect("label");
+        let (w, h, pa) = decode(&a);
+        let (_, _, pb) = decode(&b);
+        assert!(h > w / 2, "{w}x{h}");
+        let band = |p: &[u8]| p[(h - 2 * 8 * CAPTION_SCALE) * w..].to_vec();
+        assert!(band(&pa).contains(&0), "the caption is drawn");
+        assert_ne!(
+            band(&pa),
+            band(&pb),
+            "a different lot prints a different caption"
+        );
+        assert_eq!(
+            &pa[..w * (h / 2)],
+            &pb[..w * (h / 2)],
+            "the same code above"
+        );
+    }
+}
+
 /// `GET /qr/01/{gtin}/10/{lot}[.svg|.png]` → the label (SVG with the text
-/// under the code, by default) or the code alone as PNG.
-#[utoipa::path(get, path = "/qr/01/{gtin}/10/{lot}", tag = "digital link", params(("gtin" = String, Path, description = "GTIN"), ("lot" = String, Path, description = "Lot number, with .svg (label) or .png (code)")), responses((status = 200, description = "image/svg+xml or image/png"), (status = 400, description = "invalid_identifier")))]
+/// under the code, by default) or the same label as PNG.
+#[utoipa::path(get, path = "/qr/01/{gtin}/10/{lot}", tag = "digital link", params(("gtin" = String, Path, description = "GTIN"), ("lot" = String, Path, description = "Lot number, with .svg or .png")), responses((status = 200, description = "image/svg+xml or image/png"), (status = 400, description = "invalid_identifier")))]
 pub async fn lot_label(
     State(s): State<ApiState>,
     Path((gtin, lot)): Path<(String, String)>,
@@ -177,7 +246,7 @@ pub async fn lot_label(
     let caption = format!("(01) {} (10) {}", gtin.as_str(), lot.as_str());
     let uri = DigitalLink::for_lot(&s.public_base_url, gtin, lot).to_uri();
     if png {
-        return match crate::blocking(&s, move || code_png(&uri)).await {
+        return match crate::blocking(&s, move || label_png(&uri, &caption)).await {
             Ok(bytes) => ([(header::CONTENT_TYPE, "image/png")], bytes).into_response(),
             Err(e) => e.into_response(),
         };
