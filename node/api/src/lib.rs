@@ -16,6 +16,7 @@
 //! every stored string is HTML-escaped on the page, lists are bounded.
 
 pub mod bundle;
+pub mod bundle_cache;
 pub mod epcis;
 pub mod error;
 pub mod handle;
@@ -59,6 +60,8 @@ pub struct ApiState {
     pub heavy_reads: Arc<tokio::sync::Semaphore>,
     /// EPCIS capture clients, nonces and jobs.
     pub epcis: Arc<epcis::EpcisState>,
+    /// Lot bundles served at the current height.
+    pub bundles: Arc<bundle_cache::BundleCache>,
 }
 
 /// Heavy reads at once, at most (see [`ApiState::heavy_reads`]).

@@ -3,11 +3,10 @@
 //! whoever asks for `application/linkset+json`.
 
 use crate::ApiState;
-use crate::bundle::lot_bundle;
+use crate::bundle_cache::bundle_at_head;
 use crate::error::ApiError;
 use crate::ids;
 use crate::page::{self, Lang};
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -140,10 +139,10 @@ pub async fn lot(
         )
             .into_response();
     }
-    let store = s.store.clone();
+    let (store, cache) = (s.store.clone(), s.bundles.clone());
     let (g, l) = (gtin.as_str().to_owned(), lot_number.as_str().to_owned());
-    let found = crate::blocking(&s, move || lot_bundle(&store, &g, &l)).await;
-    let bundle = match found {
+    let found = crate::blocking(&s, move || bundle_at_head(&store, &cache, &g, &l)).await;
+    let cached = match found {
         Ok(Some(b)) => b,
         Ok(None) => {
             return match mode {
@@ -165,12 +164,16 @@ pub async fn lot(
     match mode {
         Wants::Html => (
             [(header::CACHE_CONTROL, "public, max-age=5"), VARY],
-            Html(page::lot_page(&bundle, lang, &self_path)),
+            Html(page::lot_page(&cached.bundle, lang, &self_path)),
         )
             .into_response(),
         _ => (
-            [(header::CACHE_CONTROL, "public, max-age=5"), VARY],
-            Json(bundle.to_json()),
+            [
+                (header::CACHE_CONTROL, "public, max-age=5"),
+                (header::CONTENT_TYPE, "application/json"),
+                VARY,
+            ],
+            cached.json.clone(),
         )
             .into_response(),
     }

@@ -3,7 +3,7 @@
 //! attestations) with proofs on request.
 
 use crate::error::ApiError;
-use crate::{ApiState, bundle, reads, views};
+use crate::{ApiState, reads, views};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -226,13 +226,19 @@ pub async fn lot(
 pub async fn lot_bundle(
     State(s): State<ApiState>,
     Path((gtin_text, lot_text)): Path<(String, String)>,
-) -> Answer {
+) -> Result<Response, ApiError> {
     let (gtin, lot) = (self::gtin(&gtin_text)?, lot_number(&lot_text)?);
-    let store = s.store.clone();
-    let b = crate::blocking(&s, move || bundle::lot_bundle(&store, &gtin, &lot))
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such lot"))?;
-    Ok(Json(b.to_json()))
+    let (store, cache) = (s.store.clone(), s.bundles.clone());
+    let b = crate::blocking(&s, move || {
+        crate::bundle_cache::bundle_at_head(&store, &cache, gtin.as_str(), lot.as_str())
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found("no such lot"))?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        b.json.clone(),
+    )
+        .into_response())
 }
 
 /// `GET /v1/attestations/{id}`.

@@ -173,6 +173,7 @@ pub fn run(
         tx_bytes_max,
         heavy_reads: Arc::new(tokio::sync::Semaphore::new(filiera_api::HEAVY_READS_MAX)),
         epcis: Arc::new(filiera_api::epcis::EpcisState::new(spec.epcis_clients)),
+        bundles: Default::default(),
     };
     let api_limits = spec.api_limits;
     let listener = runtime

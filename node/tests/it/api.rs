@@ -509,6 +509,8 @@ pub fn check_epcis(api: &str, dir: &Path) {
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
     assert_eq!(job["success"], true, "{job}");
+    let (_, in_transit) = json(&format!("{api}/01/09521234100010/10/CU-EPCIS-1"));
+    assert_eq!(in_transit["lot"]["status"], "in_transit", "{in_transit}");
     // The warehouse's software captures the receiving, with its own token.
     let receive = epcis_event(
         "receiving",
@@ -542,6 +544,11 @@ pub fn check_epcis(api: &str, dir: &Path) {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["commissioning", "shipping", "receiving"]);
+    // The lot's bundle follows the chain (bundles are cached per height, the
+    // in-transit one above must not be served now) and verifies.
+    let (_, before) = json(&format!("{api}/01/09521234100010/10/CU-EPCIS-1"));
+    assert_eq!(before["lot"]["holder"], "deposito-ancona-demo", "{before}");
+    verify_bundle(&before).expect("the captured lot's bundle verifies");
     // Capturing again is harmless.
     let (status, _, again) = post_epcis(api, Some(&dairy), &document);
     assert_eq!(status, 202);

@@ -48,6 +48,7 @@ fn app(dir: &std::path::Path, limits: ApiLimits) -> axum::Router {
             tx_bytes_max: 1024,
             heavy_reads: Arc::new(tokio::sync::Semaphore::new(filiera_api::HEAVY_READS_MAX)),
             epcis: Default::default(),
+            bundles: Default::default(),
         },
         limits,
     )
@@ -133,6 +134,25 @@ async fn oversized_bodies_bad_identifiers_and_refusals_get_clear_answers() {
         .insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 3], 1))));
     let r = app.clone().oneshot(big).await.unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // EPCIS capture: its own, larger body limit, and a token before anything.
+    let capture = |body: Vec<u8>| {
+        let mut r = Request::post("/epcis/capture")
+            .header("authorization", "Bearer nobody")
+            .body(Body::from(body))
+            .unwrap();
+        r.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 3], 1))));
+        r
+    };
+    let r = app
+        .clone()
+        .oneshot(capture(vec![b' '; filiera_epcis::DOCUMENT_BYTES_MAX + 1]))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let r = app.clone().oneshot(capture(b"{}".to_vec())).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(body(r).await.contains("\"code\":\"unauthorized\""));
     let mut junk = Request::post("/v1/txs")
         .body(Body::from(vec![1u8, 2, 3]))
         .unwrap();
