@@ -93,7 +93,9 @@ impl Client {
     pub fn wait(&self, hash: &str) -> Result<Value> {
         let deadline = Instant::now() + Duration::from_millis(COMMIT_WAIT_MS);
         while Instant::now() < deadline {
-            if let Ok(receipt) = self.get(&format!("/v1/txs/{hash}")) {
+            if let Ok(receipt) = self.get(&format!("/v1/txs/{hash}"))
+                && receipt["status"] != "pending"
+            {
                 return Ok(receipt);
             }
             std::thread::sleep(Duration::from_millis(200));

@@ -40,4 +40,7 @@ pub trait NodeHandle: Send + Sync + 'static {
     fn progress(&self) -> Progress;
     /// Prometheus text exposition.
     fn metrics(&self) -> String;
+    /// Whether a transaction waits in the mempool (`false` when unknown or
+    /// when the node cannot tell in time).
+    fn is_pending(&self, tx: Hash) -> Pin<Box<dyn Future<Output = bool> + Send>>;
 }

@@ -72,14 +72,18 @@ pub async fn submit(State(s): State<ApiState>, body: Bytes) -> Response {
 }
 
 /// `GET /v1/txs/{hash}`: committed transactions with their receipt.
-#[utoipa::path(get, path = "/v1/txs/{hash}", tag = "transactions", params(("hash" = String, Path, description = "Transaction hash, 64 hex digits")), responses((status = 200, description = "Committed: height, position and receipt"), (status = 400, description = "invalid_hash"), (status = 404, description = "not committed")))]
+#[utoipa::path(get, path = "/v1/txs/{hash}", tag = "transactions", params(("hash" = String, Path, description = "Transaction hash, 64 hex digits")), responses((status = 200, description = "status pending (in the mempool), committed (height, position, receipt) or failed (the contract's code and reason)"), (status = 400, description = "invalid_hash"), (status = 404, description = "not committed")))]
 pub async fn tx(State(s): State<ApiState>, Path(hash): Path<String>) -> Answer {
     let hash = Hash::from_hex(&hash)
         .map_err(|_| ApiError::bad_request("invalid_hash", "not a 64-hex-digit hash"))?;
-    let location = s
-        .store
-        .tx_location(&hash)?
-        .ok_or_else(|| ApiError::not_found("no committed transaction with this hash"))?;
+    let Some(location) = s.store.tx_location(&hash)? else {
+        if s.node.is_pending(hash).await {
+            return Ok(Json(json!({"tx_hash": hash.to_hex(), "status": "pending"})));
+        }
+        return Err(ApiError::not_found(
+            "no committed or pending transaction with this hash",
+        ));
+    };
     let receipt = s
         .store
         .receipt(location)?
@@ -95,6 +99,7 @@ pub async fn tx(State(s): State<ApiState>, Path(hash): Path<String>) -> Answer {
         .collect();
     Ok(Json(json!({
         "tx_hash": hash.to_hex(),
+        "status": if ok { "committed" } else { "failed" },
         "height": location.height,
         "index": location.index,
         "success": ok,

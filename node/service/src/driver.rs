@@ -62,6 +62,8 @@ pub enum Event {
         SignedTransaction,
         tokio::sync::oneshot::Sender<Result<Hash, AdmitError>>,
     ),
+    /// A client asks whether a transaction waits in the mempool.
+    IsPending(Hash, tokio::sync::oneshot::Sender<bool>),
 }
 
 /// What the runner must do.
@@ -305,6 +307,9 @@ impl Driver {
                 }
                 // The client may have given up; nothing to do then.
                 let _ = reply.send(result);
+            }
+            Event::IsPending(hash, reply) => {
+                let _ = reply.send(self.mempool.contains(&hash));
             }
         }
         self.publish_progress();

@@ -69,6 +69,23 @@ impl NodeHandle for ServiceHandle {
         })
     }
 
+    fn is_pending(
+        &self,
+        tx: filiera_types::Hash,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let sent = self
+            .inbox
+            .try_send(Inbox::Event(Event::IsPending(tx, reply)));
+        Box::pin(async move {
+            sent.is_ok()
+                && matches!(
+                    tokio::time::timeout(Duration::from_millis(SUBMIT_TIMEOUT_MS), answer).await,
+                    Ok(Ok(true))
+                )
+        })
+    }
+
     fn progress(&self) -> Progress {
         // The driver keeps these gauges current after every event.
         let read = |g: &prometheus::IntGauge| u64::try_from(g.get()).unwrap_or(0);

@@ -495,6 +495,13 @@ pub fn check_epcis(api: &str, dir: &Path) {
                 .all(|s| *s == "pending" || *s == "committed"),
         "{answer}"
     );
+    // The transaction's status: pending in the mempool, then committed.
+    let tx = answer["events"][0]["tx"].as_str().unwrap().to_owned();
+    let (status, early) = json(&format!("{api}/v1/txs/{tx}"));
+    assert!(
+        status == 200 && (early["status"] == "pending" || early["status"] == "committed"),
+        "{early}"
+    );
     let job_url = format!("{api}{}", location.expect("Location of the capture job"));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let job = loop {
@@ -509,6 +516,8 @@ pub fn check_epcis(api: &str, dir: &Path) {
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
     assert_eq!(job["success"], true, "{job}");
+    let (_, committed) = json(&format!("{api}/v1/txs/{tx}"));
+    assert_eq!(committed["status"], "committed", "{committed}");
     let (_, in_transit) = json(&format!("{api}/01/09521234100010/10/CU-EPCIS-1"));
     assert_eq!(in_transit["lot"]["status"], "in_transit", "{in_transit}");
     // The warehouse's software captures the receiving, with its own token.

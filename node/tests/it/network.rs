@@ -290,7 +290,9 @@ fn submit(net: &Net, node: usize, tx: &[u8]) -> String {
 fn wait_receipt(net: &Net, node: usize, hash: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(WAIT_S);
     while Instant::now() < deadline {
-        if let Some(r) = get(&net.url(node, &format!("/v1/txs/{hash}"))) {
+        if let Some(r) = get(&net.url(node, &format!("/v1/txs/{hash}")))
+            && r["status"] != "pending"
+        {
             return r;
         }
         std::thread::sleep(Duration::from_millis(200));

@@ -31,6 +31,12 @@ impl NodeHandle for Refusing {
     fn metrics(&self) -> String {
         String::new()
     }
+    fn is_pending(
+        &self,
+        _: filiera_types::Hash,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> {
+        Box::pin(async { false })
+    }
 }
 
 fn app(dir: &std::path::Path, limits: ApiLimits) -> axum::Router {
