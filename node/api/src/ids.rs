@@ -2,7 +2,7 @@
 //! before any key is built from them; a bad one is a 400 that says why.
 
 use crate::error::ApiError;
-use filiera_types::gs1::{Gtin, Lot, Serial};
+use filiera_types::gs1::{Gtin, Lot, Serial, Variant};
 
 /// A GTIN from a URL.
 pub fn gtin(text: &str) -> Result<Gtin, ApiError> {
@@ -18,4 +18,10 @@ pub fn lot(text: &str) -> Result<Lot, ApiError> {
 pub fn serial(text: &str) -> Result<Serial, ApiError> {
     Serial::parse(text)
         .map_err(|e| ApiError::bad_request("invalid_identifier", format!("serial: {e}")))
+}
+
+/// A consumer product variant (GS1 AI 22) from a URL.
+pub fn variant(text: &str) -> Result<Variant, ApiError> {
+    Variant::parse(text)
+        .map_err(|e| ApiError::bad_request("invalid_identifier", format!("variant: {e}")))
 }

@@ -110,6 +110,7 @@ pub async fn blocking<T: Send + 'static>(
         resolver::lot,
         resolver::lot_item,
         resolver::serial_only,
+        resolver::lot_variant,
         qr::lot_label,
         qr::lot_sheet,
         assets::verifier,
@@ -189,6 +190,7 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
         .route("/01/{gtin}/10/{lot}", get(resolver::lot))
         .route("/01/{gtin}/10/{lot}/21/{serial}", get(resolver::lot_item))
         .route("/01/{gtin}/21/{serial}", get(resolver::serial_only))
+        .route("/01/{gtin}/22/{variant}/10/{lot}", get(resolver::lot_variant))
         .route("/qr/01/{gtin}/10/{lot}", get(qr::lot_label))
         .route("/qr/sheet/01/{gtin}", get(qr::lot_sheet))
         // Submissions share the per-address limit (signature checks cost CPU).

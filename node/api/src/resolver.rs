@@ -251,3 +251,19 @@ fn identifier_error(q: &ResolverQuery, headers: &HeaderMap, e: ApiError) -> Resp
         _ => e.into_response(),
     }
 }
+
+/// `GET /01/{gtin}/22/{variant}/10/{lot}`: a lot named with its consumer
+/// product variant. Lots are recorded per GTIN, so the variant is checked and
+/// the link resolves to the lot.
+#[utoipa::path(get, path = "/01/{gtin}/22/{variant}/10/{lot}", tag = "digital link", params(("gtin" = String, Path, description = "GTIN"), ("variant" = String, Path, description = "Consumer product variant"), ("lot" = String, Path, description = "Lot number")), responses((status = 200, description = "As for the lot"), (status = 400, description = "invalid identifier"), (status = 404, description = "unknown lot")))]
+pub async fn lot_variant(
+    State(s): State<ApiState>,
+    Path((gtin, variant, lot_number)): Path<(String, String, String)>,
+    Query(q): Query<ResolverQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = ids::variant(&variant) {
+        return identifier_error(&q, &headers, e);
+    }
+    lot(State(s), Path((gtin, lot_number)), Query(q), headers).await
+}

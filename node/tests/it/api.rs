@@ -181,6 +181,11 @@ pub fn check(api: &str, dir: &Path) {
     assert!(item.contains("CU-2026-0142"));
     let (status, _, _) = get(&format!("{lot_url}/21/bad%20serial%0A"), "text/html");
     assert_eq!(status, 400);
+    let (status, _, variant) = get(
+        &format!("{api}/01/09521234100010/22/400G/10/CU-2026-0142"),
+        "text/html",
+    );
+    assert!(status == 200 && variant.contains("CU-2026-0142"));
     let (status, _, page) = get(&format!("{api}/01/09521234100010/21/SN-0001"), "text/html");
     assert!(status == 404 && page.contains("/10/"), "{page}");
 

@@ -238,6 +238,7 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
             .replace("{id}", "1")
             .replace("{key_hex}", "6b6579")
             .replace("{serial}", "S1")
+            .replace("{variant}", "V1")
             .replace("{capture_id}", "00")
             .replace("{event_id}", &"00".repeat(32));
         let r = app
