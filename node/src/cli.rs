@@ -53,6 +53,21 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         api: String,
     },
+    /// Check a lot's record end to end against a trusted genesis: commit
+    /// certificate, validator-set history, state proofs, every field shown.
+    #[command(
+        after_help = "Examples:\n  filiera verify http://127.0.0.1:8080/01/09521234100010/10/CU-2026-0142 --genesis localnet/genesis.json --save cu.json\n  filiera verify cu.json --genesis localnet/genesis.json   # offline"
+    )]
+    Verify {
+        /// A GS1 Digital Link of a lot (the node is asked for its proof bundle) or a saved bundle file.
+        source: String,
+        /// The trusted genesis file of the chain.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// Also save the bundle to this file, for offline verification later.
+        #[arg(long)]
+        save: Option<PathBuf>,
+    },
     /// EPCIS 2.0 documents turned into signed transactions.
     #[command(subcommand)]
     Epcis(EpcisCmd),
@@ -230,6 +245,11 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Init(args) => init(args, json)?,
         Command::Demo { dir, api } => crate::demo::run(&dir, &api)?,
+        Command::Verify {
+            source,
+            genesis,
+            save,
+        } => crate::verify_cmd::verify(&source, &genesis, save.as_deref(), json)?,
         Command::Epcis(EpcisCmd::Import { file, key, api }) => {
             crate::epcis_cmd::import(&file, &key, &api, json)?
         }

@@ -15,6 +15,7 @@ mod keyfile;
 mod localnet;
 mod localnet_genesis;
 mod start;
+mod verify_cmd;
 
 use std::process::ExitCode;
 

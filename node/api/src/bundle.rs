@@ -45,6 +45,10 @@ pub struct Bundle {
     pub attestations: Vec<Attestation>,
     /// Proofs of every record above.
     pub proofs: Vec<StateProof>,
+    /// How the validator set descends from genesis: for every change up to
+    /// the header's height, the header just before it (signed by the old set,
+    /// naming the new one as next) and the new set.
+    pub set_history: Vec<(Header, CommitCertificate, ValidatorSet)>,
 }
 
 struct At<'a> {
@@ -67,6 +71,34 @@ impl At<'_> {
         self.proofs.push(proof);
         Ok(value)
     }
+}
+
+/// The validator-set changes up to `height` (see [`Bundle::set_history`]).
+pub fn set_history(
+    store: &Store,
+    height: u64,
+) -> Result<Vec<(Header, CommitCertificate, ValidatorSet)>, ApiError> {
+    let mut history = Vec::new();
+    for (key, value) in store.state_prefix(sys_keys::VALIDATOR_SETS, None, VALIDATOR_SETS_MAX)? {
+        let Some(from) = sys_keys::validator_set_height(&key) else {
+            continue;
+        };
+        // The genesis set (from height 1) needs no history; later sets do.
+        if from <= 1 || from > height {
+            continue;
+        }
+        let before = from - 1;
+        let header = store
+            .header(before)?
+            .ok_or_else(|| ApiError::internal(format!("header {before} missing")))?;
+        let certificate = store
+            .certificate(before)?
+            .ok_or_else(|| ApiError::internal(format!("certificate {before} missing")))?;
+        let set: ValidatorSet =
+            encoding::decode("validator set", &value, usize::MAX).map_err(ApiError::internal)?;
+        history.push((header, certificate, set));
+    }
+    Ok(history)
 }
 
 /// The validator set in force at `height` (`sys/vset/{h}`, latest `h <= height`).
@@ -157,6 +189,7 @@ pub fn lot_bundle(store: &Store, gtin: &str, lot: &str) -> Result<Option<Bundle>
         first_event: first,
         attestations,
         proofs: at.proofs,
+        set_history: set_history(store, height)?,
     }))
 }
 
@@ -181,6 +214,11 @@ impl Bundle {
                 "certificate": hex::encode(encoding::encode(&self.certificate)),
                 "validator_set": hex::encode(encoding::encode(&self.validators)),
                 "proofs": self.proofs.iter().map(|p| hex::encode(p.encode())).collect::<Vec<_>>(),
+                "set_history": self.set_history.iter().map(|(h, c, v)| json!({
+                    "header": hex::encode(encoding::encode(h)),
+                    "certificate": hex::encode(encoding::encode(c)),
+                    "validator_set": hex::encode(encoding::encode(v)),
+                })).collect::<Vec<_>>(),
             },
         })
     }

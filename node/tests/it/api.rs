@@ -721,3 +721,73 @@ pub fn check_epcis_cli(api: &str, dir: &Path) {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("already_recorded"));
 }
+
+/// `filiera verify` against the trusted genesis: online with `--save`, then
+/// offline; each kind of tampering and a foreign genesis are refused.
+pub fn check_verify_cli(api: &str, dir: &Path) {
+    let lot_url = format!("{api}/01/09521234100010/10/CU-2026-0142");
+    let genesis = dir.join("genesis.json");
+    let saved = dir.join("cu-bundle.json");
+    let run = |source: &str, genesis: &Path, save: Option<&Path>| {
+        let mut cmd = crate::network::filiera();
+        cmd.args(["verify", source]).arg("--genesis").arg(genesis);
+        if let Some(path) = save {
+            cmd.arg("--save").arg(path);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, stdout, stderr) = run(&lot_url, &genesis, Some(&saved));
+    assert!(ok, "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("VERIFIED lot 09521234100010 CU-2026-0142"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("through 0 change(s)"), "{stdout}");
+    let (ok, stdout, _) = run(saved.to_str().unwrap(), &genesis, None);
+    assert!(ok && stdout.contains("VERIFIED"), "offline: {stdout}");
+
+    let bundle: Value = serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+    let tampered = dir.join("tampered.json");
+    for (what, tamper, reason) in [
+        (
+            "changed value",
+            bundle_tamperings()[5].1,
+            "product shown is not the proven record",
+        ),
+        (
+            "changed header",
+            bundle_tamperings()[1].1,
+            "commit certificate",
+        ),
+        ("forged signature", bundle_tamperings()[2].1, "signature"),
+        (
+            "missing signatures",
+            bundle_tamperings()[4].1,
+            "voting power",
+        ),
+    ] {
+        let mut b = bundle.clone();
+        tamper(&mut b);
+        std::fs::write(&tampered, b.to_string()).unwrap();
+        let (ok, _, stderr) = run(tampered.to_str().unwrap(), &genesis, None);
+        assert!(
+            !ok && stderr.contains("NOT VERIFIED") && stderr.contains(reason),
+            "{what}: {stderr}"
+        );
+    }
+    // A genesis with another validator set: the bundle's set does not descend from it.
+    let mut foreign: Value = serde_json::from_slice(&std::fs::read(&genesis).unwrap()).unwrap();
+    foreign["validators"].as_array_mut().unwrap().pop();
+    let foreign_path = dir.join("foreign-genesis.json");
+    std::fs::write(&foreign_path, foreign.to_string()).unwrap();
+    let (ok, _, stderr) = run(saved.to_str().unwrap(), &foreign_path, None);
+    assert!(
+        !ok && stderr.contains("does not descend from genesis"),
+        "{stderr}"
+    );
+}

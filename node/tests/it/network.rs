@@ -477,6 +477,7 @@ fn localnet_starts_takes_the_demo_and_stops_cleanly_on_sigterm() {
     crate::api::check_in_browser(&api);
     crate::api::check_epcis(&api, &dir);
     crate::api::check_epcis_cli(&api, &dir);
+    crate::api::check_verify_cli(&api, &dir);
     // SIGTERM: every validator stops and the parent reports it.
     let pid = nix::unistd::Pid::from_raw(localnet.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
@@ -622,4 +623,63 @@ fn the_authority_adds_a_fifth_validator_that_connects_syncs_and_votes() {
         certified["commit_signatures"].as_u64().unwrap() >= 4,
         "{certified}"
     );
+
+    // A lot recorded under the new set verifies from the genesis: the bundle
+    // carries the change, signed by the set before it.
+    let producer = read_key(&net.dir.join("orgs/caseificio-montefeltro-demo.json"));
+    commit_ok(
+        &net,
+        0,
+        0,
+        &commission(&chain, &producer, 0, "CU-2026-NEWSET"),
+    );
+    let url = net.url(0, "/01/09521234100010/10/CU-2026-NEWSET");
+    let saved = net.dir.join("newset-bundle.json");
+    let out = filiera()
+        .args(["verify", &url, "--genesis"])
+        .arg(net.dir.join("genesis.json"))
+        .arg("--save")
+        .arg(&saved)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("through 1 change(s)"), "{stdout}");
+    // Without the change, or with a set the old validators never named, it does not.
+    let bundle: Value = serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+    let mut without = bundle.clone();
+    without["verification"]["set_history"] = serde_json::json!([]);
+    let mut swapped = bundle.clone();
+    swapped["verification"]["set_history"][0]["validator_set"] =
+        bundle["verification"]["validator_set"].clone();
+    let genesis_set_hex = {
+        let g = filiera_types::Genesis::from_json(
+            &std::fs::read(net.dir.join("genesis.json")).unwrap(),
+        )
+        .unwrap();
+        hex::encode(filiera_types::encoding::encode(&g.validator_set().unwrap()))
+    };
+    swapped["verification"]["set_history"][0]["validator_set"] = Value::String(genesis_set_hex);
+    for (what, b, reason) in [
+        ("change left out", without, "does not descend from genesis"),
+        ("another set", swapped, "does not name this set as the next"),
+    ] {
+        std::fs::write(&saved, b.to_string()).unwrap();
+        let out = filiera()
+            .args(["verify"])
+            .arg(&saved)
+            .arg("--genesis")
+            .arg(net.dir.join("genesis.json"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(reason),
+            "{what}: {stderr}"
+        );
+    }
 }

@@ -52,6 +52,9 @@ pub enum VerifyError {
     /// A displayed value is not the proven one.
     #[error("{0} shown is not the proven record")]
     Mismatch(String),
+    /// The validator set does not descend from the trusted genesis.
+    #[error("validator-set history: {0}")]
+    History(String),
 }
 
 fn malformed(m: impl Into<String>) -> VerifyError {
@@ -270,4 +273,85 @@ impl Records<'_> {
         self.get(what, contract, key)?
             .ok_or_else(|| VerifyError::Proof(format!("the {what} is proven absent")))
     }
+}
+
+/// Validator-set changes a bundle may carry, at most.
+pub const SET_HISTORY_MAX: usize = 1_024;
+
+/// [`verify_bundle`], and that the bundle's validator set descends from a
+/// trusted genesis set: every change is named as the next set by a header
+/// signed by the set before it, from `genesis_set` up to the bundle's height.
+/// Returns what the bundle proves and the number of changes walked.
+pub fn verify_bundle_from_genesis(
+    bundle: &Value,
+    chain_id: &str,
+    genesis_set: &ValidatorSet,
+) -> Result<(Verified, usize), VerifyError> {
+    let verified = verify_bundle(bundle)?;
+    if verified.chain_id != chain_id {
+        return Err(VerifyError::History(format!(
+            "the bundle is from chain {:?}, not {chain_id:?}",
+            verified.chain_id
+        )));
+    }
+    let ver = bundle
+        .get("verification")
+        .ok_or_else(|| malformed("verification missing"))?;
+    let header: Header = encoding::decode("header", &hex_field(ver, "header")?, HEADER_BYTES_MAX)
+        .map_err(|e| malformed(e.to_string()))?;
+    let history = match ver.get("set_history") {
+        None => Vec::new(),
+        Some(v) => v
+            .as_array()
+            .ok_or_else(|| malformed("verification.set_history is not a list"))?
+            .clone(),
+    };
+    if history.len() > SET_HISTORY_MAX {
+        return Err(malformed(format!(
+            "{} validator-set changes, at most {SET_HISTORY_MAX}",
+            history.len()
+        )));
+    }
+    let mut current = genesis_set.clone();
+    let mut last = 0u64;
+    for (i, step) in history.iter().enumerate() {
+        let h: Header = encoding::decode("header", &hex_field(step, "header")?, HEADER_BYTES_MAX)
+            .map_err(|e| malformed(format!("set change {i}: {e}")))?;
+        let cert = CommitCertificate::decode(&hex_field(step, "certificate")?)
+            .map_err(|e| malformed(format!("set change {i}: {e}")))?;
+        let next: ValidatorSet = encoding::decode(
+            "validator set",
+            &hex_field(step, "validator_set")?,
+            VALIDATOR_SET_BYTES_MAX,
+        )
+        .map_err(|e| malformed(format!("set change {i}: {e}")))?;
+        if h.chain_id.as_str() != chain_id || h.height <= last || h.height >= header.height {
+            return Err(VerifyError::History(format!(
+                "set change {i} is not a later header of this chain before height {}",
+                header.height
+            )));
+        }
+        if h.validator_set_hash != current.hash() {
+            return Err(VerifyError::History(format!(
+                "set change {i}: header {} is not governed by the set descending from genesis (a change is missing)",
+                h.height
+            )));
+        }
+        cert.verify_for(chain_id, &current, h.height, &h.hash())
+            .map_err(|e| VerifyError::History(format!("set change {i}: {e}")))?;
+        if h.next_validator_set_hash != next.hash() {
+            return Err(VerifyError::History(format!(
+                "set change {i}: header {} does not name this set as the next",
+                h.height
+            )));
+        }
+        current = next;
+        last = h.height;
+    }
+    if current.hash() != header.validator_set_hash {
+        return Err(VerifyError::History(
+            "the bundle's validator set does not descend from genesis".into(),
+        ));
+    }
+    Ok((verified, history.len()))
 }

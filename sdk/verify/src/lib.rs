@@ -18,8 +18,9 @@
 //! **Threats and limits.** The validator set is taken from the bundle and
 //! checked against the certified header, so a forged bundle needs forged
 //! signatures of that set; whether that set descends from the chain's
-//! genesis is checked by `filiera verify` with a trusted genesis, not by the
-//! page, which trusts the set the node it came from serves. The page proves
+//! genesis is checked by [`verify_bundle_from_genesis`] (`filiera verify`
+//! with a trusted genesis), not by the page, which trusts the set the node it
+//! came from serves. The page proves
 //! the records it shows; it does not prove that none was left out (a list
 //! of attestations is read from an index the bundle does not prove whole).
 
@@ -28,7 +29,10 @@ pub mod wasm;
 
 mod bundle;
 
-pub use bundle::{Verified, VerifyError, verify_bundle, verify_bundle_bytes};
+pub use bundle::{
+    SET_HISTORY_MAX, Verified, VerifyError, verify_bundle, verify_bundle_bytes,
+    verify_bundle_from_genesis,
+};
 
 /// Bytes of a bundle the verifier reads, at most.
 pub const BUNDLE_BYTES_MAX: usize = 4 * 1024 * 1024;
