@@ -9,7 +9,9 @@ use crate::client::Client;
 use crate::keyfile;
 use anyhow::{Context, Result, bail};
 use filiera_contract_api::certification::{Attest, Subject};
-use filiera_contract_api::lots::{Commission, EventKind, LotRef, Recall, Record};
+use filiera_contract_api::lots::{
+    Commission, EventKind, LotAmount, LotRef, Recall, Record, Split, Transform,
+};
 use filiera_contract_api::{contract_ids, encode};
 use filiera_types::SecretKey;
 use std::path::Path;
@@ -82,6 +84,16 @@ pub fn run(dir: &Path, api: &str) -> Result<()> {
     let verdicchio = lot("09521234100041", "VJ-2026-031");
     let cartoceto = lot("09521234100072", "CT-2026-007");
     let ciauscolo = lot("09521234100065", "CI-2026-019");
+    let farm_sheep = org("az-agricola-foglia-demo")?;
+    let farm_cow = org("az-agricola-cesane-demo")?;
+    let sheep_milk = lot("09521234100027", "LO-2026-0301");
+    let cow_milk = lot("09521234100034", "LV-2026-0301");
+    let casciotta_full = lot("09521234100010", "CU-2026-0150");
+    let grapes = lot("09521234100058", "UV-2025-10");
+    let verdicchio_full = lot("09521234100041", "VJ-2026-032");
+    let ciauscolo_full = lot("09521234100065", "CI-2026-020");
+    let ciauscolo_pack_a = lot("09521234100065", "CI-2026-020-A");
+    let ciauscolo_pack_b = lot("09521234100065", "CI-2026-020-B");
     let (lots, cert) = (contract_ids::LOTS, contract_ids::CERTIFICATION);
     let steps: Vec<(&str, &SecretKey, &str, &str, Vec<u8>)> = vec![
         (
@@ -184,6 +196,254 @@ pub fn run(dir: &Path, api: &str) -> Result<()> {
             "recall",
             encode(&Recall {
                 id: ciauscolo,
+                reason: "controllo interno: etichetta allergeni errata".into(),
+            }),
+        ),
+        // The full Casciotta chain: two farms' milk, the dairy, ageing, the
+        // control body, the warehouse, retail.
+        (
+            "Latte ovino: milked at Valle del Foglia",
+            &farm_sheep,
+            lots,
+            "commission",
+            commission(
+                sheep_milk.clone(),
+                400,
+                "400 kg latte ovino crudo, mungitura 1 marzo",
+            ),
+        ),
+        (
+            "Latte vaccino: milked at Cesane",
+            &farm_cow,
+            lots,
+            "commission",
+            commission(
+                cow_milk.clone(),
+                150,
+                "150 kg latte vaccino crudo, mungitura 1 marzo",
+            ),
+        ),
+        (
+            "Latte ovino: shipped to the dairy",
+            &farm_sheep,
+            lots,
+            "record",
+            record(
+                sheep_milk.clone(),
+                EventKind::Ship,
+                Some("caseificio-montefeltro-demo"),
+                "cisterna 1",
+            ),
+        ),
+        (
+            "Latte vaccino: shipped to the dairy",
+            &farm_cow,
+            lots,
+            "record",
+            record(
+                cow_milk.clone(),
+                EventKind::Ship,
+                Some("caseificio-montefeltro-demo"),
+                "cisterna 2",
+            ),
+        ),
+        (
+            "Latte ovino: received at the dairy",
+            &caseificio,
+            lots,
+            "record",
+            record(
+                sheep_milk.clone(),
+                EventKind::Receive,
+                None,
+                "temperatura 4 °C",
+            ),
+        ),
+        (
+            "Latte vaccino: received at the dairy",
+            &caseificio,
+            lots,
+            "record",
+            record(
+                cow_milk.clone(),
+                EventKind::Receive,
+                None,
+                "temperatura 4 °C",
+            ),
+        ),
+        (
+            "Casciotta d'Urbino: made from both milks (70% sheep)",
+            &caseificio,
+            lots,
+            "transform",
+            encode(&Transform {
+                inputs: vec![
+                    LotAmount {
+                        id: sheep_milk,
+                        quantity: 400,
+                    },
+                    LotAmount {
+                        id: cow_milk,
+                        quantity: 150,
+                    },
+                ],
+                outputs: vec![LotAmount {
+                    id: casciotta_full.clone(),
+                    quantity: 80,
+                }],
+                site: None,
+                epcis_hash: None,
+            }),
+        ),
+        (
+            "Casciotta d'Urbino: aged 25 days",
+            &caseificio,
+            lots,
+            "record",
+            record(
+                casciotta_full.clone(),
+                EventKind::Store,
+                None,
+                "stagionatura 25 giorni",
+            ),
+        ),
+        (
+            "Casciotta d'Urbino: DOP attested by APC-ASSAM",
+            &assam,
+            cert,
+            "attest",
+            attest(casciotta_full.clone(), "DOP", "Casciotta d'Urbino", from_ms),
+        ),
+        (
+            "Casciotta d'Urbino: shipped to Ancona",
+            &caseificio,
+            lots,
+            "record",
+            record(
+                casciotta_full.clone(),
+                EventKind::Ship,
+                Some("deposito-ancona-demo"),
+                "DDT 2026/340",
+            ),
+        ),
+        (
+            "Casciotta d'Urbino: received in Ancona",
+            &deposito,
+            lots,
+            "record",
+            record(
+                casciotta_full.clone(),
+                EventKind::Receive,
+                None,
+                "ricevuto integro",
+            ),
+        ),
+        (
+            "Casciotta d'Urbino: 20 kg sold at retail",
+            &deposito,
+            lots,
+            "record",
+            encode(&Record {
+                id: casciotta_full,
+                kind: EventKind::Sell,
+                to: None,
+                quantity: 20,
+                site: None,
+                corrects: None,
+                note: "vendita al dettaglio".into(),
+                epcis_hash: None,
+            }),
+        ),
+        // Verdicchio: grapes, vinification and bottling, the control body.
+        (
+            "Uve Verdicchio: harvested",
+            &cantina,
+            lots,
+            "commission",
+            commission(
+                grapes.clone(),
+                5_000,
+                "5000 kg uve Verdicchio, vendemmia 2025",
+            ),
+        ),
+        (
+            "Verdicchio: vinified and bottled",
+            &cantina,
+            lots,
+            "transform",
+            encode(&Transform {
+                inputs: vec![LotAmount {
+                    id: grapes,
+                    quantity: 5_000,
+                }],
+                outputs: vec![LotAmount {
+                    id: verdicchio_full.clone(),
+                    quantity: 4_500,
+                }],
+                site: None,
+                epcis_hash: None,
+            }),
+        ),
+        (
+            "Verdicchio: DOC attested by Valoritalia",
+            &valoritalia,
+            cert,
+            "attest",
+            attest(
+                verdicchio_full,
+                "DOC",
+                "Verdicchio dei Castelli di Jesi",
+                from_ms,
+            ),
+        ),
+        // Ciauscolo: a lot split into packs, one shipped, then recalled: the
+        // recall reaches the derived packs.
+        (
+            "Ciauscolo: lot made",
+            &salumificio,
+            lots,
+            "commission",
+            commission(ciauscolo_full.clone(), 300, "300 pezzi da 400 g"),
+        ),
+        (
+            "Ciauscolo: split into two packs",
+            &salumificio,
+            lots,
+            "split",
+            encode(&Split {
+                from: ciauscolo_full.clone(),
+                parts: vec![
+                    LotAmount {
+                        id: ciauscolo_pack_a,
+                        quantity: 200,
+                    },
+                    LotAmount {
+                        id: ciauscolo_pack_b.clone(),
+                        quantity: 100,
+                    },
+                ],
+                epcis_hash: None,
+            }),
+        ),
+        (
+            "Ciauscolo: pack B shipped to Ancona",
+            &salumificio,
+            lots,
+            "record",
+            record(
+                ciauscolo_pack_b,
+                EventKind::Ship,
+                Some("deposito-ancona-demo"),
+                "DDT 2026/355",
+            ),
+        ),
+        (
+            "Ciauscolo: recalled, with every pack made from it",
+            &salumificio,
+            lots,
+            "recall",
+            encode(&Recall {
+                id: ciauscolo_full,
                 reason: "controllo interno: etichetta allergeni errata".into(),
             }),
         ),

@@ -127,6 +127,13 @@ const DEMO_ORGS: &[DemoOrg] = &[
         accreditations: &[],
     },
     DemoOrg {
+        id: "az-agricola-cesane-demo",
+        name: "Azienda agricola Le Cesane (demo)",
+        kind: OrgKind::Producer,
+        roles: &[Role::Producer],
+        accreditations: &[],
+    },
+    DemoOrg {
         id: "caseificio-montefeltro-demo",
         name: "Caseificio del Montefeltro (demo)",
         kind: OrgKind::Producer,
@@ -182,7 +189,7 @@ const VALIDATOR_OPERATORS: &[&str] = &[
 const PRODUCT_OWNERS: &[(&str, &str)] = &[
     ("09521234100010", "caseificio-montefeltro-demo"),
     ("09521234100027", "az-agricola-foglia-demo"),
-    ("09521234100034", "az-agricola-foglia-demo"),
+    ("09521234100034", "az-agricola-cesane-demo"),
     ("09521234100041", "cantina-cupramontana-demo"),
     ("09521234100058", "cantina-cupramontana-demo"),
     ("09521234100065", "salumificio-visso-demo"),

@@ -6,6 +6,7 @@ use crate::bundle::Bundle;
 use crate::views;
 use filiera_contract_api::certification::Validity;
 use filiera_contract_api::lots::{EventKind, LotStatus};
+use filiera_types::gs1::{DigitalLink, Gtin, Lot};
 
 /// The page's language.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -224,6 +225,25 @@ pub fn lot_page(b: &Bundle, lang: Lang, self_path: &str) -> String {
     }
     for (k, v) in &lot.metadata {
         html.push_str(&format!("<div>{}: {}</div>", e(k), e(v)));
+    }
+    if !lot.inputs.is_empty() {
+        // Links to the lots it was made from: the chain, one scan away.
+        let links: Vec<String> = lot
+            .inputs
+            .iter()
+            .map(|i| {
+                let path = match (Gtin::parse(&i.gtin), Lot::parse(&i.lot)) {
+                    (Ok(g), Ok(l)) => DigitalLink::for_lot("", g, l).to_uri(),
+                    _ => String::new(),
+                };
+                format!("<a href=\"{}\">{}</a>", e(&path), e(&i.lot))
+            })
+            .collect();
+        html.push_str(&format!(
+            "<div>{}: {}</div>",
+            t(lang, "Ottenuto da", "Made from"),
+            links.join(", ")
+        ));
     }
     html.push_str("</section>");
     html.push_str(&format!(

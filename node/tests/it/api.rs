@@ -175,6 +175,60 @@ pub fn check(api: &str, dir: &Path) {
     let (_, _, english) = get(&format!("{recalled}?lang=en"), "text/html");
     assert!(english.contains("RECALL"));
 
+    // The demo's full chains: two farms' milk made into cheese, aged,
+    // attested, shipped, received and partly sold; a recall that reaches the
+    // packs split from the recalled lot.
+    let (status, cheese) = json(&format!("{api}/v1/lots/09521234100010/CU-2026-0150"));
+    assert_eq!(status, 200, "{cheese}");
+    let inputs: Vec<&str> = cheese["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["lot"].as_str().unwrap())
+        .collect();
+    assert_eq!(inputs, ["LO-2026-0301", "LV-2026-0301"], "{cheese}");
+    let kinds: Vec<&str> = cheese["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "transforming",
+            "storing",
+            "shipping",
+            "receiving",
+            "retail_selling"
+        ],
+        "{cheese}"
+    );
+    assert_eq!(
+        (cheese["quantity"].as_u64(), cheese["holder"].as_str()),
+        (Some(60), Some("deposito-ancona-demo"))
+    );
+    let (_, _, cheese_page) = get(
+        &format!("{api}/01/09521234100010/10/CU-2026-0150"),
+        "text/html",
+    );
+    assert!(
+        cheese_page.contains("Ottenuto da")
+            && cheese_page.contains("href=\"/01/09521234100027/10/LO-2026-0301\""),
+        "the page links the milk lots"
+    );
+    let (_, milk) = json(&format!("{api}/v1/lots/09521234100027/LO-2026-0301"));
+    assert_eq!(milk["status"], "consumed", "{milk}");
+    let (_, wine) = json(&format!("{api}/v1/lots/09521234100041/VJ-2026-032"));
+    assert_eq!(wine["inputs"][0]["lot"], "UV-2025-10", "{wine}");
+    for pack in ["CI-2026-020-A", "CI-2026-020-B"] {
+        let (status, _, page) = get(&format!("{api}/01/09521234100065/10/{pack}"), "text/html");
+        assert!(
+            status == 200 && page.contains("id=\"recall\""),
+            "{pack}: the recall reaches the derived pack"
+        );
+    }
+
     // An item of a lot resolves to its lot; a serial without its lot is explained.
     let (status, _, item) = get(&format!("{lot_url}/21/SN-0001"), "text/html");
     assert_eq!(status, 200);
