@@ -5,15 +5,14 @@
 //! oil lot, each certified by its control body; a Ciauscolo lot recalled by
 //! its maker.
 
-use crate::client::Client;
 use crate::keyfile;
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use filiera_contract_api::certification::{Attest, Subject};
 use filiera_contract_api::lots::{
     Commission, EventKind, LotAmount, LotRef, Recall, Record, Split, Transform,
 };
 use filiera_contract_api::{contract_ids, encode};
-use filiera_types::SecretKey;
+use filiera_types::{ContractCall, ContractId, MethodName, SecretKey};
 use std::path::Path;
 
 /// A year, for the validity of the demo attestations.
@@ -66,11 +65,15 @@ fn attest(id: LotRef, scheme: &str, name: &str, from_ms: u64) -> Vec<u8> {
 pub fn run(dir: &Path, api: &str) -> Result<()> {
     let genesis = crate::genesis_cmd::load(&dir.join("genesis.json"))?;
     let org = |id: &str| keyfile::read(&dir.join("orgs").join(format!("{id}.json")));
-    let mut client = Client::new(api, genesis.chain_id.clone());
-    let height = client.get("/v1/status")?["height"]
-        .as_u64()
-        .context("status without height")?;
-    client.expiry_height = height + 5_000;
+    let mut client = filiera_client::Client::connect(api)?;
+    if client.chain_id() != &genesis.chain_id {
+        bail!(
+            "{api} serves chain {:?}, not the localnet's {:?}",
+            client.chain_id().as_str(),
+            genesis.chain_id.as_str()
+        );
+    }
+    client.expiry_blocks = 5_000;
     let from_ms = genesis.genesis_time_ms;
     let caseificio = org("caseificio-montefeltro-demo")?;
     let deposito = org("deposito-ancona-demo")?;
@@ -452,19 +455,24 @@ pub fn run(dir: &Path, api: &str) -> Result<()> {
     for (what, key, contract, method, args) in steps {
         // One at a time: later steps depend on earlier ones (a lot must exist
         // before it is attested), and a block orders only what it holds.
-        let hash = client.submit(key, contract, method, args)?;
+        let call = ContractCall {
+            contract: ContractId::new(contract)?,
+            method: MethodName::new(method)?,
+            args,
+        };
+        let tx = client.sign(key, call)?;
+        let hash = client.submit(&tx)?;
         let receipt = client.wait(&hash)?;
-        let ok = receipt["success"].as_bool() == Some(true);
-        if !ok {
+        if !receipt.success {
             failures += 1;
         }
         println!(
             "{} {what}: height {}, tx {}{}",
-            if ok { "ok  " } else { "FAIL" },
-            receipt["height"],
-            &hash[..16],
-            receipt["message"]
-                .as_str()
+            if receipt.success { "ok  " } else { "FAIL" },
+            receipt.height,
+            &hash.to_hex()[..16],
+            receipt
+                .message
                 .map(|m| format!(" ({m})"))
                 .unwrap_or_default()
         );
@@ -472,6 +480,9 @@ pub fn run(dir: &Path, api: &str) -> Result<()> {
     if failures > 0 {
         bail!("{failures} demo transactions failed");
     }
-    println!("demo data written; try {}/v1/status", client.api);
+    println!(
+        "demo data written; try {}/v1/status",
+        api.trim_end_matches('/')
+    );
     Ok(())
 }

@@ -2,14 +2,12 @@
 //! organisation itself (signed with its own key, no API token needed), the
 //! offline counterpart of the API's `/epcis/capture`.
 
-use crate::client::Client;
 use crate::keyfile;
 use anyhow::{Context, Result, bail};
 use borsh::BorshDeserialize;
-use filiera_contract_api::lots::method;
+use filiera_client::{Client, actions};
 use filiera_contract_api::registry::SiteRecord;
 use filiera_contract_api::{contract_ids, keys};
-use filiera_types::ChainId;
 use std::path::Path;
 
 /// Blocks a submitted event stays valid for.
@@ -41,16 +39,8 @@ pub fn import(file: &Path, key_file: &Path, api: &str, json: bool) -> Result<()>
         Err(e) => bail!("{e}"),
     };
     let key = keyfile::read(key_file)?;
-    let probe = Client::new(api, ChainId::new("probe")?);
-    let status = probe.get("/v1/status")?;
-    let chain = ChainId::new(
-        status["chain_id"]
-            .as_str()
-            .context("status without chain_id")?,
-    )?;
-    let mut client = Client::new(api, chain);
-    client.expiry_height =
-        status["height"].as_u64().context("status without height")? + EXPIRY_BLOCKS;
+    let mut client = Client::connect(api)?;
+    client.expiry_blocks = EXPIRY_BLOCKS;
 
     // Plan every event before submitting any.
     let org_of_site = |gln: &str| -> Option<String> {
@@ -86,22 +76,18 @@ pub fn import(file: &Path, key_file: &Path, api: &str, json: bool) -> Result<()>
             report(json, &hash.to_ni(), "already_recorded", None);
             continue;
         };
-        let tx = client.submit(
-            &key,
-            contract_ids::LOTS,
-            method::CAPTURE,
-            borsh::to_vec(&call)?,
-        )?;
-        submitted.push((hash.to_ni(), tx));
+        let tx = client.sign(&key, actions::capture(&call))?;
+        submitted.push((hash.to_ni(), client.submit(&tx)?));
     }
     let mut failed = 0;
     for (event_id, tx) in submitted {
         let receipt = client.wait(&tx)?;
-        if receipt["success"] == true {
+        let tx = tx.to_hex();
+        if receipt.success {
             report(json, &event_id, "committed", Some(&tx));
         } else {
             failed += 1;
-            let why = receipt["message"].as_str().unwrap_or("failed").to_owned();
+            let why = receipt.message.unwrap_or_else(|| "failed".into());
             report(json, &event_id, &format!("failed: {why}"), Some(&tx));
         }
     }

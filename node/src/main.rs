@@ -5,7 +5,6 @@
 //! one line on stderr and a non-zero exit, never a panic.
 
 mod cli;
-mod client;
 mod config;
 mod demo;
 mod epcis_cmd;

@@ -845,3 +845,45 @@ pub fn check_verify_cli(api: &str, dir: &Path) {
         "{stderr}"
     );
 }
+
+/// The Rust SDK against the live localnet: typed calls, a refusal from the
+/// contract (a farm commissioning the dairy's product), light-client
+/// verification against the trusted genesis.
+pub fn check_sdk(api: &str, dir: &Path) {
+    use filiera_client::{Client, actions, keys};
+    use filiera_contract_api::lots::{Commission, LotRef};
+    let mut node = Client::connect(api).unwrap();
+    let commission = |lot: &str| {
+        actions::commission(&Commission {
+            id: LotRef {
+                gtin: "09521234100010".into(),
+                lot: lot.into(),
+            },
+            quantity: 80,
+            site: None,
+            metadata: vec![("forma".into(), "1 kg".into())],
+            private_hash: None,
+            epcis_hash: None,
+        })
+    };
+    let dairy = keys::read(&dir.join("orgs/caseificio-montefeltro-demo.json")).unwrap();
+    let receipt = node.execute(&dairy, commission("CU-SDK-1")).unwrap();
+    assert!(receipt.success && receipt.height > 0, "{receipt:?}");
+    let farm = keys::read(&dir.join("orgs/az-agricola-foglia-demo.json")).unwrap();
+    let refused = node.execute(&farm, commission("CU-SDK-2")).unwrap();
+    assert!(!refused.success, "a farm may not make the dairy's cheese");
+    assert!(refused.message.is_some(), "{refused:?}");
+    let lot = node.lot("09521234100010", "CU-SDK-1").unwrap();
+    assert_eq!(lot["quantity"], 80);
+    let genesis =
+        filiera_types::Genesis::from_json(&std::fs::read(dir.join("genesis.json")).unwrap())
+            .unwrap();
+    let (_, verified) = node
+        .verify_lot("09521234100010", "CU-SDK-1", &genesis)
+        .unwrap();
+    assert!(verified.height >= receipt.height);
+    assert!(
+        node.lot("09521234100010", "CU-SDK-2").is_err(),
+        "the refused lot does not exist"
+    );
+}

@@ -1,0 +1,264 @@
+//! The HTTP client of a node's API (blocking: producers' tools and scripts
+//! rarely need more).
+
+use crate::ClientError;
+use filiera_types::{
+    ChainId, ContractCall, Genesis, Hash, PublicKey, SecretKey, SignedTransaction, Transaction,
+};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// Blocks a transaction stays valid for, by default.
+pub const EXPIRY_BLOCKS_DEFAULT: u64 = 1_000;
+/// How long [`Client::wait`] waits for finality, by default, ms.
+pub const WAIT_MS_DEFAULT: u64 = 60_000;
+/// Pause between polls while waiting, ms.
+const POLL_MS: u64 = 200;
+/// Bytes of one answer the client reads, at most.
+const ANSWER_BYTES_MAX: u64 = 8 * 1024 * 1024;
+
+/// What a committed transaction did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    /// Its hash, hex.
+    pub tx_hash: String,
+    /// The block it is in.
+    pub height: u64,
+    /// Whether its changes were applied.
+    pub success: bool,
+    /// The contract's stable error code when it failed.
+    pub code: Option<u64>,
+    /// The contract's reason when it failed.
+    pub message: Option<String>,
+}
+
+/// A node's API (see the crate doc for an example).
+pub struct Client {
+    api: String,
+    chain: ChainId,
+    nonces: BTreeMap<[u8; 32], u64>,
+    /// Blocks each signed transaction stays valid for.
+    pub expiry_blocks: u64,
+    /// How long [`Client::wait`] waits, ms.
+    pub wait_ms: u64,
+}
+
+impl Client {
+    /// Connects to the API at `api` (e.g. `http://127.0.0.1:8080`) and reads
+    /// the chain id it serves.
+    pub fn connect(api: &str) -> Result<Client, ClientError> {
+        let api = api.trim_end_matches('/').to_owned();
+        let status = get_json(&format!("{api}/v1/status"))?;
+        let chain = status["chain_id"]
+            .as_str()
+            .ok_or_else(|| ClientError::Answer("status without chain_id".into()))?;
+        Ok(Client {
+            chain: ChainId::new(chain).map_err(|e| ClientError::Answer(e.to_string()))?,
+            api,
+            nonces: BTreeMap::new(),
+            expiry_blocks: EXPIRY_BLOCKS_DEFAULT,
+            wait_ms: WAIT_MS_DEFAULT,
+        })
+    }
+
+    /// The chain the node serves.
+    pub fn chain_id(&self) -> &ChainId {
+        &self.chain
+    }
+
+    /// `GET` a JSON answer from a path of the API, e.g. `/v1/status`.
+    pub fn get(&self, path: &str) -> Result<Value, ClientError> {
+        get_json(&format!("{}{path}", self.api))
+    }
+
+    /// The last committed height.
+    pub fn height(&self) -> Result<u64, ClientError> {
+        self.get("/v1/status")?["height"]
+            .as_u64()
+            .ok_or_else(|| ClientError::Answer("status without height".into()))
+    }
+
+    /// The next nonce of `key`: the node's count, or one past the last this
+    /// client signed, whichever is larger.
+    pub fn next_nonce(&mut self, key: &PublicKey) -> Result<u64, ClientError> {
+        let on_chain = self.get(&format!("/v1/accounts/{}/nonce", key.to_hex()))?["next_nonce"]
+            .as_u64()
+            .ok_or_else(|| ClientError::Answer("nonce missing".into()))?;
+        Ok(self
+            .nonces
+            .get(&key.0)
+            .map_or(on_chain, |n| (*n).max(on_chain)))
+    }
+
+    /// Signs `call` with `key` at its next nonce.
+    pub fn sign(
+        &mut self,
+        key: &SecretKey,
+        call: ContractCall,
+    ) -> Result<SignedTransaction, ClientError> {
+        let sender = key.public_key();
+        let nonce = self.next_nonce(&sender)?;
+        let tx = Transaction {
+            chain_id: self.chain.clone(),
+            sender,
+            nonce,
+            expiry_height: self.height()? + self.expiry_blocks,
+            call,
+        }
+        .sign(key)
+        .map_err(|e| ClientError::Key {
+            path: String::new(),
+            reason: e.to_string(),
+        })?;
+        self.nonces.insert(sender.0, nonce + 1);
+        Ok(tx)
+    }
+
+    /// Hands a signed transaction to the node; its hash once admitted.
+    pub fn submit(&self, tx: &SignedTransaction) -> Result<Hash, ClientError> {
+        let url = format!("{}/v1/txs", self.api);
+        let mut answer = ureq::post(&url)
+            .header("content-type", "application/octet-stream")
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .send(&tx.encode()[..])
+            .map_err(|e| ClientError::Http {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?;
+        let status = answer.status().as_u16();
+        let body: Value = answer
+            .body_mut()
+            .with_config()
+            .limit(ANSWER_BYTES_MAX)
+            .read_json()
+            .map_err(|e| ClientError::Http {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?;
+        if !(200..300).contains(&status) {
+            return Err(ClientError::Rejected {
+                code: body["code"].as_str().unwrap_or("unknown").to_owned(),
+                message: body["message"].as_str().unwrap_or_default().to_owned(),
+            });
+        }
+        let hash = body["tx_hash"]
+            .as_str()
+            .ok_or_else(|| ClientError::Answer("no tx_hash in the answer".into()))?;
+        Hash::from_hex(hash).map_err(|e| ClientError::Answer(e.to_string()))
+    }
+
+    /// The receipt of a transaction once it is final.
+    pub fn wait(&self, hash: &Hash) -> Result<Receipt, ClientError> {
+        let deadline = Instant::now() + Duration::from_millis(self.wait_ms);
+        let url = format!("{}/v1/txs/{}", self.api, hash.to_hex());
+        while Instant::now() < deadline {
+            if let Ok(r) = get_json(&url)
+                && r["status"] != "pending"
+            {
+                return Ok(Receipt {
+                    tx_hash: hash.to_hex(),
+                    height: r["height"].as_u64().unwrap_or(0),
+                    success: r["success"] == true,
+                    code: r["code"].as_u64(),
+                    message: r["message"].as_str().map(str::to_owned),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(POLL_MS));
+        }
+        Err(ClientError::Timeout(format!(
+            "transaction {} not final after {} ms",
+            hash.to_hex(),
+            self.wait_ms
+        )))
+    }
+
+    /// Signs, submits and waits: the receipt of `call` by `key`.
+    pub fn execute(&mut self, key: &SecretKey, call: ContractCall) -> Result<Receipt, ClientError> {
+        let tx = self.sign(key, call)?;
+        let hash = self.submit(&tx)?;
+        self.wait(&hash)
+    }
+
+    /// A lot with its history and attestations.
+    pub fn lot(&self, gtin: &str, lot: &str) -> Result<Value, ClientError> {
+        self.get(&format!("/v1/lots/{gtin}/{}", encode_segment(lot)))
+    }
+
+    /// A product.
+    pub fn product(&self, gtin: &str) -> Result<Value, ClientError> {
+        self.get(&format!("/v1/products/{gtin}"))
+    }
+
+    /// An organisation.
+    pub fn org(&self, id: &str) -> Result<Value, ClientError> {
+        self.get(&format!("/v1/orgs/{}", encode_segment(id)))
+    }
+
+    /// An attestation with its validity now.
+    pub fn attestation(&self, id: u64) -> Result<Value, ClientError> {
+        self.get(&format!("/v1/attestations/{id}"))
+    }
+
+    /// A lot's proof bundle, and what it proves once checked against the
+    /// trusted `genesis` (certificate, validator-set history, proofs, every
+    /// field): see [`filiera_verify::verify_bundle_from_genesis`].
+    pub fn verify_lot(
+        &self,
+        gtin: &str,
+        lot: &str,
+        genesis: &Genesis,
+    ) -> Result<(Value, filiera_verify::Verified), ClientError> {
+        let bundle = self.get(&format!("/v1/lots/{gtin}/{}/bundle", encode_segment(lot)))?;
+        let set = genesis
+            .validator_set()
+            .map_err(|e| ClientError::Answer(format!("trusted genesis: {e}")))?;
+        let (verified, _) =
+            filiera_verify::verify_bundle_from_genesis(&bundle, genesis.chain_id.as_str(), &set)?;
+        Ok((bundle, verified))
+    }
+}
+
+fn encode_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn get_json(url: &str) -> Result<Value, ClientError> {
+    let mut answer = ureq::get(url)
+        .header("accept", "application/json")
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .map_err(|e| ClientError::Http {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
+    let status = answer.status().as_u16();
+    let body: Value = answer
+        .body_mut()
+        .with_config()
+        .limit(ANSWER_BYTES_MAX)
+        .read_json()
+        .map_err(|e| ClientError::Http {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
+    if !(200..300).contains(&status) {
+        return Err(ClientError::Rejected {
+            code: body["code"].as_str().unwrap_or("unknown").to_owned(),
+            message: body["message"].as_str().unwrap_or_default().to_owned(),
+        });
+    }
+    Ok(body)
+}

@@ -1,0 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! filiera-client without a node: keys, typed calls, offline EPCIS signing.
+//! (Against a real localnet, the node crate's test drives the SDK.)
+
+mod offline;
