@@ -71,6 +71,15 @@ enum Command {
     /// EPCIS 2.0 documents turned into signed transactions.
     #[command(subcommand)]
     Epcis(EpcisCmd),
+    /// A producer's or processor's lots: make, record, transform, recall.
+    #[command(subcommand)]
+    Lot(crate::roles_cmd::LotCmd),
+    /// A certification body's attestations: issue, suspend, reinstate, revoke.
+    #[command(subcommand)]
+    Attest(crate::roles_cmd::AttestCmd),
+    /// The authority's k-of-n decisions: onboard, grant, approve.
+    #[command(subcommand)]
+    Authority(crate::roles_cmd::AuthorityCmd),
     /// Print the version of the binary and of the formats it speaks.
     Version,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -250,6 +259,9 @@ pub fn run(cli: Cli) -> Result<()> {
             genesis,
             save,
         } => crate::verify_cmd::verify(&source, &genesis, save.as_deref(), json)?,
+        Command::Lot(cmd) => crate::roles_cmd::lot(cmd, json)?,
+        Command::Attest(cmd) => crate::roles_cmd::attest(cmd, json)?,
+        Command::Authority(cmd) => crate::roles_cmd::authority(cmd, json)?,
         Command::Epcis(EpcisCmd::Import { file, key, api }) => {
             crate::epcis_cmd::import(&file, &key, &api, json)?
         }

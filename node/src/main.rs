@@ -13,6 +13,7 @@ mod home;
 mod keyfile;
 mod localnet;
 mod localnet_genesis;
+mod roles_cmd;
 mod start;
 mod verify_cmd;
 

@@ -887,3 +887,152 @@ pub fn check_sdk(api: &str, dir: &Path) {
         "the refused lot does not exist"
     );
 }
+
+/// Each role's workflow through the CLI against the live localnet, with the
+/// refusals that must happen: a producer acting on another's lot, a
+/// certification body outside its accreditation, an authority decision with
+/// too few approvals.
+pub fn check_roles_cli(api: &str, dir: &Path) {
+    let key = |org: &str| dir.join("orgs").join(format!("{org}.json"));
+    let cli = |args: &[&str], signer: &Path| {
+        let out = crate::network::filiera()
+            .arg("--json")
+            .args(args)
+            .arg("--key")
+            .arg(signer)
+            .args(["--api", api])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let answer: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
+        (out.status.success(), answer, stderr)
+    };
+    let dairy = key("caseificio-montefeltro-demo");
+    let farm = key("az-agricola-foglia-demo");
+    let warehouse = key("deposito-ancona-demo");
+    let assam = key("assam-apc");
+    let valoritalia = key("valoritalia");
+    let lot = "09521234100010/CU-CLI-1";
+
+    let (ok, _, err) = cli(&["lot", "commission", lot, "--quantity", "50"], &dairy);
+    assert!(ok, "{err}");
+    let (ok, answer, err) = cli(
+        &["lot", "record", "ship", lot, "--to", "deposito-ancona-demo"],
+        &farm,
+    );
+    assert!(
+        !ok && answer["success"] == false && err.contains("refused"),
+        "another producer's lot: {err}"
+    );
+    let (ok, _, err) = cli(
+        &["lot", "record", "ship", lot, "--to", "deposito-ancona-demo"],
+        &dairy,
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli(&["lot", "record", "receive", lot], &warehouse);
+    assert!(ok, "{err}");
+
+    let evidence = dir.join("verbale.txt");
+    std::fs::write(&evidence, "verbale di ispezione n. 12/2026").unwrap();
+    let issue = |body: &Path| {
+        cli(
+            &[
+                "attest",
+                "issue",
+                lot,
+                "--scheme",
+                "DOP",
+                "--name",
+                "Casciotta d'Urbino",
+                "--evidence",
+                evidence.to_str().unwrap(),
+            ],
+            body,
+        )
+    };
+    let (ok, _, err) = issue(&valoritalia);
+    assert!(
+        !ok && err.contains("refused"),
+        "outside its accreditation: {err}"
+    );
+    let (ok, answer, err) = issue(&assam);
+    assert!(ok, "{err}");
+    let id = answer["returned"]
+        .as_u64()
+        .expect("attestation number")
+        .to_string();
+    let (ok, _, err) = cli(
+        &["attest", "suspend", &id, "--reason", "analisi in corso"],
+        &assam,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        json(&format!("{api}/v1/attestations/{id}")).1["validity"],
+        "suspended"
+    );
+    let (ok, _, err) = cli(
+        &["attest", "revoke", &id, "--reason", "non conforme"],
+        &assam,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        json(&format!("{api}/v1/attestations/{id}")).1["validity"],
+        "revoked"
+    );
+
+    // The authority: 2 of 3 keys must approve.
+    let new_key = filiera_client::keys::generate()
+        .unwrap()
+        .public_key()
+        .to_hex();
+    let (ok, answer, err) = cli(
+        &[
+            "authority",
+            "onboard",
+            "--id",
+            "caseificio-nuovo-demo",
+            "--name",
+            "Caseificio Nuovo (demo)",
+            "--kind",
+            "producer",
+            "--role",
+            "producer",
+            "--org-key",
+            &new_key,
+        ],
+        &dir.join("authority/key-0.json"),
+    );
+    assert!(ok, "{err}");
+    let proposal = answer["returned"]
+        .as_u64()
+        .expect("proposal number")
+        .to_string();
+    assert_eq!(
+        json(&format!("{api}/v1/orgs/caseificio-nuovo-demo")).0,
+        404,
+        "one approval of two is not enough"
+    );
+    let (ok, _, err) = cli(
+        &["authority", "approve", &proposal],
+        &dir.join("authority/key-1.json"),
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        json(&format!("{api}/v1/orgs/caseificio-nuovo-demo")).0,
+        200,
+        "approved by 2 of 3"
+    );
+
+    // The maker recalls the lot.
+    let (ok, _, err) = cli(
+        &["lot", "recall", lot, "--reason", "richiamo volontario"],
+        &dairy,
+    );
+    assert!(ok, "{err}");
+    let (_, record) = json(&format!("{api}/v1/lots/09521234100010/CU-CLI-1"));
+    assert_eq!(
+        record["recall"]["reason"], "richiamo volontario",
+        "{record}"
+    );
+}

@@ -31,6 +31,17 @@ pub struct Receipt {
     pub code: Option<u64>,
     /// The contract's reason when it failed.
     pub message: Option<String>,
+    /// What the call returned (e.g. a proposal or attestation number, borsh).
+    pub return_data: Vec<u8>,
+}
+
+impl Receipt {
+    /// The returned `u64` (a proposal or attestation number), if any.
+    pub fn returned_u64(&self) -> Option<u64> {
+        Some(u64::from_le_bytes(
+            self.return_data.get(..8)?.try_into().ok()?,
+        ))
+    }
 }
 
 /// A node's API (see the crate doc for an example).
@@ -164,6 +175,10 @@ impl Client {
                     success: r["success"] == true,
                     code: r["code"].as_u64(),
                     message: r["message"].as_str().map(str::to_owned),
+                    return_data: r["return_data"]
+                        .as_str()
+                        .and_then(|h| hex::decode(h).ok())
+                        .unwrap_or_default(),
                 });
             }
             std::thread::sleep(Duration::from_millis(POLL_MS));

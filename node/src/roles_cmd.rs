@@ -1,0 +1,487 @@
+//! The CLI workflows of each role, on the SDK: the authority onboards
+//! organisations, grants roles and accredits bodies (k-of-n: a proposal, then
+//! approvals from other authority keys); producers make lots and record what
+//! happens to them; certification bodies issue, suspend, reinstate and revoke
+//! attestations; auditors export a lot's trail; anyone prints a QR label.
+//! Every command prints the outcome in words, or JSON with `--json`, and
+//! exits non-zero when the chain refuses.
+
+use crate::keyfile;
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use filiera_client::{Client, Receipt, actions};
+use filiera_contract_api::certification::{Attest, ChangeStatus, Subject};
+use filiera_contract_api::lots::{
+    Commission, EventKind, LotAmount, LotRef, Recall, Record, Transform,
+};
+use filiera_contract_api::registry::{AuthorityAction, Role};
+use filiera_types::ContractCall;
+use std::path::PathBuf;
+
+/// Who signs and which node hears it.
+#[derive(Args, Debug)]
+pub struct Signer {
+    /// The signer's key file.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// A node's API base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub api: String,
+}
+
+/// `filiera lot ...`: a producer's or processor's lots.
+#[derive(Subcommand, Debug)]
+pub enum LotCmd {
+    /// Make a new lot of one of your products.
+    #[command(
+        after_help = "Example:\n  filiera lot commission 09521234100010/CU-2026-0160 --quantity 80 --key orgs/caseificio.json"
+    )]
+    Commission {
+        /// GTIN/LOT.
+        lot: String,
+        /// Quantity in the product's unit.
+        #[arg(long)]
+        quantity: u64,
+        /// GLN of your site where it was made.
+        #[arg(long)]
+        site: Option<String>,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Record what happened to a lot you hold.
+    #[command(
+        after_help = "Examples:\n  filiera lot record ship 09521234100010/CU-2026-0160 --to deposito-ancona-demo --key orgs/caseificio.json\n  filiera lot record receive 09521234100010/CU-2026-0160 --key orgs/deposito.json"
+    )]
+    Record {
+        /// What happened.
+        kind: Happening,
+        /// GTIN/LOT.
+        lot: String,
+        /// For a shipment: the receiving organisation.
+        #[arg(long)]
+        to: Option<String>,
+        /// Quantity concerned (sales, destruction); all when omitted.
+        #[arg(long, default_value_t = 0)]
+        quantity: u64,
+        /// A note for the record.
+        #[arg(long, default_value = "")]
+        note: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Consume lots into new lots (GTIN/LOT=QUANTITY each).
+    #[command(
+        after_help = "Example:\n  filiera lot transform --input 09521234100027/LO-1=400 --output 09521234100010/CU-1=80 --key orgs/caseificio.json"
+    )]
+    Transform {
+        /// Inputs, GTIN/LOT=QUANTITY.
+        #[arg(long, required = true)]
+        input: Vec<String>,
+        /// Outputs, GTIN/LOT=QUANTITY.
+        #[arg(long, required = true)]
+        output: Vec<String>,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Recall a lot and every lot made from it.
+    Recall {
+        /// GTIN/LOT.
+        lot: String,
+        /// Why, shown to consumers.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+}
+
+/// What happened to a lot.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Happening {
+    /// Sent to another organisation (`--to`).
+    Ship,
+    /// Taken in from a shipment.
+    Receive,
+    /// Stored or aged.
+    Store,
+    /// Inspected.
+    Inspect,
+    /// Put on hold.
+    Hold,
+    /// Released from hold.
+    Release,
+    /// Sold at retail.
+    Sell,
+    /// Destroyed.
+    Destroy,
+}
+
+/// `filiera attest ...`: a certification body's attestations.
+#[derive(Subcommand, Debug)]
+pub enum AttestCmd {
+    /// Attest that a lot conforms to a scheme (within your accreditation).
+    #[command(
+        after_help = "Example:\n  filiera attest issue 09521234100010/CU-2026-0160 --scheme DOP --name \"Casciotta d'Urbino\" --days 365 --evidence verbale.pdf --key orgs/assam-apc.json"
+    )]
+    Issue {
+        /// GTIN/LOT.
+        lot: String,
+        /// Scheme code (DOP, IGP, DOC...).
+        #[arg(long)]
+        scheme: String,
+        /// Protected name.
+        #[arg(long)]
+        name: String,
+        /// Days of validity from now.
+        #[arg(long, default_value_t = 365)]
+        days: u64,
+        /// The inspection report (only its hash goes on chain).
+        #[arg(long)]
+        evidence: PathBuf,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Suspend an attestation you issued.
+    Suspend(ChangeArgs),
+    /// Reinstate a suspended attestation.
+    Reinstate(ChangeArgs),
+    /// Revoke an attestation.
+    Revoke(ChangeArgs),
+}
+
+/// An attestation and why its status changes.
+#[derive(Args, Debug)]
+pub struct ChangeArgs {
+    /// The attestation number.
+    pub id: u64,
+    /// Why.
+    #[arg(long)]
+    pub reason: String,
+    #[command(flatten)]
+    pub signer: Signer,
+}
+
+/// `filiera authority ...`: k-of-n decisions of the regional authority.
+#[derive(Subcommand, Debug)]
+pub enum AuthorityCmd {
+    /// Propose to register an organisation (then others approve).
+    #[command(
+        after_help = "Example:\n  filiera authority onboard --id caseificio-nuovo --name \"Caseificio Nuovo\" --kind producer --role producer --org-key <hex> --key authority/key-0.json"
+    )]
+    Onboard {
+        /// Organisation id.
+        #[arg(long)]
+        id: String,
+        /// Its name.
+        #[arg(long)]
+        name: String,
+        /// Kind: authority, control-body, consortium, producer, processor, auditor.
+        #[arg(long)]
+        kind: String,
+        /// Roles granted (repeat).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Its public keys, hex (repeat).
+        #[arg(long = "org-key", required = true)]
+        org_keys: Vec<String>,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Propose to grant a role to an organisation.
+    Grant {
+        /// Organisation id.
+        #[arg(long)]
+        org: String,
+        /// The role.
+        #[arg(long)]
+        role: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Approve a proposal; it executes when enough keys approved.
+    Approve {
+        /// The proposal number.
+        id: u64,
+        #[command(flatten)]
+        signer: Signer,
+    },
+}
+
+fn lot_ref(text: &str) -> Result<LotRef> {
+    let (gtin, lot) = text
+        .split_once('/')
+        .with_context(|| format!("{text:?}: expected GTIN/LOT"))?;
+    let gtin = filiera_types::gs1::Gtin::parse(gtin)?;
+    let lot = filiera_types::gs1::Lot::parse(lot)?;
+    Ok(LotRef {
+        gtin: gtin.as_str().to_owned(),
+        lot: lot.as_str().to_owned(),
+    })
+}
+
+fn amount(text: &str) -> Result<LotAmount> {
+    let (lot, quantity) = text
+        .rsplit_once('=')
+        .with_context(|| format!("{text:?}: expected GTIN/LOT=QUANTITY"))?;
+    Ok(LotAmount {
+        id: lot_ref(lot)?,
+        quantity: quantity
+            .parse()
+            .with_context(|| format!("{text:?}: quantity"))?,
+    })
+}
+
+fn role(text: &str) -> Result<Role> {
+    Ok(match text {
+        "authority" => Role::Authority,
+        "producer" => Role::Producer,
+        "processor" => Role::Processor,
+        "certification-body" => Role::CertificationBody,
+        "auditor" => Role::Auditor,
+        "validator-operator" => Role::ValidatorOperator,
+        other => bail!(
+            "role {other:?}: authority, producer, processor, certification-body, auditor or validator-operator"
+        ),
+    })
+}
+
+fn kind(text: &str) -> Result<u8> {
+    Ok(match text {
+        "authority" => 0,
+        "control-body" => 1,
+        "consortium" => 2,
+        "producer" => 3,
+        "processor" => 4,
+        "auditor" => 5,
+        other => bail!(
+            "kind {other:?}: authority, control-body, consortium, producer, processor or auditor"
+        ),
+    })
+}
+
+/// Signs, submits, waits; prints the outcome; fails when the chain refuses.
+fn run(signer: &Signer, call: ContractCall, what: &str, json: bool) -> Result<Receipt> {
+    let key = keyfile::read(&signer.key)?;
+    let mut node = Client::connect(&signer.api)?;
+    let receipt = node.execute(&key, call)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "what": what,
+                "success": receipt.success,
+                "tx": receipt.tx_hash,
+                "height": receipt.height,
+                "code": receipt.code,
+                "message": receipt.message,
+                "returned": receipt.returned_u64(),
+            })
+        );
+    } else if receipt.success {
+        println!(
+            "ok: {what} (block {}, tx {}){}",
+            receipt.height,
+            &receipt.tx_hash[..16],
+            receipt
+                .returned_u64()
+                .map(|n| format!(" → number {n}"))
+                .unwrap_or_default()
+        );
+    }
+    if !receipt.success {
+        bail!(
+            "refused: {what}: {}",
+            receipt.message.as_deref().unwrap_or("no reason given")
+        );
+    }
+    Ok(receipt)
+}
+
+pub fn lot(cmd: LotCmd, json: bool) -> Result<()> {
+    match cmd {
+        LotCmd::Commission {
+            lot,
+            quantity,
+            site,
+            signer,
+        } => {
+            let id = lot_ref(&lot)?;
+            let call = actions::commission(&Commission {
+                id,
+                quantity,
+                site,
+                metadata: Vec::new(),
+                private_hash: None,
+                epcis_hash: None,
+            });
+            run(&signer, call, &format!("lot {lot} made"), json)?;
+        }
+        LotCmd::Record {
+            kind,
+            lot,
+            to,
+            quantity,
+            note,
+            signer,
+        } => {
+            let event = match kind {
+                Happening::Ship => EventKind::Ship,
+                Happening::Receive => EventKind::Receive,
+                Happening::Store => EventKind::Store,
+                Happening::Inspect => EventKind::Inspect,
+                Happening::Hold => EventKind::Hold,
+                Happening::Release => EventKind::Release,
+                Happening::Sell => EventKind::Sell,
+                Happening::Destroy => EventKind::Destroy,
+            };
+            let call = actions::record(&Record {
+                id: lot_ref(&lot)?,
+                kind: event,
+                to,
+                quantity,
+                site: None,
+                corrects: None,
+                note,
+                epcis_hash: None,
+            });
+            run(&signer, call, &format!("{kind:?} recorded on {lot}"), json)?;
+        }
+        LotCmd::Transform {
+            input,
+            output,
+            signer,
+        } => {
+            let call = actions::transform(&Transform {
+                inputs: input.iter().map(|a| amount(a)).collect::<Result<_>>()?,
+                outputs: output.iter().map(|a| amount(a)).collect::<Result<_>>()?,
+                site: None,
+                epcis_hash: None,
+            });
+            run(&signer, call, "transformation recorded", json)?;
+        }
+        LotCmd::Recall {
+            lot,
+            reason,
+            signer,
+        } => {
+            let call = actions::recall(&Recall {
+                id: lot_ref(&lot)?,
+                reason,
+            });
+            run(
+                &signer,
+                call,
+                &format!("{lot} recalled with every lot made from it"),
+                json,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+pub fn attest(cmd: AttestCmd, json: bool) -> Result<()> {
+    let (signer, call, what) = match cmd {
+        AttestCmd::Issue {
+            lot,
+            scheme,
+            name,
+            days,
+            evidence,
+            signer,
+        } => {
+            let report = std::fs::read(&evidence)
+                .with_context(|| format!("reading {}", evidence.display()))?;
+            let now_ms = u64::try_from(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)?
+                    .as_millis(),
+            )?;
+            let call = actions::attest(&Attest {
+                subject: Subject::Lot(lot_ref(&lot)?),
+                scheme,
+                protected_name: name,
+                evidence_hash: *blake3::hash(&report).as_bytes(),
+                valid_from_ms: now_ms,
+                valid_until_ms: now_ms + days * 24 * 3600 * 1000,
+            });
+            (signer, call, format!("attestation issued on {lot}"))
+        }
+        AttestCmd::Suspend(a) => {
+            let call = actions::suspend(&ChangeStatus {
+                id: a.id,
+                reason: a.reason,
+            });
+            (a.signer, call, format!("attestation {} suspended", a.id))
+        }
+        AttestCmd::Reinstate(a) => {
+            let call = actions::reinstate(&ChangeStatus {
+                id: a.id,
+                reason: a.reason,
+            });
+            (a.signer, call, format!("attestation {} reinstated", a.id))
+        }
+        AttestCmd::Revoke(a) => {
+            let call = actions::revoke(&ChangeStatus {
+                id: a.id,
+                reason: a.reason,
+            });
+            (a.signer, call, format!("attestation {} revoked", a.id))
+        }
+    };
+    run(&signer, call, &what, json)?;
+    Ok(())
+}
+
+pub fn authority(cmd: AuthorityCmd, json: bool) -> Result<()> {
+    let (signer, call, what) = match cmd {
+        AuthorityCmd::Onboard {
+            id,
+            name,
+            kind: k,
+            roles,
+            org_keys,
+            signer,
+        } => {
+            let keys = org_keys
+                .iter()
+                .map(|k| filiera_types::PublicKey::from_hex(k).map(|p| p.0))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| anyhow::anyhow!("--org-key: {e}"))?;
+            let action = AuthorityAction::RegisterOrg {
+                id: id.clone(),
+                name,
+                kind: kind(&k)?,
+                vat_number: None,
+                roles: roles.iter().map(|r| role(r)).collect::<Result<_>>()?,
+                keys,
+            };
+            (
+                signer,
+                actions::propose(&action),
+                format!("proposal to register {id}"),
+            )
+        }
+        AuthorityCmd::Grant {
+            org,
+            role: r,
+            signer,
+        } => {
+            let action = AuthorityAction::GrantRole {
+                org: org.clone(),
+                role: role(&r)?,
+            };
+            (
+                signer,
+                actions::propose(&action),
+                format!("proposal to grant {r} to {org}"),
+            )
+        }
+        AuthorityCmd::Approve { id, signer } => (
+            signer,
+            actions::approve(id),
+            format!("approval of proposal {id}"),
+        ),
+    };
+    run(&signer, call, &what, json)?;
+    Ok(())
+}
