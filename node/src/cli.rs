@@ -71,6 +71,34 @@ enum Command {
     /// EPCIS 2.0 documents turned into signed transactions.
     #[command(subcommand)]
     Epcis(EpcisCmd),
+    /// An auditor's trail of a lot: CSV (events and attestations) or EPCIS 2.0.
+    #[command(
+        after_help = "Examples:\n  filiera export 09521234100010/CU-2026-0150 --format csv > trail.csv\n  filiera export 09521234100010/CU-2026-0150 --format epcis > trail.jsonld"
+    )]
+    Export {
+        /// GTIN/LOT.
+        lot: String,
+        /// csv or epcis.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: crate::export_cmd::Format,
+        /// A node's API base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        api: String,
+    },
+    /// A lot's QR label (GS1 Digital Link with its text), SVG or PNG by the file's extension.
+    #[command(
+        after_help = "Example:\n  filiera qr 09521234100010/CU-2026-0150 --base-url https://id.filiera.marche.it --out label.png"
+    )]
+    Qr {
+        /// GTIN/LOT.
+        lot: String,
+        /// The public base URL of the resolver.
+        #[arg(long)]
+        base_url: String,
+        /// Output file (.svg or .png).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// A producer's or processor's lots: make, record, transform, recall.
     #[command(subcommand)]
     Lot(crate::roles_cmd::LotCmd),
@@ -259,6 +287,8 @@ pub fn run(cli: Cli) -> Result<()> {
             genesis,
             save,
         } => crate::verify_cmd::verify(&source, &genesis, save.as_deref(), json)?,
+        Command::Export { lot, format, api } => crate::export_cmd::export(&lot, format, &api)?,
+        Command::Qr { lot, base_url, out } => crate::export_cmd::qr(&lot, &base_url, &out)?,
         Command::Lot(cmd) => crate::roles_cmd::lot(cmd, json)?,
         Command::Attest(cmd) => crate::roles_cmd::attest(cmd, json)?,
         Command::Authority(cmd) => crate::roles_cmd::authority(cmd, json)?,

@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod demo;
 mod epcis_cmd;
+mod export_cmd;
 mod genesis_cmd;
 mod home;
 mod keyfile;

@@ -1036,3 +1036,81 @@ pub fn check_roles_cli(api: &str, dir: &Path) {
         "{record}"
     );
 }
+
+/// An auditor's exports and a label from the CLI: the CSV trail, the EPCIS
+/// trail (GS1's schema and reference hashes agree), a PNG label read back.
+pub fn check_export_cli(api: &str, dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = crate::network::filiera().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let csv = run(&[
+        "export",
+        "09521234100010/CU-EPCIS-1",
+        "--format",
+        "csv",
+        "--api",
+        api,
+    ]);
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(
+        rows[0].starts_with("record,seq_or_id,kind_or_scheme"),
+        "{csv}"
+    );
+    assert_eq!(
+        rows.iter().filter(|r| r.starts_with("event,")).count(),
+        3,
+        "{csv}"
+    );
+    assert!(
+        rows[1].contains("commissioning") && rows[1].contains("caseificio-montefeltro-demo"),
+        "{csv}"
+    );
+    let epcis = run(&[
+        "export",
+        "09521234100010/CU-EPCIS-1",
+        "--format",
+        "epcis",
+        "--api",
+        api,
+    ]);
+    let doc: Value = serde_json::from_str(&epcis).unwrap();
+    let events = doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(events.len(), 3, "{epcis}");
+    if let Some(out) = outside_check("python3", "epcis-schema-check.py", &doc) {
+        assert!(out.contains("valid"), "{out}");
+    }
+    let label = dir.join("label.png");
+    let uri = run(&[
+        "qr",
+        "09521234100010/CU-EPCIS-1",
+        "--base-url",
+        "https://id.example.it",
+        "--out",
+        label.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        uri.trim(),
+        "https://id.example.it/01/09521234100010/10/CU-EPCIS-1"
+    );
+    if Command::new("zbarimg").arg("--version").output().is_ok() {
+        let read = Command::new("zbarimg")
+            .args(["--raw", "-q"])
+            .arg(&label)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&read.stdout).trim(),
+            uri.trim(),
+            "zbarimg reads the CLI's label"
+        );
+    }
+}

@@ -480,6 +480,7 @@ fn localnet_starts_takes_the_demo_and_stops_cleanly_on_sigterm() {
     crate::api::check_verify_cli(&api, &dir);
     crate::api::check_sdk(&api, &dir);
     crate::api::check_roles_cli(&api, &dir);
+    crate::api::check_export_cli(&api, &dir);
     // SIGTERM: every validator stops and the parent reports it.
     let pid = nix::unistd::Pid::from_raw(localnet.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
