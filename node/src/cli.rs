@@ -292,9 +292,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Lot(cmd) => crate::roles_cmd::lot(cmd, json)?,
         Command::Attest(cmd) => crate::roles_cmd::attest(cmd, json)?,
         Command::Authority(cmd) => crate::roles_cmd::authority(cmd, json)?,
-        Command::Epcis(EpcisCmd::Import { file, key, api }) => {
-            crate::epcis_cmd::import(&file, &key, &api, json)?
-        }
+        Command::Epcis(EpcisCmd::Import {
+            file,
+            key,
+            api,
+            submit_valid,
+        }) => crate::epcis_cmd::import(&file, &key, &api, submit_valid, json)?,
         Command::Start { home } => crate::start::start(&home)?,
         Command::Localnet(args) => crate::localnet::run(crate::localnet::LocalnetArgs {
             validators: usize::from(args.validators),
@@ -450,5 +453,8 @@ pub enum EpcisCmd {
         /// A node's API base URL.
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         api: String,
+        /// Submit the valid events of a partly bad file (the bad ones are listed, and the exit status says some were left out).
+        #[arg(long)]
+        submit_valid: bool,
     },
 }

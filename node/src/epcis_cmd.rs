@@ -23,21 +23,24 @@ fn state_value(client: &Client, contract: &str, key: &[u8]) -> Result<Option<Vec
     }
 }
 
-pub fn import(file: &Path, key_file: &Path, api: &str, json: bool) -> Result<()> {
+pub fn import(
+    file: &Path,
+    key_file: &Path,
+    api: &str,
+    submit_valid: bool,
+    json: bool,
+) -> Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let doc = match filiera_epcis::parse_document(&bytes) {
-        Ok(doc) => doc,
-        Err(filiera_epcis::DocumentError::Events(bad)) => {
-            for e in &bad {
-                eprintln!("event {}: {}", e.index, e.reasons.join("; "));
-            }
-            bail!(
-                "{} of the document's events are invalid; nothing was submitted",
-                bad.len()
-            );
-        }
-        Err(e) => bail!("{e}"),
-    };
+    let (doc, invalid) = filiera_epcis::parse_document_partly(&bytes)?;
+    for e in &invalid {
+        eprintln!("event {}: {}", e.index, e.reasons.join("; "));
+    }
+    if !invalid.is_empty() && !submit_valid {
+        bail!(
+            "{} of the document's events are invalid; nothing was submitted (--submit-valid submits the valid ones)",
+            invalid.len()
+        );
+    }
     let key = keyfile::read(key_file)?;
     let mut client = Client::connect(api)?;
     client.expiry_blocks = EXPIRY_BLOCKS;
@@ -58,15 +61,15 @@ pub fn import(file: &Path, key_file: &Path, api: &str, json: bool) -> Result<()>
             .and_then(|p| filiera_epcis::capture_call(hash, event, p, &org_of_site))
         {
             Ok(call) => calls.push((hash, Some(call))),
-            Err(e) => bad.push(format!("event {index}: {e}")),
+            Err(e) => bad.push(format!("valid event {index}: {e}")),
         }
     }
-    if !bad.is_empty() {
-        for b in &bad {
-            eprintln!("{b}");
-        }
+    for b in &bad {
+        eprintln!("{b}");
+    }
+    if !bad.is_empty() && !submit_valid {
         bail!(
-            "{} events have no lot action here; nothing was submitted",
+            "{} events have no lot action here; nothing was submitted (--submit-valid submits the others)",
             bad.len()
         );
     }
@@ -80,8 +83,15 @@ pub fn import(file: &Path, key_file: &Path, api: &str, json: bool) -> Result<()>
         submitted.push((hash.to_ni(), client.submit(&tx)?));
     }
     let mut failed = 0;
+    // Drawn on a terminal only (hidden when stderr is a pipe or a file).
+    let bar = indicatif::ProgressBar::new(submitted.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} events final ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
     for (event_id, tx) in submitted {
         let receipt = client.wait(&tx)?;
+        bar.inc(1);
         let tx = tx.to_hex();
         if receipt.success {
             report(json, &event_id, "committed", Some(&tx));
@@ -91,8 +101,13 @@ pub fn import(file: &Path, key_file: &Path, api: &str, json: bool) -> Result<()>
             report(json, &event_id, &format!("failed: {why}"), Some(&tx));
         }
     }
+    bar.finish_and_clear();
     if failed > 0 {
         bail!("{failed} events failed on chain");
+    }
+    let skipped = invalid.len() + bad.len();
+    if skipped > 0 {
+        bail!("{skipped} events were not submitted (listed above); the valid ones were");
     }
     Ok(())
 }

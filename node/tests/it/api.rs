@@ -771,9 +771,34 @@ pub fn check_epcis_cli(api: &str, dir: &Path) {
         (200, Some(100)),
         "{record}"
     );
-    let out = import(&epcis_document(vec![commission]));
+    let out = import(&epcis_document(vec![commission.clone()]));
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("already_recorded"));
+    // Asked to, the valid events of a partly bad file go in; the bad one is
+    // listed and the exit status says something was left out.
+    let mut third = commission.clone();
+    third["quantityList"][0]["epcClass"] = "urn:epc:class:lgtin:9521234.010001.CU-EPCIS-3".into();
+    let mut bad = commission;
+    bad["eventTimeZoneOffset"] = "CET".into();
+    std::fs::write(&file, epcis_document(vec![third, bad]).to_string()).unwrap();
+    let out = crate::network::filiera()
+        .args(["epcis", "import", "--submit-valid"])
+        .arg(&file)
+        .arg("--key")
+        .arg(&key)
+        .args(["--api", api])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("event 1:") && stderr.contains("not submitted"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("committed"));
+    assert_eq!(
+        json(&format!("{api}/v1/lots/09521234100010/CU-EPCIS-3")).0,
+        200
+    );
 }
 
 /// `filiera verify` against the trusted genesis: online with `--save`, then

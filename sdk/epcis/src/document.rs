@@ -45,6 +45,18 @@ pub enum DocumentError {
 
 /// Parses and validates a whole `EPCISDocument`. One bad event refuses it.
 pub fn parse_document(bytes: &[u8]) -> Result<Document, DocumentError> {
+    let (doc, bad) = parse_document_partly(bytes)?;
+    if !bad.is_empty() {
+        return Err(DocumentError::Events(bad));
+    }
+    Ok(doc)
+}
+
+/// Parses an `EPCISDocument` and validates each event on its own: the valid
+/// events (with their positions lost: see [`Document`]) and every bad one.
+/// For tools that may submit the valid events of a partly bad file when
+/// their user asks; the document's own shape must still be right.
+pub fn parse_document_partly(bytes: &[u8]) -> Result<(Document, Vec<EventError>), DocumentError> {
     if bytes.len() > DOCUMENT_BYTES_MAX {
         return Err(DocumentError::TooLarge(bytes.len()));
     }
@@ -107,10 +119,7 @@ pub fn parse_document(bytes: &[u8]) -> Result<Document, DocumentError> {
             }
         }
     }
-    if !bad.is_empty() {
-        return Err(DocumentError::Events(bad));
-    }
-    Ok(Document { events: ok })
+    Ok((Document { events: ok }, bad))
 }
 
 fn dedup(reasons: &mut Vec<String>) {

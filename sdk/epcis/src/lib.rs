@@ -33,8 +33,8 @@ mod validate;
 mod vocab;
 
 pub use document::{
-    Document, DocumentError, EPCIS_CONTEXT, EventError, namespaces, parse_document, query_document,
-    to_epcis_json,
+    Document, DocumentError, EPCIS_CONTEXT, EventError, namespaces, parse_document,
+    parse_document_partly, query_document, to_epcis_json,
 };
 pub use hash::{Namespaces, event_hash, pre_hash_string};
 pub use ids::{canonical_id, location_of, lot_of};
