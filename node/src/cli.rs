@@ -292,6 +292,26 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Lot(cmd) => crate::roles_cmd::lot(cmd, json)?,
         Command::Attest(cmd) => crate::roles_cmd::attest(cmd, json)?,
         Command::Authority(cmd) => crate::roles_cmd::authority(cmd, json)?,
+        Command::Epcis(EpcisCmd::Sign {
+            file,
+            key,
+            chain_id,
+            nonce,
+            expiry_height,
+            receiver,
+            out,
+        }) => crate::epcis_cmd::sign_offline(
+            &file,
+            &key,
+            &chain_id,
+            nonce,
+            expiry_height,
+            &receiver,
+            &out,
+        )?,
+        Command::Epcis(EpcisCmd::Submit { file, api }) => {
+            crate::epcis_cmd::submit_signed(&file, &api)?
+        }
         Command::Epcis(EpcisCmd::Import {
             file,
             key,
@@ -437,6 +457,40 @@ fn now_ms_to_second() -> Result<u64> {
 /// `filiera epcis ...`.
 #[derive(Subcommand)]
 pub enum EpcisCmd {
+    /// Sign a document's events offline (no connection), for `epcis submit` later.
+    #[command(
+        after_help = "Example:\n  filiera epcis sign harvest.jsonld --key orgs/farm.json --chain-id filiera-marche --nonce 12 --expiry-height 90000 --receiver 9521234000013=caseificio-montefeltro-demo --out harvest.signed"
+    )]
+    Sign {
+        /// The EPCIS 2.0 document.
+        file: PathBuf,
+        /// The organisation's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The chain the events are for.
+        #[arg(long)]
+        chain_id: String,
+        /// The key's next nonce (the count of transactions it has signed).
+        #[arg(long)]
+        nonce: u64,
+        /// The last height at which the events may be recorded.
+        #[arg(long)]
+        expiry_height: u64,
+        /// For shipments: the organisation running a destination site, GLN=ORG (repeat).
+        #[arg(long)]
+        receiver: Vec<String>,
+        /// Where to write the signed events (one JSON line each).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Submit events signed offline; submitting again is harmless.
+    Submit {
+        /// The file `epcis sign` wrote.
+        file: PathBuf,
+        /// A node's API base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        api: String,
+    },
     /// Validate an EPCIS 2.0 JSON-LD document and record its events on chain,
     /// each as a transaction signed with the organisation's key. A document
     /// with a bad event is refused whole (each bad event listed by position);

@@ -125,3 +125,108 @@ fn report(json: bool, event_id: &str, status: &str, tx: Option<&str>) {
         );
     }
 }
+
+/// `filiera epcis sign`: signs a document's events without a connection, for
+/// `filiera epcis submit` later. The signer keeps its own nonce count (it is
+/// the only user of its key offline); each line of the output is one event.
+#[allow(clippy::too_many_arguments)]
+pub fn sign_offline(
+    file: &Path,
+    key_file: &Path,
+    chain_id: &str,
+    first_nonce: u64,
+    expiry_height: u64,
+    receivers: &[String],
+    out: &Path,
+) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let key = keyfile::read(key_file)?;
+    let chain = filiera_types::ChainId::new(chain_id)?;
+    // Offline, the receiving organisation of each site is what the user says.
+    let sites: Vec<(String, String)> = receivers
+        .iter()
+        .map(|r| {
+            r.split_once('=')
+                .map(|(g, o)| (g.to_owned(), o.to_owned()))
+                .with_context(|| format!("--receiver {r:?}: expected GLN=ORGANISATION"))
+        })
+        .collect::<Result<_>>()?;
+    let org_of_site = |gln: &str| sites.iter().find(|(g, _)| g == gln).map(|(_, o)| o.clone());
+    let signed = filiera_client::epcis::sign_document(
+        &bytes,
+        &key,
+        &chain,
+        first_nonce,
+        expiry_height,
+        &org_of_site,
+    )?;
+    let mut lines = String::new();
+    for (hash, tx) in &signed {
+        lines.push_str(
+            &serde_json::json!({"eventID": hash.to_ni(), "tx": hex::encode(tx.encode())})
+                .to_string(),
+        );
+        lines.push('\n');
+    }
+    std::fs::write(out, lines).with_context(|| format!("writing {}", out.display()))?;
+    println!(
+        "{} events signed (nonces {first_nonce} to {}) into {}",
+        signed.len(),
+        first_nonce + signed.len() as u64 - 1,
+        out.display()
+    );
+    Ok(())
+}
+
+/// `filiera epcis submit`: hands signed events to a node. Submitting again
+/// is harmless: an event already on chain is reported, not recorded twice.
+pub fn submit_signed(file: &Path, api: &str) -> Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let client = Client::connect(api)?;
+    let mut pending = Vec::new();
+    for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).with_context(|| format!("line {}: not JSON", i + 1))?;
+        let event_id = v["eventID"].as_str().unwrap_or("?").to_owned();
+        let bytes = hex::decode(v["tx"].as_str().unwrap_or_default())
+            .with_context(|| format!("line {}: tx is not hex", i + 1))?;
+        let tx = filiera_types::SignedTransaction::decode(&bytes)
+            .with_context(|| format!("line {}: not a signed transaction", i + 1))?;
+        let anchored = filiera_epcis::EventHash::from_ni(&event_id)
+            .map(|h| state_value(&client, contract_ids::LOTS, &keys::epcis_anchor(&h.0)))
+            .transpose()?
+            .flatten()
+            .is_some();
+        if anchored {
+            println!("already_recorded  {event_id}");
+            continue;
+        }
+        match client.submit(&tx) {
+            Ok(hash) => pending.push((event_id, hash)),
+            Err(filiera_client::ClientError::Rejected { code, .. })
+                if code == "duplicate" || code == "nonce_used" =>
+            {
+                println!("already_submitted {event_id}");
+            }
+            Err(e) => bail!("line {}: {e}", i + 1),
+        }
+    }
+    let mut failed = 0;
+    for (event_id, hash) in pending {
+        let receipt = client.wait(&hash)?;
+        if receipt.success {
+            println!("committed         {event_id}");
+        } else {
+            failed += 1;
+            println!(
+                "failed            {event_id}: {}",
+                receipt.message.unwrap_or_default()
+            );
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} events failed on chain");
+    }
+    Ok(())
+}

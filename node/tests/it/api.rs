@@ -799,6 +799,72 @@ pub fn check_epcis_cli(api: &str, dir: &Path) {
         json(&format!("{api}/v1/lots/09521234100010/CU-EPCIS-3")).0,
         200
     );
+
+    // Offline: signed without a connection, submitted later, twice harmlessly.
+    let dairy = filiera_client::keys::read(&key)
+        .unwrap()
+        .public_key()
+        .to_hex();
+    let nonce = json(&format!("{api}/v1/accounts/{dairy}/nonce")).1["next_nonce"]
+        .as_u64()
+        .unwrap();
+    let height = json(&format!("{api}/v1/status")).1["height"]
+        .as_u64()
+        .unwrap();
+    let mut offline = epcis_event(
+        "commissioning",
+        "ADD",
+        "2026-11-25T11:00:00.000+01:00",
+        "urn:epc:id:sgln:9521234.00001.0",
+        serde_json::json!({}),
+    );
+    offline["quantityList"][0]["epcClass"] =
+        "urn:epc:class:lgtin:9521234.010001.CU-OFFLINE-1".into();
+    std::fs::write(&file, epcis_document(vec![offline]).to_string()).unwrap();
+    let signed = dir.join("offline.signed");
+    let out = crate::network::filiera()
+        .args(["epcis", "sign"])
+        .arg(&file)
+        .arg("--key")
+        .arg(&key)
+        .args([
+            "--chain-id",
+            "filiera-marche-localnet",
+            "--nonce",
+            &nonce.to_string(),
+        ])
+        .args(["--expiry-height", &(height + 1000).to_string(), "--out"])
+        .arg(&signed)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let submit = || {
+        let out = crate::network::filiera()
+            .args(["epcis", "submit"])
+            .arg(&signed)
+            .args(["--api", api])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(submit().starts_with("committed"));
+    assert!(
+        submit().starts_with("already_recorded"),
+        "submitting again is harmless"
+    );
+    assert_eq!(
+        json(&format!("{api}/v1/lots/09521234100010/CU-OFFLINE-1")).0,
+        200
+    );
 }
 
 /// `filiera verify` against the trusted genesis: online with `--save`, then
