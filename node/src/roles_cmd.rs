@@ -12,7 +12,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use filiera_client::{Client, Receipt, actions};
 use filiera_contract_api::certification::{Attest, ChangeStatus, Subject};
 use filiera_contract_api::lots::{
-    Commission, EventKind, LotAmount, LotRef, Recall, Record, Transform,
+    Commission, EventKind, LotAmount, LotRef, Recall, Record, Split, Transform,
 };
 use filiera_contract_api::registry::{AuthorityAction, Role};
 use filiera_types::ContractCall;
@@ -80,6 +80,26 @@ pub enum LotCmd {
         /// Outputs, GTIN/LOT=QUANTITY.
         #[arg(long, required = true)]
         output: Vec<String>,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Lift the recall opened on a lot (from it and every lot it reached).
+    CloseRecall {
+        /// GTIN/LOT.
+        lot: String,
+        /// Why, shown in the lot's history.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Split a lot into parts of the same product (GTIN/LOT=QUANTITY each, summing to the lot).
+    Split {
+        /// GTIN/LOT.
+        lot: String,
+        /// Parts, GTIN/LOT=QUANTITY.
+        #[arg(long = "part", required = true)]
+        parts: Vec<String>,
         #[command(flatten)]
         signer: Signer,
     },
@@ -358,6 +378,25 @@ pub fn lot(cmd: LotCmd, json: bool) -> Result<()> {
                 epcis_hash: None,
             });
             run(&signer, call, "transformation recorded", json)?;
+        }
+        LotCmd::CloseRecall {
+            lot,
+            reason,
+            signer,
+        } => {
+            let call = actions::close_recall(&Recall {
+                id: lot_ref(&lot)?,
+                reason,
+            });
+            run(&signer, call, &format!("recall of {lot} closed"), json)?;
+        }
+        LotCmd::Split { lot, parts, signer } => {
+            let call = actions::split(&Split {
+                from: lot_ref(&lot)?,
+                parts: parts.iter().map(|p| amount(p)).collect::<Result<_>>()?,
+                epcis_hash: None,
+            });
+            run(&signer, call, &format!("{lot} split"), json)?;
         }
         LotCmd::Recall {
             lot,

@@ -135,6 +135,8 @@ pub enum EventKind {
     Destroy = 11,
     /// Recalled (here or upstream).
     Recall = 12,
+    /// A recall lifted by the lot's owner or the authority.
+    RecallClosed = 13,
 }
 
 /// One event on a lot (`.../ev/{seq}`); never edited.
@@ -311,4 +313,7 @@ pub mod method {
     pub const RECALL: &str = "recall";
     /// An EPCIS event and its lot action ([`super::Capture`]).
     pub const CAPTURE: &str = "capture";
+    /// `Recall` (its reason says why it is lifted): lifts the recall opened on
+    /// that lot from it and every lot the recall reached; the recaller or the authority.
+    pub const CLOSE_RECALL: &str = "close_recall";
 }

@@ -42,6 +42,7 @@ fn dispatch(method: &str, input: &[u8]) -> Result<Vec<u8>> {
         method::RECORD => record(args(input)?),
         method::RECALL => recall(args(input)?),
         method::CAPTURE => capture(args(input)?),
+        method::CLOSE_RECALL => close_recall(args(input)?),
         other => Err(fail!("lots has no method {other:?}")),
     }
 }
@@ -698,4 +699,52 @@ fn capture(c: Capture) -> Result<Vec<u8>> {
         storage::set(&keys::epcis_of_lot(&l.gtin, &l.lot, &hash), &true);
     }
     Ok(out)
+}
+
+/// Lifts the recall opened on `r.id`: from that lot and every lot downstream
+/// that carries this recall's mark (a lot also recalled from elsewhere keeps
+/// that other mark). The same walk as the recall, so it reaches what the
+/// recall reached, within the same bound.
+fn close_recall(r: Recall) -> Result<Vec<u8>> {
+    let org = caller_org(&[Role::Producer, Role::Processor, Role::Authority])?;
+    let root = load(&r.id)?;
+    ensure!(
+        root.owner == org.id || org.may(Role::Authority),
+        "only the lot's owner or the authority closes its recall"
+    );
+    ensure!(
+        text_is_valid(&r.reason, TEXT_BYTES_MAX),
+        "closing a recall needs a reason"
+    );
+    ensure!(
+        root.recall.as_ref().is_some_and(|m| m.origin == r.id),
+        "no recall was opened on this lot"
+    );
+    let mut queue = alloc::collections::VecDeque::from([r.id.clone()]);
+    let mut seen = BTreeSet::from([r.id.clone()]);
+    let mut lifted: u32 = 0;
+    while let Some(id) = queue.pop_front() {
+        let mut lot = load(&id)?;
+        if lot.recall.as_ref().is_some_and(|m| m.origin == r.id) {
+            lot.recall = None;
+            lifted += 1;
+            let mut ev = event(EventKind::RecallClosed, &org.id, 0, None, None);
+            ev.note.clone_from(&r.reason);
+            append(&mut lot, &ev);
+            save(&lot);
+        }
+        let prefix = keys::lot_children(&id.gtin, &id.lot);
+        for key in storage::keys(&prefix, LOT_LINKS_MAX * 4)? {
+            let child = parse_child(&key[prefix.len()..])?;
+            if seen.insert(child.clone()) {
+                ensure!(
+                    seen.len() <= RECALL_LOTS_MAX,
+                    "recall reaches more than {RECALL_LOTS_MAX} lots"
+                );
+                queue.push_back(child);
+            }
+        }
+    }
+    env::emit("lot_recall_closed", &(r.id, lifted));
+    Ok(encode(&lifted))
 }

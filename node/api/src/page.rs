@@ -125,6 +125,7 @@ fn event_label(kind: EventKind, lang: Lang) -> &'static str {
         EventKind::Sell => t(lang, "Vendita", "Sold"),
         EventKind::Destroy => t(lang, "Distruzione", "Destroyed"),
         EventKind::Recall => t(lang, "Richiamo", "Recalled"),
+        EventKind::RecallClosed => t(lang, "Richiamo chiuso", "Recall closed"),
     }
 }
 

@@ -1126,6 +1126,73 @@ pub fn check_roles_cli(api: &str, dir: &Path) {
         record["recall"]["reason"], "richiamo volontario",
         "{record}"
     );
+    // Another producer may not close it; the maker may.
+    let (ok, _, err) = cli(&["lot", "close-recall", lot, "--reason", "x"], &farm);
+    assert!(!ok && err.contains("refused"), "{err}");
+    let (ok, _, err) = cli(
+        &["lot", "close-recall", lot, "--reason", "analisi conformi"],
+        &dairy,
+    );
+    assert!(ok, "{err}");
+    let (_, record) = json(&format!("{api}/v1/lots/09521234100010/CU-CLI-1"));
+    assert!(record["recall"].is_null(), "{record}");
+    assert_eq!(
+        record["history"].as_array().unwrap().last().unwrap()["kind"],
+        "recall_closed"
+    );
+    // Closing the demo's Ciauscolo recall lifts it from the packs split from it too.
+    let ciauscolo = "09521234100065/CI-2026-020";
+    let (ok, _, err) = cli(
+        &[
+            "lot",
+            "close-recall",
+            ciauscolo,
+            "--reason",
+            "etichette corrette",
+        ],
+        &key("salumificio-visso-demo"),
+    );
+    assert!(ok, "{err}");
+    let (_, pack) = json(&format!("{api}/v1/lots/09521234100065/CI-2026-020-A"));
+    assert!(pack["recall"].is_null(), "{pack}");
+    // Split from the CLI: the parts must sum to the lot.
+    let (ok, _, err) = cli(
+        &[
+            "lot",
+            "commission",
+            "09521234100010/CU-CLI-2",
+            "--quantity",
+            "10",
+        ],
+        &dairy,
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli(
+        &[
+            "lot",
+            "split",
+            "09521234100010/CU-CLI-2",
+            "--part",
+            "09521234100010/CU-CLI-2A=6",
+            "--part",
+            "09521234100010/CU-CLI-2B=3",
+        ],
+        &dairy,
+    );
+    assert!(!ok && err.contains("sum"), "{err}");
+    let (ok, _, err) = cli(
+        &[
+            "lot",
+            "split",
+            "09521234100010/CU-CLI-2",
+            "--part",
+            "09521234100010/CU-CLI-2A=6",
+            "--part",
+            "09521234100010/CU-CLI-2B=4",
+        ],
+        &dairy,
+    );
+    assert!(ok, "{err}");
 }
 
 /// An auditor's exports and a label from the CLI: the CSV trail, the EPCIS

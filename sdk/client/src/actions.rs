@@ -79,6 +79,10 @@ pub fn record(r: &Record) -> ContractCall {
 pub fn recall(r: &Recall) -> ContractCall {
     call(contract_ids::LOTS, lots::method::RECALL, r)
 }
+/// Lifts a recall opened on a lot, from it and every lot it reached.
+pub fn close_recall(r: &Recall) -> ContractCall {
+    call(contract_ids::LOTS, lots::method::CLOSE_RECALL, r)
+}
 /// An EPCIS event with its lot action (see [`crate::epcis`]).
 pub fn capture(c: &Capture) -> ContractCall {
     call(contract_ids::LOTS, lots::method::CAPTURE, c)

@@ -22,6 +22,7 @@ pub fn event_kind(kind: EventKind) -> &'static str {
         EventKind::Sell => "retail_selling",
         EventKind::Destroy => "destroying",
         EventKind::Recall => "recalling",
+        EventKind::RecallClosed => "recall_closed",
     }
 }
 
