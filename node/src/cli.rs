@@ -76,8 +76,11 @@ enum Command {
         after_help = "Examples:\n  filiera export 09521234100010/CU-2026-0150 --format csv > trail.csv\n  filiera export 09521234100010/CU-2026-0150 --format epcis > trail.jsonld"
     )]
     Export {
-        /// GTIN/LOT.
-        lot: String,
+        /// GTIN/LOT (or use --org).
+        lot: Option<String>,
+        /// Every lot an organisation made or holds.
+        #[arg(long, conflicts_with = "lot")]
+        org: Option<String>,
         /// csv or epcis.
         #[arg(long, value_enum, default_value = "csv")]
         format: crate::export_cmd::Format,
@@ -99,6 +102,12 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Products: register one whose GTIN you own.
+    #[command(subcommand)]
+    Product(crate::roles_cmd::ProductCmd),
+    /// Sites: register one of yours.
+    #[command(subcommand)]
+    Site(crate::roles_cmd::SiteCmd),
     /// A producer's or processor's lots: make, record, transform, recall.
     #[command(subcommand)]
     Lot(crate::roles_cmd::LotCmd),
@@ -287,9 +296,16 @@ pub fn run(cli: Cli) -> Result<()> {
             genesis,
             save,
         } => crate::verify_cmd::verify(&source, &genesis, save.as_deref(), json)?,
-        Command::Export { lot, format, api } => crate::export_cmd::export(&lot, format, &api)?,
+        Command::Export {
+            lot,
+            org,
+            format,
+            api,
+        } => crate::export_cmd::export(lot.as_deref(), org.as_deref(), format, &api)?,
         Command::Qr { lot, base_url, out } => crate::export_cmd::qr(&lot, &base_url, &out)?,
         Command::Lot(cmd) => crate::roles_cmd::lot(cmd, json)?,
+        Command::Product(cmd) => crate::roles_cmd::product(cmd, json)?,
+        Command::Site(cmd) => crate::roles_cmd::site(cmd, json)?,
         Command::Attest(cmd) => crate::roles_cmd::attest(cmd, json)?,
         Command::Authority(cmd) => crate::roles_cmd::authority(cmd, json)?,
         Command::Epcis(EpcisCmd::Sign {

@@ -24,16 +24,40 @@ fn split(lot: &str) -> Result<(Gtin, Lot)> {
     Ok((Gtin::parse(g)?, Lot::parse(l)?))
 }
 
-/// The trail of `lot` (GTIN/LOT) to standard output.
-pub fn export(lot: &str, format: Format, api: &str) -> Result<()> {
-    let (gtin, lot_number) = split(lot)?;
+/// The trail of one lot (`GTIN/LOT`) or of every lot an organisation made
+/// or holds (`--org`), to standard output.
+pub fn export(lot: Option<&str>, org: Option<&str>, format: Format, api: &str) -> Result<()> {
     let node = Client::connect(api)?;
+    let lots: Vec<(Gtin, Lot)> = match (lot, org) {
+        (Some(l), None) => vec![split(l)?],
+        (None, Some(o)) => {
+            let listing = node
+                .org(o)
+                .and_then(|_| node.get(&format!("/v1/orgs/{o}/lots")))?;
+            if listing["truncated"] == true {
+                bail!("{o} has more lots than one listing holds; export them one by one");
+            }
+            listing["lots"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|l| {
+                    Ok((
+                        Gtin::parse(l["gtin"].as_str().unwrap_or_default())?,
+                        Lot::parse(l["lot"].as_str().unwrap_or_default())?,
+                    ))
+                })
+                .collect::<Result<_>>()?
+        }
+        _ => bail!("give either GTIN/LOT or --org ORGANISATION"),
+    };
     let mut out = std::io::stdout().lock();
     match format {
         Format::Csv => {
-            let record = node.lot(gtin.as_str(), lot_number.as_str())?;
             let mut w = csv::Writer::from_writer(&mut out);
             w.write_record([
+                "gtin",
+                "lot",
                 "record",
                 "seq_or_id",
                 "kind_or_scheme",
@@ -50,49 +74,70 @@ pub fn export(lot: &str, format: Format, api: &str) -> Result<()> {
                 serde_json::Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            for e in record["history"].as_array().into_iter().flatten() {
-                w.write_record([
-                    "event".to_owned(),
-                    text(&e["seq"]),
-                    text(&e["kind"]),
-                    text(&e["by"]),
-                    text(&e["height"]),
-                    text(&e["time_ms"]),
-                    text(&e["quantity_delta"]),
-                    text(&e["site"]),
-                    text(&e["note"]),
-                    text(&e["epcis_hash"]),
-                ])?;
-            }
-            for a in record["attestations"].as_array().into_iter().flatten() {
-                w.write_record([
-                    "attestation".to_owned(),
-                    text(&a["id"]),
-                    format!("{} {}", text(&a["scheme"]), text(&a["protected_name"])),
-                    text(&a["body"]),
-                    String::new(),
-                    text(&a["issued_ms"]),
-                    String::new(),
-                    String::new(),
-                    text(&a["validity"]),
-                    text(&a["evidence_hash"]),
-                ])?;
+            for (gtin, lot_number) in &lots {
+                let record = node.lot(gtin.as_str(), lot_number.as_str())?;
+                let (g, l) = (gtin.as_str().to_owned(), lot_number.as_str().to_owned());
+                for e in record["history"].as_array().into_iter().flatten() {
+                    w.write_record([
+                        g.clone(),
+                        l.clone(),
+                        "event".to_owned(),
+                        text(&e["seq"]),
+                        text(&e["kind"]),
+                        text(&e["by"]),
+                        text(&e["height"]),
+                        text(&e["time_ms"]),
+                        text(&e["quantity_delta"]),
+                        text(&e["site"]),
+                        text(&e["note"]),
+                        text(&e["epcis_hash"]),
+                    ])?;
+                }
+                for a in record["attestations"].as_array().into_iter().flatten() {
+                    w.write_record([
+                        g.clone(),
+                        l.clone(),
+                        "attestation".to_owned(),
+                        text(&a["id"]),
+                        format!("{} {}", text(&a["scheme"]), text(&a["protected_name"])),
+                        text(&a["body"]),
+                        String::new(),
+                        text(&a["issued_ms"]),
+                        String::new(),
+                        String::new(),
+                        text(&a["validity"]),
+                        text(&a["evidence_hash"]),
+                    ])?;
+                }
             }
             w.flush()?;
         }
         Format::Epcis => {
-            let class = DigitalLink::for_lot("https://id.gs1.org", gtin, lot_number).to_uri();
-            let page = node.get(&format!(
-                "/epcis/events?MATCH_anyEPCClass={}&perPage=100",
-                class.replace(':', "%3A").replace('/', "%2F")
-            ))?;
-            let total = page["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
-                .as_array()
-                .map_or(0, Vec::len);
-            if total == 100 {
-                bail!("more than 100 EPCIS events for this lot: page with GET /epcis/events");
+            let mut events: Vec<serde_json::Value> = Vec::new();
+            for (gtin, lot_number) in lots {
+                let class = DigitalLink::for_lot("https://id.gs1.org", gtin, lot_number).to_uri();
+                let page = node.get(&format!(
+                    "/epcis/events?MATCH_anyEPCClass={}&perPage=100",
+                    class.replace(':', "%3A").replace('/', "%2F")
+                ))?;
+                let found = page["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                if found.len() == 100 {
+                    bail!("more than 100 EPCIS events for {class}: page with GET /epcis/events");
+                }
+                for e in found {
+                    // An event naming several of the lots is written once.
+                    if !events.iter().any(|x| x["eventID"] == e["eventID"]) {
+                        events.push(e);
+                    }
+                }
             }
-            writeln!(out, "{}", filiera_epcis::to_epcis_json(&page))?;
+            let created = time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)?;
+            let doc = filiera_epcis::query_document("SimpleEventQuery", &created, events);
+            writeln!(out, "{}", filiera_epcis::to_epcis_json(&doc))?;
         }
     }
     Ok(())

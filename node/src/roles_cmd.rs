@@ -12,9 +12,10 @@ use clap::{Args, Subcommand, ValueEnum};
 use filiera_client::{Client, Receipt, actions};
 use filiera_contract_api::certification::{Attest, ChangeStatus, Subject};
 use filiera_contract_api::lots::{
-    Commission, EventKind, LotAmount, LotRef, Recall, Record, Split, Transform,
+    Commission, EventKind, LotAmount, LotRef, Merge, Recall, Record, RegisterProduct, Split,
+    Transform,
 };
-use filiera_contract_api::registry::{AuthorityAction, Role};
+use filiera_contract_api::registry::{AuthorityAction, Role, SiteRecord};
 use filiera_types::ContractCall;
 use std::path::PathBuf;
 
@@ -100,6 +101,17 @@ pub enum LotCmd {
         /// Parts, GTIN/LOT=QUANTITY.
         #[arg(long = "part", required = true)]
         parts: Vec<String>,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Merge lots of one product into a new lot.
+    Merge {
+        /// The lots merged, GTIN/LOT (repeat, at least two).
+        #[arg(long = "from", required = true)]
+        from: Vec<String>,
+        /// The new lot, GTIN/LOT.
+        #[arg(long)]
+        into: String,
         #[command(flatten)]
         signer: Signer,
     },
@@ -390,6 +402,14 @@ pub fn lot(cmd: LotCmd, json: bool) -> Result<()> {
             });
             run(&signer, call, &format!("recall of {lot} closed"), json)?;
         }
+        LotCmd::Merge { from, into, signer } => {
+            let call = actions::merge(&Merge {
+                from: from.iter().map(|l| lot_ref(l)).collect::<Result<_>>()?,
+                into: lot_ref(&into)?,
+                epcis_hash: None,
+            });
+            run(&signer, call, &format!("merged into {into}"), json)?;
+        }
         LotCmd::Split { lot, parts, signer } => {
             let call = actions::split(&Split {
                 from: lot_ref(&lot)?,
@@ -522,5 +542,106 @@ pub fn authority(cmd: AuthorityCmd, json: bool) -> Result<()> {
         ),
     };
     run(&signer, call, &what, json)?;
+    Ok(())
+}
+
+/// `filiera product ...`.
+#[derive(Subcommand, Debug)]
+pub enum ProductCmd {
+    /// Register a product whose GTIN your organisation owns.
+    #[command(
+        after_help = "Example:\n  filiera product register 09521234100133 --name \"Casciotta stagionata\" --scheme DOP --uom kg --max-yield-permille 1000 --key orgs/caseificio.json"
+    )]
+    Register {
+        /// The GTIN (14 digits).
+        gtin: String,
+        /// Its name.
+        #[arg(long)]
+        name: String,
+        /// Scheme code (DOP, IGP, DOC...) or `none`.
+        #[arg(long, default_value = "none")]
+        scheme: String,
+        /// Unit of quantities (kg, l, each...).
+        #[arg(long)]
+        uom: String,
+        /// Most output per input of a transformation into it, per thousand.
+        #[arg(long, default_value_t = 1000)]
+        max_yield_permille: u64,
+        #[command(flatten)]
+        signer: Signer,
+    },
+}
+
+/// `filiera site ...`.
+#[derive(Subcommand, Debug)]
+pub enum SiteCmd {
+    /// Register one of your organisation's sites (a farm, dairy, winery...).
+    #[command(
+        after_help = "Example:\n  filiera site register 9521234000099 --org caseificio-montefeltro-demo --kind dairy --name \"Caseificio, Urbino\" --key orgs/caseificio.json"
+    )]
+    Register {
+        /// The GLN (13 digits).
+        gln: String,
+        /// Your organisation's id.
+        #[arg(long)]
+        org: String,
+        /// Kind (dairy, farm, winery, mill, warehouse...).
+        #[arg(long)]
+        kind: String,
+        /// Its name and place.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+}
+
+pub fn product(cmd: ProductCmd, json: bool) -> Result<()> {
+    let ProductCmd::Register {
+        gtin,
+        name,
+        scheme,
+        uom,
+        max_yield_permille,
+        signer,
+    } = cmd;
+    let gtin = filiera_types::gs1::Gtin::parse(&gtin)?;
+    let call = actions::register_product(&RegisterProduct {
+        gtin: gtin.as_str().to_owned(),
+        name,
+        scheme,
+        uom,
+        max_yield_permille,
+    });
+    run(
+        &signer,
+        call,
+        &format!("product {} registered", gtin.as_str()),
+        json,
+    )?;
+    Ok(())
+}
+
+pub fn site(cmd: SiteCmd, json: bool) -> Result<()> {
+    let SiteCmd::Register {
+        gln,
+        org,
+        kind,
+        name,
+        signer,
+    } = cmd;
+    let gln = filiera_types::gs1::Gln::parse(&gln)?;
+    let call = actions::register_site(&SiteRecord {
+        gln: gln.as_str().to_owned(),
+        org,
+        kind,
+        name,
+    });
+    run(
+        &signer,
+        call,
+        &format!("site {} registered", gln.as_str()),
+        json,
+    )?;
     Ok(())
 }

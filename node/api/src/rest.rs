@@ -180,6 +180,64 @@ pub async fn org(State(s): State<ApiState>, Path(id): Path<String>) -> Answer {
     Ok(Json(views::org(&org)))
 }
 
+/// Keys an organisation's lot listing reads, at most (records, events and links share the prefix).
+pub const ORG_LOTS_SCAN_MAX: usize = 50_000;
+
+/// `GET /v1/orgs/{id}/lots`: the lots an organisation made or holds.
+#[utoipa::path(get, path = "/v1/orgs/{id}/lots", tag = "records", params(("id" = String, Path, description = "Organisation id")), responses((status = 200, description = "Its lots (GTIN, lot, status, quantity, owner, holder); truncated when over the scan bound"), (status = 400, description = "invalid_identifier"), (status = 404, description = "no such organisation")))]
+pub async fn org_lots(State(s): State<ApiState>, Path(id): Path<String>) -> Answer {
+    if !filiera_contract_api::code_is_valid(&id) {
+        return Err(ApiError::bad_request(
+            "invalid_identifier",
+            "not an organisation id",
+        ));
+    }
+    reads::org(&s.store, &id)?.ok_or_else(|| ApiError::not_found("no such organisation"))?;
+    let store = s.store.clone();
+    crate::blocking(&s, move || {
+        let prefix = reads::full_key(filiera_contract_api::contract_ids::LOTS, b"pub/lot/");
+        let entries = store.state_prefix(&prefix, None, ORG_LOTS_SCAN_MAX)?;
+        let truncated = entries.len() == ORG_LOTS_SCAN_MAX;
+        let mut lots = Vec::new();
+        for (key, value) in entries {
+            // A lot record's key ends right after its lot number; events and
+            // links extend it.
+            let rest = &key[prefix.len()..];
+            let Some(len) = rest
+                .get(14..16)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| usize::from_str_radix(h, 16).ok())
+            else {
+                continue;
+            };
+            if rest.len() != 16 + len {
+                continue;
+            }
+            let Ok(record) =
+                <filiera_contract_api::lots::LotRecord as borsh::BorshDeserialize>::try_from_slice(
+                    &value,
+                )
+            else {
+                continue;
+            };
+            if record.owner == id || record.holder == id {
+                lots.push(json!({
+                    "gtin": record.id.gtin,
+                    "lot": record.id.lot,
+                    "status": views::lot_status(record.status),
+                    "quantity": record.quantity,
+                    "owner": record.owner,
+                    "holder": record.holder,
+                }));
+            }
+        }
+        Ok(Json(
+            json!({"org": id, "lots": lots, "truncated": truncated}),
+        ))
+    })
+    .await
+}
+
 /// `GET /v1/products/{gtin}`.
 #[utoipa::path(get, path = "/v1/products/{gtin}", tag = "records", params(("gtin" = String, Path, description = "GTIN")), responses((status = 200, description = "The product and its attestations"), (status = 400, description = "invalid_identifier"), (status = 404, description = "not_found")))]
 pub async fn product(State(s): State<ApiState>, Path(gtin_text): Path<String>) -> Answer {

@@ -1193,6 +1193,88 @@ pub fn check_roles_cli(api: &str, dir: &Path) {
         &dairy,
     );
     assert!(ok, "{err}");
+    // Merge them back; register a product and a site, and make a lot of it there.
+    let (ok, _, err) = cli(
+        &[
+            "lot",
+            "merge",
+            "--from",
+            "09521234100010/CU-CLI-2A",
+            "--from",
+            "09521234100010/CU-CLI-2B",
+            "--into",
+            "09521234100010/CU-CLI-2M",
+        ],
+        &dairy,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        json(&format!("{api}/v1/lots/09521234100010/CU-CLI-2M")).1["quantity"],
+        10
+    );
+    let (ok, _, err) = cli(
+        &[
+            "site",
+            "register",
+            "9521234000099",
+            "--org",
+            "caseificio-montefeltro-demo",
+            "--kind",
+            "dairy",
+            "--name",
+            "Caseificio demo 2, Urbino (PU)",
+        ],
+        &farm,
+    );
+    assert!(
+        !ok && err.contains("refused"),
+        "a farm registering the dairy's site: {err}"
+    );
+    let (ok, _, err) = cli(
+        &[
+            "site",
+            "register",
+            "9521234000099",
+            "--org",
+            "caseificio-montefeltro-demo",
+            "--kind",
+            "dairy",
+            "--name",
+            "Caseificio demo 2, Urbino (PU)",
+        ],
+        &dairy,
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli(
+        &[
+            "product",
+            "register",
+            "09521234100133",
+            "--name",
+            "Casciotta stagionata (demo)",
+            "--scheme",
+            "DOP",
+            "--uom",
+            "kg",
+        ],
+        &dairy,
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli(
+        &[
+            "lot",
+            "commission",
+            "09521234100133/CS-1",
+            "--quantity",
+            "12",
+            "--site",
+            "9521234000099",
+        ],
+        &dairy,
+    );
+    assert!(ok, "{err}");
+    let (_, made) = json(&format!("{api}/v1/lots/09521234100133/CS-1"));
+    assert_eq!(made["site"], "9521234000099", "{made}");
 }
 
 /// An auditor's exports and a label from the CLI: the CSV trail, the EPCIS
@@ -1217,11 +1299,11 @@ pub fn check_export_cli(api: &str, dir: &Path) {
     ]);
     let rows: Vec<&str> = csv.lines().collect();
     assert!(
-        rows[0].starts_with("record,seq_or_id,kind_or_scheme"),
+        rows[0].starts_with("gtin,lot,record,seq_or_id,kind_or_scheme"),
         "{csv}"
     );
     assert_eq!(
-        rows.iter().filter(|r| r.starts_with("event,")).count(),
+        rows.iter().filter(|r| r.contains(",event,")).count(),
         3,
         "{csv}"
     );
@@ -1243,6 +1325,57 @@ pub fn check_export_cli(api: &str, dir: &Path) {
         .unwrap()
         .clone();
     assert_eq!(events.len(), 3, "{epcis}");
+    if let Some(out) = outside_check("python3", "epcis-schema-check.py", &doc) {
+        assert!(out.contains("valid"), "{out}");
+    }
+    // An organisation's whole trail: every lot it made or holds.
+    let (status, listing) = json(&format!("{api}/v1/orgs/caseificio-montefeltro-demo/lots"));
+    assert_eq!(status, 200);
+    let lots: Vec<&str> = listing["lots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["lot"].as_str().unwrap())
+        .collect();
+    assert!(
+        lots.contains(&"CU-2026-0150") && lots.contains(&"CU-EPCIS-1"),
+        "{listing}"
+    );
+    assert!(
+        !lots.contains(&"VJ-2026-032"),
+        "not another organisation's lots"
+    );
+    assert_eq!(json(&format!("{api}/v1/orgs/nobody-demo/lots")).0, 404);
+    let org_csv = run(&[
+        "export",
+        "--org",
+        "caseificio-montefeltro-demo",
+        "--api",
+        api,
+    ]);
+    assert!(
+        org_csv
+            .lines()
+            .any(|r| r.starts_with("09521234100010,CU-2026-0150,event,")),
+        "{org_csv}"
+    );
+    let org_epcis = run(&[
+        "export",
+        "--org",
+        "caseificio-montefeltro-demo",
+        "--format",
+        "epcis",
+        "--api",
+        api,
+    ]);
+    let doc: Value = serde_json::from_str(&org_epcis).unwrap();
+    assert!(
+        doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 3
+    );
     if let Some(out) = outside_check("python3", "epcis-schema-check.py", &doc) {
         assert!(out.contains("valid"), "{out}");
     }
