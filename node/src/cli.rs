@@ -102,6 +102,18 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// A running node at a glance: height, round, peers, sync state, last block, mempool, disk.
+    #[command(
+        after_help = "Example:\n  filiera status --api http://127.0.0.1:8080 --home ./localnet/node0"
+    )]
+    Status {
+        /// The node's API base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        api: String,
+        /// The node's home, to report its disk use.
+        #[arg(long)]
+        home: Option<PathBuf>,
+    },
     /// Products: register one whose GTIN you own.
     #[command(subcommand)]
     Product(crate::roles_cmd::ProductCmd),
@@ -303,6 +315,7 @@ pub fn run(cli: Cli) -> Result<()> {
             api,
         } => crate::export_cmd::export(lot.as_deref(), org.as_deref(), format, &api)?,
         Command::Qr { lot, base_url, out } => crate::export_cmd::qr(&lot, &base_url, &out)?,
+        Command::Status { api, home } => crate::status_cmd::status(&api, home.as_deref(), json)?,
         Command::Lot(cmd) => crate::roles_cmd::lot(cmd, json)?,
         Command::Product(cmd) => crate::roles_cmd::product(cmd, json)?,
         Command::Site(cmd) => crate::roles_cmd::site(cmd, json)?,

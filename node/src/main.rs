@@ -16,6 +16,7 @@ mod localnet;
 mod localnet_genesis;
 mod roles_cmd;
 mod start;
+mod status_cmd;
 mod verify_cmd;
 
 use std::process::ExitCode;

@@ -1405,3 +1405,33 @@ pub fn check_export_cli(api: &str, dir: &Path) {
         );
     }
 }
+
+/// `filiera status`: the operator's glance at a running node.
+pub fn check_status_cli(api: &str, dir: &Path) {
+    let out = crate::network::filiera()
+        .args(["status", "--api", api, "--home"])
+        .arg(dir.join("node0"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("validator-0 on filiera-marche-localnet") && text.contains("following"),
+        "{text}"
+    );
+    assert!(text.contains("peers 3") && text.contains("MiB"), "{text}");
+    let out = crate::network::filiera()
+        .args(["--json", "status", "--api", api, "--home"])
+        .arg(dir.join("node0"))
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["disk_bytes"].as_u64().unwrap() > 0 && v["sync_state"] == "following",
+        "{v}"
+    );
+}

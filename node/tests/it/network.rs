@@ -361,6 +361,28 @@ fn four_validators_finalise_survive_kill9_refuse_strangers_and_halt_without_quor
         .body_mut()
         .read_to_string()
         .unwrap();
+    // The Grafana dashboard queries only metrics the node exposes.
+    let dashboard: Value =
+        serde_json::from_str(include_str!("../../../ops/grafana/filiera-node.json")).unwrap();
+    let mut queried = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for (i, _) in expr.match_indices("filiera_") {
+                let name: String = expr[i..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                assert!(
+                    text.lines().any(|l| l.starts_with(&format!("{name} "))
+                        || l.starts_with(&format!("{name}{{"))),
+                    "the dashboard queries {name}, which /metrics does not expose"
+                );
+                queried += 1;
+            }
+        }
+    }
+    assert!(queried >= 10, "{queried}");
     if let Ok(mut promtool) = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
@@ -481,6 +503,7 @@ fn localnet_starts_takes_the_demo_and_stops_cleanly_on_sigterm() {
     crate::api::check_sdk(&api, &dir);
     crate::api::check_roles_cli(&api, &dir);
     crate::api::check_export_cli(&api, &dir);
+    crate::api::check_status_cli(&api, &dir);
     // SIGTERM: every validator stops and the parent reports it.
     let pid = nix::unistd::Pid::from_raw(localnet.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();

@@ -1,0 +1,77 @@
+//! `filiera status`: a running node at a glance, for its operator.
+
+use anyhow::{Context, Result};
+use std::path::Path;
+
+/// A node whose last block is older than this is reported as stalled, ms.
+const STALLED_AFTER_MS: u64 = 10_000;
+
+fn dir_bytes(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+pub fn status(api: &str, home: Option<&Path>, json: bool) -> Result<()> {
+    let node = filiera_client::Client::connect(api)?;
+    let s = node.get("/v1/status")?;
+    let now_ms = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis(),
+    )?;
+    let last_ms = s["block_time_ms"].as_u64();
+    let age_ms = last_ms.map(|t| now_ms.saturating_sub(t));
+    let state = match age_ms {
+        None => "no block yet",
+        Some(a) if a > STALLED_AFTER_MS => "stalled",
+        Some(_) => "following",
+    };
+    let disk = home.map(|h| dir_bytes(&h.join("data")));
+    if json {
+        let mut v = s.clone();
+        v["sync_state"] = state.into();
+        v["last_block_age_ms"] = age_ms.into();
+        v["disk_bytes"] = disk.into();
+        println!("{v}");
+        return Ok(());
+    }
+    println!(
+        "{} on {}: height {} (round {}), {}",
+        s["moniker"].as_str().unwrap_or("?"),
+        s["chain_id"].as_str().unwrap_or("?"),
+        s["height"],
+        s["round"],
+        state
+    );
+    if let Some(a) = age_ms {
+        println!(
+            "  last block {:.1} s ago, hash {}",
+            a as f64 / 1000.0,
+            s["block_hash"].as_str().unwrap_or("?")
+        );
+    }
+    println!(
+        "  peers {}, mempool {} transactions, state root {}",
+        s["peers"],
+        s["mempool_txs"],
+        s["state_root"].as_str().unwrap_or("?")
+    );
+    if let Some(bytes) = disk {
+        println!(
+            "  disk {:.1} MiB in {}",
+            bytes as f64 / (1024.0 * 1024.0),
+            home.map(|h| h.join("data").display().to_string())
+                .context("home")?
+        );
+    }
+    Ok(())
+}
