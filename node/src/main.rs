@@ -6,6 +6,7 @@
 
 mod cli;
 mod config;
+mod config_check;
 mod demo;
 mod epcis_cmd;
 mod export_cmd;

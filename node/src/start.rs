@@ -15,8 +15,15 @@ pub fn start(home_dir: &Path) -> Result<()> {
     let home = Home::new(home_dir);
     let config_text = std::fs::read_to_string(home.config())
         .with_context(|| format!("reading {}", home.config().display()))?;
-    let config: Config = toml::from_str(&config_text)
+    let mut config: Config = toml::from_str(&config_text)
         .with_context(|| format!("parsing {}", home.config().display()))?;
+    crate::config_check::apply_env(&mut config, &|var| std::env::var(var).ok())?;
+    crate::config_check::validate(&config).with_context(|| {
+        format!(
+            "invalid configuration ({} and FILIERA_* variables)",
+            home.config().display()
+        )
+    })?;
     init_logging(&config)?;
     let genesis = genesis_cmd::load(&home.genesis())?;
     let consensus_key = keyfile::read(&home.consensus_key())?;

@@ -215,6 +215,29 @@ fn init_creates_a_home_once() {
     assert_eq!(mode(&home.join("keys/p2p.json")), 0o600);
     let err = fails(filiera().args(["init", "--home"]).arg(&home));
     assert!(err.contains("refusing to overwrite"), "{err}");
+
+    // A value out of range, from the environment or the file, stops start-up
+    // with the option's name and its range, before anything else happens.
+    let err = fails(
+        filiera()
+            .args(["start", "--home"])
+            .arg(&home)
+            .env("FILIERA_API_REQUEST_TIMEOUT_MS", "5"),
+    );
+    assert!(
+        err.contains("api.request_timeout_ms = 5: allowed 100 to 600000"),
+        "{err}"
+    );
+    let path = home.join("config.toml");
+    let edited = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("rate_limit_burst = 200", "rate_limit_burst = 0");
+    std::fs::write(&path, edited).unwrap();
+    let err = fails(filiera().args(["start", "--home"]).arg(&home));
+    assert!(
+        err.contains("api.rate_limit_burst = 0: allowed 1 to 1000000"),
+        "{err}"
+    );
 }
 
 #[test]

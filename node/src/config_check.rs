@@ -1,0 +1,234 @@
+//! Environment overrides and validation of `config.toml`: every option may
+//! be set by `FILIERA_<SECTION>_<OPTION>` (the container way), and a value out
+//! of range stops start-up with a message naming the option and its range.
+
+use crate::config::Config;
+use anyhow::{Result, bail};
+
+/// Shortest request timeout, ms (below, ordinary reads would time out).
+pub const REQUEST_TIMEOUT_MS_MIN: u64 = 100;
+/// Longest request timeout, ms.
+pub const REQUEST_TIMEOUT_MS_MAX: u64 = 600_000;
+/// Highest per-IP rate, requests per second.
+pub const RATE_PER_IP_PER_S_MAX: u32 = 100_000;
+/// Largest per-IP burst, requests.
+pub const BURST_MAX: u32 = 1_000_000;
+
+/// The environment variables read, with the option each sets.
+pub const ENV_OPTIONS: &[(&str, &str)] = &[
+    ("FILIERA_MONIKER", "moniker"),
+    ("FILIERA_P2P_LISTEN_ADDRESS", "p2p.listen_address"),
+    ("FILIERA_P2P_PEERS", "p2p.peers (comma-separated)"),
+    ("FILIERA_P2P_OBSERVERS", "p2p.observers (comma-separated)"),
+    ("FILIERA_API_LISTEN_ADDRESS", "api.listen_address"),
+    ("FILIERA_API_PUBLIC_BASE_URL", "api.public_base_url"),
+    (
+        "FILIERA_API_RATE_LIMIT_PER_IP_PER_S",
+        "api.rate_limit_per_ip_per_s",
+    ),
+    ("FILIERA_API_RATE_LIMIT_BURST", "api.rate_limit_burst"),
+    ("FILIERA_API_REQUEST_TIMEOUT_MS", "api.request_timeout_ms"),
+    ("FILIERA_LOG_FORMAT", "log.format"),
+    ("FILIERA_LOG_FILTER", "log.filter"),
+];
+
+fn number<T: std::str::FromStr>(var: &str, text: &str) -> Result<T> {
+    match text.trim().parse() {
+        Ok(n) => Ok(n),
+        Err(_) => bail!("{var}={text:?}: not a whole number"),
+    }
+}
+
+fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Applies the `FILIERA_*` variables `env` knows to `config`.
+pub fn apply_env(config: &mut Config, env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+    for (var, _) in ENV_OPTIONS {
+        let Some(value) = env(var) else { continue };
+        match *var {
+            "FILIERA_MONIKER" => config.moniker = value,
+            "FILIERA_P2P_LISTEN_ADDRESS" => config.p2p.listen_address = value,
+            "FILIERA_P2P_PEERS" => config.p2p.peers = list(&value),
+            "FILIERA_P2P_OBSERVERS" => config.p2p.observers = list(&value),
+            "FILIERA_API_LISTEN_ADDRESS" => config.api.listen_address = value,
+            "FILIERA_API_PUBLIC_BASE_URL" => config.api.public_base_url = value,
+            "FILIERA_API_RATE_LIMIT_PER_IP_PER_S" => {
+                config.api.rate_limit_per_ip_per_s = number(var, &value)?
+            }
+            "FILIERA_API_RATE_LIMIT_BURST" => config.api.rate_limit_burst = number(var, &value)?,
+            "FILIERA_API_REQUEST_TIMEOUT_MS" => {
+                config.api.request_timeout_ms = number(var, &value)?
+            }
+            "FILIERA_LOG_FORMAT" => config.log.format = value,
+            "FILIERA_LOG_FILTER" => config.log.filter = value,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Checks every option; the first problem names the option and what is allowed.
+pub fn validate(config: &Config) -> Result<()> {
+    if config.moniker.trim().is_empty() || config.moniker.len() > 64 {
+        bail!("moniker: 1 to 64 characters");
+    }
+    if config
+        .p2p
+        .listen_address
+        .parse::<libp2p::Multiaddr>()
+        .is_err()
+    {
+        bail!(
+            "p2p.listen_address {:?}: a multiaddr such as /ip4/0.0.0.0/tcp/26656",
+            config.p2p.listen_address
+        );
+    }
+    for peer in &config.p2p.peers {
+        if peer.parse::<libp2p::Multiaddr>().is_err() {
+            bail!("p2p.peers: {peer:?} is not a multiaddr");
+        }
+    }
+    for key in &config.p2p.observers {
+        if filiera_types::PublicKey::from_hex(key).is_err() {
+            bail!("p2p.observers: {key:?} is not a 64-hex-digit node key");
+        }
+    }
+    if config
+        .api
+        .listen_address
+        .parse::<std::net::SocketAddr>()
+        .is_err()
+    {
+        bail!(
+            "api.listen_address {:?}: a socket address such as 0.0.0.0:8080",
+            config.api.listen_address
+        );
+    }
+    let url = &config.api.public_base_url;
+    if !(url.starts_with("https://") || url.starts_with("http://")) || url.ends_with('/') {
+        bail!("api.public_base_url {url:?}: an http(s) URL without a trailing slash");
+    }
+    if config.api.rate_limit_per_ip_per_s > RATE_PER_IP_PER_S_MAX {
+        bail!(
+            "api.rate_limit_per_ip_per_s = {}: allowed 0 (no limit) to {RATE_PER_IP_PER_S_MAX}",
+            config.api.rate_limit_per_ip_per_s
+        );
+    }
+    if config.api.rate_limit_burst == 0 || config.api.rate_limit_burst > BURST_MAX {
+        bail!(
+            "api.rate_limit_burst = {}: allowed 1 to {BURST_MAX}",
+            config.api.rate_limit_burst
+        );
+    }
+    if !(REQUEST_TIMEOUT_MS_MIN..=REQUEST_TIMEOUT_MS_MAX).contains(&config.api.request_timeout_ms) {
+        bail!(
+            "api.request_timeout_ms = {}: allowed {REQUEST_TIMEOUT_MS_MIN} to {REQUEST_TIMEOUT_MS_MAX}",
+            config.api.request_timeout_ms
+        );
+    }
+    if config.log.format != "human" && config.log.format != "json" {
+        bail!(
+            "log.format = {:?}: allowed \"human\" or \"json\"",
+            config.log.format
+        );
+    }
+    if tracing_subscriber::EnvFilter::try_new(&config.log.filter).is_err() {
+        bail!(
+            "log.filter = {:?}: not a tracing filter (e.g. \"info\")",
+            config.log.filter
+        );
+    }
+    for c in &config.epcis.clients {
+        if c.token_sha256.len() != 64 || hex::decode(&c.token_sha256).is_err() {
+            bail!(
+                "epcis.clients: token_sha256 of {:?} must be 64 hex digits",
+                c.org
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Config {
+        Config::new("validator-0", "127.0.0.1", 26656, 8080, vec![])
+    }
+
+    #[test]
+    fn the_template_is_valid_and_each_bad_value_is_named_with_its_range() {
+        validate(&sample()).expect("the template validates");
+        type Breakage = (fn(&mut Config), &'static str);
+        let cases: Vec<Breakage> = vec![
+            (
+                |c| c.api.request_timeout_ms = 5,
+                "api.request_timeout_ms = 5: allowed 100 to 600000",
+            ),
+            (
+                |c| c.api.rate_limit_burst = 0,
+                "api.rate_limit_burst = 0: allowed 1",
+            ),
+            (
+                |c| c.api.rate_limit_per_ip_per_s = 1_000_000,
+                "api.rate_limit_per_ip_per_s",
+            ),
+            (
+                |c| c.api.public_base_url = "https://id.example.it/".into(),
+                "without a trailing slash",
+            ),
+            (
+                |c| c.api.listen_address = "8080".into(),
+                "api.listen_address",
+            ),
+            (
+                |c| c.p2p.listen_address = "localhost:1".into(),
+                "p2p.listen_address",
+            ),
+            (|c| c.p2p.observers = vec!["zz".into()], "p2p.observers"),
+            (|c| c.log.format = "xml".into(), "log.format"),
+            (|c| c.moniker = String::new(), "moniker"),
+        ];
+        for (break_it, expected) in cases {
+            let mut c = sample();
+            break_it(&mut c);
+            let err = validate(&c).expect_err(expected).to_string();
+            assert!(err.contains(expected), "{err} (expected {expected})");
+        }
+    }
+
+    #[test]
+    fn environment_variables_override_the_file() {
+        let mut c = sample();
+        let env = |var: &str| match var {
+            "FILIERA_API_REQUEST_TIMEOUT_MS" => Some("2500".to_owned()),
+            "FILIERA_P2P_PEERS" => {
+                Some("/ip4/10.0.0.2/tcp/26656, /ip4/10.0.0.3/tcp/26656".to_owned())
+            }
+            "FILIERA_LOG_FORMAT" => Some("json".to_owned()),
+            _ => None,
+        };
+        apply_env(&mut c, &env).unwrap();
+        assert_eq!(c.api.request_timeout_ms, 2500);
+        assert_eq!(c.p2p.peers.len(), 2);
+        assert_eq!(c.log.format, "json");
+        assert_eq!(
+            c.api.rate_limit_burst,
+            sample().api.rate_limit_burst,
+            "untouched"
+        );
+        let bad = |var: &str| (var == "FILIERA_API_RATE_LIMIT_BURST").then(|| "lots".to_owned());
+        let err = apply_env(&mut c, &bad).unwrap_err().to_string();
+        assert!(
+            err.contains("FILIERA_API_RATE_LIMIT_BURST=\"lots\""),
+            "{err}"
+        );
+    }
+}
