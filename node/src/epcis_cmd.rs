@@ -57,9 +57,7 @@ pub fn import(
             calls.push((hash, None));
             continue;
         }
-        match filiera_epcis::plan(event)
-            .and_then(|p| filiera_epcis::capture_call(hash, event, p, &org_of_site))
-        {
+        match filiera_epcis::capture_call(hash, event, &org_of_site) {
             Ok(call) => calls.push((hash, Some(call))),
             Err(e) => bad.push(format!("valid event {index}: {e}")),
         }

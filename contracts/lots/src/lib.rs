@@ -637,17 +637,28 @@ fn recall(r: Recall) -> Result<Vec<u8>> {
         reason: r.reason.clone(),
         time_ms: env::time_ms(),
     };
-    let mut queue = alloc::collections::VecDeque::from([r.id.clone()]);
-    let mut seen = BTreeSet::from([r.id.clone()]);
-    while let Some(id) = queue.pop_front() {
-        let mut lot = load(&id)?;
-        if lot.recall.is_none() || id == r.id {
+    let reached = downstream(&r.id, |id| {
+        let mut lot = load(id)?;
+        if lot.recall.is_none() || *id == r.id {
             lot.recall = Some(mark.clone());
         }
         let mut ev = event(EventKind::Recall, &org.id, 0, None, None);
         ev.note.clone_from(&r.reason);
         append(&mut lot, &ev);
         save(&lot);
+        Ok(())
+    })?;
+    env::emit("lot_recalled", &(r.id, reached));
+    Ok(encode(&reached))
+}
+
+/// Visits `root` and every lot made from it, breadth first, each once;
+/// fails past [`RECALL_LOTS_MAX`] lots. The number of lots visited.
+fn downstream(root: &LotRef, mut visit: impl FnMut(&LotRef) -> Result<()>) -> Result<u32> {
+    let mut queue = alloc::collections::VecDeque::from([root.clone()]);
+    let mut seen = BTreeSet::from([root.clone()]);
+    while let Some(id) = queue.pop_front() {
+        visit(&id)?;
         let prefix = keys::lot_children(&id.gtin, &id.lot);
         for key in storage::keys(&prefix, LOT_LINKS_MAX * 4)? {
             let child = parse_child(&key[prefix.len()..])?;
@@ -660,8 +671,7 @@ fn recall(r: Recall) -> Result<Vec<u8>> {
             }
         }
     }
-    env::emit("lot_recalled", &(r.id, seen.len() as u32));
-    Ok(encode(&(seen.len() as u32)))
+    Ok(seen.len() as u32)
 }
 
 /// An EPCIS event with its lot action: the action as if called directly (same
@@ -703,8 +713,7 @@ fn capture(c: Capture) -> Result<Vec<u8>> {
 
 /// Lifts the recall opened on `r.id`: from that lot and every lot downstream
 /// that carries this recall's mark (a lot also recalled from elsewhere keeps
-/// that other mark). The same walk as the recall, so it reaches what the
-/// recall reached, within the same bound.
+/// that other mark), through the same [`downstream`] walk as the recall.
 fn close_recall(r: Recall) -> Result<Vec<u8>> {
     let org = caller_org(&[Role::Producer, Role::Processor, Role::Authority])?;
     let root = load(&r.id)?;
@@ -720,11 +729,9 @@ fn close_recall(r: Recall) -> Result<Vec<u8>> {
         root.recall.as_ref().is_some_and(|m| m.origin == r.id),
         "no recall was opened on this lot"
     );
-    let mut queue = alloc::collections::VecDeque::from([r.id.clone()]);
-    let mut seen = BTreeSet::from([r.id.clone()]);
     let mut lifted: u32 = 0;
-    while let Some(id) = queue.pop_front() {
-        let mut lot = load(&id)?;
+    downstream(&r.id, |id| {
+        let mut lot = load(id)?;
         if lot.recall.as_ref().is_some_and(|m| m.origin == r.id) {
             lot.recall = None;
             lifted += 1;
@@ -733,18 +740,8 @@ fn close_recall(r: Recall) -> Result<Vec<u8>> {
             append(&mut lot, &ev);
             save(&lot);
         }
-        let prefix = keys::lot_children(&id.gtin, &id.lot);
-        for key in storage::keys(&prefix, LOT_LINKS_MAX * 4)? {
-            let child = parse_child(&key[prefix.len()..])?;
-            if seen.insert(child.clone()) {
-                ensure!(
-                    seen.len() <= RECALL_LOTS_MAX,
-                    "recall reaches more than {RECALL_LOTS_MAX} lots"
-                );
-                queue.push_back(child);
-            }
-        }
-    }
+        Ok(())
+    })?;
     env::emit("lot_recall_closed", &(r.id, lifted));
     Ok(encode(&lifted))
 }

@@ -22,7 +22,7 @@ use borsh::BorshDeserialize;
 use filiera_contract_api::lots::{Capture, method};
 use filiera_contract_api::registry::SiteRecord;
 use filiera_contract_api::{contract_ids, keys};
-use filiera_epcis::{EventHash, capture_call, parse_document, plan, query_document};
+use filiera_epcis::{EventHash, capture_call, parse_document, query_document};
 use filiera_types::{ChainId, ContractCall, ContractId, Hash, MethodName, SecretKey, Transaction};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -137,7 +137,7 @@ async fn capture_inner(s: ApiState, headers: HeaderMap, body: Bytes) -> Result<R
     let chain_id = ChainId::new(s.chain_id.clone()).map_err(ApiError::internal)?;
     let height = s.node.progress().height;
     let mut next = nonce_slot.lock().await;
-    let stored = state_nonce(&s, &sender)?;
+    let stored = crate::reads::nonce(&s.store, &sender)?;
     let mut nonce = next.map_or(stored, |n| n.max(stored));
     let mut events = Vec::with_capacity(planned.len());
     let mut stop: Option<String> = None;
@@ -257,7 +257,7 @@ fn plan_document(s: &ApiState, body: &[u8]) -> Result<Vec<Planned>, Refusal> {
             out.push((hash, None));
             continue;
         }
-        match plan(&event).and_then(|p| capture_call(&hash, &event, p, &org_of_site)) {
+        match capture_call(&hash, &event, &org_of_site) {
             Ok(call) => out.push((hash, Some(call))),
             Err(e) => bad.push((index, vec![e.to_string()])),
         }
@@ -315,19 +315,6 @@ enum Refusal {
 impl From<ApiError> for Refusal {
     fn from(e: ApiError) -> Refusal {
         Refusal::Api(e)
-    }
-}
-
-fn state_nonce(s: &ApiState, key: &filiera_types::PublicKey) -> Result<u64, ApiError> {
-    match s
-        .store
-        .state_get(&filiera_types::sys_keys::nonce(key))?
-        .as_deref()
-        .map(<[u8; 8]>::try_from)
-    {
-        None => Ok(0),
-        Some(Ok(bytes)) => Ok(u64::from_le_bytes(bytes)),
-        Some(Err(_)) => Err(ApiError::internal("stored nonce is not 8 bytes")),
     }
 }
 

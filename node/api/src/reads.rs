@@ -87,3 +87,16 @@ pub fn attestations_of(store: &Store, subject_key: &str) -> Result<Vec<Attestati
     }
     Ok(out)
 }
+
+/// A sender's next nonce (0 before its first transaction).
+pub fn nonce(store: &Store, sender: &filiera_types::PublicKey) -> Result<u64, ApiError> {
+    match store
+        .state_get(&filiera_types::sys_keys::nonce(sender))?
+        .as_deref()
+        .map(<[u8; 8]>::try_from)
+    {
+        None => Ok(0),
+        Some(Ok(bytes)) => Ok(u64::from_le_bytes(bytes)),
+        Some(Err(_)) => Err(ApiError::internal("stored nonce is not 8 bytes")),
+    }
+}

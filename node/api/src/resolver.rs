@@ -91,30 +91,11 @@ pub async fn lot(
     Query(q): Query<ResolverQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let lang = Lang::choose(
-        q.lang.as_deref(),
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let lang = lang_of(&q, &headers);
     let mode = wants(&headers);
     let (gtin, lot_number) = match (ids::gtin(&gtin), ids::lot(&lot)) {
         (Ok(g), Ok(l)) => (g, l),
-        (Err(e), _) | (_, Err(e)) => {
-            return match mode {
-                Wants::Html => (
-                    StatusCode::BAD_REQUEST,
-                    Html(page::error_page(
-                        lang,
-                        "Codice non valido",
-                        "Invalid code",
-                        &e.message,
-                    )),
-                )
-                    .into_response(),
-                _ => e.into_response(),
-            };
-        }
+        (Err(e), _) | (_, Err(e)) => return identifier_error(&q, &headers, e),
     };
     // The canonical, percent-encoded path: the same as the QR code's.
     let self_path = DigitalLink::for_lot("", gtin.clone(), lot_number.clone()).to_uri();
@@ -207,12 +188,7 @@ pub async fn serial_only(
     if let Err(e) = ids::gtin(&gtin).and_then(|_| ids::serial(&serial)) {
         return identifier_error(&q, &headers, e);
     }
-    let lang = Lang::choose(
-        q.lang.as_deref(),
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let lang = lang_of(&q, &headers);
     let detail = "Questo nodo risolve i lotti: usate il link completo dell'etichetta (/01/…/10/lotto/21/seriale). \
                   This node resolves lots: use the label's full link (/01/…/10/lot/21/serial).";
     match wants(&headers) {
@@ -231,12 +207,7 @@ pub async fn serial_only(
 }
 
 fn identifier_error(q: &ResolverQuery, headers: &HeaderMap, e: ApiError) -> Response {
-    let lang = Lang::choose(
-        q.lang.as_deref(),
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let lang = lang_of(q, headers);
     match wants(headers) {
         Wants::Html => (
             StatusCode::BAD_REQUEST,
@@ -266,4 +237,14 @@ pub async fn lot_variant(
         return identifier_error(&q, &headers, e);
     }
     lot(State(s), Path((gtin, lot_number)), Query(q), headers).await
+}
+
+/// The page language: `?lang=` first, then the browser's `Accept-Language`.
+fn lang_of(q: &ResolverQuery, headers: &HeaderMap) -> Lang {
+    Lang::choose(
+        q.lang.as_deref(),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
 }

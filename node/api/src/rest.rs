@@ -143,16 +143,7 @@ pub async fn nonce(State(s): State<ApiState>, Path(public_key): Path<String>) ->
     let key = PublicKey::from_hex(&public_key).map_err(|_| {
         ApiError::bad_request("invalid_key", "not a 64-hex-digit ed25519 public key")
     })?;
-    let nonce = match s
-        .store
-        .state_get(&filiera_types::sys_keys::nonce(&key))?
-        .as_deref()
-        .map(<[u8; 8]>::try_from)
-    {
-        None => 0,
-        Some(Ok(bytes)) => u64::from_le_bytes(bytes),
-        Some(Err(_)) => return Err(ApiError::internal("stored nonce is not 8 bytes")),
-    };
+    let nonce = reads::nonce(&s.store, &key)?;
     Ok(Json(
         json!({ "public_key": key.to_hex(), "next_nonce": nonce }),
     ))

@@ -1280,15 +1280,7 @@ pub fn check_roles_cli(api: &str, dir: &Path) {
 /// An auditor's exports and a label from the CLI: the CSV trail, the EPCIS
 /// trail (GS1's schema and reference hashes agree), a PNG label read back.
 pub fn check_export_cli(api: &str, dir: &Path) {
-    let run = |args: &[&str]| {
-        let out = crate::network::filiera().args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let run = |args: &[&str]| crate::network::run_ok(crate::network::filiera().args(args));
     let csv = run(&[
         "export",
         "09521234100010/CU-EPCIS-1",
@@ -1408,16 +1400,10 @@ pub fn check_export_cli(api: &str, dir: &Path) {
 
 /// `filiera status`: the operator's glance at a running node.
 pub fn check_status_cli(api: &str, dir: &Path) {
-    let out = crate::network::filiera()
-        .args(["status", "--api", api, "--home"])
-        .arg(dir.join("node0"))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = crate::network::run_ok(
+        crate::network::filiera()
+            .args(["status", "--api", api, "--home"])
+            .arg(dir.join("node0")),
     );
     assert!(
         text.contains("validator-0 on filiera-marche-localnet") && text.contains("following"),

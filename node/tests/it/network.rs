@@ -48,6 +48,18 @@ pub fn filiera() -> Command {
     Command::new(env!("CARGO_BIN_EXE_filiera"))
 }
 
+/// Runs a `filiera` command that must succeed; its standard output.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 fn spawn(home: &Path) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -478,17 +490,11 @@ fn localnet_starts_takes_the_demo_and_stops_cleanly_on_sigterm() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    let demo = filiera()
-        .args(["demo", "--dir"])
-        .arg(&dir)
-        .args(["--api", &api])
-        .output()
-        .unwrap();
-    let out = String::from_utf8_lossy(&demo.stdout);
-    assert!(
-        demo.status.success(),
-        "{out}{}",
-        String::from_utf8_lossy(&demo.stderr)
+    let out = run_ok(
+        filiera()
+            .args(["demo", "--dir"])
+            .arg(&dir)
+            .args(["--api", &api]),
     );
     assert_eq!(
         out.lines().filter(|l| l.starts_with("ok ")).count(),
@@ -661,18 +667,12 @@ fn the_authority_adds_a_fifth_validator_that_connects_syncs_and_votes() {
     );
     let url = net.url(0, "/01/09521234100010/10/CU-2026-NEWSET");
     let saved = net.dir.join("newset-bundle.json");
-    let out = filiera()
-        .args(["verify", &url, "--genesis"])
-        .arg(net.dir.join("genesis.json"))
-        .arg("--save")
-        .arg(&saved)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = run_ok(
+        filiera()
+            .args(["verify", &url, "--genesis"])
+            .arg(net.dir.join("genesis.json"))
+            .arg("--save")
+            .arg(&saved),
     );
     assert!(stdout.contains("through 1 change(s)"), "{stdout}");
     // Without the change, or with a set the old validators never named, it does not.

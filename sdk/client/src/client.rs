@@ -129,32 +129,13 @@ impl Client {
     /// Hands a signed transaction to the node; its hash once admitted.
     pub fn submit(&self, tx: &SignedTransaction) -> Result<Hash, ClientError> {
         let url = format!("{}/v1/txs", self.api);
-        let mut answer = ureq::post(&url)
+        let answer = ureq::post(&url)
             .header("content-type", "application/octet-stream")
             .config()
             .http_status_as_error(false)
             .build()
-            .send(&tx.encode()[..])
-            .map_err(|e| ClientError::Http {
-                url: url.clone(),
-                reason: e.to_string(),
-            })?;
-        let status = answer.status().as_u16();
-        let body: Value = answer
-            .body_mut()
-            .with_config()
-            .limit(ANSWER_BYTES_MAX)
-            .read_json()
-            .map_err(|e| ClientError::Http {
-                url: url.clone(),
-                reason: e.to_string(),
-            })?;
-        if !(200..300).contains(&status) {
-            return Err(ClientError::Rejected {
-                code: body["code"].as_str().unwrap_or("unknown").to_owned(),
-                message: body["message"].as_str().unwrap_or_default().to_owned(),
-            });
-        }
+            .send(&tx.encode()[..]);
+        let body = read_answer(&url, answer)?;
         let hash = body["tx_hash"]
             .as_str()
             .ok_or_else(|| ClientError::Answer("no tx_hash in the answer".into()))?;
@@ -249,26 +230,32 @@ fn encode_segment(text: &str) -> String {
 }
 
 fn get_json(url: &str) -> Result<Value, ClientError> {
-    let mut answer = ureq::get(url)
+    let answer = ureq::get(url)
         .header("accept", "application/json")
         .config()
         .http_status_as_error(false)
         .build()
-        .call()
-        .map_err(|e| ClientError::Http {
-            url: url.to_owned(),
-            reason: e.to_string(),
-        })?;
+        .call();
+    read_answer(url, answer)
+}
+
+/// An answer's JSON body, bounded; a non-2xx answer is the node's refusal.
+fn read_answer(
+    url: &str,
+    answer: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<Value, ClientError> {
+    let http = |e: ureq::Error| ClientError::Http {
+        url: url.to_owned(),
+        reason: e.to_string(),
+    };
+    let mut answer = answer.map_err(http)?;
     let status = answer.status().as_u16();
     let body: Value = answer
         .body_mut()
         .with_config()
         .limit(ANSWER_BYTES_MAX)
         .read_json()
-        .map_err(|e| ClientError::Http {
-            url: url.to_owned(),
-            reason: e.to_string(),
-        })?;
+        .map_err(http)?;
     if !(200..300).contains(&status) {
         return Err(ClientError::Rejected {
             code: body["code"].as_str().unwrap_or("unknown").to_owned(),

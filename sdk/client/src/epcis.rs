@@ -4,7 +4,7 @@
 //! hash once and refuses a second capture of it.
 
 use crate::ClientError;
-use filiera_epcis::{EventHash, capture_call, parse_document, plan};
+use filiera_epcis::{EventHash, capture_call, parse_document};
 use filiera_types::{ChainId, SecretKey, SignedTransaction, Transaction};
 
 /// Signs every event of a document as a `capture` transaction from
@@ -31,7 +31,7 @@ pub fn sign_document(
     let mut out = Vec::with_capacity(doc.events.len());
     let mut bad = Vec::new();
     for (index, (hash, event)) in doc.events.iter().enumerate() {
-        match plan(event).and_then(|p| capture_call(hash, event, p, org_of_site)) {
+        match capture_call(hash, event, org_of_site) {
             Ok(call) => out.push((*hash, call)),
             Err(e) => bad.push(format!("event {index}: {e}")),
         }

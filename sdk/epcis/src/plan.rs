@@ -224,17 +224,16 @@ fn destination_location(obj: &Map<String, Value>) -> Result<String, PlanError> {
         })
 }
 
-/// The lots contract call for a planned event: the action with the event's
+/// The lots contract call of a validated event ([`plan`]): the action with the event's
 /// hash, and the event document (compact JSON) kept with it. `org_of_site`
 /// names the organisation that runs a site (for shipping, the receiver).
 pub fn capture_call(
     hash: &crate::EventHash,
     event: &Value,
-    plan: Plan,
     org_of_site: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Capture, PlanError> {
     let epcis_hash = Some(hash.0);
-    let action = match plan {
+    let action = match plan(event)? {
         Plan::Commission {
             lot,
             quantity,

@@ -285,18 +285,26 @@ fn check_what(kind: &str, obj: &Map<String, Value>, errors: &mut Vec<String>) {
     }
 }
 
-fn check_epc_list(key: &str, v: &Value, errors: &mut Vec<String>) {
+/// The members of a list field within [`LIST_ITEMS_MAX`], or why not.
+fn bounded_list<'a>(key: &str, v: &'a Value, errors: &mut Vec<String>) -> Option<&'a [Value]> {
     let Some(items) = v.as_array() else {
         errors.push(format!("{key} must be a list"));
-        return;
+        return None;
     };
     if items.len() > LIST_ITEMS_MAX {
         errors.push(format!(
             "{key} has {} members, at most {LIST_ITEMS_MAX}",
             items.len()
         ));
-        return;
+        return None;
     }
+    Some(items)
+}
+
+fn check_epc_list(key: &str, v: &Value, errors: &mut Vec<String>) {
+    let Some(items) = bounded_list(key, v, errors) else {
+        return;
+    };
     for (i, item) in items.iter().enumerate() {
         match item.as_str() {
             Some(epc) if lot_of(epc).is_some() => errors.push(format!(
@@ -313,17 +321,9 @@ fn check_epc_list(key: &str, v: &Value, errors: &mut Vec<String>) {
 }
 
 fn check_quantity_list(key: &str, v: &Value, errors: &mut Vec<String>) {
-    let Some(items) = v.as_array() else {
-        errors.push(format!("{key} must be a list"));
+    let Some(items) = bounded_list(key, v, errors) else {
         return;
     };
-    if items.len() > LIST_ITEMS_MAX {
-        errors.push(format!(
-            "{key} has {} members, at most {LIST_ITEMS_MAX}",
-            items.len()
-        ));
-        return;
-    }
     for (i, item) in items.iter().enumerate() {
         let Some(q) = item.as_object() else {
             errors.push(format!("{key}[{i}] must be an object"));
@@ -409,14 +409,9 @@ fn check_why(obj: &Map<String, Value>, errors: &mut Vec<String>) {
         ("destinationList", "destination", SOURCE_DESTINATION_TYPE),
     ] {
         let Some(v) = obj.get(list) else { continue };
-        let Some(items) = v.as_array() else {
-            errors.push(format!("{list} must be a list"));
+        let Some(items) = bounded_list(list, v, errors) else {
             continue;
         };
-        if items.len() > LIST_ITEMS_MAX {
-            errors.push(format!("{list} has more than {LIST_ITEMS_MAX} members"));
-            continue;
-        }
         for (i, item) in items.iter().enumerate() {
             let Some(m) = item.as_object() else {
                 errors.push(format!("{list}[{i}] must be an object"));
