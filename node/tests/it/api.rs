@@ -109,6 +109,35 @@ pub fn check(api: &str, dir: &Path) {
     assert_eq!((status, err["code"].as_str()), (404, Some("not_found")));
     let (status, err) = json(&format!("{api}/v1/txs/zz"));
     assert_eq!((status, err["code"].as_str()), (400, Some("invalid_hash")));
+    // The remaining endpoints on loopback, each with a success and a failure.
+    let (status, block) = json(&format!("{api}/v1/blocks/1"));
+    assert!(status == 200 && block["height"] == 1, "{block}");
+    assert_eq!(json(&format!("{api}/v1/blocks/999999999")).0, 404);
+    let product_key = hex::encode(filiera_contract_api::keys::state_key(
+        "lots",
+        &filiera_contract_api::keys::product("09521234100010"),
+    ));
+    let (status, proof) = json(&format!("{api}/v1/proofs/{product_key}"));
+    assert!(status == 200 && proof["present"] == true, "{proof}");
+    let (status, err) = json(&format!("{api}/v1/proofs/zz"));
+    assert_eq!((status, err["code"].as_str()), (400, Some("invalid_key")));
+    let (status, bundle_rest) = json(&format!("{api}/v1/lots/09521234100010/CU-2026-0142/bundle"));
+    assert!(status == 200 && bundle_rest["verification"]["proofs"].is_array());
+    assert_eq!(
+        json(&format!("{api}/v1/lots/09521234100010/NOPE/bundle")).0,
+        404
+    );
+    let (status, doc) = json(&format!("{api}/openapi.json"));
+    assert!(status == 200 && doc["paths"]["/epcis/capture"].is_object());
+    let mut wasm = ureq::get(&format!("{api}/assets/verify.wasm"))
+        .call()
+        .unwrap();
+    assert_eq!(
+        wasm.headers().get("content-type").unwrap(),
+        "application/wasm"
+    );
+    assert!(wasm.body_mut().read_to_vec().unwrap().starts_with(b"\0asm"));
+    assert_eq!(json(&format!("{api}/epcis/capture/unknown")).0, 404);
     let (status, health) = json(&format!("{api}/health"));
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
 
