@@ -40,6 +40,19 @@ enum Command {
         #[arg(long, env = "FILIERA_HOME")]
         home: PathBuf,
     },
+    /// Fill an empty node home with a verified state snapshot from peers
+    /// (instead of replaying every block); then `filiera start` it.
+    #[command(
+        after_help = "Example:\n  filiera join --home ./observer --from http://node0.example:8080 --from http://node1.example:8080"
+    )]
+    Join {
+        /// The new node's home (config.toml, genesis.json; data/ empty).
+        #[arg(long, env = "FILIERA_HOME")]
+        home: PathBuf,
+        /// A peer's API base URL; repeat it to spread the chunks over several peers.
+        #[arg(long = "from", required = true)]
+        from: Vec<String>,
+    },
     /// Create (or reuse) a localnet and run its validators on loopback until Ctrl-C.
     #[command(after_help = "Example:\n  filiera localnet --validators 4 --dir ./localnet")]
     Localnet(LocalnetCmd),
@@ -348,6 +361,7 @@ pub fn run(cli: Cli) -> Result<()> {
             submit_valid,
         }) => crate::epcis_cmd::import(&file, &key, &api, submit_valid, json)?,
         Command::Start { home } => crate::start::start(&home)?,
+        Command::Join { home, from } => crate::join_cmd::join(&home, &from, json)?,
         Command::Localnet(args) => crate::localnet::run(crate::localnet::LocalnetArgs {
             validators: usize::from(args.validators),
             dir: args.dir,

@@ -12,6 +12,7 @@ mod epcis_cmd;
 mod export_cmd;
 mod genesis_cmd;
 mod home;
+mod join_cmd;
 mod keyfile;
 mod localnet;
 mod localnet_genesis;

@@ -26,6 +26,7 @@ pub mod qr;
 pub mod reads;
 pub mod resolver;
 pub mod rest;
+pub mod snapshot;
 pub use filiera_verify::views;
 
 mod assets;
@@ -108,6 +109,8 @@ pub async fn blocking<T: Send + 'static>(
         rest::lot_bundle,
         rest::attestation,
         rest::proof,
+        snapshot::offer,
+        snapshot::chunk,
         resolver::lot,
         resolver::lot_item,
         resolver::serial_only,
@@ -189,6 +192,8 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
         .route("/v1/lots/{gtin}/{lot}/bundle", get(rest::lot_bundle))
         .route("/v1/attestations/{id}", get(rest::attestation))
         .route("/v1/proofs/{key_hex}", get(rest::proof))
+        .route("/v1/snapshot", get(snapshot::offer))
+        .route("/v1/snapshot/{height}/{index}", get(snapshot::chunk))
         .route("/01/{gtin}/10/{lot}", get(resolver::lot))
         .route("/01/{gtin}/10/{lot}/21/{serial}", get(resolver::lot_item))
         .route("/01/{gtin}/21/{serial}", get(resolver::serial_only))

@@ -28,7 +28,10 @@ pub mod testkit;
 mod tree;
 
 pub use error::{Result, StorageError};
-pub use snapshot::{SNAPSHOT_CHUNK_ENTRIES_MAX, SnapshotChunk, SnapshotExporter, SnapshotImporter};
+pub use snapshot::{
+    SNAPSHOT_CHUNK_BYTES_MAX, SNAPSHOT_CHUNK_ENTRIES_MAX, SNAPSHOT_OFFER_BYTES_MAX,
+    SNAPSHOT_SERVE_CHUNK_ENTRIES, SnapshotChunk, SnapshotExporter, SnapshotImporter, SnapshotOffer,
+};
 pub use store::{
     HEIGHT_KEY, PreparedState, STORAGE_FORMAT_VERSION, StateChanges, StorageConfig, Store,
     TxLocation,

@@ -13,7 +13,7 @@ use crate::store::{Store, snapshot_meta};
 use crate::tree::{DbTree, node_key_bytes, value_key};
 use borsh::{BorshDeserialize, BorshSerialize};
 use filiera_types::state::{StateEntry, StateHasher, key_hash};
-use filiera_types::{CommitCertificate, Hash, Header, encoding};
+use filiera_types::{CommitCertificate, Hash, Header, ValidatorSet, encoding};
 use jmt::proof::SparseMerkleRangeProof;
 use jmt::restore::{JellyfishMerkleRestore, StateSnapshotReceiver};
 use jmt::storage::{NodeBatch, TreeWriter};
@@ -49,6 +49,49 @@ impl SnapshotChunk {
     pub fn decode(bytes: &[u8]) -> Result<SnapshotChunk> {
         encoding::decode("snapshot chunk", bytes, SNAPSHOT_CHUNK_BYTES_MAX)
             .map_err(|e| StorageError::Snapshot(e.to_string()))
+    }
+}
+
+/// Largest encoded [`SnapshotOffer`], in bytes (its set history dominates).
+pub const SNAPSHOT_OFFER_BYTES_MAX: usize = 16 << 20;
+/// Entries per chunk a node serves: a few MiB per answer.
+pub const SNAPSHOT_SERVE_CHUNK_ENTRIES: u32 = 10_000;
+
+/// What a node offers a joining node: the newest certified header, its
+/// certificate, the validator-set changes since genesis (each with the header
+/// and certificate that named the next set) and the size of the state. The
+/// joiner trusts none of it: it checks the history from its own genesis, the
+/// certificate against the set that history leads to, and every chunk against
+/// the header's state root.
+#[derive(Clone, Debug, BorshSerialize, BorshDeserialize)]
+pub struct SnapshotOffer {
+    /// The header whose state is offered.
+    pub header: Header,
+    /// Its commit certificate.
+    pub certificate: CommitCertificate,
+    /// Validator-set changes up to the header: (header before the change, its certificate, the new set).
+    pub set_history: Vec<(Header, CommitCertificate, ValidatorSet)>,
+    /// Leaves in the state tree at the header's height.
+    pub entries: u64,
+    /// Entries per chunk: chunk `i` holds entries `i * chunk_entries ..`.
+    pub chunk_entries: u32,
+}
+
+impl SnapshotOffer {
+    /// The canonical bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        encoding::encode(self)
+    }
+
+    /// Decodes an offer received from a peer, within [`SNAPSHOT_OFFER_BYTES_MAX`].
+    pub fn decode(bytes: &[u8]) -> Result<SnapshotOffer> {
+        encoding::decode("snapshot offer", bytes, SNAPSHOT_OFFER_BYTES_MAX)
+            .map_err(|e| StorageError::Snapshot(e.to_string()))
+    }
+
+    /// How many chunks the state takes.
+    pub fn chunks(&self) -> u64 {
+        self.entries.div_ceil(u64::from(self.chunk_entries.max(1)))
     }
 }
 
@@ -231,6 +274,75 @@ impl Store {
             chunk_entries_max: chunk_entries_max.clamp(1, SNAPSHOT_CHUNK_ENTRIES_MAX),
             next_index: 0,
         })
+    }
+
+    /// Leaves in the state tree at `height`.
+    pub fn state_entries(&self, height: u64) -> Result<u64> {
+        self.state_root(height)?;
+        let reader = DbTree {
+            db: Arc::clone(self.db()),
+        };
+        let count = JellyfishMerkleTree::<_, StateHasher>::new(&reader)
+            .get_leaf_count(height)
+            .map_err(StorageError::tree)?;
+        Ok(count as u64)
+    }
+
+    /// Chunk `index` of the state at `height`, cut every `chunk_entries`
+    /// entries, or `None` past the end. Served to joining nodes: any chunk may be
+    /// asked for alone, in any order, by any number of peers.
+    pub fn snapshot_chunk(
+        &self,
+        height: u64,
+        index: u32,
+        chunk_entries: u32,
+    ) -> Result<Option<SnapshotChunk>> {
+        let chunk_entries = (chunk_entries as usize).clamp(1, SNAPSHOT_CHUNK_ENTRIES_MAX);
+        let entries = self.state_entries(height)?;
+        let start = (index as u64).saturating_mul(chunk_entries as u64);
+        if start >= entries {
+            return Ok(None);
+        }
+        let reader = Arc::new(DbTree {
+            db: Arc::clone(self.db()),
+        });
+        // Below `entries`, which the tree itself counted, so it fits a usize.
+        let iter =
+            JellyfishMerkleIterator::new_by_index(Arc::clone(&reader), height, start as usize)
+                .map_err(StorageError::tree)?;
+        SnapshotExporter {
+            reader,
+            iter,
+            height,
+            chunk_entries_max: chunk_entries,
+            next_index: index,
+        }
+        .next_chunk()
+    }
+
+    /// Keeps the headers and certificates of earlier heights that a snapshot
+    /// offer carried (the validator-set history), so that a node that joined by
+    /// snapshot serves the same history in its lot bundles. Each must be below
+    /// the snapshot's height and carry its own certificate.
+    pub fn keep_history(&self, items: &[(Header, CommitCertificate)]) -> Result<()> {
+        let base = self.earliest_block_height()?;
+        let mut batch = WriteBatch::default();
+        for (header, cert) in items {
+            if header.height + 1 >= base
+                || cert.height != header.height
+                || cert.block_hash != header.hash()
+            {
+                return Err(StorageError::Snapshot(format!(
+                    "history header {} is not an earlier certified header",
+                    header.height
+                )));
+            }
+            crate::store::history_entry(self, &mut batch, header, cert)?;
+        }
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        self.db().write_opt(batch, &opts)?;
+        Ok(())
     }
 
     /// Starts importing the state of `header` (whose certificate the caller has

@@ -713,6 +713,20 @@ impl Store {
     }
 }
 
+/// Stores one certified header without its block (history kept by a snapshot import).
+pub(crate) fn history_entry(
+    store: &Store,
+    batch: &mut WriteBatch,
+    header: &Header,
+    cert: &CommitCertificate,
+) -> Result<()> {
+    let h = header.height;
+    batch.put_cf(store.cf(HEADERS)?, be(h), encoding::encode(header));
+    batch.put_cf(store.cf(CERTIFICATES)?, be(h), encoding::encode(cert));
+    batch.put_cf(store.cf(BLOCK_INDEX)?, header.hash().0, be(h));
+    Ok(())
+}
+
 /// Writes meta entries of a restored snapshot (used by the snapshot importer).
 pub(crate) fn snapshot_meta(
     store: &Store,

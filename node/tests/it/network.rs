@@ -108,7 +108,8 @@ fn wait_api(url: &str) -> Value {
 }
 
 impl Net {
-    fn new(dir: &Path) -> Net {
+    /// The localnet's files, no node started.
+    fn create(dir: &Path) -> Net {
         // p2p on base.., APIs on base + 8.., the stranger on base + 12 and 13.
         let p2p_base = free_base(16);
         let api_base = p2p_base + 8;
@@ -124,15 +125,24 @@ impl Net {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let mut net = Net {
+        Net {
             dir: dir.to_owned(),
             api_base,
             nodes: Vec::new(),
-        };
-        for i in 0..VALIDATORS {
-            net.nodes.push(Some(spawn(&net.home(i))));
         }
+    }
+
+    fn new(dir: &Path) -> Net {
+        let mut net = Net::create(dir);
+        net.start_validators();
         net
+    }
+
+    fn start_validators(&mut self) {
+        for i in 0..VALIDATORS {
+            let child = spawn(&self.home(i));
+            self.nodes.push(Some(child));
+        }
     }
 
     fn base_p2p(&self) -> u16 {
@@ -707,5 +717,131 @@ fn the_authority_adds_a_fifth_validator_that_connects_syncs_and_votes() {
             !out.status.success() && stderr.contains(reason),
             "{what}: {stderr}"
         );
+    }
+}
+
+#[test]
+fn an_observer_joins_by_snapshot_then_follows_and_serves_the_same_records() {
+    let _serial = one_network_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = Net::create(&tmp.path().join("localnet"));
+    // The observer's home first: the validators let its key in.
+    let home = net.dir.join("observer");
+    let (p2p_port, api_port) = (net.api_base + 4, net.api_base + 5);
+    let validators: Vec<u16> = (0..4).map(|i| net.base_p2p() + i).collect();
+    init_extra_node(&net, &home, p2p_port, api_port, &validators);
+    let observer_key = hex::encode(read_key(&home.join("keys/p2p.json")).public_key().0);
+    for i in 0..VALIDATORS {
+        let config = net.home(i).join("config.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        assert!(text.contains("observers = []"), "{text}");
+        std::fs::write(
+            &config,
+            text.replace(
+                "observers = []",
+                &format!("observers = [\"{observer_key}\"]"),
+            ),
+        )
+        .unwrap();
+    }
+    net.start_validators();
+    net.wait_height(&[0, 1, 2, 3], 2);
+
+    let chain = ChainId::new("filiera-marche-localnet").unwrap();
+    let producer = read_key(&net.dir.join("orgs/caseificio-montefeltro-demo.json"));
+    let mut last = 0;
+    for n in 0..6u64 {
+        let lot = format!("CU-2026-OBS{n}");
+        let receipt = commit_ok(&net, 0, 1, &commission(&chain, &producer, n, &lot));
+        last = receipt["height"].as_u64().unwrap();
+    }
+    net.wait_height(&[1], last + 1);
+
+    // Fast join from node 1's API (node 2 as a second source).
+    let joined = run_ok(
+        filiera()
+            .args(["--json", "join", "--home"])
+            .arg(&home)
+            .args(["--from", &net.url(1, ""), "--from", &net.url(2, "")]),
+    );
+    let joined: Value = serde_json::from_str(joined.trim()).unwrap();
+    let base = joined["height"].as_u64().unwrap();
+    assert!(base > last, "{joined}");
+    assert!(joined["entries"].as_u64().unwrap() > 6, "{joined}");
+    assert!(joined["chunks"].as_u64().unwrap() >= 1, "{joined}");
+    assert!(joined["bytes"].as_u64().unwrap() > 1_000, "{joined}");
+    assert_eq!(
+        joined["state_root"],
+        net.block(1, base)["state_root"],
+        "the imported root is the certified one"
+    );
+    // A second join into the same home is refused, and changes nothing.
+    let again = filiera()
+        .args(["join", "--home"])
+        .arg(&home)
+        .args(["--from", &net.url(1, "")])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        !again.status.success() && stderr.contains("already holds the chain"),
+        "{stderr}"
+    );
+
+    // Started, it syncs the blocks after the snapshot and follows consensus.
+    net.nodes.push(Some(spawn(&home)));
+    let url_of = |path: &str| format!("http://127.0.0.1:{api_port}{path}");
+    let deadline = Instant::now() + Duration::from_secs(WAIT_S);
+    loop {
+        let h = get(&url_of("/v1/status"))
+            .and_then(|s| s["height"].as_u64())
+            .unwrap_or(0);
+        if h >= base + 4 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the observer did not follow (height {h})"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let status = get(&url_of("/v1/status")).unwrap();
+    assert!(status["peers"].as_u64().unwrap() >= 1, "{status}");
+    assert!(
+        get(&url_of(&format!("/v1/blocks/{}", base - 1))).is_none(),
+        "blocks before the snapshot were never fetched"
+    );
+    for h in base + 1..=base + 4 {
+        let mine = get(&url_of(&format!("/v1/blocks/{h}"))).expect("synced block");
+        let theirs = net.block(0, h);
+        assert_eq!(mine["hash"], theirs["hash"], "height {h}");
+        assert_eq!(mine["state_root"], theirs["state_root"], "height {h}");
+    }
+    // Its records are the validators', and prove themselves from genesis.
+    let path = "/v1/lots/09521234100010/CU-2026-OBS3";
+    let mine = get(&url_of(path)).expect("the observer serves the lot");
+    let theirs = get(&net.url(0, path)).unwrap();
+    assert_eq!(mine["lot"], theirs["lot"]);
+    let stdout = run_ok(
+        filiera()
+            .args([
+                "verify",
+                &url_of("/01/09521234100010/10/CU-2026-OBS3"),
+                "--genesis",
+            ])
+            .arg(net.dir.join("genesis.json")),
+    );
+    assert!(stdout.contains("VERIFIED lot"), "{stdout}");
+    // A transaction committed after the join reaches it too.
+    commit_ok(
+        &net,
+        0,
+        0,
+        &commission(&chain, &producer, 6, "CU-2026-OBS6"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(WAIT_S);
+    while get(&url_of("/v1/lots/09521234100010/CU-2026-OBS6")).is_none() {
+        assert!(Instant::now() < deadline, "the observer missed a new lot");
+        std::thread::sleep(Duration::from_millis(200));
     }
 }

@@ -312,8 +312,7 @@ pub fn verify_bundle_from_genesis(
             history.len()
         )));
     }
-    let mut current = genesis_set.clone();
-    let mut last = 0u64;
+    let mut steps = Vec::with_capacity(history.len());
     for (i, step) in history.iter().enumerate() {
         let h: Header = encoding::decode("header", &hex_field(step, "header")?, HEADER_BYTES_MAX)
             .map_err(|e| malformed(format!("set change {i}: {e}")))?;
@@ -325,6 +324,31 @@ pub fn verify_bundle_from_genesis(
             VALIDATOR_SET_BYTES_MAX,
         )
         .map_err(|e| malformed(format!("set change {i}: {e}")))?;
+        steps.push((h, cert, next));
+    }
+    verify_set_history(chain_id, genesis_set, &steps, &header)?;
+    Ok((verified, history.len()))
+}
+
+/// Walks validator-set changes from a trusted genesis set up to `header`:
+/// every change is named as the next set by a header signed by the set before
+/// it. Returns the set that governs `header` (whose certificate the caller
+/// then checks against it). Used by lot bundles and by fast join.
+pub fn verify_set_history(
+    chain_id: &str,
+    genesis_set: &ValidatorSet,
+    history: &[(Header, CommitCertificate, ValidatorSet)],
+    header: &Header,
+) -> Result<ValidatorSet, VerifyError> {
+    if history.len() > SET_HISTORY_MAX {
+        return Err(malformed(format!(
+            "{} validator-set changes, at most {SET_HISTORY_MAX}",
+            history.len()
+        )));
+    }
+    let mut current = genesis_set.clone();
+    let mut last = 0u64;
+    for (i, (h, cert, next)) in history.iter().enumerate() {
         if h.chain_id.as_str() != chain_id || h.height <= last || h.height >= header.height {
             return Err(VerifyError::History(format!(
                 "set change {i} is not a later header of this chain before height {}",
@@ -345,13 +369,13 @@ pub fn verify_bundle_from_genesis(
                 h.height
             )));
         }
-        current = next;
+        current = next.clone();
         last = h.height;
     }
     if current.hash() != header.validator_set_hash {
         return Err(VerifyError::History(
-            "the bundle's validator set does not descend from genesis".into(),
+            "the validator set does not descend from genesis".into(),
         ));
     }
-    Ok((verified, history.len()))
+    Ok(current)
 }

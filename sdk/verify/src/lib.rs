@@ -31,7 +31,7 @@ mod bundle;
 
 pub use bundle::{
     SET_HISTORY_MAX, Verified, VerifyError, verify_bundle, verify_bundle_bytes,
-    verify_bundle_from_genesis,
+    verify_bundle_from_genesis, verify_set_history,
 };
 
 /// Bytes of a bundle the verifier reads, at most.

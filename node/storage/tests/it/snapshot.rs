@@ -127,3 +127,55 @@ fn tampered_chunks_are_refused() {
             .is_err()
     );
 }
+
+#[test]
+fn chunks_served_by_index_equal_the_exported_ones_and_import_in_any_session() {
+    let (_d, src, chain) = source();
+    let h = 12;
+    let exported = chunks(&src, h, 250);
+    let entries = src.state_entries(h).unwrap();
+    let total: usize = exported.iter().map(|c| c.entries.len()).sum();
+    assert_eq!(entries, total as u64);
+    // Each chunk alone, out of order, is the exporter's chunk byte for byte.
+    for i in (0..exported.len()).rev() {
+        let served = src.snapshot_chunk(h, i as u32, 250).unwrap().unwrap();
+        assert_eq!(served.encode(), exported[i].encode(), "chunk {i}");
+    }
+    assert!(
+        src.snapshot_chunk(h, exported.len() as u32, 250)
+            .unwrap()
+            .is_none(),
+        "past the end"
+    );
+    // An import from served chunks keeps the history headers it is given, and
+    // refuses any at or above the snapshot's height.
+    let dst_dir = tempfile::tempdir().unwrap();
+    let dst = open(dst_dir.path());
+    let header = src.header(h).unwrap().unwrap();
+    let cert = src.certificate(h).unwrap().unwrap();
+    let mut importer = dst
+        .import_snapshot(chain.genesis_hash(), header.clone(), cert.clone())
+        .unwrap();
+    for i in 0..exported.len() as u32 {
+        importer
+            .add_chunk(src.snapshot_chunk(h, i, 250).unwrap().unwrap())
+            .unwrap();
+    }
+    assert_eq!(importer.finish().unwrap(), header.state_root);
+    let old = (
+        src.header(5).unwrap().unwrap(),
+        src.certificate(5).unwrap().unwrap(),
+    );
+    dst.keep_history(std::slice::from_ref(&old)).unwrap();
+    assert_eq!(dst.header(5).unwrap(), Some(old.0.clone()));
+    assert_eq!(dst.certificate(5).unwrap(), Some(old.1));
+    assert!(dst.block(5).unwrap().is_none(), "headers only, no block");
+    let err = dst.keep_history(&[(header, cert)]).unwrap_err();
+    assert!(
+        err.to_string().contains("not an earlier certified header"),
+        "{err}"
+    );
+    // A header with another header's certificate is refused too.
+    let wrong = (old.0, src.certificate(6).unwrap().unwrap());
+    assert!(dst.keep_history(&[wrong]).is_err());
+}
