@@ -53,6 +53,30 @@ enum Command {
         #[arg(long = "from", required = true)]
         from: Vec<String>,
     },
+    /// Back up a node (online through its admin socket, or stopped): database checkpoint, consensus WAL, manifest.
+    #[command(
+        after_help = "Example:\n  filiera backup --home /var/lib/filiera --out /backup/filiera-2026-11-25"
+    )]
+    Backup {
+        /// The node's home.
+        #[arg(long, env = "FILIERA_HOME")]
+        home: PathBuf,
+        /// A new directory for the backup.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a backup into a stopped node whose database was moved aside; checks height and state root.
+    #[command(
+        after_help = "Example:\n  filiera restore --home /var/lib/filiera --from /backup/filiera-2026-11-25"
+    )]
+    Restore {
+        /// The node's home (config.toml, genesis.json, keys/).
+        #[arg(long, env = "FILIERA_HOME")]
+        home: PathBuf,
+        /// The backup directory.
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Create (or reuse) a localnet and run its validators on loopback until Ctrl-C.
     #[command(after_help = "Example:\n  filiera localnet --validators 4 --dir ./localnet")]
     Localnet(LocalnetCmd),
@@ -362,6 +386,8 @@ pub fn run(cli: Cli) -> Result<()> {
         }) => crate::epcis_cmd::import(&file, &key, &api, submit_valid, json)?,
         Command::Start { home } => crate::start::start(&home)?,
         Command::Join { home, from } => crate::join_cmd::join(&home, &from, json)?,
+        Command::Backup { home, out } => crate::backup_cmd::backup(&home, &out, json)?,
+        Command::Restore { home, from } => crate::backup_cmd::restore(&home, &from, json)?,
         Command::Localnet(args) => crate::localnet::run(crate::localnet::LocalnetArgs {
             validators: usize::from(args.validators),
             dir: args.dir,

@@ -9,10 +9,16 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// A human name for this node, shown in logs and status.
     pub moniker: String,
+    /// Stop after committing this height (coordinated upgrades); 0 = never.
+    #[serde(default)]
+    pub halt_height: u64,
     /// Peer-to-peer networking.
     pub p2p: P2pConfig,
     /// The HTTP API.
     pub api: ApiConfig,
+    /// Storage tuning and pruning.
+    #[serde(default)]
+    pub storage: StoreConfig,
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
@@ -86,6 +92,26 @@ fn default_timeout_ms() -> u64 {
     filiera_service::ApiLimits::default().request_timeout_ms
 }
 
+/// Storage tuning and pruning.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// RocksDB block cache shared by all column families, MiB.
+    pub block_cache_mib: u64,
+    /// Recent state versions kept for proofs and snapshots; older are pruned.
+    pub state_versions_kept: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        let d = filiera_storage::StorageConfig::default();
+        StoreConfig {
+            block_cache_mib: (d.block_cache_bytes >> 20) as u64,
+            state_versions_kept: d.state_versions_kept,
+        }
+    }
+}
+
 /// Logging.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,6 +142,7 @@ impl Config {
     ) -> Config {
         Config {
             moniker: moniker.to_owned(),
+            halt_height: 0,
             p2p: P2pConfig {
                 listen_address: format!("/ip4/{host}/tcp/{p2p_port}"),
                 peers,
@@ -128,6 +155,7 @@ impl Config {
                 rate_limit_burst: default_burst(),
                 request_timeout_ms: default_timeout_ms(),
             },
+            storage: StoreConfig::default(),
             log: LogConfig::default(),
             epcis: EpcisConfig::default(),
         }
@@ -143,6 +171,9 @@ impl Config {
              # The chain's rules (validators, limits, timeouts) live in genesis.json, not here.\n\n\
              # A human name for this node, shown in logs and status.\n\
              moniker = {moniker}\n\n\
+             # Stop after committing this height, for a coordinated binary upgrade\n\
+             # (0 = never). The node refuses to start at or past it until it is raised.\n\
+             halt_height = {halt_height}\n\n\
              [p2p]\n\
              # Multiaddr the node listens on for peers (TCP, noise, yamux).\n\
              listen_address = {p2p_listen}\n\
@@ -161,6 +192,12 @@ impl Config {
              rate_limit_burst = {burst}\n\
              # Longest a request may take, in milliseconds (then 408).\n\
              request_timeout_ms = {timeout}\n\n\
+             [storage]\n\
+             # RocksDB block cache shared by every column family, MiB.\n\
+             block_cache_mib = {cache_mib}\n\
+             # Recent state versions kept for proofs and snapshots (older are pruned;\n\
+             # blocks, certificates and receipts stay).\n\
+             state_versions_kept = {versions}\n\n\
              [log]\n\
              # \"human\" or \"json\".\n\
              format = {log_format}\n\
@@ -173,6 +210,9 @@ impl Config {
              # token_sha256 = \"<printf %s TOKEN | sha256sum>\"\n\
              # key_file = \"keys/caseificio-montefeltro.key\"\n{clients}",
             moniker = q(&self.moniker),
+            halt_height = self.halt_height,
+            cache_mib = self.storage.block_cache_mib,
+            versions = self.storage.state_versions_kept,
             p2p_listen = q(&self.p2p.listen_address),
             peers = peers.join(", "),
             observers = observers.join(", "),

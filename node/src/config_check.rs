@@ -14,9 +14,22 @@ pub const RATE_PER_IP_PER_S_MAX: u32 = 100_000;
 /// Largest per-IP burst, requests.
 pub const BURST_MAX: u32 = 1_000_000;
 
+/// Smallest block cache, MiB.
+pub const BLOCK_CACHE_MIB_MIN: u64 = 8;
+/// Largest block cache, MiB (64 GiB).
+pub const BLOCK_CACHE_MIB_MAX: u64 = 65_536;
+/// Most state versions kept (each costs the tree nodes one block changed).
+pub const STATE_VERSIONS_KEPT_MAX: u64 = 10_000_000;
+
 /// The environment variables read, with the option each sets.
 pub const ENV_OPTIONS: &[(&str, &str)] = &[
     ("FILIERA_MONIKER", "moniker"),
+    ("FILIERA_HALT_HEIGHT", "halt_height"),
+    ("FILIERA_STORAGE_BLOCK_CACHE_MIB", "storage.block_cache_mib"),
+    (
+        "FILIERA_STORAGE_STATE_VERSIONS_KEPT",
+        "storage.state_versions_kept",
+    ),
     ("FILIERA_P2P_LISTEN_ADDRESS", "p2p.listen_address"),
     ("FILIERA_P2P_PEERS", "p2p.peers (comma-separated)"),
     ("FILIERA_P2P_OBSERVERS", "p2p.observers (comma-separated)"),
@@ -53,6 +66,13 @@ pub fn apply_env(config: &mut Config, env: &dyn Fn(&str) -> Option<String>) -> R
         let Some(value) = env(var) else { continue };
         match *var {
             "FILIERA_MONIKER" => config.moniker = value,
+            "FILIERA_HALT_HEIGHT" => config.halt_height = number(var, &value)?,
+            "FILIERA_STORAGE_BLOCK_CACHE_MIB" => {
+                config.storage.block_cache_mib = number(var, &value)?
+            }
+            "FILIERA_STORAGE_STATE_VERSIONS_KEPT" => {
+                config.storage.state_versions_kept = number(var, &value)?
+            }
             "FILIERA_P2P_LISTEN_ADDRESS" => config.p2p.listen_address = value,
             "FILIERA_P2P_PEERS" => config.p2p.peers = list(&value),
             "FILIERA_P2P_OBSERVERS" => config.p2p.observers = list(&value),
@@ -144,6 +164,18 @@ pub fn validate(config: &Config) -> Result<()> {
             config.log.filter
         );
     }
+    if !(BLOCK_CACHE_MIB_MIN..=BLOCK_CACHE_MIB_MAX).contains(&config.storage.block_cache_mib) {
+        bail!(
+            "storage.block_cache_mib = {}: allowed {BLOCK_CACHE_MIB_MIN} to {BLOCK_CACHE_MIB_MAX}",
+            config.storage.block_cache_mib
+        );
+    }
+    if !(1..=STATE_VERSIONS_KEPT_MAX).contains(&config.storage.state_versions_kept) {
+        bail!(
+            "storage.state_versions_kept = {}: allowed 1 to {STATE_VERSIONS_KEPT_MAX}",
+            config.storage.state_versions_kept
+        );
+    }
     for c in &config.epcis.clients {
         if c.token_sha256.len() != 64 || hex::decode(&c.token_sha256).is_err() {
             bail!(
@@ -195,6 +227,14 @@ mod tests {
             (|c| c.p2p.observers = vec!["zz".into()], "p2p.observers"),
             (|c| c.log.format = "xml".into(), "log.format"),
             (|c| c.moniker = String::new(), "moniker"),
+            (
+                |c| c.storage.block_cache_mib = 1,
+                "storage.block_cache_mib = 1: allowed 8 to 65536",
+            ),
+            (
+                |c| c.storage.state_versions_kept = 0,
+                "storage.state_versions_kept = 0: allowed 1",
+            ),
         ];
         for (break_it, expected) in cases {
             let mut c = sample();

@@ -4,6 +4,7 @@
 //! node's home directory and calls the library crates. A user mistake ends with
 //! one line on stderr and a non-zero exit, never a panic.
 
+mod backup_cmd;
 mod cli;
 mod config;
 mod config_check;

@@ -87,7 +87,13 @@ pub fn start(home_dir: &Path) -> Result<()> {
             request_timeout_ms: config.api.request_timeout_ms,
             ..Default::default()
         },
-        storage: StorageConfig::default(),
+        storage: StorageConfig {
+            // Within BLOCK_CACHE_MIB_MAX (checked above), so it fits a usize.
+            block_cache_bytes: usize::try_from(config.storage.block_cache_mib << 20)
+                .context("storage.block_cache_mib")?,
+            state_versions_kept: config.storage.state_versions_kept,
+        },
+        halt_height: (config.halt_height > 0).then_some(config.halt_height),
         mempool: Default::default(),
         epcis_clients,
     };

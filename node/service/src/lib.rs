@@ -22,6 +22,8 @@
 //! (bounded queues that drop gossip and answer clients "busy"). Storage and
 //! WAL errors stop the node rather than let it run on half-written state.
 
+pub mod admin;
+pub mod backup;
 pub mod chain;
 pub mod driver;
 pub mod handle;

@@ -1,5 +1,6 @@
 //! Assembling a node from its parts and running it until shutdown.
 
+use crate::admin;
 use crate::chain::{Chain, ChainError};
 use crate::driver::{Driver, DriverParts, Event, Fatal, Pacing};
 use crate::handle::ServiceHandle;
@@ -51,6 +52,8 @@ pub struct NodeSpec {
     pub storage: StorageConfig,
     /// Mempool bounds.
     pub mempool: MempoolLimits,
+    /// Stop after committing this height (coordinated upgrades).
+    pub halt_height: Option<u64>,
 }
 
 /// Why a node stopped abnormally.
@@ -103,6 +106,17 @@ pub fn run(
         ChainError::Storage(s) => setup("genesis state")(&s),
         ChainError::Invalid(m) | ChainError::Future(m) => NodeError::Setup(m),
     })?;
+    if let Some(halt) = spec.halt_height {
+        let last = store
+            .last_height()
+            .map_err(|e| setup("reading the height")(&e))?
+            .unwrap_or(0);
+        if last >= halt {
+            return Err(NodeError::Setup(format!(
+                "halt_height {halt} reached (the chain here is at height {last}): after the upgrade, raise halt_height or set it to 0"
+            )));
+        }
+    }
     let c = &genesis.consensus;
     let timeouts = malachite_types::LinearTimeouts {
         propose: Duration::from_millis(c.timeout_propose_ms),
@@ -185,6 +199,7 @@ pub fn run(
         filiera_api::router(api_state, api_limits),
         api_limits,
     ));
+    admin::spawn(&runtime, &spec.data_dir, store.clone()).map_err(|e| setup("admin socket")(&e))?;
     let stopper = inbox_tx.clone();
     runtime.spawn(async move {
         shutdown.await;
@@ -194,9 +209,20 @@ pub fn run(
     drop(inbox_tx);
     let handle = runtime.handle().clone();
     let observers = spec.observers.clone();
+    let halt_height = spec.halt_height;
     let result = std::thread::Builder::new()
         .name("filiera-driver".into())
-        .spawn(move || runner::run(driver, initial, inbox_rx, network, handle, observers))
+        .spawn(move || {
+            runner::run(
+                driver,
+                initial,
+                inbox_rx,
+                network,
+                handle,
+                observers,
+                halt_height,
+            )
+        })
         .map_err(|e| setup("driver thread")(&e))?
         .join()
         .map_err(|_| NodeError::Setup("the driver thread panicked".into()))?;

@@ -37,7 +37,8 @@ pub fn wall_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// Runs the driver until `Stop`, the inbox closes, or a fatal error.
+/// Runs the driver until `Stop`, the inbox closes, `halt_height` is
+/// committed, or a fatal error.
 pub fn run(
     mut driver: Driver,
     initial: Vec<Effect>,
@@ -45,6 +46,7 @@ pub fn run(
     network: Network,
     runtime: tokio::runtime::Handle,
     observers: Vec<filiera_types::PublicKey>,
+    halt_height: Option<u64>,
 ) -> Result<(), Fatal> {
     let mut timers: BTreeMap<(Instant, u64), Timer> = BTreeMap::new();
     let mut seq = 0u64;
@@ -115,5 +117,15 @@ pub fn run(
             }
         };
         effects = driver.handle(event, wall_ms())?;
+        if let Some(halt) = halt_height
+            && driver.height() > halt
+        {
+            // Committed and in the WAL's past: stopping here loses nothing.
+            tracing::warn!(
+                height = halt,
+                "halt_height reached: stopping for the upgrade"
+            );
+            return Ok(());
+        }
     }
 }

@@ -702,6 +702,15 @@ impl Store {
         Ok(out)
     }
 
+    /// Writes a consistent copy of the database into `dir`, which must not
+    /// exist: a RocksDB checkpoint (hard links on the same filesystem, copies
+    /// elsewhere), taken while the node runs. It holds whole blocks only:
+    /// every block is one atomic batch.
+    pub fn checkpoint(&self, dir: &Path) -> Result<()> {
+        rocksdb::checkpoint::Checkpoint::new(&self.db)?.create_checkpoint(dir)?;
+        Ok(())
+    }
+
     /// Flushes memtables and compacts every column family (used by measurements).
     pub fn compact(&self) -> Result<()> {
         for name in columns::ALL {

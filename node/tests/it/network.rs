@@ -845,3 +845,168 @@ fn an_observer_joins_by_snapshot_then_follows_and_serves_the_same_records() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// Waits for a child to exit by itself; its status.
+fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(WAIT_S);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "the node did not stop by itself");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_validator_restored_from_an_online_backup_rejoins_halt_height_stops_a_node_and_a_future_format_is_refused()
+ {
+    let _serial = one_network_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = Net::new(&tmp.path().join("localnet"));
+    net.wait_height(&[0, 1, 2, 3], 2);
+    let chain = ChainId::new("filiera-marche-localnet").unwrap();
+    let producer = read_key(&net.dir.join("orgs/caseificio-montefeltro-demo.json"));
+    commit_ok(
+        &net,
+        0,
+        3,
+        &commission(&chain, &producer, 0, "CU-2026-BAK0"),
+    );
+
+    // Online backup of node 3, taken by the running node through its admin socket.
+    let out = net.dir.join("backup-node3");
+    let answer = run_ok(
+        filiera()
+            .args(["--json", "backup", "--home"])
+            .arg(net.home(3))
+            .arg("--out")
+            .arg(&out),
+    );
+    let answer: Value = serde_json::from_str(answer.trim()).unwrap();
+    let manifest = &answer["manifest"];
+    let backed_up = manifest["height"].as_u64().unwrap();
+    assert!(backed_up >= 2, "{answer}");
+    assert_eq!(
+        manifest["state_root"],
+        net.block(0, backed_up)["state_root"],
+        "the backup holds the certified state of its height"
+    );
+    assert!(out.join("wal").is_dir() && out.join("manifest.json").is_file());
+    let again = filiera()
+        .args(["backup", "--home"])
+        .arg(net.home(3))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "a backup never overwrites");
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("exists"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    // The chain moves on; node 3 loses its disk.
+    commit_ok(
+        &net,
+        0,
+        0,
+        &commission(&chain, &producer, 1, "CU-2026-BAK1"),
+    );
+    net.kill9(3);
+    let data = net.home(3).join("data");
+    std::fs::remove_dir_all(&data).unwrap();
+    let restored = run_ok(
+        filiera()
+            .args(["--json", "restore", "--home"])
+            .arg(net.home(3))
+            .arg("--from")
+            .arg(&out),
+    );
+    let restored: Value = serde_json::from_str(restored.trim()).unwrap();
+    assert_eq!(restored["manifest"], *manifest);
+    let twice = filiera()
+        .args(["restore", "--home"])
+        .arg(net.home(3))
+        .arg("--from")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        !twice.status.success()
+            && String::from_utf8_lossy(&twice.stderr).contains("holds a database"),
+        "a restore never overwrites a database"
+    );
+    // Restarted, it syncs what it missed and votes again: no fork.
+    net.restart(3);
+    let h = net.height(0);
+    net.wait_height(&[0, 3], h + 3);
+    net.assert_no_fork(&[0, 3], h + 2);
+    assert!(
+        get(&net.url(3, "/v1/lots/09521234100010/CU-2026-BAK1")).is_some(),
+        "the lot committed while it was down reached it by sync"
+    );
+
+    // halt_height: node 2 stops by itself after committing it, and will not
+    // start again until the setting is raised.
+    let halt = net.height(2) + 3;
+    net.kill9(2);
+    let config = net.home(2).join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("halt_height = 0", &format!("halt_height = {halt}")),
+    )
+    .unwrap();
+    let mut child = spawn(&net.home(2));
+    let status = wait_exit(&mut child);
+    assert!(status.success(), "halting is a clean stop: {status}");
+    let log = std::fs::read_to_string(net.home(2).join("node.log")).unwrap();
+    assert!(log.contains("halt_height reached"), "{log}");
+    let refused = filiera()
+        .args(["start", "--home"])
+        .arg(net.home(2))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains(&format!("halt_height {halt} reached")),
+        "{stderr}"
+    );
+    // The store holds exactly the halt height: a backup of the stopped node says so.
+    let stopped = run_ok(
+        filiera()
+            .args(["--json", "backup", "--home"])
+            .arg(net.home(2))
+            .arg("--out")
+            .arg(net.dir.join("backup-node2")),
+    );
+    let stopped: Value = serde_json::from_str(stopped.trim()).unwrap();
+    assert_eq!(stopped["manifest"]["height"], halt);
+
+    // A data directory written by a future format: refused at start, named.
+    let db = net.home(2).join("data/db");
+    {
+        let names = rocksdb::DB::list_cf(&rocksdb::Options::default(), &db).unwrap();
+        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), &db, names).unwrap();
+        db.put_cf(
+            db.cf_handle("meta").unwrap(),
+            b"format_version",
+            99u32.to_be_bytes(),
+        )
+        .unwrap();
+    }
+    std::fs::write(&config, &text).unwrap();
+    let refused = filiera()
+        .args(["start", "--home"])
+        .arg(net.home(2))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success()
+            && stderr.contains("storage format 99; this binary reads format 1"),
+        "{stderr}"
+    );
+}
