@@ -1,8 +1,8 @@
 //! The store: opening, genesis, the atomic block commit, reads, proofs, pruning.
 
 use crate::columns::{
-    self, BLOCK_INDEX, BLOCK_TXS, CERTIFICATES, HEADERS, META, RECEIPTS, STATE, TREE_NODES,
-    TREE_STALE, TREE_VALUES, TX_INDEX,
+    self, BLOCK_INDEX, BLOCK_TXS, CERTIFICATES, HEADERS, KEY_HASH_BYTES, META, RECEIPTS, STATE,
+    TREE_NODES, TREE_STALE, TREE_VALUES, TX_INDEX,
 };
 use crate::error::{Result, StorageError};
 use crate::tree::{DbTree, MemTree, node_key_bytes, value_key};
@@ -481,8 +481,10 @@ impl Store {
             let node_bytes = node_key_bytes(&node_key);
             if let Some(bytes) = self.db.get_pinned_cf(nodes_cf, &node_bytes)?
                 && let Node::Leaf(leaf) = decode::<Node>(TREE_NODES, &bytes)?
+                && let Some(superseded) =
+                    self.superseded_value(&leaf.key_hash(), node_key.version(), oldest)?
             {
-                batch.delete_cf(values_cf, value_key(&leaf.key_hash(), node_key.version()));
+                batch.delete_cf(values_cf, superseded);
             }
             batch.delete_cf(nodes_cf, node_bytes);
             batch.delete_cf(stale_cf, k);
@@ -491,6 +493,43 @@ impl Store {
         it.status()?;
         batch.put_cf(self.cf(META)?, META_OLDEST_STATE, be(oldest));
         self.write(batch)
+    }
+
+    /// The value entry a stale leaf (of `key_hash`, node version `version`)
+    /// points at, if no kept version needs it any more.
+    ///
+    /// A leaf points at the newest value of its key at or below its own
+    /// version, which is not always its own version: when a new neighbour
+    /// pushes a leaf down the tree, the leaf is rewritten at the new version
+    /// but its value stays where it was written. So the value goes only once a
+    /// newer value (or a deletion) of the same key exists at or below `oldest`,
+    /// the oldest kept version; otherwise the moved leaf still reads it.
+    fn superseded_value(
+        &self,
+        key_hash: &jmt::KeyHash,
+        version: u64,
+        oldest: u64,
+    ) -> Result<Option<Vec<u8>>> {
+        let mut it = self.db.raw_iterator_cf(self.cf(TREE_VALUES)?);
+        it.seek_for_prev(value_key(key_hash, version));
+        let of_key = |k: &[u8]| k.len() == KEY_HASH_BYTES + 8 && k[..KEY_HASH_BYTES] == key_hash.0;
+        let Some(pointed) = it
+            .key()
+            .filter(|k| it.valid() && of_key(k))
+            .map(<[u8]>::to_vec)
+        else {
+            it.status()?;
+            return Ok(None);
+        };
+        it.next();
+        let superseded = match it.key() {
+            Some(next) if it.valid() && of_key(next) => {
+                read_u64(TREE_VALUES, &next[KEY_HASH_BYTES..])? <= oldest
+            }
+            _ => false,
+        };
+        it.status()?;
+        Ok(superseded.then_some(pointed))
     }
 
     /// The header at `height`.
