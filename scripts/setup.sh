@@ -62,6 +62,8 @@ soft_install() {
 soft_install zbarimg zbar-tools
 
 soft_install promtool prometheus
+# systemd-analyze checks the packaged unit (ops/systemd/filiera.service).
+soft_install systemd-analyze systemd
 # chromium opens the consumer page headless (scripts/page-check.py).
 soft_install chromium chromium
 

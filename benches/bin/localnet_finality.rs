@@ -118,7 +118,8 @@ fn main() -> Result<()> {
                         args: encode(&Commission {
                             id: LotRef {
                                 gtin: (*gtin).into(),
-                                lot: format!("LOAD-{run}-{n}"),
+                                // GS1 lot numbers have at most 20 characters.
+                                lot: format!("LD{:05}-{n}", run % 100_000),
                             },
                             quantity: 100,
                             site: None,

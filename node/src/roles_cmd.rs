@@ -230,6 +230,23 @@ pub enum AuthorityCmd {
         #[command(flatten)]
         signer: Signer,
     },
+    /// Propose to let an observer node connect (or, with --remove, no longer).
+    #[command(
+        after_help = "Example:\n  filiera authority observer --org regione-marche --p2p-key <hex> --key authority/key-0.json"
+    )]
+    Observer {
+        /// The organisation that runs it.
+        #[arg(long)]
+        org: String,
+        /// Its p2p node key, hex (`filiera init` prints it).
+        #[arg(long)]
+        p2p_key: String,
+        /// Stop letting it connect.
+        #[arg(long)]
+        remove: bool,
+        #[command(flatten)]
+        signer: Signer,
+    },
     /// Approve a proposal; it executes when enough keys approved.
     Approve {
         /// The proposal number.
@@ -533,6 +550,26 @@ pub fn authority(cmd: AuthorityCmd, json: bool) -> Result<()> {
                 signer,
                 actions::propose(&action),
                 format!("proposal to grant {r} to {org}"),
+            )
+        }
+        AuthorityCmd::Observer {
+            org,
+            p2p_key,
+            remove,
+            signer,
+        } => {
+            let key = filiera_types::PublicKey::from_hex(&p2p_key)
+                .map_err(|e| anyhow::anyhow!("--p2p-key: {e}"))?;
+            let action = AuthorityAction::SetObserver {
+                org: org.clone(),
+                p2p_key: key.0,
+                allowed: !remove,
+            };
+            let verb = if remove { "remove" } else { "allow" };
+            (
+                signer,
+                actions::propose(&action),
+                format!("proposal to {verb} observer {p2p_key} of {org}"),
             )
         }
         AuthorityCmd::Approve { id, signer } => (

@@ -84,6 +84,14 @@ pub fn validator(consensus_key: &KeyBytes) -> Vec<u8> {
     push_hex(&mut k, consensus_key);
     k
 }
+/// Prefix of observer records.
+pub const OBSERVERS: &[u8] = b"pub/observer/";
+/// An observer node, by p2p key.
+pub fn observer(p2p_key: &KeyBytes) -> Vec<u8> {
+    let mut k = OBSERVERS.to_vec();
+    push_hex(&mut k, p2p_key);
+    k
+}
 /// An authority proposal.
 pub fn proposal(id: u64) -> Vec<u8> {
     let mut k = b"proposal/".to_vec();

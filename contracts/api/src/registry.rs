@@ -238,6 +238,30 @@ pub enum AuthorityAction {
         /// Voting power; 0 removes it.
         power: u64,
     },
+    /// Lets an observer node connect to the validators (it follows the
+    /// chain and serves the API; it never votes), or stops letting it.
+    SetObserver {
+        /// The organisation that runs it.
+        org: String,
+        /// Its p2p node key.
+        p2p_key: KeyBytes,
+        /// Whether it may connect.
+        allowed: bool,
+    },
+}
+
+/// An observer node as the authority set it (`pub/observer/{p2p key hex}`).
+/// Every node lets the allowed ones connect from the block after it is written.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct ObserverRecord {
+    /// The organisation that runs it.
+    pub org: String,
+    /// p2p node key.
+    pub p2p_key: KeyBytes,
+    /// Whether it may connect.
+    pub allowed: bool,
+    /// The height of the block that set it.
+    pub set_height: u64,
 }
 
 /// A validator as the authority set it (`pub/validator/{consensus key hex}`).

@@ -15,8 +15,8 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 use filiera_contract_api::registry::{
-    AccreditationRecord, AuthorityAction, AuthorityRecord, ORG_KEYS_MAX, OrgRecord, OrgStatus,
-    Proposal, Role, RoleSet, SCOPE_NAMES_MAX, SiteRecord, ValidatorRecord, method,
+    AccreditationRecord, AuthorityAction, AuthorityRecord, ORG_KEYS_MAX, ObserverRecord, OrgRecord,
+    OrgStatus, Proposal, Role, RoleSet, SCOPE_NAMES_MAX, SiteRecord, ValidatorRecord, method,
 };
 use filiera_contract_api::{TEXT_BYTES_MAX, code_is_valid, encode, gs1, keys, text_is_valid};
 use filiera_contract_sdk::{Result, args, ensure, env, fail, storage};
@@ -246,6 +246,25 @@ fn execute(action: &AuthorityAction) -> Result<()> {
             };
             storage::set(&keys::validator(consensus_key), &validator);
             env::emit("validator_set", consensus_key);
+        }
+        AuthorityAction::SetObserver {
+            org: id,
+            p2p_key,
+            allowed,
+        } => {
+            let record = org(id)?;
+            ensure!(
+                !*allowed || record.status == OrgStatus::Active,
+                "organisation {id:?} is not active"
+            );
+            let observer = ObserverRecord {
+                org: id.clone(),
+                p2p_key: *p2p_key,
+                allowed: *allowed,
+                set_height: env::height(),
+            };
+            storage::set(&keys::observer(p2p_key), &observer);
+            env::emit("observer_set", p2p_key);
         }
         AuthorityAction::WithdrawAccreditation { org: id, scheme } => {
             let key = keys::accreditation(id, scheme);

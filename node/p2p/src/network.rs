@@ -219,7 +219,7 @@ impl Network {
         }
         swarm
             .listen_on(config.listen.clone())
-            .map_err(|e| setup(&e))?;
+            .map_err(|e| NetworkError::Setup(format!("listening on {}: {e:?}", config.listen)))?;
         for addr in &config.bootstrap {
             // A bootstrap peer that is down now is retried by the node later.
             let _ = swarm.dial(addr.clone());

@@ -9,7 +9,7 @@
 //! signature, wrong chain, expired, wrong nonce): a proposer may include
 //! failing calls, never unauthenticated ones.
 
-use filiera_contract_api::registry::ValidatorRecord;
+use filiera_contract_api::registry::{ObserverRecord, ValidatorRecord};
 use filiera_contract_api::{contract_ids, keys as contract_keys};
 use filiera_execution::{BlockContext, Changes, Executor, FailureCode, StateReader};
 use filiera_storage::{PreparedState, StorageError, Store};
@@ -27,6 +27,9 @@ pub const BLOCK_TIME_FUTURE_MS_MAX: u64 = 5_000;
 /// `h + VALIDATOR_SET_DELAY_BLOCKS`: header `h + 1` already names that set as
 /// its next, so every validator knows it before it must use it.
 pub const VALIDATOR_SET_DELAY_BLOCKS: u64 = 2;
+/// Observer records read for the allow list, at most (beyond, the newest are
+/// not let in: the authority must remove some first).
+pub const OBSERVERS_MAX: usize = 1_024;
 /// Why the chain could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
@@ -176,11 +179,12 @@ impl Chain {
             .map_or(&self.params.validators, |(_, set)| set)
     }
 
-    /// p2p keys of the validators of every set in force from `height` on
+    /// p2p keys allowed to connect: the authority's observers, and the
+    /// validators of every set in force from `height` on
     /// (the current one and any already scheduled): a validator removed by
     /// block `h` keeps its connections until its last height, `h + 1`. The p2p
     /// key of a consensus key is the latest the authority set (else genesis').
-    pub fn validator_p2p_keys(&self, height: u64) -> Result<Vec<PublicKey>, ChainError> {
+    pub fn allowed_p2p_keys(&self, height: u64) -> Result<Vec<PublicKey>, ChainError> {
         let mut p2p_of: BTreeMap<[u8; 32], PublicKey> = self
             .params
             .validator_p2p
@@ -201,6 +205,15 @@ impl Chain {
                 if let Some(p2p) = p2p_of.get(&v.public_key.0) {
                     keys.insert(p2p.0);
                 }
+            }
+        }
+        // Observers the authority allows (the registry's SetObserver).
+        let prefix = contract_keys::state_key(contract_ids::REGISTRY, contract_keys::OBSERVERS);
+        for (_, value) in self.store.state_prefix(&prefix, None, OBSERVERS_MAX)? {
+            if let Ok(record) = borsh::from_slice::<ObserverRecord>(&value)
+                && record.allowed
+            {
+                keys.insert(record.p2p_key);
             }
         }
         Ok(keys.into_iter().map(PublicKey).collect())

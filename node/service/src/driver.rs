@@ -730,7 +730,7 @@ impl Driver {
 
     /// Tells the network when the validators' p2p keys change.
     fn update_allowed(&mut self, effects: &mut Vec<Effect>) -> Result<(), Fatal> {
-        let keys = self.chain.validator_p2p_keys(self.height())?;
+        let keys = self.chain.allowed_p2p_keys(self.height())?;
         if keys != self.allowed_validators {
             self.allowed_validators = keys.clone();
             effects.push(Effect::AllowValidators(keys));
@@ -846,6 +846,7 @@ impl Driver {
         if self.sync_sent.is_some_and(|(p, _)| p == from) {
             self.sync_sent = None;
         }
+        self.metrics.sync_bytes_received.inc_by(data.len() as u64);
         let response = match SyncResponse::decode(data) {
             Ok(r) => r,
             Err(e) => {

@@ -18,6 +18,8 @@ pub struct Metrics {
     pub blocks_committed: IntCounter,
     /// Blocks taken from block sync rather than decided.
     pub blocks_synced: IntCounter,
+    /// Bytes of block-sync answers received (what joining by replay costs).
+    pub sync_bytes_received: IntCounter,
     /// Transactions committed.
     pub txs_committed: IntCounter,
     /// Time between two consecutive commits, seconds.
@@ -83,6 +85,10 @@ impl Metrics {
             blocks_synced: counter(
                 "filiera_blocks_synced_total",
                 "Blocks committed from block sync.",
+            )?,
+            sync_bytes_received: counter(
+                "filiera_sync_received_bytes_total",
+                "Bytes of block-sync answers received.",
             )?,
             txs_committed: counter("filiera_txs_committed_total", "Transactions committed.")?,
             block_interval: histogram(

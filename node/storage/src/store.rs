@@ -455,7 +455,8 @@ impl Store {
             return Ok(());
         }
         let oldest = last + 1 - keep;
-        if oldest <= self.oldest_state_height()? {
+        let previous = self.oldest_state_height()?;
+        if oldest <= previous {
             return Ok(());
         }
         // A node stale since version s belongs to versions below s only; with every
@@ -467,7 +468,9 @@ impl Store {
         );
         let mut batch = WriteBatch::default();
         let mut it = self.db.raw_iterator_cf(stale_cf);
-        it.seek_to_first();
+        // Entries up to `previous` went in earlier passes: start after them, not
+        // at the first key, or every pass would wade through their tombstones.
+        it.seek(be(previous));
         while let (Some(k), true) = (it.key(), it.valid()) {
             let since = read_u64(
                 TREE_STALE,
