@@ -13,6 +13,7 @@ use crate::mempool::{AdmitContext, AdmitError, Mempool};
 use crate::metrics::Metrics;
 use crate::wire::{
     Gossip, ProposedBlock, SYNC_BATCH_BLOCKS_MAX, SYNC_BATCH_BYTES_MAX, SyncRequest, SyncResponse,
+    TX_GOSSIP_BATCH_MAX, TX_GOSSIP_DELAY_MS,
 };
 use filiera_consensus::{
     BlockId, CommitCertificate, Consensus, ConsensusInput, ConsensusValidatorSet, Height, Message,
@@ -64,6 +65,8 @@ pub enum Event {
     ),
     /// A client asks whether a transaction waits in the mempool.
     IsPending(Hash, tokio::sync::oneshot::Sender<bool>),
+    /// Time to gossip the transactions admitted since the last batch.
+    FlushTxs,
 }
 
 /// What the runner must do.
@@ -85,6 +88,8 @@ pub enum Effect {
     CancelAll,
     /// The validators' p2p keys changed: these may connect (besides observers).
     AllowValidators(Vec<filiera_types::PublicKey>),
+    /// Deliver `Event::FlushTxs` after `delay_ms`.
+    FlushTxsAfter(u64),
     /// Deliver `Event::Build` after `delay_ms`.
     BuildAfter {
         /// Height.
@@ -183,6 +188,8 @@ pub struct Driver {
     early: Vec<ProposedBlock>,
     peers: BTreeMap<PeerId, u64>,
     sync_sent: Option<(PeerId, u64)>,
+    /// Admitted from clients, not yet gossiped (at most `TX_GOSSIP_BATCH_MAX`).
+    tx_outbox: Vec<SignedTransaction>,
     last_commit_ms: u64,
     height_started_ms: u64,
     metrics: Arc<Metrics>,
@@ -269,6 +276,7 @@ impl Driver {
             early: Vec::new(),
             peers: BTreeMap::new(),
             sync_sent: None,
+            tx_outbox: Vec::new(),
             last_commit_ms: now_ms,
             height_started_ms: now_ms,
             metrics,
@@ -303,17 +311,37 @@ impl Driver {
             Event::Submit(tx, reply) => {
                 let result = self.admit(tx.clone());
                 if result.is_ok() {
-                    effects.push(Effect::Gossip(Topic::Transactions, Gossip::Tx(tx).encode()));
+                    // Gossiped in batches: per-message costs (signing, framing,
+                    // caches) dominate a transaction's size.
+                    if self.tx_outbox.is_empty() {
+                        effects.push(Effect::FlushTxsAfter(TX_GOSSIP_DELAY_MS));
+                    }
+                    self.tx_outbox.push(tx);
+                    if self.tx_outbox.len() >= TX_GOSSIP_BATCH_MAX {
+                        self.flush_txs(&mut effects);
+                    }
                 }
                 // The client may have given up; nothing to do then.
                 let _ = reply.send(result);
             }
+            Event::FlushTxs => self.flush_txs(&mut effects),
             Event::IsPending(hash, reply) => {
                 let _ = reply.send(self.mempool.contains(&hash));
             }
         }
         self.publish_progress();
         Ok(effects)
+    }
+
+    /// Gossips the transactions admitted since the last batch, if any.
+    fn flush_txs(&mut self, effects: &mut Vec<Effect>) {
+        if !self.tx_outbox.is_empty() {
+            let txs = std::mem::take(&mut self.tx_outbox);
+            effects.push(Effect::Gossip(
+                Topic::Transactions,
+                Gossip::Txs(txs).encode(),
+            ));
+        }
     }
 
     fn on_network(&mut self, event: NetworkEvent, effects: &mut Vec<Effect>) -> Result<(), Fatal> {
@@ -445,6 +473,15 @@ impl Driver {
             (Topic::Transactions, Gossip::Tx(tx)) => {
                 // Races on nonces are normal between nodes; refusals are not misbehaviour.
                 let _ = self.admit(tx);
+            }
+            (Topic::Transactions, Gossip::Txs(txs)) => {
+                if txs.len() > TX_GOSSIP_BATCH_MAX {
+                    self.penalise(from, "transaction batch over its limit", effects);
+                    return Ok(());
+                }
+                for tx in txs {
+                    let _ = self.admit(tx);
+                }
             }
             _ => self.penalise(from, "message on the wrong topic", effects),
         }

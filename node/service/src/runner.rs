@@ -27,6 +27,7 @@ pub enum Inbox {
 enum Timer {
     Consensus(Timeout),
     Build { height: u64, round: u32 },
+    FlushTxs,
     Tick,
 }
 
@@ -67,6 +68,7 @@ pub fn run(
                     round,
                     delay_ms,
                 } => add(&mut timers, delay_ms, Timer::Build { height, round }),
+                Effect::FlushTxsAfter(delay_ms) => add(&mut timers, delay_ms, Timer::FlushTxs),
                 Effect::Gossip(topic, data) => {
                     if let Err(e) = runtime.block_on(network.publish(topic, data)) {
                         tracing::warn!(error = %e, "gossip not sent");
@@ -99,6 +101,7 @@ pub fn run(
             match timer {
                 Timer::Consensus(t) => Event::Timeout(t),
                 Timer::Build { height, round } => Event::Build { height, round },
+                Timer::FlushTxs => Event::FlushTxs,
                 Timer::Tick => {
                     add(&mut timers, TICK_MS, Timer::Tick);
                     Event::Tick

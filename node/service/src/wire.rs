@@ -26,7 +26,15 @@ pub enum Gossip {
     Block(ProposedBlock),
     /// A transaction for the mempool.
     Tx(SignedTransaction),
+    /// Transactions for the mempool, gossiped together: one gossip message
+    /// (one signature, one frame, one cache entry) per batch, not per transaction.
+    Txs(Vec<SignedTransaction>),
 }
+
+/// Transactions in one [`Gossip::Txs`], at most.
+pub const TX_GOSSIP_BATCH_MAX: usize = 512;
+/// How long an admitted transaction may wait for others before it is gossiped, ms.
+pub const TX_GOSSIP_DELAY_MS: u64 = 20;
 
 /// A block proposed at a round (or re-proposed with a proof-of-lock round).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]

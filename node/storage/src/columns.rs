@@ -51,6 +51,12 @@ pub const ALL: &[&str] = &[
 const BLOOM_BITS_PER_KEY: f64 = 10.0;
 /// Data block size, in bytes: larger blocks compress better, smaller ones read less per lookup.
 const BLOCK_BYTES: usize = 16 * 1024;
+/// Memory all memtables may use together, bytes. Without a shared cap each of
+/// the 11 families could hold two 64 MiB memtables (1.4 GiB): a node under
+/// steady load grew past 1 GiB. Beyond the cap the fullest is flushed.
+pub const MEMTABLES_BYTES_MAX: usize = 64 << 20;
+/// RocksDB's own write-ahead log, bytes at most before old memtables are flushed.
+pub const WAL_BYTES_MAX: u64 = 2 * MEMTABLES_BYTES_MAX as u64;
 /// Length of the key-hash prefix of `tree_values` keys.
 pub const KEY_HASH_BYTES: usize = 32;
 
@@ -89,6 +95,11 @@ pub fn db_options() -> Options {
     o.create_if_missing(true);
     o.create_missing_column_families(true);
     o.set_max_background_jobs(2);
+    o.set_db_write_buffer_size(MEMTABLES_BYTES_MAX);
+    // The write-ahead log is kept until every family's memtable it covers is
+    // flushed; capping it makes a quiet family flush too, so the log (and the
+    // disk it holds) stays small.
+    o.set_max_total_wal_size(WAL_BYTES_MAX);
     o.set_bytes_per_sync(1 << 20);
     o.set_keep_log_file_num(4);
     // Refuse to open a damaged directory rather than guess: checksums are verified on reads.

@@ -8,7 +8,7 @@ fn chain() -> ChainId {
     ChainId::new("filiera-test").unwrap()
 }
 
-fn tx(key: &SecretKey, nonce: u64, expiry: u64) -> SignedTransaction {
+pub fn tx(key: &SecretKey, nonce: u64, expiry: u64) -> SignedTransaction {
     Transaction {
         chain_id: chain(),
         sender: key.public_key(),

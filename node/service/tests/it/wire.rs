@@ -29,3 +29,18 @@ fn malformed_and_oversized_peer_bytes_are_refused() {
     );
     assert_eq!(SyncResponse::decode(&[0, 0, 0, 0]).unwrap().blocks.len(), 0);
 }
+
+#[test]
+fn transaction_batches_round_trip_and_keep_their_place_in_the_envelope() {
+    let key = filiera_types::SecretKey::from_seed(&[7; 32]);
+    let batch: Vec<_> = (0..3).map(|n| crate::mempool::tx(&key, n, 100)).collect();
+    let bytes = Gossip::Txs(batch.clone()).encode();
+    // The variant tag: 3, after Consensus, Block and Tx (appended, so older
+    // encodings keep their meaning).
+    assert_eq!(bytes[0], 3);
+    assert_eq!(Gossip::decode(&bytes).unwrap(), Gossip::Txs(batch));
+    assert_eq!(
+        Gossip::decode(&Gossip::Tx(crate::mempool::tx(&key, 0, 100)).encode()).unwrap(),
+        Gossip::Tx(crate::mempool::tx(&key, 0, 100))
+    );
+}
