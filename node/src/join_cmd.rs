@@ -24,15 +24,7 @@ use std::time::Instant;
 const CHUNK_ATTEMPTS_MAX: usize = 6;
 
 fn fetch(url: &str, limit_bytes: usize) -> Result<Vec<u8>> {
-    let mut answer = ureq::get(url)
-        .call()
-        .with_context(|| format!("GET {url}"))?;
-    answer
-        .body_mut()
-        .with_config()
-        .limit(limit_bytes as u64)
-        .read_to_vec()
-        .with_context(|| format!("reading {url}"))
+    crate::http::get_bytes(url, "application/octet-stream", limit_bytes)
 }
 
 /// What a join did, for the operator and for measurements.
@@ -108,8 +100,8 @@ fn run(home_dir: &Path, peers: &[String]) -> Result<Joined> {
     let mut chosen = None;
     for peer in &peers {
         let offer = fetch(&format!("{peer}/v1/snapshot"), SNAPSHOT_OFFER_BYTES_MAX)
-            .and_then(|b| SnapshotOffer::decode(&b).map_err(anyhow::Error::from))
-            .and_then(|o| check_offer(&genesis, &genesis_set, &o).map(|()| o));
+            .and_then(|b| Ok((b.len(), SnapshotOffer::decode(&b)?)))
+            .and_then(|(len, o)| check_offer(&genesis, &genesis_set, &o).map(|()| (len, o)));
         match offer {
             Ok(offer) => {
                 chosen = Some(offer);
@@ -118,7 +110,7 @@ fn run(home_dir: &Path, peers: &[String]) -> Result<Joined> {
             Err(e) => eprintln!("warning: {peer}: {e:#}"),
         }
     }
-    let Some(offer) = chosen else {
+    let Some((offer_bytes, offer)) = chosen else {
         bail!("no peer offered a snapshot that checks out against this genesis");
     };
     let height = offer.header.height;
@@ -192,7 +184,7 @@ fn run(home_dir: &Path, peers: &[String]) -> Result<Joined> {
         state_root: root.to_string(),
         entries: offer.entries,
         chunks,
-        bytes: bytes + offer.encode().len() as u64,
+        bytes: bytes + offer_bytes as u64,
         set_changes: offer.set_history.len(),
         elapsed_ms: started.elapsed().as_millis(),
     })

@@ -13,6 +13,7 @@ mod epcis_cmd;
 mod export_cmd;
 mod genesis_cmd;
 mod home;
+mod http;
 mod join_cmd;
 mod keyfile;
 mod localnet;

@@ -8,20 +8,11 @@ use serde_json::Value;
 use std::path::Path;
 
 /// Bytes of a bundle read from a node or a file, at most.
-const BUNDLE_READ_BYTES_MAX: u64 = filiera_verify::BUNDLE_BYTES_MAX as u64;
+const BUNDLE_READ_BYTES_MAX: usize = filiera_verify::BUNDLE_BYTES_MAX;
 
 fn fetch(source: &str) -> Result<Vec<u8>> {
     if source.starts_with("http://") || source.starts_with("https://") {
-        let mut answer = ureq::get(source)
-            .header("accept", "application/json")
-            .call()
-            .with_context(|| format!("GET {source}"))?;
-        return answer
-            .body_mut()
-            .with_config()
-            .limit(BUNDLE_READ_BYTES_MAX)
-            .read_to_vec()
-            .with_context(|| format!("reading the bundle from {source}"));
+        return crate::http::get_bytes(source, "application/json", BUNDLE_READ_BYTES_MAX);
     }
     std::fs::read(source).with_context(|| format!("reading {source}"))
 }

@@ -109,6 +109,25 @@ fn wait_api(url: &str) -> Value {
     }
 }
 
+/// Polls `probe` every `every_ms` until it answers, within `WAIT_S`.
+fn wait_until<T>(what: &str, every_ms: u64, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(WAIT_S);
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(every_ms));
+    }
+}
+
+/// The height a node's `/v1/status` at `status_url` reports (0 if it does not answer).
+fn height_at(status_url: &str) -> u64 {
+    get(status_url)
+        .and_then(|s| s["height"].as_u64())
+        .unwrap_or(0)
+}
+
 impl Net {
     /// The localnet's files, no node started.
     fn create(dir: &Path) -> Net {
@@ -136,15 +155,11 @@ impl Net {
 
     fn new(dir: &Path) -> Net {
         let mut net = Net::create(dir);
-        net.start_validators();
-        net
-    }
-
-    fn start_validators(&mut self) {
         for i in 0..VALIDATORS {
-            let child = spawn(&self.home(i));
-            self.nodes.push(Some(child));
+            let child = spawn(&net.home(i));
+            net.nodes.push(Some(child));
         }
+        net
     }
 
     fn base_p2p(&self) -> u16 {
@@ -645,18 +660,9 @@ fn the_authority_adds_a_fifth_validator_that_connects_syncs_and_votes() {
     );
 
     // The fifth node is let in, syncs and follows.
-    let deadline = Instant::now() + Duration::from_secs(WAIT_S);
-    loop {
-        let h = get(&fifth).and_then(|s| s["height"].as_u64()).unwrap_or(0);
-        if h >= executed_at + 3 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the new validator did not catch up (height {h})"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until("the new validator did not catch up", 200, || {
+        (height_at(&fifth) >= executed_at + 3).then_some(())
+    });
     // With one original validator down, 3 + the new one are 4 of 5 > 2/3:
     // progress now needs the new validator's votes.
     net.kill9(3);
@@ -810,20 +816,9 @@ fn an_observer_joins_by_snapshot_then_follows_and_serves_the_same_records() {
             .arg(net.dir.join("authority/key-1.json"))
             .args(["--api", &net.url(1, "")]),
     );
-    let deadline = Instant::now() + Duration::from_secs(WAIT_S);
-    loop {
-        let h = get(&url_of("/v1/status"))
-            .and_then(|s| s["height"].as_u64())
-            .unwrap_or(0);
-        if h >= base + 4 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the observer did not follow (height {h})"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until("the observer did not follow", 200, || {
+        (height_at(&url_of("/v1/status")) >= base + 4).then_some(())
+    });
     let status = get(&url_of("/v1/status")).unwrap();
     assert!(status["peers"].as_u64().unwrap() >= 1, "{status}");
     assert!(
@@ -858,23 +853,16 @@ fn an_observer_joins_by_snapshot_then_follows_and_serves_the_same_records() {
         0,
         &commission(&chain, &producer, 6, "CU-2026-OBS6"),
     );
-    let deadline = Instant::now() + Duration::from_secs(WAIT_S);
-    while get(&url_of("/v1/lots/09521234100010/CU-2026-OBS6")).is_none() {
-        assert!(Instant::now() < deadline, "the observer missed a new lot");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until("the observer missed a new lot", 200, || {
+        get(&url_of("/v1/lots/09521234100010/CU-2026-OBS6"))
+    });
 }
 
 /// Waits for a child to exit by itself; its status.
 fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(WAIT_S);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "the node did not stop by itself");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until("the node did not stop by itself", 100, || {
+        child.try_wait().unwrap()
+    })
 }
 
 #[test]
