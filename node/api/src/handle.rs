@@ -32,10 +32,25 @@ pub struct Progress {
 /// A submission's eventual answer.
 pub type Admission = Pin<Box<dyn Future<Output = Result<Hash, Rejection>> + Send>>;
 
+/// A batch submission's eventual answers, one per transaction, in order.
+pub type BatchAdmission = Pin<Box<dyn Future<Output = Vec<Result<Hash, Rejection>>> + Send>>;
+
 /// The running node, as the API sees it.
 pub trait NodeHandle: Send + Sync + 'static {
     /// Hands a transaction to the mempool.
     fn submit(&self, tx: SignedTransaction) -> Admission;
+    /// Hands several transactions to the mempool, in order. By default one
+    /// submission each; the service hands the whole batch over at once.
+    fn submit_batch(&self, txs: Vec<SignedTransaction>) -> BatchAdmission {
+        let pending: Vec<Admission> = txs.into_iter().map(|tx| self.submit(tx)).collect();
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(pending.len());
+            for admission in pending {
+                out.push(admission.await);
+            }
+            out
+        })
+    }
     /// Progress.
     fn progress(&self) -> Progress;
     /// Prometheus text exposition.

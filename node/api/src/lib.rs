@@ -38,7 +38,7 @@ use filiera_storage::Store;
 use std::sync::Arc;
 
 mod serve;
-pub use handle::{Admission, NodeHandle, Progress, Rejection};
+pub use handle::{Admission, BatchAdmission, NodeHandle, Progress, Rejection};
 pub use serve::serve;
 
 /// What the handlers share.
@@ -99,6 +99,7 @@ pub async fn blocking<T: Send + 'static>(
         rest::metrics,
         rest::status,
         rest::submit,
+        rest::submit_batch,
         rest::tx,
         rest::block,
         rest::nonce,
@@ -202,6 +203,10 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
         .route("/qr/sheet/01/{gtin}", get(qr::lot_sheet))
         // Submissions share the per-address limit (signature checks cost CPU).
         .route("/v1/txs", post(rest::submit))
+        .route(
+            "/v1/txs/batch",
+            post(rest::submit_batch).layer(DefaultBodyLimit::max(rest::TX_SUBMIT_BATCH_BYTES_MAX)),
+        )
         .route(
             "/epcis/capture",
             post(epcis::capture).layer(DefaultBodyLimit::max(filiera_epcis::DOCUMENT_BYTES_MAX)),

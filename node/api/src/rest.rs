@@ -71,6 +71,71 @@ pub async fn submit(State(s): State<ApiState>, body: Bytes) -> Response {
     }
 }
 
+/// Transactions in one `POST /v1/txs/batch`, at most.
+pub const TX_SUBMIT_BATCH_MAX: usize = 1_000;
+/// Body of one `POST /v1/txs/batch`, bytes at most.
+pub const TX_SUBMIT_BATCH_BYTES_MAX: usize = 4 * 1024 * 1024;
+
+/// `POST /v1/txs/batch`: borsh-encoded signed transactions (a `Vec`), each
+/// admitted or refused on its own, in order; answers one result per transaction.
+#[utoipa::path(post, path = "/v1/txs/batch", tag = "transactions", request_body(content_type = "application/octet-stream", description = "A borsh-encoded Vec of signed transactions, at most TX_SUBMIT_BATCH_MAX (1,000) and 4 MiB"), responses((status = 200, description = "results: per transaction, {tx_hash} or {code, message} (codes as for POST /v1/txs); accepted: how many were admitted"), (status = 400, description = "malformed_batch"), (status = 413, description = "too_large"), (status = 429, description = "rate_limited")))]
+pub async fn submit_batch(State(s): State<ApiState>, body: Bytes) -> Response {
+    // The count is the first four bytes (borsh): refuse before decoding anything.
+    let count = body
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_le_bytes);
+    match count {
+        None => {
+            return ApiError::bad_request("malformed_batch", "no transaction count")
+                .into_response();
+        }
+        Some(n) if n as usize > TX_SUBMIT_BATCH_MAX => {
+            return ApiError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                code: "too_large",
+                message: format!("{n} transactions; at most {TX_SUBMIT_BATCH_MAX} per batch"),
+            }
+            .into_response();
+        }
+        Some(_) => {}
+    }
+    let txs: Vec<SignedTransaction> = match filiera_types::encoding::decode(
+        "transaction batch",
+        &body,
+        TX_SUBMIT_BATCH_BYTES_MAX,
+    ) {
+        Ok(txs) => txs,
+        Err(e) => {
+            return ApiError::bad_request("malformed_batch", e.to_string()).into_response();
+        }
+    };
+    if let Some(big) = txs
+        .iter()
+        .position(|tx| borsh::object_length(tx).unwrap_or(usize::MAX) > s.tx_bytes_max)
+    {
+        return ApiError::bad_request(
+            "malformed_batch",
+            format!("transaction {big} is over {} bytes", s.tx_bytes_max),
+        )
+        .into_response();
+    }
+    let results = s.node.submit_batch(txs).await;
+    let accepted = results.iter().filter(|r| r.is_ok()).count();
+    let results: Vec<Value> = results
+        .into_iter()
+        .map(|r| match r {
+            Ok(hash) => json!({ "tx_hash": hash.to_hex() }),
+            Err(r) => json!({ "code": r.code, "message": r.message }),
+        })
+        .collect();
+    (
+        StatusCode::OK,
+        Json(json!({ "accepted": accepted, "results": results })),
+    )
+        .into_response()
+}
+
 /// `GET /v1/txs/{hash}`: committed transactions with their receipt.
 #[utoipa::path(get, path = "/v1/txs/{hash}", tag = "transactions", params(("hash" = String, Path, description = "Transaction hash, 64 hex digits")), responses((status = 200, description = "status pending (in the mempool), committed (height, position, receipt) or failed (the contract's code and reason)"), (status = 400, description = "invalid_hash"), (status = 404, description = "not committed")))]
 pub async fn tx(State(s): State<ApiState>, Path(hash): Path<String>) -> Answer {

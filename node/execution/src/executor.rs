@@ -104,18 +104,25 @@ impl Executor {
             .collect()
     }
 
-    /// Executes a block's transactions in order on a thread with a large stack.
+    /// Executes a block's transactions in order on a thread with a large
+    /// stack. `known_valid[i]` says transaction `i`'s signature was verified
+    /// already by this node (see [`crate::signatures`]); the others are
+    /// verified first, in parallel.
     pub fn execute_block(
         &self,
         state: Arc<dyn StateReader>,
         block: &BlockContext,
         txs: &[SignedTransaction],
+        known_valid: &[bool],
     ) -> BlockOutcome {
+        let signatures_valid = crate::signatures::check_all(txs, known_valid);
         std::thread::scope(|scope| {
             let worker = std::thread::Builder::new()
                 .name("filiera-exec".into())
                 .stack_size(EXECUTOR_STACK_BYTES)
-                .spawn_scoped(scope, || self.execute_block_here(state, block, txs));
+                .spawn_scoped(scope, || {
+                    self.execute_block_here(state, block, txs, &signatures_valid)
+                });
             match worker.map(|w| w.join()) {
                 Ok(Ok(outcome)) => outcome,
                 // A panic in the executor is a bug in the node, not in a contract:
@@ -126,20 +133,28 @@ impl Executor {
         })
     }
 
-    /// Executes on the calling thread (which must have a large stack).
+    /// Executes on the calling thread (which must have a large stack);
+    /// `signatures_valid[i]` is what `verify_strict` says of transaction `i`
+    /// (from [`crate::signatures::check_all`]).
     pub fn execute_block_here(
         &self,
         state: Arc<dyn StateReader>,
         block: &BlockContext,
         txs: &[SignedTransaction],
+        signatures_valid: &[bool],
     ) -> BlockOutcome {
+        assert_eq!(
+            signatures_valid.len(),
+            txs.len(),
+            "one signature flag per transaction"
+        );
         let overlay = Arc::new(Overlay {
             base: state,
             changes: RwLock::new(BTreeMap::new()),
         });
         let mut receipts = Vec::with_capacity(txs.len());
-        for tx in txs {
-            let (receipt, writes) = self.execute_tx(overlay.clone(), block, tx);
+        for (tx, signature_valid) in txs.iter().zip(signatures_valid) {
+            let (receipt, writes) = self.execute_tx(overlay.clone(), block, tx, *signature_valid);
             if let Ok(mut changes) = overlay.changes.write() {
                 changes.extend(writes);
             }
@@ -159,6 +174,7 @@ impl Executor {
         state: Arc<Overlay>,
         block: &BlockContext,
         stx: &SignedTransaction,
+        signature_valid: bool,
     ) -> (Receipt, Changes) {
         let tx = &stx.tx;
         let tx_hash = stx.hash();
@@ -184,7 +200,7 @@ impl Executor {
                 format!("transaction is for chain {}", tx.chain_id.as_str()),
             );
         }
-        if stx.verify().is_err() {
+        if !signature_valid {
             return refuse(
                 FailureCode::BadSignature,
                 "signature does not verify".into(),

@@ -37,6 +37,7 @@ pub mod limits;
 pub mod memstate;
 pub mod outcome;
 pub mod runtime;
+pub mod signatures;
 pub mod validate;
 
 pub use executor::{BlockContext, BlockOutcome, Changes, Executor};

@@ -302,12 +302,14 @@ impl Chain {
         Ok((header.hash(), header.time_ms))
     }
 
-    /// Executes `txs` as block `height` on the committed state.
+    /// Executes `txs` as block `height` on the committed state;
+    /// `known_valid[i]`: this node verified transaction `i`'s signature already.
     pub fn execute(
         &self,
         height: u64,
         time_ms: u64,
         txs: &[filiera_types::SignedTransaction],
+        known_valid: &[bool],
     ) -> Result<Executed, ChainError> {
         let ctx = BlockContext {
             chain_id: self.params.chain_id.clone(),
@@ -315,7 +317,7 @@ impl Chain {
             time_ms,
         };
         let reader: Arc<dyn StateReader> = Arc::new(StoreReader(self.store.clone()));
-        let mut outcome = self.executor.execute_block(reader, &ctx, txs);
+        let mut outcome = self.executor.execute_block(reader, &ctx, txs, known_valid);
         let receipts_root = Receipt::root(&outcome.receipts);
         let new_set = self.scheduled_set(height, &outcome.changes);
         if let Some((from, set)) = &new_set {
@@ -332,7 +334,8 @@ impl Chain {
         })
     }
 
-    /// Builds block `height` from `txs` at `now_ms` (later than the parent).
+    /// Builds block `height` from `txs` at `now_ms` (later than the parent);
+    /// `txs` come from the mempool, so their signatures are verified already.
     pub fn build(
         &self,
         height: u64,
@@ -342,7 +345,7 @@ impl Chain {
     ) -> Result<(Block, Executed), ChainError> {
         let (parent_hash, parent_time_ms) = self.parent(height)?;
         let time_ms = now_ms.max(parent_time_ms + 1);
-        let executed = self.execute(height, time_ms, &txs)?;
+        let executed = self.execute(height, time_ms, &txs, &vec![true; txs.len()])?;
         let header = Header {
             version: HEADER_VERSION,
             chain_id: self.params.chain_id.clone(),
@@ -360,7 +363,13 @@ impl Chain {
     }
 
     /// Checks a proposed block and executes it; `Invalid` if any rule fails.
-    pub fn check(&self, block: &Block, now_ms: u64) -> Result<Executed, ChainError> {
+    /// `known_valid[i]`: this node verified transaction `i`'s signature already.
+    pub fn check(
+        &self,
+        block: &Block,
+        now_ms: u64,
+        known_valid: &[bool],
+    ) -> Result<Executed, ChainError> {
         let h = &block.header;
         let invalid = |m: String| Err(ChainError::Invalid(m));
         let expected = self.height()? + 1;
@@ -405,7 +414,7 @@ impl Chain {
         if !block.txs_root_matches() {
             return invalid("transactions root".into());
         }
-        let executed = self.execute(h.height, h.time_ms, &block.txs)?;
+        let executed = self.execute(h.height, h.time_ms, &block.txs, known_valid)?;
         for (i, r) in executed.receipts.iter().enumerate() {
             if let TxStatus::Failed { code, message } = &r.status
                 && is_refusal(*code)
@@ -442,7 +451,7 @@ impl Chain {
             .map_err(|e| ChainError::Invalid(format!("certificate: {e}")))?;
         // A certified block was valid when decided; its time may be in our past
         // by any amount, so the clock check is relaxed to its own time.
-        let executed = self.check(block, now_ms.max(block.header.time_ms))?;
+        let executed = self.check(block, now_ms.max(block.header.time_ms), &[])?;
         let receipts = executed.receipts.clone();
         self.commit(block, certificate, executed)?;
         Ok(receipts)

@@ -9,7 +9,7 @@
 //! with every event, used for block times and metrics only.
 
 use crate::chain::{Chain, ChainError, Executed};
-use crate::mempool::{AdmitContext, AdmitError, Mempool};
+use crate::mempool::{AdmitContext, AdmitError, Mempool, Verified};
 use crate::metrics::Metrics;
 use crate::wire::{
     Gossip, ProposedBlock, SYNC_BATCH_BLOCKS_MAX, SYNC_BATCH_BYTES_MAX, SyncRequest, SyncResponse,
@@ -58,11 +58,20 @@ pub enum Event {
     },
     /// Periodic check (sync when stalled).
     Tick,
-    /// A client submits a transaction.
+    /// A client submits a transaction (its signature verified on the API's thread).
     Submit(
-        SignedTransaction,
+        Verified,
         tokio::sync::oneshot::Sender<Result<Hash, AdmitError>>,
     ),
+    /// A client submits several transactions (verified on the API's threads);
+    /// one answer per transaction, in order.
+    SubmitBatch(
+        Vec<Verified>,
+        tokio::sync::oneshot::Sender<Vec<Result<Hash, AdmitError>>>,
+    ),
+    /// Transactions gossiped by a peer, their signatures verified off this
+    /// thread (see `node::pre_verify`); the bad ones were dropped there.
+    GossipedTxs(Vec<Verified>),
     /// A client asks whether a transaction waits in the mempool.
     IsPending(Hash, tokio::sync::oneshot::Sender<bool>),
     /// Time to gossip the transactions admitted since the last batch.
@@ -308,21 +317,23 @@ impl Driver {
             }
             Event::Build { height, round } => self.build(height, round, &mut effects)?,
             Event::Tick => self.maybe_sync(None, &mut effects),
-            Event::Submit(tx, reply) => {
-                let result = self.admit(tx.clone());
-                if result.is_ok() {
-                    // Gossiped in batches: per-message costs (signing, framing,
-                    // caches) dominate a transaction's size.
-                    if self.tx_outbox.is_empty() {
-                        effects.push(Effect::FlushTxsAfter(TX_GOSSIP_DELAY_MS));
-                    }
-                    self.tx_outbox.push(tx);
-                    if self.tx_outbox.len() >= TX_GOSSIP_BATCH_MAX {
-                        self.flush_txs(&mut effects);
-                    }
-                }
+            Event::Submit(verified, reply) => {
+                let result = self.submit(verified, &mut effects);
                 // The client may have given up; nothing to do then.
                 let _ = reply.send(result);
+            }
+            Event::SubmitBatch(txs, reply) => {
+                let results = txs
+                    .into_iter()
+                    .map(|v| self.submit(v, &mut effects))
+                    .collect();
+                let _ = reply.send(results);
+            }
+            Event::GossipedTxs(txs) => {
+                for tx in txs {
+                    // Races on nonces are normal between nodes; refusals are not misbehaviour.
+                    let _ = self.admit(tx);
+                }
             }
             Event::FlushTxs => self.flush_txs(&mut effects),
             Event::IsPending(hash, reply) => {
@@ -331,6 +342,28 @@ impl Driver {
         }
         self.publish_progress();
         Ok(effects)
+    }
+
+    /// Admits a client's transaction and queues it for gossip.
+    fn submit(
+        &mut self,
+        verified: Verified,
+        effects: &mut Vec<Effect>,
+    ) -> Result<Hash, AdmitError> {
+        let tx = verified.tx().clone();
+        let result = self.admit(verified);
+        if result.is_ok() {
+            // Gossiped in batches: per-message costs (signing, framing,
+            // caches) dominate a transaction's size.
+            if self.tx_outbox.is_empty() {
+                effects.push(Effect::FlushTxsAfter(TX_GOSSIP_DELAY_MS));
+            }
+            self.tx_outbox.push(tx);
+            if self.tx_outbox.len() >= TX_GOSSIP_BATCH_MAX {
+                self.flush_txs(effects);
+            }
+        }
+        result
     }
 
     /// Gossips the transactions admitted since the last batch, if any.
@@ -393,10 +426,10 @@ impl Driver {
             .set(gauge(self.mempool.bytes() as u64));
     }
 
-    fn admit(&mut self, tx: SignedTransaction) -> Result<Hash, AdmitError> {
+    fn admit(&mut self, tx: Verified) -> Result<Hash, AdmitError> {
         let committed_nonce = self
             .chain
-            .nonce(&tx.tx.sender)
+            .nonce(&tx.tx().tx.sender)
             .map_err(|_| AdmitError::Busy("state unavailable"))?;
         let params = self.chain.params();
         let ctx = AdmitContext {
@@ -406,20 +439,21 @@ impl Driver {
             tx_bytes_max: params.tx_bytes_max,
             tx_expiry_blocks_max: params.tx_expiry_blocks_max,
         };
-        let result = self.mempool.admit(tx, &ctx);
+        let result = self.mempool.admit_verified(tx, &ctx);
         if let Err(e) = &result {
-            let reason = match e {
-                AdmitError::Busy(_) => "busy",
-                AdmitError::BadSignature(_) => "signature",
-                AdmitError::Duplicate => "duplicate",
-                AdmitError::NonceUsed { .. } | AdmitError::NonceGap { .. } => "nonce",
-                AdmitError::Expiry { .. } => "expiry",
-                AdmitError::TooLarge { .. } => "size",
-                AdmitError::WrongChain(_) => "chain",
-            };
-            self.metrics.txs_refused.with_label_values(&[reason]).inc();
+            self.metrics.count_refused(e);
         }
         result
+    }
+
+    fn admit_unverified(&mut self, tx: SignedTransaction) {
+        // Races on nonces are normal between nodes; refusals are not misbehaviour.
+        match Verified::check(tx) {
+            Ok(v) => {
+                let _ = self.admit(v);
+            }
+            Err(e) => self.metrics.count_refused(&e),
+        }
     }
 
     fn penalise(&mut self, peer: PeerId, why: &str, effects: &mut Vec<Effect>) {
@@ -470,17 +504,16 @@ impl Driver {
                 self.maybe_sync(Some((from, proposed.block.header.height)), effects);
                 self.on_block(proposed, effects)?;
             }
-            (Topic::Transactions, Gossip::Tx(tx)) => {
-                // Races on nonces are normal between nodes; refusals are not misbehaviour.
-                let _ = self.admit(tx);
-            }
+            // Normally verified before the driver (node::pre_verify); these
+            // paths stay whole for any caller that hands gossip over as is.
+            (Topic::Transactions, Gossip::Tx(tx)) => self.admit_unverified(tx),
             (Topic::Transactions, Gossip::Txs(txs)) => {
                 if txs.len() > TX_GOSSIP_BATCH_MAX {
                     self.penalise(from, "transaction batch over its limit", effects);
                     return Ok(());
                 }
                 for tx in txs {
-                    let _ = self.admit(tx);
+                    self.admit_unverified(tx);
                 }
             }
             _ => self.penalise(from, "message on the wrong topic", effects),
@@ -514,7 +547,10 @@ impl Driver {
                 );
                 return Ok(());
             }
-            let executed = match self.chain.check(&proposed.block, self.now_ms) {
+            let known = self.mempool.known_valid(&proposed.block.txs);
+            let unknown = known.iter().filter(|k| !**k).count();
+            self.metrics.block_txs_unverified.inc_by(unknown as u64);
+            let executed = match self.chain.check(&proposed.block, self.now_ms, &known) {
                 Ok(executed) => Some(executed),
                 Err(ChainError::Invalid(why)) => {
                     tracing::warn!(height, %why, "proposed block is invalid");
@@ -716,12 +752,18 @@ impl Driver {
             // Decided by a quorum although this node judged it invalid: the
             // quorum is right by assumption (at most f faulty), so execute.
             None => {
-                self.chain
-                    .execute(height, candidate.block.header.time_ms, &candidate.block.txs)?
+                let known = self.mempool.known_valid(&candidate.block.txs);
+                self.chain.execute(
+                    height,
+                    candidate.block.header.time_ms,
+                    &candidate.block.txs,
+                    &known,
+                )?
             }
         };
         let certificate = to_certificate(&cert);
         let receipts = executed.receipts.len();
+        self.count_failed(&executed.receipts);
         self.chain
             .commit(&candidate.block, &certificate, executed)?;
         self.metrics
@@ -729,6 +771,14 @@ impl Driver {
             .observe(self.now_ms.saturating_sub(self.height_started_ms) as f64 / 1000.0);
         tracing::info!(height, txs = receipts, block = %cert.value_id.0, "committed");
         self.after_commit(&candidate.block, effects).map(Some)
+    }
+
+    fn count_failed(&self, receipts: &[filiera_types::receipt::Receipt]) {
+        let failed = receipts
+            .iter()
+            .filter(|r| matches!(r.status, filiera_types::receipt::TxStatus::Failed { .. }))
+            .count();
+        self.metrics.txs_failed.inc_by(failed as u64);
     }
 
     /// After a commit (decided or synced): WAL, mempool, metrics; returns
@@ -897,7 +947,7 @@ impl Driver {
                 continue;
             }
             match self.chain.commit_synced(&block, &cert, self.now_ms) {
-                Ok(_) => {}
+                Ok(receipts) => self.count_failed(&receipts),
                 Err(ChainError::Invalid(why) | ChainError::Future(why)) => {
                     self.penalise(from, &format!("synced block: {why}"), effects);
                     return Ok(());

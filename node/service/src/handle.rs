@@ -1,10 +1,10 @@
 //! The running node as the API sees it ([`filiera_api::NodeHandle`]).
 
 use crate::driver::Event;
-use crate::mempool::AdmitError;
+use crate::mempool::{AdmitError, Verified};
 use crate::metrics::Metrics;
 use crate::runner::Inbox;
-use filiera_api::{Admission, NodeHandle, Progress, Rejection};
+use filiera_api::{Admission, BatchAdmission, NodeHandle, Progress, Rejection};
 use filiera_types::SignedTransaction;
 use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, TrySendError};
@@ -19,6 +19,19 @@ pub struct ServiceHandle {
     pub inbox: SyncSender<Inbox>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// Permits of batch verification in progress (`SUBMIT_BATCHES_MAX`).
+    pub verifying: Arc<tokio::sync::Semaphore>,
+}
+
+/// Client batches being verified at once, at most: beyond, a batch is
+/// answered "busy" at once rather than queued (bounded memory under overload).
+pub const SUBMIT_BATCHES_MAX: usize = 4;
+
+fn busy(message: &str) -> Rejection {
+    Rejection {
+        code: "busy",
+        message: message.into(),
+    }
 }
 
 fn rejection(e: &AdmitError) -> Rejection {
@@ -40,8 +53,20 @@ fn rejection(e: &AdmitError) -> Rejection {
 
 impl NodeHandle for ServiceHandle {
     fn submit(&self, tx: SignedTransaction) -> Admission {
+        // Verified here, on the API's threads, so that the driver's thread
+        // (consensus, execution, commit) spends no time on signatures.
+        let verified = match Verified::check(tx) {
+            Ok(v) => v,
+            Err(e) => {
+                self.metrics.count_refused(&e);
+                let rejection = rejection(&e);
+                return Box::pin(async move { Err(rejection) });
+            }
+        };
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let sent = self.inbox.try_send(Inbox::Event(Event::Submit(tx, reply)));
+        let sent = self
+            .inbox
+            .try_send(Inbox::Event(Event::Submit(verified, reply)));
         Box::pin(async move {
             match sent {
                 Ok(()) => {}
@@ -66,6 +91,81 @@ impl NodeHandle for ServiceHandle {
                     message: "no answer in time: the transaction may or may not be admitted; look up its hash".into(),
                 }),
             }
+        })
+    }
+
+    fn submit_batch(&self, txs: Vec<SignedTransaction>) -> BatchAdmission {
+        let inbox = self.inbox.clone();
+        let metrics = self.metrics.clone();
+        let permit = self.verifying.clone().try_acquire_owned();
+        Box::pin(async move {
+            let count = txs.len();
+            let Ok(permit) = permit else {
+                return vec![Err(busy("the node is verifying other batches; retry later")); count];
+            };
+            // Signatures on the blocking pool, spread over the cores.
+            let checked = tokio::task::spawn_blocking(move || {
+                let valid = filiera_execution::signatures::check_all(&txs, &[]);
+                txs.into_iter()
+                    .zip(valid)
+                    .map(|(tx, ok)| Verified::assume_checked(tx, ok))
+                    .collect::<Vec<_>>()
+            })
+            .await;
+            drop(permit);
+            let Ok(checked) = checked else {
+                return vec![Err(busy("the node is stopping")); count];
+            };
+            let mut results: Vec<Result<filiera_types::Hash, Rejection>> =
+                Vec::with_capacity(count);
+            let mut verified = Vec::with_capacity(count);
+            for c in checked {
+                match c {
+                    Ok(v) => {
+                        verified.push(v);
+                        // Filled in from the driver's answers below.
+                        results.push(Ok(filiera_types::Hash([0; 32])));
+                    }
+                    Err(e) => {
+                        metrics.count_refused(&e);
+                        results.push(Err(rejection(&e)));
+                    }
+                }
+            }
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            match inbox.try_send(Inbox::Event(Event::SubmitBatch(verified, reply))) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) => {
+                    return vec![Err(busy("the node's queue is full; retry later")); count];
+                }
+                Err(TrySendError::Disconnected(_)) => {
+                    return vec![Err(busy("the node is stopping")); count];
+                }
+            }
+            let answers = match tokio::time::timeout(
+                Duration::from_millis(SUBMIT_TIMEOUT_MS),
+                answer,
+            )
+            .await
+            {
+                Ok(Ok(a)) => a,
+                Ok(Err(_)) | Err(_) => {
+                    let timeout = Rejection {
+                            code: "timeout",
+                            message: "no answer in time: the transactions may or may not be admitted; look up their hashes".into(),
+                        };
+                    return vec![Err(timeout); count];
+                }
+            };
+            let mut answers = answers.into_iter();
+            for slot in results.iter_mut().filter(|r| r.is_ok()) {
+                *slot = match answers.next() {
+                    Some(Ok(hash)) => Ok(hash),
+                    Some(Err(e)) => Err(rejection(&e)),
+                    None => Err(busy("no answer for this transaction")),
+                };
+            }
+            results
         })
     }
 

@@ -2,7 +2,8 @@
 //! handed out fairly.
 //!
 //! Admission checks everything that does not need execution: size, chain id,
-//! signature (`verify_strict`), expiry, and the nonce against the committed
+//! signature (`verify_strict`, possibly earlier and on another thread: see
+//! [`Verified`]), expiry, and the nonce against the committed
 //! state (no replays of a used nonce, no gap wider than
 //! [`MempoolLimits::nonce_gap_max`]). A full pool answers "busy" rather than
 //! grow. Block building takes, round-robin across senders, each sender's
@@ -108,6 +109,36 @@ impl AdmitError {
     }
 }
 
+/// A signed transaction whose signature `verify_strict` accepted. Only
+/// [`Verified::check`] makes one, so holding one is the proof: the expensive
+/// check can run on any thread, before the driver sees the transaction.
+#[derive(Clone, Debug)]
+pub struct Verified(SignedTransaction);
+
+impl Verified {
+    /// Verifies `tx`'s signature.
+    pub fn check(tx: SignedTransaction) -> Result<Verified, AdmitError> {
+        tx.verify()
+            .map_err(|e| AdmitError::BadSignature(e.to_string()))?;
+        Ok(Verified(tx))
+    }
+
+    /// Wraps `tx` given what `verify_strict` said of it (`valid`), as
+    /// [`filiera_execution::signatures::check_all`] computes for many at once.
+    pub fn assume_checked(tx: SignedTransaction, valid: bool) -> Result<Verified, AdmitError> {
+        if valid {
+            Ok(Verified(tx))
+        } else {
+            Err(AdmitError::BadSignature("signature does not verify".into()))
+        }
+    }
+
+    /// The transaction.
+    pub fn tx(&self) -> &SignedTransaction {
+        &self.0
+    }
+}
+
 struct Entry {
     tx: SignedTransaction,
     hash: Hash,
@@ -158,8 +189,56 @@ impl Mempool {
         self.hashes.contains(hash)
     }
 
-    /// Checks and admits a transaction; returns its id.
+    /// For each of `txs`, whether the pool holds that very signed transaction
+    /// (same body and same signature bytes): its signature was verified at
+    /// admission and need not be verified again. The id does not cover the
+    /// signature, so the signature is compared too.
+    pub fn known_valid(&self, txs: &[SignedTransaction]) -> Vec<bool> {
+        txs.iter()
+            .map(|tx| {
+                self.senders
+                    .get(&tx.tx.sender.address())
+                    .and_then(|q| q.get(&tx.tx.nonce))
+                    .is_some_and(|e| e.tx.signature == tx.signature && e.tx.tx == tx.tx)
+            })
+            .collect()
+    }
+
+    /// Checks and admits a transaction; returns its id. The signature is
+    /// verified last, after the cheap checks.
     pub fn admit(&mut self, tx: SignedTransaction, ctx: &AdmitContext) -> Result<Hash, AdmitError> {
+        self.check(&tx, ctx)?;
+        self.admit_verified(Verified::check(tx)?, ctx)
+    }
+
+    /// Admits a transaction whose signature was verified already.
+    pub fn admit_verified(
+        &mut self,
+        verified: Verified,
+        ctx: &AdmitContext,
+    ) -> Result<Hash, AdmitError> {
+        let (hash, bytes, sender) = self.check(&verified.0, ctx)?;
+        let found = verified.0.tx.nonce;
+        self.senders.entry(sender).or_default().insert(
+            found,
+            Entry {
+                tx: verified.0,
+                hash,
+                bytes,
+            },
+        );
+        self.hashes.insert(hash);
+        self.count += 1;
+        self.bytes += bytes;
+        Ok(hash)
+    }
+
+    /// Every check but the signature's: (id, encoded bytes, sender).
+    fn check(
+        &self,
+        tx: &SignedTransaction,
+        ctx: &AdmitContext,
+    ) -> Result<(Hash, usize, Address), AdmitError> {
         let bytes = borsh::object_length(&tx).unwrap_or(usize::MAX);
         if bytes as u64 > ctx.tx_bytes_max {
             return Err(AdmitError::TooLarge {
@@ -202,17 +281,7 @@ impl Mempool {
         if self.count >= self.limits.txs_max || self.bytes + bytes > self.limits.bytes_max {
             return Err(AdmitError::Busy("the mempool is full"));
         }
-        // Last, because it is the expensive check.
-        tx.verify()
-            .map_err(|e| AdmitError::BadSignature(e.to_string()))?;
-        self.senders
-            .entry(sender)
-            .or_default()
-            .insert(found, Entry { tx, hash, bytes });
-        self.hashes.insert(hash);
-        self.count += 1;
-        self.bytes += bytes;
-        Ok(hash)
+        Ok((hash, bytes, sender))
     }
 
     /// Transactions for the next block: per sender, consecutive nonces from

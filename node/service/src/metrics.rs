@@ -22,6 +22,8 @@ pub struct Metrics {
     pub sync_bytes_received: IntCounter,
     /// Transactions committed.
     pub txs_committed: IntCounter,
+    /// Committed transactions whose receipt says failed (refused by a contract).
+    pub txs_failed: IntCounter,
     /// Time between two consecutive commits, seconds.
     pub block_interval: Histogram,
     /// From the start of a height to its decision, seconds.
@@ -34,6 +36,9 @@ pub struct Metrics {
     pub mempool_bytes: IntGauge,
     /// Transactions refused at admission, by reason.
     pub txs_refused: IntCounterVec,
+    /// Transactions of blocks checked whose signature this node had not
+    /// verified before (not in its mempool), so verified during the check.
+    pub block_txs_unverified: IntCounter,
     /// Proposed blocks found invalid.
     pub blocks_invalid: IntCounter,
     /// Equivocations seen.
@@ -47,6 +52,21 @@ const LATENCY_BUCKETS_S: [f64; 14] = [
 ];
 
 impl Metrics {
+    /// Counts a transaction refused at admission, by reason.
+    pub fn count_refused(&self, e: &crate::mempool::AdmitError) {
+        use crate::mempool::AdmitError;
+        let reason = match e {
+            AdmitError::Busy(_) => "busy",
+            AdmitError::BadSignature(_) => "signature",
+            AdmitError::Duplicate => "duplicate",
+            AdmitError::NonceUsed { .. } | AdmitError::NonceGap { .. } => "nonce",
+            AdmitError::Expiry { .. } => "expiry",
+            AdmitError::TooLarge { .. } => "size",
+            AdmitError::WrongChain(_) => "chain",
+        };
+        self.txs_refused.with_label_values(&[reason]).inc();
+    }
+
     /// Registers every metric.
     pub fn new() -> Result<Metrics, prometheus::Error> {
         let registry = Registry::new();
@@ -91,6 +111,14 @@ impl Metrics {
                 "Bytes of block-sync answers received.",
             )?,
             txs_committed: counter("filiera_txs_committed_total", "Transactions committed.")?,
+            block_txs_unverified: counter(
+                "filiera_block_txs_unverified_total",
+                "Transactions of checked blocks whose signature was verified during the check.",
+            )?,
+            txs_failed: counter(
+                "filiera_txs_failed_total",
+                "Committed transactions whose receipt says failed.",
+            )?,
             block_interval: histogram(
                 "filiera_block_interval_seconds",
                 "Time between consecutive commits.",

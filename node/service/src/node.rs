@@ -4,11 +4,13 @@ use crate::admin;
 use crate::chain::{Chain, ChainError};
 use crate::driver::{Driver, DriverParts, Event, Fatal, Pacing};
 use crate::handle::ServiceHandle;
-use crate::mempool::{Mempool, MempoolLimits};
+
+use crate::mempool::{Mempool, MempoolLimits, Verified};
 use crate::metrics::Metrics;
 use crate::runner::{self, Inbox, wall_ms};
+use crate::wire::{Gossip, TX_GOSSIP_BATCH_MAX};
 use filiera_execution::{ContractEngine, Executor, contracts::builtin, genesis};
-use filiera_p2p::{Network, NetworkConfig};
+use filiera_p2p::{Network, NetworkConfig, NetworkEvent, Topic};
 use filiera_storage::{StorageConfig, Store};
 use filiera_types::{Genesis, PublicKey, SecretKey};
 use libp2p::Multiaddr;
@@ -75,6 +77,54 @@ fn forward(inbox: &SyncSender<Inbox>, event: Event) {
     if let Err(TrySendError::Full(_)) = inbox.try_send(Inbox::Event(event)) {
         tracing::warn!("driver queue full; dropping a network event");
     }
+}
+
+/// Batches of gossiped transactions being verified at once, at most.
+pub const PRE_VERIFY_TASKS_MAX: usize = 4;
+
+/// A transactions gossip message, its signatures verified: the valid ones
+/// for the driver to admit. A malformed or oversized message goes to the
+/// driver as it came, which judges it and penalises the peer.
+fn pre_verify(event: NetworkEvent, metrics: &Metrics, store: &Store) -> Event {
+    let NetworkEvent::Message { from, topic, data } = event else {
+        return Event::Network(event);
+    };
+    let txs = match Gossip::decode(&data) {
+        Ok(Gossip::Txs(txs)) if txs.len() <= TX_GOSSIP_BATCH_MAX => txs,
+        Ok(Gossip::Tx(tx)) => vec![tx],
+        _ => return Event::Network(NetworkEvent::Message { from, topic, data }),
+    };
+    // A transaction often arrives after a block that held it was committed
+    // (the proposer had it first): its nonce is used, admission would refuse
+    // it, so its signature is not worth checking.
+    let committed = |tx: &filiera_types::SignedTransaction| {
+        let key = filiera_execution::executor::nonce_key(&tx.tx.sender);
+        let next = store
+            .state_get(&key)
+            .ok()
+            .flatten()
+            .and_then(|v| v.as_slice().try_into().ok())
+            .map_or(0, u64::from_le_bytes);
+        tx.tx.nonce < next
+    };
+    let verified = txs
+        .into_iter()
+        .filter(|tx| {
+            let used = committed(tx);
+            if used {
+                metrics.txs_refused.with_label_values(&["nonce"]).inc();
+            }
+            !used
+        })
+        .filter_map(|tx| match Verified::check(tx) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                metrics.count_refused(&e);
+                None
+            }
+        })
+        .collect();
+    Event::GossipedTxs(verified)
 }
 
 /// Runs the node until `shutdown` resolves (or a fatal error).
@@ -156,11 +206,34 @@ pub fn run(
         })
         .map_err(|e| setup("network")(&e))?;
     tracing::info!(peer_id = %network.peer_id, height = driver.height(), moniker = %spec.moniker, "node starting");
-    // Network events into the driver's inbox.
+    // Network events into the driver's inbox; gossiped transactions through
+    // the blocking pool first, where their signatures are verified, at most
+    // `PRE_VERIFY_TASKS_MAX` batches at a time (backpressure beyond).
     let to_driver = inbox_tx.clone();
+    let verifying = Arc::new(tokio::sync::Semaphore::new(PRE_VERIFY_TASKS_MAX));
+    let pre_verify_metrics = metrics.clone();
+    let pre_verify_store = store.clone();
     runtime.spawn(async move {
         while let Some(event) = net_events.recv().await {
-            forward(&to_driver, Event::Network(event));
+            if !matches!(
+                &event,
+                NetworkEvent::Message {
+                    topic: Topic::Transactions,
+                    ..
+                }
+            ) {
+                forward(&to_driver, Event::Network(event));
+                continue;
+            }
+            let Ok(permit) = verifying.clone().acquire_owned().await else {
+                return;
+            };
+            let (to_driver, metrics) = (to_driver.clone(), pre_verify_metrics.clone());
+            let store = pre_verify_store.clone();
+            tokio::task::spawn_blocking(move || {
+                forward(&to_driver, pre_verify(event, &metrics, &store));
+                drop(permit);
+            });
         }
     });
     // Redial the configured peers now and then: a peer that was down at
@@ -179,6 +252,9 @@ pub fn run(
         node: Arc::new(ServiceHandle {
             inbox: inbox_tx.clone(),
             metrics,
+            verifying: Arc::new(tokio::sync::Semaphore::new(
+                crate::handle::SUBMIT_BATCHES_MAX,
+            )),
         }),
         store: store.clone(),
         chain_id: genesis.chain_id.as_str().to_owned(),

@@ -140,7 +140,7 @@ pub fn execute(
         height,
         time_ms,
     };
-    let outcome = executor().execute_block(Arc::new(state.clone()), &ctx, txs);
+    let outcome = executor().execute_block(Arc::new(state.clone()), &ctx, txs, &[]);
     let mut after = state.clone();
     after.apply(&outcome.changes);
     let receipts_root = Receipt::root(&outcome.receipts);

@@ -113,7 +113,7 @@ impl Chain {
         };
         let outcome = self
             .executor
-            .execute_block(Arc::new(self.state.clone()), &ctx, txs);
+            .execute_block(Arc::new(self.state.clone()), &ctx, txs, &[]);
         self.state.apply(&outcome.changes);
         outcome
     }

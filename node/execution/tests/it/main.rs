@@ -8,5 +8,6 @@ mod genesis;
 mod lifecycle;
 mod permissions;
 mod runtime;
+mod signatures;
 mod validate;
 mod validators;

@@ -1,4 +1,4 @@
-use filiera_service::mempool::{AdmitContext, AdmitError, Mempool, MempoolLimits};
+use filiera_service::mempool::{AdmitContext, AdmitError, Mempool, MempoolLimits, Verified};
 use filiera_types::{
     ChainId, ContractCall, ContractId, MethodName, SecretKey, SignedTransaction, Transaction,
 };
@@ -169,4 +169,37 @@ fn blocks_take_senders_in_turn_with_consecutive_nonces_and_prune_frees_everythin
     pool.prune(51, &BTreeMap::new());
     assert!(pool.is_empty());
     assert_eq!(pool.bytes(), 0);
+}
+
+/// Blocks skip re-verifying only the very transactions the pool admitted:
+/// the id does not cover the signature, so a block's copy with other
+/// signature bytes (or another body under the same sender and nonce) is unknown.
+#[test]
+fn known_valid_needs_the_same_signature_bytes() {
+    let c = chain();
+    let key = SecretKey::from_seed(&[4; 32]);
+    let mut pool = small_pool();
+    let admitted = tx(&key, 0, 50);
+    pool.admit(admitted.clone(), &ctx(&c, 0)).unwrap();
+    let mut forged = admitted.clone();
+    forged.signature.0[0] ^= 1;
+    assert_eq!(forged.hash(), admitted.hash(), "same id, other signature");
+    let other_body = tx(&key, 0, 60);
+    let stranger = tx(&SecretKey::from_seed(&[5; 32]), 0, 50);
+    assert_eq!(
+        pool.known_valid(&[admitted, forged, other_body, stranger]),
+        vec![true, false, false, false]
+    );
+    // A pre-verified transaction is admitted without a second check; one whose
+    // signature fails is never wrapped.
+    let next = tx(&key, 1, 50);
+    let verified = Verified::check(next.clone()).unwrap();
+    pool.admit_verified(verified, &ctx(&c, 0)).unwrap();
+    assert_eq!(pool.known_valid(&[next]), vec![true]);
+    let mut bad = tx(&key, 2, 50);
+    bad.signature.0[3] ^= 1;
+    assert!(matches!(
+        Verified::check(bad),
+        Err(AdmitError::BadSignature(_))
+    ));
 }
