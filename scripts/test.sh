@@ -32,6 +32,25 @@ scripts/build-contracts.sh --check
 step "cargo test"
 cargo test --workspace --locked
 
+step "load generator smoke run: transactions commit, results are written (no speed threshold)"
+cargo build --workspace --bins --locked -q
+smoke="$(mktemp -d)"
+"$CARGO_TARGET_DIR/debug/filiera-bench" --validators 1 --rate 50 --seconds 3 --batch 10 \
+  --out "$smoke" --require-all-committed >"$smoke/log" 2>&1 || { cat "$smoke/log"; exit 1; }
+python3 - "$smoke" <<'PY'
+import glob, json, sys, xml.etree.ElementTree as ET
+run = glob.glob(sys.argv[1] + "/*/")
+assert len(run) == 1, run
+r = json.load(open(run[0] + "result.json"))
+step = r["steps"][0]
+assert step["offered"] == 150 and step["committed"] == 150, step
+assert step["failed_receipts"] == 0 and step["refused"] == 0, step
+assert "| 50 | 3 | 150 | 150 |" in open(run[0] + "summary.md").read()
+assert ET.parse(run[0] + "chart.svg").getroot().tag.endswith("svg")
+print("smoke run: 150 of 150 transactions committed; result.json, summary.md, chart.svg written")
+PY
+rm -rf "$smoke"
+
 step "the systemd unit verifies and keeps its sandbox"
 if command -v systemd-analyze >/dev/null; then
   unit_dir="$(mktemp -d)"

@@ -100,8 +100,11 @@ fn call(c: &mut Criterion) {
         TX_FUEL_MAX,
     );
     assert_eq!(first.status, CallStatus::Success, "{first:?}");
-    eprintln!("execution::call/register_lot fuel_used={}", first.fuel_used);
-    group.bench_function("register_lot", |b| {
+    eprintln!(
+        "execution::call/method=register_lot fuel_used={}",
+        first.fuel_used
+    );
+    group.bench_function("method=register_lot", |b| {
         b.iter(|| {
             black_box(engine.call(
                 &lots,
@@ -148,7 +151,7 @@ fn call(c: &mut Criterion) {
     );
     assert_eq!(out.status, CallStatus::Success, "{out:?}");
     eprintln!("execution::call/lot_event fuel_used={}", out.fuel_used);
-    group.bench_function("lot_event", |b| {
+    group.bench_function("method=record_event", |b| {
         b.iter(|| {
             black_box(engine.call(
                 &lots,
@@ -164,7 +167,7 @@ fn call(c: &mut Criterion) {
     let empty = wat::parse_str(r#"(module (memory (export "memory") 1) (func (export "call")))"#)
         .expect("wat");
     let empty = engine.load(&empty).expect("empty");
-    group.bench_function("empty", |b| {
+    group.bench_function("method=empty_module", |b| {
         b.iter(|| {
             black_box(engine.call(
                 &empty,
@@ -217,7 +220,7 @@ fn block(c: &mut Criterion) {
         height: 1,
         time_ms: 1_793_491_200_000,
     };
-    let outcome = executor.execute_block(state.clone(), &ctx, &txs);
+    let outcome = executor.execute_block(state.clone(), &ctx, &txs, &[]);
     assert!(
         outcome
             .receipts
@@ -226,8 +229,23 @@ fn block(c: &mut Criterion) {
     );
     let mut group = c.benchmark_group("execution::block");
     group.throughput(Throughput::Elements(BLOCK_TXS));
-    group.bench_function(format!("commissions={BLOCK_TXS}"), |b| {
-        b.iter(|| black_box(executor.execute_block(state.clone(), &ctx, &txs)))
+    // Every signature verified during execution (a block this node never saw
+    // in its mempool)...
+    group.bench_function(
+        format!("commissions={BLOCK_TXS},signatures=unverified"),
+        |b| b.iter(|| black_box(executor.execute_block(state.clone(), &ctx, &txs, &[]))),
+    );
+    // ...and none (each verified at admission already: the usual case).
+    let known = vec![true; txs.len()];
+    group.bench_function(format!("commissions={BLOCK_TXS},signatures=known"), |b| {
+        b.iter(|| black_box(executor.execute_block(state.clone(), &ctx, &txs, &known)))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("signatures::check_all");
+    group.throughput(Throughput::Elements(BLOCK_TXS));
+    group.bench_function(format!("txs={BLOCK_TXS}"), |b| {
+        b.iter(|| black_box(filiera_execution::signatures::check_all(&txs, &[])))
     });
     group.finish();
 }
@@ -239,7 +257,7 @@ fn load(c: &mut Criterion) {
     let mut group = c.benchmark_group("execution::load");
     // Validation, hashing, the disk artifact's deserialisation and linking
     // (InstancePre); the in-memory table is emptied first so every load goes to disk.
-    group.bench_function("lots_from_disk_cache", |b| {
+    group.bench_function("source=disk_cache", |b| {
         b.iter(|| {
             engine.forget_loaded();
             black_box(engine.load(LOTS_WASM).expect("load"))

@@ -67,6 +67,31 @@ fn signatures(c: &mut Criterion) {
     });
     let tx = sample_tx();
     c.bench_function("tx::verify/kind=tx", |b| b.iter(|| black_box(&tx).verify()));
+
+    // For the record: ed25519-dalek's batch verification, which the node does
+    // NOT use (see filiera_execution::signatures: it cannot be made to accept
+    // exactly what verify_strict accepts without a per-signature subgroup
+    // check that costs about what it saves).
+    let mut group = c.benchmark_group("crypto::verify_batch");
+    for n in [64usize, 256] {
+        let keys: Vec<ed25519_dalek::SigningKey> = (0..n)
+            .map(|i| ed25519_dalek::SigningKey::from_bytes(&[i as u8 ^ 0x5a; 32]))
+            .collect();
+        let messages: Vec<Vec<u8>> = (0..n).map(|i| vec![i as u8; 256]).collect();
+        let signatures: Vec<ed25519_dalek::Signature> = keys
+            .iter()
+            .zip(&messages)
+            .map(|(k, m)| ed25519_dalek::Signer::sign(k, m))
+            .collect();
+        let publics: Vec<ed25519_dalek::VerifyingKey> =
+            keys.iter().map(|k| k.verifying_key()).collect();
+        let refs: Vec<&[u8]> = messages.iter().map(|m| m.as_slice()).collect();
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function(BenchmarkId::from_parameter(format!("n={n}")), |b| {
+            b.iter(|| ed25519_dalek::verify_batch(black_box(&refs), &signatures, &publics))
+        });
+    }
+    group.finish();
 }
 
 fn merkle_roots(c: &mut Criterion) {

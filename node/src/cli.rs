@@ -241,6 +241,10 @@ struct NewArgs {
     /// First API port; node i serves HTTP on base + i.
     #[arg(long, default_value_t = 8080)]
     api_base_port: u16,
+    /// Extra keys for each demo producer and certification body, written to
+    /// `orgs/load/{org}-{j}.json`: the many senders of the load generator.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=15))]
+    load_keys: u8,
 }
 
 #[derive(Args)]
@@ -440,6 +444,7 @@ fn genesis_new(args: NewArgs, json: bool) -> Result<()> {
         host: args.host,
         p2p_base_port: args.p2p_base_port,
         api_base_port: args.api_base_port,
+        load_keys: usize::from(args.load_keys),
     };
     let genesis = localnet_genesis::create(&spec)?;
     if json {

@@ -41,6 +41,7 @@ pub fn run(args: LocalnetArgs) -> Result<()> {
             host: "127.0.0.1".into(),
             p2p_base_port: args.p2p_base_port,
             api_base_port: args.api_base_port,
+            load_keys: 0,
         })?;
         println!(
             "created a localnet of {} validators in {}",

@@ -31,6 +31,8 @@ pub struct LocalnetSpec {
     pub host: String,
     pub p2p_base_port: u16,
     pub api_base_port: u16,
+    /// Extra keys for each demo producer and certification body (load generator).
+    pub load_keys: usize,
 }
 
 #[derive(Deserialize)]
@@ -247,16 +249,30 @@ pub fn create(spec: &LocalnetSpec) -> Result<Genesis> {
 
     let orgs_dir = private_dir(&spec.out.join("orgs"))?;
     let mut organisations = Vec::new();
+    let load_dir = orgs_dir.join("load");
+    if spec.load_keys > 0 {
+        private_dir(&load_dir)?;
+    }
     for org in DEMO_ORGS {
         let key = keyfile::generate()?;
         keyfile::write(&orgs_dir.join(format!("{}.json", org.id)), &key)?;
+        let mut keys = vec![key.public_key()];
+        let sends = org.roles.contains(&Role::Producer) || !org.accreditations.is_empty();
+        for j in 0..spec.load_keys {
+            if !sends {
+                break;
+            }
+            let extra = keyfile::generate()?;
+            keyfile::write(&load_dir.join(format!("{}-{j}.json", org.id)), &extra)?;
+            keys.push(extra.public_key());
+        }
         organisations.push(Organisation {
             id: org_id(org.id)?,
             name: org.name.into(),
             kind: org.kind,
             vat_number: None,
             roles: org.roles.to_vec(),
-            keys: vec![key.public_key()],
+            keys,
             accreditations: org
                 .accreditations
                 .iter()

@@ -1450,3 +1450,97 @@ pub fn check_status_cli(api: &str, dir: &Path) {
         "{v}"
     );
 }
+
+/// `POST /v1/txs/batch` on the live localnet: each transaction is judged on
+/// its own and answered in order; a forged signature is refused without
+/// touching the others; the admitted ones commit; bad batches are refused whole.
+pub fn check_batch_submission(api: &str, dir: &Path) {
+    use filiera_client::keys;
+    use filiera_contract_api::lots::{Commission, LotRef};
+    use filiera_contract_api::{contract_ids, encode};
+    use filiera_types::{ContractCall, ContractId, MethodName, Transaction};
+    let dairy = keys::read(&dir.join("orgs/caseificio-montefeltro-demo.json")).unwrap();
+    let (_, status) = json(&format!("{api}/v1/status"));
+    let chain = filiera_types::ChainId::new(status["chain_id"].as_str().unwrap()).unwrap();
+    let height = status["height"].as_u64().unwrap();
+    let (_, nonce) = json(&format!(
+        "{api}/v1/accounts/{}/nonce",
+        dairy.public_key().to_hex()
+    ));
+    let nonce = nonce["next_nonce"].as_u64().unwrap();
+    let lot = |n: u64| {
+        Transaction {
+            chain_id: chain.clone(),
+            sender: dairy.public_key(),
+            nonce: nonce + n,
+            expiry_height: height + 1_000,
+            call: ContractCall {
+                contract: ContractId::new(contract_ids::LOTS).unwrap(),
+                method: MethodName::new("commission").unwrap(),
+                args: encode(&Commission {
+                    id: LotRef {
+                        gtin: "09521234100010".into(),
+                        lot: format!("CU-BATCH-{n}"),
+                    },
+                    quantity: 10,
+                    site: None,
+                    metadata: vec![],
+                    private_hash: None,
+                    epcis_hash: None,
+                }),
+            },
+        }
+        .sign(&dairy)
+        .unwrap()
+    };
+    let (first, second) = (lot(0), lot(1));
+    let mut forged = lot(2);
+    forged.signature.0[10] ^= 1;
+    let batch = vec![first.clone(), forged, second.clone(), first.clone()];
+    let post = |body: Vec<u8>| {
+        let mut r = ureq::post(&format!("{api}/v1/txs/batch"))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .header("content-type", "application/octet-stream")
+            .send(&body[..])
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.body_mut().read_json::<Value>().unwrap())
+    };
+    let (code, answer) = post(filiera_types::encoding::encode(&batch));
+    assert_eq!(code, 200, "{answer}");
+    assert_eq!(answer["accepted"], 2, "{answer}");
+    let results = answer["results"].as_array().unwrap();
+    assert_eq!(results[0]["tx_hash"], first.hash().to_hex(), "{answer}");
+    assert_eq!(results[1]["code"], "bad_signature", "{answer}");
+    assert_eq!(results[2]["tx_hash"], second.hash().to_hex(), "{answer}");
+    assert_eq!(results[3]["code"], "duplicate", "{answer}");
+    // Both admitted ones commit; the forged one never exists.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    for tx in [&first, &second] {
+        loop {
+            let (_, t) = json(&format!("{api}/v1/txs/{}", tx.hash().to_hex()));
+            if t["status"] == "committed" {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{t}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    let (code, _) = json(&format!("{api}/v1/lots/09521234100010/CU-BATCH-2"));
+    assert_eq!(code, 404, "the forged transaction changed nothing");
+    // Refused whole: no count, a count over the limit, bytes that do not decode.
+    let (code, answer) = post(vec![1, 0]);
+    assert_eq!(
+        (code, answer["code"].as_str()),
+        (400, Some("malformed_batch"))
+    );
+    let (code, answer) = post(1_001u32.to_le_bytes().to_vec());
+    assert_eq!((code, answer["code"].as_str()), (413, Some("too_large")));
+    let (code, answer) = post(vec![2, 0, 0, 0, 0xff, 0xff]);
+    assert_eq!(
+        (code, answer["code"].as_str()),
+        (400, Some("malformed_batch"))
+    );
+}

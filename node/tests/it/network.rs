@@ -534,6 +534,7 @@ fn localnet_starts_takes_the_demo_and_stops_cleanly_on_sigterm() {
     crate::api::check_epcis_cli(&api, &dir);
     crate::api::check_verify_cli(&api, &dir);
     crate::api::check_sdk(&api, &dir);
+    crate::api::check_batch_submission(&api, &dir);
     crate::api::check_roles_cli(&api, &dir);
     crate::api::check_export_cli(&api, &dir);
     crate::api::check_status_cli(&api, &dir);

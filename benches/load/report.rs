@@ -1,0 +1,208 @@
+//! Results of a run: JSON (everything), a Markdown table (the summary) and an
+//! SVG chart (throughput and latency over time), in one folder.
+
+use super::drive::StepResult;
+use anyhow::{Context, Result};
+use plotters::prelude::*;
+use serde::Serialize;
+use std::path::Path;
+
+/// A whole run.
+#[derive(Serialize)]
+pub struct Run {
+    /// What was asked (the command line).
+    pub command: String,
+    /// Validators.
+    pub validators: u16,
+    /// The machine: CPU model and cores.
+    pub machine: String,
+    /// The commit measured.
+    pub commit: String,
+    /// Start, RFC 3339 UTC.
+    pub started: String,
+    /// Senders (signing keys).
+    pub senders: usize,
+    /// Every step in order.
+    pub steps: Vec<StepResult>,
+    /// Largest offered rate that was sustained (see `sustained`), if searched.
+    pub max_sustained_per_s: Option<u64>,
+}
+
+/// Whether a step kept up: every offered transaction committed, none refused,
+/// and p99 latency under 5 s.
+pub fn sustained(s: &StepResult) -> bool {
+    s.committed == s.offered && s.refused == 0 && s.latency_ms.p99 < 5_000
+}
+
+/// What this machine is, for the record.
+pub fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map_or("unknown CPU", |(_, m)| m.trim());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem_kib = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    format!("{model}, {cores} cores, {} GiB", mem_kib / 1024 / 1024)
+}
+
+/// The Markdown table of a run.
+pub fn markdown(run: &Run) -> String {
+    let mut md = format!(
+        "# filiera-bench: {} validator(s)\n\n`{}`\n\n{} · commit {} · {} · {} senders\n\n",
+        run.validators, run.command, run.machine, run.commit, run.started, run.senders
+    );
+    md.push_str("| offered tx/s | s | offered | committed | committed tx/s | failed receipts | busy answers | refused | p50 ms | p95 ms | p99 ms | max ms | CPU % per node | peak RSS MiB per node | block txs verified late, per node | generator CPU % | sustained |\n");
+    md.push_str(
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---:|---|\n",
+    );
+    for s in &run.steps {
+        let cpu: Vec<String> = s.nodes.iter().map(|n| n.cpu_percent.to_string()).collect();
+        let rss: Vec<String> = s
+            .nodes
+            .iter()
+            .map(|n| (n.rss_peak_kib / 1024).to_string())
+            .collect();
+        let unverified: Vec<String> = s
+            .nodes
+            .iter()
+            .map(|n| n.block_txs_unverified.to_string())
+            .collect();
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            s.rate_per_s,
+            s.seconds,
+            s.offered,
+            s.committed,
+            s.committed_per_s,
+            s.failed_receipts,
+            s.busy_answers,
+            s.refused,
+            s.latency_ms.p50,
+            s.latency_ms.p95,
+            s.latency_ms.p99,
+            s.latency_ms.max,
+            cpu.join(" / "),
+            rss.join(" / "),
+            unverified.join(" / "),
+            s.generator_cpu_percent,
+            if sustained(s) { "yes" } else { "no" },
+        ));
+    }
+    if let Some(max) = run.max_sustained_per_s {
+        md.push_str(&format!(
+            "\nLargest sustained offered rate: **{max} tx/s**.\n"
+        ));
+    }
+    md
+}
+
+/// Writes `result.json`, `summary.md` and `chart.svg` into `dir`.
+pub fn write(run: &Run, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::write(dir.join("result.json"), serde_json::to_vec_pretty(run)?)?;
+    std::fs::write(dir.join("summary.md"), markdown(run))?;
+    chart(run, &dir.join("chart.svg"))
+}
+
+/// Committed tx/s (top) and p50/p99 latency (bottom) per second, the steps
+/// one after the other.
+fn chart(run: &Run, path: &Path) -> Result<()> {
+    let mut tps = Vec::new();
+    let mut p50 = Vec::new();
+    let mut p99 = Vec::new();
+    let mut offered = Vec::new();
+    let mut t0 = 0u64;
+    for s in &run.steps {
+        for sec in &s.timeline {
+            let t = t0 + sec.t_s;
+            tps.push((t, sec.committed));
+            if sec.committed > 0 {
+                p50.push((t, sec.p50_ms));
+                p99.push((t, sec.p99_ms));
+            }
+            if sec.t_s < s.seconds {
+                offered.push((t, s.rate_per_s));
+            }
+        }
+        t0 += s.timeline.len() as u64;
+    }
+    let t_max = t0.max(1);
+    let y_tps = tps
+        .iter()
+        .chain(&offered)
+        .map(|p| p.1)
+        .max()
+        .unwrap_or(1)
+        .max(1)
+        * 11
+        / 10;
+    let y_ms = p99.iter().map(|p| p.1).max().unwrap_or(1).max(1) * 11 / 10;
+    let root = SVGBackend::new(path, (1000, 700)).into_drawing_area();
+    let draw = |e: &dyn std::fmt::Display| anyhow::anyhow!("chart: {e}");
+    root.fill(&WHITE).map_err(|e| draw(&e))?;
+    let (top, bottom) = root.split_vertically(350);
+    let mut c = ChartBuilder::on(&top)
+        .caption(
+            format!(
+                "filiera-bench, {} validator(s): committed tx/s",
+                run.validators
+            ),
+            ("sans-serif", 20),
+        )
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0..t_max, 0..y_tps)
+        .map_err(|e| draw(&e))?;
+    c.configure_mesh()
+        .x_desc("s")
+        .y_desc("tx/s")
+        .draw()
+        .map_err(|e| draw(&e))?;
+    c.draw_series(LineSeries::new(offered.iter().copied(), &RED))
+        .map_err(|e| draw(&e))?
+        .label("offered")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
+    c.draw_series(LineSeries::new(tps.iter().copied(), &BLUE))
+        .map_err(|e| draw(&e))?
+        .label("committed")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+    c.configure_series_labels()
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| draw(&e))?;
+    let mut c = ChartBuilder::on(&bottom)
+        .caption("submit-to-final latency, ms", ("sans-serif", 20))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0..t_max, 0..y_ms)
+        .map_err(|e| draw(&e))?;
+    c.configure_mesh()
+        .x_desc("s")
+        .y_desc("ms")
+        .draw()
+        .map_err(|e| draw(&e))?;
+    c.draw_series(LineSeries::new(p50.iter().copied(), &GREEN))
+        .map_err(|e| draw(&e))?
+        .label("p50")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN));
+    c.draw_series(LineSeries::new(p99.iter().copied(), &MAGENTA))
+        .map_err(|e| draw(&e))?
+        .label("p99")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], MAGENTA));
+    c.configure_series_labels()
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| draw(&e))?;
+    root.present().map_err(|e| draw(&e))?;
+    Ok(())
+}
