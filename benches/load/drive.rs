@@ -42,6 +42,12 @@ pub struct NodeFigures {
     pub block_txs_unverified: u64,
     /// Transactions refused at admission (any reason, gossip included).
     pub txs_refused: u64,
+    /// Mean time to build a proposal, ms (blocks this node proposed in the step).
+    pub block_build_ms_mean: u64,
+    /// Mean time to check a proposal, ms.
+    pub block_check_ms_mean: u64,
+    /// Mean time to write a decided block, ms.
+    pub block_commit_ms_mean: u64,
 }
 
 /// Figures of one second of a step.
@@ -132,6 +138,18 @@ fn agent() -> ureq::Agent {
 
 /// A node's counter from `/metrics` (0 if absent).
 pub fn metric(agent: &ureq::Agent, api: &str, name: &str) -> u64 {
+    metric_f64(agent, api, name) as u64
+}
+
+struct Counts {
+    unverified: u64,
+    refused: u64,
+    /// (sum in seconds, count) of the build, check and commit histograms.
+    phases: [(f64, u64); 3],
+}
+
+/// A node's metric as a float from `/metrics` (0 if absent): for histogram sums.
+pub fn metric_f64(agent: &ureq::Agent, api: &str, name: &str) -> f64 {
     agent
         .get(format!("{api}/metrics"))
         .call()
@@ -143,7 +161,7 @@ pub fn metric(agent: &ureq::Agent, api: &str, name: &str) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse::<f64>().ok())
         })
-        .map_or(0, |v| v as u64)
+        .unwrap_or(0.0)
 }
 
 /// The sum of a labelled counter's series from `/metrics` (0 if absent).
@@ -194,14 +212,19 @@ pub fn run_step(
         first_refusal: Mutex::new(None),
         first_busy: Mutex::new(None),
     });
-    let counts = |net: &Localnet| -> Vec<(u64, u64)> {
+    let counts = |net: &Localnet| -> Vec<Counts> {
         net.apis
             .iter()
-            .map(|api| {
-                (
-                    metric(&watch, api, "filiera_block_txs_unverified_total"),
-                    metric_sum(&watch, api, "filiera_txs_refused_total"),
-                )
+            .map(|api| Counts {
+                unverified: metric(&watch, api, "filiera_block_txs_unverified_total"),
+                refused: metric_sum(&watch, api, "filiera_txs_refused_total"),
+                phases: ["build", "check", "commit"].map(|p| {
+                    let name = format!("filiera_block_{p}_seconds");
+                    (
+                        metric_f64(&watch, api, &format!("{name}_sum")),
+                        metric(&watch, api, &format!("{name}_count")),
+                    )
+                }),
             })
             .collect()
     };
@@ -276,9 +299,21 @@ pub fn run_step(
     let cpu_after = net.sample();
     let self_after = super::net::proc_sample(std::process::id());
     let mut nodes = node_figures(&cpu_before, &cpu_after, wall);
-    for (n, ((u0, r0), (u1, r1))) in nodes.iter_mut().zip(counts_before.iter().zip(counts(net))) {
-        n.block_txs_unverified = u1.saturating_sub(*u0);
-        n.txs_refused = r1.saturating_sub(*r0);
+    for (n, (b, a)) in nodes.iter_mut().zip(counts_before.iter().zip(counts(net))) {
+        n.block_txs_unverified = a.unverified.saturating_sub(b.unverified);
+        n.txs_refused = a.refused.saturating_sub(b.refused);
+        let mean_ms = |i: usize| {
+            let count = a.phases[i].1.saturating_sub(b.phases[i].1);
+            let sum_s = a.phases[i].0 - b.phases[i].0;
+            if count == 0 {
+                0
+            } else {
+                (sum_s * 1000.0 / count as f64) as u64
+            }
+        };
+        n.block_build_ms_mean = mean_ms(0);
+        n.block_check_ms_mean = mean_ms(1);
+        n.block_commit_ms_mean = mean_ms(2);
     }
     let failed_receipts = metric(&watch, &api0, "filiera_txs_failed_total") - failed_before;
 
@@ -359,6 +394,9 @@ fn node_figures(before: &[ProcSample], after: &[ProcSample], wall: Duration) -> 
             rss_peak_kib: a.rss_peak_kib,
             block_txs_unverified: 0,
             txs_refused: 0,
+            block_build_ms_mean: 0,
+            block_check_ms_mean: 0,
+            block_commit_ms_mean: 0,
         })
         .collect()
 }

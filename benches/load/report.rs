@@ -70,13 +70,23 @@ pub fn markdown(run: &Run) -> String {
             .iter()
             .map(|n| (n.rss_peak_kib / 1024).to_string())
             .collect();
+        let phases: Vec<String> = s
+            .nodes
+            .iter()
+            .map(|n| {
+                format!(
+                    "{}/{}/{}",
+                    n.block_build_ms_mean, n.block_check_ms_mean, n.block_commit_ms_mean
+                )
+            })
+            .collect();
         let unverified: Vec<String> = s
             .nodes
             .iter()
             .map(|n| n.block_txs_unverified.to_string())
             .collect();
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             s.rate_per_s,
             s.seconds,
             s.offered,
@@ -92,6 +102,7 @@ pub fn markdown(run: &Run) -> String {
             cpu.join(" / "),
             rss.join(" / "),
             unverified.join(" / "),
+            phases.join(" · "),
             s.generator_cpu_percent,
             if sustained(s) { "yes" } else { "no" },
         ));

@@ -550,7 +550,13 @@ impl Driver {
             let known = self.mempool.known_valid(&proposed.block.txs);
             let unknown = known.iter().filter(|k| !**k).count();
             self.metrics.block_txs_unverified.inc_by(unknown as u64);
-            let executed = match self.chain.check(&proposed.block, self.now_ms, &known) {
+            // Timed for the metrics only; nothing decides by it.
+            let started = std::time::Instant::now();
+            let checked = self.chain.check(&proposed.block, self.now_ms, &known);
+            self.metrics
+                .block_check
+                .observe(started.elapsed().as_secs_f64());
+            let executed = match checked {
                 Ok(executed) => Some(executed),
                 Err(ChainError::Invalid(why)) => {
                     tracing::warn!(height, %why, "proposed block is invalid");
@@ -612,6 +618,8 @@ impl Driver {
         let block_txs_max = params.block_txs_max;
         let chain = &self.chain;
         let mut nonce_error = None;
+        // Timed for the metrics only; nothing decides by it.
+        let started = std::time::Instant::now();
         let txs = self.mempool.take(txs_bytes_max, block_txs_max, |tx| {
             chain.nonce(&tx.tx.sender).unwrap_or_else(|e| {
                 nonce_error = Some(e);
@@ -622,6 +630,9 @@ impl Driver {
             return Err(e.into());
         }
         let (block, executed) = self.chain.build(height, self.now_ms, self.address, txs)?;
+        self.metrics
+            .block_build
+            .observe(started.elapsed().as_secs_f64());
         let id = BlockId(block.hash());
         tracing::debug!(height, round, txs = block.txs.len(), block = %id.0, "proposing");
         effects.push(Effect::Gossip(
@@ -764,8 +775,12 @@ impl Driver {
         let certificate = to_certificate(&cert);
         let receipts = executed.receipts.len();
         self.count_failed(&executed.receipts);
+        let started = std::time::Instant::now();
         self.chain
             .commit(&candidate.block, &certificate, executed)?;
+        self.metrics
+            .block_commit
+            .observe(started.elapsed().as_secs_f64());
         self.metrics
             .finality_latency
             .observe(self.now_ms.saturating_sub(self.height_started_ms) as f64 / 1000.0);

@@ -28,6 +28,14 @@ pub struct Metrics {
     pub block_interval: Histogram,
     /// From the start of a height to its decision, seconds.
     pub finality_latency: Histogram,
+    /// Building a proposal (taking from the mempool, executing, the state
+    /// root), seconds: on the critical path of every height.
+    pub block_build: Histogram,
+    /// Checking a proposal (rules, signatures not yet verified, execution,
+    /// the state root), seconds: on the critical path before this node votes.
+    pub block_check: Histogram,
+    /// Writing a decided block, its certificate, receipts and state, seconds.
+    pub block_commit: Histogram,
     /// Connected peers.
     pub peers: IntGauge,
     /// Transactions in the mempool.
@@ -126,6 +134,18 @@ impl Metrics {
             finality_latency: histogram(
                 "filiera_finality_latency_seconds",
                 "From the start of a height to its decision.",
+            )?,
+            block_build: histogram(
+                "filiera_block_build_seconds",
+                "Building a proposal: mempool, execution, state root.",
+            )?,
+            block_check: histogram(
+                "filiera_block_check_seconds",
+                "Checking a proposal: rules, signatures, execution, state root.",
+            )?,
+            block_commit: histogram(
+                "filiera_block_commit_seconds",
+                "Writing a decided block with its certificate, receipts and state.",
             )?,
             peers: gauge("filiera_peers", "Connected peers.")?,
             mempool_txs: gauge("filiera_mempool_txs", "Transactions in the mempool.")?,
