@@ -51,6 +51,16 @@ print("smoke run: 150 of 150 transactions committed; result.json, summary.md, ch
 PY
 rm -rf "$smoke"
 
+step "fuzz smoke: every target for 5 s from the committed corpus (long runs: scripts/fuzz.sh)"
+if rustup toolchain list 2>/dev/null | grep -q '^nightly' \
+  || rustup toolchain install nightly --profile minimal >/dev/null 2>&1; then
+  scripts/fuzz.sh 5 --smoke
+elif [ "${FILIERA_REQUIRE_TOOLS:-0}" = 1 ]; then
+  echo "no nightly toolchain for cargo-fuzz" >&2; exit 1
+else
+  echo "no nightly toolchain (cargo-fuzz needs it): skipped"
+fi
+
 step "the systemd unit verifies and keeps its sandbox"
 if command -v systemd-analyze >/dev/null; then
   unit_dir="$(mktemp -d)"
