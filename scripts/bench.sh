@@ -35,14 +35,17 @@ echo "bench: results in $OUT"
 if [ "$quick" = 1 ]; then STEP=5; LONG=10; CRIT="--quick"; else STEP=15; LONG=60; CRIT=""; fi
 
 echo "== criterion micro-benchmarks"
+touch "$OUT/.criterion-start"
 cargo bench --locked --workspace --bench types --bench storage --bench execution -- --noplot $CRIT \
   >"$OUT/criterion.log" 2>&1
-python3 - "$CARGO_TARGET_DIR/criterion" >"$OUT/criterion.md" <<'PY'
+python3 - "$CARGO_TARGET_DIR/criterion" "$OUT/.criterion-start" >"$OUT/criterion.md" <<'PY'
 import json, os, sys
 root = sys.argv[1]
+since = os.path.getmtime(sys.argv[2])  # only what this run measured
 rows = []
 for dirpath, _, files in os.walk(root):
-    if os.path.basename(dirpath) == "new" and "estimates.json" in files:
+    if os.path.basename(dirpath) == "new" and "estimates.json" in files \
+            and os.path.getmtime(os.path.join(dirpath, "estimates.json")) >= since:
         bench = json.load(open(os.path.join(dirpath, "benchmark.json")))
         est = json.load(open(os.path.join(dirpath, "estimates.json")))
         ns = est["mean"]["point_estimate"]
