@@ -184,6 +184,19 @@ enum KeysCmd {
         /// Where to write the key; an existing file is never overwritten.
         #[arg(long)]
         out: PathBuf,
+        /// Seal it with the passphrase from FILIERA_KEY_PASSPHRASE (or the
+        /// file FILIERA_KEY_PASSPHRASE_FILE names): Argon2id and XChaCha20-Poly1305.
+        #[arg(long)]
+        encrypt: bool,
+    },
+    /// Seal a key file in clear with a passphrase (FILIERA_KEY_PASSPHRASE or
+    /// FILIERA_KEY_PASSPHRASE_FILE), in place.
+    #[command(
+        after_help = "Example:\n  FILIERA_KEY_PASSPHRASE_FILE=/run/credentials/filiera/passphrase \\\n    filiera keys encrypt /var/lib/filiera/keys/consensus.json"
+    )]
+    Encrypt {
+        /// The key file.
+        file: PathBuf,
     },
     /// Show the public key and address of a key file.
     #[command(after_help = "Example:\n  filiera keys show producer.json")]
@@ -286,9 +299,20 @@ struct InitArgs {
 pub fn run(cli: Cli) -> Result<()> {
     let json = cli.json;
     match cli.command {
-        Command::Keys(KeysCmd::New { out }) => {
+        Command::Keys(KeysCmd::New { out, encrypt }) => {
             let key = keyfile::generate()?;
-            keyfile::write(&out, &key)?;
+            if encrypt {
+                let passphrase = keyfile::passphrase()?.with_context(|| {
+                    format!(
+                        "--encrypt needs a passphrase in {} or {}",
+                        keyfile::PASSPHRASE_ENV,
+                        keyfile::PASSPHRASE_FILE_ENV
+                    )
+                })?;
+                keyfile::write_encrypted(&out, &key, &passphrase)?;
+            } else {
+                keyfile::write(&out, &key)?;
+            }
             let public = key.public_key();
             if json {
                 println!(
@@ -301,6 +325,27 @@ pub fn run(cli: Cli) -> Result<()> {
                     out.display(),
                     public.address()
                 );
+            }
+        }
+        Command::Keys(KeysCmd::Encrypt { file }) => {
+            let passphrase = keyfile::passphrase()?.with_context(|| {
+                format!(
+                    "a passphrase is needed in {} or {}",
+                    keyfile::PASSPHRASE_ENV,
+                    keyfile::PASSPHRASE_FILE_ENV
+                )
+            })?;
+            if filiera_client::keys::is_encrypted(&file)? {
+                bail!("{} is encrypted already", file.display());
+            }
+            let public = keyfile::seal_in_place(&file, &passphrase)?.public_key();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"file": file, "public_key": public, "encrypted": true})
+                );
+            } else {
+                println!("sealed {} (public key {public})", file.display());
             }
         }
         Command::Keys(KeysCmd::Show { file }) => {

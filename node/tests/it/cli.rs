@@ -252,3 +252,169 @@ fn version_and_completions() {
     assert!(out.status.success());
     assert!(String::from_utf8(out.stdout).unwrap().contains("filiera"));
 }
+
+/// Keys at rest: `keys new --encrypt` and `keys encrypt` seal with the
+/// passphrase from the environment (or a file it names); a sealed key opens
+/// only with it.
+#[test]
+fn keys_are_sealed_with_a_passphrase_and_open_only_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pass = "verdicchio dei castelli di jesi";
+    let sealed = tmp.path().join("sealed.json");
+    let err = fails(
+        filiera()
+            .args(["keys", "new", "--encrypt", "--out"])
+            .arg(&sealed),
+    );
+    assert!(err.contains("FILIERA_KEY_PASSPHRASE"), "{err}");
+    assert!(!sealed.exists());
+    let out = filiera()
+        .env("FILIERA_KEY_PASSPHRASE", pass)
+        .args(["--json", "keys", "new", "--encrypt", "--out"])
+        .arg(&sealed)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(mode(&sealed), 0o600);
+    assert!(
+        std::fs::read_to_string(&sealed)
+            .unwrap()
+            .contains("argon2id")
+    );
+    // Shown with the passphrase (from the variable, or from a file), not without it.
+    let err = fails(filiera().args(["keys", "show"]).arg(&sealed));
+    assert!(
+        err.contains("encrypted") && err.contains("FILIERA_KEY_PASSPHRASE"),
+        "{err}"
+    );
+    let err = fails(
+        filiera()
+            .env("FILIERA_KEY_PASSPHRASE", "another passphrase entirely")
+            .args(["keys", "show"])
+            .arg(&sealed),
+    );
+    assert!(err.contains("wrong passphrase"), "{err}");
+    let pass_file = tmp.path().join("passphrase");
+    std::fs::write(&pass_file, format!("{pass}\n")).unwrap();
+    let out = filiera()
+        .env("FILIERA_KEY_PASSPHRASE_FILE", &pass_file)
+        .args(["--json", "keys", "show"])
+        .arg(&sealed)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["public_key"], made["public_key"]);
+    // A key in clear sealed in place keeps its public key, and is refused a second time.
+    let clear = tmp.path().join("clear.json");
+    filiera()
+        .args(["keys", "new", "--out"])
+        .arg(&clear)
+        .assert()
+        .success();
+    let before: Value = serde_json::from_slice(
+        &filiera()
+            .args(["--json", "keys", "show"])
+            .arg(&clear)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    filiera()
+        .env("FILIERA_KEY_PASSPHRASE", pass)
+        .args(["keys", "encrypt"])
+        .arg(&clear)
+        .assert()
+        .success();
+    assert_eq!(mode(&clear), 0o600);
+    let text = std::fs::read_to_string(&clear).unwrap();
+    assert!(
+        text.contains("ciphertext") && !text.contains("secret_key"),
+        "{text}"
+    );
+    let after: Value = serde_json::from_slice(
+        &filiera()
+            .env("FILIERA_KEY_PASSPHRASE", pass)
+            .args(["--json", "keys", "show"])
+            .arg(&clear)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(after["public_key"], before["public_key"]);
+    let err = fails(
+        filiera()
+            .env("FILIERA_KEY_PASSPHRASE", pass)
+            .args(["keys", "encrypt"])
+            .arg(&clear),
+    );
+    assert!(err.contains("encrypted already"), "{err}");
+
+    // A validator whose keys are sealed starts only with the passphrase.
+    let base = (0..200u16)
+        .map(|i| 20_000 + ((std::process::id() as u16 % 500) * 20 + i * 7) % 12_000)
+        .find(|b| (0..2).all(|i| std::net::TcpListener::bind(("127.0.0.1", b + i)).is_ok()))
+        .unwrap();
+    let net = tmp.path().join("net");
+    filiera()
+        .args(["genesis", "new", "--validators", "1", "--out"])
+        .arg(&net)
+        .args(["--p2p-base-port", &base.to_string()])
+        .args(["--api-base-port", &(base + 1).to_string()])
+        .assert()
+        .success();
+    let home = net.join("node0");
+    for key in ["consensus.json", "p2p.json"] {
+        filiera()
+            .env("FILIERA_KEY_PASSPHRASE", pass)
+            .args(["keys", "encrypt"])
+            .arg(home.join("keys").join(key))
+            .assert()
+            .success();
+    }
+    let refused = filiera()
+        .args(["start", "--home"])
+        .arg(&home)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("encrypted"),
+        "{stderr}"
+    );
+    let mut node = std::process::Command::new(assert_cmd::cargo::cargo_bin("filiera"))
+        .env("FILIERA_KEY_PASSPHRASE", pass)
+        .args(["start", "--home"])
+        .arg(&home)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = format!("http://127.0.0.1:{}/v1/status", base + 1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let height = loop {
+        let h = ureq::get(&status)
+            .call()
+            .ok()
+            .and_then(|mut r| r.body_mut().read_json::<Value>().ok())
+            .and_then(|v| v["height"].as_u64())
+            .unwrap_or(0);
+        if h >= 1 || std::time::Instant::now() > deadline {
+            break h;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let _ = node.kill();
+    let _ = node.wait();
+    assert!(
+        height >= 1,
+        "the validator with sealed keys committed no block"
+    );
+}

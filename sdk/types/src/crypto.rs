@@ -242,6 +242,36 @@ impl SecretKey {
     }
 }
 
+/// Whatever signs for a key: the key in this process's memory
+/// ([`SecretKey`]), or, behind the same two methods, a remote signer or an
+/// HSM that never lets the secret out.
+pub trait Signer {
+    /// The key whose signatures this makes.
+    fn public_key(&self) -> PublicKey;
+    /// Signs `payload` for `chain_id` and `kind` (see [`signing_message`]).
+    fn sign(
+        &self,
+        chain_id: &str,
+        kind: SignKind,
+        payload: &[u8],
+    ) -> Result<Signature, CryptoError>;
+}
+
+impl Signer for SecretKey {
+    fn public_key(&self) -> PublicKey {
+        SecretKey::public_key(self)
+    }
+
+    fn sign(
+        &self,
+        chain_id: &str,
+        kind: SignKind,
+        payload: &[u8],
+    ) -> Result<Signature, CryptoError> {
+        SecretKey::sign(self, chain_id, kind, payload)
+    }
+}
+
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SecretKey(public {})", self.public_key().to_hex())

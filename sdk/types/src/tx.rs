@@ -6,7 +6,7 @@
 //! valid. The transaction id hashes the body only, so it is known before signing
 //! and identical for every node.
 
-use crate::crypto::{CryptoError, PublicKey, SecretKey, SignKind, Signature};
+use crate::crypto::{CryptoError, PublicKey, SignKind, Signature};
 use crate::encoding::{self, DecodeError};
 use crate::hash::{Domain, Hash};
 use crate::limits::TX_BYTES_MAX;
@@ -45,8 +45,12 @@ impl Transaction {
         Hash::of(Domain::Transaction, &encoding::encode(self))
     }
 
-    /// Signs the body with `key`, which must be the sender's.
-    pub fn sign(self, key: &SecretKey) -> Result<SignedTransaction, CryptoError> {
+    /// Signs the body with `key` (a [`SecretKey`](crate::crypto::SecretKey) or any other
+    /// [`Signer`](crate::crypto::Signer)), which must be the sender's.
+    pub fn sign<S: crate::crypto::Signer + ?Sized>(
+        self,
+        key: &S,
+    ) -> Result<SignedTransaction, CryptoError> {
         let signature = key.sign(
             self.chain_id.as_str(),
             SignKind::Transaction,

@@ -3,3 +3,4 @@
 //! (Against a real localnet, the node crate's test drives the SDK.)
 
 mod offline;
+mod sealed_keys;
