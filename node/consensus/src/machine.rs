@@ -10,7 +10,7 @@ use crate::context::{
     BlockId, ConsensusProposal, ConsensusValidatorSet, ConsensusVote, FilieraContext, Height,
     ValidatorAddress,
 };
-use filiera_types::{ChainId, SecretKey, SignKind, encoding};
+use filiera_types::{ChainId, SignKind, encoding};
 use malachite_consensus::{self as mc, Effect, Input, Resume, SignedConsensusMsg};
 use malachite_types::{
     self as mt, CertificateError, SignedMessage, ThresholdParams, Timeout, Vote as _,
@@ -97,10 +97,12 @@ pub enum Output {
 pub struct ConsensusError(pub String);
 
 /// The signing half, kept apart from the core's state so effects can use it
-/// while the core runs.
+/// while the core runs. Votes and proposals are signed through
+/// [`filiera_types::Signer`]: the key in memory today, a remote signer or an
+/// HSM behind the same trait.
 struct Signer {
     chain_id: ChainId,
-    key: SecretKey,
+    key: Box<dyn filiera_types::Signer + Send + Sync>,
     context: FilieraContext,
     timeouts: mt::LinearTimeouts,
 }
@@ -119,7 +121,7 @@ impl Consensus {
     /// Consensus for `key` at `height` with the validator set of that height.
     pub fn new(
         chain_id: ChainId,
-        key: SecretKey,
+        key: impl filiera_types::Signer + Send + Sync + 'static,
         timeouts: mt::LinearTimeouts,
         height: Height,
         validators: ConsensusValidatorSet,
@@ -143,7 +145,7 @@ impl Consensus {
             state,
             signer: Signer {
                 chain_id,
-                key,
+                key: Box::new(key),
                 context: FilieraContext,
                 timeouts,
             },

@@ -12,7 +12,32 @@ use malachite_consensus::{Input, LocallyProposedValue, ProposedValue};
 use malachite_types::{LinearTimeouts, Round, Timeout, Validity, ValueOrigin};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+/// Votes and proposals signed through [`CountingSigner`] by every simulation.
+pub static SIGNATURES_THROUGH_THE_TRAIT: AtomicU64 = AtomicU64::new(0);
+
+/// A [`filiera_types::Signer`] that is not a `SecretKey`: it delegates and
+/// counts, so the simulations show consensus signs through the trait (what a
+/// remote signer or an HSM would implement).
+struct CountingSigner(SecretKey);
+
+impl filiera_types::Signer for CountingSigner {
+    fn public_key(&self) -> filiera_types::PublicKey {
+        self.0.public_key()
+    }
+
+    fn sign(
+        &self,
+        chain_id: &str,
+        kind: filiera_types::SignKind,
+        payload: &[u8],
+    ) -> Result<filiera_types::Signature, filiera_types::crypto::CryptoError> {
+        SIGNATURES_THROUGH_THE_TRAIT.fetch_add(1, Ordering::Relaxed);
+        self.0.sign(chain_id, kind, payload)
+    }
+}
 
 /// SplitMix64: the only randomness, seeded.
 pub struct Rng(u64);
@@ -211,7 +236,7 @@ impl Sim {
             .map(|key| {
                 let consensus = Consensus::new(
                     chain_id.clone(),
-                    key.clone(),
+                    CountingSigner(key.clone()),
                     timeouts(),
                     Height(1),
                     ConsensusValidatorSet::new(set.clone()),
@@ -675,7 +700,7 @@ impl Sim {
         let height = node.chain.keys().max().copied().unwrap_or(0) + 1;
         node.consensus = Consensus::new(
             self.chain_id.clone(),
-            node.key.clone(),
+            CountingSigner(node.key.clone()),
             timeouts(),
             Height(height),
             set.clone(),

@@ -56,6 +56,10 @@ fn four_validators_with_delays_and_drops_agree_and_progress() {
         crash: None,
         byzantine: None,
     });
+    // Every vote and proposal above was signed through filiera_types::Signer.
+    assert!(
+        crate::sim::SIGNATURES_THROUGH_THE_TRAIT.load(std::sync::atomic::Ordering::Relaxed) > 0
+    );
 }
 
 fn partition_faults(seed: u64) -> Faults {
