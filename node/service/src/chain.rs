@@ -110,6 +110,20 @@ pub struct Executed {
 /// executes on a state it could not read.
 struct StoreReader(Arc<Store>);
 
+/// `sender`'s next nonce in the committed state of `store` (what the chain's
+/// admission checks; callable off the driver thread too).
+pub fn committed_nonce(store: &Store, sender: &PublicKey) -> Result<u64, ChainError> {
+    let key = filiera_execution::executor::nonce_key(sender);
+    Ok(match store.state_get(&key)? {
+        Some(v) => v
+            .as_slice()
+            .try_into()
+            .map(u64::from_le_bytes)
+            .map_err(|_| ChainError::Invalid("stored nonce is not 8 bytes".into()))?,
+        None => 0,
+    })
+}
+
 fn fail_stop(e: StorageError) -> ! {
     tracing::error!(error = %e, "storage read failed during execution; stopping");
     eprintln!("fatal: storage read failed during execution: {e}");
@@ -279,15 +293,7 @@ impl Chain {
 
     /// A sender's next nonce in the committed state.
     pub fn nonce(&self, sender: &PublicKey) -> Result<u64, ChainError> {
-        let key = filiera_execution::executor::nonce_key(sender);
-        Ok(match self.store.state_get(&key)? {
-            Some(v) => v
-                .as_slice()
-                .try_into()
-                .map(u64::from_le_bytes)
-                .map_err(|_| ChainError::Invalid("stored nonce is not 8 bytes".into()))?,
-            None => 0,
-        })
+        committed_nonce(&self.store, sender)
     }
 
     /// Hash and time of the block at `height - 1` (the genesis for height 1).

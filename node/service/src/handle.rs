@@ -34,6 +34,34 @@ fn busy(message: &str) -> Rejection {
     }
 }
 
+/// Hands the driver the event `make` builds around a reply channel (at once,
+/// so submissions keep their order) and waits for the answer: "busy" when
+/// its queue is full or it is stopping, "timeout" after `SUBMIT_TIMEOUT_MS`
+/// (the driver may still act on it: the client can look the hash up).
+fn ask_driver<T: Send + 'static>(
+    inbox: &SyncSender<Inbox>,
+    make: impl FnOnce(tokio::sync::oneshot::Sender<T>) -> Event,
+) -> impl std::future::Future<Output = Result<T, Rejection>> + Send + 'static {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let sent = inbox.try_send(Inbox::Event(make(reply)));
+    async move {
+        match sent {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                return Err(busy("the node's queue is full; retry later"));
+            }
+            Err(TrySendError::Disconnected(_)) => return Err(busy("the node is stopping")),
+        }
+        match tokio::time::timeout(Duration::from_millis(SUBMIT_TIMEOUT_MS), answer).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(_)) | Err(_) => Err(Rejection {
+                code: "timeout",
+                message: "no answer in time: the transaction may or may not be admitted; look up its hash".into(),
+            }),
+        }
+    }
+}
+
 fn rejection(e: &AdmitError) -> Rejection {
     let code = match e {
         AdmitError::Busy(_) => "busy",
@@ -63,35 +91,8 @@ impl NodeHandle for ServiceHandle {
                 return Box::pin(async move { Err(rejection) });
             }
         };
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let sent = self
-            .inbox
-            .try_send(Inbox::Event(Event::Submit(verified, reply)));
-        Box::pin(async move {
-            match sent {
-                Ok(()) => {}
-                Err(TrySendError::Full(_)) => {
-                    return Err(Rejection {
-                        code: "busy",
-                        message: "the node's queue is full; retry later".into(),
-                    });
-                }
-                Err(TrySendError::Disconnected(_)) => {
-                    return Err(Rejection {
-                        code: "busy",
-                        message: "the node is stopping".into(),
-                    });
-                }
-            }
-            match tokio::time::timeout(Duration::from_millis(SUBMIT_TIMEOUT_MS), answer).await {
-                Ok(Ok(result)) => result.map_err(|e| rejection(&e)),
-                // The driver may still admit it: the client can look the hash up.
-                Ok(Err(_)) | Err(_) => Err(Rejection {
-                    code: "timeout",
-                    message: "no answer in time: the transaction may or may not be admitted; look up its hash".into(),
-                }),
-            }
-        })
+        let answer = ask_driver(&self.inbox, |reply| Event::Submit(verified, reply));
+        Box::pin(async move { answer.await?.map_err(|e| rejection(&e)) })
     }
 
     fn submit_batch(&self, txs: Vec<SignedTransaction>) -> BatchAdmission {
@@ -104,68 +105,42 @@ impl NodeHandle for ServiceHandle {
                 return vec![Err(busy("the node is verifying other batches; retry later")); count];
             };
             // Signatures on the blocking pool, spread over the cores.
-            let checked = tokio::task::spawn_blocking(move || {
-                let valid = filiera_execution::signatures::check_all(&txs, &[]);
-                txs.into_iter()
-                    .zip(valid)
-                    .map(|(tx, ok)| Verified::assume_checked(tx, ok))
-                    .collect::<Vec<_>>()
-            })
-            .await;
+            let checked = tokio::task::spawn_blocking(move || Verified::check_all(txs)).await;
             drop(permit);
             let Ok(checked) = checked else {
                 return vec![Err(busy("the node is stopping")); count];
             };
-            let mut results: Vec<Result<filiera_types::Hash, Rejection>> =
-                Vec::with_capacity(count);
+            let mut refusals = Vec::with_capacity(count);
             let mut verified = Vec::with_capacity(count);
             for c in checked {
                 match c {
                     Ok(v) => {
                         verified.push(v);
-                        // Filled in from the driver's answers below.
-                        results.push(Ok(filiera_types::Hash([0; 32])));
+                        refusals.push(None);
                     }
                     Err(e) => {
                         metrics.count_refused(&e);
-                        results.push(Err(rejection(&e)));
+                        refusals.push(Some(rejection(&e)));
                     }
                 }
             }
-            let (reply, answer) = tokio::sync::oneshot::channel();
-            match inbox.try_send(Inbox::Event(Event::SubmitBatch(verified, reply))) {
-                Ok(()) => {}
-                Err(TrySendError::Full(_)) => {
-                    return vec![Err(busy("the node's queue is full; retry later")); count];
-                }
-                Err(TrySendError::Disconnected(_)) => {
-                    return vec![Err(busy("the node is stopping")); count];
-                }
-            }
-            let answers = match tokio::time::timeout(
-                Duration::from_millis(SUBMIT_TIMEOUT_MS),
-                answer,
-            )
-            .await
-            {
-                Ok(Ok(a)) => a,
-                Ok(Err(_)) | Err(_) => {
-                    let timeout = Rejection {
-                            code: "timeout",
-                            message: "no answer in time: the transactions may or may not be admitted; look up their hashes".into(),
-                        };
-                    return vec![Err(timeout); count];
-                }
-            };
-            let mut answers = answers.into_iter();
-            for slot in results.iter_mut().filter(|r| r.is_ok()) {
-                *slot = match answers.next() {
-                    Some(Ok(hash)) => Ok(hash),
-                    Some(Err(e)) => Err(rejection(&e)),
-                    None => Err(busy("no answer for this transaction")),
+            let answers =
+                match ask_driver(&inbox, |reply| Event::SubmitBatch(verified, reply)).await {
+                    Ok(a) => a,
+                    Err(r) => return vec![Err(r); count],
                 };
-            }
-            results
+            // The driver answered for the verified ones, in order.
+            let mut answers = answers.into_iter();
+            refusals
+                .into_iter()
+                .map(|refused| match refused {
+                    Some(r) => Err(r),
+                    None => match answers.next() {
+                        Some(answer) => answer.map_err(|e| rejection(&e)),
+                        None => Err(busy("no answer for this transaction")),
+                    },
+                })
+                .collect()
         })
     }
 
@@ -173,17 +148,8 @@ impl NodeHandle for ServiceHandle {
         &self,
         tx: filiera_types::Hash,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let sent = self
-            .inbox
-            .try_send(Inbox::Event(Event::IsPending(tx, reply)));
-        Box::pin(async move {
-            sent.is_ok()
-                && matches!(
-                    tokio::time::timeout(Duration::from_millis(SUBMIT_TIMEOUT_MS), answer).await,
-                    Ok(Ok(true))
-                )
-        })
+        let answer = ask_driver(&self.inbox, |reply| Event::IsPending(tx, reply));
+        Box::pin(async move { answer.await.unwrap_or(false) })
     }
 
     fn progress(&self) -> Progress {

@@ -123,14 +123,20 @@ impl Verified {
         Ok(Verified(tx))
     }
 
-    /// Wraps `tx` given what `verify_strict` said of it (`valid`), as
-    /// [`filiera_execution::signatures::check_all`] computes for many at once.
-    pub fn assume_checked(tx: SignedTransaction, valid: bool) -> Result<Verified, AdmitError> {
-        if valid {
-            Ok(Verified(tx))
-        } else {
-            Err(AdmitError::BadSignature("signature does not verify".into()))
-        }
+    /// Verifies many at once, spread over the cores
+    /// ([`filiera_execution::signatures::check_all`]); one result each, in order.
+    pub fn check_all(txs: Vec<SignedTransaction>) -> Vec<Result<Verified, AdmitError>> {
+        let valid = filiera_execution::signatures::check_all(&txs, &[]);
+        txs.into_iter()
+            .zip(valid)
+            .map(|(tx, ok)| {
+                if ok {
+                    Ok(Verified(tx))
+                } else {
+                    Err(AdmitError::BadSignature("signature does not verify".into()))
+                }
+            })
+            .collect()
     }
 
     /// The transaction.

@@ -97,32 +97,16 @@ fn pre_verify(event: NetworkEvent, metrics: &Metrics, store: &Store) -> Event {
     // A transaction often arrives after a block that held it was committed
     // (the proposer had it first): its nonce is used, admission would refuse
     // it, so its signature is not worth checking.
-    let committed = |tx: &filiera_types::SignedTransaction| {
-        let key = filiera_execution::executor::nonce_key(&tx.tx.sender);
-        let next = store
-            .state_get(&key)
-            .ok()
-            .flatten()
-            .and_then(|v| v.as_slice().try_into().ok())
-            .map_or(0, u64::from_le_bytes);
-        tx.tx.nonce < next
-    };
-    let verified = txs
+    let (fresh, used): (Vec<_>, Vec<_>) = txs.into_iter().partition(|tx| {
+        !crate::chain::committed_nonce(store, &tx.tx.sender).is_ok_and(|next| tx.tx.nonce < next)
+    });
+    metrics
+        .txs_refused
+        .with_label_values(&["nonce"])
+        .inc_by(used.len() as u64);
+    let verified = Verified::check_all(fresh)
         .into_iter()
-        .filter(|tx| {
-            let used = committed(tx);
-            if used {
-                metrics.txs_refused.with_label_values(&["nonce"]).inc();
-            }
-            !used
-        })
-        .filter_map(|tx| match Verified::check(tx) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                metrics.count_refused(&e);
-                None
-            }
-        })
+        .filter_map(|r| r.inspect_err(|e| metrics.count_refused(e)).ok())
         .collect();
     Event::GossipedTxs(verified)
 }
