@@ -11,24 +11,16 @@
 //! Usage: `localnet-finality --dir ./localnet --api http://127.0.0.1:8080 --seconds 60 --rate 20`
 
 use anyhow::{Context, Result, bail};
+use filiera_benches::load::mix::PRODUCERS;
 use filiera_benches::percentile;
 use filiera_contract_api::lots::{Commission, LotRef};
 use filiera_contract_api::{contract_ids, encode};
-use filiera_types::{ChainId, ContractCall, ContractId, MethodName, SecretKey, Transaction};
+use filiera_types::{ChainId, ContractCall, ContractId, MethodName, Transaction};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// Producers of the localnet demo and a GTIN each owns.
-const PRODUCERS: [(&str, &str); 5] = [
-    ("caseificio-montefeltro-demo", "09521234100010"),
-    ("cantina-cupramontana-demo", "09521234100041"),
-    ("frantoio-cartoceto-demo", "09521234100072"),
-    ("salumificio-visso-demo", "09521234100065"),
-    ("pastificio-campofilone-demo", "09521234100096"),
-];
 
 struct Args {
     dir: PathBuf,
@@ -68,15 +60,6 @@ fn wall_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-fn read_key(path: &Path) -> Result<SecretKey> {
-    let v: Value = serde_json::from_slice(&std::fs::read(path)?)?;
-    let seed = hex::decode(v["secret_key"].as_str().context("secret_key")?)?;
-    let seed: [u8; 32] = seed
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("seed length"))?;
-    Ok(SecretKey::from_seed(&seed))
-}
-
 fn main() -> Result<()> {
     let args = args()?;
     let status = get(&format!("{}/v1/status", args.api))?;
@@ -86,7 +69,8 @@ fn main() -> Result<()> {
     let submitter = if args.rate > 0 {
         let mut senders = Vec::new();
         for (org, gtin) in PRODUCERS {
-            let key = read_key(&args.dir.join("orgs").join(format!("{org}.json")))?;
+            let key =
+                filiera_client::keys::read(&args.dir.join("orgs").join(format!("{org}.json")))?;
             let nonce = get(&format!(
                 "{}/v1/accounts/{}/nonce",
                 args.api,

@@ -136,9 +136,28 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
+/// A node's `/metrics` page (empty if it does not answer).
+pub fn metrics_page(agent: &ureq::Agent, api: &str) -> String {
+    agent
+        .get(format!("{api}/metrics"))
+        .call()
+        .ok()
+        .and_then(|mut r| r.body_mut().read_to_string().ok())
+        .unwrap_or_default()
+}
+
+/// The sum of the series of `name` in a metrics page, whatever their labels
+/// (0 if absent): a plain counter's value, or a labelled counter's total.
+pub fn sample(page: &str, name: &str) -> f64 {
+    page.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 /// A node's counter from `/metrics` (0 if absent).
 pub fn metric(agent: &ureq::Agent, api: &str, name: &str) -> u64 {
-    metric_f64(agent, api, name) as u64
+    sample(&metrics_page(agent, api), name) as u64
 }
 
 struct Counts {
@@ -148,35 +167,21 @@ struct Counts {
     phases: [(f64, u64); 3],
 }
 
-/// A node's metric as a float from `/metrics` (0 if absent): for histogram sums.
-pub fn metric_f64(agent: &ureq::Agent, api: &str, name: &str) -> f64 {
-    agent
-        .get(format!("{api}/metrics"))
-        .call()
-        .ok()
-        .and_then(|mut r| r.body_mut().read_to_string().ok())
-        .and_then(|text| {
-            text.lines()
-                .find(|l| l.split_whitespace().next() == Some(name))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
-}
-
-/// The sum of a labelled counter's series from `/metrics` (0 if absent).
-pub fn metric_sum(agent: &ureq::Agent, api: &str, name: &str) -> u64 {
-    let text = agent
-        .get(format!("{api}/metrics"))
-        .call()
-        .ok()
-        .and_then(|mut r| r.body_mut().read_to_string().ok())
-        .unwrap_or_default();
-    text.lines()
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .map(|v| v as u64)
-        .sum()
+impl Counts {
+    /// From one read of the node's metrics page.
+    fn of(page: &str) -> Counts {
+        Counts {
+            unverified: sample(page, "filiera_block_txs_unverified_total") as u64,
+            refused: sample(page, "filiera_txs_refused_total") as u64,
+            phases: ["build", "check", "commit"].map(|p| {
+                let name = format!("filiera_block_{p}_seconds");
+                (
+                    sample(page, &format!("{name}_sum")),
+                    sample(page, &format!("{name}_count")) as u64,
+                )
+            }),
+        }
+    }
 }
 
 struct Counters {
@@ -215,17 +220,7 @@ pub fn run_step(
     let counts = |net: &Localnet| -> Vec<Counts> {
         net.apis
             .iter()
-            .map(|api| Counts {
-                unverified: metric(&watch, api, "filiera_block_txs_unverified_total"),
-                refused: metric_sum(&watch, api, "filiera_txs_refused_total"),
-                phases: ["build", "check", "commit"].map(|p| {
-                    let name = format!("filiera_block_{p}_seconds");
-                    (
-                        metric_f64(&watch, api, &format!("{name}_sum")),
-                        metric(&watch, api, &format!("{name}_count")),
-                    )
-                }),
-            })
+            .map(|api| Counts::of(&metrics_page(&watch, api)))
             .collect()
     };
     let counts_before = counts(net);

@@ -14,7 +14,6 @@ use filiera_contract_api::{contract_ids, encode};
 use filiera_types::{
     ChainId, ContractCall, ContractId, Genesis, Hash, MethodName, SecretKey, Transaction,
 };
-use serde_json::Value;
 use std::path::Path;
 
 /// The localnet's demo producers and the GTIN each owns.
@@ -73,26 +72,17 @@ pub struct Planned {
     pub kind: Kind,
 }
 
-fn read_key(path: &Path) -> Result<SecretKey> {
-    let v: Value = serde_json::from_slice(
-        &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
-    )?;
-    let seed = hex::decode(v["secret_key"].as_str().context("secret_key")?)?;
-    let seed: [u8; 32] = seed
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("seed length"))?;
-    Ok(SecretKey::from_seed(&seed))
-}
-
 /// Every key of `org` in the localnet `dir`: its own and its load keys.
 fn org_keys(dir: &Path, org: &str) -> Result<Vec<SecretKey>> {
-    let mut keys = vec![read_key(&dir.join("orgs").join(format!("{org}.json")))?];
+    let mut keys = vec![filiera_client::keys::read(
+        &dir.join("orgs").join(format!("{org}.json")),
+    )?];
     for j in 0.. {
         let path = dir.join("orgs/load").join(format!("{org}-{j}.json"));
         if !path.exists() {
             break;
         }
-        keys.push(read_key(&path)?);
+        keys.push(filiera_client::keys::read(&path)?);
     }
     Ok(keys)
 }

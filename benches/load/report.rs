@@ -145,75 +145,77 @@ fn chart(run: &Run, path: &Path) -> Result<()> {
         }
         t0 += s.timeline.len() as u64;
     }
-    let t_max = t0.max(1);
-    let y_tps = tps
+    let root = SVGBackend::new(path, (1000, 700)).into_drawing_area();
+    root.fill(&WHITE).map_err(chart_error)?;
+    let (top, bottom) = root.split_vertically(350);
+    let caption = format!(
+        "filiera-bench, {} validator(s): committed tx/s",
+        run.validators
+    );
+    panel(
+        &top,
+        &caption,
+        "tx/s",
+        t0.max(1),
+        &[("offered", &offered, RED), ("committed", &tps, BLUE)],
+    )?;
+    panel(
+        &bottom,
+        "submit-to-final latency, ms",
+        "ms",
+        t0.max(1),
+        &[("p50", &p50, GREEN), ("p99", &p99, MAGENTA)],
+    )?;
+    root.present().map_err(chart_error)?;
+    Ok(())
+}
+
+fn chart_error(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("chart: {e}")
+}
+
+/// A line of a panel: label, (second, value) points, colour.
+type Line<'a> = (&'a str, &'a [(u64, u64)], RGBColor);
+
+/// One panel: each (label, points, colour) as a line over seconds `0..t_max`,
+/// the y axis up to a tenth above the highest point.
+fn panel(
+    area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    caption: &str,
+    y_desc: &str,
+    t_max: u64,
+    series: &[Line],
+) -> Result<()> {
+    let y_max = series
         .iter()
-        .chain(&offered)
-        .map(|p| p.1)
+        .flat_map(|(_, points, _)| points.iter().map(|p| p.1))
         .max()
         .unwrap_or(1)
         .max(1)
         * 11
         / 10;
-    let y_ms = p99.iter().map(|p| p.1).max().unwrap_or(1).max(1) * 11 / 10;
-    let root = SVGBackend::new(path, (1000, 700)).into_drawing_area();
-    let draw = |e: &dyn std::fmt::Display| anyhow::anyhow!("chart: {e}");
-    root.fill(&WHITE).map_err(|e| draw(&e))?;
-    let (top, bottom) = root.split_vertically(350);
-    let mut c = ChartBuilder::on(&top)
-        .caption(
-            format!(
-                "filiera-bench, {} validator(s): committed tx/s",
-                run.validators
-            ),
-            ("sans-serif", 20),
-        )
+    let mut c = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 20))
         .margin(10)
         .x_label_area_size(30)
         .y_label_area_size(60)
-        .build_cartesian_2d(0..t_max, 0..y_tps)
-        .map_err(|e| draw(&e))?;
+        .build_cartesian_2d(0..t_max, 0..y_max)
+        .map_err(chart_error)?;
     c.configure_mesh()
         .x_desc("s")
-        .y_desc("tx/s")
+        .y_desc(y_desc)
         .draw()
-        .map_err(|e| draw(&e))?;
-    c.draw_series(LineSeries::new(offered.iter().copied(), &RED))
-        .map_err(|e| draw(&e))?
-        .label("offered")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
-    c.draw_series(LineSeries::new(tps.iter().copied(), &BLUE))
-        .map_err(|e| draw(&e))?
-        .label("committed")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+        .map_err(chart_error)?;
+    for (label, points, colour) in series {
+        let colour = *colour;
+        c.draw_series(LineSeries::new(points.iter().copied(), colour))
+            .map_err(chart_error)?
+            .label(*label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
+    }
     c.configure_series_labels()
         .border_style(BLACK)
         .draw()
-        .map_err(|e| draw(&e))?;
-    let mut c = ChartBuilder::on(&bottom)
-        .caption("submit-to-final latency, ms", ("sans-serif", 20))
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0..t_max, 0..y_ms)
-        .map_err(|e| draw(&e))?;
-    c.configure_mesh()
-        .x_desc("s")
-        .y_desc("ms")
-        .draw()
-        .map_err(|e| draw(&e))?;
-    c.draw_series(LineSeries::new(p50.iter().copied(), &GREEN))
-        .map_err(|e| draw(&e))?
-        .label("p50")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN));
-    c.draw_series(LineSeries::new(p99.iter().copied(), &MAGENTA))
-        .map_err(|e| draw(&e))?
-        .label("p99")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], MAGENTA));
-    c.configure_series_labels()
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| draw(&e))?;
-    root.present().map_err(|e| draw(&e))?;
+        .map_err(chart_error)?;
     Ok(())
 }
