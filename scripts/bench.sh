@@ -86,15 +86,7 @@ echo "== consumer lookups (wrk against the QR resolver)"
 LOOKUPS="$OUT/lookups.md"
 if command -v wrk >/dev/null 2>&1; then
   NET="$(mktemp -d)/net"
-  BASE=$(python3 -c 'import socket,random
-while True:
-    b=random.randint(20000,32000); ok=True
-    for i in range(8):
-        s=socket.socket()
-        try: s.bind(("127.0.0.1",b+i))
-        except OSError: ok=False
-        s.close()
-    if ok: print(b); break')
+  BASE=$(python3 scripts/free-ports.py 8)
   FILIERA_API_RATE_LIMIT_PER_IP_PER_S=0 "$BIN/filiera" localnet --validators 4 --dir "$NET" \
     --p2p-base-port "$BASE" --api-base-port $((BASE + 4)) >"$OUT/lookups-net.log" 2>&1 &
   NETPID=$!

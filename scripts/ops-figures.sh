@@ -19,15 +19,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
-BASE=$(python3 -c 'import socket,random
-while True:
-    b=random.randint(20000,32000); ok=True  # below the ephemeral ports
-    for i in range(16):
-        s=socket.socket()
-        try: s.bind(("127.0.0.1",b+i))
-        except OSError: ok=False
-        s.close()
-    if ok: print(b); break')
+BASE=$(python3 scripts/free-ports.py 16)
 API=$((BASE + 8))
 "$BIN/filiera" genesis new --validators 4 --out "$NET" --p2p-base-port "$BASE" --api-base-port "$API" >/dev/null
 PEERS=""

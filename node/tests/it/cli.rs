@@ -42,6 +42,17 @@ fn new_localnet(dir: &Path, validators: u32) {
         .success();
 }
 
+/// Runs a command expected to succeed and parses its JSON output.
+fn json_ok(cmd: &mut Command) -> Value {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
@@ -268,14 +279,12 @@ fn keys_are_sealed_with_a_passphrase_and_open_only_with_it() {
     );
     assert!(err.contains("FILIERA_KEY_PASSPHRASE"), "{err}");
     assert!(!sealed.exists());
-    let out = filiera()
-        .env("FILIERA_KEY_PASSPHRASE", pass)
-        .args(["--json", "keys", "new", "--encrypt", "--out"])
-        .arg(&sealed)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let made = json_ok(
+        filiera()
+            .env("FILIERA_KEY_PASSPHRASE", pass)
+            .args(["--json", "keys", "new", "--encrypt", "--out"])
+            .arg(&sealed),
+    );
     assert_eq!(mode(&sealed), 0o600);
     assert!(
         std::fs::read_to_string(&sealed)
@@ -297,18 +306,12 @@ fn keys_are_sealed_with_a_passphrase_and_open_only_with_it() {
     assert!(err.contains("wrong passphrase"), "{err}");
     let pass_file = tmp.path().join("passphrase");
     std::fs::write(&pass_file, format!("{pass}\n")).unwrap();
-    let out = filiera()
-        .env("FILIERA_KEY_PASSPHRASE_FILE", &pass_file)
-        .args(["--json", "keys", "show"])
-        .arg(&sealed)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let shown = json_ok(
+        filiera()
+            .env("FILIERA_KEY_PASSPHRASE_FILE", &pass_file)
+            .args(["--json", "keys", "show"])
+            .arg(&sealed),
     );
-    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(shown["public_key"], made["public_key"]);
     // A key in clear sealed in place keeps its public key, and is refused a second time.
     let clear = tmp.path().join("clear.json");
@@ -317,15 +320,7 @@ fn keys_are_sealed_with_a_passphrase_and_open_only_with_it() {
         .arg(&clear)
         .assert()
         .success();
-    let before: Value = serde_json::from_slice(
-        &filiera()
-            .args(["--json", "keys", "show"])
-            .arg(&clear)
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let before = json_ok(filiera().args(["--json", "keys", "show"]).arg(&clear));
     filiera()
         .env("FILIERA_KEY_PASSPHRASE", pass)
         .args(["keys", "encrypt"])
@@ -338,16 +333,12 @@ fn keys_are_sealed_with_a_passphrase_and_open_only_with_it() {
         text.contains("ciphertext") && !text.contains("secret_key"),
         "{text}"
     );
-    let after: Value = serde_json::from_slice(
-        &filiera()
+    let after = json_ok(
+        filiera()
             .env("FILIERA_KEY_PASSPHRASE", pass)
             .args(["--json", "keys", "show"])
-            .arg(&clear)
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+            .arg(&clear),
+    );
     assert_eq!(after["public_key"], before["public_key"]);
     let err = fails(
         filiera()
@@ -400,12 +391,7 @@ fn keys_are_sealed_with_a_passphrase_and_open_only_with_it() {
     let status = format!("http://127.0.0.1:{}/v1/status", base + 1);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let height = loop {
-        let h = ureq::get(&status)
-            .call()
-            .ok()
-            .and_then(|mut r| r.body_mut().read_json::<Value>().ok())
-            .and_then(|v| v["height"].as_u64())
-            .unwrap_or(0);
+        let h = crate::network::height_at(&status);
         if h >= 1 || std::time::Instant::now() > deadline {
             break h;
         }

@@ -122,7 +122,7 @@ fn wait_until<T>(what: &str, every_ms: u64, mut probe: impl FnMut() -> Option<T>
 }
 
 /// The height a node's `/v1/status` at `status_url` reports (0 if it does not answer).
-fn height_at(status_url: &str) -> u64 {
+pub(crate) fn height_at(status_url: &str) -> u64 {
     get(status_url)
         .and_then(|s| s["height"].as_u64())
         .unwrap_or(0)
