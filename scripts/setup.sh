@@ -66,6 +66,8 @@ soft_install promtool prometheus
 soft_install systemd-analyze systemd
 # chromium opens the consumer page headless (scripts/page-check.py).
 soft_install chromium chromium
+# faketime (libfaketime) skews one node's clock in the fault-injection run.
+soft_install faketime faketime
 
 # GS1's reference EPCIS event hash implementation and a JSON Schema validator:
 # the EPCIS tests cross-check hashes and exported documents with them.

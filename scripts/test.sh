@@ -51,6 +51,20 @@ print("smoke run: 150 of 150 transactions committed; result.json, summary.md, ch
 PY
 rm -rf "$smoke"
 
+step "fault injection: one fault of each kind on 4 real validators, then the checker (long runs: scripts/reliability.sh)"
+if [ "$(id -u)" -eq 0 ] && ip netns add "filiera-probe-$$" 2>/dev/null; then
+  ip netns del "filiera-probe-$$"
+  faults="$(mktemp -d)"
+  "$CARGO_TARGET_DIR/debug/filiera-faults" --seed "${FILIERA_FAULT_SEED:-1}" --rounds 7 \
+    --out "$faults" --keep >"$faults/log" 2>&1 || { cat "$faults/log"; exit 1; }
+  sed -n '1,20p' "$faults/report.md"
+  rm -rf "$faults"
+elif [ "${FILIERA_REQUIRE_TOOLS:-0}" = 1 ]; then
+  echo "fault injection needs root and network namespaces" >&2; exit 1
+else
+  echo "not root or no network namespaces: fault injection skipped"
+fi
+
 step "fuzz smoke: every target for 5 s from the committed corpus (long runs: scripts/fuzz.sh)"
 if rustup toolchain list 2>/dev/null | grep -q '^nightly' \
   || rustup toolchain install nightly --profile minimal >/dev/null 2>&1; then

@@ -164,7 +164,8 @@ fn call(contract: &str, method: &str, args: Vec<u8>) -> Result<ContractCall> {
     })
 }
 
-fn commission(lot: LotRef) -> Result<ContractCall> {
+/// A lot registration.
+pub fn commission(lot: LotRef) -> Result<ContractCall> {
     call(
         contract_ids::LOTS,
         "commission",
@@ -179,7 +180,8 @@ fn commission(lot: LotRef) -> Result<ContractCall> {
     )
 }
 
-fn record(lot: LotRef, n: u64) -> Result<ContractCall> {
+/// An event on a lot (stored or inspected, by `n`'s parity).
+pub fn record(lot: LotRef, n: u64) -> Result<ContractCall> {
     let kind = if n.is_multiple_of(2) {
         EventKind::Store
     } else {

@@ -35,7 +35,7 @@ pub struct ProcSample {
 
 /// Ports `[base, base + count)` all free on loopback; below the ephemeral range
 /// so that no outgoing connection takes one between this check and the bind.
-fn free_ports(count: u16) -> Result<u16> {
+pub fn free_ports(count: u16) -> Result<u16> {
     let seed = u64::from(std::process::id())
         ^ std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

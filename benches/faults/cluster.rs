@@ -1,0 +1,343 @@
+//! A localnet of real `filiera` processes, one network namespace each, every
+//! peer link and every API behind a proxy of the harness.
+
+use crate::faults::netns::Namespace;
+use crate::faults::proxy::{self, Shape, Target};
+use crate::load::net::{free_ports, proc_sample};
+use anyhow::{Context, Result, bail};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+/// Extra keys per demo organisation: senders for the load.
+pub const LOAD_KEYS_PER_ORG: u8 = 3;
+/// Size of the tmpfs that holds the data of the node whose disk fills, MiB.
+pub const DISK_TMPFS_MIB: u64 = 512;
+
+/// A clock offset for one start of a node, seconds (libfaketime).
+pub type SkewS = i64;
+
+/// One validator: its namespace, home and process.
+struct Node {
+    ns: Arc<Namespace>,
+    home: PathBuf,
+    child: Option<Child>,
+    /// Highest peak RSS seen across its processes, KiB.
+    rss_peak_kib: u64,
+    paused: bool,
+}
+
+/// The running network; processes are killed, mounts and namespaces removed
+/// when it is dropped.
+pub struct Cluster {
+    bin: PathBuf,
+    /// Where genesis, keys and homes are.
+    pub dir: PathBuf,
+    nodes: Vec<Node>,
+    /// API base URL of each validator, reachable from the harness.
+    pub apis: Vec<String>,
+    /// Undirected links, by (lower, higher) node index: both directions' shapes.
+    links: BTreeMap<(usize, usize), [Arc<Shape>; 2]>,
+    /// The node whose data lives on a small tmpfs (the full-disk victim).
+    pub disk_node: Option<usize>,
+    faketime_lib: Option<PathBuf>,
+}
+
+/// libfaketime's preload library, where Debian's `faketime` package puts it.
+pub fn faketime_lib() -> Option<PathBuf> {
+    [
+        "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/faketime/libfaketime.so.1",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+}
+
+impl Cluster {
+    /// Makes a genesis of `validators` in `dir` (which must not exist), one
+    /// namespace per validator, the proxies, and starts every validator.
+    /// `disk_node`'s data directory is a tmpfs of `DISK_TMPFS_MIB`.
+    pub fn start(
+        bin: &Path,
+        dir: &Path,
+        validators: usize,
+        disk_node: Option<usize>,
+        seed: u64,
+    ) -> Result<Cluster> {
+        if dir.exists() {
+            bail!("{} exists; the harness starts a new network", dir.display());
+        }
+        let n = u16::try_from(validators).context("too many validators")?;
+        // Peer ports are per namespace; only the API proxies bind in this one.
+        let api_base = free_ports(n)?;
+        let p2p_base = api_base.checked_add(n).context("ports")?;
+        run(Command::new(bin)
+            .args(["genesis", "new", "--validators", &validators.to_string()])
+            .arg("--out")
+            .arg(dir)
+            .args(["--p2p-base-port", &p2p_base.to_string()])
+            .args(["--api-base-port", &api_base.to_string()])
+            .args(["--load-keys", &LOAD_KEYS_PER_ORG.to_string()])
+            .stdout(Stdio::null()))?;
+        let tag = std::process::id() % 100_000;
+        let mut nodes = Vec::new();
+        for i in 0..validators {
+            nodes.push(Node {
+                ns: Arc::new(Namespace::create(&format!("filiera-{tag}-{i}"))?),
+                home: dir.join(format!("node{i}")),
+                child: None,
+                rss_peak_kib: 0,
+                paused: false,
+            });
+        }
+        let mut cluster = Cluster {
+            bin: bin.to_owned(),
+            dir: dir.to_owned(),
+            apis: (0..n)
+                .map(|i| format!("http://127.0.0.1:{}", api_base + i))
+                .collect(),
+            nodes,
+            links: BTreeMap::new(),
+            disk_node,
+            faketime_lib: faketime_lib(),
+        };
+        if let Some(k) = disk_node {
+            let data = cluster.nodes[k].home.join("data");
+            std::fs::create_dir_all(&data)?;
+            run(Command::new("mount")
+                .args([
+                    "-t",
+                    "tmpfs",
+                    "-o",
+                    &format!("size={DISK_TMPFS_MIB}m"),
+                    "tmpfs",
+                ])
+                .arg(&data))?;
+        }
+        for i in 0..validators {
+            // The API, untouched by faults: the harness's view of node i.
+            let port = api_base + i as u16;
+            let listener = TcpListener::bind(loopback(port))?;
+            let target = Target {
+                namespace: Some(Arc::clone(&cluster.nodes[i].ns)),
+                addr: loopback(port),
+            };
+            proxy::spawn(listener, target, Arc::new(Shape::default()), seed);
+            for j in 0..validators {
+                if i == j {
+                    continue;
+                }
+                // In i's namespace, j's peer port leads to j through the link's shape.
+                let shape = Arc::new(Shape::default());
+                let peer_port = p2p_base + j as u16;
+                let listener = cluster.nodes[i]
+                    .ns
+                    .run(|| Ok(TcpListener::bind(loopback(peer_port))?))?;
+                let target = Target {
+                    namespace: Some(Arc::clone(&cluster.nodes[j].ns)),
+                    addr: loopback(peer_port),
+                };
+                proxy::spawn(
+                    listener,
+                    target,
+                    Arc::clone(&shape),
+                    seed ^ ((i as u64) << 8 | j as u64),
+                );
+                let key = (i.min(j), i.max(j));
+                let pair = cluster
+                    .links
+                    .entry(key)
+                    .or_insert_with(|| [Arc::default(), Arc::default()]);
+                pair[usize::from(i > j)] = shape;
+            }
+        }
+        for i in 0..validators {
+            cluster.start_node(i, None)?;
+        }
+        Ok(cluster)
+    }
+
+    /// Number of validators.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Whether libfaketime is there (the clock-skew fault needs it).
+    pub fn can_skew(&self) -> bool {
+        self.faketime_lib.is_some()
+    }
+
+    /// Starts node `i` (again), its clock offset by `skew_s` if given.
+    pub fn start_node(&mut self, i: usize, skew_s: Option<SkewS>) -> Result<()> {
+        let node = &mut self.nodes[i];
+        if node.child.is_some() {
+            bail!("node {i} is running");
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(node.home.join("node.log"))?;
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &node.ns.name])
+            .arg(&self.bin)
+            .arg("start")
+            .arg("--home")
+            .arg(&node.home)
+            // All the harness's requests come from one address (the API proxy).
+            .env("FILIERA_API_RATE_LIMIT_PER_IP_PER_S", "0")
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        if let Some(offset) = skew_s {
+            let lib = self
+                .faketime_lib
+                .as_ref()
+                .context("clock skew needs libfaketime (Debian package faketime)")?;
+            cmd.env("LD_PRELOAD", lib)
+                .env("FAKETIME", format!("{offset:+}s"))
+                // Only the wall clock moves: timeouts run on the monotonic clock,
+                // which a skewed machine still has right.
+                .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+                .env("FAKETIME_NO_CACHE", "1");
+        }
+        // `ip netns exec` execs the node: the child's pid is the node's.
+        node.child = Some(cmd.spawn().context("starting a validator")?);
+        node.paused = false;
+        Ok(())
+    }
+
+    /// SIGKILLs node `i` and reaps it.
+    pub fn kill_node(&mut self, i: usize) -> Result<()> {
+        self.sample();
+        let node = &mut self.nodes[i];
+        if let Some(mut child) = node.child.take() {
+            if node.paused {
+                let _ = kill(pid(&child), Signal::SIGCONT);
+            }
+            child.kill()?;
+            child.wait()?;
+        }
+        node.paused = false;
+        Ok(())
+    }
+
+    /// SIGSTOP (`pause`) or SIGCONT node `i`.
+    pub fn pause_node(&mut self, i: usize, pause: bool) -> Result<()> {
+        let node = &mut self.nodes[i];
+        let child = node.child.as_ref().context("node is not running")?;
+        let signal = if pause {
+            Signal::SIGSTOP
+        } else {
+            Signal::SIGCONT
+        };
+        kill(pid(child), signal)?;
+        node.paused = pause;
+        Ok(())
+    }
+
+    /// Whether node `i`'s process runs; reaps it if it ended, and says how.
+    pub fn exited(&mut self, i: usize) -> Result<Option<std::process::ExitStatus>> {
+        let node = &mut self.nodes[i];
+        let Some(child) = node.child.as_mut() else {
+            return Ok(None);
+        };
+        match child.try_wait()? {
+            None => Ok(None),
+            Some(status) => {
+                node.child = None;
+                Ok(Some(status))
+            }
+        }
+    }
+
+    /// Whether node `i` has a process.
+    pub fn is_running(&self, i: usize) -> bool {
+        self.nodes[i].child.is_some()
+    }
+
+    /// Cuts (or heals) every link between `side` and the other nodes.
+    pub fn partition(&self, side: &[usize], cut: bool) {
+        for ((a, b), shapes) in &self.links {
+            if side.contains(a) != side.contains(b) {
+                for s in shapes {
+                    if cut { s.cut() } else { s.heal() }
+                }
+            }
+        }
+    }
+
+    /// Degrades every link (or restores them with zeros).
+    pub fn degrade_all(&self, delay_ms: u64, jitter_ms: u64, stall_permille: u64) {
+        for shapes in self.links.values() {
+            for s in shapes {
+                s.degrade(delay_ms, jitter_ms, stall_permille);
+            }
+        }
+    }
+
+    /// The data directory of node `i`.
+    pub fn data_dir(&self, i: usize) -> PathBuf {
+        self.nodes[i].home.join("data")
+    }
+
+    /// The log of node `i`.
+    pub fn log(&self, i: usize) -> PathBuf {
+        self.nodes[i].home.join("node.log")
+    }
+
+    /// Records every running node's peak memory so far.
+    pub fn sample(&mut self) {
+        for node in &mut self.nodes {
+            if let Some(child) = &node.child {
+                let peak = proc_sample(child.id()).rss_peak_kib;
+                node.rss_peak_kib = node.rss_peak_kib.max(peak);
+            }
+        }
+    }
+
+    /// Peak resident memory of each node over the run, KiB.
+    pub fn rss_peaks_kib(&mut self) -> Vec<u64> {
+        self.sample();
+        self.nodes.iter().map(|n| n.rss_peak_kib).collect()
+    }
+}
+
+fn pid(child: &Child) -> Pid {
+    Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX))
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for i in 0..self.nodes.len() {
+            let _ = self.kill_node(i);
+        }
+        if let Some(k) = self.disk_node {
+            let _ = Command::new("umount").arg(self.data_dir(k)).status();
+        }
+    }
+}

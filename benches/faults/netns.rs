@@ -1,0 +1,80 @@
+//! Network namespaces: each node gets a network stack of its own, so its
+//! loopback holds only itself and the link proxies that stand for its peers.
+//! A node cannot reach a peer except through the harness, whatever address
+//! it learns (identify tells peers' real listen addresses).
+
+use anyhow::{Context, Result, bail};
+use nix::sched::{CloneFlags, setns};
+use std::fs::File;
+use std::process::Command;
+
+/// One named network namespace (`ip netns`), deleted when dropped.
+pub struct Namespace {
+    /// Its name under `/run/netns`.
+    pub name: String,
+    file: File,
+}
+
+fn ip(args: &[&str]) -> Result<()> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .context("running ip (iproute2)")?;
+    if !out.status.success() {
+        bail!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+impl Namespace {
+    /// Creates namespace `name` with its loopback up.
+    pub fn create(name: &str) -> Result<Namespace> {
+        ip(&["netns", "add", name])?;
+        let created = (|| {
+            ip(&["-n", name, "link", "set", "lo", "up"])?;
+            File::open(format!("/run/netns/{name}")).context("opening the namespace")
+        })();
+        match created {
+            Ok(file) => Ok(Namespace {
+                name: name.to_owned(),
+                file,
+            }),
+            Err(e) => {
+                let _ = ip(&["netns", "del", name]);
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs `f` on a new thread inside the namespace: sockets it makes stay
+    /// in the namespace when handed back.
+    pub fn run<T: Send>(&self, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    setns(&self.file, CloneFlags::CLONE_NEWNET)
+                        .with_context(|| format!("entering {}", self.name))?;
+                    f()
+                })
+                .join()
+                .unwrap_or_else(|_| bail!("a thread in {} panicked", self.name))
+        })
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = ip(&["netns", "del", &self.name]);
+    }
+}
+
+/// Whether this process may make namespaces (root, or CAP_SYS_ADMIN and
+/// CAP_NET_ADMIN); the harness needs it.
+pub fn available() -> bool {
+    let probe = format!("filiera-probe-{}", std::process::id());
+    Namespace::create(&probe).is_ok()
+}
