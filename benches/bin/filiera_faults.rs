@@ -45,6 +45,9 @@ struct Args {
     /// Keep the network's folder (logs, data) in `--out`.
     #[arg(long)]
     keep: bool,
+    /// Skip the hostile inputs after the faults.
+    #[arg(long)]
+    no_hostile: bool,
 }
 
 fn main() -> Result<()> {
@@ -88,6 +91,7 @@ fn main() -> Result<()> {
             kinds: args.kinds.clone(),
             heal_bound_s: args.heal_bound_s,
             rss_limit_mib: args.rss_limit_mib,
+            hostile: !args.no_hostile,
         },
     )?;
     let md = run::write(&report, &args.out)?;

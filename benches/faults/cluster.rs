@@ -40,6 +40,8 @@ pub struct Cluster {
     nodes: Vec<Node>,
     /// API base URL of each validator, reachable from the harness.
     pub apis: Vec<String>,
+    /// Each validator's peer port, reachable from the harness (for hostile peers).
+    pub p2p_addrs: Vec<SocketAddr>,
     /// Undirected links, by (lower, higher) node index: both directions' shapes.
     links: BTreeMap<(usize, usize), [Arc<Shape>; 2]>,
     /// The node whose data lives on a small tmpfs (the full-disk victim).
@@ -90,8 +92,9 @@ impl Cluster {
         }
         let n = u16::try_from(validators).context("too many validators")?;
         // Peer ports are per namespace; only the API proxies bind in this one.
-        let api_base = free_ports(n)?;
-        let p2p_base = api_base.checked_add(n).context("ports")?;
+        let api_base = free_ports(3 * n)?;
+        let p2p_base = api_base + n;
+        let p2p_outside_base = p2p_base + n;
         run(Command::new(bin)
             .args(["genesis", "new", "--validators", &validators.to_string()])
             .arg("--out")
@@ -117,6 +120,7 @@ impl Cluster {
             apis: (0..n)
                 .map(|i| format!("http://127.0.0.1:{}", api_base + i))
                 .collect(),
+            p2p_addrs: (0..n).map(|i| loopback(p2p_outside_base + i)).collect(),
             nodes,
             links: BTreeMap::new(),
             disk_node,
@@ -142,6 +146,13 @@ impl Cluster {
             let target = Target {
                 namespace: Some(Arc::clone(&cluster.nodes[i].ns)),
                 addr: loopback(port),
+            };
+            proxy::spawn(listener, target, Arc::new(Shape::default()), seed);
+            // Its peer port, for the hostile phase's strangers.
+            let listener = TcpListener::bind(cluster.p2p_addrs[i])?;
+            let target = Target {
+                namespace: Some(Arc::clone(&cluster.nodes[i].ns)),
+                addr: loopback(p2p_base + i as u16),
             };
             proxy::spawn(listener, target, Arc::new(Shape::default()), seed);
             for j in 0..validators {
@@ -195,6 +206,17 @@ impl Cluster {
 
     /// Starts node `i` (again), its clock offset by `skew_s` if given.
     pub fn start_node(&mut self, i: usize, skew_s: Option<SkewS>) -> Result<()> {
+        self.spawn_node(i, skew_s, false)
+    }
+
+    /// Starts node `i` with the API's per-address rate limit of its config
+    /// (the harness's own traffic all comes from one address, so it is
+    /// otherwise lifted).
+    pub fn start_node_rate_limited(&mut self, i: usize) -> Result<()> {
+        self.spawn_node(i, None, true)
+    }
+
+    fn spawn_node(&mut self, i: usize, skew_s: Option<SkewS>, rate_limited: bool) -> Result<()> {
         let node = &mut self.nodes[i];
         if node.child.is_some() {
             bail!("node {i} is running");
@@ -209,10 +231,12 @@ impl Cluster {
             .arg("start")
             .arg("--home")
             .arg(&node.home)
-            // All the harness's requests come from one address (the API proxy).
-            .env("FILIERA_API_RATE_LIMIT_PER_IP_PER_S", "0")
             .stdout(log.try_clone()?)
             .stderr(log);
+        if !rate_limited {
+            // All the harness's requests come from one address (the API proxy).
+            cmd.env("FILIERA_API_RATE_LIMIT_PER_IP_PER_S", "0");
+        }
         if let Some(offset) = skew_s {
             let lib = self
                 .faketime_lib

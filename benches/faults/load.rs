@@ -34,6 +34,9 @@ pub struct Ack {
     pub height: u64,
     /// Which node said so.
     pub node: usize,
+    /// The transaction itself (replayed by the hostile phase).
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
 }
 
 /// What the load saw.
@@ -165,7 +168,7 @@ impl Load {
                             std::thread::sleep(Duration::from_millis(POLL_MS));
                             // Sent before and lost the answer: it may be in already.
                             if let Some(height) = committed_at(&agent, &apis[node], &hash) {
-                                record(&tally, &hash, height, node);
+                                record(&tally, &hash, &bytes, height, node);
                                 chain.expiry_height = height + expiry_blocks;
                                 break 'tx;
                             }
@@ -175,7 +178,7 @@ impl Load {
                         while Instant::now() < deadline && !stop.load(Ordering::SeqCst) {
                             std::thread::sleep(Duration::from_millis(POLL_MS));
                             if let Some(height) = committed_at(&agent, &apis[node], &hash) {
-                                record(&tally, &hash, height, node);
+                                record(&tally, &hash, &bytes, height, node);
                                 chain.expiry_height = height + expiry_blocks;
                                 break 'tx;
                             }
@@ -202,12 +205,13 @@ impl Load {
     }
 }
 
-fn record(tally: &Tally, hash: &Hash, height: u64, node: usize) {
+fn record(tally: &Tally, hash: &Hash, bytes: &[u8], height: u64, node: usize) {
     if let Ok(mut acks) = tally.acks.lock() {
         acks.push(Ack {
             tx_hash: hash.to_hex(),
             height,
             node,
+            bytes: bytes.to_vec(),
         });
     }
 }

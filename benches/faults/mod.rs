@@ -6,13 +6,16 @@
 //! its wall clock off (libfaketime), and fills a node's disk. After each heal
 //! it times how long every node takes to commit past the highest height seen
 //! at the heal; at the end the checker compares every block on every node and
-//! looks up every acknowledged transaction everywhere.
+//! looks up every acknowledged transaction everywhere. Between the faults and
+//! the checker, the hostile phase ([`hostile`]) throws forged, replayed and
+//! malformed inputs at every node and counts the refusals.
 //!
 //! Needs root (namespaces, a tmpfs mount). Seeded: the same seed gives the
 //! same schedule of faults (timings on a real machine still vary).
 
 pub mod check;
 pub mod cluster;
+pub mod hostile;
 pub mod load;
 pub mod netns;
 pub mod proxy;

@@ -163,8 +163,8 @@ fn hold(mut near: TcpStream, shape: &Shape, epoch: u64) {
     let _ = near.shutdown(Shutdown::Both);
 }
 
-/// Copies `from` to `to` through the shape; closes both when either side
-/// ends or the connection went stale.
+/// Copies `from` to `to` through the shape until `from` ends, `to` fails or
+/// the connection goes stale; then closes that direction.
 fn pump(mut from: TcpStream, to: TcpStream, shape: &Arc<Shape>, epoch: u64, seed: u64) {
     let _ = from.set_read_timeout(Some(Duration::from_millis(POLL_MS)));
     let (tx, rx) = mpsc::channel::<(Instant, Vec<u8>)>();
@@ -215,6 +215,8 @@ fn pump(mut from: TcpStream, to: TcpStream, shape: &Arc<Shape>, epoch: u64, seed
     }
     drop(tx);
     let _ = writer.join();
-    let _ = from.shutdown(Shutdown::Both);
-    let _ = to.shutdown(Shutdown::Both);
+    // Close this direction only: the other pump may still carry the far
+    // side's last words (an answer sent just before it closed).
+    let _ = from.shutdown(Shutdown::Read);
+    let _ = to.shutdown(Shutdown::Write);
 }

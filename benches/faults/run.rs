@@ -41,6 +41,8 @@ pub struct Options {
     pub heal_bound_s: u64,
     /// Memory a node may use at most (peak RSS), MiB.
     pub rss_limit_mib: u64,
+    /// Whether to run the hostile phase after the faults.
+    pub hostile: bool,
 }
 
 /// One injected fault and what followed it.
@@ -92,6 +94,8 @@ pub struct Report {
     pub send_failures: BTreeMap<String, u64>,
     /// Transactions sent again after going uncommitted for a while.
     pub resends: u64,
+    /// Hostile inputs tried and refused (None: not run).
+    pub hostile: Option<crate::faults::hostile::Hostile>,
     /// What the checker found.
     pub verdict: Verdict,
     /// Peak RSS of each node over the run, MiB.
@@ -108,6 +112,7 @@ impl Report {
     pub fn passed(&self) -> bool {
         self.verdict.safe()
             && self.failures.is_empty()
+            && self.hostile.as_ref().is_none_or(|h| h.failures.is_empty())
             && self.faults.iter().all(|f| f.heal_to_progress_ms.is_some())
             && self
                 .rss_peak_mib
@@ -355,6 +360,13 @@ pub fn run(bin: &Path, dir: &Path, opts: Options) -> Result<Report> {
         r.hold(SETTLE_MS, None)?;
     }
     let tally = load.stop();
+    let acks = tally.acks.lock().map(|a| a.clone()).unwrap_or_default();
+    let hostile = if r.opts.hostile {
+        eprintln!("hostile inputs");
+        Some(crate::faults::hostile::run(&mut r.net, &acks, r.opts.seed)?)
+    } else {
+        None
+    };
     // Everything healed and running: wait for one more height everywhere, then compare.
     let top = r.top_height();
     if let Err(e) = check::wait_progress(&r.net.apis, top, Duration::from_secs(r.opts.heal_bound_s))
@@ -367,7 +379,6 @@ pub fn run(bin: &Path, dir: &Path, opts: Options) -> Result<Report> {
         .map(|h| h.unwrap_or(0))
         .min()
         .unwrap_or(0);
-    let acks = tally.acks.lock().map(|a| a.clone()).unwrap_or_default();
     let verdict = check::check(&r.net.apis, through, &acks);
     let rss_peak_mib = r.net.rss_peaks_kib().iter().map(|k| k / 1024).collect();
     let mut by_kind: BTreeMap<String, Vec<u64>> = BTreeMap::new();
@@ -416,6 +427,7 @@ pub fn run(bin: &Path, dir: &Path, opts: Options) -> Result<Report> {
             .map(|f| f.clone())
             .unwrap_or_default(),
         resends: tally.resends.load(std::sync::atomic::Ordering::Relaxed),
+        hostile,
         verdict,
         rss_peak_mib,
         failures: r.failures,
@@ -474,6 +486,25 @@ pub fn markdown(r: &Report) -> String {
     ));
     for k in &r.skipped {
         s.push_str(&format!("- skipped: {k}\n"));
+    }
+    if let Some(h) = &r.hostile {
+        s.push_str(&format!(
+            "\n## Hostile inputs: {} tried, {} refused\n\n| input | tried | refused | answers |\n|---|---:|---:|---|\n",
+            h.tried(),
+            h.refused()
+        ));
+        for (name, c) in &h.categories {
+            let answers: Vec<String> = c.answers.iter().map(|(a, n)| format!("{a} ×{n}")).collect();
+            s.push_str(&format!(
+                "| {name} | {} | {} | {} |\n",
+                c.tried,
+                c.refused,
+                answers.join(", ")
+            ));
+        }
+        for f in &h.failures {
+            s.push_str(&format!("- FAILED: {f}\n"));
+        }
     }
     s.push_str("\n## Faults in order\n\n");
     for f in &r.faults {

@@ -166,6 +166,11 @@ fn call(contract: &str, method: &str, args: Vec<u8>) -> Result<ContractCall> {
 
 /// A lot registration.
 pub fn commission(lot: LotRef) -> Result<ContractCall> {
+    commission_with_note(lot, "lotto di prova del carico")
+}
+
+/// A lot registration whose description is `description`.
+pub fn commission_with_note(lot: LotRef, description: &str) -> Result<ContractCall> {
     call(
         contract_ids::LOTS,
         "commission",
@@ -173,7 +178,7 @@ pub fn commission(lot: LotRef) -> Result<ContractCall> {
             id: lot,
             quantity: 1_000,
             site: None,
-            metadata: vec![("descrizione".into(), "lotto di prova del carico".into())],
+            metadata: vec![("descrizione".into(), description.into())],
             private_hash: None,
             epcis_hash: None,
         }),
