@@ -75,7 +75,9 @@ fn main() -> Result<()> {
         std::fs::create_dir_all(&args.out)?;
         let w = args.out.join("work");
         if w.exists() {
-            std::fs::remove_dir_all(&w)?;
+            unmount_under(&w);
+            std::fs::remove_dir_all(&w)
+                .with_context(|| format!("removing the last run's {}", w.display()))?;
         }
         w
     } else {
@@ -101,4 +103,16 @@ fn main() -> Result<()> {
         std::process::exit(1);
     }
     Ok(())
+}
+
+/// Unmounts what an interrupted run left mounted under `dir` (the disk
+/// node's tmpfs), so the folder can go.
+fn unmount_under(dir: &std::path::Path) {
+    let Ok(dir) = dir.canonicalize() else { return };
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    for point in mounts.lines().filter_map(|l| l.split_whitespace().nth(1)) {
+        if std::path::Path::new(point).starts_with(&dir) {
+            let _ = std::process::Command::new("umount").arg(point).status();
+        }
+    }
 }

@@ -103,11 +103,11 @@ impl Cluster {
             .args(["--api-base-port", &api_base.to_string()])
             .args(["--load-keys", &LOAD_KEYS_PER_ORG.to_string()])
             .stdout(Stdio::null()))?;
-        let tag = std::process::id() % 100_000;
+        crate::faults::netns::remove_stale();
         let mut nodes = Vec::new();
         for i in 0..validators {
             nodes.push(Node {
-                ns: Arc::new(Namespace::create(&format!("filiera-{tag}-{i}"))?),
+                ns: Arc::new(Namespace::create(&crate::faults::netns::name_for(i))?),
                 home: dir.join(format!("node{i}")),
                 child: None,
                 rss_peak_kib: 0,
@@ -362,6 +362,9 @@ impl Drop for Cluster {
         }
         if let Some(k) = self.disk_node {
             let _ = Command::new("umount").arg(self.data_dir(k)).status();
+        }
+        for node in &self.nodes {
+            node.ns.remove();
         }
     }
 }

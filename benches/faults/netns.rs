@@ -66,9 +66,42 @@ impl Namespace {
     }
 }
 
-impl Drop for Namespace {
-    fn drop(&mut self) {
+impl Namespace {
+    /// Removes the name (sockets and processes still in it keep it alive
+    /// until they end). Proxy threads hold the namespace until the process
+    /// exits, so the owner removes it explicitly rather than on the last drop.
+    pub fn remove(&self) {
         let _ = ip(&["netns", "del", &self.name]);
+    }
+}
+
+/// Prefix of the harness's namespace names: `filiera-<pid>-<node>`.
+pub const NAME_PREFIX: &str = "filiera-";
+
+/// The name of node `node`'s namespace for this process.
+pub fn name_for(node: usize) -> String {
+    format!("{NAME_PREFIX}{}-{node}", std::process::id())
+}
+
+/// Removes namespaces left by harness processes that no longer run (killed
+/// before they could clean up).
+pub fn remove_stale() {
+    let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
+        return;
+    };
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some(name) = line.split_whitespace().next() else {
+            continue;
+        };
+        let owner = name
+            .strip_prefix(NAME_PREFIX)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if let Some(pid) = owner
+            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = ip(&["netns", "del", name]);
+        }
     }
 }
 

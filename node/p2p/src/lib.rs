@@ -21,6 +21,7 @@
 
 mod network;
 mod sync_codec;
+pub mod wire;
 
 pub use network::{Network, NetworkConfig, NetworkError, NetworkEvent, Topic, peer_id_of};
 

@@ -31,7 +31,9 @@ pub mod mempool;
 pub mod metrics;
 pub mod node;
 pub mod runner;
-pub mod wire;
+/// The peer frames (gossip envelope, block sync), kept in `filiera-p2p` so
+/// they can be fuzzed without linking the node.
+pub use filiera_p2p::wire;
 
 pub use filiera_api::ApiLimits;
 pub use node::{NodeError, NodeSpec, run};

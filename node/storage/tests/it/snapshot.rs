@@ -179,3 +179,44 @@ fn chunks_served_by_index_equal_the_exported_ones_and_import_in_any_session() {
     let wrong = (old.0, src.certificate(6).unwrap().unwrap());
     assert!(dst.keep_history(&[wrong]).is_err());
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Snapshot chunks come from peers: any bit flipped in a chunk's bytes, or
+    /// bytes from nowhere, is refused (at decoding or import) and leaves the
+    /// importing store empty. Never a panic, never a partial state.
+    #[test]
+    fn arbitrary_chunk_bytes_are_refused_and_change_nothing(
+        chunk_pick in 0usize..4,
+        flip_at in proptest::prelude::any::<proptest::sample::Index>(),
+        bit in 0u8..8,
+        junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2_048),
+    ) {
+        let (_d, src, chain) = source();
+        let header = src.header(12).unwrap().unwrap();
+        let cert = src.certificate(12).unwrap().unwrap();
+        let good = chunks(&src, 12, 250);
+        let pick = chunk_pick.min(good.len() - 1);
+        let mut flipped = good[pick].encode();
+        let at = flip_at.index(flipped.len());
+        flipped[at] ^= 1 << bit;
+        for bytes in [flipped, junk.clone()] {
+            let dir = tempfile::tempdir().unwrap();
+            let dst = open(dir.path());
+            let mut importer = dst
+                .import_snapshot(chain.genesis_hash(), header.clone(), cert.clone())
+                .unwrap();
+            // The chunks before the picked one are good: the bad one arrives in its place.
+            for c in &good[..pick] {
+                importer.add_chunk(c.clone()).unwrap();
+            }
+            let refused = match SnapshotChunk::decode(&bytes) {
+                Err(_) => true,
+                Ok(c) => importer.add_chunk(c).is_err(),
+            };
+            proptest::prop_assert!(refused, "a changed chunk {pick} was taken");
+            proptest::prop_assert_eq!(dst.last_height().unwrap(), None);
+        }
+    }
+}

@@ -79,7 +79,7 @@ impl Gossip {
 impl SyncRequest {
     /// Decodes a request from a peer.
     pub fn decode(bytes: &[u8]) -> Result<SyncRequest, DecodeError> {
-        encoding::decode("sync request", bytes, filiera_p2p::SYNC_REQUEST_BYTES_MAX)
+        encoding::decode("sync request", bytes, crate::SYNC_REQUEST_BYTES_MAX)
     }
     /// The canonical bytes.
     pub fn encode(&self) -> Vec<u8> {
@@ -90,7 +90,7 @@ impl SyncRequest {
 impl SyncResponse {
     /// Decodes an answer from a peer.
     pub fn decode(bytes: &[u8]) -> Result<SyncResponse, DecodeError> {
-        encoding::decode("sync response", bytes, filiera_p2p::SYNC_RESPONSE_BYTES_MAX)
+        encoding::decode("sync response", bytes, crate::SYNC_RESPONSE_BYTES_MAX)
     }
     /// The canonical bytes.
     pub fn encode(&self) -> Vec<u8> {
