@@ -5,16 +5,20 @@
 #      SEEDS seeds per scenario instead of 200; a failing seed is printed with
 #      the command that replays it; keep it as a regression test;
 #   2. every fuzz target for FUZZ_SECONDS (new inputs join fuzz/corpus; a crash
-#      fails the run and leaves its input in fuzz/artifacts).
+#      fails the run and leaves its input in fuzz/artifacts);
+#   3. fault injection on 4 real validators (filiera-faults, as root): FAULT_ROUNDS
+#      faults of every kind under load, the hostile inputs, then the checker;
+#      the report goes to results/faults-<seed>/report.md.
 #
-#   scripts/reliability.sh                 # 2,000 seeds, 600 s per fuzz target
-#   scripts/reliability.sh 10000 3600      # longer
-#   scripts/reliability.sh 2000 0          # the simulation only
-# Not here yet: fault injection on real processes (docs/RELIABILITY.md).
+#   scripts/reliability.sh                 # 2,000 seeds, 600 s per fuzz target, 70 faults
+#   scripts/reliability.sh 10000 3600 700  # longer
+#   scripts/reliability.sh 2000 0 0        # the simulation only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds="${1:-2000}"
 fuzz_seconds="${2:-600}"
+fault_rounds="${3:-70}"
+fault_seed="${FILIERA_FAULT_SEED:-$(date +%s)}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/filiera-target}"
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
@@ -29,4 +33,13 @@ if [ "$fuzz_seconds" -gt 0 ]; then
   scripts/fuzz.sh "$fuzz_seconds"
 else
   echo "== fuzzing skipped (0 s)"
+fi
+
+if [ "$fault_rounds" -gt 0 ]; then
+  echo "== fault injection: $fault_rounds faults on 4 real validators, seed $fault_seed"
+  cargo build --release --workspace --bins --locked -q
+  "$CARGO_TARGET_DIR/release/filiera-faults" --seed "$fault_seed" --rounds "$fault_rounds" \
+    --out "results/faults-$fault_seed" --keep
+else
+  echo "== fault injection skipped (0 rounds)"
 fi

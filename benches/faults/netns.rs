@@ -108,6 +108,6 @@ pub fn remove_stale() {
 /// Whether this process may make namespaces (root, or CAP_SYS_ADMIN and
 /// CAP_NET_ADMIN); the harness needs it.
 pub fn available() -> bool {
-    let probe = format!("filiera-probe-{}", std::process::id());
-    Namespace::create(&probe).is_ok()
+    let probe = format!("{NAME_PREFIX}{}-probe", std::process::id());
+    Namespace::create(&probe).map(|ns| ns.remove()).is_ok()
 }

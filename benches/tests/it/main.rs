@@ -1,0 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Tests of the harness's own parts (the fault-injection proxy) on real sockets.
+
+mod proxy;
