@@ -528,6 +528,8 @@ pub fn run(net: &mut Cluster, acks: &[Ack], seed: u64) -> Result<Hostile> {
     // Back to the harness's setting: the checker reads every block.
     net.kill_node(flooded)?;
     net.start_node(flooded, None)?;
+    check::wait_progress(&apis[flooded..=flooded], height, Duration::from_secs(60))
+        .context("the node did not come back after the flood")?;
 
     // Markup stored in strings comes back escaped on the consumer page.
     let markup = "<script>alert('filiera')</script><img src=x onerror=alert(1)>";
