@@ -70,19 +70,7 @@ fn git_commit() -> String {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let bin = match &args.bin {
-        Some(b) => b.clone(),
-        None => std::env::current_exe()?
-            .parent()
-            .context("no folder of this binary")?
-            .join("filiera"),
-    };
-    if !bin.exists() {
-        bail!(
-            "{} not found: build it (cargo build --release --workspace --bins) or pass --bin",
-            bin.display()
-        );
-    }
+    let bin = filiera_benches::node_binary(args.bin.as_deref())?;
     let temp;
     let work = match &args.work {
         Some(w) => w.clone(),

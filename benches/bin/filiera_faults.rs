@@ -60,16 +60,7 @@ fn main() -> Result<()> {
     if !netns::available() {
         bail!("network namespaces cannot be made here: run as root (ip netns add)");
     }
-    let bin = match &args.bin {
-        Some(b) => b.clone(),
-        None => std::env::current_exe()?
-            .parent()
-            .context("no folder of this binary")?
-            .join("filiera"),
-    };
-    if !bin.exists() {
-        bail!("{} not found: build it or pass --bin", bin.display());
-    }
+    let bin = filiera_benches::node_binary(args.bin.as_deref())?;
     let temp = tempfile::tempdir()?;
     let work = if args.keep {
         std::fs::create_dir_all(&args.out)?;

@@ -129,15 +129,15 @@ impl Cluster {
         if let Some(k) = disk_node {
             let data = cluster.nodes[k].home.join("data");
             std::fs::create_dir_all(&data)?;
-            run(Command::new("mount")
-                .args([
-                    "-t",
-                    "tmpfs",
-                    "-o",
-                    &format!("size={DISK_TMPFS_MIB}m"),
-                    "tmpfs",
-                ])
-                .arg(&data))?;
+            let size = format!("size={DISK_TMPFS_MIB}m");
+            let mounted = run(Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &size, "tmpfs"])
+                .arg(&data));
+            if let Err(e) = mounted {
+                // No small disk to fill: the caller skips the full-disk fault.
+                eprintln!("no tmpfs for the full-disk fault: {e:#}");
+                cluster.disk_node = None;
+            }
         }
         for i in 0..validators {
             // The API, untouched by faults: the harness's view of node i.

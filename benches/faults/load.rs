@@ -58,14 +58,6 @@ pub struct Load {
     pub tally: Arc<Tally>,
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_millis(REQUEST_TIMEOUT_MS)))
-        .build()
-        .into()
-}
-
 /// `Some(height)` if `api` has `hash` committed.
 fn committed_at(agent: &ureq::Agent, api: &str, hash: &Hash) -> Option<u64> {
     let mut r = agent
@@ -124,7 +116,7 @@ impl Load {
             };
             let (stop, tally, apis) = (Arc::clone(&stop), Arc::clone(&tally), Arc::clone(&apis));
             threads.push(std::thread::spawn(move || {
-                let agent = agent();
+                let agent = crate::faults::check::agent(REQUEST_TIMEOUT_MS);
                 let mut node = k % apis.len();
                 let mut lot: Option<LotRef> = None;
                 for nonce in 0u64.. {

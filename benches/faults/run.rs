@@ -316,6 +316,10 @@ pub fn run(bin: &Path, dir: &Path, opts: Options) -> Result<Report> {
         .any(|k| k == "disk")
         .then(|| rng.random_range(0..opts.validators));
     let net = Cluster::start(bin, &dir.join("net"), opts.validators, disk_node, opts.seed)?;
+    if disk_node.is_some() && net.disk_node.is_none() {
+        kinds.retain(|k| k != "disk");
+        skipped.push("disk: a tmpfs could not be mounted (needs root)".into());
+    }
     check::wait_progress(&net.apis, 0, Duration::from_secs(START_BOUND_S))
         .context("the network did not start")?;
     let mut r = Runner {
