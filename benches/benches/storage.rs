@@ -54,6 +54,29 @@ fn commit(c: &mut Criterion) {
     group.finish();
 }
 
+/// The state-tree half of a commit alone: the root of 10,000 writes over a
+/// tree that already holds 10 blocks of them, nothing written.
+fn prepare(c: &mut Criterion) {
+    let (_dir, store, chain) = store();
+    for block in 0..10u64 {
+        chain
+            .commit(&store, writes(block, WRITES_PER_BLOCK), vec![])
+            .expect("commit");
+    }
+    let height = store.last_height().expect("height").expect("initialised") + 1;
+    let mut group = c.benchmark_group("storage::prepare");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(WRITES_PER_BLOCK as u64));
+    group.bench_function(format!("writes={WRITES_PER_BLOCK}"), |b| {
+        b.iter_batched(
+            || writes(1_000, WRITES_PER_BLOCK),
+            |changes| store.prepare_state(height, changes).expect("prepare"),
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
 fn proofs(c: &mut Criterion) {
     let (_dir, store, chain) = store();
     for block in 0..(PROOF_KEYS / WRITES_PER_BLOCK) as u64 {
@@ -80,5 +103,5 @@ fn proofs(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, commit, proofs);
+criterion_group!(benches, commit, prepare, proofs);
 criterion_main!(benches);
