@@ -50,7 +50,8 @@ pub fn agent(timeout_ms: u64) -> ureq::Agent {
         .into()
 }
 
-fn get(agent: &ureq::Agent, url: &str) -> Option<Value> {
+/// The JSON of a 200 answer to `GET url`; None for anything else.
+pub fn get_json(agent: &ureq::Agent, url: &str) -> Option<Value> {
     let mut r = agent.get(url).call().ok()?;
     if r.status().as_u16() != 200 {
         return None;
@@ -61,8 +62,22 @@ fn get(agent: &ureq::Agent, url: &str) -> Option<Value> {
 /// Committed height of each node (None if it does not answer).
 pub fn heights(agent: &ureq::Agent, apis: &[String]) -> Vec<Option<u64>> {
     apis.iter()
-        .map(|api| get(agent, &format!("{api}/v1/status")).and_then(|s| s["height"].as_u64()))
+        .map(|api| get_json(agent, &format!("{api}/v1/status")).and_then(|s| s["height"].as_u64()))
         .collect()
+}
+
+/// The highest height any node answers with (0 if none answers).
+pub fn top_height(agent: &ureq::Agent, apis: &[String]) -> u64 {
+    heights(agent, apis)
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(0)
+}
+
+/// What `api` says of transaction `tx_hash` (hex): committed, failed or pending.
+pub fn tx_status(agent: &ureq::Agent, api: &str, tx_hash: &str) -> Option<Value> {
+    get_json(agent, &format!("{api}/v1/txs/{tx_hash}"))
 }
 
 /// Waits until every node has committed a height above `above`; returns how
@@ -92,7 +107,7 @@ pub fn check(apis: &[String], through: u64, acks: &[Ack]) -> Verdict {
     for h in 1..=through {
         let blocks: Vec<Option<Value>> = apis
             .iter()
-            .map(|api| get(&agent, &format!("{api}/v1/blocks/{h}")))
+            .map(|api| get_json(&agent, &format!("{api}/v1/blocks/{h}")))
             .collect();
         v.heights_checked += 1;
         let field = |b: &Option<Value>, f: &str| {
@@ -114,8 +129,7 @@ pub fn check(apis: &[String], through: u64, acks: &[Ack]) -> Verdict {
     for ack in acks {
         v.acks_checked += 1;
         for (i, api) in apis.iter().enumerate() {
-            let at = get(&agent, &format!("{api}/v1/txs/{}", ack.tx_hash))
-                .and_then(|t| t["height"].as_u64());
+            let at = tx_status(&agent, api, &ack.tx_hash).and_then(|t| t["height"].as_u64());
             if at != Some(ack.height) {
                 v.acks_lost += 1;
                 v.note(format!(

@@ -255,6 +255,12 @@ impl Cluster {
         Ok(())
     }
 
+    /// SIGKILLs node `i` and starts it again at once, its clock offset by `skew_s` if given.
+    pub fn restart_node(&mut self, i: usize, skew_s: Option<SkewS>) -> Result<()> {
+        self.kill_node(i)?;
+        self.start_node(i, skew_s)
+    }
+
     /// SIGKILLs node `i` and reaps it.
     pub fn kill_node(&mut self, i: usize) -> Result<()> {
         self.sample();

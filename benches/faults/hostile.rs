@@ -38,6 +38,8 @@ const OVERSIZED_BODY_BYTES: usize = 8 << 20;
 /// Longest the node may keep a connection that never finishes its headers, ms
 /// (the API's header read timeout is 5 s).
 const SLOW_HEADERS_BOUND_MS: u64 = 15_000;
+/// Longest wait for a restarted node to commit again.
+const RESTART_BOUND: Duration = Duration::from_secs(60);
 /// Longest wait for a transaction to commit, ms.
 const COMMIT_BOUND_MS: u64 = 30_000;
 
@@ -94,7 +96,12 @@ fn post(url: &str, body: &[u8], headers: &[(&str, &str)]) -> (u16, String) {
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    match req.send(body) {
+    status_and_code(req.send(body))
+}
+
+/// Status and error code of an answer ("transport" if there was none).
+fn status_and_code(answer: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, String) {
+    match answer {
         Ok(mut r) => {
             let status = r.status().as_u16();
             let v: Value = r.body_mut().read_json().unwrap_or_default();
@@ -187,22 +194,14 @@ fn sign(
 }
 
 fn nonce_of(agent: &ureq::Agent, api: &str, s: &Sender) -> Option<u64> {
-    let mut r = agent
-        .get(format!("{api}/v1/accounts/{}/nonce", s.key.public_key()))
-        .call()
-        .ok()?;
-    let v: Value = r.body_mut().read_json().ok()?;
-    v["next_nonce"].as_u64()
+    let url = format!("{api}/v1/accounts/{}/nonce", s.key.public_key());
+    check::get_json(agent, &url)?["next_nonce"].as_u64()
 }
 
 fn wait_committed(agent: &ureq::Agent, api: &str, tx: &SignedTransaction) -> Option<Value> {
     let deadline = Instant::now() + Duration::from_millis(COMMIT_BOUND_MS);
     while Instant::now() < deadline {
-        if let Ok(mut r) = agent
-            .get(format!("{api}/v1/txs/{}", tx.hash().to_hex()))
-            .call()
-            && r.status().as_u16() == 200
-            && let Ok(v) = r.body_mut().read_json::<Value>()
+        if let Some(v) = check::tx_status(agent, api, &tx.hash().to_hex())
             && v["status"] != "pending"
         {
             return Some(v);
@@ -219,6 +218,13 @@ fn lot_exists(agent: &ureq::Agent, api: &str, lot: &LotRef) -> bool {
         .is_ok_and(|r| r.status().as_u16() == 200)
 }
 
+/// Waits until the restarted node behind `api` has committed past `height`.
+fn back_up(api: &str, height: u64) -> Result<()> {
+    check::wait_progress(std::slice::from_ref(&api.to_owned()), height, RESTART_BOUND)
+        .with_context(|| format!("{api} did not come back after a restart"))
+        .map(|_| ())
+}
+
 /// Runs every hostile input against `net`; `acks` are transactions the load
 /// had committed (replayed here). Restarts one node on the way.
 pub fn run(net: &mut Cluster, acks: &[Ack], seed: u64) -> Result<Hostile> {
@@ -227,11 +233,7 @@ pub fn run(net: &mut Cluster, acks: &[Ack], seed: u64) -> Result<Hostile> {
     let agent = check::agent(10_000);
     let (genesis, senders) = mix::senders(&net.dir)?;
     let apis = net.apis.clone();
-    let height = check::heights(&agent, &apis)
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or(0);
+    let height = check::top_height(&agent, &apis);
     let expiry = height + genesis.consensus.tx_expiry_blocks_max / 2;
     // The load never signs with the certification bodies' keys: their nonce is 0.
     let body = senders
@@ -316,10 +318,8 @@ pub fn run(net: &mut Cluster, acks: &[Ack], seed: u64) -> Result<Hostile> {
     }
     // ... and after a restart, to the restarted node.
     let victim = rng.random_range(0..net.len());
-    net.kill_node(victim)?;
-    net.start_node(victim, None)?;
-    check::wait_progress(&apis[victim..=victim], height, Duration::from_secs(60))
-        .context("the restarted node did not come back")?;
+    net.restart_node(victim, None)?;
+    back_up(&apis[victim], height)?;
     for ack in &replay_set {
         let a = submit(&apis[victim], &ack.bytes);
         h.count(
@@ -487,49 +487,34 @@ pub fn run(net: &mut Cluster, acks: &[Ack], seed: u64) -> Result<Hostile> {
     let flooded = rng.random_range(0..net.len());
     net.kill_node(flooded)?;
     net.start_node_rate_limited(flooded)?;
-    check::wait_progress(&apis[flooded..=flooded], height, Duration::from_secs(60))
-        .context("the rate-limited node did not come back")?;
+    back_up(&apis[flooded], height)?;
     let flood_agent = check::agent(5_000);
-    let mut limited = 0;
+    let url = format!("{}/v1/orgs/caseificio-montefeltro-demo", apis[flooded]);
+    let mut flood = Category {
+        tried: 1,
+        ..Category::default()
+    };
     for _ in 0..FLOOD_REQUESTS {
-        let a = flood_agent
-            .get(format!(
-                "{}/v1/orgs/caseificio-montefeltro-demo",
-                apis[flooded]
-            ))
-            .call()
-            .ok()
-            .map(|mut r| {
-                let status = r.status().as_u16();
-                let v: Value = r.body_mut().read_json().unwrap_or_default();
-                (status, v["code"].as_str().unwrap_or("").to_owned())
-            })
-            .unwrap_or((0, "transport".into()));
-        if a.0 == 429 {
-            limited += 1;
-        }
-        let c = h
-            .categories
-            .entry("flood of reads from one address".into())
-            .or_default();
-        *c.answers.entry(answer(&a)).or_default() += 1;
+        let a = status_and_code(flood_agent.get(&url).call());
+        *flood.answers.entry(answer(&a)).or_default() += 1;
     }
-    let c = h
-        .categories
-        .entry("flood of reads from one address".into())
-        .or_default();
-    c.tried = 1;
-    c.refused = u64::from(limited > 0);
+    let limited: u64 = flood
+        .answers
+        .iter()
+        .filter(|(a, _)| a.starts_with("429 "))
+        .map(|(_, n)| n)
+        .sum();
+    flood.refused = u64::from(limited > 0);
+    h.categories
+        .insert("flood of reads from one address".into(), flood);
     if limited == 0 {
         h.failures.push(format!(
             "{FLOOD_REQUESTS} reads from one address: none was limited"
         ));
     }
     // Back to the harness's setting: the checker reads every block.
-    net.kill_node(flooded)?;
-    net.start_node(flooded, None)?;
-    check::wait_progress(&apis[flooded..=flooded], height, Duration::from_secs(60))
-        .context("the node did not come back after the flood")?;
+    net.restart_node(flooded, None)?;
+    back_up(&apis[flooded], height)?;
 
     // Markup stored in strings comes back escaped on the consumer page.
     let markup = "<script>alert('filiera')</script><img src=x onerror=alert(1)>";
@@ -589,12 +574,8 @@ pub fn run(net: &mut Cluster, acks: &[Ack], seed: u64) -> Result<Hostile> {
                 .push(format!("{api}/health is not 200 after the hostile inputs"));
         }
     }
-    let top = check::heights(&agent, &apis)
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or(0);
-    if let Err(e) = check::wait_progress(&apis, top, Duration::from_secs(60)) {
+    let top = check::top_height(&agent, &apis);
+    if let Err(e) = check::wait_progress(&apis, top, RESTART_BOUND) {
         h.failures.push(format!("after the hostile inputs: {e}"));
     }
     Ok(h)

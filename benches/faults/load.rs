@@ -6,6 +6,7 @@
 //! What counts is the acknowledgement: a node answering "committed" at a
 //! height. Every acknowledged transaction must be on every node at the end.
 
+use crate::faults::check;
 use crate::load::mix::{self, Chain, Role};
 use anyhow::Result;
 use filiera_contract_api::lots::LotRef;
@@ -60,14 +61,7 @@ pub struct Load {
 
 /// `Some(height)` if `api` has `hash` committed.
 fn committed_at(agent: &ureq::Agent, api: &str, hash: &Hash) -> Option<u64> {
-    let mut r = agent
-        .get(format!("{api}/v1/txs/{}", hash.to_hex()))
-        .call()
-        .ok()?;
-    if r.status().as_u16() != 200 {
-        return None;
-    }
-    let v: Value = r.body_mut().read_json().ok()?;
+    let v = check::tx_status(agent, api, &hash.to_hex())?;
     // A failed receipt is committed too: the nonce is spent, the chain holds it.
     matches!(v["status"].as_str(), Some("committed" | "failed")).then(|| v["height"].as_u64())?
 }
@@ -116,7 +110,7 @@ impl Load {
             };
             let (stop, tally, apis) = (Arc::clone(&stop), Arc::clone(&tally), Arc::clone(&apis));
             threads.push(std::thread::spawn(move || {
-                let agent = crate::faults::check::agent(REQUEST_TIMEOUT_MS);
+                let agent = check::agent(REQUEST_TIMEOUT_MS);
                 let mut node = k % apis.len();
                 let mut lot: Option<LotRef> = None;
                 for nonce in 0u64.. {
@@ -153,20 +147,18 @@ impl Load {
                             return;
                         }
                         node = (node + 1) % apis.len();
-                        if let Err(why) = send(&agent, &apis[node], &bytes) {
-                            if let Ok(mut f) = tally.send_failures.lock() {
-                                *f.entry(why).or_default() += 1;
+                        // Refused: look once (an earlier send may be in already).
+                        // Taken: look until COMMIT_WAIT_MS, then send again.
+                        let wait_ms = match send(&agent, &apis[node], &bytes) {
+                            Ok(()) => COMMIT_WAIT_MS,
+                            Err(why) => {
+                                if let Ok(mut f) = tally.send_failures.lock() {
+                                    *f.entry(why).or_default() += 1;
+                                }
+                                POLL_MS
                             }
-                            std::thread::sleep(Duration::from_millis(POLL_MS));
-                            // Sent before and lost the answer: it may be in already.
-                            if let Some(height) = committed_at(&agent, &apis[node], &hash) {
-                                record(&tally, &hash, &bytes, height, node);
-                                chain.expiry_height = height + expiry_blocks;
-                                break 'tx;
-                            }
-                            continue;
-                        }
-                        let deadline = Instant::now() + Duration::from_millis(COMMIT_WAIT_MS);
+                        };
+                        let deadline = Instant::now() + Duration::from_millis(wait_ms);
                         while Instant::now() < deadline && !stop.load(Ordering::SeqCst) {
                             std::thread::sleep(Duration::from_millis(POLL_MS));
                             if let Some(height) = committed_at(&agent, &apis[node], &hash) {
@@ -175,7 +167,9 @@ impl Load {
                                 break 'tx;
                             }
                         }
-                        tally.resends.fetch_add(1, Ordering::Relaxed);
+                        if wait_ms == COMMIT_WAIT_MS {
+                            tally.resends.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                 }
             }));

@@ -165,12 +165,7 @@ impl Runner {
     }
 
     fn top_height(&self) -> u64 {
-        let agent = check::agent(1_000);
-        check::heights(&agent, &self.net.apis)
-            .into_iter()
-            .flatten()
-            .max()
-            .unwrap_or(0)
+        check::top_height(&check::agent(1_000), &self.net.apis)
     }
 
     /// Injects one fault of `kind`, holds it, heals it; returns what and how long.
@@ -233,11 +228,9 @@ impl Runner {
                     -magnitude
                 };
                 let ms = self.rng.random_range(8_000..15_000);
-                self.net.kill_node(i)?;
-                self.net.start_node(i, Some(offset))?;
+                self.net.restart_node(i, Some(offset))?;
                 self.hold(ms, None)?;
-                self.net.kill_node(i)?;
-                self.net.start_node(i, None)?;
+                self.net.restart_node(i, None)?;
                 format!(
                     "node {i} restarted with its wall clock {offset:+} s off for {ms} ms, then restarted right"
                 )
