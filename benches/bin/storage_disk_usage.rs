@@ -31,6 +31,7 @@ fn main() -> Result<()> {
         StorageConfig {
             block_cache_bytes: 64 << 20,
             state_versions_kept: kept,
+            ..StorageConfig::default()
         },
     )?;
     let chain = ChainBuilder::new();

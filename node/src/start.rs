@@ -92,6 +92,7 @@ pub fn start(home_dir: &Path) -> Result<()> {
             block_cache_bytes: usize::try_from(config.storage.block_cache_mib << 20)
                 .context("storage.block_cache_mib")?,
             state_versions_kept: config.storage.state_versions_kept,
+            ..StorageConfig::default()
         },
         halt_height: (config.halt_height > 0).then_some(config.halt_height),
         mempool: Default::default(),

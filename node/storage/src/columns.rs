@@ -29,7 +29,7 @@ pub const STATE: &str = "state";
 pub const TREE_NODES: &str = "tree_nodes";
 /// Key hash (32 bytes) and version (u64 BE) to the leaf bytes, or a deletion mark.
 pub const TREE_VALUES: &str = "tree_values";
-/// Stale-since version (u64 BE) and node key (borsh): nodes pruning may delete.
+/// Stale-since version (u64 BE) to the keys (borsh) of the nodes pruning may then delete.
 pub const TREE_STALE: &str = "tree_stale";
 
 /// All column families, in creation order.

@@ -22,17 +22,19 @@
 
 mod columns;
 mod error;
+mod parallel;
 mod snapshot;
 mod store;
 pub mod testkit;
 mod tree;
 
 pub use error::{Result, StorageError};
+pub use parallel::PARALLEL_WRITES_MIN;
 pub use snapshot::{
     SNAPSHOT_CHUNK_BYTES_MAX, SNAPSHOT_CHUNK_ENTRIES_MAX, SNAPSHOT_OFFER_BYTES_MAX,
     SNAPSHOT_SERVE_CHUNK_ENTRIES, SnapshotChunk, SnapshotExporter, SnapshotImporter, SnapshotOffer,
 };
 pub use store::{
     HEIGHT_KEY, PreparedState, STORAGE_FORMAT_VERSION, StateChanges, StorageConfig, Store,
-    TxLocation,
+    TREE_THREADS_MAX, TxLocation,
 };

@@ -5,22 +5,24 @@ use crate::columns::{
     TREE_NODES, TREE_STALE, TREE_VALUES, TX_INDEX,
 };
 use crate::error::{Result, StorageError};
+use crate::parallel::{self, Split, TreeUpdate};
 use crate::tree::{DbTree, MemTree, node_key_bytes, value_key};
-use borsh::BorshDeserialize;
+use borsh::{BorshDeserialize, BorshSerialize};
 use filiera_types::receipt::Receipt;
 use filiera_types::state::{
     STATE_KEY_BYTES_MAX, STATE_VALUE_BYTES_MAX, StateEntry, StateHasher, StateProof, key_hash,
 };
 use filiera_types::{Block, CommitCertificate, Hash, Header, SignedTransaction, encoding};
-use jmt::storage::{Node, NodeKey, TreeUpdateBatch};
+use jmt::storage::{Node, NodeKey};
 use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue};
 use rocksdb::{DB, WriteBatch, WriteOptions};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The on-disk format this code reads and writes. Bump it on any change to keys or values.
-pub const STORAGE_FORMAT_VERSION: u32 = 1;
+pub const STORAGE_FORMAT_VERSION: u32 = 2;
 
 /// The reserved state key holding the height: written by every commit, so every
 /// height has its own tree version and root even when no transaction wrote state.
@@ -32,6 +34,10 @@ const META_LAST_HEIGHT: &[u8] = b"last_height";
 const META_OLDEST_STATE: &[u8] = b"oldest_state_height";
 const META_EARLIEST_BLOCK: &[u8] = b"earliest_block_height";
 
+/// First byte of a borsh-encoded `jmt` leaf node (`Node::Leaf`, after `Null`
+/// and `Internal`): pruning skips decoding the internal nodes it deletes.
+pub(crate) const LEAF_TAG: u8 = 2;
+
 /// Operator settings of the store.
 #[derive(Clone, Debug)]
 pub struct StorageConfig {
@@ -39,6 +45,8 @@ pub struct StorageConfig {
     pub block_cache_bytes: usize,
     /// How many recent state versions to keep for proofs (at least 1); older ones are pruned.
     pub state_versions_kept: u64,
+    /// Threads that share a large block's state-tree update (1: the caller's alone).
+    pub tree_threads: usize,
 }
 
 impl Default for StorageConfig {
@@ -46,9 +54,18 @@ impl Default for StorageConfig {
         StorageConfig {
             block_cache_bytes: 256 << 20,
             state_versions_kept: 1_000,
+            // The update is the same on any number of threads (the storage tests
+            // compare them node for node), so this is free to follow the machine.
+            tree_threads: std::thread::available_parallelism()
+                .map_or(1, |n| n.get().min(TREE_THREADS_MAX)),
         }
     }
 }
+
+/// Most threads [`StorageConfig::default`] gives the state tree: past the
+/// 16 subtrees of the root split in this many parts, a part is too small to pay
+/// for its thread.
+pub const TREE_THREADS_MAX: usize = 8;
 
 /// State writes of one block, last write per key wins: a value or a deletion.
 pub type StateChanges = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
@@ -58,7 +75,7 @@ pub struct PreparedState {
     version: u64,
     root: Hash,
     changes: StateChanges,
-    tree: TreeUpdateBatch,
+    tree: TreeUpdate,
 }
 
 impl PreparedState {
@@ -88,6 +105,8 @@ pub struct Store {
     /// Set by the first failed write; later writes are refused (fail-stop).
     failure: Mutex<Option<String>>,
     config: StorageConfig,
+    /// State-tree updates computed on several threads since opening.
+    split_updates: AtomicU64,
 }
 
 fn be(height: u64) -> [u8; 8] {
@@ -99,6 +118,14 @@ fn receipt_key(height: u64, index: u32) -> [u8; 12] {
     k[..8].copy_from_slice(&height.to_be_bytes());
     k[8..].copy_from_slice(&index.to_be_bytes());
     k
+}
+
+/// Borsh-encodes `value` into `buf`, replacing what it held.
+fn encode_into<T: BorshSerialize>(value: &T, buf: &mut Vec<u8>) -> Result<()> {
+    buf.clear();
+    value
+        .serialize(buf)
+        .map_err(|e| StorageError::Inconsistent(format!("encoding: {e}")))
 }
 
 fn read_u64(cf: &'static str, bytes: &[u8]) -> Result<u64> {
@@ -149,6 +176,7 @@ impl Store {
             db: Arc::new(db),
             failure: Mutex::new(None),
             config,
+            split_updates: AtomicU64::new(0),
         };
         match store.meta(META_FORMAT)? {
             None => {}
@@ -300,15 +328,28 @@ impl Store {
             .map(|(k, v)| v.as_ref().map(|v| (*k, v.clone())))
             .collect();
         let (root, tree) = match inserts_only {
-            Some(inserts) => tree
-                .batch_put_value_sets(vec![inserts], None, height)
-                .and_then(|(roots, batch)| match roots.as_slice() {
-                    [root] => Ok((*root, batch)),
-                    _ => Err(anyhow::anyhow!("one version in, {} roots out", roots.len())),
-                }),
-            None => tree.put_value_set(writes, height),
-        }
-        .map_err(StorageError::tree)?;
+            Some(inserts) => {
+                match parallel::put_inserts(&reader, inserts, height, self.config.tree_threads)
+                    .map_err(StorageError::tree)?
+                {
+                    Split::Done(root, update) => {
+                        self.split_updates.fetch_add(1, Ordering::Relaxed);
+                        (root, update)
+                    }
+                    Split::NotWorthIt(inserts) => tree
+                        .batch_put_value_sets(vec![inserts], None, height)
+                        .and_then(|(roots, batch)| match roots.as_slice() {
+                            [root] => Ok((*root, TreeUpdate::single(batch))),
+                            _ => Err(anyhow::anyhow!("one version in, {} roots out", roots.len())),
+                        })
+                        .map_err(StorageError::tree)?,
+                }
+            }
+            None => tree
+                .put_value_set(writes, height)
+                .map(|(root, batch)| (root, TreeUpdate::single(batch)))
+                .map_err(StorageError::tree)?,
+        };
         Ok(PreparedState {
             version: height,
             root: Hash(root.0),
@@ -330,20 +371,24 @@ impl Store {
                 None => batch.delete_cf(state, k),
             }
         }
-        for (key, node) in prepared.tree.node_batch.nodes() {
-            batch.put_cf(nodes, node_key_bytes(key), encoding::encode(node));
+        // Tens of thousands of nodes per block: encode each into one reused
+        // buffer (the batch copies it) instead of a new vector per node.
+        let (mut key_buf, mut node_buf) = (Vec::with_capacity(64), Vec::with_capacity(1024));
+        for (key, node) in prepared.tree.nodes() {
+            encode_into(key, &mut key_buf)?;
+            encode_into(node, &mut node_buf)?;
+            batch.put_cf(nodes, &key_buf, &node_buf);
         }
-        for ((version, key_hash), value) in prepared.tree.node_batch.values() {
-            batch.put_cf(
-                values,
-                value_key(key_hash, *version),
-                encoding::encode(value),
-            );
+        for ((version, key_hash), value) in prepared.tree.values() {
+            encode_into(value, &mut node_buf)?;
+            batch.put_cf(values, value_key(key_hash, *version), &node_buf);
         }
-        for index in &prepared.tree.stale_node_index_batch {
-            let mut k = be(index.stale_since_version).to_vec();
-            k.extend(node_key_bytes(&index.node_key));
-            batch.put_cf(stale, k, []);
+        // One entry per version, not one per node: a block of 10,000 writes leaves
+        // some 13,000 stale nodes, and as many memtable inserts cost more than
+        // the nodes' keys themselves.
+        for (since, node_keys) in prepared.tree.stale() {
+            let node_keys: Vec<&NodeKey> = node_keys.into_iter().collect();
+            batch.put_cf(stale, be(since), encoding::encode(&node_keys));
         }
         Ok(())
     }
@@ -467,72 +512,48 @@ impl Store {
             self.cf(TREE_VALUES)?,
         );
         let mut batch = WriteBatch::default();
+        let mut node_keys: Vec<Vec<u8>> = Vec::new();
         let mut it = self.db.raw_iterator_cf(stale_cf);
         // Entries up to `previous` went in earlier passes: start after them, not
         // at the first key, or every pass would wade through their tombstones.
         it.seek(be(previous));
-        while let (Some(k), true) = (it.key(), it.valid()) {
-            let since = read_u64(
-                TREE_STALE,
-                k.get(..8)
-                    .ok_or_else(|| StorageError::corrupt(TREE_STALE, "short key"))?,
-            )?;
+        while let (Some(k), Some(v), true) = (it.key(), it.value(), it.valid()) {
+            let since = read_u64(TREE_STALE, k)?;
             if since > oldest {
                 break;
             }
-            let node_key: NodeKey = decode(TREE_STALE, &k[8..])?;
-            let node_bytes = node_key_bytes(&node_key);
-            if let Some(bytes) = self.db.get_pinned_cf(nodes_cf, &node_bytes)?
-                && let Node::Leaf(leaf) = decode::<Node>(TREE_NODES, &bytes)?
-                && let Some(superseded) =
-                    self.superseded_value(&leaf.key_hash(), node_key.version(), oldest)?
-            {
-                batch.delete_cf(values_cf, superseded);
-            }
-            batch.delete_cf(nodes_cf, node_bytes);
+            node_keys.extend(
+                decode::<Vec<NodeKey>>(TREE_STALE, v)?
+                    .iter()
+                    .map(node_key_bytes),
+            );
             batch.delete_cf(stale_cf, k);
             it.next();
         }
         it.status()?;
+        // Stale leaves may leave a value no kept version reads: find them. One
+        // batched read of the nodes and one iterator over the values, not a read
+        // and an iterator per node: a block of 10,000 rewrites leaves 10,000
+        // stale leaves, and pruning them one by one cost more than the commit.
+        node_keys.sort_unstable();
+        let nodes = self.db.batched_multi_get_cf(nodes_cf, &node_keys, true);
+        let mut values = self.db.raw_iterator_cf(values_cf);
+        for (node_key, node) in node_keys.iter().zip(nodes) {
+            if let Some(bytes) = node?
+                && bytes.first() == Some(&LEAF_TAG)
+                && let Node::Leaf(leaf) = decode::<Node>(TREE_NODES, &bytes)?
+            {
+                let version = decode::<NodeKey>(TREE_NODES, node_key)?.version();
+                if let Some(superseded) =
+                    superseded_value(&mut values, &leaf.key_hash(), version, oldest)?
+                {
+                    batch.delete_cf(values_cf, superseded);
+                }
+            }
+            batch.delete_cf(nodes_cf, node_key);
+        }
         batch.put_cf(self.cf(META)?, META_OLDEST_STATE, be(oldest));
         self.write(batch)
-    }
-
-    /// The value entry a stale leaf (of `key_hash`, node version `version`)
-    /// points at, if no kept version needs it any more.
-    ///
-    /// A leaf points at the newest value of its key at or below its own
-    /// version, which is not always its own version: when a new neighbour
-    /// pushes a leaf down the tree, the leaf is rewritten at the new version
-    /// but its value stays where it was written. So the value goes only once a
-    /// newer value (or a deletion) of the same key exists at or below `oldest`,
-    /// the oldest kept version; otherwise the moved leaf still reads it.
-    fn superseded_value(
-        &self,
-        key_hash: &jmt::KeyHash,
-        version: u64,
-        oldest: u64,
-    ) -> Result<Option<Vec<u8>>> {
-        let mut it = self.db.raw_iterator_cf(self.cf(TREE_VALUES)?);
-        it.seek_for_prev(value_key(key_hash, version));
-        let of_key = |k: &[u8]| k.len() == KEY_HASH_BYTES + 8 && k[..KEY_HASH_BYTES] == key_hash.0;
-        let Some(pointed) = it
-            .key()
-            .filter(|k| it.valid() && of_key(k))
-            .map(<[u8]>::to_vec)
-        else {
-            it.status()?;
-            return Ok(None);
-        };
-        it.next();
-        let superseded = match it.key() {
-            Some(next) if it.valid() && of_key(next) => {
-                read_u64(TREE_VALUES, &next[KEY_HASH_BYTES..])? <= oldest
-            }
-            _ => false,
-        };
-        it.status()?;
-        Ok(superseded.then_some(pointed))
     }
 
     /// The header at `height`.
@@ -730,6 +751,34 @@ impl Store {
         Ok(n)
     }
 
+    /// How many state-tree updates were shared out over several threads since
+    /// the store was opened (see [`StorageConfig::tree_threads`]).
+    pub fn split_tree_updates(&self) -> u64 {
+        self.split_updates.load(Ordering::Relaxed)
+    }
+
+    /// A digest of every entry of a column family, in key order: two stores
+    /// whose digests agree hold the same bytes there (an audit of two nodes'
+    /// trees, and how the tests compare updates computed on different threads).
+    pub fn column_digest(&self, column_family: &str) -> Result<Hash> {
+        let cf = self.db.cf_handle(column_family).ok_or_else(|| {
+            StorageError::corrupt(META, format!("no column family {column_family}"))
+        })?;
+        let mut hasher = blake3::Hasher::new();
+        let mut it = self.db.raw_iterator_cf(cf);
+        it.seek_to_first();
+        while let (Some(k), Some(v), true) = (it.key(), it.value(), it.valid()) {
+            // Lengths first, so entries cannot run into one another.
+            for part in [k, v] {
+                hasher.update(&(part.len() as u64).to_le_bytes());
+                hasher.update(part);
+            }
+            it.next();
+        }
+        it.status()?;
+        Ok(Hash(*hasher.finalize().as_bytes()))
+    }
+
     /// Approximate bytes on disk of all SST files (after compaction, the real footprint).
     pub fn disk_bytes(&self) -> Result<u64> {
         Ok(self.db.live_files()?.iter().map(|f| f.size as u64).sum())
@@ -797,4 +846,40 @@ pub(crate) fn snapshot_meta(
     batch.put_cf(store.cf(CERTIFICATES)?, be(h), encoding::encode(cert));
     batch.put_cf(store.cf(BLOCK_INDEX)?, header.hash().0, be(h));
     Ok(())
+}
+
+/// The value entry a stale leaf (of `key_hash`, node version `version`)
+/// points at, if no kept version needs it any more.
+///
+/// A leaf points at the newest value of its key at or below its own
+/// version, which is not always its own version: when a new neighbour
+/// pushes a leaf down the tree, the leaf is rewritten at the new version
+/// but its value stays where it was written. So the value goes only once a
+/// newer value (or a deletion) of the same key exists at or below `oldest`,
+/// the oldest kept version; otherwise the moved leaf still reads it.
+fn superseded_value(
+    it: &mut rocksdb::DBRawIterator<'_>,
+    key_hash: &jmt::KeyHash,
+    version: u64,
+    oldest: u64,
+) -> Result<Option<Vec<u8>>> {
+    it.seek_for_prev(value_key(key_hash, version));
+    let of_key = |k: &[u8]| k.len() == KEY_HASH_BYTES + 8 && k[..KEY_HASH_BYTES] == key_hash.0;
+    let Some(pointed) = it
+        .key()
+        .filter(|k| it.valid() && of_key(k))
+        .map(<[u8]>::to_vec)
+    else {
+        it.status()?;
+        return Ok(None);
+    };
+    it.next();
+    let superseded = match it.key() {
+        Some(next) if it.valid() && of_key(next) => {
+            read_u64(TREE_VALUES, &next[KEY_HASH_BYTES..])? <= oldest
+        }
+        _ => false,
+    };
+    it.status()?;
+    Ok(superseded.then_some(pointed))
 }

@@ -42,6 +42,7 @@ fn run() -> Result<()> {
     let config = StorageConfig {
         block_cache_bytes: 8 << 20,
         state_versions_kept: 20,
+        ..StorageConfig::default()
     };
     let store = Store::open(&dir, config).context("opening the store")?;
     let chain = ChainBuilder::new();

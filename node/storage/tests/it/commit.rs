@@ -2,11 +2,11 @@
 
 use crate::{open, open_keeping};
 use filiera_storage::testkit::{ChainBuilder, changes_for};
-use filiera_storage::{StateChanges, StorageError, Store, TxLocation};
+use filiera_storage::{STORAGE_FORMAT_VERSION, StateChanges, StorageError, Store, TxLocation};
 use filiera_types::receipt::Receipt;
 use filiera_types::{ChainId, ContractCall, ContractId, Hash, MethodName, SecretKey, Transaction};
 
-fn tx(nonce: u64) -> filiera_types::SignedTransaction {
+pub fn tx(nonce: u64) -> filiera_types::SignedTransaction {
     let key = SecretKey::from_seed(&[3; 32]);
     Transaction {
         chain_id: ChainId::new("filiera-storage-test").unwrap(),
@@ -185,15 +185,13 @@ fn another_genesis_or_a_future_format_is_refused() {
         db.put_cf(
             db.cf_handle("meta").unwrap(),
             b"format_version",
-            2u32.to_be_bytes(),
+            (STORAGE_FORMAT_VERSION + 1).to_be_bytes(),
         )
         .unwrap();
     }
     match Store::open(dir.path(), Default::default()) {
-        Err(StorageError::IncompatibleFormat {
-            found: 2,
-            supported: 1,
-        }) => {}
+        Err(StorageError::IncompatibleFormat { found, supported })
+            if found == STORAGE_FORMAT_VERSION + 1 && supported == STORAGE_FORMAT_VERSION => {}
         Err(other) => panic!("unexpected error {other}"),
         Ok(_) => panic!("a future format must be refused"),
     }

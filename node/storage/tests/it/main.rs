@@ -4,6 +4,8 @@
 mod commit;
 mod crash;
 mod full_disk;
+mod golden;
+mod parallel;
 mod proofs;
 mod snapshot;
 
@@ -16,6 +18,7 @@ pub fn open(dir: &Path) -> Store {
         StorageConfig {
             block_cache_bytes: 8 << 20,
             state_versions_kept: 1_000,
+            ..StorageConfig::default()
         },
     )
     .unwrap()
@@ -27,6 +30,7 @@ pub fn open_keeping(dir: &Path, kept: u64) -> Store {
         StorageConfig {
             block_cache_bytes: 8 << 20,
             state_versions_kept: kept,
+            ..StorageConfig::default()
         },
     )
     .unwrap()

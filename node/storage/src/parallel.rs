@@ -1,0 +1,314 @@
+//! One block's tree update computed on several threads.
+//!
+//! `jmt` updates a tree on one thread, yet the sixteen subtrees under the root
+//! are independent: a write whose key hash starts with nibble `n` touches only
+//! the root and subtree `n`. So the writes are split into parts by ranges of that
+//! first nibble, and each part runs `jmt`'s own batch update, on its own thread,
+//! against the same committed tree. Each part returns a new root whose children
+//! outside its range are still the old ones; the block's root takes every child
+//! from the part that owns its nibble. All nodes below the root, the values and
+//! the stale-node index are disjoint between parts (the old root, stale in every
+//! part, appears once in the set).
+//!
+//! `jmt` does not export its internal-node type, so the merged root is built in
+//! [`RootMirror`], a struct with the same borsh layout, and decoded into a `Node`.
+//! A test pins the layout on real `jmt` nodes, and the storage tests check that
+//! every update computed this way equals the one-thread update node for node.
+
+use crate::tree::DbTree;
+use borsh::{BorshDeserialize, BorshSerialize};
+use filiera_types::encoding;
+use filiera_types::state::StateHasher;
+use jmt::storage::{Node, NodeKey, TreeReader, TreeUpdateBatch};
+use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, RootHash, Version};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Below this many writes a block's update runs on one thread: spawning and
+/// merging would cost more than the hashing they share out.
+pub const PARALLEL_WRITES_MIN: usize = 1_024;
+
+/// Children of an internal node (one per nibble).
+const NIBBLES: usize = 16;
+
+/// `jmt::node_type::Child`, field for field.
+#[derive(BorshSerialize, BorshDeserialize, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ChildMirror {
+    hash: [u8; 32],
+    version: u64,
+    node_type: NodeTypeMirror,
+}
+
+/// `jmt::node_type::NodeType` (`usize` is a `u64` in borsh).
+#[derive(BorshSerialize, BorshDeserialize, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum NodeTypeMirror {
+    Leaf,
+    Internal { leaf_count: u64 },
+}
+
+impl NodeTypeMirror {
+    fn leaf_count(&self) -> u64 {
+        match self {
+            NodeTypeMirror::Leaf => 1,
+            NodeTypeMirror::Internal { leaf_count } => *leaf_count,
+        }
+    }
+}
+
+/// `jmt::storage::Node::Internal` in borsh form: the variant tag, the children
+/// (`Children` boxes a 16-slot array, encoded as the array), their count and
+/// the leaves under the node.
+#[derive(BorshSerialize, BorshDeserialize, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RootMirror {
+    tag: u8,
+    children: [Option<ChildMirror>; NIBBLES],
+    num_children: u64,
+    leaf_count: u64,
+}
+
+/// Borsh tag of `Node::Internal` (`Null` is 0, `Leaf` 2).
+const INTERNAL_TAG: u8 = 1;
+
+impl RootMirror {
+    /// The mirror of an internal node; `None` for a leaf or the null node.
+    pub(crate) fn of(node: &Node) -> anyhow::Result<Option<RootMirror>> {
+        if !matches!(node, Node::Internal(_)) {
+            return Ok(None);
+        }
+        let mirror = RootMirror::try_from_slice(&encoding::encode(node))?;
+        anyhow::ensure!(
+            mirror.tag == INTERNAL_TAG,
+            "internal node with tag {}",
+            mirror.tag
+        );
+        Ok(Some(mirror))
+    }
+
+    /// Back to `jmt`'s node, counts recomputed from the children.
+    pub(crate) fn into_node(mut self) -> anyhow::Result<Node> {
+        let children = self.children.iter().flatten();
+        self.num_children = children.clone().count() as u64;
+        self.leaf_count = children.map(|c| c.node_type.leaf_count()).sum();
+        Ok(Node::try_from_slice(&encoding::encode(&self))?)
+    }
+}
+
+/// The key of the root node of `version`.
+fn root_key(version: Version) -> anyhow::Result<NodeKey> {
+    // A `NodeKey` is its version, then an empty nibble path: zero nibbles (u64)
+    // and zero path bytes (u32 length).
+    let mut bytes = version.to_le_bytes().to_vec();
+    bytes.extend_from_slice(&[0u8; 12]);
+    Ok(NodeKey::try_from_slice(&bytes)?)
+}
+
+/// First nibble of a key hash: which root child it lives under.
+fn first_nibble(key: &KeyHash) -> usize {
+    usize::from(key.0[0] >> 4)
+}
+
+/// What [`put_inserts`] did.
+pub(crate) enum Split {
+    /// The update, computed on several threads, and its root.
+    Done(RootHash, TreeUpdate),
+    /// Nothing: the update is better done on one thread (too few writes, all
+    /// under one part, or an old root that is not an internal node). The
+    /// writes come back untouched.
+    NotWorthIt(Vec<(KeyHash, OwnedValue)>),
+}
+
+/// Applies `inserts` (no key twice) as `version`, on up to `parts` threads.
+pub(crate) fn put_inserts(
+    reader: &DbTree,
+    inserts: Vec<(KeyHash, OwnedValue)>,
+    version: Version,
+    parts: usize,
+) -> anyhow::Result<Split> {
+    if parts < 2 || inserts.len() < PARALLEL_WRITES_MIN || version == 0 {
+        return Ok(Split::NotWorthIt(inserts));
+    }
+    let Some(old_root) = reader.get_node_option(&root_key(version - 1)?)? else {
+        return Ok(Split::NotWorthIt(inserts));
+    };
+    let Some(old_mirror) = RootMirror::of(&old_root)? else {
+        return Ok(Split::NotWorthIt(inserts));
+    };
+    // Nibble ranges holding about equal numbers of writes.
+    let mut per_nibble = [0usize; NIBBLES];
+    for (k, _) in &inserts {
+        per_nibble[first_nibble(k)] += 1;
+    }
+    let mut owner = [0usize; NIBBLES];
+    let (mut part, mut seen) = (0usize, 0usize);
+    for (n, count) in per_nibble.iter().enumerate() {
+        owner[n] = part;
+        seen += count;
+        if seen * parts >= inserts.len() * (part + 1) && part + 1 < parts {
+            part += 1;
+        }
+    }
+    if owner.iter().zip(per_nibble).all(|(o, n)| *o == 0 || n == 0) {
+        return Ok(Split::NotWorthIt(inserts));
+    }
+    let mut sets: Vec<Vec<(KeyHash, OwnedValue)>> = vec![Vec::new(); parts];
+    for (k, v) in inserts {
+        sets[owner[first_nibble(&k)]].push((k, v));
+    }
+    sets.retain(|s| !s.is_empty());
+    let results: Vec<anyhow::Result<TreeUpdateBatch>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = sets
+            .into_iter()
+            .map(|set| {
+                scope.spawn(move || {
+                    JellyfishMerkleTree::<_, StateHasher>::new(reader)
+                        .batch_put_value_sets(vec![set], None, version)
+                        .map(|(_, batch)| batch)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a tree thread panicked")))
+            })
+            .collect()
+    });
+    let new_root_key = root_key(version)?;
+    let mut merged = old_mirror;
+    let mut parts = Vec::with_capacity(results.len());
+    for batch in results {
+        let batch = batch?;
+        let part_root = batch
+            .node_batch
+            .get_node(&new_root_key)
+            .ok_or_else(|| anyhow::anyhow!("a part wrote no root"))?;
+        let part_mirror = RootMirror::of(part_root)?
+            .ok_or_else(|| anyhow::anyhow!("a part's root is not internal"))?;
+        let mut owned = [false; NIBBLES];
+        for (_, key_hash) in batch.node_batch.values().keys() {
+            owned[first_nibble(key_hash)] = true;
+        }
+        for (n, child) in part_mirror.children.into_iter().enumerate() {
+            if owned[n] {
+                merged.children[n] = child;
+            }
+        }
+        parts.push(batch);
+    }
+    let root = merged.into_node()?;
+    let root_hash = match &root {
+        Node::Internal(internal) => RootHash(internal.hash::<StateHasher>()),
+        _ => anyhow::bail!("the merged root is not internal"),
+    };
+    Ok(Split::Done(
+        root_hash,
+        TreeUpdate {
+            parts,
+            root: Some((new_root_key, root)),
+        },
+    ))
+}
+
+/// The nodes, values and stale-node index one block's update writes: the
+/// batches of its parts, and, when it was split, the merged root that replaces
+/// each part's own.
+pub struct TreeUpdate {
+    parts: Vec<TreeUpdateBatch>,
+    root: Option<(NodeKey, Node)>,
+}
+
+impl TreeUpdate {
+    /// An update computed on one thread.
+    pub(crate) fn single(batch: TreeUpdateBatch) -> TreeUpdate {
+        TreeUpdate {
+            parts: vec![batch],
+            root: None,
+        }
+    }
+
+    /// Every new node, once.
+    pub(crate) fn nodes(&self) -> impl Iterator<Item = (&NodeKey, &Node)> {
+        let merged_root = self.root.as_ref().map(|(k, _)| k);
+        self.parts
+            .iter()
+            .flat_map(|p| p.node_batch.nodes().iter())
+            .filter(move |(k, _)| Some(*k) != merged_root)
+            .chain(self.root.as_ref().map(|(k, n)| (k, n)))
+    }
+
+    /// Every new value (or deletion mark), keyed by version and key hash.
+    pub(crate) fn values(
+        &self,
+    ) -> impl Iterator<Item = (&(Version, KeyHash), &Option<OwnedValue>)> {
+        self.parts.iter().flat_map(|p| p.node_batch.values().iter())
+    }
+
+    /// Nodes this version makes stale, by the version they are stale since; the
+    /// old root, stale in every part, once.
+    pub(crate) fn stale(&self) -> BTreeMap<Version, BTreeSet<&NodeKey>> {
+        let mut out: BTreeMap<Version, BTreeSet<&NodeKey>> = BTreeMap::new();
+        for index in self.parts.iter().flat_map(|p| &p.stale_node_index_batch) {
+            out.entry(index.stale_since_version)
+                .or_default()
+                .insert(&index.node_key);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::tree::MemTree;
+
+    /// The mirror reads and rebuilds real `jmt` internal nodes exactly, and leaves
+    /// start with the tag pruning looks for: if `jmt` ever changed its layout,
+    /// this fails before any root could be wrong.
+    #[test]
+    fn the_mirror_round_trips_jmt_internal_nodes() {
+        let tree = MemTree::default();
+        let writes: Vec<(KeyHash, Option<OwnedValue>)> = (0u32..300)
+            .map(|i| {
+                (
+                    KeyHash::with::<StateHasher>(i.to_le_bytes()),
+                    Some(vec![1; 3]),
+                )
+            })
+            .collect();
+        let (_, batch) = JellyfishMerkleTree::<_, StateHasher>::new(&tree)
+            .put_value_set(writes, 0)
+            .unwrap();
+        let mut internal = 0;
+        for node in batch.node_batch.nodes().values() {
+            match RootMirror::of(node).unwrap() {
+                Some(mirror) => {
+                    internal += 1;
+                    assert_eq!(&mirror.into_node().unwrap(), node);
+                }
+                None => {
+                    assert!(matches!(node, Node::Leaf(_)));
+                    // Pruning tells leaves by their first byte.
+                    assert_eq!(encoding::encode(node)[0], crate::store::LEAF_TAG);
+                }
+            }
+        }
+        // 300 leaves under a 16-way root: the root and its 16 children at least.
+        assert!(internal >= 17, "{internal} internal nodes");
+    }
+
+    /// The root key built by hand is the one `jmt` writes.
+    #[test]
+    fn root_key_is_jmts() {
+        let tree = MemTree::default();
+        let writes = vec![
+            (KeyHash([7; 32]), Some(vec![1])),
+            (KeyHash([9; 32]), Some(vec![2])),
+        ];
+        let (_, batch) = JellyfishMerkleTree::<_, StateHasher>::new(&tree)
+            .put_value_set(writes, 4)
+            .unwrap();
+        assert!(batch.node_batch.get_node(&root_key(4).unwrap()).is_some());
+        assert!(batch.node_batch.get_node(&root_key(3).unwrap()).is_none());
+    }
+}
