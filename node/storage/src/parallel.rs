@@ -15,13 +15,14 @@
 //! A test pins the layout on real `jmt` nodes, and the storage tests check that
 //! every update computed this way equals the one-thread update node for node.
 
-use crate::tree::DbTree;
+use crate::tree::{DbTree, value_key};
 use borsh::{BorshDeserialize, BorshSerialize};
 use filiera_types::encoding;
 use filiera_types::state::StateHasher;
 use jmt::storage::{Node, NodeKey, TreeReader, TreeUpdateBatch};
 use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, RootHash, Version};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::io::Write;
 
 /// Below this many writes a block's update runs on one thread: spawning and
 /// merging would cost more than the hashing they share out.
@@ -154,14 +155,29 @@ pub(crate) fn put_inserts(
         sets[owner[first_nibble(&k)]].push((k, v));
     }
     sets.retain(|s| !s.is_empty());
-    let results: Vec<anyhow::Result<TreeUpdateBatch>> = std::thread::scope(|scope| {
+    let new_root_key = &root_key(version)?;
+    let old_root_key = &root_key(version - 1)?;
+    type PartResult = anyhow::Result<(RootMirror, [bool; NIBBLES], TreeUpdate)>;
+    let results: Vec<PartResult> = std::thread::scope(|scope| {
         let handles: Vec<_> = sets
             .into_iter()
             .map(|set| {
                 scope.spawn(move || {
-                    JellyfishMerkleTree::<_, StateHasher>::new(reader)
-                        .batch_put_value_sets(vec![set], None, version)
-                        .map(|(_, batch)| batch)
+                    let (_, batch) = JellyfishMerkleTree::<_, StateHasher>::new(reader)
+                        .batch_put_value_sets(vec![set], None, version)?;
+                    let part_root = batch
+                        .node_batch
+                        .get_node(new_root_key)
+                        .ok_or_else(|| anyhow::anyhow!("a part wrote no root"))?;
+                    let part_mirror = RootMirror::of(part_root)?
+                        .ok_or_else(|| anyhow::anyhow!("a part's root is not internal"))?;
+                    let mut owned = [false; NIBBLES];
+                    for (_, key_hash) in batch.node_batch.values().keys() {
+                        owned[first_nibble(key_hash)] = true;
+                    }
+                    let mut update = TreeUpdate::empty();
+                    update.add_part(batch, Some(new_root_key), Some(old_root_key))?;
+                    Ok((part_mirror, owned, update))
                 })
             })
             .collect();
@@ -173,84 +189,138 @@ pub(crate) fn put_inserts(
             })
             .collect()
     });
-    let new_root_key = root_key(version)?;
     let mut merged = old_mirror;
-    let mut parts = Vec::with_capacity(results.len());
-    for batch in results {
-        let batch = batch?;
-        let part_root = batch
-            .node_batch
-            .get_node(&new_root_key)
-            .ok_or_else(|| anyhow::anyhow!("a part wrote no root"))?;
-        let part_mirror = RootMirror::of(part_root)?
-            .ok_or_else(|| anyhow::anyhow!("a part's root is not internal"))?;
-        let mut owned = [false; NIBBLES];
-        for (_, key_hash) in batch.node_batch.values().keys() {
-            owned[first_nibble(key_hash)] = true;
-        }
+    let mut update = TreeUpdate::empty();
+    for part in results {
+        let (part_mirror, owned, part_update) = part?;
         for (n, child) in part_mirror.children.into_iter().enumerate() {
             if owned[n] {
                 merged.children[n] = child;
             }
         }
-        parts.push(batch);
+        update.nodes.extend(part_update.nodes);
+        update.values.extend(part_update.values);
+        update.stale.extend(part_update.stale);
     }
     let root = merged.into_node()?;
     let root_hash = match &root {
         Node::Internal(internal) => RootHash(internal.hash::<StateHasher>()),
         _ => anyhow::bail!("the merged root is not internal"),
     };
-    Ok(Split::Done(
-        root_hash,
-        TreeUpdate {
-            parts,
-            root: Some((new_root_key, root)),
-        },
-    ))
+    let mut merged_root = Pairs::default();
+    merged_root.push(|b| new_root_key.serialize(b), &root)?;
+    update.nodes.push(merged_root);
+    // Every part found the old root stale; the parts left it out, it goes once.
+    update.stale.push(vec![(version, old_root_key.clone())]);
+    Ok(Split::Done(root_hash, update))
 }
 
-/// The nodes, values and stale-node index one block's update writes: the
-/// batches of its parts, and, when it was split, the merged root that replaces
-/// each part's own.
+/// Key-value pairs encoded back to back in one buffer: tens of thousands of
+/// nodes per block, without a vector each.
+#[derive(Default)]
+struct Pairs {
+    bytes: Vec<u8>,
+    /// Per pair: where its key ends and where its value ends.
+    ends: Vec<(usize, usize)>,
+}
+
+impl Pairs {
+    fn push(
+        &mut self,
+        key: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
+        value: &impl BorshSerialize,
+    ) -> std::io::Result<()> {
+        key(&mut self.bytes)?;
+        let key_end = self.bytes.len();
+        value.serialize(&mut self.bytes)?;
+        self.ends.push((key_end, self.bytes.len()));
+        Ok(())
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let starts = std::iter::once(0).chain(self.ends.iter().map(|(_, end)| *end));
+        starts.zip(&self.ends).map(|(start, (key_end, end))| {
+            (&self.bytes[start..*key_end], &self.bytes[*key_end..*end])
+        })
+    }
+}
+
+/// One block's tree update, encoded for the write batch: the new nodes, the new
+/// values (or deletion marks) and the stale-node index, of every part. Encoding
+/// happens where the part was computed, so on the part's thread.
 pub struct TreeUpdate {
-    parts: Vec<TreeUpdateBatch>,
-    root: Option<(NodeKey, Node)>,
+    nodes: Vec<Pairs>,
+    values: Vec<Pairs>,
+    /// Per part: stale-since version and node key.
+    stale: Vec<Vec<(Version, NodeKey)>>,
 }
 
 impl TreeUpdate {
-    /// An update computed on one thread.
-    pub(crate) fn single(batch: TreeUpdateBatch) -> TreeUpdate {
+    fn empty() -> TreeUpdate {
         TreeUpdate {
-            parts: vec![batch],
-            root: None,
+            nodes: Vec::new(),
+            values: Vec::new(),
+            stale: Vec::new(),
         }
     }
 
-    /// Every new node, once.
-    pub(crate) fn nodes(&self) -> impl Iterator<Item = (&NodeKey, &Node)> {
-        let merged_root = self.root.as_ref().map(|(k, _)| k);
-        self.parts
-            .iter()
-            .flat_map(|p| p.node_batch.nodes().iter())
-            .filter(move |(k, _)| Some(*k) != merged_root)
-            .chain(self.root.as_ref().map(|(k, n)| (k, n)))
+    /// An update computed on one thread.
+    pub(crate) fn single(batch: TreeUpdateBatch) -> anyhow::Result<TreeUpdate> {
+        let mut update = TreeUpdate::empty();
+        update.add_part(batch, None, None)?;
+        Ok(update)
     }
 
-    /// Every new value (or deletion mark), keyed by version and key hash.
-    pub(crate) fn values(
-        &self,
-    ) -> impl Iterator<Item = (&(Version, KeyHash), &Option<OwnedValue>)> {
-        self.parts.iter().flat_map(|p| p.node_batch.values().iter())
+    /// Encodes a part's batch, leaving out `skip` (its own root, replaced by the
+    /// merged one) and `skip_stale` from its stale nodes (the old root, which
+    /// every part finds stale).
+    fn add_part(
+        &mut self,
+        batch: TreeUpdateBatch,
+        skip: Option<&NodeKey>,
+        skip_stale: Option<&NodeKey>,
+    ) -> anyhow::Result<()> {
+        let (mut nodes, mut values) = (Pairs::default(), Pairs::default());
+        for (key, node) in batch.node_batch.nodes() {
+            if Some(key) != skip {
+                nodes.push(|b| key.serialize(b), node)?;
+            }
+        }
+        for ((version, key_hash), value) in batch.node_batch.values() {
+            values.push(|b| b.write_all(&value_key(key_hash, *version)), value)?;
+        }
+        self.nodes.push(nodes);
+        self.values.push(values);
+        self.stale.push(
+            batch
+                .stale_node_index_batch
+                .into_iter()
+                .filter(|index| Some(&index.node_key) != skip_stale)
+                .map(|index| (index.stale_since_version, index.node_key))
+                .collect(),
+        );
+        Ok(())
     }
 
-    /// Nodes this version makes stale, by the version they are stale since; the
-    /// old root, stale in every part, once.
-    pub(crate) fn stale(&self) -> BTreeMap<Version, BTreeSet<&NodeKey>> {
-        let mut out: BTreeMap<Version, BTreeSet<&NodeKey>> = BTreeMap::new();
-        for index in self.parts.iter().flat_map(|p| &p.stale_node_index_batch) {
-            out.entry(index.stale_since_version)
-                .or_default()
-                .insert(&index.node_key);
+    /// Every new node, encoded: key, then node.
+    pub(crate) fn nodes(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.nodes.iter().flat_map(Pairs::iter)
+    }
+
+    /// Every new value (or deletion mark), encoded: key, then value.
+    pub(crate) fn values(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.values.iter().flat_map(Pairs::iter)
+    }
+
+    /// Nodes this version makes stale, by the version they are stale since, in
+    /// key order: the same bytes however many parts the update had.
+    pub(crate) fn stale(&self) -> BTreeMap<Version, Vec<&NodeKey>> {
+        let mut out: BTreeMap<Version, Vec<&NodeKey>> = BTreeMap::new();
+        for (since, node_key) in self.stale.iter().flatten() {
+            out.entry(*since).or_default().push(node_key);
+        }
+        for node_keys in out.values_mut() {
+            node_keys.sort_unstable();
         }
         out
     }

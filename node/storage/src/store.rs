@@ -7,7 +7,7 @@ use crate::columns::{
 use crate::error::{Result, StorageError};
 use crate::parallel::{self, Split, TreeUpdate};
 use crate::tree::{DbTree, MemTree, node_key_bytes, value_key};
-use borsh::{BorshDeserialize, BorshSerialize};
+use borsh::BorshDeserialize;
 use filiera_types::receipt::Receipt;
 use filiera_types::state::{
     STATE_KEY_BYTES_MAX, STATE_VALUE_BYTES_MAX, StateEntry, StateHasher, StateProof, key_hash,
@@ -118,14 +118,6 @@ fn receipt_key(height: u64, index: u32) -> [u8; 12] {
     k[..8].copy_from_slice(&height.to_be_bytes());
     k[8..].copy_from_slice(&index.to_be_bytes());
     k
-}
-
-/// Borsh-encodes `value` into `buf`, replacing what it held.
-fn encode_into<T: BorshSerialize>(value: &T, buf: &mut Vec<u8>) -> Result<()> {
-    buf.clear();
-    value
-        .serialize(buf)
-        .map_err(|e| StorageError::Inconsistent(format!("encoding: {e}")))
 }
 
 fn read_u64(cf: &'static str, bytes: &[u8]) -> Result<u64> {
@@ -339,7 +331,7 @@ impl Store {
                     Split::NotWorthIt(inserts) => tree
                         .batch_put_value_sets(vec![inserts], None, height)
                         .and_then(|(roots, batch)| match roots.as_slice() {
-                            [root] => Ok((*root, TreeUpdate::single(batch))),
+                            [root] => Ok((*root, TreeUpdate::single(batch)?)),
                             _ => Err(anyhow::anyhow!("one version in, {} roots out", roots.len())),
                         })
                         .map_err(StorageError::tree)?,
@@ -347,7 +339,7 @@ impl Store {
             }
             None => tree
                 .put_value_set(writes, height)
-                .map(|(root, batch)| (root, TreeUpdate::single(batch)))
+                .and_then(|(root, batch)| Ok((root, TreeUpdate::single(batch)?)))
                 .map_err(StorageError::tree)?,
         };
         Ok(PreparedState {
@@ -371,23 +363,16 @@ impl Store {
                 None => batch.delete_cf(state, k),
             }
         }
-        // Tens of thousands of nodes per block: encode each into one reused
-        // buffer (the batch copies it) instead of a new vector per node.
-        let (mut key_buf, mut node_buf) = (Vec::with_capacity(64), Vec::with_capacity(1024));
         for (key, node) in prepared.tree.nodes() {
-            encode_into(key, &mut key_buf)?;
-            encode_into(node, &mut node_buf)?;
-            batch.put_cf(nodes, &key_buf, &node_buf);
+            batch.put_cf(nodes, key, node);
         }
-        for ((version, key_hash), value) in prepared.tree.values() {
-            encode_into(value, &mut node_buf)?;
-            batch.put_cf(values, value_key(key_hash, *version), &node_buf);
+        for (key, value) in prepared.tree.values() {
+            batch.put_cf(values, key, value);
         }
         // One entry per version, not one per node: a block of 10,000 writes leaves
         // some 13,000 stale nodes, and as many memtable inserts cost more than
         // the nodes' keys themselves.
         for (since, node_keys) in prepared.tree.stale() {
-            let node_keys: Vec<&NodeKey> = node_keys.into_iter().collect();
             batch.put_cf(stale, be(since), encoding::encode(&node_keys));
         }
         Ok(())
