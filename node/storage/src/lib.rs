@@ -36,5 +36,5 @@ pub use snapshot::{
 };
 pub use store::{
     HEIGHT_KEY, PreparedState, STORAGE_FORMAT_VERSION, StateChanges, StorageConfig, Store,
-    TREE_THREADS_MAX, TxLocation,
+    TREE_THREADS_MAX, TxLocation, VALUE_SWEEP_ENTRIES,
 };

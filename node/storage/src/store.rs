@@ -6,14 +6,14 @@ use crate::columns::{
 };
 use crate::error::{Result, StorageError};
 use crate::parallel::{self, Split, TreeUpdate};
-use crate::tree::{DbTree, MemTree, node_key_bytes, value_key};
+use crate::tree::{DbTree, MemTree, node_key_bytes};
 use borsh::BorshDeserialize;
 use filiera_types::receipt::Receipt;
 use filiera_types::state::{
     STATE_KEY_BYTES_MAX, STATE_VALUE_BYTES_MAX, StateEntry, StateHasher, StateProof, key_hash,
 };
 use filiera_types::{Block, CommitCertificate, Hash, Header, SignedTransaction, encoding};
-use jmt::storage::{Node, NodeKey};
+use jmt::storage::NodeKey;
 use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue};
 use rocksdb::{DB, WriteBatch, WriteOptions};
 use std::collections::BTreeMap;
@@ -33,10 +33,13 @@ const META_GENESIS: &[u8] = b"genesis_hash";
 const META_LAST_HEIGHT: &[u8] = b"last_height";
 const META_OLDEST_STATE: &[u8] = b"oldest_state_height";
 const META_EARLIEST_BLOCK: &[u8] = b"earliest_block_height";
+/// Where the next sweep of superseded values starts (a `tree_values` key).
+const META_VALUE_SWEEP: &[u8] = b"value_sweep_cursor";
 
-/// First byte of a borsh-encoded `jmt` leaf node (`Node::Leaf`, after `Null`
-/// and `Internal`): pruning skips decoding the internal nodes it deletes.
-pub(crate) const LEAF_TAG: u8 = 2;
+/// Value entries one pruning pass reads, at most (plus the rest of the last
+/// key's versions): a bounded cost per block, about 3 ms; a state of a million
+/// values is swept in some 60 blocks.
+pub const VALUE_SWEEP_ENTRIES: usize = 16_384;
 
 /// Operator settings of the store.
 #[derive(Clone, Debug)]
@@ -497,7 +500,6 @@ impl Store {
             self.cf(TREE_VALUES)?,
         );
         let mut batch = WriteBatch::default();
-        let mut node_keys: Vec<Vec<u8>> = Vec::new();
         let mut it = self.db.raw_iterator_cf(stale_cf);
         // Entries up to `previous` went in earlier passes: start after them, not
         // at the first key, or every pass would wade through their tombstones.
@@ -507,38 +509,73 @@ impl Store {
             if since > oldest {
                 break;
             }
-            node_keys.extend(
-                decode::<Vec<NodeKey>>(TREE_STALE, v)?
-                    .iter()
-                    .map(node_key_bytes),
-            );
+            for node_key in decode::<Vec<NodeKey>>(TREE_STALE, v)? {
+                batch.delete_cf(nodes_cf, node_key_bytes(&node_key));
+            }
             batch.delete_cf(stale_cf, k);
             it.next();
         }
         it.status()?;
-        // Stale leaves may leave a value no kept version reads: find them. One
-        // batched read of the nodes and one iterator over the values, not a read
-        // and an iterator per node: a block of 10,000 rewrites leaves 10,000
-        // stale leaves, and pruning them one by one cost more than the commit.
-        node_keys.sort_unstable();
-        let nodes = self.db.batched_multi_get_cf(nodes_cf, &node_keys, true);
-        let mut values = self.db.raw_iterator_cf(values_cf);
-        for (node_key, node) in node_keys.iter().zip(nodes) {
-            if let Some(bytes) = node?
-                && bytes.first() == Some(&LEAF_TAG)
-                && let Node::Leaf(leaf) = decode::<Node>(TREE_NODES, &bytes)?
-            {
-                let version = decode::<NodeKey>(TREE_NODES, node_key)?.version();
-                if let Some(superseded) =
-                    superseded_value(&mut values, &leaf.key_hash(), version, oldest)?
-                {
-                    batch.delete_cf(values_cf, superseded);
-                }
-            }
-            batch.delete_cf(nodes_cf, node_key);
-        }
+        self.sweep_values(&mut batch, values_cf, oldest)?;
         batch.put_cf(self.cf(META)?, META_OLDEST_STATE, be(oldest));
         self.write(batch)
+    }
+
+    /// Deletes the values no kept version reads, in the next stretch of
+    /// [`VALUE_SWEEP_ENTRIES`] value entries after the sweep's cursor.
+    ///
+    /// Version `V` of a key reads its newest value at or below `V`; so a value
+    /// followed by a newer one of the same key at or below `oldest` is read by
+    /// no kept version. That holds whatever happened to the key's leaf (a leaf
+    /// pushed down by a new neighbour is rewritten at a new version, its value
+    /// is not), so the sweep reads values only, in key order, never a node: a
+    /// block of 10,000 rewrites once cost 10,000 node reads and 10,000 seeks to
+    /// prune, more than the commit. A value outlives its last reader by at most
+    /// one sweep cycle (every value entry, divided by the stretch, in blocks).
+    fn sweep_values(
+        &self,
+        batch: &mut WriteBatch,
+        values_cf: &rocksdb::ColumnFamily,
+        oldest: u64,
+    ) -> Result<()> {
+        let cursor = self.meta(META_VALUE_SWEEP)?.unwrap_or_default();
+        let mut opts = rocksdb::ReadOptions::default();
+        // Across key hashes: the family's prefix bloom must not end the scan.
+        opts.set_total_order_seek(true);
+        let mut it = self.db.raw_iterator_cf_opt(values_cf, opts);
+        it.seek(&cursor);
+        let mut previous: Option<Vec<u8>> = None;
+        let mut read = 0usize;
+        let next_cursor = loop {
+            let Some(key) = it.key().filter(|_| it.valid()) else {
+                it.status()?;
+                // The end: the next sweep starts over.
+                break Vec::new();
+            };
+            if key.len() != KEY_HASH_BYTES + 8 {
+                return Err(StorageError::corrupt(
+                    TREE_VALUES,
+                    "key of the wrong length",
+                ));
+            }
+            let same_key = previous
+                .as_ref()
+                .is_some_and(|p| p[..KEY_HASH_BYTES] == key[..KEY_HASH_BYTES]);
+            // Stop between two keys, so one key's versions are seen together.
+            if !same_key && read >= VALUE_SWEEP_ENTRIES {
+                break key.to_vec();
+            }
+            if let Some(p) = previous.as_ref().filter(|_| same_key)
+                && read_u64(TREE_VALUES, &key[KEY_HASH_BYTES..])? <= oldest
+            {
+                batch.delete_cf(values_cf, p);
+            }
+            previous = Some(key.to_vec());
+            read += 1;
+            it.next();
+        };
+        batch.put_cf(self.cf(META)?, META_VALUE_SWEEP, next_cursor);
+        Ok(())
     }
 
     /// The header at `height`.
@@ -831,40 +868,4 @@ pub(crate) fn snapshot_meta(
     batch.put_cf(store.cf(CERTIFICATES)?, be(h), encoding::encode(cert));
     batch.put_cf(store.cf(BLOCK_INDEX)?, header.hash().0, be(h));
     Ok(())
-}
-
-/// The value entry a stale leaf (of `key_hash`, node version `version`)
-/// points at, if no kept version needs it any more.
-///
-/// A leaf points at the newest value of its key at or below its own
-/// version, which is not always its own version: when a new neighbour
-/// pushes a leaf down the tree, the leaf is rewritten at the new version
-/// but its value stays where it was written. So the value goes only once a
-/// newer value (or a deletion) of the same key exists at or below `oldest`,
-/// the oldest kept version; otherwise the moved leaf still reads it.
-fn superseded_value(
-    it: &mut rocksdb::DBRawIterator<'_>,
-    key_hash: &jmt::KeyHash,
-    version: u64,
-    oldest: u64,
-) -> Result<Option<Vec<u8>>> {
-    it.seek_for_prev(value_key(key_hash, version));
-    let of_key = |k: &[u8]| k.len() == KEY_HASH_BYTES + 8 && k[..KEY_HASH_BYTES] == key_hash.0;
-    let Some(pointed) = it
-        .key()
-        .filter(|k| it.valid() && of_key(k))
-        .map(<[u8]>::to_vec)
-    else {
-        it.status()?;
-        return Ok(None);
-    };
-    it.next();
-    let superseded = match it.key() {
-        Some(next) if it.valid() && of_key(next) => {
-            read_u64(TREE_VALUES, &next[KEY_HASH_BYTES..])? <= oldest
-        }
-        _ => false,
-    };
-    it.status()?;
-    Ok(superseded.then_some(pointed))
 }

@@ -317,3 +317,51 @@ fn pruning_keeps_the_values_of_old_keys_whose_leaves_moved() {
     assert_eq!(entries as u64, store.state_entries(60).unwrap());
     store.verify_state_root().unwrap();
 }
+
+/// A state larger than one sweep's stretch of values: the sweep resumes where
+/// it stopped, comes round again, and every superseded value goes while every
+/// kept version still proves.
+#[test]
+fn the_value_sweep_resumes_and_covers_a_large_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_keeping(dir.path(), 2);
+    let chain = ChainBuilder::new();
+    chain.init(&store).unwrap();
+    let key = |i: u64| format!("lots/ev/{i:06}").into_bytes();
+    let keys = 3 * filiera_storage::VALUE_SWEEP_ENTRIES as u64 / 2;
+    let fresh: StateChanges = (0..keys)
+        .map(|i| (key(i), Some(b"first".to_vec())))
+        .collect();
+    chain.commit(&store, fresh, vec![]).unwrap();
+    // Rewrite a tenth of the keys per block, round the key space.
+    let per_block = keys / 10;
+    let mut header = None;
+    for h in 0..12u64 {
+        let rewrites: StateChanges = (0..per_block)
+            .map(|i| {
+                (
+                    key((h * per_block + i) % keys),
+                    Some(format!("at {h}").into_bytes()),
+                )
+            })
+            .collect();
+        header = Some(chain.commit(&store, rewrites, vec![]).unwrap().header);
+    }
+    let header = header.unwrap();
+    // One value per key, plus the older values the two kept versions still
+    // read and those superseded since the sweep last passed by (a cycle is
+    // about two blocks here): far below the 12 rewrites of a tenth of the keys
+    // an unswept store holds.
+    let values = store.count_entries("tree_values").unwrap() as u64;
+    let unswept = keys + 12 * per_block;
+    assert!(
+        values <= keys + 4 * per_block,
+        "{values} values of {unswept}"
+    );
+    for i in (0..keys).step_by(97) {
+        let proof = store.prove(&key(i), header.height).unwrap();
+        assert!(proof.value.is_some());
+        proof.verify(&header.state_root).unwrap();
+    }
+    store.verify_state_root().unwrap();
+}

@@ -11,7 +11,7 @@ use filiera_storage::testkit::{ChainBuilder, changes_for};
 const GOLDEN: [(&str, &str); 11] = [
     (
         "meta",
-        "c1d44f0f7e7b0892579e9c14a22227eb90a563cbd50c04caf1bce867d39411c4",
+        "7ff3fdda192ccfb96525b5e531954ea1339a9582c66d464c0b40d9602b223b57",
     ),
     (
         "headers",
@@ -47,7 +47,7 @@ const GOLDEN: [(&str, &str); 11] = [
     ),
     (
         "tree_values",
-        "b002c5827cbff35885ce9459e8a6348f52bd3640ec5ca1992ea33ce6ee686e95",
+        "a0e5654cd696bbbe48d0777dd6ae9f8dab74c494bab9e4932d28e5dd3b2da40b",
     ),
     (
         "tree_stale",
