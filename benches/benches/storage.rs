@@ -2,7 +2,7 @@
 //! and proof verification.
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use filiera_storage::testkit::ChainBuilder;
+use filiera_storage::testkit::{ChainBuilder, SplitMix64};
 use filiera_storage::{StateChanges, StorageConfig, Store};
 use std::hint::black_box;
 
@@ -16,6 +16,7 @@ fn store() -> (tempfile::TempDir, Store, ChainBuilder) {
         StorageConfig {
             block_cache_bytes: 256 << 20,
             state_versions_kept: 100,
+            ..StorageConfig::default()
         },
     )
     .expect("open");
@@ -35,22 +36,52 @@ fn writes(block: u64, n: usize) -> StateChanges {
         .collect()
 }
 
+/// Tree sizes the commit is measured at: a young chain, and one that has
+/// recorded a million records.
+const COMMIT_TREE_KEYS: [usize; 2] = [100_000, 1_000_000];
+
+/// A block of 10,000 lot-event-sized rewrites of records of the first
+/// `prefilled` blocks (lot records and nonces are rewritten by every event), so
+/// the tree keeps its size from one measured block to the next.
+fn rewrites(block: u64, prefilled: u64, rng: &mut SplitMix64) -> StateChanges {
+    let mut changes = StateChanges::new();
+    while changes.len() < WRITES_PER_BLOCK {
+        let old = 1 + rng.next_u64() % prefilled;
+        let i = rng.next_u64() % WRITES_PER_BLOCK as u64;
+        let key = format!("lots/events/09521234100010/CU{old:06}/{i:06}").into_bytes();
+        let value = format!("{{\"bizStep\":\"shipping\",\"disposition\":\"in_transit\",\"n\":{i},\"block\":{block}}}").into_bytes();
+        changes.insert(key, Some(value));
+    }
+    changes
+}
+
+/// One block of 10,000 writes (prepare, then the synced commit) on a tree of
+/// `keys` keys.
 fn commit(c: &mut Criterion) {
-    let (_dir, store, chain) = store();
-    let mut block = 0u64;
     let mut group = c.benchmark_group("storage::commit");
     group.sample_size(10);
     group.throughput(Throughput::Elements(WRITES_PER_BLOCK as u64));
-    group.bench_function(format!("writes={WRITES_PER_BLOCK}"), |b| {
-        b.iter_batched(
-            || {
-                block += 1;
-                writes(block, WRITES_PER_BLOCK)
-            },
-            |changes| chain.commit(&store, changes, vec![]).expect("commit"),
-            BatchSize::PerIteration,
-        )
-    });
+    for keys in COMMIT_TREE_KEYS {
+        let (_dir, store, chain) = store();
+        let prefilled = (keys / WRITES_PER_BLOCK) as u64;
+        for block in 1..=prefilled {
+            chain
+                .commit(&store, writes(block, WRITES_PER_BLOCK), vec![])
+                .expect("prefill");
+        }
+        let mut block = prefilled;
+        let mut rng = SplitMix64(keys as u64);
+        group.bench_function(format!("writes={WRITES_PER_BLOCK},keys={keys}"), |b| {
+            b.iter_batched(
+                || {
+                    block += 1;
+                    rewrites(block, prefilled, &mut rng)
+                },
+                |changes| chain.commit(&store, changes, vec![]).expect("commit"),
+                BatchSize::PerIteration,
+            )
+        });
+    }
     group.finish();
 }
 
