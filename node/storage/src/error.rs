@@ -19,7 +19,8 @@ pub enum StorageError {
     },
     /// The data directory was written by a format this binary does not read.
     #[error(
-        "data directory has storage format {found}; this binary reads format {supported} (upgrade the binary, or restore a backup made by this version)"
+        "data directory has storage format {found}; this binary reads format {supported} ({})",
+        if found > supported { "upgrade the binary, or restore a backup made by this version" } else { "an older format: move the directory away and fast-sync from peers, or restore a backup made by this version" }
     )]
     IncompatibleFormat {
         /// Format found on disk.

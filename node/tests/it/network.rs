@@ -1026,9 +1026,12 @@ fn a_validator_restored_from_an_online_backup_rejoins_halt_height_stops_a_node_a
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&refused.stderr);
+    let expected = format!(
+        "storage format 99; this binary reads format {}",
+        filiera_storage::STORAGE_FORMAT_VERSION
+    );
     assert!(
-        !refused.status.success()
-            && stderr.contains("storage format 99; this binary reads format 1"),
+        !refused.status.success() && stderr.contains(&expected),
         "{stderr}"
     );
 }

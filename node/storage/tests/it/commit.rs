@@ -195,6 +195,23 @@ fn another_genesis_or_a_future_format_is_refused() {
         Err(other) => panic!("unexpected error {other}"),
         Ok(_) => panic!("a future format must be refused"),
     }
+    // And a past one, with the way out named: there is no in-place migration.
+    {
+        let db = rocksdb::DB::open_cf(&rocksdb_opts(), dir.path(), cf_names()).unwrap();
+        db.put_cf(
+            db.cf_handle("meta").unwrap(),
+            b"format_version",
+            (STORAGE_FORMAT_VERSION - 1).to_be_bytes(),
+        )
+        .unwrap();
+    }
+    match Store::open(dir.path(), Default::default()) {
+        Err(e @ StorageError::IncompatibleFormat { .. }) => {
+            assert!(e.to_string().contains("fast-sync from peers"), "{e}")
+        }
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("a past format must be refused"),
+    }
 }
 
 fn rocksdb_opts() -> rocksdb::Options {
