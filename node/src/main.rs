@@ -25,6 +25,14 @@ mod verify_cmd;
 
 use std::process::ExitCode;
 
+/// The allocator of the node. With glibc's, memory freed on one thread stays
+/// in the arena of the thread that allocated it: the state tree, computed on
+/// worker threads and freed by the chain's thread, left a validator under 2x
+/// overload at 1,252 MiB resident (434 MiB with `MALLOC_ARENA_MAX=2`).
+/// mimalloc hands such memory back to its owner.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = <cli::Cli as clap::Parser>::parse();
     match cli::run(cli) {
