@@ -127,7 +127,8 @@ pub(crate) fn put_inserts(
     if parts < 2 || inserts.len() < PARALLEL_WRITES_MIN || version == 0 {
         return Ok(Split::NotWorthIt(inserts));
     }
-    let Some(old_root) = reader.get_node_option(&root_key(version - 1)?)? else {
+    let old_root_key = &root_key(version - 1)?;
+    let Some(old_root) = reader.get_node_option(old_root_key)? else {
         return Ok(Split::NotWorthIt(inserts));
     };
     let Some(old_mirror) = RootMirror::of(&old_root)? else {
@@ -154,14 +155,14 @@ pub(crate) fn put_inserts(
     for (k, v) in inserts {
         sets[owner[first_nibble(&k)]].push((k, v));
     }
-    sets.retain(|s| !s.is_empty());
     let new_root_key = &root_key(version)?;
-    let old_root_key = &root_key(version - 1)?;
-    type PartResult = anyhow::Result<(RootMirror, [bool; NIBBLES], TreeUpdate)>;
+    type PartResult = anyhow::Result<(usize, RootMirror, TreeUpdate)>;
     let results: Vec<PartResult> = std::thread::scope(|scope| {
         let handles: Vec<_> = sets
             .into_iter()
-            .map(|set| {
+            .enumerate()
+            .filter(|(_, set)| !set.is_empty())
+            .map(|(part, set)| {
                 scope.spawn(move || {
                     let (_, batch) = JellyfishMerkleTree::<_, StateHasher>::new(reader)
                         .batch_put_value_sets(vec![set], None, version)?;
@@ -171,13 +172,9 @@ pub(crate) fn put_inserts(
                         .ok_or_else(|| anyhow::anyhow!("a part wrote no root"))?;
                     let part_mirror = RootMirror::of(part_root)?
                         .ok_or_else(|| anyhow::anyhow!("a part's root is not internal"))?;
-                    let mut owned = [false; NIBBLES];
-                    for (_, key_hash) in batch.node_batch.values().keys() {
-                        owned[first_nibble(key_hash)] = true;
-                    }
                     let mut update = TreeUpdate::empty();
                     update.add_part(batch, Some(new_root_key), Some(old_root_key))?;
-                    Ok((part_mirror, owned, update))
+                    Ok((part, part_mirror, update))
                 })
             })
             .collect();
@@ -192,9 +189,9 @@ pub(crate) fn put_inserts(
     let mut merged = old_mirror;
     let mut update = TreeUpdate::empty();
     for part in results {
-        let (part_mirror, owned, part_update) = part?;
+        let (part, part_mirror, part_update) = part?;
         for (n, child) in part_mirror.children.into_iter().enumerate() {
-            if owned[n] {
+            if owner[n] == part {
                 merged.children[n] = child;
             }
         }

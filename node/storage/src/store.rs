@@ -318,32 +318,30 @@ impl Store {
         // time algorithm rehashes every node on a key's path for every key
         // (10,000 writes: ~3x the hashing). Both give the same tree; only the
         // one-at-a-time one handles deletions.
-        let inserts_only: Option<Vec<(KeyHash, OwnedValue)>> = writes
-            .iter()
-            .map(|(k, v)| v.as_ref().map(|v| (*k, v.clone())))
-            .collect();
-        let (root, tree) = match inserts_only {
-            Some(inserts) => {
-                match parallel::put_inserts(&reader, inserts, height, self.config.tree_threads)
-                    .map_err(StorageError::tree)?
-                {
-                    Split::Done(root, update) => {
-                        self.split_updates.fetch_add(1, Ordering::Relaxed);
-                        (root, update)
-                    }
-                    Split::NotWorthIt(inserts) => tree
-                        .batch_put_value_sets(vec![inserts], None, height)
-                        .and_then(|(roots, batch)| match roots.as_slice() {
-                            [root] => Ok((*root, TreeUpdate::single(batch)?)),
-                            _ => Err(anyhow::anyhow!("one version in, {} roots out", roots.len())),
-                        })
-                        .map_err(StorageError::tree)?,
+        let (root, tree) = if writes.iter().all(|(_, v)| v.is_some()) {
+            let inserts: Vec<(KeyHash, OwnedValue)> = writes
+                .into_iter()
+                .filter_map(|(k, v)| v.map(|v| (k, v)))
+                .collect();
+            match parallel::put_inserts(&reader, inserts, height, self.config.tree_threads)
+                .map_err(StorageError::tree)?
+            {
+                Split::Done(root, update) => {
+                    self.split_updates.fetch_add(1, Ordering::Relaxed);
+                    (root, update)
                 }
+                Split::NotWorthIt(inserts) => tree
+                    .batch_put_value_sets(vec![inserts], None, height)
+                    .and_then(|(roots, batch)| match roots.as_slice() {
+                        [root] => Ok((*root, TreeUpdate::single(batch)?)),
+                        _ => Err(anyhow::anyhow!("one version in, {} roots out", roots.len())),
+                    })
+                    .map_err(StorageError::tree)?,
             }
-            None => tree
-                .put_value_set(writes, height)
+        } else {
+            tree.put_value_set(writes, height)
                 .and_then(|(root, batch)| Ok((root, TreeUpdate::single(batch)?)))
-                .map_err(StorageError::tree)?,
+                .map_err(StorageError::tree)?
         };
         Ok(PreparedState {
             version: height,
@@ -544,7 +542,8 @@ impl Store {
         opts.set_total_order_seek(true);
         let mut it = self.db.raw_iterator_cf_opt(values_cf, opts);
         it.seek(&cursor);
-        let mut previous: Option<Vec<u8>> = None;
+        // The entry before this one (empty before the first): one buffer, reused.
+        let mut previous: Vec<u8> = Vec::with_capacity(KEY_HASH_BYTES + 8);
         let mut read = 0usize;
         let next_cursor = loop {
             let Some(key) = it.key().filter(|_| it.valid()) else {
@@ -558,19 +557,16 @@ impl Store {
                     "key of the wrong length",
                 ));
             }
-            let same_key = previous
-                .as_ref()
-                .is_some_and(|p| p[..KEY_HASH_BYTES] == key[..KEY_HASH_BYTES]);
+            let same_key = previous.get(..KEY_HASH_BYTES) == Some(&key[..KEY_HASH_BYTES]);
             // Stop between two keys, so one key's versions are seen together.
             if !same_key && read >= VALUE_SWEEP_ENTRIES {
                 break key.to_vec();
             }
-            if let Some(p) = previous.as_ref().filter(|_| same_key)
-                && read_u64(TREE_VALUES, &key[KEY_HASH_BYTES..])? <= oldest
-            {
-                batch.delete_cf(values_cf, p);
+            if same_key && read_u64(TREE_VALUES, &key[KEY_HASH_BYTES..])? <= oldest {
+                batch.delete_cf(values_cf, &previous);
             }
-            previous = Some(key.to_vec());
+            previous.clear();
+            previous.extend_from_slice(key);
             read += 1;
             it.next();
         };
@@ -757,11 +753,16 @@ impl Store {
         }
     }
 
+    /// A column family named at run time (the diagnostics take any name).
+    fn cf_named(&self, column_family: &str) -> Result<&rocksdb::ColumnFamily> {
+        self.db
+            .cf_handle(column_family)
+            .ok_or_else(|| StorageError::corrupt(META, format!("no column family {column_family}")))
+    }
+
     /// Number of entries in a column family (diagnostics and tests; scans it all).
     pub fn count_entries(&self, column_family: &str) -> Result<usize> {
-        let cf = self.db.cf_handle(column_family).ok_or_else(|| {
-            StorageError::corrupt(META, format!("no column family {column_family}"))
-        })?;
+        let cf = self.cf_named(column_family)?;
         let mut it = self.db.raw_iterator_cf(cf);
         it.seek_to_first();
         let mut n = 0;
@@ -783,9 +784,7 @@ impl Store {
     /// whose digests agree hold the same bytes there (an audit of two nodes'
     /// trees, and how the tests compare updates computed on different threads).
     pub fn column_digest(&self, column_family: &str) -> Result<Hash> {
-        let cf = self.db.cf_handle(column_family).ok_or_else(|| {
-            StorageError::corrupt(META, format!("no column family {column_family}"))
-        })?;
+        let cf = self.cf_named(column_family)?;
         let mut hasher = blake3::Hasher::new();
         let mut it = self.db.raw_iterator_cf(cf);
         it.seek_to_first();
