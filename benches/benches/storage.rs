@@ -25,11 +25,17 @@ fn store() -> (tempfile::TempDir, Store, ChainBuilder) {
     (dir, store, chain)
 }
 
+/// The state key of event `i` of the lot of `block`: the one key layout every
+/// benchmark here writes, rewrites and proves.
+fn event_key(block: u64, i: u64) -> Vec<u8> {
+    format!("lots/events/09521234100010/CU{block:06}/{i:06}").into_bytes()
+}
+
 /// `n` lot-event-sized writes with keys unique to `block`.
 fn writes(block: u64, n: usize) -> StateChanges {
     (0..n)
         .map(|i| {
-            let key = format!("lots/events/09521234100010/CU{block:06}/{i:06}").into_bytes();
+            let key = event_key(block, i as u64);
             let value = format!("{{\"bizStep\":\"inspecting\",\"disposition\":\"conformant\",\"n\":{i},\"block\":{block}}}").into_bytes();
             (key, Some(value))
         })
@@ -48,7 +54,7 @@ fn rewrites(block: u64, prefilled: u64, rng: &mut SplitMix64) -> StateChanges {
     while changes.len() < WRITES_PER_BLOCK {
         let old = 1 + rng.next_u64() % prefilled;
         let i = rng.next_u64() % WRITES_PER_BLOCK as u64;
-        let key = format!("lots/events/09521234100010/CU{old:06}/{i:06}").into_bytes();
+        let key = event_key(old, i);
         let value = format!("{{\"bizStep\":\"shipping\",\"disposition\":\"in_transit\",\"n\":{i},\"block\":{block}}}").into_bytes();
         changes.insert(key, Some(value));
     }
@@ -117,7 +123,7 @@ fn proofs(c: &mut Criterion) {
     }
     let height = store.last_height().expect("height").expect("initialised");
     let root = store.state_root(height).expect("root");
-    let key = b"lots/events/09521234100010/CU000004/004242".to_vec();
+    let key = event_key(4, 4242);
     c.bench_function(&format!("storage::prove/keys={PROOF_KEYS}"), |b| {
         b.iter(|| store.prove(black_box(&key), height).expect("prove"))
     });
