@@ -68,15 +68,6 @@ impl ChainBuilder {
         changes: StateChanges,
         txs: Vec<SignedTransaction>,
     ) -> Result<Block> {
-        let last = store
-            .last_height()?
-            .ok_or(crate::StorageError::NotInitialised)?;
-        let height = last + 1;
-        let (parent_hash, parent_time) = match store.header(last)? {
-            Some(h) => (h.hash(), h.time_ms),
-            None => (self.genesis, 1_764_000_000_000),
-        };
-        let prepared = store.prepare_state(height, changes)?;
         let receipts: Vec<Receipt> = txs
             .iter()
             .map(|tx| Receipt {
@@ -87,6 +78,27 @@ impl ChainBuilder {
                 return_data: vec![],
             })
             .collect();
+        self.commit_with_receipts(store, changes, txs, receipts)
+    }
+
+    /// As [`ChainBuilder::commit`], with the caller's receipts (one per
+    /// transaction, in order).
+    pub fn commit_with_receipts(
+        &self,
+        store: &Store,
+        changes: StateChanges,
+        txs: Vec<SignedTransaction>,
+        receipts: Vec<Receipt>,
+    ) -> Result<Block> {
+        let last = store
+            .last_height()?
+            .ok_or(crate::StorageError::NotInitialised)?;
+        let height = last + 1;
+        let (parent_hash, parent_time) = match store.header(last)? {
+            Some(h) => (h.hash(), h.time_ms),
+            None => (self.genesis, 1_764_000_000_000),
+        };
+        let prepared = store.prepare_state(height, changes)?;
         let header = Header {
             version: HEADER_VERSION,
             chain_id: self.chain_id.clone(),
