@@ -22,7 +22,8 @@ pub const BLOCK_INDEX: &str = "block_index";
 pub const CERTIFICATES: &str = "certificates";
 /// Transaction hash to height (u64 BE) and position (u32 BE).
 pub const TX_INDEX: &str = "tx_index";
-/// Height (u64 BE) and position (u32 BE) to encoded receipt (events included).
+/// Height (u64 BE) and position (u32 BE) to encoded receipt (events included)
+/// without its first field, the transaction hash: `tx_index` is keyed by it.
 pub const RECEIPTS: &str = "receipts";
 /// State key to its latest value: fast reads and prefix scans for execution and the API.
 pub const STATE: &str = "state";

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The on-disk format this code reads and writes. Bump it on any change to keys or values.
-pub const STORAGE_FORMAT_VERSION: u32 = 2;
+pub const STORAGE_FORMAT_VERSION: u32 = 3;
 
 /// The reserved state key holding the height: written by every commit, so every
 /// height has its own tree version and root even when no transaction wrote state.
@@ -96,6 +96,8 @@ impl PreparedState {
 /// Where a transaction is: height and position in the block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TxLocation {
+    /// The transaction's hash.
+    pub tx_hash: Hash,
     /// Block height.
     pub height: u64,
     /// Position in the block.
@@ -132,6 +134,21 @@ fn read_u64(cf: &'static str, bytes: &[u8]) -> Result<u64> {
 
 fn decode<T: BorshDeserialize>(cf: &'static str, bytes: &[u8]) -> Result<T> {
     T::try_from_slice(bytes).map_err(|e| StorageError::corrupt(cf, e))
+}
+
+/// Length of a transaction hash, the first field of a receipt.
+const HASH_BYTES: usize = 32;
+
+/// A receipt as stored: its encoding without the transaction's hash, which
+/// the transaction index (the only way to a receipt) already holds. 32 of
+/// the 47 bytes a lot event's receipt took after compression, and hashes do
+/// not compress. Borsh writes fields in order, so the encoding of a receipt
+/// is the hash's 32 bytes followed by these.
+fn stored_receipt(receipt: &Receipt) -> Vec<u8> {
+    let mut bytes = encoding::encode(receipt);
+    debug_assert_eq!(bytes.get(..HASH_BYTES), Some(&receipt.tx_hash.0[..]));
+    bytes.drain(..HASH_BYTES);
+    bytes
 }
 
 fn check_entry(key: &[u8], value: Option<&Vec<u8>>) -> Result<()> {
@@ -269,7 +286,7 @@ impl Store {
             META_GENESIS,
             encoding::encode(&genesis_hash),
         );
-        self.stage_state(&mut batch, prepared)?;
+        self.stage_state(&mut batch, prepared, None)?;
         batch.put_cf(self.cf(META)?, META_LAST_HEIGHT, be(0));
         self.write(batch)?;
         Ok(root)
@@ -351,7 +368,12 @@ impl Store {
         })
     }
 
-    fn stage_state(&self, batch: &mut WriteBatch, prepared: PreparedState) -> Result<()> {
+    fn stage_state(
+        &self,
+        batch: &mut WriteBatch,
+        prepared: PreparedState,
+        oldest_kept: Option<u64>,
+    ) -> Result<()> {
         let (state, nodes, values, stale) = (
             self.cf(STATE)?,
             self.cf(TREE_NODES)?,
@@ -374,9 +396,23 @@ impl Store {
         // some 13,000 stale nodes, and as many memtable inserts cost more than
         // the nodes' keys themselves.
         for (since, node_keys) in prepared.tree.stale() {
-            batch.put_cf(stale, be(since), encoding::encode(&node_keys));
+            if oldest_kept.is_some_and(|oldest| since <= oldest) {
+                // Already unreachable (one version kept): no entry to prune later.
+                for node_key in node_keys {
+                    batch.delete_cf(nodes, node_key_bytes(node_key));
+                }
+            } else {
+                batch.put_cf(stale, be(since), encoding::encode(&node_keys));
+            }
         }
         Ok(())
+    }
+
+    /// The oldest state version kept once height `last` is committed, if
+    /// pruning has begun by then.
+    fn oldest_kept(&self, last: u64) -> Option<u64> {
+        let keep = self.config.state_versions_kept;
+        (last >= keep).then(|| last + 1 - keep)
     }
 
     /// Commits a decided block, its certificate, receipts and state in one synced
@@ -451,13 +487,13 @@ impl Store {
             batch.put_cf(
                 receipts_cf,
                 receipt_key(height, index),
-                encoding::encode(receipt),
+                stored_receipt(receipt),
             );
         }
-        self.stage_state(&mut batch, prepared)?;
+        self.stage_state(&mut batch, prepared, self.oldest_kept(height))?;
+        self.stage_prune(&mut batch, height)?;
         batch.put_cf(self.cf(META)?, META_LAST_HEIGHT, be(height));
-        self.write(batch)?;
-        self.prune()
+        self.write(batch)
     }
 
     /// Writes a batch with fsync. The first failure poisons the store.
@@ -478,14 +514,18 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes tree nodes (and their leaf values) that no kept version uses.
-    fn prune(&self) -> Result<()> {
-        let last = self.require_height()?;
-        let keep = self.config.state_versions_kept;
-        if last < keep {
+    /// Stages, into the batch that commits height `last`, the deletion of the
+    /// tree nodes and values no kept version will use.
+    ///
+    /// In the commit's own batch, not a write of its own: one synced write per
+    /// block instead of two, and the oldest kept height moves with the block
+    /// that moves it. It reads what earlier blocks wrote, never this block's
+    /// entries: nodes this block makes stale are staged by `stage_state`, and
+    /// values this block supersedes go in the sweep's next cycle.
+    fn stage_prune(&self, batch: &mut WriteBatch, last: u64) -> Result<()> {
+        let Some(oldest) = self.oldest_kept(last) else {
             return Ok(());
-        }
-        let oldest = last + 1 - keep;
+        };
         let previous = self.oldest_state_height()?;
         if oldest <= previous {
             return Ok(());
@@ -497,7 +537,6 @@ impl Store {
             self.cf(TREE_NODES)?,
             self.cf(TREE_VALUES)?,
         );
-        let mut batch = WriteBatch::default();
         let mut it = self.db.raw_iterator_cf(stale_cf);
         // Entries up to `previous` went in earlier passes: start after them, not
         // at the first key, or every pass would wade through their tombstones.
@@ -514,9 +553,9 @@ impl Store {
             it.next();
         }
         it.status()?;
-        self.sweep_values(&mut batch, values_cf, oldest)?;
+        self.sweep_values(batch, values_cf, oldest)?;
         batch.put_cf(self.cf(META)?, META_OLDEST_STATE, be(oldest));
-        self.write(batch)
+        Ok(())
     }
 
     /// Deletes the values no kept version reads, in the next stretch of
@@ -613,12 +652,25 @@ impl Store {
         }
         let height = read_u64(TX_INDEX, &b[..8])?;
         let index = u32::from_be_bytes([b[8], b[9], b[10], b[11]]);
-        Ok(Some(TxLocation { height, index }))
+        Ok(Some(TxLocation {
+            tx_hash: *tx_hash,
+            height,
+            index,
+        }))
     }
 
     /// The receipt of the transaction at a location.
     pub fn receipt(&self, at: TxLocation) -> Result<Option<Receipt>> {
-        self.get_decoded(RECEIPTS, &receipt_key(at.height, at.index))
+        let Some(stored) = self
+            .db
+            .get_pinned_cf(self.cf(RECEIPTS)?, receipt_key(at.height, at.index))?
+        else {
+            return Ok(None);
+        };
+        let mut bytes = Vec::with_capacity(HASH_BYTES + stored.len());
+        bytes.extend_from_slice(&at.tx_hash.0);
+        bytes.extend_from_slice(&stored);
+        decode(RECEIPTS, &bytes).map(Some)
     }
 
     /// The latest value of a state key.

@@ -3,7 +3,7 @@
 use crate::{open, open_keeping};
 use filiera_storage::testkit::{ChainBuilder, changes_for};
 use filiera_storage::{STORAGE_FORMAT_VERSION, StateChanges, StorageError, Store, TxLocation};
-use filiera_types::receipt::Receipt;
+use filiera_types::receipt::{Event, Receipt, TxStatus};
 use filiera_types::{ChainId, ContractCall, ContractId, Hash, MethodName, SecretKey, Transaction};
 
 pub fn tx(nonce: u64) -> filiera_types::SignedTransaction {
@@ -23,6 +23,31 @@ pub fn tx(nonce: u64) -> filiera_types::SignedTransaction {
     .unwrap()
 }
 
+/// Receipts with every field set, so a round trip shows each one is kept.
+pub fn receipts_for(txs: &[filiera_types::SignedTransaction]) -> Vec<Receipt> {
+    txs.iter()
+        .enumerate()
+        .map(|(i, tx)| Receipt {
+            tx_hash: tx.hash(),
+            status: if i % 2 == 0 {
+                TxStatus::Success
+            } else {
+                TxStatus::Failed {
+                    code: 7,
+                    message: "lot unknown".into(),
+                }
+            },
+            fuel_used: 40_000 + i as u64,
+            events: vec![Event {
+                contract: ContractId::new("lots").unwrap(),
+                name: "lot_event".into(),
+                data: vec![i as u8; 3],
+            }],
+            return_data: vec![1, 2, i as u8],
+        })
+        .collect()
+}
+
 #[test]
 fn committed_blocks_read_back_after_reopen() {
     let dir = tempfile::tempdir().unwrap();
@@ -35,9 +60,11 @@ fn committed_blocks_read_back_after_reopen() {
         for h in 1..=5u64 {
             let mut changes = StateChanges::new();
             changes.insert(format!("lots/{h}").into_bytes(), Some(vec![h as u8; 10]));
+            let txs = vec![tx(2 * h), tx(2 * h + 1)];
+            let receipts = receipts_for(&txs);
             blocks.push(
                 chain
-                    .commit(&store, changes, vec![tx(2 * h), tx(2 * h + 1)])
+                    .commit_with_receipts(&store, changes, txs, receipts)
                     .unwrap(),
             );
         }
@@ -56,16 +83,19 @@ fn committed_blocks_read_back_after_reopen() {
             1
         );
         assert_eq!(store.state_root(h).unwrap(), b.header.state_root);
-        let loc = store.tx_location(&b.txs[1].hash()).unwrap().unwrap();
-        assert_eq!(
-            loc,
-            TxLocation {
-                height: h,
-                index: 1
-            }
-        );
-        let receipt: Receipt = store.receipt(loc).unwrap().unwrap();
-        assert_eq!(receipt.tx_hash, b.txs[1].hash());
+        let receipts = receipts_for(&b.txs);
+        for (i, tx) in b.txs.iter().enumerate() {
+            let loc = store.tx_location(&tx.hash()).unwrap().unwrap();
+            assert_eq!(
+                loc,
+                TxLocation {
+                    tx_hash: tx.hash(),
+                    height: h,
+                    index: i as u32
+                }
+            );
+            assert_eq!(store.receipt(loc).unwrap().as_ref(), Some(&receipts[i]));
+        }
     }
     // Parents chain back to genesis.
     assert_eq!(blocks[0].header.parent_hash, chain.genesis_hash());
@@ -285,6 +315,47 @@ fn pruning_keeps_recent_versions_and_bounds_old_ones() {
     assert!(count_cf(&store, "tree_nodes") < count_cf(&unpruned, "tree_nodes") / 2);
     // And the values of rewritten keys go too.
     assert!(count_cf(&store, "tree_values") < count_cf(&unpruned, "tree_values") / 2);
+}
+
+/// With one version kept, a block deletes the nodes it makes stale in its own
+/// write: the tree holds exactly the nodes of the latest version, as many as
+/// a new tree of the same entries.
+#[test]
+fn one_version_kept_leaves_only_the_latest_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_keeping(dir.path(), 1);
+    let chain = ChainBuilder::new();
+    chain.init(&store).unwrap();
+    for h in 1..=12u64 {
+        let mut changes = changes_for(h, 9, 1_500, 4_000);
+        if h % 2 == 0 {
+            // Insert-only blocks this large take the split, multi-threaded path.
+            changes.retain(|_, v| v.is_some());
+        }
+        chain.commit(&store, changes, vec![]).unwrap();
+    }
+    assert_eq!(store.oldest_state_height().unwrap(), 12);
+    let root = store.state_root(12).unwrap();
+    let entries: StateChanges = store
+        .state_prefix(b"lots/", None, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k, Some(v)))
+        .collect();
+    assert!(entries.len() > 2_000);
+    for key in entries.keys().step_by(97) {
+        store.prove(key, 12).unwrap().verify(&root).unwrap();
+    }
+    assert_eq!(count_cf(&store, "tree_stale"), 0);
+
+    let dir2 = tempfile::tempdir().unwrap();
+    let fresh = open_keeping(dir2.path(), 1);
+    chain.init(&fresh).unwrap();
+    chain.commit(&fresh, entries, vec![]).unwrap();
+    assert_eq!(
+        count_cf(&store, "tree_nodes"),
+        count_cf(&fresh, "tree_nodes")
+    );
 }
 
 fn count_cf(store: &Store, cf: &str) -> usize {

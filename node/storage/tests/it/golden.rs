@@ -2,7 +2,7 @@
 //! every column family. A change here is a change of `STORAGE_FORMAT_VERSION`
 //! (and of this file), never an accident.
 
-use crate::commit::tx;
+use crate::commit::{receipts_for, tx};
 use crate::open_keeping;
 use filiera_storage::STORAGE_FORMAT_VERSION;
 use filiera_storage::testkit::{ChainBuilder, changes_for};
@@ -11,11 +11,11 @@ use filiera_storage::testkit::{ChainBuilder, changes_for};
 const GOLDEN: [(&str, &str); 11] = [
     (
         "meta",
-        "7ff3fdda192ccfb96525b5e531954ea1339a9582c66d464c0b40d9602b223b57",
+        "8e230d4dfb0dce97a8f69f57cd1e324d157dde03cab67882d569a352093d8f6b",
     ),
     (
         "headers",
-        "c279d759acabd12312208f3b1bbff983d4438bcee752dfcd98156c982a9c9d56",
+        "cfa0796907ccea06c701c7d0545ce3ea0005e63808f1c501717fc5d0be4e3ba9",
     ),
     (
         "block_txs",
@@ -23,11 +23,11 @@ const GOLDEN: [(&str, &str); 11] = [
     ),
     (
         "block_index",
-        "d2e99ceeedfe60b9cedeb25f692cfc1ac98ad5d4545d4159df22ab6a1f27687d",
+        "bea218ed9d61fe47d299e8d23b77628264380359190ccbae1d837cd98e079e51",
     ),
     (
         "certificates",
-        "ed4f998b83f06ecc6406da2ba594917af859f6161de9716bc4604bddca354da0",
+        "25ff765c8902a2eae7fd0dc0c4d9a161861f6e13e4633b47cd7b0766747fda52",
     ),
     (
         "tx_index",
@@ -35,7 +35,7 @@ const GOLDEN: [(&str, &str); 11] = [
     ),
     (
         "receipts",
-        "e6edcd12d3a088f9d3c9f5e48909c1e0a0804b39cfe3c009bd13c1f117a6d707",
+        "ffc588ee0fb7c50ad192475cc59c314afdd7a83a9efe2f5faa816648bb63dd97",
     ),
     (
         "state",
@@ -58,7 +58,7 @@ const GOLDEN: [(&str, &str); 11] = [
 #[test]
 fn a_fixed_chain_leaves_the_pinned_bytes_in_every_column() {
     assert_eq!(
-        STORAGE_FORMAT_VERSION, 2,
+        STORAGE_FORMAT_VERSION, 3,
         "a new format needs new digests below"
     );
     let dir = tempfile::tempdir().unwrap();
@@ -68,8 +68,9 @@ fn a_fixed_chain_leaves_the_pinned_bytes_in_every_column() {
     for height in 1..=4 {
         // Rewrites, deletions and new keys; pruning runs from height 2 on.
         let txs = vec![tx(2 * height), tx(2 * height + 1)];
+        let receipts = receipts_for(&txs);
         chain
-            .commit(&store, changes_for(height, 11, 40, 60), txs)
+            .commit_with_receipts(&store, changes_for(height, 11, 40, 60), txs, receipts)
             .unwrap();
     }
     for (column, expected) in GOLDEN {
