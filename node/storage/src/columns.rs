@@ -25,7 +25,8 @@ pub const TX_INDEX: &str = "tx_index";
 /// Height (u64 BE) and position (u32 BE) to encoded receipt (events included)
 /// without its first field, the transaction hash: `tx_index` is keyed by it.
 pub const RECEIPTS: &str = "receipts";
-/// State key to its latest value: fast reads and prefix scans for execution and the API.
+/// State key to the version (u64 BE) of its latest value, in key order for
+/// prefix scans; the value is read from `tree_values`, its only copy.
 pub const STATE: &str = "state";
 /// Jellyfish tree node key (borsh) to node (borsh).
 pub const TREE_NODES: &str = "tree_nodes";

@@ -8,8 +8,10 @@
 //! with fsync: after any crash the store reopens at the last fully committed
 //! block, never between two. The state is a Jellyfish Merkle tree with one
 //! version per height (a reserved height key is written every block, so every
-//! height has its own root); the latest value of each key is also kept for fast
-//! reads and prefix scans, and [`Store::verify_state_root`] checks the two agree.
+//! height has its own root). Each value is stored once, in the tree's values;
+//! an index of keys in key order names the version of each key's latest value
+//! for reads and prefix scans, and [`Store::verify_state_root`] checks the
+//! values it names give the tree's root.
 //! Pruning deletes only tree nodes no kept version can reach; blocks,
 //! certificates and receipts are never pruned.
 //!
@@ -20,6 +22,7 @@
 //! written by a newer format is refused at open. Snapshot chunks from peers are
 //! verified against the state root before anything from them is kept.
 
+mod cache;
 mod columns;
 mod error;
 mod parallel;
@@ -28,6 +31,7 @@ mod store;
 pub mod testkit;
 mod tree;
 
+pub use cache::{STATE_CACHE_ENTRIES, STATE_CACHE_VALUE_BYTES_MAX};
 pub use error::{Result, StorageError};
 pub use parallel::PARALLEL_WRITES_MIN;
 pub use snapshot::{

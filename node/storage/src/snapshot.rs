@@ -213,7 +213,8 @@ impl<'a> SnapshotImporter<'a> {
         for leaf in chunk.entries {
             let entry = StateEntry::decode(&leaf)
                 .map_err(|e| StorageError::Snapshot(format!("chunk {}: {e}", chunk.index)))?;
-            state.put_cf(state_cf, &entry.key, &entry.value);
+            // Imported values are the tree's at the snapshot's height.
+            state.put_cf(state_cf, &entry.key, chunk.height.to_be_bytes());
             items.push((key_hash(&entry.key), leaf));
         }
         // The restorer checks order and the range proof against the expected root
@@ -244,6 +245,7 @@ impl<'a> SnapshotImporter<'a> {
         let mut opts = WriteOptions::default();
         opts.set_sync(true);
         self.store.db().write_opt(batch, &opts)?;
+        self.store.forget_cached_state();
         let root = self.store.state_root(self.header.height)?;
         if root != expected {
             return Err(StorageError::Snapshot(format!(

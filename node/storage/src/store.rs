@@ -1,12 +1,13 @@
 //! The store: opening, genesis, the atomic block commit, reads, proofs, pruning.
 
+use crate::cache::{Lookup, StateCache};
 use crate::columns::{
     self, BLOCK_INDEX, BLOCK_TXS, CERTIFICATES, HEADERS, KEY_HASH_BYTES, META, RECEIPTS, STATE,
     TREE_NODES, TREE_STALE, TREE_VALUES, TX_INDEX,
 };
 use crate::error::{Result, StorageError};
 use crate::parallel::{self, Split, TreeUpdate};
-use crate::tree::{DbTree, MemTree, node_key_bytes};
+use crate::tree::{DbTree, MemTree, node_key_bytes, value_key};
 use borsh::BorshDeserialize;
 use filiera_types::receipt::Receipt;
 use filiera_types::state::{
@@ -112,6 +113,8 @@ pub struct Store {
     config: StorageConfig,
     /// State-tree updates computed on several threads since opening.
     split_updates: AtomicU64,
+    /// Latest values of the state keys read most.
+    cache: StateCache,
 }
 
 fn be(height: u64) -> [u8; 8] {
@@ -189,6 +192,7 @@ impl Store {
             failure: Mutex::new(None),
             config,
             split_updates: AtomicU64::new(0),
+            cache: StateCache::new(),
         };
         match store.meta(META_FORMAT)? {
             None => {}
@@ -286,9 +290,12 @@ impl Store {
             META_GENESIS,
             encoding::encode(&genesis_hash),
         );
-        self.stage_state(&mut batch, prepared, None)?;
+        self.stage_state(&mut batch, &prepared, None)?;
         batch.put_cf(self.cf(META)?, META_LAST_HEIGHT, be(0));
-        self.write(batch)?;
+        self.cache.before_write(prepared.changes.keys());
+        let written = self.write(batch);
+        self.cache.after_write();
+        written?;
         Ok(root)
     }
 
@@ -371,7 +378,7 @@ impl Store {
     fn stage_state(
         &self,
         batch: &mut WriteBatch,
-        prepared: PreparedState,
+        prepared: &PreparedState,
         oldest_kept: Option<u64>,
     ) -> Result<()> {
         let (state, nodes, values, stale) = (
@@ -382,7 +389,8 @@ impl Store {
         );
         for (k, v) in &prepared.changes {
             match v {
-                Some(v) => batch.put_cf(state, k, v),
+                // The value itself is in the tree's values, written below.
+                Some(_) => batch.put_cf(state, k, be(prepared.version)),
                 None => batch.delete_cf(state, k),
             }
         }
@@ -490,10 +498,14 @@ impl Store {
                 stored_receipt(receipt),
             );
         }
-        self.stage_state(&mut batch, prepared, self.oldest_kept(height))?;
+        self.stage_state(&mut batch, &prepared, self.oldest_kept(height))?;
         self.stage_prune(&mut batch, height)?;
         batch.put_cf(self.cf(META)?, META_LAST_HEIGHT, be(height));
-        self.write(batch)
+        self.cache.before_write(prepared.changes.keys());
+        let written = self.write(batch);
+        self.cache.after_write();
+        written?;
+        Ok(())
     }
 
     /// Writes a batch with fsync. The first failure poisons the store.
@@ -675,7 +687,50 @@ impl Store {
 
     /// The latest value of a state key.
     pub fn state_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.db.get_cf(self.cf(STATE)?, key)?)
+        let ticket = match self.cache.lookup(key) {
+            Lookup::Hit(value) => return Ok(Some(value)),
+            Lookup::Miss(ticket) => ticket,
+        };
+        let Some(version) = self.db.get_pinned_cf(self.cf(STATE)?, key)? else {
+            return Ok(None);
+        };
+        let value = self.value_at(key, read_u64(STATE, &version)?)?;
+        self.cache.fill(key, &value, ticket);
+        Ok(Some(value))
+    }
+
+    /// The latest value of `key`, which the state names at `version`.
+    fn latest_value(&self, key: &[u8], version: u64) -> Result<Vec<u8>> {
+        match self.cache.lookup(key) {
+            Lookup::Hit(value) => Ok(value),
+            Lookup::Miss(ticket) => {
+                let value = self.value_at(key, version)?;
+                self.cache.fill(key, &value, ticket);
+                Ok(value)
+            }
+        }
+    }
+
+    /// Forgets cached state values (after a snapshot import wrote the state).
+    pub(crate) fn forget_cached_state(&self) {
+        self.cache.clear();
+    }
+
+    /// The value `key` was given at `version`, from the tree's values: the
+    /// `state` family only says which version is the latest, so that each
+    /// value is stored once (a lot event's value twice was 40 of its 470 bytes).
+    fn value_at(&self, key: &[u8], version: u64) -> Result<Vec<u8>> {
+        let stored = self
+            .db
+            .get_pinned_cf(self.cf(TREE_VALUES)?, value_key(&key_hash(key), version))?
+            .ok_or_else(|| StorageError::corrupt(TREE_VALUES, "no value where the state points"))?;
+        let leaf = decode::<Option<Vec<u8>>>(TREE_VALUES, &stored)?
+            .ok_or_else(|| StorageError::corrupt(TREE_VALUES, "the state points at a deletion"))?;
+        let entry = StateEntry::decode(&leaf).map_err(|e| StorageError::corrupt(TREE_VALUES, e))?;
+        if entry.key != key {
+            return Err(StorageError::corrupt(TREE_VALUES, "leaf holds another key"));
+        }
+        Ok(entry.value)
     }
 
     /// Latest entries whose key starts with `prefix`, in key order, after `start_after`, at most `limit`.
@@ -703,11 +758,16 @@ impl Store {
             if !k.starts_with(prefix) {
                 break;
             }
-            out.push((k.to_vec(), v.to_vec()));
+            out.push((k.to_vec(), read_u64(STATE, v)?));
             it.next();
         }
         it.status()?;
-        Ok(out)
+        out.into_iter()
+            .map(|(key, version)| {
+                let value = self.latest_value(&key, version)?;
+                Ok((key, value))
+            })
+            .collect()
     }
 
     fn check_kept(&self, height: u64) -> Result<()> {
@@ -770,12 +830,13 @@ impl Store {
             let (Some(k), Some(v)) = (it.key(), it.value()) else {
                 break;
             };
+            let value = self.value_at(k, read_u64(STATE, v)?)?;
             writes.push((
                 key_hash(k),
                 Some(
                     StateEntry {
                         key: k.to_vec(),
-                        value: v.to_vec(),
+                        value,
                     }
                     .encode(),
                 ),

@@ -39,7 +39,7 @@ const GOLDEN: [(&str, &str); 11] = [
     ),
     (
         "state",
-        "5397d262308cc8a74713a175b20e315df7bdf12caa18fb5fcb060f6d5eb81a7a",
+        "e0e0144c52cb3bdd8c21b087e82fd52c85120184ca61652cfd148c8b9aac576b",
     ),
     (
         "tree_nodes",

@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Integration tests of `filiera-storage` on the real RocksDB.
 
+mod cache;
 mod commit;
 mod crash;
 mod full_disk;
