@@ -72,6 +72,11 @@ impl StateCache {
         Lookup::Miss(Ticket(Some(inner.generation)))
     }
 
+    /// A ticket for a value about to be read without a lookup (a scan).
+    pub(crate) fn ticket(&self) -> Ticket {
+        Ticket(self.lock().map(|inner| inner.generation))
+    }
+
     /// Offers a value read from the store after a miss.
     pub(crate) fn fill(&self, key: &[u8], value: &[u8], ticket: Ticket) {
         if value.len() > STATE_CACHE_VALUE_BYTES_MAX {
@@ -112,8 +117,59 @@ impl StateCache {
     /// Forgets everything (after state was written other than by a commit).
     pub(crate) fn clear(&self) {
         if let Some(mut inner) = self.lock() {
-            inner.generation += 1;
+            // By two: the count stays even between commits.
+            inner.generation += 2;
             inner.entries.clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filled(cache: &StateCache, key: &[u8]) -> bool {
+        matches!(cache.lookup(key), Lookup::Hit(_))
+    }
+
+    /// What each step of a commit allows: fills with a ticket from before or
+    /// during a write are refused, fills between commits kept; also after the
+    /// cache was cleared (an import), which must not flip the rule.
+    #[test]
+    fn fills_across_a_commit_are_refused_before_and_after_a_clear() {
+        let cache = StateCache::new();
+        for round in 0..2u8 {
+            let key = vec![round];
+            let Lookup::Miss(before) = cache.lookup(&key) else {
+                panic!("empty cache hit");
+            };
+            cache.before_write([&key]);
+            let during = cache.ticket();
+            cache.fill(&key, b"old", during);
+            assert!(!filled(&cache, &key), "fill during a write kept");
+            cache.after_write();
+            cache.fill(&key, b"old", before);
+            cache.fill(&key, b"old", during);
+            assert!(!filled(&cache, &key), "fill from before the commit kept");
+            cache.fill(&key, b"new", cache.ticket());
+            assert!(filled(&cache, &key), "fill between commits refused");
+            cache.clear();
+            assert!(!filled(&cache, &key));
+        }
+    }
+
+    #[test]
+    fn a_commit_drops_the_keys_it_changes_and_keeps_the_others() {
+        let cache = StateCache::new();
+        for key in [b"a", b"b"] {
+            cache.fill(key, b"v", cache.ticket());
+        }
+        cache.before_write([&b"a".to_vec()]);
+        cache.after_write();
+        assert!(!filled(&cache, b"a"));
+        assert!(filled(&cache, b"b"));
+        let big = vec![0u8; STATE_CACHE_VALUE_BYTES_MAX + 1];
+        cache.fill(b"c", &big, cache.ticket());
+        assert!(!filled(&cache, b"c"), "an oversized value was cached");
     }
 }

@@ -139,6 +139,19 @@ fn decode<T: BorshDeserialize>(cf: &'static str, bytes: &[u8]) -> Result<T> {
     T::try_from_slice(bytes).map_err(|e| StorageError::corrupt(cf, e))
 }
 
+/// The value in a `tree_values` entry of `key`: the `state` family only says
+/// which version is the latest, so that each value is stored once (a lot
+/// event's value stored twice was 40 of its 470 bytes).
+fn decode_value(key: &[u8], stored: &[u8]) -> Result<Vec<u8>> {
+    let leaf = decode::<Option<Vec<u8>>>(TREE_VALUES, stored)?
+        .ok_or_else(|| StorageError::corrupt(TREE_VALUES, "the state points at a deletion"))?;
+    let entry = StateEntry::decode(&leaf).map_err(|e| StorageError::corrupt(TREE_VALUES, e))?;
+    if entry.key != key {
+        return Err(StorageError::corrupt(TREE_VALUES, "leaf holds another key"));
+    }
+    Ok(entry.value)
+}
+
 /// Length of a transaction hash, the first field of a receipt.
 const HASH_BYTES: usize = 32;
 
@@ -532,8 +545,9 @@ impl Store {
     /// In the commit's own batch, not a write of its own: one synced write per
     /// block instead of two, and the oldest kept height moves with the block
     /// that moves it. It reads what earlier blocks wrote, never this block's
-    /// entries: nodes this block makes stale are staged by `stage_state`, and
-    /// values this block supersedes go in the sweep's next cycle.
+    /// entries: nodes this block makes stale are deleted by `stage_state` when
+    /// one version is kept, and listed in `tree_stale` for a later block
+    /// otherwise; values this block supersedes go in the sweep's next cycle.
     fn stage_prune(&self, batch: &mut WriteBatch, last: u64) -> Result<()> {
         let Some(oldest) = self.oldest_kept(last) else {
             return Ok(());
@@ -694,43 +708,37 @@ impl Store {
         let Some(version) = self.db.get_pinned_cf(self.cf(STATE)?, key)? else {
             return Ok(None);
         };
-        let value = self.value_at(key, read_u64(STATE, &version)?)?;
-        self.cache.fill(key, &value, ticket);
-        Ok(Some(value))
+        let value = self.value_named(key, read_u64(STATE, &version)?)?;
+        if let Some(value) = &value {
+            self.cache.fill(key, value, ticket);
+        }
+        Ok(value)
     }
 
-    /// The latest value of `key`, which the state names at `version`.
-    fn latest_value(&self, key: &[u8], version: u64) -> Result<Vec<u8>> {
-        match self.cache.lookup(key) {
-            Lookup::Hit(value) => Ok(value),
-            Lookup::Miss(ticket) => {
-                let value = self.value_at(key, version)?;
-                self.cache.fill(key, &value, ticket);
-                Ok(value)
-            }
+    /// The latest value of `key`, whose version the state named as `version`
+    /// when it was read (None if the key is gone since).
+    fn value_named(&self, key: &[u8], version: u64) -> Result<Option<Vec<u8>>> {
+        let (state, values) = (self.cf(STATE)?, self.cf(TREE_VALUES)?);
+        let hash = key_hash(key);
+        if let Some(stored) = self.db.get_pinned_cf(values, value_key(&hash, version))? {
+            return decode_value(key, &stored).map(Some);
         }
+        // Commits since the version was read rewrote the key and swept that
+        // value, or deleted the key. Both again from one view, where the
+        // version the state names always has its value.
+        let view = self.db.snapshot();
+        let Some(version) = view.get_pinned_cf(state, key)? else {
+            return Ok(None);
+        };
+        let stored = view
+            .get_pinned_cf(values, value_key(&hash, read_u64(STATE, &version)?))?
+            .ok_or_else(|| StorageError::corrupt(TREE_VALUES, "no value where the state points"))?;
+        decode_value(key, &stored).map(Some)
     }
 
     /// Forgets cached state values (after a snapshot import wrote the state).
     pub(crate) fn forget_cached_state(&self) {
         self.cache.clear();
-    }
-
-    /// The value `key` was given at `version`, from the tree's values: the
-    /// `state` family only says which version is the latest, so that each
-    /// value is stored once (a lot event's value twice was 40 of its 470 bytes).
-    fn value_at(&self, key: &[u8], version: u64) -> Result<Vec<u8>> {
-        let stored = self
-            .db
-            .get_pinned_cf(self.cf(TREE_VALUES)?, value_key(&key_hash(key), version))?
-            .ok_or_else(|| StorageError::corrupt(TREE_VALUES, "no value where the state points"))?;
-        let leaf = decode::<Option<Vec<u8>>>(TREE_VALUES, &stored)?
-            .ok_or_else(|| StorageError::corrupt(TREE_VALUES, "the state points at a deletion"))?;
-        let entry = StateEntry::decode(&leaf).map_err(|e| StorageError::corrupt(TREE_VALUES, e))?;
-        if entry.key != key {
-            return Err(StorageError::corrupt(TREE_VALUES, "leaf holds another key"));
-        }
-        Ok(entry.value)
     }
 
     /// Latest entries whose key starts with `prefix`, in key order, after `start_after`, at most `limit`.
@@ -740,7 +748,13 @@ impl Store {
         start_after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let mut it = self.db.raw_iterator_cf(self.cf(STATE)?);
+        // Taken before the snapshot: a value read from it may be cached only
+        // if no commit began since.
+        let ticket = self.cache.ticket();
+        // Keys, versions and values from one view, whatever commits meanwhile.
+        let view = self.db.snapshot();
+        let values = self.cf(TREE_VALUES)?;
+        let mut it = view.raw_iterator_cf(self.cf(STATE)?);
         match start_after {
             Some(after) => {
                 it.seek(after);
@@ -758,16 +772,24 @@ impl Store {
             if !k.starts_with(prefix) {
                 break;
             }
-            out.push((k.to_vec(), read_u64(STATE, v)?));
+            let value = match self.cache.lookup(k) {
+                Lookup::Hit(value) => value,
+                Lookup::Miss(_) => {
+                    let stored = view
+                        .get_pinned_cf(values, value_key(&key_hash(k), read_u64(STATE, v)?))?
+                        .ok_or_else(|| {
+                            StorageError::corrupt(TREE_VALUES, "no value where the state points")
+                        })?;
+                    let value = decode_value(k, &stored)?;
+                    self.cache.fill(k, &value, ticket);
+                    value
+                }
+            };
+            out.push((k.to_vec(), value));
             it.next();
         }
         it.status()?;
-        out.into_iter()
-            .map(|(key, version)| {
-                let value = self.latest_value(&key, version)?;
-                Ok((key, value))
-            })
-            .collect()
+        Ok(out)
     }
 
     fn check_kept(&self, height: u64) -> Result<()> {
@@ -820,17 +842,30 @@ impl Store {
 
     /// Recomputes the state root from the latest state entries alone, in a fresh
     /// tree, and compares it with the stored root of the last height. An audit:
-    /// the stored tree and the stored state must describe the same thing.
+    /// the stored tree and the stored state must describe the same thing. The
+    /// state is read from one view; the tree's root of that height must still
+    /// be kept when it is compared (so with few versions kept, audit a store
+    /// no block is being committed to).
     pub fn verify_state_root(&self) -> Result<Hash> {
-        let last = self.require_height()?;
+        let view = self.db.snapshot();
+        let last = match view.get_pinned_cf(self.cf(META)?, META_LAST_HEIGHT)? {
+            Some(b) => read_u64(META, &b)?,
+            None => return Err(StorageError::NotInitialised),
+        };
+        let values = self.cf(TREE_VALUES)?;
         let mut writes = Vec::new();
-        let mut it = self.db.raw_iterator_cf(self.cf(STATE)?);
+        let mut it = view.raw_iterator_cf(self.cf(STATE)?);
         it.seek_to_first();
         while it.valid() {
             let (Some(k), Some(v)) = (it.key(), it.value()) else {
                 break;
             };
-            let value = self.value_at(k, read_u64(STATE, v)?)?;
+            let stored = view
+                .get_pinned_cf(values, value_key(&key_hash(k), read_u64(STATE, v)?))?
+                .ok_or_else(|| {
+                    StorageError::corrupt(TREE_VALUES, "no value where the state points")
+                })?;
+            let value = decode_value(k, &stored)?;
             writes.push((
                 key_hash(k),
                 Some(
@@ -980,4 +1015,54 @@ pub(crate) fn snapshot_meta(
     batch.put_cf(store.cf(CERTIFICATES)?, be(h), encoding::encode(cert));
     batch.put_cf(store.cf(BLOCK_INDEX)?, header.hash().0, be(h));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::testkit::ChainBuilder;
+
+    fn one_write(key: &[u8], value: Option<&[u8]>) -> StateChanges {
+        let mut changes = StateChanges::new();
+        changes.insert(key.to_vec(), value.map(<[u8]>::to_vec));
+        changes
+    }
+
+    /// A read finds the key's version, then commits rewrite the key and sweep
+    /// the value of that version before the value is read: the read must give
+    /// the latest value (or none, once deleted), never report corruption.
+    #[test]
+    fn a_value_swept_after_its_version_was_read_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            dir.path(),
+            StorageConfig {
+                state_versions_kept: 1,
+                ..StorageConfig::default()
+            },
+        )
+        .unwrap();
+        let chain = ChainBuilder::new();
+        chain.init(&store).unwrap();
+        let key = b"lots/hot";
+        chain
+            .commit(&store, one_write(key, Some(b"v1")), vec![])
+            .unwrap();
+        let stale = 1;
+        for value in [b"v2", b"v3"] {
+            chain
+                .commit(&store, one_write(key, Some(value)), vec![])
+                .unwrap();
+        }
+        let values = store.cf(TREE_VALUES).unwrap();
+        let swept = store
+            .db
+            .get_pinned_cf(values, value_key(&key_hash(key), stale))
+            .unwrap();
+        assert!(swept.is_none(), "the sweep left the old value");
+        assert_eq!(store.value_named(key, stale).unwrap(), Some(b"v3".to_vec()));
+        chain.commit(&store, one_write(key, None), vec![]).unwrap();
+        assert_eq!(store.value_named(key, stale).unwrap(), None);
+    }
 }

@@ -2,7 +2,9 @@
 
 use crate::{open, open_keeping};
 use filiera_storage::testkit::{ChainBuilder, changes_for};
-use filiera_storage::{STORAGE_FORMAT_VERSION, StateChanges, StorageError, Store, TxLocation};
+use filiera_storage::{
+    STORAGE_FORMAT_VERSION, StateChanges, StorageConfig, StorageError, Store, TxLocation,
+};
 use filiera_types::receipt::{Event, Receipt, TxStatus};
 use filiera_types::{ChainId, ContractCall, ContractId, Hash, MethodName, SecretKey, Transaction};
 
@@ -323,7 +325,15 @@ fn pruning_keeps_recent_versions_and_bounds_old_ones() {
 #[test]
 fn one_version_kept_leaves_only_the_latest_tree() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open_keeping(dir.path(), 1);
+    let store = Store::open(
+        dir.path(),
+        StorageConfig {
+            block_cache_bytes: 8 << 20,
+            state_versions_kept: 1,
+            tree_threads: 2,
+        },
+    )
+    .unwrap();
     let chain = ChainBuilder::new();
     chain.init(&store).unwrap();
     for h in 1..=12u64 {
@@ -335,6 +345,10 @@ fn one_version_kept_leaves_only_the_latest_tree() {
         chain.commit(&store, changes, vec![]).unwrap();
     }
     assert_eq!(store.oldest_state_height().unwrap(), 12);
+    assert!(
+        store.split_tree_updates() > 0,
+        "no block took the split path"
+    );
     let root = store.state_root(12).unwrap();
     let entries: StateChanges = store
         .state_prefix(b"lots/", None, usize::MAX)
