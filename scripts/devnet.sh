@@ -37,7 +37,14 @@ trap stop EXIT
 api="http://127.0.0.1:$api_port"
 for _ in $(seq 1 120); do
   if curl -fsS "$api/v1/status" 2>/dev/null | grep -q '"height":[1-9]'; then break; fi
-  if ! kill -0 "$localnet" 2>/dev/null; then echo "devnet: the localnet stopped; see $dir/node*/node.log" >&2; exit 1; fi
+  if ! kill -0 "$localnet" 2>/dev/null; then
+    echo "devnet: the localnet stopped; see $dir/node*/node.log" >&2
+    # A directory a build with another storage format wrote: a devnet starts over.
+    if grep -qs "storage format" "$dir"/node*/node.log; then
+      echo "devnet: its data is in another storage format; start over with: scripts/devnet.sh --reset" >&2
+    fi
+    exit 1
+  fi
   sleep 0.5
 done
 if [ "$fresh" = 1 ]; then
