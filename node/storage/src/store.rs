@@ -152,6 +152,21 @@ fn decode_value(key: &[u8], stored: &[u8]) -> Result<Vec<u8>> {
     Ok(entry.value)
 }
 
+/// The value of `key` at `version` in one view of the store, where the version
+/// the state names always has its value: missing is corruption.
+fn value_in_view(
+    view: &rocksdb::Snapshot<'_>,
+    values: &rocksdb::ColumnFamily,
+    key: &[u8],
+    hash: &KeyHash,
+    version: u64,
+) -> Result<Vec<u8>> {
+    let stored = view
+        .get_pinned_cf(values, value_key(hash, version))?
+        .ok_or_else(|| StorageError::corrupt(TREE_VALUES, "no value where the state points"))?;
+    decode_value(key, &stored)
+}
+
 /// Length of a transaction hash, the first field of a receipt.
 const HASH_BYTES: usize = 32;
 
@@ -305,10 +320,7 @@ impl Store {
         );
         self.stage_state(&mut batch, &prepared, None)?;
         batch.put_cf(self.cf(META)?, META_LAST_HEIGHT, be(0));
-        self.cache.before_write(prepared.changes.keys());
-        let written = self.write(batch);
-        self.cache.after_write();
-        written?;
+        self.write_state(batch, &prepared.changes)?;
         Ok(root)
     }
 
@@ -514,11 +526,16 @@ impl Store {
         self.stage_state(&mut batch, &prepared, self.oldest_kept(height))?;
         self.stage_prune(&mut batch, height)?;
         batch.put_cf(self.cf(META)?, META_LAST_HEIGHT, be(height));
-        self.cache.before_write(prepared.changes.keys());
+        self.write_state(batch, &prepared.changes)
+    }
+
+    /// Writes a batch that changes the state: the cache drops the changed
+    /// keys before, and refuses fills from reads that overlapped the write.
+    fn write_state(&self, batch: WriteBatch, changes: &StateChanges) -> Result<()> {
+        self.cache.before_write(changes.keys());
         let written = self.write(batch);
         self.cache.after_write();
-        written?;
-        Ok(())
+        written
     }
 
     /// Writes a batch with fsync. The first failure poisons the store.
@@ -730,10 +747,7 @@ impl Store {
         let Some(version) = view.get_pinned_cf(state, key)? else {
             return Ok(None);
         };
-        let stored = view
-            .get_pinned_cf(values, value_key(&hash, read_u64(STATE, &version)?))?
-            .ok_or_else(|| StorageError::corrupt(TREE_VALUES, "no value where the state points"))?;
-        decode_value(key, &stored).map(Some)
+        value_in_view(&view, values, key, &hash, read_u64(STATE, &version)?).map(Some)
     }
 
     /// Forgets cached state values (after a snapshot import wrote the state).
@@ -775,12 +789,7 @@ impl Store {
             let value = match self.cache.lookup(k) {
                 Lookup::Hit(value) => value,
                 Lookup::Miss(_) => {
-                    let stored = view
-                        .get_pinned_cf(values, value_key(&key_hash(k), read_u64(STATE, v)?))?
-                        .ok_or_else(|| {
-                            StorageError::corrupt(TREE_VALUES, "no value where the state points")
-                        })?;
-                    let value = decode_value(k, &stored)?;
+                    let value = value_in_view(&view, values, k, &key_hash(k), read_u64(STATE, v)?)?;
                     self.cache.fill(k, &value, ticket);
                     value
                 }
@@ -860,14 +869,10 @@ impl Store {
             let (Some(k), Some(v)) = (it.key(), it.value()) else {
                 break;
             };
-            let stored = view
-                .get_pinned_cf(values, value_key(&key_hash(k), read_u64(STATE, v)?))?
-                .ok_or_else(|| {
-                    StorageError::corrupt(TREE_VALUES, "no value where the state points")
-                })?;
-            let value = decode_value(k, &stored)?;
+            let hash = key_hash(k);
+            let value = value_in_view(&view, values, k, &hash, read_u64(STATE, v)?)?;
             writes.push((
-                key_hash(k),
+                hash,
                 Some(
                     StateEntry {
                         key: k.to_vec(),
