@@ -25,6 +25,7 @@
 mod cache;
 mod columns;
 mod error;
+mod node_codec;
 mod parallel;
 mod snapshot;
 mod store;

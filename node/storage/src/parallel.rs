@@ -15,6 +15,7 @@
 //! A test pins the layout on real `jmt` nodes, and the storage tests check that
 //! every update computed this way equals the one-thread update node for node.
 
+use crate::node_codec::encode_node;
 use crate::tree::{DbTree, value_key};
 use borsh::{BorshDeserialize, BorshSerialize};
 use filiera_types::encoding;
@@ -34,9 +35,9 @@ const NIBBLES: usize = 16;
 /// `jmt::node_type::Child`, field for field.
 #[derive(BorshSerialize, BorshDeserialize, Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ChildMirror {
-    hash: [u8; 32],
-    version: u64,
-    node_type: NodeTypeMirror,
+    pub(crate) hash: [u8; 32],
+    pub(crate) version: u64,
+    pub(crate) node_type: NodeTypeMirror,
 }
 
 /// `jmt::node_type::NodeType` (`usize` is a `u64` in borsh).
@@ -61,7 +62,7 @@ impl NodeTypeMirror {
 #[derive(BorshSerialize, BorshDeserialize, Clone, Debug, PartialEq, Eq)]
 pub(crate) struct RootMirror {
     tag: u8,
-    children: [Option<ChildMirror>; NIBBLES],
+    pub(crate) children: [Option<ChildMirror>; NIBBLES],
     num_children: u64,
     leaf_count: u64,
 }
@@ -82,6 +83,17 @@ impl RootMirror {
             mirror.tag
         );
         Ok(Some(mirror))
+    }
+
+    /// An internal node of these children (the counts are filled in by
+    /// [`RootMirror::into_node`]).
+    pub(crate) fn from_children(children: [Option<ChildMirror>; NIBBLES]) -> RootMirror {
+        RootMirror {
+            tag: INTERNAL_TAG,
+            children,
+            num_children: 0,
+            leaf_count: 0,
+        }
     }
 
     /// Back to `jmt`'s node, counts recomputed from the children.
@@ -205,7 +217,7 @@ pub(crate) fn put_inserts(
         _ => anyhow::bail!("the merged root is not internal"),
     };
     let mut merged_root = Pairs::default();
-    merged_root.push(|b| new_root_key.serialize(b), &root)?;
+    merged_root.push(|b| new_root_key.serialize(b), |b| encode_node(&root, b))?;
     update.nodes.push(merged_root);
     // Every part found the old root stale; the parts left it out, it goes once.
     update.stale.push(vec![(version, old_root_key.clone())]);
@@ -225,11 +237,11 @@ impl Pairs {
     fn push(
         &mut self,
         key: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
-        value: &impl BorshSerialize,
+        value: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
         key(&mut self.bytes)?;
         let key_end = self.bytes.len();
-        value.serialize(&mut self.bytes)?;
+        value(&mut self.bytes)?;
         self.ends.push((key_end, self.bytes.len()));
         Ok(())
     }
@@ -280,11 +292,14 @@ impl TreeUpdate {
         let (mut nodes, mut values) = (Pairs::default(), Pairs::default());
         for (key, node) in batch.node_batch.nodes() {
             if Some(key) != skip {
-                nodes.push(|b| key.serialize(b), node)?;
+                nodes.push(|b| key.serialize(b), |b| encode_node(node, b))?;
             }
         }
         for ((version, key_hash), value) in batch.node_batch.values() {
-            values.push(|b| b.write_all(&value_key(key_hash, *version)), value)?;
+            values.push(
+                |b| b.write_all(&value_key(key_hash, *version)),
+                |b| value.serialize(b),
+            )?;
         }
         self.nodes.push(nodes);
         self.values.push(values);

@@ -9,6 +9,7 @@
 
 use crate::columns::{STATE, TREE_NODES, TREE_VALUES};
 use crate::error::{Result, StorageError};
+use crate::node_codec::encode_node;
 use crate::store::{Store, snapshot_meta};
 use crate::tree::{DbTree, node_key_bytes, value_key};
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -171,7 +172,9 @@ impl TreeWriter for RestoreWriter {
             .ok_or_else(|| anyhow::anyhow!("missing {TREE_VALUES}"))?;
         let mut wb = WriteBatch::default();
         for (key, node) in batch.nodes() {
-            wb.put_cf(nodes, node_key_bytes(key), encoding::encode(node));
+            let mut bytes = Vec::new();
+            encode_node(node, &mut bytes)?;
+            wb.put_cf(nodes, node_key_bytes(key), bytes);
         }
         for ((version, kh), value) in batch.values() {
             wb.put_cf(values, value_key(kh, *version), encoding::encode(value));

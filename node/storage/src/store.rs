@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The on-disk format this code reads and writes. Bump it on any change to keys or values.
-pub const STORAGE_FORMAT_VERSION: u32 = 3;
+pub const STORAGE_FORMAT_VERSION: u32 = 4;
 
 /// The reserved state key holding the height: written by every commit, so every
 /// height has its own tree version and root even when no transaction wrote state.

@@ -2,6 +2,7 @@
 //! recompute a root from scratch (audits, tests).
 
 use crate::columns::{KEY_HASH_BYTES, TREE_NODES, TREE_VALUES};
+use crate::node_codec::decode_node;
 use borsh::BorshDeserialize;
 use filiera_types::encoding;
 use filiera_types::state::StateHasher;
@@ -43,7 +44,7 @@ impl TreeReader for DbTree {
         let cf = self.cf(TREE_NODES)?;
         match self.db.get_pinned_cf(cf, node_key_bytes(node_key))? {
             None => Ok(None),
-            Some(bytes) => Ok(Some(Node::try_from_slice(&bytes)?)),
+            Some(bytes) => Ok(Some(decode_node(&bytes)?)),
         }
     }
 

@@ -11,7 +11,7 @@ use filiera_storage::testkit::{ChainBuilder, changes_for};
 const GOLDEN: [(&str, &str); 11] = [
     (
         "meta",
-        "8e230d4dfb0dce97a8f69f57cd1e324d157dde03cab67882d569a352093d8f6b",
+        "7ee5ae7b228fb934c233608a7df1035072cd092c6040d7e85e9a591881827093",
     ),
     (
         "headers",
@@ -43,7 +43,7 @@ const GOLDEN: [(&str, &str); 11] = [
     ),
     (
         "tree_nodes",
-        "a450cd79faac8616f0d62d001164b599131f573e12b35cbbd8b8ab3ff97a8f86",
+        "2bccc0718f4658f5fc0189d188d7b76096993163e1544f185f73fad8a1bb3495",
     ),
     (
         "tree_values",
@@ -58,7 +58,7 @@ const GOLDEN: [(&str, &str); 11] = [
 #[test]
 fn a_fixed_chain_leaves_the_pinned_bytes_in_every_column() {
     assert_eq!(
-        STORAGE_FORMAT_VERSION, 3,
+        STORAGE_FORMAT_VERSION, 4,
         "a new format needs new digests below"
     );
     let dir = tempfile::tempdir().unwrap();
