@@ -15,7 +15,7 @@
 //! as `jmt` computes them. A stored node is decoded strictly: a truncated or
 //! overlong varint, trailing bytes, or a child count of zero is corruption.
 
-use crate::parallel::{ChildMirror, NodeTypeMirror, RootMirror};
+use crate::parallel::{ChildMirror, NIBBLES, NodeTypeMirror, RootMirror};
 use borsh::{BorshDeserialize, BorshSerialize};
 use jmt::storage::Node;
 
@@ -25,9 +25,6 @@ use jmt::storage::Node;
 const COMPACT_INTERNAL_TAG: u8 = 3;
 /// `jmt`'s borsh tag of an internal node, refused when read.
 const BORSH_INTERNAL_TAG: u8 = 1;
-
-/// Children of an internal node.
-const NIBBLES: usize = 16;
 
 /// Bytes of a child's hash.
 const HASH_BYTES: usize = 32;
@@ -136,27 +133,13 @@ fn take_varint(bytes: &[u8]) -> anyhow::Result<(u64, &[u8])> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::tree::MemTree;
+    use crate::tree::nodes_of_a_new_tree;
     use filiera_types::encoding;
-    use filiera_types::state::StateHasher;
-    use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue};
 
     /// Every node of a real tree (leaves, internal nodes with leaf and with
     /// internal children, versions past one byte).
     fn real_nodes() -> Vec<Node> {
-        let tree = MemTree::default();
-        let writes: Vec<(KeyHash, Option<OwnedValue>)> = (0u32..600)
-            .map(|i| {
-                (
-                    KeyHash::with::<StateHasher>(i.to_le_bytes()),
-                    Some(vec![7; 5]),
-                )
-            })
-            .collect();
-        let (_, batch) = JellyfishMerkleTree::<_, StateHasher>::new(&tree)
-            .put_value_set(writes, 300)
-            .unwrap();
-        batch.node_batch.nodes().values().cloned().collect()
+        nodes_of_a_new_tree(600, &[7; 5], 300)
     }
 
     fn encoded(node: &Node) -> Vec<u8> {

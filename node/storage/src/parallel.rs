@@ -30,7 +30,7 @@ use std::io::Write;
 pub const PARALLEL_WRITES_MIN: usize = 1_024;
 
 /// Children of an internal node (one per nibble).
-const NIBBLES: usize = 16;
+pub(crate) const NIBBLES: usize = 16;
 
 /// `jmt::node_type::Child`, field for field.
 #[derive(BorshSerialize, BorshDeserialize, Clone, Debug, PartialEq, Eq)]
@@ -342,30 +342,18 @@ impl TreeUpdate {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::tree::MemTree;
+    use crate::tree::{MemTree, nodes_of_a_new_tree};
 
     /// The mirror reads and rebuilds real `jmt` internal nodes exactly: if `jmt`
     /// ever changed its layout, this fails before any root could be wrong.
     #[test]
     fn the_mirror_round_trips_jmt_internal_nodes() {
-        let tree = MemTree::default();
-        let writes: Vec<(KeyHash, Option<OwnedValue>)> = (0u32..300)
-            .map(|i| {
-                (
-                    KeyHash::with::<StateHasher>(i.to_le_bytes()),
-                    Some(vec![1; 3]),
-                )
-            })
-            .collect();
-        let (_, batch) = JellyfishMerkleTree::<_, StateHasher>::new(&tree)
-            .put_value_set(writes, 0)
-            .unwrap();
         let mut internal = 0;
-        for node in batch.node_batch.nodes().values() {
-            match RootMirror::of(node).unwrap() {
+        for node in nodes_of_a_new_tree(300, &[1; 3], 0) {
+            match RootMirror::of(&node).unwrap() {
                 Some(mirror) => {
                     internal += 1;
-                    assert_eq!(&mirror.into_node().unwrap(), node);
+                    assert_eq!(mirror.into_node().unwrap(), node);
                 }
                 None => assert!(matches!(node, Node::Leaf(_))),
             }

@@ -78,6 +78,24 @@ impl TreeReader for DbTree {
     }
 }
 
+/// Every node `jmt` writes for a new tree of `keys` keys (key hashes of the
+/// little-endian numbers below `keys`, each holding `value`) at `version`.
+#[cfg(test)]
+pub(crate) fn nodes_of_a_new_tree(keys: u32, value: &[u8], version: Version) -> Vec<Node> {
+    let writes: Vec<(KeyHash, Option<OwnedValue>)> = (0..keys)
+        .map(|i| {
+            (
+                KeyHash::with::<StateHasher>(i.to_le_bytes()),
+                Some(value.to_vec()),
+            )
+        })
+        .collect();
+    let (_, batch) = JellyfishMerkleTree::<_, StateHasher>::new(&MemTree::default())
+        .put_value_set(writes, version)
+        .expect("a tree in memory");
+    batch.node_batch.nodes().values().cloned().collect()
+}
+
 /// A whole tree in memory: to recompute a root from a list of entries.
 #[derive(Default)]
 pub struct MemTree {
