@@ -41,6 +41,25 @@ const CANDIDATES_MAX: usize = 32;
 const SYNC_RETRY_MS: u64 = 5_000;
 /// With no commit for this long while a peer is ahead, ask for blocks, ms.
 const SYNC_STALL_MS: u64 = 2_000;
+/// Room kept in `block_bytes_max` for the header and the proposal's framing.
+const BLOCK_FRAMING_BYTES: usize = 4 * 1024;
+
+/// How long a proposer waits before building: what is left of the pacing
+/// interval since the last commit, never more than half the propose timeout
+/// (the block must reach the others in time). The wait gathers transactions
+/// into fewer, fuller blocks when load is light; under load a full mempool
+/// cuts it short (`Driver::build_if_full`).
+fn build_delay_ms(block_interval_ms: u64, since_commit_ms: u64, timeout_ms: u64) -> u64 {
+    block_interval_ms
+        .saturating_sub(since_commit_ms)
+        .min(timeout_ms / 2)
+}
+
+/// Whether a block of `txs` transactions and `bytes` bytes is at least half
+/// of either limit.
+fn half_full(txs: usize, txs_max: usize, bytes: usize, bytes_max: usize) -> bool {
+    txs.saturating_mul(2) >= txs_max || bytes.saturating_mul(2) >= bytes_max
+}
 
 /// What the driver is told.
 #[derive(Debug)]
@@ -177,6 +196,9 @@ pub struct DriverParts {
     pub pacing: Pacing,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// The last height this binary may commit (an upgrade's stop), if any:
+    /// no proposal above it is built early, inside the event that decides it.
+    pub halt_height: Option<u64>,
 }
 
 /// A block of the current height and, if it is valid, its execution.
@@ -200,6 +222,15 @@ pub struct Driver {
     /// Admitted from clients, not yet gossiped (at most `TX_GOSSIP_BATCH_MAX`).
     tx_outbox: Vec<SignedTransaction>,
     last_commit_ms: u64,
+    /// The proposal consensus asked this node for and that is not built yet
+    /// (height, round): built when its pacing timer fires, or earlier once
+    /// the mempool holds a full block.
+    build_pending: Option<(u64, u32)>,
+    /// Whether the last block this node built was at least half full. A full
+    /// pool builds early only then, so a pool of transactions that cannot go
+    /// in a block (nonce gaps) never makes the chain spin out empty blocks.
+    build_by_size_armed: bool,
+    halt_height: Option<u64>,
     height_started_ms: u64,
     metrics: Arc<Metrics>,
     now_ms: u64,
@@ -241,6 +272,7 @@ impl Driver {
             mempool,
             pacing,
             metrics,
+            halt_height,
         } = parts;
         let height = chain.height()? + 1;
         let set = ConsensusValidatorSet::new(chain.validator_set(height).clone());
@@ -287,6 +319,9 @@ impl Driver {
             sync_sent: None,
             tx_outbox: Vec::new(),
             last_commit_ms: now_ms,
+            build_pending: None,
+            build_by_size_armed: true,
+            halt_height,
             height_started_ms: now_ms,
             metrics,
             now_ms,
@@ -340,6 +375,7 @@ impl Driver {
                 let _ = reply.send(self.mempool.contains(&hash));
             }
         }
+        self.build_if_full(&mut effects)?;
         self.publish_progress();
         Ok(effects)
     }
@@ -608,14 +644,59 @@ impl Driver {
         }
     }
 
+    /// Whether the mempool holds a full block: at least `block_txs_max`
+    /// transactions or the block's bytes. Waiting for the pacing interval
+    /// would then only add latency (block building by size).
+    fn pool_holds_a_block(&self) -> bool {
+        let (txs_bytes_max, block_txs_max) = self.block_room();
+        self.mempool.len() >= block_txs_max || self.mempool.bytes() >= txs_bytes_max
+    }
+
+    /// Room for transactions in a block: (bytes, count).
+    fn block_room(&self) -> (usize, usize) {
+        let params = self.chain.params();
+        // Room for the header and framing inside the block limit.
+        let txs_bytes_max = params.block_bytes_max.saturating_sub(BLOCK_FRAMING_BYTES);
+        (txs_bytes_max, params.block_txs_max)
+    }
+
+    /// Builds the pending proposal now if the mempool holds a full block.
+    ///
+    /// Not while catching up (the height is likely decided elsewhere already:
+    /// the block would be executed for nothing), nor above `halt_height`
+    /// (the runner stops after the event that commits it and must not find a
+    /// later height begun).
+    fn build_if_full(&mut self, effects: &mut Vec<Effect>) -> Result<(), Fatal> {
+        let Some((height, round)) = self.build_pending else {
+            return Ok(());
+        };
+        if self.height() != height || self.consensus.round() != Some(round) {
+            // Superseded: its timer will find nothing to do either.
+            self.build_pending = None;
+            return Ok(());
+        }
+        let halting = self.halt_height.is_some_and(|halt| height > halt);
+        if halting || self.sync_sent.is_some() {
+            return Ok(());
+        }
+        if !self.build_by_size_armed || !self.pool_holds_a_block() {
+            return Ok(());
+        }
+        self.metrics.blocks_built_by_size.inc();
+        self.build(height, round, effects)
+    }
+
     fn build(&mut self, height: u64, round: u32, effects: &mut Vec<Effect>) -> Result<(), Fatal> {
+        // Once per request: a proposal built by size is not built again when
+        // its pacing timer fires.
+        if self.build_pending != Some((height, round)) {
+            return Ok(());
+        }
+        self.build_pending = None;
         if self.height() != height || self.consensus.round() != Some(round) {
             return Ok(());
         }
-        let params = self.chain.params();
-        // Room for the header and framing inside the block limit.
-        let txs_bytes_max = params.block_bytes_max.saturating_sub(4 * 1024);
-        let block_txs_max = params.block_txs_max;
+        let (txs_bytes_max, block_txs_max) = self.block_room();
         let chain = &self.chain;
         let mut nonce_error = None;
         // Timed for the metrics only; nothing decides by it.
@@ -629,22 +710,22 @@ impl Driver {
         if let Some(e) = nonce_error {
             return Err(e.into());
         }
+        let taken = txs.len();
         let (block, executed) = self.chain.build(height, self.now_ms, self.address, txs)?;
         self.metrics
             .block_build
             .observe(started.elapsed().as_secs_f64());
         let id = BlockId(block.hash());
         tracing::debug!(height, round, txs = block.txs.len(), block = %id.0, "proposing");
-        effects.push(Effect::Gossip(
-            Topic::Blocks,
-            Gossip::Block(ProposedBlock {
-                round,
-                valid_round: None,
-                proposer: self.address,
-                block: block.clone(),
-            })
-            .encode(),
-        ));
+        let proposal = Gossip::Block(ProposedBlock {
+            round,
+            valid_round: None,
+            proposer: self.address,
+            block: block.clone(),
+        })
+        .encode();
+        self.build_by_size_armed = half_full(taken, block_txs_max, proposal.len(), txs_bytes_max);
+        effects.push(Effect::Gossip(Topic::Blocks, proposal));
         self.candidates.insert(
             id,
             Candidate {
@@ -689,13 +770,12 @@ impl Driver {
                     round,
                     timeout_ms,
                 } => {
-                    // Pace the chain after a commit, never past half the propose timeout.
-                    let since_commit = self.now_ms.saturating_sub(self.last_commit_ms);
-                    let delay_ms = self
-                        .pacing
-                        .block_interval_ms
-                        .saturating_sub(since_commit)
-                        .min(timeout_ms / 2);
+                    let since_commit_ms = self.now_ms.saturating_sub(self.last_commit_ms);
+                    let delay_ms =
+                        build_delay_ms(self.pacing.block_interval_ms, since_commit_ms, timeout_ms);
+                    // Built when the timer fires, or earlier by `build_if_full`
+                    // at the end of an event once the pool holds a full block.
+                    self.build_pending = Some((height.0, round));
                     effects.push(Effect::BuildAfter {
                         height: height.0,
                         round,
@@ -986,5 +1066,26 @@ impl Driver {
             self.request_sync(effects);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{build_delay_ms, half_full};
+
+    #[test]
+    fn the_pacing_wait_is_the_interval_left_capped_at_half_the_propose_timeout() {
+        assert_eq!(build_delay_ms(250, 0, 3_000), 250);
+        assert_eq!(build_delay_ms(250, 100, 3_000), 150);
+        assert_eq!(build_delay_ms(250, 400, 3_000), 0);
+        assert_eq!(build_delay_ms(60_000, 0, 3_000), 1_500);
+    }
+
+    #[test]
+    fn a_block_is_half_full_by_count_or_by_bytes() {
+        assert!(half_full(5_000, 10_000, 10, 4_000_000));
+        assert!(half_full(1, 10_000, 2_000_000, 4_000_000));
+        assert!(!half_full(4_999, 10_000, 1_999_999, 4_000_000));
+        assert!(!half_full(0, 10_000, 0, 4_000_000));
     }
 }

@@ -49,6 +49,9 @@ pub struct Metrics {
     pub block_txs_unverified: IntCounter,
     /// Proposed blocks found invalid.
     pub blocks_invalid: IntCounter,
+    /// Proposals built without waiting for their pacing timer, because the
+    /// mempool held a full block.
+    pub blocks_built_by_size: IntCounter,
     /// Equivocations seen.
     pub evidence: IntCounter,
     /// Peers disconnected for sending malformed data.
@@ -154,6 +157,10 @@ impl Metrics {
             blocks_invalid: counter(
                 "filiera_blocks_invalid_total",
                 "Proposed blocks found invalid.",
+            )?,
+            blocks_built_by_size: counter(
+                "filiera_blocks_built_by_size_total",
+                "Proposals built early because the mempool held a full block.",
             )?,
             evidence: counter(
                 "filiera_equivocations_total",

@@ -174,6 +174,7 @@ pub fn run(
             block_interval_ms: c.block_interval_ms,
         },
         metrics: metrics.clone(),
+        halt_height: spec.halt_height,
     };
     let (driver, initial) = Driver::start(parts, wall_ms())?;
     let mut allowed: Vec<PublicKey> = genesis.validators.iter().map(|v| v.p2p_key).collect();

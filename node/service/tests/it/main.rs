@@ -1,5 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! Tests of the service's pure parts: mempool admission and fairness, wire decoding.
+//! Tests of the service: mempool admission and fairness, wire decoding, and the
+//! driver on real parts.
 
+mod driver;
 mod mempool;
 mod wire;

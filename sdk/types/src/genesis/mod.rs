@@ -81,7 +81,9 @@ pub struct ConsensusParams {
     pub timeout_precommit_ms: u64,
     /// Extra time added to each timeout per round, so rounds lengthen under trouble.
     pub timeout_delta_ms: u64,
-    /// Pause after a decision before the next height starts, to gather transactions.
+    /// Pause after a decision before the next height's proposal is built, to
+    /// gather transactions (a proposer whose mempool holds a full block
+    /// builds at once).
     pub block_interval_ms: u64,
     /// Largest encoded block, in bytes (at most the protocol's hard limit).
     pub block_bytes_max: u64,

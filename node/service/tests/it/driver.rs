@@ -1,0 +1,253 @@
+//! The driver on real parts (RocksDB, wasmtime, the WAL, signatures), fed
+//! events by hand with a made-up clock: block building by size against the
+//! pacing interval.
+
+use filiera_contract_api::lots::{Commission, LotRef};
+use filiera_contract_api::{contract_ids, encode};
+use filiera_execution::contracts::builtin;
+use filiera_execution::genesis::{genesis_state, pinned};
+use filiera_execution::{ContractEngine, Executor};
+use filiera_p2p::Topic;
+use filiera_service::chain::Chain;
+use filiera_service::driver::{Driver, DriverParts, Effect, Event, Pacing};
+use filiera_service::mempool::{Mempool, MempoolLimits, Verified};
+use filiera_service::metrics::Metrics;
+use filiera_storage::{StorageConfig, Store};
+use filiera_types::{
+    ChainId, ContractCall, ContractId, Genesis, MethodName, SecretKey, SignedTransaction,
+    Transaction,
+};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+const CHAIN: &str = "filiera-driver-test";
+const BLOCK_TXS_MAX: u64 = 4;
+const BLOCK_INTERVAL_MS: u64 = 250;
+/// 2026-11-24T00:00:00Z, as the genesis says.
+const GENESIS_MS: u64 = 1_795_478_400_000;
+
+fn key(n: u8) -> SecretKey {
+    SecretKey::from_seed(&[n; 32])
+}
+
+/// One validator (key 10), one producer (key 42) owning one product.
+fn genesis() -> Genesis {
+    let pk = |n: u8| key(n).public_key().to_hex();
+    let contracts: Vec<_> = pinned(&builtin())
+        .into_iter()
+        .map(|(id, hash)| json!({"id": id.as_str(), "code_hash": hash.to_hex()}))
+        .collect();
+    let doc = json!({
+        "format_version": 1,
+        "chain_id": CHAIN,
+        "genesis_time_ms": "2026-11-24T00:00:00Z",
+        "consensus": {
+            "timeout_propose_ms": 3000, "timeout_prevote_ms": 1000, "timeout_precommit_ms": 1000,
+            "timeout_delta_ms": 500, "block_interval_ms": BLOCK_INTERVAL_MS, "block_bytes_max": 4194304,
+            "tx_bytes_max": 32768, "block_txs_max": BLOCK_TXS_MAX, "tx_expiry_blocks_max": 10000
+        },
+        "validators": [
+            {"name": "v0", "organisation": "regione-marche", "consensus_key": pk(10), "p2p_key": pk(20), "p2p_address": "/ip4/127.0.0.1/tcp/26656", "power": 1}
+        ],
+        "authority": {"organisation": "regione-marche", "keys": [pk(30)], "threshold": 1},
+        "organisations": [
+            {"id": "regione-marche", "name": "Regione Marche", "kind": "public_authority", "roles": ["authority", "validator_operator"], "keys": [pk(40)]},
+            {"id": "caseificio-demo", "name": "Caseificio demo", "kind": "producer", "vat_number": "01234567890", "roles": ["producer"], "keys": [pk(42)]}
+        ],
+        "catalogue": {
+            "schemes": [{"code": "DOP", "name": "Denominazione di Origine Protetta (PDO)", "law": "Reg. (UE) 2024/1143"}],
+            "products": [
+                {"gtin": "09521234100010", "name": "Casciotta d'Urbino", "scheme": "DOP", "category": "cheese", "unit": "piece", "uom": "kg", "description": "Casciotta d'Urbino DOP", "owner": "caseificio-demo"}
+            ],
+            "locations": []
+        },
+        "contracts": contracts
+    });
+    Genesis::from_json(doc.to_string().as_bytes()).expect("valid genesis")
+}
+
+struct Node {
+    driver: Driver,
+    metrics: Arc<Metrics>,
+    now_ms: u64,
+    next_nonce: u64,
+    _dir: tempfile::TempDir,
+}
+
+impl Node {
+    fn start() -> (Node, Vec<Effect>) {
+        let dir = tempfile::tempdir().unwrap();
+        let genesis = genesis();
+        let store =
+            Arc::new(Store::open(&dir.path().join("db"), StorageConfig::default()).unwrap());
+        let executor = Executor::new(ContractEngine::new(None).unwrap(), &builtin()).unwrap();
+        let state = genesis_state(&genesis)
+            .into_iter()
+            .map(|(k, v)| (k, Some(v)))
+            .collect();
+        let chain = Chain::open(store, executor, &genesis, state).unwrap();
+        let metrics = Arc::new(Metrics::new().unwrap());
+        let t = Duration::from_millis;
+        let parts = DriverParts {
+            chain,
+            key: key(10),
+            timeouts: malachite_types::LinearTimeouts {
+                propose: t(3_000),
+                propose_delta: t(500),
+                prevote: t(1_000),
+                prevote_delta: t(500),
+                precommit: t(1_000),
+                precommit_delta: t(500),
+                rebroadcast: t(6_000),
+                max_timeout: t(30_000),
+            },
+            wal_dir: dir.path().join("wal"),
+            mempool: Mempool::new(MempoolLimits::default()),
+            pacing: Pacing {
+                block_interval_ms: BLOCK_INTERVAL_MS,
+            },
+            metrics: metrics.clone(),
+            halt_height: None,
+        };
+        std::fs::create_dir_all(dir.path().join("wal")).unwrap();
+        let now_ms = GENESIS_MS + 1_000;
+        let (driver, effects) = Driver::start(parts, now_ms).unwrap();
+        let node = Node {
+            driver,
+            metrics,
+            now_ms,
+            next_nonce: 0,
+            _dir: dir,
+        };
+        (node, effects)
+    }
+
+    fn handle(&mut self, event: Event) -> Vec<Effect> {
+        self.now_ms += 10;
+        self.driver.handle(event, self.now_ms).unwrap()
+    }
+
+    /// Submits `n` new lots of the producer as one client batch; all admitted.
+    fn submit(&mut self, n: u64) -> Vec<Effect> {
+        let txs: Vec<Verified> = (0..n)
+            .map(|_| {
+                let tx = commission(self.next_nonce);
+                self.next_nonce += 1;
+                Verified::check(tx).unwrap()
+            })
+            .collect();
+        let (reply, mut answer) = tokio::sync::oneshot::channel();
+        let effects = self.handle(Event::SubmitBatch(txs, reply));
+        let answers = answer.try_recv().expect("answered at once");
+        assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+        effects
+    }
+
+    fn built_by_size(&self) -> u64 {
+        self.metrics.blocks_built_by_size.get()
+    }
+}
+
+fn commission(nonce: u64) -> SignedTransaction {
+    Transaction {
+        chain_id: ChainId::new(CHAIN).unwrap(),
+        sender: key(42).public_key(),
+        nonce,
+        expiry_height: 1_000,
+        call: ContractCall {
+            contract: ContractId::new(contract_ids::LOTS).unwrap(),
+            method: MethodName::new("commission").unwrap(),
+            args: encode(&Commission {
+                id: LotRef {
+                    gtin: "09521234100010".into(),
+                    lot: format!("CU-DRIVER-{nonce}"),
+                },
+                quantity: 10,
+                site: None,
+                metadata: vec![],
+                private_hash: None,
+                epcis_hash: None,
+            }),
+        },
+    }
+    .sign(&key(42))
+    .unwrap()
+}
+
+fn proposes(effects: &[Effect]) -> bool {
+    effects
+        .iter()
+        .any(|e| matches!(e, Effect::Gossip(Topic::Blocks, _)))
+}
+
+/// The pacing timer the driver asked for, if any: (height, round, delay).
+fn build_timer(effects: &[Effect]) -> Option<(u64, u32, u64)> {
+    effects.iter().find_map(|e| match e {
+        Effect::BuildAfter {
+            height,
+            round,
+            delay_ms,
+        } => Some((*height, *round, *delay_ms)),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_full_mempool_builds_before_the_pacing_timer_and_only_once() {
+    let (mut node, effects) = Node::start();
+    assert_eq!(node.driver.height(), 1);
+    let (height, round, delay_ms) = build_timer(&effects).expect("a build timer at start");
+    assert_eq!((height, round), (1, 0));
+    assert!(delay_ms > 0, "the interval paces the first block");
+
+    // Less than a block: the proposer waits for its timer.
+    let effects = node.submit(BLOCK_TXS_MAX - 1);
+    assert!(!proposes(&effects));
+    assert_eq!(node.driver.height(), 1);
+
+    // A full block: built now, decided (one validator) and committed.
+    let effects = node.submit(1);
+    assert!(proposes(&effects), "a full mempool builds at once");
+    assert_eq!(node.built_by_size(), 1);
+    assert_eq!(node.driver.height(), 2, "height 1 is committed");
+    let next = build_timer(&effects).expect("the next height's build timer");
+    assert_eq!((next.0, next.1), (2, 0));
+
+    // The timer of height 1 fires late: nothing is built twice.
+    let effects = node.handle(Event::Build {
+        height: 1,
+        round: 0,
+    });
+    assert!(!proposes(&effects));
+    assert_eq!(node.driver.height(), 2);
+
+    // An empty pool waits for the timer; the block it gives is empty.
+    let effects = node.handle(Event::Build {
+        height: 2,
+        round: 0,
+    });
+    assert!(proposes(&effects));
+    assert_eq!(node.driver.height(), 3);
+    assert_eq!(node.built_by_size(), 1);
+
+    // After a block under half full, a full pool does not cut the wait
+    // short: a pool of transactions that cannot be taken must not make the
+    // chain spin out empty blocks.
+    let effects = node.submit(BLOCK_TXS_MAX);
+    assert!(!proposes(&effects));
+    assert_eq!(node.driver.height(), 3);
+    let effects = node.handle(Event::Build {
+        height: 3,
+        round: 0,
+    });
+    assert!(proposes(&effects));
+    assert_eq!(node.driver.height(), 4);
+    assert_eq!(node.built_by_size(), 1);
+
+    // That block was full: building by size is armed again.
+    let effects = node.submit(BLOCK_TXS_MAX);
+    assert!(proposes(&effects));
+    assert_eq!(node.built_by_size(), 2);
+    assert_eq!(node.driver.height(), 5);
+}
