@@ -350,7 +350,9 @@ impl Driver {
                 let outputs = self.consensus.handle(Input::TimeoutElapsed(t))?;
                 self.carry_out(outputs, &mut effects)?;
             }
-            Event::Build { height, round } => self.build(height, round, &mut effects)?,
+            Event::Build { height, round } => {
+                self.build(height, round, &mut effects)?;
+            }
             Event::Tick => self.maybe_sync(None, &mut effects),
             Event::Submit(verified, reply) => {
                 let result = self.submit(verified, &mut effects);
@@ -670,31 +672,31 @@ impl Driver {
         let Some((height, round)) = self.build_pending else {
             return Ok(());
         };
-        if self.height() != height || self.consensus.round() != Some(round) {
-            // Superseded: its timer will find nothing to do either.
-            self.build_pending = None;
-            return Ok(());
-        }
         let halting = self.halt_height.is_some_and(|halt| height > halt);
-        if halting || self.sync_sent.is_some() {
+        if halting
+            || self.sync_sent.is_some()
+            || !self.build_by_size_armed
+            || !self.pool_holds_a_block()
+        {
             return Ok(());
         }
-        if !self.build_by_size_armed || !self.pool_holds_a_block() {
-            return Ok(());
+        if self.build(height, round, effects)? {
+            self.metrics.blocks_built_by_size.inc();
         }
-        self.metrics.blocks_built_by_size.inc();
-        self.build(height, round, effects)
+        Ok(())
     }
 
-    fn build(&mut self, height: u64, round: u32, effects: &mut Vec<Effect>) -> Result<(), Fatal> {
+    /// Builds and proposes the block consensus asked for; `false` if that
+    /// request was already built or superseded (height or round moved on).
+    fn build(&mut self, height: u64, round: u32, effects: &mut Vec<Effect>) -> Result<bool, Fatal> {
         // Once per request: a proposal built by size is not built again when
         // its pacing timer fires.
         if self.build_pending != Some((height, round)) {
-            return Ok(());
+            return Ok(false);
         }
         self.build_pending = None;
         if self.height() != height || self.consensus.round() != Some(round) {
-            return Ok(());
+            return Ok(false);
         }
         let (txs_bytes_max, block_txs_max) = self.block_room();
         let chain = &self.chain;
@@ -710,7 +712,6 @@ impl Driver {
         if let Some(e) = nonce_error {
             return Err(e.into());
         }
-        let taken = txs.len();
         let (block, executed) = self.chain.build(height, self.now_ms, self.address, txs)?;
         self.metrics
             .block_build
@@ -724,7 +725,12 @@ impl Driver {
             block: block.clone(),
         })
         .encode();
-        self.build_by_size_armed = half_full(taken, block_txs_max, proposal.len(), txs_bytes_max);
+        self.build_by_size_armed = half_full(
+            block.txs.len(),
+            block_txs_max,
+            proposal.len(),
+            txs_bytes_max,
+        );
         effects.push(Effect::Gossip(Topic::Blocks, proposal));
         self.candidates.insert(
             id,
@@ -739,7 +745,8 @@ impl Driver {
             id,
         ));
         let outputs = self.consensus.handle(input)?;
-        self.carry_out(outputs, effects)
+        self.carry_out(outputs, effects)?;
+        Ok(true)
     }
 
     /// Carries out consensus outputs in order (WAL first, see the module docs).

@@ -2,8 +2,8 @@
 //! events by hand with a made-up clock: block building by size against the
 //! pacing interval.
 
+use filiera_client::actions;
 use filiera_contract_api::lots::{Commission, LotRef};
-use filiera_contract_api::{contract_ids, encode};
 use filiera_execution::contracts::builtin;
 use filiera_execution::genesis::{genesis_state, pinned};
 use filiera_execution::{ContractEngine, Executor};
@@ -13,10 +13,7 @@ use filiera_service::driver::{Driver, DriverParts, Effect, Event, Pacing};
 use filiera_service::mempool::{Mempool, MempoolLimits, Verified};
 use filiera_service::metrics::Metrics;
 use filiera_storage::{StorageConfig, Store};
-use filiera_types::{
-    ChainId, ContractCall, ContractId, Genesis, MethodName, SecretKey, SignedTransaction,
-    Transaction,
-};
+use filiera_types::{ChainId, Genesis, SecretKey, SignedTransaction, Transaction};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -144,6 +141,11 @@ impl Node {
         effects
     }
 
+    /// The pacing timer of round 0 at `height` fires.
+    fn timer_fires(&mut self, height: u64) -> Vec<Effect> {
+        self.handle(Event::Build { height, round: 0 })
+    }
+
     fn built_by_size(&self) -> u64 {
         self.metrics.blocks_built_by_size.get()
     }
@@ -155,21 +157,17 @@ fn commission(nonce: u64) -> SignedTransaction {
         sender: key(42).public_key(),
         nonce,
         expiry_height: 1_000,
-        call: ContractCall {
-            contract: ContractId::new(contract_ids::LOTS).unwrap(),
-            method: MethodName::new("commission").unwrap(),
-            args: encode(&Commission {
-                id: LotRef {
-                    gtin: "09521234100010".into(),
-                    lot: format!("CU-DRIVER-{nonce}"),
-                },
-                quantity: 10,
-                site: None,
-                metadata: vec![],
-                private_hash: None,
-                epcis_hash: None,
-            }),
-        },
+        call: actions::commission(&Commission {
+            id: LotRef {
+                gtin: "09521234100010".into(),
+                lot: format!("CU-DRIVER-{nonce}"),
+            },
+            quantity: 10,
+            site: None,
+            metadata: vec![],
+            private_hash: None,
+            epcis_hash: None,
+        }),
     }
     .sign(&key(42))
     .unwrap()
@@ -215,18 +213,12 @@ fn a_full_mempool_builds_before_the_pacing_timer_and_only_once() {
     assert_eq!((next.0, next.1), (2, 0));
 
     // The timer of height 1 fires late: nothing is built twice.
-    let effects = node.handle(Event::Build {
-        height: 1,
-        round: 0,
-    });
+    let effects = node.timer_fires(1);
     assert!(!proposes(&effects));
     assert_eq!(node.driver.height(), 2);
 
     // An empty pool waits for the timer; the block it gives is empty.
-    let effects = node.handle(Event::Build {
-        height: 2,
-        round: 0,
-    });
+    let effects = node.timer_fires(2);
     assert!(proposes(&effects));
     assert_eq!(node.driver.height(), 3);
     assert_eq!(node.built_by_size(), 1);
@@ -237,10 +229,7 @@ fn a_full_mempool_builds_before_the_pacing_timer_and_only_once() {
     let effects = node.submit(BLOCK_TXS_MAX);
     assert!(!proposes(&effects));
     assert_eq!(node.driver.height(), 3);
-    let effects = node.handle(Event::Build {
-        height: 3,
-        round: 0,
-    });
+    let effects = node.timer_fires(3);
     assert!(proposes(&effects));
     assert_eq!(node.driver.height(), 4);
     assert_eq!(node.built_by_size(), 1);
