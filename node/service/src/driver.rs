@@ -588,12 +588,18 @@ impl Driver {
             let known = self.mempool.known_valid(&proposed.block.txs);
             let unknown = known.iter().filter(|k| !**k).count();
             self.metrics.block_txs_unverified.inc_by(unknown as u64);
-            // Timed for the metrics only; nothing decides by it.
+            // Timed for the metrics and the debug log; nothing decides by it.
             let started = std::time::Instant::now();
             let checked = self.chain.check(&proposed.block, self.now_ms, &known);
-            self.metrics
-                .block_check
-                .observe(started.elapsed().as_secs_f64());
+            let elapsed = started.elapsed();
+            self.metrics.block_check.observe(elapsed.as_secs_f64());
+            tracing::debug!(
+                height,
+                txs = proposed.block.txs.len(),
+                unknown,
+                check_ms = elapsed.as_millis(),
+                "checked"
+            );
             let executed = match checked {
                 Ok(executed) => Some(executed),
                 Err(ChainError::Invalid(why)) => {
@@ -701,7 +707,7 @@ impl Driver {
         let (txs_bytes_max, block_txs_max) = self.block_room();
         let chain = &self.chain;
         let mut nonce_error = None;
-        // Timed for the metrics only; nothing decides by it.
+        // Timed for the metrics and the debug log; nothing decides by it.
         let started = std::time::Instant::now();
         let txs = self.mempool.take(txs_bytes_max, block_txs_max, |tx| {
             chain.nonce(&tx.tx.sender).unwrap_or_else(|e| {
@@ -713,11 +719,10 @@ impl Driver {
             return Err(e.into());
         }
         let (block, executed) = self.chain.build(height, self.now_ms, self.address, txs)?;
-        self.metrics
-            .block_build
-            .observe(started.elapsed().as_secs_f64());
+        let elapsed = started.elapsed();
+        self.metrics.block_build.observe(elapsed.as_secs_f64());
         let id = BlockId(block.hash());
-        tracing::debug!(height, round, txs = block.txs.len(), block = %id.0, "proposing");
+        tracing::debug!(height, round, txs = block.txs.len(), build_ms = elapsed.as_millis(), block = %id.0, "proposing");
         let proposal = Gossip::Block(ProposedBlock {
             round,
             valid_round: None,

@@ -1,7 +1,7 @@
 //! The running node as the API sees it ([`filiera_api::NodeHandle`]).
 
 use crate::driver::Event;
-use crate::mempool::{AdmitError, Verified};
+use crate::mempool::{AdmitError, MempoolLimits, Verified};
 use crate::metrics::Metrics;
 use crate::runner::Inbox;
 use filiera_api::{Admission, BatchAdmission, NodeHandle, Progress, Rejection};
@@ -21,7 +21,11 @@ pub struct ServiceHandle {
     pub metrics: Arc<Metrics>,
     /// Permits of batch verification in progress (`SUBMIT_BATCHES_MAX`).
     pub verifying: Arc<tokio::sync::Semaphore>,
+    /// The mempool's bounds: a full pool refuses before verification.
+    pub mempool: MempoolLimits,
 }
+
+const POOL_FULL: &str = "the mempool is full; retry later";
 
 /// Client batches being verified at once, at most: beyond, a batch is
 /// answered "busy" at once rather than queued (bounded memory under overload).
@@ -81,6 +85,10 @@ fn rejection(e: &AdmitError) -> Rejection {
 
 impl NodeHandle for ServiceHandle {
     fn submit(&self, tx: SignedTransaction) -> Admission {
+        if self.metrics.mempool_reported_full(&self.mempool) {
+            self.metrics.count_busy(1);
+            return Box::pin(async move { Err(busy(POOL_FULL)) });
+        }
         // Verified here, on the API's threads, so that the driver's thread
         // (consensus, execution, commit) spends no time on signatures.
         let verified = match Verified::check(tx) {
@@ -98,9 +106,13 @@ impl NodeHandle for ServiceHandle {
     fn submit_batch(&self, txs: Vec<SignedTransaction>) -> BatchAdmission {
         let inbox = self.inbox.clone();
         let metrics = self.metrics.clone();
+        let count = txs.len();
+        if self.metrics.mempool_reported_full(&self.mempool) {
+            self.metrics.count_busy(count);
+            return Box::pin(async move { vec![Err(busy(POOL_FULL)); count] });
+        }
         let permit = self.verifying.clone().try_acquire_owned();
         Box::pin(async move {
-            let count = txs.len();
             let Ok(permit) = permit else {
                 return vec![Err(busy("the node is verifying other batches; retry later")); count];
             };

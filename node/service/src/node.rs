@@ -83,16 +83,22 @@ fn forward(inbox: &SyncSender<Inbox>, event: Event) {
 pub const PRE_VERIFY_TASKS_MAX: usize = 4;
 
 /// A transactions gossip message, its signatures verified: the valid ones
-/// for the driver to admit. A malformed or oversized message goes to the
-/// driver as it came, which judges it and penalises the peer.
-fn pre_verify(event: NetworkEvent, metrics: &Metrics, store: &Store) -> Event {
+/// for the driver to admit, or nothing while the mempool is full. A malformed
+/// or oversized message goes to the driver as it came, which judges it and
+/// penalises the peer.
+fn pre_verify(
+    event: NetworkEvent,
+    metrics: &Metrics,
+    store: &Store,
+    limits: &MempoolLimits,
+) -> Option<Event> {
     let NetworkEvent::Message { from, topic, data } = event else {
-        return Event::Network(event);
+        return Some(Event::Network(event));
     };
     let txs = match Gossip::decode(&data) {
         Ok(Gossip::Txs(txs)) if txs.len() <= TX_GOSSIP_BATCH_MAX => txs,
         Ok(Gossip::Tx(tx)) => vec![tx],
-        _ => return Event::Network(NetworkEvent::Message { from, topic, data }),
+        _ => return Some(Event::Network(NetworkEvent::Message { from, topic, data })),
     };
     // A transaction often arrives after a block that held it was committed
     // (the proposer had it first): its nonce is used, admission would refuse
@@ -104,11 +110,17 @@ fn pre_verify(event: NetworkEvent, metrics: &Metrics, store: &Store) -> Event {
         .txs_refused
         .with_label_values(&["nonce"])
         .inc_by(used.len() as u64);
+    // A full pool would refuse them after their signatures were checked; the
+    // block that carries them is checked anyway (gossip is lossy by design).
+    if metrics.mempool_reported_full(limits) {
+        metrics.count_busy(fresh.len());
+        return None;
+    }
     let verified = Verified::check_all(fresh)
         .into_iter()
         .filter_map(|r| r.inspect_err(|e| metrics.count_refused(e)).ok())
         .collect();
-    Event::GossipedTxs(verified)
+    Some(Event::GossipedTxs(verified))
 }
 
 /// Runs the node until `shutdown` resolves (or a fatal error).
@@ -198,6 +210,7 @@ pub fn run(
     let verifying = Arc::new(tokio::sync::Semaphore::new(PRE_VERIFY_TASKS_MAX));
     let pre_verify_metrics = metrics.clone();
     let pre_verify_store = store.clone();
+    let pool_limits = spec.mempool;
     runtime.spawn(async move {
         while let Some(event) = net_events.recv().await {
             if !matches!(
@@ -216,7 +229,9 @@ pub fn run(
             let (to_driver, metrics) = (to_driver.clone(), pre_verify_metrics.clone());
             let store = pre_verify_store.clone();
             tokio::task::spawn_blocking(move || {
-                forward(&to_driver, pre_verify(event, &metrics, &store));
+                if let Some(event) = pre_verify(event, &metrics, &store, &pool_limits) {
+                    forward(&to_driver, event);
+                }
                 drop(permit);
             });
         }
@@ -240,6 +255,7 @@ pub fn run(
             verifying: Arc::new(tokio::sync::Semaphore::new(
                 crate::handle::SUBMIT_BATCHES_MAX,
             )),
+            mempool: spec.mempool,
         }),
         store: store.clone(),
         chain_id: genesis.chain_id.as_str().to_owned(),

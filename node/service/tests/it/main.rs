@@ -3,5 +3,6 @@
 //! driver on real parts.
 
 mod driver;
+mod handle;
 mod mempool;
 mod wire;
