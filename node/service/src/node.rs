@@ -307,3 +307,61 @@ pub fn run(
     drop(store);
     result.map_err(NodeError::from)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use filiera_types::{ChainId, ContractCall, ContractId, MethodName, Transaction};
+
+    fn gossip_of_two() -> NetworkEvent {
+        let key = SecretKey::from_seed(&[3; 32]);
+        let tx = |nonce| {
+            Transaction {
+                chain_id: ChainId::new("filiera-test").unwrap_or_else(|e| panic!("{e}")),
+                sender: key.public_key(),
+                nonce,
+                expiry_height: 50,
+                call: ContractCall {
+                    contract: ContractId::new("lots").unwrap_or_else(|e| panic!("{e}")),
+                    method: MethodName::new("commission").unwrap_or_else(|e| panic!("{e}")),
+                    args: vec![7; 40],
+                },
+            }
+            .sign(&key)
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let mut forged = tx(1);
+        forged.tx.call.args[0] ^= 1;
+        NetworkEvent::Message {
+            topic: Topic::Transactions,
+            from: libp2p::PeerId::random(),
+            data: Gossip::Txs(vec![tx(0), forged]).encode(),
+        }
+    }
+
+    #[test]
+    fn gossip_reaching_a_full_pool_is_dropped_unverified() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(&dir.path().join("db"), StorageConfig::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let metrics = Metrics::new().unwrap_or_else(|e| panic!("{e}"));
+        let limits = MempoolLimits {
+            txs_max: 4,
+            ..MempoolLimits::default()
+        };
+        let refused = |reason: &str| metrics.txs_refused.with_label_values(&[reason]).get();
+
+        let Some(Event::GossipedTxs(verified)) =
+            pre_verify(gossip_of_two(), &metrics, &store, &limits)
+        else {
+            panic!("a pool with room gets the verified transactions");
+        };
+        assert_eq!(verified.len(), 1, "the forged one is dropped");
+        assert_eq!(refused("signature"), 1);
+
+        metrics.mempool_txs.set(4);
+        assert!(pre_verify(gossip_of_two(), &metrics, &store, &limits).is_none());
+        assert_eq!(refused("signature"), 1, "no signature was looked at");
+        assert_eq!(refused("busy"), 2);
+    }
+}
