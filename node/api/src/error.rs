@@ -57,13 +57,27 @@ impl ApiError {
     }
 }
 
+/// Seconds a client answered "busy" (or "timeout") is asked to wait before
+/// retrying, in a `Retry-After` header: an overloaded node sheds load, and
+/// clients that retry at once only add to it.
+pub const BUSY_RETRY_AFTER_S: u64 = 1;
+
+/// The `Retry-After` header of a "busy" answer.
+pub fn retry_after() -> (axum::http::header::HeaderName, String) {
+    (
+        axum::http::header::RETRY_AFTER,
+        BUSY_RETRY_AFTER_S.to_string(),
+    )
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({ "code": self.code, "message": self.message })),
-        )
-            .into_response()
+        let body = Json(json!({ "code": self.code, "message": self.message }));
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            (self.status, [retry_after()], body).into_response()
+        } else {
+            (self.status, body).into_response()
+        }
     }
 }
 

@@ -41,7 +41,7 @@ pub async fn status(State(s): State<ApiState>) -> Answer {
 }
 
 /// `POST /v1/txs`: a borsh-encoded signed transaction.
-#[utoipa::path(post, path = "/v1/txs", tag = "transactions", request_body(content_type = "application/octet-stream", description = "A borsh-encoded signed transaction"), responses((status = 202, description = "Admitted; its hash"), (status = 400, description = "malformed_transaction"), (status = 409, description = "duplicate"), (status = 422, description = "bad_signature, wrong_chain, expired, nonce_used, nonce_gap, too_large"), (status = 429, description = "rate_limited"), (status = 503, description = "busy or timeout")))]
+#[utoipa::path(post, path = "/v1/txs", tag = "transactions", request_body(content_type = "application/octet-stream", description = "A borsh-encoded signed transaction"), responses((status = 202, description = "Admitted; its hash"), (status = 400, description = "malformed_transaction"), (status = 409, description = "duplicate"), (status = 422, description = "bad_signature, wrong_chain, expired, nonce_used, nonce_gap, too_large"), (status = 429, description = "rate_limited"), (status = 503, description = "busy or timeout, with Retry-After (seconds)")))]
 pub async fn submit(State(s): State<ApiState>, body: Bytes) -> Response {
     let tx = match SignedTransaction::decode(&body) {
         Ok(tx) => tx,
@@ -78,7 +78,7 @@ pub const TX_SUBMIT_BATCH_BYTES_MAX: usize = 4 * 1024 * 1024;
 
 /// `POST /v1/txs/batch`: borsh-encoded signed transactions (a `Vec`), each
 /// admitted or refused on its own, in order; answers one result per transaction.
-#[utoipa::path(post, path = "/v1/txs/batch", tag = "transactions", request_body(content_type = "application/octet-stream", description = "A borsh-encoded Vec of signed transactions, at most TX_SUBMIT_BATCH_MAX (1,000) and 4 MiB"), responses((status = 200, description = "results: per transaction, {tx_hash} or {code, message} (codes as for POST /v1/txs); accepted: how many were admitted"), (status = 400, description = "malformed_batch"), (status = 413, description = "too_large"), (status = 429, description = "rate_limited")))]
+#[utoipa::path(post, path = "/v1/txs/batch", tag = "transactions", request_body(content_type = "application/octet-stream", description = "A borsh-encoded Vec of signed transactions, at most TX_SUBMIT_BATCH_MAX (1,000) and 4 MiB"), responses((status = 200, description = "results: per transaction, {tx_hash} or {code, message} (codes as for POST /v1/txs); accepted: how many were admitted; a Retry-After header (seconds) when any was refused busy or timeout"), (status = 400, description = "malformed_batch"), (status = 413, description = "too_large"), (status = 429, description = "rate_limited")))]
 pub async fn submit_batch(State(s): State<ApiState>, body: Bytes) -> Response {
     // The count is the first four bytes (borsh): refuse before decoding anything.
     let count = body
@@ -122,6 +122,10 @@ pub async fn submit_batch(State(s): State<ApiState>, body: Bytes) -> Response {
     }
     let results = s.node.submit_batch(txs).await;
     let accepted = results.iter().filter(|r| r.is_ok()).count();
+    let busy = results.iter().any(|r| {
+        r.as_ref()
+            .is_err_and(|e| matches!(e.code, "busy" | "timeout"))
+    });
     let results: Vec<Value> = results
         .into_iter()
         .map(|r| match r {
@@ -129,11 +133,12 @@ pub async fn submit_batch(State(s): State<ApiState>, body: Bytes) -> Response {
             Err(r) => json!({ "code": r.code, "message": r.message }),
         })
         .collect();
-    (
-        StatusCode::OK,
-        Json(json!({ "accepted": accepted, "results": results })),
-    )
-        .into_response()
+    let body = Json(json!({ "accepted": accepted, "results": results }));
+    if busy {
+        (StatusCode::OK, [crate::error::retry_after()], body).into_response()
+    } else {
+        (StatusCode::OK, body).into_response()
+    }
 }
 
 /// `GET /v1/txs/{hash}`: committed transactions with their receipt.

@@ -302,3 +302,58 @@ async fn slow_headers_are_cut_off_by_the_header_read_timeout() {
     );
     assert!(started.elapsed() >= std::time::Duration::from_millis(250));
 }
+
+#[tokio::test]
+async fn busy_answers_ask_the_client_to_retry_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path(), ApiLimits::default());
+    let key = filiera_types::SecretKey::from_seed(&[5; 32]);
+    let tx = |nonce| {
+        filiera_types::Transaction {
+            chain_id: filiera_types::ChainId::new("filiera-test").unwrap(),
+            sender: key.public_key(),
+            nonce,
+            expiry_height: 50,
+            call: filiera_types::ContractCall {
+                contract: filiera_types::ContractId::new("lots").unwrap(),
+                method: filiera_types::MethodName::new("commission").unwrap(),
+                args: vec![1; 8],
+            },
+        }
+        .sign(&key)
+        .unwrap()
+    };
+    let post = |uri: &str, bytes: Vec<u8>| {
+        let mut r = Request::post(uri).body(Body::from(bytes)).unwrap();
+        r.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 5], 1))));
+        r
+    };
+    let retry_after = |r: &axum::response::Response| {
+        r.headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let one = filiera_types::encoding::encode(&tx(0));
+    let r = app.clone().oneshot(post("/v1/txs", one)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(retry_after(&r).as_deref(), Some("1"));
+    assert!(body(r).await.contains("\"code\":\"busy\""));
+    let batch = filiera_types::encoding::encode(&vec![tx(0), tx(1)]);
+    let r = app
+        .clone()
+        .oneshot(post("/v1/txs/batch", batch))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(retry_after(&r).as_deref(), Some("1"));
+    assert!(body(r).await.contains("\"accepted\":0"));
+    // Other refusals are not "come back later".
+    let r = app
+        .clone()
+        .oneshot(post("/v1/txs", vec![1, 2, 3]))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(retry_after(&r), None);
+}
