@@ -68,6 +68,18 @@ fn signatures(c: &mut Criterion) {
     let tx = sample_tx();
     c.bench_function("tx::verify/kind=tx", |b| b.iter(|| black_box(&tx).verify()));
 
+    // What batch verification would need per signature to accept exactly what
+    // verify_strict accepts (ADR 0007): its R shown torsion-free, a scalar
+    // multiplication by the group order (keys, being few, can be cached).
+    let mut r_bytes = [0u8; 32];
+    r_bytes.copy_from_slice(&sig.0[..32]);
+    let r = curve25519_dalek::edwards::CompressedEdwardsY(r_bytes);
+    let point = r.decompress().expect("a valid signature's R decompresses");
+    assert!(point.is_torsion_free());
+    c.bench_function("crypto::torsion_check/point=R", |b| {
+        b.iter(|| black_box(&point).is_torsion_free())
+    });
+
     // For the record: ed25519-dalek's batch verification, which the node does
     // NOT use (see filiera_execution::signatures: it cannot be made to accept
     // exactly what verify_strict accepts without a per-signature subgroup
