@@ -16,6 +16,14 @@ pub struct Rejection {
     pub message: String,
 }
 
+impl Rejection {
+    /// Whether the client should come back later ("busy", "timeout") rather
+    /// than change the transaction: answered 503, with `Retry-After`.
+    pub fn is_retry_later(&self) -> bool {
+        matches!(self.code, "busy" | "timeout")
+    }
+}
+
 /// The node's progress.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Progress {

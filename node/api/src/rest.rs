@@ -3,7 +3,7 @@
 //! attestations) with proofs on request.
 
 use crate::error::ApiError;
-use crate::{ApiState, reads, views};
+use crate::{ApiState, Rejection, reads, views};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -57,7 +57,7 @@ pub async fn submit(State(s): State<ApiState>, body: Bytes) -> Response {
             .into_response(),
         Err(r) => {
             let status = match r.code {
-                "busy" | "timeout" => StatusCode::SERVICE_UNAVAILABLE,
+                _ if r.is_retry_later() => StatusCode::SERVICE_UNAVAILABLE,
                 "duplicate" => StatusCode::CONFLICT,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
@@ -122,10 +122,9 @@ pub async fn submit_batch(State(s): State<ApiState>, body: Bytes) -> Response {
     }
     let results = s.node.submit_batch(txs).await;
     let accepted = results.iter().filter(|r| r.is_ok()).count();
-    let busy = results.iter().any(|r| {
-        r.as_ref()
-            .is_err_and(|e| matches!(e.code, "busy" | "timeout"))
-    });
+    let busy = results
+        .iter()
+        .any(|r| r.as_ref().is_err_and(Rejection::is_retry_later));
     let results: Vec<Value> = results
         .into_iter()
         .map(|r| match r {

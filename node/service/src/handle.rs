@@ -1,7 +1,7 @@
 //! The running node as the API sees it ([`filiera_api::NodeHandle`]).
 
 use crate::driver::Event;
-use crate::mempool::{AdmitError, MempoolLimits, Verified};
+use crate::mempool::{AdmitError, MempoolLimits, POOL_FULL, Verified};
 use crate::metrics::Metrics;
 use crate::runner::Inbox;
 use filiera_api::{Admission, BatchAdmission, NodeHandle, Progress, Rejection};
@@ -24,8 +24,6 @@ pub struct ServiceHandle {
     /// The mempool's bounds: a full pool refuses before verification.
     pub mempool: MempoolLimits,
 }
-
-const POOL_FULL: &str = "the mempool is full; retry later";
 
 /// Client batches being verified at once, at most: beyond, a batch is
 /// answered "busy" at once rather than queued (bounded memory under overload).
@@ -86,8 +84,9 @@ fn rejection(e: &AdmitError) -> Rejection {
 impl NodeHandle for ServiceHandle {
     fn submit(&self, tx: SignedTransaction) -> Admission {
         if self.metrics.mempool_reported_full(&self.mempool) {
-            self.metrics.count_busy(1);
-            return Box::pin(async move { Err(busy(POOL_FULL)) });
+            self.metrics.count_refused(&POOL_FULL);
+            let full = rejection(&POOL_FULL);
+            return Box::pin(async move { Err(full) });
         }
         // Verified here, on the API's threads, so that the driver's thread
         // (consensus, execution, commit) spends no time on signatures.
@@ -104,13 +103,14 @@ impl NodeHandle for ServiceHandle {
     }
 
     fn submit_batch(&self, txs: Vec<SignedTransaction>) -> BatchAdmission {
-        let inbox = self.inbox.clone();
-        let metrics = self.metrics.clone();
         let count = txs.len();
         if self.metrics.mempool_reported_full(&self.mempool) {
-            self.metrics.count_busy(count);
-            return Box::pin(async move { vec![Err(busy(POOL_FULL)); count] });
+            self.metrics.count_refused_n(&POOL_FULL, count);
+            let full = rejection(&POOL_FULL);
+            return Box::pin(async move { vec![Err(full); count] });
         }
+        let inbox = self.inbox.clone();
+        let metrics = self.metrics.clone();
         let permit = self.verifying.clone().try_acquire_owned();
         Box::pin(async move {
             let Ok(permit) = permit else {

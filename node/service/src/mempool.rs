@@ -102,6 +102,10 @@ pub enum AdmitError {
     Busy(&'static str),
 }
 
+/// The refusal of a full pool, by the driver or (from its last report) before
+/// verification.
+pub const POOL_FULL: AdmitError = AdmitError::Busy("the mempool is full");
+
 impl AdmitError {
     /// Whether the client should retry later rather than fix the transaction.
     pub fn is_busy(&self) -> bool {
@@ -285,7 +289,7 @@ impl Mempool {
             ));
         }
         if self.count >= self.limits.txs_max || self.bytes + bytes > self.limits.bytes_max {
-            return Err(AdmitError::Busy("the mempool is full"));
+            return Err(POOL_FULL);
         }
         Ok((hash, bytes, sender))
     }

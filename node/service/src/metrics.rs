@@ -77,15 +77,13 @@ impl Metrics {
         txs >= limits.txs_max || bytes >= limits.bytes_max
     }
 
-    /// Counts `count` transactions refused as "busy" without being looked at.
-    pub fn count_busy(&self, count: usize) {
-        self.txs_refused
-            .with_label_values(&["busy"])
-            .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
-    }
-
     /// Counts a transaction refused at admission, by reason.
     pub fn count_refused(&self, e: &crate::mempool::AdmitError) {
+        self.count_refused_n(e, 1);
+    }
+
+    /// Counts `count` transactions refused at admission for the same reason.
+    pub fn count_refused_n(&self, e: &crate::mempool::AdmitError, count: usize) {
         use crate::mempool::AdmitError;
         let reason = match e {
             AdmitError::Busy(_) => "busy",
@@ -96,7 +94,9 @@ impl Metrics {
             AdmitError::TooLarge { .. } => "size",
             AdmitError::WrongChain(_) => "chain",
         };
-        self.txs_refused.with_label_values(&[reason]).inc();
+        self.txs_refused
+            .with_label_values(&[reason])
+            .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
     }
 
     /// Registers every metric.

@@ -113,7 +113,7 @@ fn pre_verify(
     // A full pool would refuse them after their signatures were checked; the
     // block that carries them is checked anyway (gossip is lossy by design).
     if metrics.mempool_reported_full(limits) {
-        metrics.count_busy(fresh.len());
+        metrics.count_refused_n(&crate::mempool::POOL_FULL, fresh.len());
         return None;
     }
     let verified = Verified::check_all(fresh)
