@@ -10,9 +10,10 @@
 //! **Invariants.** Only peers whose node keys are on the allow list (the
 //! validator set and registered observers) may hold a connection: anyone else
 //! is refused as soon as the noise handshake reveals its key, inbound or
-//! outbound, before any of its messages is read. Gossip messages are signed by
-//! their author, validated strictly, and capped in size
-//! ([`GOSSIP_MESSAGE_BYTES_MAX`]).
+//! outbound, before any of its messages is read. Gossip messages are capped in
+//! size ([`GOSSIP_MESSAGE_BYTES_MAX`]) and carry no gossipsub signature: what
+//! they hold is signed by its own author (a transaction's sender, a vote's
+//! validator), so the node never trusts a message for who relayed it (ADR 0008).
 //!
 //! **Threats.** Unknown peers, oversized or malformed gossip, and floods: the
 //! allow list, the size cap and gossipsub's peer scoring are the first line;
