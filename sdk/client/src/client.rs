@@ -13,6 +13,13 @@ use std::time::{Duration, Instant};
 pub const EXPIRY_BLOCKS_DEFAULT: u64 = 1_000;
 /// How long [`Client::wait`] waits for finality, by default, ms.
 pub const WAIT_MS_DEFAULT: u64 = 60_000;
+/// How long [`Client::submit`] keeps retrying a node that answers "busy" or
+/// "timeout" (come back later), by default, ms.
+pub const SUBMIT_RETRY_MS_DEFAULT: u64 = 30_000;
+/// Longest pause before a retry, whatever the node's `Retry-After` says, ms.
+pub const RETRY_AFTER_MS_MAX: u64 = 10_000;
+/// Pause before a retry when the node gives no usable `Retry-After`, ms.
+const RETRY_AFTER_MS_DEFAULT: u64 = 1_000;
 /// Pause between polls while waiting, ms.
 const POLL_MS: u64 = 200;
 /// Bytes of one answer the client reads, at most.
@@ -53,6 +60,9 @@ pub struct Client {
     pub expiry_blocks: u64,
     /// How long [`Client::wait`] waits, ms.
     pub wait_ms: u64,
+    /// How long [`Client::submit`] retries "busy" and "timeout" answers, ms
+    /// (0: not at all).
+    pub submit_retry_ms: u64,
 }
 
 impl Client {
@@ -70,6 +80,7 @@ impl Client {
             nonces: BTreeMap::new(),
             expiry_blocks: EXPIRY_BLOCKS_DEFAULT,
             wait_ms: WAIT_MS_DEFAULT,
+            submit_retry_ms: SUBMIT_RETRY_MS_DEFAULT,
         })
     }
 
@@ -127,19 +138,48 @@ impl Client {
     }
 
     /// Hands a signed transaction to the node; its hash once admitted.
+    ///
+    /// A node that answers "busy" (its pool is full) or "timeout" is asked
+    /// again after the pause its `Retry-After` names (at most
+    /// [`RETRY_AFTER_MS_MAX`]) for up to [`Client::submit_retry_ms`]; then its
+    /// last refusal is returned. Resending is safe: it is the same signed
+    /// transaction, and a retry answered "duplicate" means an earlier attempt
+    /// was admitted after all.
     pub fn submit(&self, tx: &SignedTransaction) -> Result<Hash, ClientError> {
         let url = format!("{}/v1/txs", self.api);
-        let answer = ureq::post(&url)
-            .header("content-type", "application/octet-stream")
-            .config()
-            .http_status_as_error(false)
-            .build()
-            .send(&tx.encode()[..]);
-        let body = read_answer(&url, answer)?;
-        let hash = body["tx_hash"]
-            .as_str()
-            .ok_or_else(|| ClientError::Answer("no tx_hash in the answer".into()))?;
-        Hash::from_hex(hash).map_err(|e| ClientError::Answer(e.to_string()))
+        let bytes = tx.encode();
+        let deadline = Instant::now() + Duration::from_millis(self.submit_retry_ms);
+        let mut retried = false;
+        loop {
+            let answer = ureq::post(&url)
+                .header("content-type", "application/octet-stream")
+                .config()
+                .http_status_as_error(false)
+                .build()
+                .send(&bytes[..]);
+            let pause = answer.as_ref().ok().map(retry_after);
+            match read_answer(&url, answer) {
+                Ok(body) => {
+                    let hash = body["tx_hash"]
+                        .as_str()
+                        .ok_or_else(|| ClientError::Answer("no tx_hash in the answer".into()))?;
+                    return Hash::from_hex(hash).map_err(|e| ClientError::Answer(e.to_string()));
+                }
+                Err(ClientError::Rejected { code, .. }) if retried && code == "duplicate" => {
+                    return Ok(tx.hash());
+                }
+                Err(e @ ClientError::Rejected { .. }) if is_retry_later(&e) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    let pause = pause.unwrap_or(Duration::from_millis(RETRY_AFTER_MS_DEFAULT));
+                    if left.is_zero() || pause > left {
+                        return Err(e);
+                    }
+                    std::thread::sleep(pause);
+                    retried = true;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// The receipt of a transaction once it is final.
@@ -227,6 +267,24 @@ fn encode_segment(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Whether the node asked to be asked again later (its pool was full, or
+/// admission did not answer in time), rather than refused the transaction.
+pub fn is_retry_later(error: &ClientError) -> bool {
+    matches!(error, ClientError::Rejected { code, .. } if code == "busy" || code == "timeout")
+}
+
+/// The pause an answer's `Retry-After` asks for (delay in seconds; an HTTP
+/// date is not used by Filiera nodes and counts as absent), capped.
+fn retry_after(answer: &ureq::http::Response<ureq::Body>) -> Duration {
+    let ms = answer
+        .headers()
+        .get(ureq::http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(RETRY_AFTER_MS_DEFAULT, |s| s.saturating_mul(1_000));
+    Duration::from_millis(ms.min(RETRY_AFTER_MS_MAX))
 }
 
 fn get_json(url: &str) -> Result<Value, ClientError> {

@@ -39,7 +39,10 @@ pub mod keys;
 
 mod client;
 
-pub use client::{Client, EXPIRY_BLOCKS_DEFAULT, Receipt, WAIT_MS_DEFAULT};
+pub use client::{
+    Client, EXPIRY_BLOCKS_DEFAULT, RETRY_AFTER_MS_MAX, Receipt, SUBMIT_RETRY_MS_DEFAULT,
+    WAIT_MS_DEFAULT, is_retry_later,
+};
 pub use filiera_verify::{Verified, VerifyError};
 
 /// Why a client call failed.

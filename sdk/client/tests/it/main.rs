@@ -3,4 +3,5 @@
 //! (Against a real localnet, the node crate's test drives the SDK.)
 
 mod offline;
+mod retry;
 mod sealed_keys;
