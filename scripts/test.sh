@@ -45,7 +45,11 @@ r = json.load(open(run[0] + "result.json"))
 step = r["steps"][0]
 assert step["offered"] == 150 and step["committed"] == 150, step
 assert step["failed_receipts"] == 0 and step["refused"] == 0, step
-assert "| 50 | 3 | 150 | 150 |" in open(run[0] + "summary.md").read()
+summary = open(run[0] + "summary.md").read()
+assert "| 50 | 3 | 150 | 150 |" in summary
+# Every row of the table has as many cells as its header.
+rows = [l for l in summary.splitlines() if l.startswith("|")]
+assert len(rows) >= 3 and len({l.count("|") for l in rows}) == 1, rows
 assert ET.parse(run[0] + "chart.svg").getroot().tag.endswith("svg")
 print("smoke run: 150 of 150 transactions committed; result.json, summary.md, chart.svg written")
 PY

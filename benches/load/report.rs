@@ -59,9 +59,9 @@ pub fn markdown(run: &Run) -> String {
         "# filiera-bench: {} validator(s)\n\n`{}`\n\n{} · commit {} · {} · {} senders\n\n",
         run.validators, run.command, run.machine, run.commit, run.started, run.senders
     );
-    md.push_str("| offered tx/s | s | offered | committed | committed tx/s | failed receipts | busy answers | refused | p50 ms | p95 ms | p99 ms | max ms | CPU % per node | peak RSS MiB per node | block txs verified late, per node | generator CPU % | sustained |\n");
+    md.push_str("| offered tx/s | s | offered | committed | committed tx/s | failed receipts | busy answers | refused | p50 ms | p95 ms | p99 ms | max ms | CPU % per node | peak RSS MiB per node | block txs verified late, per node | block build / check / commit ms (mean), per node | generator CPU % | sustained |\n");
     md.push_str(
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---:|---|\n",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---:|---|\n",
     );
     for s in &run.steps {
         let cpu: Vec<String> = s.nodes.iter().map(|n| n.cpu_percent.to_string()).collect();
