@@ -65,6 +65,12 @@ fn signatures(c: &mut Criterion) {
     c.bench_function("crypto::verify_strict/bytes=256", |b| {
         b.iter(|| public.verify(CHAIN, SignKind::Transaction, black_box(&payload), &sig))
     });
+    // The key's share of a verification: decoding the sender's point, which a
+    // cache of decoded keys would save for senders seen before.
+    let key_bytes = public.0;
+    c.bench_function("crypto::decompress/point=public_key", |b| {
+        b.iter(|| ed25519_dalek::VerifyingKey::from_bytes(black_box(&key_bytes)))
+    });
     let tx = sample_tx();
     c.bench_function("tx::verify/kind=tx", |b| b.iter(|| black_box(&tx).verify()));
 
