@@ -46,6 +46,43 @@ impl Drop for Net {
     }
 }
 
+/// A `filiera localnet` supervisor, stopped with SIGTERM (which stops its
+/// validators) when the test ends, also when it fails: a failed assertion
+/// must not leave four validators running on the machine.
+struct Supervisor(Option<Child>);
+
+impl Supervisor {
+    fn pid(&self) -> nix::unistd::Pid {
+        let id = self.0.as_ref().unwrap().id();
+        nix::unistd::Pid::from_raw(i32::try_from(id).unwrap())
+    }
+
+    fn wait_with_output(mut self) -> std::process::Output {
+        self.0.take().unwrap().wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        let Some(mut child) = self.0.take() else {
+            return;
+        };
+        if let Ok(raw) = i32::try_from(child.id()) {
+            let pid = nix::unistd::Pid::from_raw(raw);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(WAIT_S);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
 pub fn filiera() -> Command {
     Command::new(env!("CARGO_BIN_EXE_filiera"))
 }
@@ -496,15 +533,17 @@ fn localnet_starts_takes_the_demo_and_stops_cleanly_on_sigterm() {
     let dir = tmp.path().join("localnet");
     let base = free_base(16);
     let api = format!("http://127.0.0.1:{}", base + 8);
-    let localnet = filiera()
-        .args(["localnet", "--validators", "4", "--dir"])
-        .arg(&dir)
-        .args(["--p2p-base-port", &base.to_string()])
-        .args(["--api-base-port", &(base + 8).to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let localnet = Supervisor(Some(
+        filiera()
+            .args(["localnet", "--validators", "4", "--dir"])
+            .arg(&dir)
+            .args(["--p2p-base-port", &base.to_string()])
+            .args(["--api-base-port", &(base + 8).to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
     let deadline = Instant::now() + Duration::from_secs(WAIT_S);
     while get(&format!("{api}/v1/status"))
         .and_then(|s| s["height"].as_u64())
@@ -539,9 +578,8 @@ fn localnet_starts_takes_the_demo_and_stops_cleanly_on_sigterm() {
     crate::api::check_export_cli(&api, &dir);
     crate::api::check_status_cli(&api, &dir);
     // SIGTERM: every validator stops and the parent reports it.
-    let pid = nix::unistd::Pid::from_raw(localnet.id() as i32);
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    let output = localnet.wait_with_output().unwrap();
+    nix::sys::signal::kill(localnet.pid(), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let output = localnet.wait_with_output();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
