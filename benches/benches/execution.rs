@@ -10,6 +10,7 @@ use filiera_execution::limits::TX_FUEL_MAX;
 use filiera_execution::{
     BlockContext, CallContext, CallStatus, ContractEngine, Executor, MemState,
 };
+use filiera_types::receipt::TxStatus;
 use filiera_types::{ChainId, ContractCall, ContractId, Hash, MethodName, SecretKey, Transaction};
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -266,5 +267,188 @@ fn load(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, call, block, load);
+/// Lots registered before the grown-state block runs (20 blocks of 1,000).
+const GROWN_LOTS: u64 = 20_000;
+/// Transactions of the grown-state block: half registrations, half lot events.
+const GROWN_BLOCK_TXS: u64 = 1_000;
+
+/// The committed state as the node reads it: the store, its cache, RocksDB.
+struct StoreState(filiera_storage::Store);
+
+impl filiera_execution::StateReader for StoreState {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.0.state_get(key).expect("state read")
+    }
+    fn next(&self, prefix: &[u8], after: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+        let start = (after >= prefix).then_some(after);
+        self.0
+            .state_prefix(prefix, start, 1)
+            .expect("state scan")
+            .into_iter()
+            .next()
+    }
+}
+
+fn signed_call(
+    producer: &SecretKey,
+    chain_id: &ChainId,
+    nonce: u64,
+    method: &str,
+    args: Vec<u8>,
+) -> filiera_types::SignedTransaction {
+    Transaction {
+        chain_id: chain_id.clone(),
+        sender: producer.public_key(),
+        nonce,
+        expiry_height: u64::MAX,
+        call: ContractCall {
+            contract: ContractId::new(contract_ids::LOTS).expect("id"),
+            method: MethodName::new(method).expect("method"),
+            args,
+        },
+    }
+    .sign(producer)
+    .expect("sign")
+}
+
+fn commission_args(lot: u64) -> Vec<u8> {
+    encode(&Commission {
+        id: LotRef {
+            gtin: GTIN.into(),
+            lot: format!("G{lot}"),
+        },
+        quantity: 180,
+        site: None,
+        metadata: vec![("harvest_year".into(), "2026".into())],
+        private_hash: None,
+        epcis_hash: None,
+    })
+}
+
+/// One block's execution on a state that has grown (20,000 lots, each with
+/// its first event), read from memory and from the real store: the node's
+/// path, where every read goes through the state cache to RocksDB. The same
+/// block, the same state, so the difference is the reads.
+fn grown_block(c: &mut Criterion) {
+    let producer = SecretKey::from_seed(&[5; 32]);
+    let executor =
+        Executor::new(ContractEngine::new(None).expect("engine"), &builtin()).expect("executor");
+    let chain_id = ChainId::new("filiera-bench").expect("chain id");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(StoreState(
+        filiera_storage::Store::open(dir.path(), filiera_storage::StorageConfig::default())
+            .expect("store"),
+    ));
+    let chain = filiera_storage::testkit::ChainBuilder::new();
+    chain.init(&store.0).expect("genesis");
+    let mut memory: BTreeMap<Vec<u8>, Vec<u8>> = state(&producer).0.clone();
+    let initial = memory
+        .iter()
+        .map(|(k, v)| (k.clone(), Some(v.clone())))
+        .collect();
+    chain
+        .commit(&store.0, initial, vec![])
+        .expect("initial state");
+    let per_block = GROWN_BLOCK_TXS;
+    let mut nonce = 0;
+    let mut height = 1;
+    for first in (0..GROWN_LOTS).step_by(per_block as usize) {
+        let txs: Vec<_> = (first..first + per_block)
+            .map(|lot| {
+                nonce += 1;
+                signed_call(
+                    &producer,
+                    &chain_id,
+                    nonce - 1,
+                    "commission",
+                    commission_args(lot),
+                )
+            })
+            .collect();
+        height += 1;
+        let ctx = BlockContext {
+            chain_id: chain_id.clone(),
+            height,
+            time_ms: 1_793_491_200_000 + height,
+        };
+        let outcome = executor.execute_block(store.clone(), &ctx, &txs, &vec![true; txs.len()]);
+        assert!(
+            outcome
+                .receipts
+                .iter()
+                .all(|r| r.status == TxStatus::Success)
+        );
+        memory.extend(
+            outcome
+                .changes
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.clone()?))),
+        );
+        chain
+            .commit(&store.0, outcome.changes, vec![])
+            .expect("commit");
+    }
+    let txs: Vec<_> = (0..GROWN_BLOCK_TXS)
+        .map(|i| {
+            let (method, args) = if i % 2 == 0 {
+                ("commission", commission_args(GROWN_LOTS + i))
+            } else {
+                let record = Record {
+                    id: LotRef {
+                        gtin: GTIN.into(),
+                        lot: format!("G{}", i * 17 % GROWN_LOTS),
+                    },
+                    kind: EventKind::Store,
+                    to: None,
+                    quantity: 0,
+                    site: None,
+                    corrects: None,
+                    note: "stagionatura 20 giorni".into(),
+                    epcis_hash: None,
+                };
+                ("record", encode(&record))
+            };
+            signed_call(&producer, &chain_id, nonce + i, method, args)
+        })
+        .collect();
+    let ctx = BlockContext {
+        chain_id,
+        height: height + 1,
+        time_ms: 1_793_491_300_000,
+    };
+    let known = vec![true; txs.len()];
+    let memory = Arc::new(MemState(memory));
+    for state in [
+        memory.clone() as Arc<dyn filiera_execution::StateReader>,
+        store.clone(),
+    ] {
+        let outcome = executor.execute_block(state, &ctx, &txs, &known);
+        assert!(
+            outcome
+                .receipts
+                .iter()
+                .all(|r| r.status == TxStatus::Success),
+            "{:?}",
+            outcome
+                .receipts
+                .iter()
+                .find(|r| r.status != TxStatus::Success)
+        );
+    }
+    let mut group = c.benchmark_group("execution::block");
+    group.throughput(Throughput::Elements(GROWN_BLOCK_TXS));
+    group.sample_size(10);
+    let name = |state: &str| {
+        format!("mix=commission+record,txs={GROWN_BLOCK_TXS},lots={GROWN_LOTS},state={state}")
+    };
+    group.bench_function(name("memory"), |b| {
+        b.iter(|| black_box(executor.execute_block(memory.clone(), &ctx, &txs, &known)))
+    });
+    group.bench_function(name("rocksdb"), |b| {
+        b.iter(|| black_box(executor.execute_block(store.clone(), &ctx, &txs, &known)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, call, block, grown_block, load);
 criterion_main!(benches);
