@@ -39,6 +39,11 @@ enum Command {
         /// The node's home (config.toml, genesis.json, keys/, data/).
         #[arg(long, env = "FILIERA_HOME")]
         home: PathBuf,
+        /// Stop (as on SIGTERM) once the process that started this one is
+        /// gone: how `filiera localnet` makes sure a killed supervisor
+        /// leaves no validators behind.
+        #[arg(long, hide = true)]
+        stop_with_parent: bool,
     },
     /// Fill an empty node home with a verified state snapshot from peers
     /// (instead of replaying every block); then `filiera start` it.
@@ -433,7 +438,10 @@ pub fn run(cli: Cli) -> Result<()> {
             api,
             submit_valid,
         }) => crate::epcis_cmd::import(&file, &key, &api, submit_valid, json)?,
-        Command::Start { home } => crate::start::start(&home)?,
+        Command::Start {
+            home,
+            stop_with_parent,
+        } => crate::start::start(&home, stop_with_parent)?,
         Command::Join { home, from } => crate::join_cmd::join(&home, &from, json)?,
         Command::Backup { home, out } => crate::backup_cmd::backup(&home, &out, json)?,
         Command::Restore { home, from } => crate::backup_cmd::restore(&home, &from, json)?,

@@ -1,7 +1,9 @@
 //! `filiera localnet`: a whole network of validator processes on loopback,
 //! for development and demos. Each validator is a real `filiera start`
 //! process with its own home, store and WAL; this parent only starts them,
-//! says where they are, and stops them all on Ctrl-C or SIGTERM.
+//! says where they are, and stops them all on Ctrl-C or SIGTERM. Killed
+//! outright (SIGKILL), it cannot: its validators, started with
+//! `--stop-with-parent`, notice within half a second and stop by themselves.
 
 use crate::config::Config;
 use crate::home::Home;
@@ -59,6 +61,8 @@ pub fn run(args: LocalnetArgs) -> Result<()> {
             .arg("start")
             .arg("--home")
             .arg(home)
+            // If this supervisor is killed outright, its validators stop too.
+            .arg("--stop-with-parent")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -9,9 +9,13 @@ use filiera_storage::StorageConfig;
 use filiera_types::PublicKey;
 use std::path::Path;
 
+/// How often a node started with `--stop-with-parent` looks for its parent, ms.
+const PARENT_POLL_MS: u64 = 500;
+
 /// Loads the home's config, genesis and keys, and runs the node until
-/// SIGINT or SIGTERM.
-pub fn start(home_dir: &Path) -> Result<()> {
+/// SIGINT or SIGTERM (or, with `stop_with_parent`, until the process that
+/// started it is gone).
+pub fn start(home_dir: &Path, stop_with_parent: bool) -> Result<()> {
     let home = Home::new(home_dir);
     let config_text = std::fs::read_to_string(home.config())
         .with_context(|| format!("reading {}", home.config().display()))?;
@@ -98,19 +102,42 @@ pub fn start(home_dir: &Path) -> Result<()> {
         mempool: Default::default(),
         epcis_clients,
     };
-    filiera_service::run(spec, shutdown_signal()).map_err(anyhow::Error::from)
+    let parent = stop_with_parent.then(std::os::unix::process::parent_id);
+    filiera_service::run(spec, shutdown_signal(parent)).map_err(anyhow::Error::from)
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// Resolves once the parent process `parent` is gone (this process was
+/// handed to another parent), or never if there is none to watch.
+async fn parent_gone(parent: Option<u32>) {
+    let Some(parent) = parent else {
+        return std::future::pending().await;
+    };
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(PARENT_POLL_MS)).await;
+        if std::os::unix::process::parent_id() != parent {
+            tracing::warn!(
+                parent,
+                "the process that started this node is gone; stopping"
+            );
+            return;
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM, or once the watched parent is gone.
+async fn shutdown_signal(parent: Option<u32>) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut term) = signal(SignalKind::terminate()) else {
-        let _ = tokio::signal::ctrl_c().await;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = parent_gone(parent) => {}
+        }
         return;
     };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+        _ = parent_gone(parent) => {}
     }
 }
 

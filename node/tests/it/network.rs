@@ -527,6 +527,49 @@ fn four_validators_finalise_survive_kill9_refuse_strangers_and_halt_without_quor
 }
 
 #[test]
+fn validators_of_a_killed_localnet_supervisor_stop_by_themselves() {
+    let _serial = one_network_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("localnet");
+    let base = free_base(16);
+    let localnet = Supervisor(Some(
+        filiera()
+            .args(["localnet", "--validators", "2", "--dir"])
+            .arg(&dir)
+            .args(["--p2p-base-port", &base.to_string()])
+            .args(["--api-base-port", &(base + 8).to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    ));
+    let status = |i: u16| get(&format!("http://127.0.0.1:{}/v1/status", base + 8 + i));
+    let deadline = Instant::now() + Duration::from_secs(WAIT_S);
+    while (0..2).any(|i| status(i).is_none()) {
+        assert!(Instant::now() < deadline, "the localnet did not start");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // SIGKILL: the supervisor cannot stop anyone itself.
+    nix::sys::signal::kill(localnet.pid(), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while (0..2).any(|i| status(i).is_some()) {
+        assert!(
+            Instant::now() < deadline,
+            "validators still answer 20 s after their supervisor was killed"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for i in 0..2 {
+        let log = std::fs::read_to_string(dir.join(format!("node{i}/node.log"))).unwrap();
+        assert!(
+            log.contains("the process that started this node is gone")
+                && log.contains("shutting down"),
+            "node{i} must notice and stop cleanly:\n{log}"
+        );
+    }
+}
+
+#[test]
 fn localnet_starts_takes_the_demo_and_stops_cleanly_on_sigterm() {
     let _serial = one_network_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
