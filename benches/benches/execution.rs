@@ -73,6 +73,23 @@ fn commission(lot: &str) -> Vec<u8> {
     })
 }
 
+/// An ageing event (the holder stores the lot) on lot `lot` of the product.
+fn ageing(lot: String, epcis_hash: Option<[u8; 32]>) -> Record {
+    Record {
+        id: LotRef {
+            gtin: GTIN.into(),
+            lot,
+        },
+        kind: EventKind::Store,
+        to: None,
+        quantity: 0,
+        site: None,
+        corrects: None,
+        note: "stagionatura 20 giorni".into(),
+        epcis_hash,
+    }
+}
+
 fn context(producer: &SecretKey) -> CallContext {
     CallContext {
         contract: ContractId::new(contract_ids::LOTS).expect("id"),
@@ -126,19 +143,7 @@ fn call(c: &mut Criterion) {
             .filter_map(|(k, v)| Some((k.clone(), v.clone()?))),
     );
     let with_lot = Arc::new(with_lot);
-    let store = Record {
-        id: LotRef {
-            gtin: GTIN.into(),
-            lot: "CU-251124".into(),
-        },
-        kind: EventKind::Store,
-        to: None,
-        quantity: 0,
-        site: None,
-        corrects: None,
-        note: "stagionatura 20 giorni".into(),
-        epcis_hash: Some([5; 32]),
-    };
+    let store = ageing("CU-251124".into(), Some([5; 32]));
     let input = encode(&CallInput {
         method: "record".into(),
         args: encode(&store),
@@ -200,19 +205,14 @@ fn block(c: &mut Criterion) {
                 private_hash: None,
                 epcis_hash: None,
             };
-            let call = ContractCall {
-                contract: ContractId::new(contract_ids::LOTS).expect("id"),
-                method: MethodName::new("commission").expect("method"),
-                args: encode(&args),
-            };
-            let tx = Transaction {
-                chain_id: chain_id.clone(),
-                sender: producer.public_key(),
+            signed_call(
+                &producer,
+                &chain_id,
                 nonce,
-                expiry_height: 100,
-                call,
-            };
-            tx.sign(&producer).expect("sign")
+                100,
+                "commission",
+                encode(&args),
+            )
         })
         .collect();
     let state = state(&producer);
@@ -272,27 +272,12 @@ const GROWN_LOTS: u64 = 20_000;
 /// Transactions of the grown-state block: half registrations, half lot events.
 const GROWN_BLOCK_TXS: u64 = 1_000;
 
-/// The committed state as the node reads it: the store, its cache, RocksDB.
-struct StoreState(filiera_storage::Store);
-
-impl filiera_execution::StateReader for StoreState {
-    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.0.state_get(key).expect("state read")
-    }
-    fn next(&self, prefix: &[u8], after: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-        let start = (after >= prefix).then_some(after);
-        self.0
-            .state_prefix(prefix, start, 1)
-            .expect("state scan")
-            .into_iter()
-            .next()
-    }
-}
-
+/// A call of the lots contract by `producer`, signed.
 fn signed_call(
     producer: &SecretKey,
     chain_id: &ChainId,
     nonce: u64,
+    expiry_height: u64,
     method: &str,
     args: Vec<u8>,
 ) -> filiera_types::SignedTransaction {
@@ -300,7 +285,7 @@ fn signed_call(
         chain_id: chain_id.clone(),
         sender: producer.public_key(),
         nonce,
-        expiry_height: u64::MAX,
+        expiry_height,
         call: ContractCall {
             contract: ContractId::new(contract_ids::LOTS).expect("id"),
             method: MethodName::new(method).expect("method"),
@@ -335,20 +320,20 @@ fn grown_block(c: &mut Criterion) {
         Executor::new(ContractEngine::new(None).expect("engine"), &builtin()).expect("executor");
     let chain_id = ChainId::new("filiera-bench").expect("chain id");
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Arc::new(StoreState(
+    let db = Arc::new(
         filiera_storage::Store::open(dir.path(), filiera_storage::StorageConfig::default())
             .expect("store"),
-    ));
+    );
+    // The node's own reader: the state cache, then RocksDB.
+    let store = Arc::new(filiera_service::chain::StoreReader(db.clone()));
     let chain = filiera_storage::testkit::ChainBuilder::new();
-    chain.init(&store.0).expect("genesis");
+    chain.init(&db).expect("genesis");
     let mut memory: BTreeMap<Vec<u8>, Vec<u8>> = state(&producer).0.clone();
     let initial = memory
         .iter()
         .map(|(k, v)| (k.clone(), Some(v.clone())))
         .collect();
-    chain
-        .commit(&store.0, initial, vec![])
-        .expect("initial state");
+    chain.commit(&db, initial, vec![]).expect("initial state");
     let per_block = GROWN_BLOCK_TXS;
     let mut nonce = 0;
     let mut height = 1;
@@ -360,6 +345,7 @@ fn grown_block(c: &mut Criterion) {
                     &producer,
                     &chain_id,
                     nonce - 1,
+                    u64::MAX,
                     "commission",
                     commission_args(lot),
                 )
@@ -384,31 +370,17 @@ fn grown_block(c: &mut Criterion) {
                 .iter()
                 .filter_map(|(k, v)| Some((k.clone(), v.clone()?))),
         );
-        chain
-            .commit(&store.0, outcome.changes, vec![])
-            .expect("commit");
+        chain.commit(&db, outcome.changes, vec![]).expect("commit");
     }
     let txs: Vec<_> = (0..GROWN_BLOCK_TXS)
         .map(|i| {
             let (method, args) = if i % 2 == 0 {
                 ("commission", commission_args(GROWN_LOTS + i))
             } else {
-                let record = Record {
-                    id: LotRef {
-                        gtin: GTIN.into(),
-                        lot: format!("G{}", i * 17 % GROWN_LOTS),
-                    },
-                    kind: EventKind::Store,
-                    to: None,
-                    quantity: 0,
-                    site: None,
-                    corrects: None,
-                    note: "stagionatura 20 giorni".into(),
-                    epcis_hash: None,
-                };
+                let record = ageing(format!("G{}", i * 17 % GROWN_LOTS), None);
                 ("record", encode(&record))
             };
-            signed_call(&producer, &chain_id, nonce + i, method, args)
+            signed_call(&producer, &chain_id, nonce + i, u64::MAX, method, args)
         })
         .collect();
     let ctx = BlockContext {

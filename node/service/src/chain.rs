@@ -108,7 +108,7 @@ pub struct Executed {
 /// Reads the committed state for the executor. A read error cannot be
 /// answered inside a contract call: the node stops (fail-stop), it never
 /// executes on a state it could not read.
-struct StoreReader(Arc<Store>);
+pub struct StoreReader(pub Arc<Store>);
 
 /// `sender`'s next nonce in the committed state of `store` (what the chain's
 /// admission checks; callable off the driver thread too).
