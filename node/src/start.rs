@@ -127,16 +127,18 @@ async fn parent_gone(parent: Option<u32>) {
 /// Resolves on SIGINT or SIGTERM, or once the watched parent is gone.
 async fn shutdown_signal(parent: Option<u32>) {
     use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = parent_gone(parent) => {}
+    // Without a SIGTERM handler, only the other two can stop the node.
+    let sigterm = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending().await,
         }
-        return;
     };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
+        _ = sigterm => {}
         _ = parent_gone(parent) => {}
     }
 }

@@ -83,6 +83,24 @@ impl Drop for Supervisor {
     }
 }
 
+impl Supervisor {
+    /// Starts `filiera localnet` with `validators` in `dir`, on ports from `base`
+    /// (p2p) and `base + 8` (API); its output to `output` (piped or discarded).
+    fn start(dir: &Path, validators: u8, base: u16, output: fn() -> Stdio) -> Supervisor {
+        Supervisor(Some(
+            filiera()
+                .args(["localnet", "--validators", &validators.to_string(), "--dir"])
+                .arg(dir)
+                .args(["--p2p-base-port", &base.to_string()])
+                .args(["--api-base-port", &(base + 8).to_string()])
+                .stdout(output())
+                .stderr(output())
+                .spawn()
+                .unwrap(),
+        ))
+    }
+}
+
 pub fn filiera() -> Command {
     Command::new(env!("CARGO_BIN_EXE_filiera"))
 }
@@ -532,17 +550,7 @@ fn validators_of_a_killed_localnet_supervisor_stop_by_themselves() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("localnet");
     let base = free_base(16);
-    let localnet = Supervisor(Some(
-        filiera()
-            .args(["localnet", "--validators", "2", "--dir"])
-            .arg(&dir)
-            .args(["--p2p-base-port", &base.to_string()])
-            .args(["--api-base-port", &(base + 8).to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    ));
+    let localnet = Supervisor::start(&dir, 2, base, Stdio::null);
     let status = |i: u16| get(&format!("http://127.0.0.1:{}/v1/status", base + 8 + i));
     let deadline = Instant::now() + Duration::from_secs(WAIT_S);
     while (0..2).any(|i| status(i).is_none()) {
@@ -576,17 +584,7 @@ fn localnet_starts_takes_the_demo_and_stops_cleanly_on_sigterm() {
     let dir = tmp.path().join("localnet");
     let base = free_base(16);
     let api = format!("http://127.0.0.1:{}", base + 8);
-    let localnet = Supervisor(Some(
-        filiera()
-            .args(["localnet", "--validators", "4", "--dir"])
-            .arg(&dir)
-            .args(["--p2p-base-port", &base.to_string()])
-            .args(["--api-base-port", &(base + 8).to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    ));
+    let localnet = Supervisor::start(&dir, 4, base, Stdio::piped);
     let deadline = Instant::now() + Duration::from_secs(WAIT_S);
     while get(&format!("{api}/v1/status"))
         .and_then(|s| s["height"].as_u64())

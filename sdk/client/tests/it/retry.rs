@@ -14,12 +14,14 @@ const STATUS: &str = r#"{"chain_id":"filiera-test","height":3}"#;
 /// An answer: status line, extra header lines, JSON body.
 type Answer = (&'static str, &'static str, String);
 
+/// A refusal with its stable code.
+fn refusal(status: &'static str, extra: &'static str, code: &str) -> Answer {
+    let json = format!(r#"{{"code":"{code}","message":"refused"}}"#);
+    (status, extra, json)
+}
+
 fn busy(retry_after: &'static str) -> Answer {
-    (
-        "503 Service Unavailable",
-        retry_after,
-        r#"{"code":"busy","message":"the mempool is full"}"#.into(),
-    )
+    refusal("503 Service Unavailable", retry_after, "busy")
 }
 
 /// Serves `/v1/status`, and `POST /v1/txs` from `answers` in order; returns
@@ -113,11 +115,7 @@ fn busy_answers_are_retried_after_the_pause_the_node_asks_for() {
 #[test]
 fn a_retry_answered_duplicate_was_admitted_before() {
     let tx = signed();
-    let duplicate = (
-        "409 Conflict",
-        "",
-        r#"{"code":"duplicate","message":"already in the pool"}"#.into(),
-    );
+    let duplicate = refusal("409 Conflict", "", "duplicate");
     let (url, posts) = peer(vec![busy("retry-after: 0"), duplicate]);
     let client = Client::connect(&url).unwrap();
     assert_eq!(client.submit(&tx).unwrap(), tx.hash());
@@ -145,11 +143,7 @@ fn busy_is_returned_once_the_retry_budget_is_spent_and_other_refusals_at_once() 
     assert_eq!(posts.lock().unwrap().len(), 1);
 
     // A refusal of the transaction itself is never retried.
-    let bad = (
-        "422 Unprocessable Entity",
-        "retry-after: 0",
-        r#"{"code":"signature","message":"bad signature"}"#.into(),
-    );
+    let bad = refusal("422 Unprocessable Entity", "retry-after: 0", "signature");
     let (url, posts) = peer(vec![bad]);
     let client = Client::connect(&url).unwrap();
     match client.submit(&tx) {
