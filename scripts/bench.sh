@@ -10,10 +10,19 @@
 #
 #   scripts/bench.sh            # the whole suite (about 30 minutes on 2 cores)
 #   scripts/bench.sh --quick    # short steps and criterion's quick mode: a look, not figures
+#   scripts/bench.sh --native   # built for this processor (-C target-cpu=native), in its own
+#                               # target dir: the binaries may not run on another processor
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
-[ "${1:-}" = "--quick" ] && quick=1
+native=0
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=1 ;;
+    --native) native=1 ;;
+    *) echo "bench: unknown argument $arg (--quick, --native)" >&2; exit 2 ;;
+  esac
+done
 
 bash scripts/setup.sh
 if ! command -v wrk >/dev/null 2>&1; then
@@ -26,6 +35,12 @@ if ! command -v wrk >/dev/null 2>&1; then
   fi
 fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/filiera-target}"
+if [ "$native" = 1 ]; then
+  # Its own target dir: other RUSTFLAGS would make cargo rebuild the portable
+  # build from scratch, and the next portable build rebuild this one.
+  export RUSTFLAGS="${RUSTFLAGS:-} -C target-cpu=native"
+  export CARGO_TARGET_DIR="$CARGO_TARGET_DIR-native"
+fi
 cargo build --release --locked --workspace --bins -q
 BIN="$CARGO_TARGET_DIR/release"
 OUT="$PWD/results/$(date -u +%Y-%m-%dT%H%M%SZ)"
@@ -137,4 +152,7 @@ print("\n## Micro-benchmarks\n")
 print(open(f"{out}/criterion.md").read())
 print(f"\nMachine: {json.load(open(sorted(glob.glob(out + '/*/*/result.json'))[0]))['machine']}" if glob.glob(out + '/*/*/result.json') else "")
 PY
+if [ "$native" = 1 ]; then
+  echo "Built with RUSTFLAGS=\"$RUSTFLAGS\" (for this processor only)." >>"$OUT/SUMMARY.md"
+fi
 cat "$OUT/SUMMARY.md"
