@@ -310,6 +310,15 @@ fn commission_args(lot: u64) -> Vec<u8> {
     })
 }
 
+/// Panics, naming the first failure, unless every transaction of the block succeeded.
+fn assert_all_succeeded(outcome: &filiera_execution::BlockOutcome) {
+    let failed = outcome
+        .receipts
+        .iter()
+        .find(|r| r.status != TxStatus::Success);
+    assert!(failed.is_none(), "{failed:?}");
+}
+
 /// One block's execution on a state that has grown (20,000 lots, each with
 /// its first event), read from memory and from the real store: the node's
 /// path, where every read goes through the state cache to RocksDB. The same
@@ -334,11 +343,10 @@ fn grown_block(c: &mut Criterion) {
         .map(|(k, v)| (k.clone(), Some(v.clone())))
         .collect();
     chain.commit(&db, initial, vec![]).expect("initial state");
-    let per_block = GROWN_BLOCK_TXS;
     let mut nonce = 0;
     let mut height = 1;
-    for first in (0..GROWN_LOTS).step_by(per_block as usize) {
-        let txs: Vec<_> = (first..first + per_block)
+    for first in (0..GROWN_LOTS).step_by(GROWN_BLOCK_TXS as usize) {
+        let txs: Vec<_> = (first..first + GROWN_BLOCK_TXS)
             .map(|lot| {
                 nonce += 1;
                 signed_call(
@@ -358,12 +366,7 @@ fn grown_block(c: &mut Criterion) {
             time_ms: 1_793_491_200_000 + height,
         };
         let outcome = executor.execute_block(store.clone(), &ctx, &txs, &vec![true; txs.len()]);
-        assert!(
-            outcome
-                .receipts
-                .iter()
-                .all(|r| r.status == TxStatus::Success)
-        );
+        assert_all_succeeded(&outcome);
         memory.extend(
             outcome
                 .changes
@@ -394,18 +397,7 @@ fn grown_block(c: &mut Criterion) {
         memory.clone() as Arc<dyn filiera_execution::StateReader>,
         store.clone(),
     ] {
-        let outcome = executor.execute_block(state, &ctx, &txs, &known);
-        assert!(
-            outcome
-                .receipts
-                .iter()
-                .all(|r| r.status == TxStatus::Success),
-            "{:?}",
-            outcome
-                .receipts
-                .iter()
-                .find(|r| r.status != TxStatus::Success)
-        );
+        assert_all_succeeded(&executor.execute_block(state, &ctx, &txs, &known));
     }
     let mut group = c.benchmark_group("execution::block");
     group.throughput(Throughput::Elements(GROWN_BLOCK_TXS));

@@ -60,6 +60,22 @@ impl Supervisor {
     fn wait_with_output(mut self) -> std::process::Output {
         self.0.take().unwrap().wait_with_output().unwrap()
     }
+
+    /// Starts `filiera localnet` with `validators` in `dir`, on ports from `base`
+    /// (p2p) and `base + 8` (API); its output to `output` (piped or discarded).
+    fn start(dir: &Path, validators: u8, base: u16, output: fn() -> Stdio) -> Supervisor {
+        Supervisor(Some(
+            filiera()
+                .args(["localnet", "--validators", &validators.to_string(), "--dir"])
+                .arg(dir)
+                .args(["--p2p-base-port", &base.to_string()])
+                .args(["--api-base-port", &(base + 8).to_string()])
+                .stdout(output())
+                .stderr(output())
+                .spawn()
+                .unwrap(),
+        ))
+    }
 }
 
 impl Drop for Supervisor {
@@ -80,24 +96,6 @@ impl Drop for Supervisor {
         }
         let _ = child.kill();
         let _ = child.wait();
-    }
-}
-
-impl Supervisor {
-    /// Starts `filiera localnet` with `validators` in `dir`, on ports from `base`
-    /// (p2p) and `base + 8` (API); its output to `output` (piped or discarded).
-    fn start(dir: &Path, validators: u8, base: u16, output: fn() -> Stdio) -> Supervisor {
-        Supervisor(Some(
-            filiera()
-                .args(["localnet", "--validators", &validators.to_string(), "--dir"])
-                .arg(dir)
-                .args(["--p2p-base-port", &base.to_string()])
-                .args(["--api-base-port", &(base + 8).to_string()])
-                .stdout(output())
-                .stderr(output())
-                .spawn()
-                .unwrap(),
-        ))
     }
 }
 
@@ -552,11 +550,9 @@ fn validators_of_a_killed_localnet_supervisor_stop_by_themselves() {
     let base = free_base(16);
     let localnet = Supervisor::start(&dir, 2, base, Stdio::null);
     let status = |i: u16| get(&format!("http://127.0.0.1:{}/v1/status", base + 8 + i));
-    let deadline = Instant::now() + Duration::from_secs(WAIT_S);
-    while (0..2).any(|i| status(i).is_none()) {
-        assert!(Instant::now() < deadline, "the localnet did not start");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until("the localnet did not start", 200, || {
+        (0..2).all(|i| status(i).is_some()).then_some(())
+    });
     // SIGKILL: the supervisor cannot stop anyone itself.
     nix::sys::signal::kill(localnet.pid(), nix::sys::signal::Signal::SIGKILL).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
