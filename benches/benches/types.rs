@@ -73,6 +73,12 @@ fn signatures(c: &mut Criterion) {
     });
     let tx = sample_tx();
     c.bench_function("tx::verify/kind=tx", |b| b.iter(|| black_box(&tx).verify()));
+    // What the node pays for a sender whose key it keeps decoded
+    // (filiera_execution::signatures::verify).
+    let sender = tx.tx.sender.decode().expect("the sample's sender is a key");
+    c.bench_function("tx::verify/kind=tx,key=decoded", |b| {
+        b.iter(|| black_box(&tx).verify_with(black_box(&sender)))
+    });
 
     // What batch verification would need per signature to accept exactly what
     // verify_strict accepts (ADR 0007): its R shown torsion-free, a scalar

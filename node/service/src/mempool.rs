@@ -122,7 +122,7 @@ pub struct Verified(SignedTransaction);
 impl Verified {
     /// Verifies `tx`'s signature.
     pub fn check(tx: SignedTransaction) -> Result<Verified, AdmitError> {
-        tx.verify()
+        filiera_execution::signatures::verify(&tx)
             .map_err(|e| AdmitError::BadSignature(e.to_string()))?;
         Ok(Verified(tx))
     }

@@ -35,7 +35,7 @@ pub mod validator;
 pub mod vote;
 
 pub use block::{Block, Header};
-pub use crypto::{Address, PublicKey, SecretKey, SignKind, Signature, Signer};
+pub use crypto::{Address, DecodedKey, PublicKey, SecretKey, SignKind, Signature, Signer};
 pub use encoding::DecodeError;
 pub use genesis::Genesis;
 pub use hash::{Domain, Hash};

@@ -6,7 +6,7 @@
 //! valid. The transaction id hashes the body only, so it is known before signing
 //! and identical for every node.
 
-use crate::crypto::{CryptoError, PublicKey, SignKind, Signature};
+use crate::crypto::{CryptoError, DecodedKey, PublicKey, SignKind, Signature};
 use crate::encoding::{self, DecodeError};
 use crate::hash::{Domain, Hash};
 use crate::limits::TX_BYTES_MAX;
@@ -90,7 +90,16 @@ impl SignedTransaction {
 
     /// Checks the signature against the sender key (chain id and kind included).
     pub fn verify(&self) -> Result<(), CryptoError> {
-        self.tx.sender.verify(
+        self.verify_with(&self.tx.sender.decode()?)
+    }
+
+    /// [`SignedTransaction::verify`] with the sender's key already decoded;
+    /// a key that is not the sender's is refused, whatever the signature.
+    pub fn verify_with(&self, sender: &DecodedKey) -> Result<(), CryptoError> {
+        if sender.public_key() != self.tx.sender {
+            return Err(CryptoError::BadSignature);
+        }
+        sender.verify(
             self.tx.chain_id.as_str(),
             SignKind::Transaction,
             &encoding::encode(&self.tx),

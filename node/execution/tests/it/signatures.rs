@@ -2,7 +2,8 @@
 //! transaction, whether checked on one thread or many, and checks skipped
 //! only where the caller vouches for them.
 
-use filiera_execution::signatures::{VERIFY_PARALLEL_MIN, check_all};
+use filiera_execution::signatures::{VERIFY_PARALLEL_MIN, check_all, verify};
+use filiera_types::PublicKey;
 use filiera_types::{
     ChainId, ContractCall, ContractId, MethodName, SecretKey, SignedTransaction, Transaction,
 };
@@ -70,4 +71,28 @@ fn known_valid_flags_are_trusted_and_unknown_ones_checked() {
     assert_eq!(check_all(&txs, &known), expected);
     // A short list leaves the rest unknown (checked).
     assert_eq!(check_all(&txs, &[false; 2]), truth);
+}
+
+/// The cache of decoded sender keys changes no answer: the first look
+/// (decoded now) and the next ones (from the cache) say what `verify` on the
+/// bytes says, for good signatures, forgeries, a sender swapped for another
+/// real key, and a sender that is no key at all (never cached).
+#[test]
+fn cached_sender_keys_answer_exactly_as_fresh_decoding() {
+    let mut txs = txs(45);
+    let not_a_key = (0u8..=255)
+        .map(|b| PublicKey([b; 32]))
+        .find(|k| k.decode().is_err())
+        .unwrap();
+    txs[1].tx.sender = not_a_key;
+    let truth: Vec<_> = txs.iter().map(|t| t.verify()).collect();
+    assert!(truth.iter().any(|r| r.is_ok()));
+    assert!(truth.iter().filter(|r| r.is_err()).count() >= 4);
+    assert!(truth[1].is_err());
+    for pass in 0..3 {
+        let cached: Vec<_> = txs.iter().map(verify).collect();
+        assert_eq!(cached, truth, "pass {pass}");
+    }
+    let flags: Vec<bool> = truth.iter().map(|r| r.is_ok()).collect();
+    assert_eq!(check_all(&txs, &[]), flags);
 }

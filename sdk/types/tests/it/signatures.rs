@@ -88,6 +88,37 @@ fn transaction_signature_covers_every_field() {
 }
 
 #[test]
+fn a_decoded_key_verifies_as_its_bytes_do_and_only_for_its_own_transactions() {
+    let stx = signed_tx(3);
+    let sender = stx.tx.sender.decode().unwrap();
+    assert_eq!(sender.public_key(), stx.tx.sender);
+    assert_eq!(stx.verify_with(&sender), Ok(()));
+    let mut tampered = stx.clone();
+    tampered.tx.nonce = 4;
+    assert_eq!(tampered.verify_with(&sender), tampered.verify());
+    assert!(tampered.verify().is_err());
+    // Another key is refused even for a transaction that key did sign: the
+    // transaction names its sender, and only that key may vouch for it.
+    let mut by_other = crate::fixtures::tx(3);
+    by_other.sender = key(2).public_key();
+    let by_other = by_other.sign(&key(2)).unwrap();
+    assert_eq!(by_other.verify(), Ok(()));
+    assert_eq!(
+        by_other.verify_with(&sender),
+        Err(CryptoError::BadSignature)
+    );
+    let payload_sig = key(1).sign(CHAIN, SignKind::Vote, b"m").unwrap();
+    assert_eq!(
+        sender.verify(CHAIN, SignKind::Vote, b"m", &payload_sig),
+        Ok(())
+    );
+    assert_eq!(
+        sender.verify(CHAIN, SignKind::Proposal, b"m", &payload_sig),
+        Err(CryptoError::BadSignature)
+    );
+}
+
+#[test]
 fn non_canonical_s_is_rejected() {
     let k = key(7);
     let sig = k.sign(CHAIN, SignKind::Vote, b"m").unwrap();
@@ -130,6 +161,13 @@ fn small_order_and_invalid_keys_are_rejected() {
         .filter(|k| k.validate().is_err())
         .count();
     assert!(not_points > 0);
+    for b in 0u8..=255 {
+        let k = PublicKey([b; 32]);
+        assert_eq!(
+            k.decode().is_ok(),
+            ed25519_dalek::VerifyingKey::from_bytes(&k.0).is_ok()
+        );
+    }
 }
 
 #[test]
