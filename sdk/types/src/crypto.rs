@@ -95,9 +95,7 @@ pub struct PublicKey(pub [u8; 32]);
 impl PublicKey {
     /// Checks the bytes are a point usable for strict verification (not small order).
     pub fn validate(&self) -> Result<(), CryptoError> {
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&self.0)
-            .map_err(|_| CryptoError::InvalidPublicKey)?;
-        if key.is_weak() {
+        if self.decode()?.0.is_weak() {
             return Err(CryptoError::InvalidPublicKey);
         }
         Ok(())
