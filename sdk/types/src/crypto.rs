@@ -113,7 +113,7 @@ impl PublicKey {
     }
 
     /// The key decoded into a curve point, for verifying many signatures of it:
-    /// decoding (a square root in the field) is about a tenth of a verification.
+    /// decoding (a field square root) is an eighth to a sixth of a verification.
     pub fn decode(&self) -> Result<DecodedKey, CryptoError> {
         ed25519_dalek::VerifyingKey::from_bytes(&self.0)
             .map(DecodedKey)
