@@ -15,6 +15,7 @@
 //! pure function of the key's bytes, so a cached key verifies exactly as a
 //! fresh one; keys that do not decode are not kept.
 
+use filiera_types::crypto::CryptoError;
 use filiera_types::{DecodedKey, PublicKey, SignedTransaction};
 use lru::LruCache;
 use std::num::NonZeroUsize;
@@ -32,9 +33,9 @@ fn sender_keys() -> &'static Mutex<LruCache<PublicKey, DecodedKey>> {
     })
 }
 
-/// The sender's key decoded, from the cache or decoded now (and kept);
-/// `None` if its bytes are not a key.
-fn sender_key(sender: &PublicKey) -> Option<DecodedKey> {
+/// The sender's key decoded, from the cache or decoded now (and kept); the
+/// decoding's error if its bytes are not a key.
+fn sender_key(sender: &PublicKey) -> Result<DecodedKey, CryptoError> {
     // A poisoned lock only means another thread panicked mid-update of an LRU
     // of pure values: its entries are still right.
     let cached = sender_keys()
@@ -42,24 +43,21 @@ fn sender_key(sender: &PublicKey) -> Option<DecodedKey> {
         .unwrap_or_else(|p| p.into_inner())
         .get(sender)
         .copied();
-    if cached.is_some() {
-        return cached;
+    if let Some(key) = cached {
+        return Ok(key);
     }
-    let decoded = sender.decode().ok()?;
+    let decoded = sender.decode()?;
     sender_keys()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .put(*sender, decoded);
-    Some(decoded)
+    Ok(decoded)
 }
 
 /// `tx.verify()`, with the sender's key decoded at most once while it is
 /// cached: the same answer, always.
-pub fn verify(tx: &SignedTransaction) -> Result<(), filiera_types::crypto::CryptoError> {
-    match sender_key(&tx.tx.sender) {
-        Some(key) => tx.verify_with(&key),
-        None => Err(filiera_types::crypto::CryptoError::InvalidPublicKey),
-    }
+pub fn verify(tx: &SignedTransaction) -> Result<(), CryptoError> {
+    tx.verify_with(&sender_key(&tx.tx.sender)?)
 }
 
 /// Threads that verify a block's unknown signatures, at most.

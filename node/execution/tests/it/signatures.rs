@@ -3,9 +3,9 @@
 //! only where the caller vouches for them.
 
 use filiera_execution::signatures::{VERIFY_PARALLEL_MIN, check_all, verify};
-use filiera_types::PublicKey;
 use filiera_types::{
-    ChainId, ContractCall, ContractId, MethodName, SecretKey, SignedTransaction, Transaction,
+    ChainId, ContractCall, ContractId, MethodName, PublicKey, SecretKey, SignedTransaction,
+    Transaction,
 };
 
 fn txs(n: usize) -> Vec<SignedTransaction> {
