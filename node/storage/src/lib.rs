@@ -31,6 +31,7 @@ mod snapshot;
 mod store;
 pub mod testkit;
 mod tree;
+mod walk;
 
 pub use cache::{STATE_CACHE_ENTRIES, STATE_CACHE_VALUE_BYTES_MAX};
 pub use error::{Result, StorageError};

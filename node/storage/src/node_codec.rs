@@ -15,7 +15,7 @@
 //! as `jmt` computes them. A stored node is decoded strictly: a truncated or
 //! overlong varint, trailing bytes, or a child count of zero is corruption.
 
-use crate::parallel::{ChildMirror, NIBBLES, NodeTypeMirror, RootMirror};
+use crate::parallel::{ChildMirror, NIBBLES, NodeTypeMirror, RootMirror, slots_of};
 use borsh::{BorshDeserialize, BorshSerialize};
 use jmt::storage::Node;
 
@@ -27,7 +27,37 @@ const COMPACT_INTERNAL_TAG: u8 = 3;
 const BORSH_INTERNAL_TAG: u8 = 1;
 
 /// Bytes of a child's hash.
-const HASH_BYTES: usize = 32;
+pub(crate) const HASH_BYTES: usize = 32;
+
+/// A child of an internal node as stored: its hash, its version and, for an
+/// internal child, the leaves under it (`None` for a leaf child).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Slot {
+    pub(crate) hash: [u8; HASH_BYTES],
+    pub(crate) version: u64,
+    pub(crate) leaves: Option<u64>,
+}
+
+/// The children of an internal node, by nibble.
+pub(crate) type Slots = [Option<Slot>; NIBBLES];
+
+/// A stored node, decoded without building `jmt`'s types.
+// Decoded on the stack and consumed at once; boxing the children would cost
+// an allocation per node read.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Stored {
+    Internal(Slots),
+    Leaf {
+        key_hash: [u8; HASH_BYTES],
+        value_hash: [u8; HASH_BYTES],
+    },
+}
+
+/// `jmt`'s borsh tag of a leaf, then its key hash and value hash.
+pub(crate) const LEAF_TAG: u8 = 2;
+/// Bytes of a stored leaf.
+pub(crate) const LEAF_BYTES: usize = 1 + 2 * HASH_BYTES;
 
 /// Appends `node`'s stored form to `out`.
 pub(crate) fn encode_node(node: &Node, out: &mut Vec<u8>) -> std::io::Result<()> {
@@ -36,27 +66,56 @@ pub(crate) fn encode_node(node: &Node, out: &mut Vec<u8>) -> std::io::Result<()>
         Ok(None) => return node.serialize(out),
         Err(e) => return Err(std::io::Error::other(e.to_string())),
     };
+    encode_internal(&slots_of(&mirror), out);
+    Ok(())
+}
+
+/// Appends the compact form of an internal node with these children.
+pub(crate) fn encode_internal(slots: &Slots, out: &mut Vec<u8>) {
     out.push(COMPACT_INTERNAL_TAG);
     let mut taken = 0u16;
-    for (slot, child) in mirror.children.iter().enumerate() {
+    for (slot, child) in slots.iter().enumerate() {
         if child.is_some() {
             taken |= 1 << slot;
         }
     }
     out.extend_from_slice(&taken.to_le_bytes());
-    for child in mirror.children.iter().flatten() {
+    for child in slots.iter().flatten() {
         out.extend_from_slice(&child.hash);
         put_varint(out, child.version);
         // 0 for a leaf; an internal child's leaf count plus one.
-        put_varint(
-            out,
-            match child.node_type {
-                NodeTypeMirror::Leaf => 0,
-                NodeTypeMirror::Internal { leaf_count } => leaf_count.saturating_add(1),
-            },
-        );
+        put_varint(out, child.leaves.map_or(0, |count| count.saturating_add(1)));
     }
-    Ok(())
+}
+
+/// Appends the stored form of a leaf (`jmt`'s own).
+pub(crate) fn encode_leaf(
+    key_hash: &[u8; HASH_BYTES],
+    value_hash: &[u8; HASH_BYTES],
+    out: &mut Vec<u8>,
+) {
+    out.push(LEAF_TAG);
+    out.extend_from_slice(key_hash);
+    out.extend_from_slice(value_hash);
+}
+
+/// Reads a stored internal node or leaf; anything else (the null node, a
+/// malformed node) is an error.
+pub(crate) fn decode_stored(bytes: &[u8]) -> anyhow::Result<Stored> {
+    match bytes.split_first() {
+        Some((&COMPACT_INTERNAL_TAG, rest)) => Ok(Stored::Internal(decode_slots(rest)?)),
+        Some((&LEAF_TAG, rest)) if bytes.len() == LEAF_BYTES => {
+            let (mut key_hash, mut value_hash) = ([0u8; HASH_BYTES], [0u8; HASH_BYTES]);
+            key_hash.copy_from_slice(&rest[..HASH_BYTES]);
+            value_hash.copy_from_slice(&rest[HASH_BYTES..]);
+            Ok(Stored::Leaf {
+                key_hash,
+                value_hash,
+            })
+        }
+        Some((tag, _)) => anyhow::bail!("tree node with tag {tag} and {} bytes", bytes.len()),
+        None => anyhow::bail!("empty tree node"),
+    }
 }
 
 /// Reads a stored node.
@@ -66,14 +125,29 @@ pub(crate) fn decode_node(bytes: &[u8]) -> anyhow::Result<Node> {
         Some((&BORSH_INTERNAL_TAG, _)) => anyhow::bail!("internal node in jmt's own form"),
         _ => return Ok(Node::try_from_slice(bytes)?),
     };
+    let children = decode_slots(rest)?.map(|slot| {
+        slot.map(|s| ChildMirror {
+            hash: s.hash,
+            version: s.version,
+            node_type: match s.leaves {
+                None => NodeTypeMirror::Leaf,
+                Some(leaf_count) => NodeTypeMirror::Internal { leaf_count },
+            },
+        })
+    });
+    RootMirror::from_children(children).into_node()
+}
+
+/// The children of a compact internal node (the bytes after its tag).
+fn decode_slots(rest: &[u8]) -> anyhow::Result<Slots> {
     let (taken, mut rest) = match rest {
         [a, b, tail @ ..] => (u16::from_le_bytes([*a, *b]), tail),
         _ => anyhow::bail!("internal node: no child map"),
     };
     anyhow::ensure!(taken != 0, "internal node without children");
-    let mut children: [Option<ChildMirror>; NIBBLES] = Default::default();
-    for (slot, child) in children.iter_mut().enumerate() {
-        if taken & (1 << slot) == 0 {
+    let mut slots: Slots = [None; NIBBLES];
+    for (index, slot) in slots.iter_mut().enumerate() {
+        if taken & (1 << index) == 0 {
             continue;
         }
         anyhow::ensure!(
@@ -86,14 +160,10 @@ pub(crate) fn decode_node(bytes: &[u8]) -> anyhow::Result<Node> {
         let (version, tail) = take_varint(tail)?;
         let (kind, tail) = take_varint(tail)?;
         rest = tail;
-        let node_type = match kind {
-            0 => NodeTypeMirror::Leaf,
-            n => NodeTypeMirror::Internal { leaf_count: n - 1 },
-        };
-        *child = Some(ChildMirror {
+        *slot = Some(Slot {
             hash,
             version,
-            node_type,
+            leaves: kind.checked_sub(1),
         });
     }
     anyhow::ensure!(
@@ -101,7 +171,7 @@ pub(crate) fn decode_node(bytes: &[u8]) -> anyhow::Result<Node> {
         "internal node: {} bytes left over",
         rest.len()
     );
-    RootMirror::from_children(children).into_node()
+    Ok(slots)
 }
 
 /// LEB128: seven bits a byte, low bits first.

@@ -3,25 +3,25 @@
 //! `jmt` updates a tree on one thread, yet the sixteen subtrees under the root
 //! are independent: a write whose key hash starts with nibble `n` touches only
 //! the root and subtree `n`. So the writes are split into parts by ranges of that
-//! first nibble, and each part runs `jmt`'s own batch update, on its own thread,
-//! against the same committed tree. Each part returns a new root whose children
-//! outside its range are still the old ones; the block's root takes every child
-//! from the part that owns its nibble. All nodes below the root, the values and
-//! the stale-node index are disjoint between parts (the old root, stale in every
-//! part, appears once in the set).
+//! first nibble, and each part updates the root's children in its range, on its
+//! own thread, against the same committed tree, with [`crate::walk`] (which
+//! writes what `jmt`'s batch update writes, without its bookkeeping). The
+//! block's root takes every child from the part that owns its nibble. All nodes
+//! below the root, the values and the stale-node index are disjoint between
+//! parts; the old root is marked stale once, here.
 //!
-//! `jmt` does not export its internal-node type, so the merged root is built in
-//! [`RootMirror`], a struct with the same borsh layout, and decoded into a `Node`.
-//! A test pins the layout on real `jmt` nodes, and the storage tests check that
-//! every update computed this way equals the one-thread update node for node.
+//! `jmt` does not export its internal-node type, so `jmt` nodes are read and
+//! built through [`RootMirror`], a struct with the same borsh layout. A test
+//! pins the layout on real `jmt` nodes, and the storage tests check that every
+//! update computed this way equals `jmt`'s one-thread update node for node.
 
-use crate::node_codec::encode_node;
+use crate::node_codec::{Slot, Slots, encode_node};
 use crate::tree::{DbTree, value_key};
+use crate::walk::{NodeSource, Walk};
 use borsh::{BorshDeserialize, BorshSerialize};
 use filiera_types::encoding;
-use filiera_types::state::StateHasher;
 use jmt::storage::{Node, NodeKey, TreeReader, TreeUpdateBatch};
-use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, RootHash, Version};
+use jmt::{KeyHash, OwnedValue, RootHash, Version};
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -105,6 +105,20 @@ impl RootMirror {
     }
 }
 
+/// The children of an internal node, as the walk reads them.
+pub(crate) fn slots_of(mirror: &RootMirror) -> Slots {
+    mirror.children.clone().map(|child| {
+        child.map(|c| Slot {
+            hash: c.hash,
+            version: c.version,
+            leaves: match c.node_type {
+                NodeTypeMirror::Leaf => None,
+                NodeTypeMirror::Internal { leaf_count } => Some(leaf_count),
+            },
+        })
+    })
+}
+
 /// The key of the root node of `version`.
 fn root_key(version: Version) -> anyhow::Result<NodeKey> {
     // A `NodeKey` is its version, then an empty nibble path: zero nibbles (u64)
@@ -163,30 +177,35 @@ pub(crate) fn put_inserts(
     if owner.iter().zip(per_nibble).all(|(o, n)| *o == 0 || n == 0) {
         return Ok(Split::NotWorthIt(inserts));
     }
-    let mut sets: Vec<Vec<(KeyHash, OwnedValue)>> = vec![Vec::new(); parts];
-    for (k, v) in inserts {
-        sets[owner[first_nibble(&k)]].push((k, v));
+    let mut inserts = inserts;
+    // The walk takes runs of sorted key hashes; keys are unique, so the order
+    // is total.
+    inserts.sort_unstable_by_key(|a| a.0);
+    let mut sets: Vec<&[(KeyHash, OwnedValue)]> = Vec::with_capacity(parts);
+    let mut rest = inserts.as_slice();
+    for part in 0..parts {
+        let len = rest
+            .iter()
+            .take_while(|(k, _)| owner[first_nibble(k)] == part)
+            .count();
+        let (set, tail) = rest.split_at(len);
+        sets.push(set);
+        rest = tail;
     }
-    let new_root_key = &root_key(version)?;
-    type PartResult = anyhow::Result<(usize, RootMirror, TreeUpdate)>;
-    let results: Vec<PartResult> = std::thread::scope(|scope| {
+    anyhow::ensure!(rest.is_empty(), "writes left over after the split");
+    let old_slots = slots_of(&old_mirror);
+    let results: Vec<anyhow::Result<(usize, Slots, TreeUpdate)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = sets
             .into_iter()
             .enumerate()
             .filter(|(_, set)| !set.is_empty())
             .map(|(part, set)| {
                 scope.spawn(move || {
-                    let (_, batch) = JellyfishMerkleTree::<_, StateHasher>::new(reader)
-                        .batch_put_value_sets(vec![set], None, version)?;
-                    let part_root = batch
-                        .node_batch
-                        .get_node(new_root_key)
-                        .ok_or_else(|| anyhow::anyhow!("a part wrote no root"))?;
-                    let part_mirror = RootMirror::of(part_root)?
-                        .ok_or_else(|| anyhow::anyhow!("a part's root is not internal"))?;
-                    let mut update = TreeUpdate::empty();
-                    update.add_part(batch, Some(new_root_key), Some(old_root_key))?;
-                    Ok((part, part_mirror, update))
+                    let mut walk = Walk::new(reader, version);
+                    let kvs = walk.values(set)?;
+                    let mut slots = old_slots;
+                    walk.update_children(&mut slots, &kvs, 0)?;
+                    Ok((part, slots, TreeUpdate::of_walk(walk)))
                 })
             })
             .collect();
@@ -198,43 +217,39 @@ pub(crate) fn put_inserts(
             })
             .collect()
     });
-    let mut merged = old_mirror;
+    let mut merged = old_slots;
     let mut update = TreeUpdate::empty();
     for part in results {
-        let (part, part_mirror, part_update) = part?;
-        for (n, child) in part_mirror.children.into_iter().enumerate() {
+        let (part, slots, part_update) = part?;
+        for (n, slot) in slots.into_iter().enumerate() {
             if owner[n] == part {
-                merged.children[n] = child;
+                merged[n] = slot;
             }
         }
         update.nodes.extend(part_update.nodes);
         update.values.extend(part_update.values);
         update.stale.extend(part_update.stale);
     }
-    let root = merged.into_node()?;
-    let root_hash = match &root {
-        Node::Internal(internal) => RootHash(internal.hash::<StateHasher>()),
-        _ => anyhow::bail!("the merged root is not internal"),
-    };
-    let mut merged_root = Pairs::default();
-    merged_root.push(|b| new_root_key.serialize(b), |b| encode_node(&root, b))?;
-    update.nodes.push(merged_root);
+    // The root: no key below it is read, any key names its (empty) path.
+    let mut root_walk = Walk::new(reader, version);
+    let root = root_walk.put_internal(&[0; 32], 0, &merged)?;
+    update.nodes.push(root_walk.nodes);
     // Every part found the old root stale; the parts left it out, it goes once.
     update.stale.push(vec![(version, old_root_key.clone())]);
-    Ok(Split::Done(root_hash, update))
+    Ok(Split::Done(RootHash(root.hash), update))
 }
 
 /// Key-value pairs encoded back to back in one buffer: tens of thousands of
 /// nodes per block, without a vector each.
 #[derive(Default)]
-struct Pairs {
+pub(crate) struct Pairs {
     bytes: Vec<u8>,
     /// Per pair: where its key ends and where its value ends.
     ends: Vec<(usize, usize)>,
 }
 
 impl Pairs {
-    fn push(
+    pub(crate) fn push(
         &mut self,
         key: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
         value: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
@@ -246,7 +261,7 @@ impl Pairs {
         Ok(())
     }
 
-    fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
         let starts = std::iter::once(0).chain(self.ends.iter().map(|(_, end)| *end));
         starts.zip(&self.ends).map(|(start, (key_end, end))| {
             (&self.bytes[start..*key_end], &self.bytes[*key_end..*end])
@@ -273,27 +288,20 @@ impl TreeUpdate {
         }
     }
 
-    /// An update computed on one thread.
-    pub(crate) fn single(batch: TreeUpdateBatch) -> anyhow::Result<TreeUpdate> {
-        let mut update = TreeUpdate::empty();
-        update.add_part(batch, None, None)?;
-        Ok(update)
+    /// What a walk wrote.
+    fn of_walk<S: NodeSource>(walk: Walk<'_, S>) -> TreeUpdate {
+        TreeUpdate {
+            nodes: vec![walk.nodes],
+            values: vec![walk.values],
+            stale: vec![walk.stale],
+        }
     }
 
-    /// Encodes a part's batch, leaving out `skip` (its own root, replaced by the
-    /// merged one) and `skip_stale` from its stale nodes (the old root, which
-    /// every part finds stale).
-    fn add_part(
-        &mut self,
-        batch: TreeUpdateBatch,
-        skip: Option<&NodeKey>,
-        skip_stale: Option<&NodeKey>,
-    ) -> anyhow::Result<()> {
+    /// An update computed on one thread.
+    pub(crate) fn single(batch: TreeUpdateBatch) -> anyhow::Result<TreeUpdate> {
         let (mut nodes, mut values) = (Pairs::default(), Pairs::default());
         for (key, node) in batch.node_batch.nodes() {
-            if Some(key) != skip {
-                nodes.push(|b| key.serialize(b), |b| encode_node(node, b))?;
-            }
+            nodes.push(|b| key.serialize(b), |b| encode_node(node, b))?;
         }
         for ((version, key_hash), value) in batch.node_batch.values() {
             values.push(
@@ -301,17 +309,16 @@ impl TreeUpdate {
                 |b| value.serialize(b),
             )?;
         }
-        self.nodes.push(nodes);
-        self.values.push(values);
-        self.stale.push(
-            batch
-                .stale_node_index_batch
-                .into_iter()
-                .filter(|index| Some(&index.node_key) != skip_stale)
-                .map(|index| (index.stale_since_version, index.node_key))
-                .collect(),
-        );
-        Ok(())
+        let stale = batch
+            .stale_node_index_batch
+            .into_iter()
+            .map(|index| (index.stale_since_version, index.node_key))
+            .collect();
+        Ok(TreeUpdate {
+            nodes: vec![nodes],
+            values: vec![values],
+            stale: vec![stale],
+        })
     }
 
     /// Every new node, encoded: key, then node.
@@ -343,6 +350,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::tree::{MemTree, nodes_of_a_new_tree};
+    use filiera_types::state::StateHasher;
+    use jmt::JellyfishMerkleTree;
 
     /// The mirror reads and rebuilds real `jmt` internal nodes exactly: if `jmt`
     /// ever changed its layout, this fails before any root could be wrong.

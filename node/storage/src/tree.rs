@@ -2,7 +2,8 @@
 //! recompute a root from scratch (audits, tests).
 
 use crate::columns::{KEY_HASH_BYTES, TREE_NODES, TREE_VALUES};
-use crate::node_codec::decode_node;
+use crate::node_codec::{Stored, decode_node, decode_stored};
+use crate::walk::NodeSource;
 use borsh::BorshDeserialize;
 use filiera_types::encoding;
 use filiera_types::state::StateHasher;
@@ -36,6 +37,16 @@ impl DbTree {
         self.db
             .cf_handle(name)
             .ok_or_else(|| anyhow::anyhow!("missing column family {name}"))
+    }
+}
+
+impl NodeSource for DbTree {
+    fn stored(&self, node_key: &[u8]) -> anyhow::Result<Option<Stored>> {
+        let cf = self.cf(TREE_NODES)?;
+        match self.db.get_pinned_cf(cf, node_key)? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(decode_stored(&bytes)?)),
+        }
     }
 }
 
