@@ -234,7 +234,7 @@ pub(crate) fn put_inserts(
     let mut root_walk = Walk::new(reader, version);
     let root = root_walk.put_internal(&[0; 32], 0, &merged)?;
     update.nodes.push(root_walk.nodes);
-    // Every part found the old root stale; the parts left it out, it goes once.
+    // The parts only read below the root: the old root is made stale here, once.
     update.stale.push(vec![(version, old_root_key.clone())]);
     Ok(Split::Done(RootHash(root.hash), update))
 }

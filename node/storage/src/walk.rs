@@ -36,8 +36,8 @@ pub(crate) trait NodeSource: Sync {
     fn stored(&self, node_key: &[u8]) -> anyhow::Result<Option<Stored>>;
 }
 
-/// One write: a key hash and the hash of its new value.
-pub(crate) type Insert = ([u8; HASH_BYTES], [u8; HASH_BYTES]);
+/// One write as the tree sees it: a key hash and the hash of its new value.
+pub(crate) type LeafWrite = ([u8; HASH_BYTES], [u8; HASH_BYTES]);
 
 /// Nibble `depth` of a key hash (high nibble first).
 pub(crate) fn nibble(key: &[u8; HASH_BYTES], depth: usize) -> usize {
@@ -71,11 +71,11 @@ pub(crate) fn node_key_bytes(
 }
 
 fn leaf_hash(key: &[u8; HASH_BYTES], value_hash: &[u8; HASH_BYTES]) -> [u8; HASH_BYTES] {
-    let mut h = StateHasher::new();
-    h.update(LEAF_DOMAIN);
-    h.update(key);
-    h.update(value_hash);
-    h.finalize()
+    let mut hasher = StateHasher::new();
+    hasher.update(LEAF_DOMAIN);
+    hasher.update(key);
+    hasher.update(value_hash);
+    hasher.finalize()
 }
 
 /// `jmt`'s `InternalNode::merkle_hash`: the 16 children as the leaves of a
@@ -98,11 +98,11 @@ fn merkle_hash(
         return slots[only].map_or(PLACEHOLDER_HASH, |s| s.hash);
     }
     let half = width / 2;
-    let mut h = StateHasher::new();
-    h.update(INTERNAL_DOMAIN);
-    h.update(&merkle_hash(slots, start, half, exists, leaves));
-    h.update(&merkle_hash(slots, start + half, half, exists, leaves));
-    h.finalize()
+    let mut hasher = StateHasher::new();
+    hasher.update(INTERNAL_DOMAIN);
+    hasher.update(&merkle_hash(slots, start, half, exists, leaves));
+    hasher.update(&merkle_hash(slots, start + half, half, exists, leaves));
+    hasher.finalize()
 }
 
 /// The hash of an internal node with these children.
@@ -119,13 +119,35 @@ pub(crate) fn internal_hash(slots: &Slots) -> [u8; HASH_BYTES] {
     merkle_hash(slots, 0, NIBBLES, exists, leaves)
 }
 
-/// The leaves under an internal node with these children.
-pub(crate) fn leaf_count(slots: &Slots) -> u64 {
-    slots.iter().flatten().map(|s| s.leaves.unwrap_or(1)).sum()
+/// The leaves under an internal node with these children; `None` if the
+/// (stored, so possibly corrupt) counts overflow.
+pub(crate) fn leaf_count(slots: &Slots) -> Option<u64> {
+    slots
+        .iter()
+        .flatten()
+        .try_fold(0u64, |sum, s| sum.checked_add(s.leaves.unwrap_or(1)))
+}
+
+/// Nibbles in a key hash: no node lies deeper. A valid tree never reaches it;
+/// a corrupt one (an internal node where a leaf should be) would, and must
+/// get an error rather than an index out of bounds.
+const DEPTH_MAX: usize = 2 * HASH_BYTES;
+
+fn check_depth(depth: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        depth < DEPTH_MAX,
+        "tree nodes below depth {depth}: the stored tree is corrupt"
+    );
+    Ok(())
+}
+
+/// Whether two key hashes share their first `depth` nibbles.
+fn same_path(a: &[u8; HASH_BYTES], b: &[u8; HASH_BYTES], depth: usize) -> bool {
+    (0..depth.min(DEPTH_MAX)).all(|i| nibble(a, i) == nibble(b, i))
 }
 
 /// Runs of `kvs` (sorted by key hash) sharing nibble `depth`: (nibble, run).
-fn runs(kvs: &[Insert], depth: usize) -> impl Iterator<Item = (usize, &[Insert])> {
+fn runs(kvs: &[LeafWrite], depth: usize) -> impl Iterator<Item = (usize, &[LeafWrite])> {
     let mut rest = kvs;
     std::iter::from_fn(move || {
         let first = rest.first()?;
@@ -162,21 +184,26 @@ impl<'a, S: NodeSource> Walk<'a, S> {
         }
     }
 
-    /// Records the new values of `writes` (sorted, no key twice) and returns
-    /// them as inserts.
+    /// Records the new values of `writes` (sorted by key hash, no key twice:
+    /// refused otherwise, as two equal keys would never separate) and returns
+    /// them as the tree's writes.
     pub(crate) fn values(
         &mut self,
         writes: &[(KeyHash, OwnedValue)],
-    ) -> anyhow::Result<Vec<Insert>> {
+    ) -> anyhow::Result<Vec<LeafWrite>> {
+        anyhow::ensure!(
+            writes.windows(2).all(|w| w[0].0 < w[1].0),
+            "tree writes not in strictly increasing key order"
+        );
         let mut inserts = Vec::with_capacity(writes.len());
         for (key_hash, value) in writes {
             self.values.push(
                 |b| b.write_all(&value_key(key_hash, self.version)),
                 |b| Some(value).serialize(b),
             )?;
-            let mut h = StateHasher::new();
-            h.update(value);
-            inserts.push((key_hash.0, h.finalize()));
+            let mut hasher = StateHasher::new();
+            hasher.update(value);
+            inserts.push((key_hash.0, hasher.finalize()));
         }
         Ok(inserts)
     }
@@ -240,10 +267,12 @@ impl<'a, S: NodeSource> Walk<'a, S> {
                 Ok(())
             },
         )?;
+        let leaves = leaf_count(slots)
+            .ok_or_else(|| anyhow::anyhow!("leaf counts overflow: the stored tree is corrupt"))?;
         Ok(Slot {
             hash: internal_hash(slots),
             version,
-            leaves: Some(leaf_count(slots)),
+            leaves: Some(leaves),
         })
     }
 
@@ -252,7 +281,7 @@ impl<'a, S: NodeSource> Walk<'a, S> {
     pub(crate) fn update(
         &mut self,
         version: Version,
-        kvs: &[Insert],
+        kvs: &[LeafWrite],
         depth: usize,
     ) -> anyhow::Result<Slot> {
         let first = kvs
@@ -267,7 +296,15 @@ impl<'a, S: NodeSource> Walk<'a, S> {
             Stored::Leaf {
                 key_hash,
                 value_hash,
-            } => self.with_existing_leaf((key_hash, value_hash), kvs, depth),
+            } => {
+                // A leaf is reached by its own path; one found elsewhere would
+                // make the walk name new nodes by the wrong path.
+                anyhow::ensure!(
+                    same_path(&key_hash, &first, depth),
+                    "a leaf at depth {depth} off its key's path: the stored tree is corrupt"
+                );
+                self.with_existing_leaf((key_hash, value_hash), kvs, depth)
+            }
         }
     }
 
@@ -276,9 +313,10 @@ impl<'a, S: NodeSource> Walk<'a, S> {
     pub(crate) fn update_children(
         &mut self,
         slots: &mut Slots,
-        kvs: &[Insert],
+        kvs: &[LeafWrite],
         depth: usize,
     ) -> anyhow::Result<()> {
+        check_depth(depth)?;
         for (n, run) in runs(kvs, depth) {
             let child = match slots[n] {
                 Some(old) => self.update(old.version, run, depth + 1)?,
@@ -292,8 +330,8 @@ impl<'a, S: NodeSource> Walk<'a, S> {
     /// `jmt`'s `batch_create_subtree_with_existing_leaf`.
     fn with_existing_leaf(
         &mut self,
-        existing: Insert,
-        kvs: &[Insert],
+        existing: LeafWrite,
+        kvs: &[LeafWrite],
         depth: usize,
     ) -> anyhow::Result<Slot> {
         if let [only] = kvs
@@ -301,6 +339,7 @@ impl<'a, S: NodeSource> Walk<'a, S> {
         {
             return self.put_leaf(&only.0, &only.1, depth);
         }
+        check_depth(depth)?;
         let existing_nibble = nibble(&existing.0, depth);
         let mut slots: Slots = [None; NIBBLES];
         let mut isolated = true;
@@ -320,11 +359,12 @@ impl<'a, S: NodeSource> Walk<'a, S> {
     }
 
     /// `jmt`'s `batch_create_subtree`: a new subtree of `kvs` at `depth`.
-    fn create(&mut self, kvs: &[Insert], depth: usize) -> anyhow::Result<Slot> {
+    fn create(&mut self, kvs: &[LeafWrite], depth: usize) -> anyhow::Result<Slot> {
         match kvs {
             [] => anyhow::bail!("a subtree with no writes"),
             [only] => self.put_leaf(&only.0, &only.1, depth),
             [first, ..] => {
+                check_depth(depth)?;
                 let mut slots: Slots = [None; NIBBLES];
                 for (n, run) in runs(kvs, depth) {
                     slots[n] = Some(self.create(run, depth + 1)?);
@@ -515,6 +555,85 @@ mod tests {
             )
             .unwrap();
         }
+    }
+
+    /// Serves the same made-up node whatever is asked, except the root.
+    struct Forged {
+        root: Stored,
+        below: fn() -> Stored,
+    }
+
+    impl NodeSource for Forged {
+        fn stored(&self, node_key: &[u8]) -> anyhow::Result<Option<Stored>> {
+            // Bytes 8..16 of a node key are its depth.
+            if node_key[8..16] == [0; 8] {
+                let Stored::Internal(slots) = &self.root else {
+                    anyhow::bail!("roots here are internal")
+                };
+                return Ok(Some(Stored::Internal(*slots)));
+            }
+            Ok(Some((self.below)()))
+        }
+    }
+
+    fn internal_everywhere(leaves: u64) -> Stored {
+        let child = Slot {
+            hash: [1; 32],
+            version: 0,
+            leaves: Some(leaves),
+        };
+        Stored::Internal([Some(child); NIBBLES])
+    }
+
+    /// Corrupt stored trees (internal nodes all the way down, a leaf off its
+    /// key's path, leaf counts that overflow) and badly ordered writes give
+    /// errors, never a panic or a tree named by the wrong paths.
+    #[test]
+    fn corrupt_trees_and_unordered_writes_are_errors() {
+        let write = vec![(KeyHash([0; 32]), vec![1])];
+        let cases = [
+            Forged {
+                root: internal_everywhere(2),
+                below: || internal_everywhere(2),
+            },
+            Forged {
+                root: internal_everywhere(2),
+                below: || Stored::Leaf {
+                    key_hash: [0xf0; 32],
+                    value_hash: [2; 32],
+                },
+            },
+        ];
+        for source in &cases {
+            let mut walk = Walk::new(source, 5);
+            let kvs = walk.values(&write).unwrap();
+            let err = walk.update(4, &kvs, 0).unwrap_err();
+            assert!(err.to_string().contains("corrupt"), "{err}");
+        }
+        // A root whose children claim u64::MAX leaves each; the write lands
+        // in a new slot, so only the root's count is recomputed.
+        let mut slots = [None; NIBBLES];
+        for i in [0, 15] {
+            slots[i] = Some(Slot {
+                hash: [1; 32],
+                version: 0,
+                leaves: Some(u64::MAX),
+            });
+        }
+        let huge = Forged {
+            root: Stored::Internal(slots),
+            below: || internal_everywhere(2),
+        };
+        let mut walk = Walk::new(&huge, 5);
+        let kvs = walk.values(&[(KeyHash([0x33; 32]), vec![1])]).unwrap();
+        let err = walk.update(4, &kvs, 0).unwrap_err();
+        assert!(err.to_string().contains("overflow"), "{err}");
+
+        let mut walk = Walk::new(&huge, 5);
+        let (a, b) = (KeyHash([1; 32]), KeyHash([2; 32]));
+        assert!(walk.values(&[(b, vec![1]), (a, vec![1])]).is_err());
+        assert!(walk.values(&[(a, vec![1]), (a, vec![2])]).is_err());
+        assert!(walk.values(&[(a, vec![1]), (b, vec![2])]).is_ok());
     }
 
     #[test]
