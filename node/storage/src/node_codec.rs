@@ -15,7 +15,7 @@
 //! as `jmt` computes them. A stored node is decoded strictly: a truncated or
 //! overlong varint, trailing bytes, or a child count of zero is corruption.
 
-use crate::parallel::{ChildMirror, NIBBLES, NodeTypeMirror, RootMirror, slots_of};
+use crate::parallel::{ChildMirror, NIBBLES, RootMirror, slots_of};
 use borsh::{BorshDeserialize, BorshSerialize};
 use jmt::storage::Node;
 
@@ -125,16 +125,7 @@ pub(crate) fn decode_node(bytes: &[u8]) -> anyhow::Result<Node> {
         Some((&BORSH_INTERNAL_TAG, _)) => anyhow::bail!("internal node in jmt's own form"),
         _ => return Ok(Node::try_from_slice(bytes)?),
     };
-    let children = decode_slots(rest)?.map(|slot| {
-        slot.map(|s| ChildMirror {
-            hash: s.hash,
-            version: s.version,
-            node_type: match s.leaves {
-                None => NodeTypeMirror::Leaf,
-                Some(leaf_count) => NodeTypeMirror::Internal { leaf_count },
-            },
-        })
-    });
+    let children = decode_slots(rest)?.map(|slot| slot.map(ChildMirror::from));
     RootMirror::from_children(children).into_node()
 }
 

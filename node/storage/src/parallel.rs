@@ -105,18 +105,40 @@ impl RootMirror {
     }
 }
 
-/// The children of an internal node, as the walk reads them.
-pub(crate) fn slots_of(mirror: &RootMirror) -> Slots {
-    mirror.children.clone().map(|child| {
-        child.map(|c| Slot {
+/// A child as the walk and the compact form see it: the leaf count is `None`
+/// for a leaf child.
+impl From<&ChildMirror> for Slot {
+    fn from(c: &ChildMirror) -> Slot {
+        Slot {
             hash: c.hash,
             version: c.version,
             leaves: match c.node_type {
                 NodeTypeMirror::Leaf => None,
                 NodeTypeMirror::Internal { leaf_count } => Some(leaf_count),
             },
-        })
-    })
+        }
+    }
+}
+
+impl From<Slot> for ChildMirror {
+    fn from(s: Slot) -> ChildMirror {
+        ChildMirror {
+            hash: s.hash,
+            version: s.version,
+            node_type: match s.leaves {
+                None => NodeTypeMirror::Leaf,
+                Some(leaf_count) => NodeTypeMirror::Internal { leaf_count },
+            },
+        }
+    }
+}
+
+/// The children of an internal node, as the walk reads them.
+pub(crate) fn slots_of(mirror: &RootMirror) -> Slots {
+    mirror
+        .children
+        .each_ref()
+        .map(|child| child.as_ref().map(Slot::from))
 }
 
 /// The key of the root node of `version`.

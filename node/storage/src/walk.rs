@@ -225,12 +225,13 @@ impl<'a, S: NodeSource> Walk<'a, S> {
         Ok(stored)
     }
 
-    fn put_leaf(
+    /// Appends a new node of this version at `depth` on `key`'s path.
+    fn push_node(
         &mut self,
         key: &[u8; HASH_BYTES],
-        value_hash: &[u8; HASH_BYTES],
         depth: usize,
-    ) -> anyhow::Result<Slot> {
+        encode: impl FnOnce(&mut Vec<u8>),
+    ) -> anyhow::Result<()> {
         let version = self.version;
         self.nodes.push(
             |b| {
@@ -238,13 +239,23 @@ impl<'a, S: NodeSource> Walk<'a, S> {
                 Ok(())
             },
             |b| {
-                encode_leaf(key, value_hash, b);
+                encode(b);
                 Ok(())
             },
         )?;
+        Ok(())
+    }
+
+    fn put_leaf(
+        &mut self,
+        key: &[u8; HASH_BYTES],
+        value_hash: &[u8; HASH_BYTES],
+        depth: usize,
+    ) -> anyhow::Result<Slot> {
+        self.push_node(key, depth, |b| encode_leaf(key, value_hash, b))?;
         Ok(Slot {
             hash: leaf_hash(key, value_hash),
-            version,
+            version: self.version,
             leaves: None,
         })
     }
@@ -256,22 +267,12 @@ impl<'a, S: NodeSource> Walk<'a, S> {
         depth: usize,
         slots: &Slots,
     ) -> anyhow::Result<Slot> {
-        let version = self.version;
-        self.nodes.push(
-            |b| {
-                node_key_bytes(version, key, depth, b);
-                Ok(())
-            },
-            |b| {
-                encode_internal(slots, b);
-                Ok(())
-            },
-        )?;
+        self.push_node(key, depth, |b| encode_internal(slots, b))?;
         let leaves = leaf_count(slots)
             .ok_or_else(|| anyhow::anyhow!("leaf counts overflow: the stored tree is corrupt"))?;
         Ok(Slot {
             hash: internal_hash(slots),
-            version,
+            version: self.version,
             leaves: Some(leaves),
         })
     }
