@@ -349,13 +349,7 @@ impl Store {
         let writes: Vec<(KeyHash, Option<OwnedValue>)> = changes
             .iter()
             .map(|(k, v)| {
-                let leaf = v.as_ref().map(|value| {
-                    StateEntry {
-                        key: k.clone(),
-                        value: value.clone(),
-                    }
-                    .encode()
-                });
+                let leaf = v.as_ref().map(|value| StateEntry::encode_parts(k, value));
                 (key_hash(k), leaf)
             })
             .collect();

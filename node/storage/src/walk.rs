@@ -21,9 +21,9 @@ use crate::node_codec::{HASH_BYTES, Slot, Slots, Stored, encode_internal, encode
 use crate::parallel::{NIBBLES, Pairs};
 use crate::tree::value_key;
 use borsh::{BorshDeserialize, BorshSerialize};
-use filiera_types::state::StateHasher;
+use filiera_types::state::tree_hash;
 use jmt::storage::NodeKey;
-use jmt::{KeyHash, OwnedValue, SimpleHasher, Version};
+use jmt::{KeyHash, OwnedValue, Version};
 use std::io::Write;
 
 /// `jmt`'s domain separators and the hash of an empty subtree.
@@ -71,11 +71,7 @@ pub(crate) fn node_key_bytes(
 }
 
 fn leaf_hash(key: &[u8; HASH_BYTES], value_hash: &[u8; HASH_BYTES]) -> [u8; HASH_BYTES] {
-    let mut hasher = StateHasher::new();
-    hasher.update(LEAF_DOMAIN);
-    hasher.update(key);
-    hasher.update(value_hash);
-    hasher.finalize()
+    tree_hash(&[LEAF_DOMAIN, key, value_hash])
 }
 
 /// `jmt`'s `InternalNode::merkle_hash`: the 16 children as the leaves of a
@@ -98,11 +94,9 @@ fn merkle_hash(
         return slots[only].map_or(PLACEHOLDER_HASH, |s| s.hash);
     }
     let half = width / 2;
-    let mut hasher = StateHasher::new();
-    hasher.update(INTERNAL_DOMAIN);
-    hasher.update(&merkle_hash(slots, start, half, exists, leaves));
-    hasher.update(&merkle_hash(slots, start + half, half, exists, leaves));
-    hasher.finalize()
+    let left = merkle_hash(slots, start, half, exists, leaves);
+    let right = merkle_hash(slots, start + half, half, exists, leaves);
+    tree_hash(&[INTERNAL_DOMAIN, &left, &right])
 }
 
 /// The hash of an internal node with these children.
@@ -201,9 +195,7 @@ impl<'a, S: NodeSource> Walk<'a, S> {
                 |b| b.write_all(&value_key(key_hash, self.version)),
                 |b| Some(value).serialize(b),
             )?;
-            let mut hasher = StateHasher::new();
-            hasher.update(value);
-            inserts.push((key_hash.0, hasher.finalize()));
+            inserts.push((key_hash.0, tree_hash(&[value])));
         }
         Ok(inserts)
     }
@@ -383,6 +375,7 @@ mod tests {
     use crate::node_codec::{decode_stored, encode_node};
     use crate::tree::{MemTree, node_key_bytes as jmt_node_key_bytes};
     use filiera_types::encoding;
+    use filiera_types::state::StateHasher;
     use jmt::JellyfishMerkleTree;
     use jmt::storage::TreeReader;
     use proptest::prelude::*;

@@ -9,3 +9,4 @@ mod golden;
 mod gs1;
 mod merkle;
 mod signatures;
+mod state_hash;
