@@ -38,25 +38,30 @@ impl DbTree {
             .cf_handle(name)
             .ok_or_else(|| anyhow::anyhow!("missing column family {name}"))
     }
+
+    /// The stored node under these key bytes, decoded by `decode`.
+    fn node<T>(
+        &self,
+        node_key: &[u8],
+        decode: impl FnOnce(&[u8]) -> anyhow::Result<T>,
+    ) -> anyhow::Result<Option<T>> {
+        let cf = self.cf(TREE_NODES)?;
+        self.db
+            .get_pinned_cf(cf, node_key)?
+            .map(|bytes| decode(&bytes))
+            .transpose()
+    }
 }
 
 impl NodeSource for DbTree {
     fn stored(&self, node_key: &[u8]) -> anyhow::Result<Option<Stored>> {
-        let cf = self.cf(TREE_NODES)?;
-        match self.db.get_pinned_cf(cf, node_key)? {
-            None => Ok(None),
-            Some(bytes) => Ok(Some(decode_stored(&bytes)?)),
-        }
+        self.node(node_key, decode_stored)
     }
 }
 
 impl TreeReader for DbTree {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
-        let cf = self.cf(TREE_NODES)?;
-        match self.db.get_pinned_cf(cf, node_key_bytes(node_key))? {
-            None => Ok(None),
-            Some(bytes) => Ok(Some(decode_node(&bytes)?)),
-        }
+        self.node(&node_key_bytes(node_key), decode_node)
     }
 
     fn get_value_option(

@@ -49,38 +49,34 @@ thread_local! {
 /// gives after `update` with each part in turn, computed without a fresh
 /// hasher per call. For code that hashes many tree nodes (a block's update).
 pub fn tree_hash(parts: &[&[u8]]) -> [u8; 32] {
+    TREE_HASHER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut hasher) => {
+            hasher.reset();
+            hash_into(&mut hasher, parts)
+        }
+        // Only if a hash were taken inside another on one thread: never here,
+        // but a fresh hasher gives the same answer.
+        Err(_) => hash_into(&mut keyed().clone(), parts),
+    })
+}
+
+/// Feeds `parts` to a fresh or reset keyed hasher and finalizes it.
+fn hash_into(hasher: &mut blake3::Hasher, parts: &[&[u8]]) -> [u8; 32] {
     let total: usize = parts.iter().map(|p| p.len()).sum();
-    let mut gathered = [0u8; GATHERED_BYTES_MAX];
-    let input: Option<&[u8]> = (total <= GATHERED_BYTES_MAX).then(|| {
+    if total <= GATHERED_BYTES_MAX {
+        let mut gathered = [0u8; GATHERED_BYTES_MAX];
         let mut at = 0;
         for part in parts {
             gathered[at..at + part.len()].copy_from_slice(part);
             at += part.len();
         }
-        &gathered[..total]
-    });
-    let run = |hasher: &mut blake3::Hasher| {
-        match input {
-            Some(all) => {
-                hasher.update(all);
-            }
-            None => {
-                for part in parts {
-                    hasher.update(part);
-                }
-            }
+        hasher.update(&gathered[..total]);
+    } else {
+        for part in parts {
+            hasher.update(part);
         }
-        *hasher.finalize().as_bytes()
-    };
-    TREE_HASHER.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut hasher) => {
-            hasher.reset();
-            run(&mut hasher)
-        }
-        // Only if a hash were taken inside another on one thread: never here,
-        // but a fresh hasher gives the same answer.
-        Err(_) => run(&mut keyed().clone()),
-    })
+    }
+    *hasher.finalize().as_bytes()
 }
 
 impl jmt::SimpleHasher for StateHasher {
@@ -119,7 +115,8 @@ impl StateEntry {
 
     /// The bytes of the entry of `key` and `value`, without owned copies of
     /// them (a block stages thousands). Borsh writes a struct as its fields in
-    /// order, so this is the derived encoding; the golden fixtures pin it.
+    /// order, so this is the derived encoding: a property test compares the
+    /// two, and the storage golden digests pin the bytes.
     pub fn encode_parts(key: &[u8], value: &[u8]) -> Vec<u8> {
         encoding::encode(&(key, value))
     }
