@@ -100,6 +100,14 @@ pub struct StoreConfig {
     pub block_cache_mib: u64,
     /// Recent state versions kept for proofs and snapshots; older are pruned.
     pub state_versions_kept: u64,
+    /// Memory for the state-tree nodes of the last blocks, which the next
+    /// block's tree update reads before RocksDB, MiB (0: none).
+    #[serde(default = "default_recent_nodes_mib")]
+    pub recent_nodes_mib: u64,
+}
+
+fn default_recent_nodes_mib() -> u64 {
+    (filiera_storage::RECENT_NODES_BYTES_DEFAULT >> 20) as u64
 }
 
 impl Default for StoreConfig {
@@ -108,6 +116,7 @@ impl Default for StoreConfig {
         StoreConfig {
             block_cache_mib: (d.block_cache_bytes >> 20) as u64,
             state_versions_kept: d.state_versions_kept,
+            recent_nodes_mib: default_recent_nodes_mib(),
         }
     }
 }
@@ -197,7 +206,9 @@ impl Config {
              block_cache_mib = {cache_mib}\n\
              # Recent state versions kept for proofs and snapshots (older are pruned;\n\
              # blocks, certificates and receipts stay).\n\
-             state_versions_kept = {versions}\n\n\
+             state_versions_kept = {versions}\n\
+             # State-tree nodes of the last blocks kept in memory for the next block, MiB.\n\
+             recent_nodes_mib = {recent_mib}\n\n\
              [log]\n\
              # \"human\" or \"json\".\n\
              format = {log_format}\n\
@@ -213,6 +224,7 @@ impl Config {
             halt_height = self.halt_height,
             cache_mib = self.storage.block_cache_mib,
             versions = self.storage.state_versions_kept,
+            recent_mib = self.storage.recent_nodes_mib,
             p2p_listen = q(&self.p2p.listen_address),
             peers = peers.join(", "),
             observers = observers.join(", "),

@@ -18,6 +18,8 @@ pub const BURST_MAX: u32 = 1_000_000;
 pub const BLOCK_CACHE_MIB_MIN: u64 = 8;
 /// Largest block cache, MiB (64 GiB).
 pub const BLOCK_CACHE_MIB_MAX: u64 = 65_536;
+/// Most memory for the last blocks' tree nodes, MiB (16 GiB).
+pub const RECENT_NODES_MIB_MAX: u64 = 16_384;
 /// Most state versions kept (each costs the tree nodes one block changed).
 pub const STATE_VERSIONS_KEPT_MAX: u64 = 10_000_000;
 
@@ -29,6 +31,10 @@ pub const ENV_OPTIONS: &[(&str, &str)] = &[
     (
         "FILIERA_STORAGE_STATE_VERSIONS_KEPT",
         "storage.state_versions_kept",
+    ),
+    (
+        "FILIERA_STORAGE_RECENT_NODES_MIB",
+        "storage.recent_nodes_mib",
     ),
     ("FILIERA_P2P_LISTEN_ADDRESS", "p2p.listen_address"),
     ("FILIERA_P2P_PEERS", "p2p.peers (comma-separated)"),
@@ -72,6 +78,9 @@ pub fn apply_env(config: &mut Config, env: &dyn Fn(&str) -> Option<String>) -> R
             }
             "FILIERA_STORAGE_STATE_VERSIONS_KEPT" => {
                 config.storage.state_versions_kept = number(var, &value)?
+            }
+            "FILIERA_STORAGE_RECENT_NODES_MIB" => {
+                config.storage.recent_nodes_mib = number(var, &value)?
             }
             "FILIERA_P2P_LISTEN_ADDRESS" => config.p2p.listen_address = value,
             "FILIERA_P2P_PEERS" => config.p2p.peers = list(&value),
@@ -176,6 +185,12 @@ pub fn validate(config: &Config) -> Result<()> {
             config.storage.state_versions_kept
         );
     }
+    if config.storage.recent_nodes_mib > RECENT_NODES_MIB_MAX {
+        bail!(
+            "storage.recent_nodes_mib = {}: allowed 0 to {RECENT_NODES_MIB_MAX}",
+            config.storage.recent_nodes_mib
+        );
+    }
     for c in &config.epcis.clients {
         if c.token_sha256.len() != 64 || hex::decode(&c.token_sha256).is_err() {
             bail!(
@@ -234,6 +249,10 @@ mod tests {
             (
                 |c| c.storage.state_versions_kept = 0,
                 "storage.state_versions_kept = 0: allowed 1",
+            ),
+            (
+                |c| c.storage.recent_nodes_mib = RECENT_NODES_MIB_MAX + 1,
+                "storage.recent_nodes_mib = 16385: allowed 0 to 16384",
             ),
         ];
         for (break_it, expected) in cases {

@@ -96,6 +96,9 @@ pub fn start(home_dir: &Path, stop_with_parent: bool) -> Result<()> {
             block_cache_bytes: usize::try_from(config.storage.block_cache_mib << 20)
                 .context("storage.block_cache_mib")?,
             state_versions_kept: config.storage.state_versions_kept,
+            // Within RECENT_NODES_MIB_MAX (checked above), so it fits a usize.
+            recent_nodes_bytes: usize::try_from(config.storage.recent_nodes_mib << 20)
+                .context("storage.recent_nodes_mib")?,
             ..StorageConfig::default()
         },
         halt_height: (config.halt_height > 0).then_some(config.halt_height),

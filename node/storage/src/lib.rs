@@ -13,7 +13,9 @@
 //! for reads and prefix scans, and [`Store::verify_state_root`] checks the
 //! values it names give the tree's root.
 //! Pruning deletes only tree nodes no kept version can reach; blocks,
-//! certificates and receipts are never pruned.
+//! certificates and receipts are never pruned. The nodes the last blocks
+//! wrote are also kept in memory for the next block's tree update, added
+//! only once their block's write succeeded (a committed node never changes).
 //!
 //! **Threats.** Disks fill up, files get damaged, processes get killed. A
 //! failed write poisons the store (every later write is refused) so the node
@@ -26,7 +28,9 @@ mod cache;
 mod columns;
 mod error;
 mod node_codec;
+mod pairs;
 mod parallel;
+mod recent;
 mod snapshot;
 mod store;
 pub mod testkit;
@@ -41,6 +45,6 @@ pub use snapshot::{
     SNAPSHOT_SERVE_CHUNK_ENTRIES, SnapshotChunk, SnapshotExporter, SnapshotImporter, SnapshotOffer,
 };
 pub use store::{
-    HEIGHT_KEY, PreparedState, STORAGE_FORMAT_VERSION, StateChanges, StorageConfig, Store,
-    TREE_THREADS_MAX, TxLocation, VALUE_SWEEP_ENTRIES,
+    HEIGHT_KEY, PreparedState, RECENT_NODES_BYTES_DEFAULT, STORAGE_FORMAT_VERSION, StateChanges,
+    StorageConfig, Store, TREE_THREADS_MAX, TxLocation, VALUE_SWEEP_ENTRIES,
 };

@@ -16,8 +16,9 @@
 //! update computed this way equals `jmt`'s one-thread update node for node.
 
 use crate::node_codec::{Slot, Slots, encode_node};
+use crate::pairs::{Pairs, SortedPairs};
 use crate::tree::{DbTree, value_key};
-use crate::walk::{NodeSource, Walk};
+use crate::walk::Walk;
 use borsh::{BorshDeserialize, BorshSerialize};
 use filiera_types::encoding;
 use jmt::storage::{Node, NodeKey, TreeReader, TreeUpdateBatch};
@@ -142,7 +143,7 @@ pub(crate) fn slots_of(mirror: &RootMirror) -> Slots {
 }
 
 /// The key of the root node of `version`.
-fn root_key(version: Version) -> anyhow::Result<NodeKey> {
+pub(crate) fn root_key(version: Version) -> anyhow::Result<NodeKey> {
     // A `NodeKey` is its version, then an empty nibble path: zero nibbles (u64)
     // and zero path bytes (u32 length).
     let mut bytes = version.to_le_bytes().to_vec();
@@ -216,7 +217,8 @@ pub(crate) fn put_inserts(
     }
     anyhow::ensure!(rest.is_empty(), "writes left over after the split");
     let old_slots = slots_of(&old_mirror);
-    let results: Vec<anyhow::Result<(usize, Slots, TreeUpdate)>> = std::thread::scope(|scope| {
+    type Part = (usize, Slots, Pairs, Pairs, Vec<(Version, NodeKey)>);
+    let results: Vec<anyhow::Result<Part>> = std::thread::scope(|scope| {
         let handles: Vec<_> = sets
             .into_iter()
             .enumerate()
@@ -227,7 +229,7 @@ pub(crate) fn put_inserts(
                     let kvs = walk.values(set)?;
                     let mut slots = old_slots;
                     walk.update_children(&mut slots, &kvs, 0)?;
-                    Ok((part, slots, TreeUpdate::of_walk(walk)))
+                    Ok((part, slots, walk.nodes, walk.values, walk.stale))
                 })
             })
             .collect();
@@ -240,82 +242,46 @@ pub(crate) fn put_inserts(
             .collect()
     });
     let mut merged = old_slots;
-    let mut update = TreeUpdate::empty();
+    let (mut nodes, mut values, mut stale) = (Vec::new(), Vec::new(), Vec::new());
     for part in results {
-        let (part, slots, part_update) = part?;
+        let (part, slots, part_nodes, part_values, part_stale) = part?;
         for (n, slot) in slots.into_iter().enumerate() {
             if owner[n] == part {
                 merged[n] = slot;
             }
         }
-        update.nodes.extend(part_update.nodes);
-        update.values.extend(part_update.values);
-        update.stale.extend(part_update.stale);
+        nodes.push(part_nodes);
+        values.push(part_values);
+        stale.push(part_stale);
     }
     // The root: no key below it is read, any key names its (empty) path.
     let mut root_walk = Walk::new(reader, version);
     let root = root_walk.put_internal(&[0; 32], 0, &merged)?;
-    update.nodes.push(root_walk.nodes);
+    nodes.push(root_walk.nodes);
     // The parts only read below the root: the old root is made stale here, once.
-    update.stale.push(vec![(version, old_root_key.clone())]);
+    stale.push(vec![(version, old_root_key.clone())]);
+    let update = TreeUpdate::new(&nodes, values, stale);
     Ok(Split::Done(RootHash(root.hash), update))
-}
-
-/// Key-value pairs encoded back to back in one buffer: tens of thousands of
-/// nodes per block, without a vector each.
-#[derive(Default)]
-pub(crate) struct Pairs {
-    bytes: Vec<u8>,
-    /// Per pair: where its key ends and where its value ends.
-    ends: Vec<(usize, usize)>,
-}
-
-impl Pairs {
-    pub(crate) fn push(
-        &mut self,
-        key: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
-        value: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
-    ) -> std::io::Result<()> {
-        key(&mut self.bytes)?;
-        let key_end = self.bytes.len();
-        value(&mut self.bytes)?;
-        self.ends.push((key_end, self.bytes.len()));
-        Ok(())
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        let starts = std::iter::once(0).chain(self.ends.iter().map(|(_, end)| *end));
-        starts.zip(&self.ends).map(|(start, (key_end, end))| {
-            (&self.bytes[start..*key_end], &self.bytes[*key_end..*end])
-        })
-    }
 }
 
 /// One block's tree update, encoded for the write batch: the new nodes, the new
 /// values (or deletion marks) and the stale-node index, of every part. Encoding
 /// happens where the part was computed, so on the part's thread.
 pub struct TreeUpdate {
-    nodes: Vec<Pairs>,
+    /// In key order: the write batch takes them so, and a committed block's
+    /// nodes are kept so for [`crate::recent`].
+    nodes: SortedPairs,
     values: Vec<Pairs>,
     /// Per part: stale-since version and node key.
     stale: Vec<Vec<(Version, NodeKey)>>,
 }
 
 impl TreeUpdate {
-    fn empty() -> TreeUpdate {
+    fn new(nodes: &[Pairs], values: Vec<Pairs>, stale: Vec<Vec<(Version, NodeKey)>>) -> TreeUpdate {
         TreeUpdate {
-            nodes: Vec::new(),
-            values: Vec::new(),
-            stale: Vec::new(),
-        }
-    }
-
-    /// What a walk wrote.
-    fn of_walk<S: NodeSource>(walk: Walk<'_, S>) -> TreeUpdate {
-        TreeUpdate {
-            nodes: vec![walk.nodes],
-            values: vec![walk.values],
-            stale: vec![walk.stale],
+            nodes: Pairs::sorted(nodes),
+            values,
+            stale,
         }
     }
 
@@ -336,16 +302,17 @@ impl TreeUpdate {
             .into_iter()
             .map(|index| (index.stale_since_version, index.node_key))
             .collect();
-        Ok(TreeUpdate {
-            nodes: vec![nodes],
-            values: vec![values],
-            stale: vec![stale],
-        })
+        Ok(TreeUpdate::new(&[nodes], vec![values], vec![stale]))
     }
 
-    /// Every new node, encoded: key, then node.
+    /// Every new node, encoded, in key order: key, then node.
     pub(crate) fn nodes(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.nodes.iter().flat_map(Pairs::iter)
+        self.nodes.iter()
+    }
+
+    /// The new nodes, to keep once they are committed.
+    pub(crate) fn into_nodes(self) -> SortedPairs {
+        self.nodes
     }
 
     /// Every new value (or deletion mark), encoded: key, then value.

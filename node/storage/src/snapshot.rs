@@ -267,9 +267,7 @@ impl Store {
         chunk_entries_max: usize,
     ) -> Result<SnapshotExporter> {
         self.state_root(height)?;
-        let reader = Arc::new(DbTree {
-            db: Arc::clone(self.db()),
-        });
+        let reader = Arc::new(DbTree::new(self.db()));
         let iter = JellyfishMerkleIterator::new(Arc::clone(&reader), height, KeyHash([0; 32]))
             .map_err(StorageError::tree)?;
         Ok(SnapshotExporter {
@@ -284,9 +282,7 @@ impl Store {
     /// Leaves in the state tree at `height`.
     pub fn state_entries(&self, height: u64) -> Result<u64> {
         self.state_root(height)?;
-        let reader = DbTree {
-            db: Arc::clone(self.db()),
-        };
+        let reader = DbTree::new(self.db());
         let count = JellyfishMerkleTree::<_, StateHasher>::new(&reader)
             .get_leaf_count(height)
             .map_err(StorageError::tree)?;
@@ -308,9 +304,7 @@ impl Store {
         if start >= entries {
             return Ok(None);
         }
-        let reader = Arc::new(DbTree {
-            db: Arc::clone(self.db()),
-        });
+        let reader = Arc::new(DbTree::new(self.db()));
         // Below `entries`, which the tree itself counted, so it fits a usize.
         let iter =
             JellyfishMerkleIterator::new_by_index(Arc::clone(&reader), height, start as usize)
@@ -374,9 +368,7 @@ impl Store {
             ));
         }
         let writer = Arc::new(RestoreWriter {
-            tree: DbTree {
-                db: Arc::clone(self.db()),
-            },
+            tree: DbTree::new(self.db()),
         });
         let restore =
             JellyfishMerkleRestore::new(writer, header.height, RootHash(header.state_root.0))

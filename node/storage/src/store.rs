@@ -7,6 +7,7 @@ use crate::columns::{
 };
 use crate::error::{Result, StorageError};
 use crate::parallel::{self, Split, TreeUpdate};
+use crate::recent::RecentNodes;
 use crate::tree::{DbTree, MemTree, node_key_bytes, value_key};
 use borsh::BorshDeserialize;
 use filiera_types::receipt::Receipt;
@@ -51,6 +52,9 @@ pub struct StorageConfig {
     pub state_versions_kept: u64,
     /// Threads that share a large block's state-tree update (1: the caller's alone).
     pub tree_threads: usize,
+    /// Memory for the tree nodes of the last committed blocks, which the next
+    /// block's tree update reads first, in bytes (0: none kept).
+    pub recent_nodes_bytes: usize,
 }
 
 impl Default for StorageConfig {
@@ -62,9 +66,14 @@ impl Default for StorageConfig {
             // compare them node for node), so this is free to follow the machine.
             tree_threads: std::thread::available_parallelism()
                 .map_or(1, |n| n.get().min(TREE_THREADS_MAX)),
+            recent_nodes_bytes: RECENT_NODES_BYTES_DEFAULT,
         }
     }
 }
+
+/// Default of [`StorageConfig::recent_nodes_bytes`]: a block of 10,000
+/// writes leaves about 4 MiB of nodes, so the last dozen or so blocks.
+pub const RECENT_NODES_BYTES_DEFAULT: usize = 64 << 20;
 
 /// Most threads [`StorageConfig::default`] gives the state tree: past the
 /// 16 subtrees of the root split in this many parts, a part is too small to pay
@@ -115,6 +124,8 @@ pub struct Store {
     split_updates: AtomicU64,
     /// Latest values of the state keys read most.
     cache: StateCache,
+    /// Tree nodes of the last committed blocks.
+    recent: RecentNodes,
 }
 
 fn be(height: u64) -> [u8; 8] {
@@ -213,11 +224,12 @@ impl Store {
         let db = DB::open_cf_descriptors(
             &columns::db_options(),
             path,
-            columns::descriptors(config.block_cache_bytes),
+            columns::descriptors(config.block_cache_bytes)?,
         )?;
         let store = Store {
             db: Arc::new(db),
             failure: Mutex::new(None),
+            recent: RecentNodes::new(config.recent_nodes_bytes),
             config,
             split_updates: AtomicU64::new(0),
             cache: StateCache::new(),
@@ -354,7 +366,8 @@ impl Store {
             })
             .collect();
         let reader = DbTree {
-            db: Arc::clone(&self.db),
+            recent: self.recent.view(),
+            ..DbTree::new(&self.db)
         };
         let tree = JellyfishMerkleTree::<_, StateHasher>::new(&reader);
         // The batch algorithm hashes each touched node once; the one-key-at-a-
@@ -520,7 +533,9 @@ impl Store {
         self.stage_state(&mut batch, &prepared, self.oldest_kept(height))?;
         self.stage_prune(&mut batch, height)?;
         batch.put_cf(self.cf(META)?, META_LAST_HEIGHT, be(height));
-        self.write_state(batch, &prepared.changes)
+        self.write_state(batch, &prepared.changes)?;
+        self.recent.push(height, prepared.tree.into_nodes());
+        Ok(())
     }
 
     /// Writes a batch that changes the state: the cache drops the changed
@@ -578,18 +593,25 @@ impl Store {
         // Entries up to `previous` went in earlier passes: start after them, not
         // at the first key, or every pass would wade through their tombstones.
         it.seek(be(previous));
+        let mut doomed = Vec::new();
         while let (Some(k), Some(v), true) = (it.key(), it.value(), it.valid()) {
             let since = read_u64(TREE_STALE, k)?;
             if since > oldest {
                 break;
             }
             for node_key in decode::<Vec<NodeKey>>(TREE_STALE, v)? {
-                batch.delete_cf(nodes_cf, node_key_bytes(&node_key));
+                doomed.push(node_key_bytes(&node_key));
             }
             batch.delete_cf(stale_cf, k);
             it.next();
         }
         it.status()?;
+        // In key order, like the block's new nodes: the memtable's insert
+        // hint then serves the tombstones too.
+        doomed.sort_unstable();
+        for key in doomed {
+            batch.delete_cf(nodes_cf, key);
+        }
         self.sweep_values(batch, values_cf, oldest)?;
         batch.put_cf(self.cf(META)?, META_OLDEST_STATE, be(oldest));
         Ok(())
@@ -747,6 +769,7 @@ impl Store {
     /// Forgets cached state values (after a snapshot import wrote the state).
     pub(crate) fn forget_cached_state(&self) {
         self.cache.clear();
+        self.recent.clear();
     }
 
     /// Latest entries whose key starts with `prefix`, in key order, after `start_after`, at most `limit`.
@@ -807,9 +830,7 @@ impl Store {
     /// The state root at `height`.
     pub fn state_root(&self, height: u64) -> Result<Hash> {
         self.check_kept(height)?;
-        let reader = DbTree {
-            db: Arc::clone(&self.db),
-        };
+        let reader = DbTree::new(&self.db);
         let root = JellyfishMerkleTree::<_, StateHasher>::new(&reader)
             .get_root_hash(height)
             .map_err(StorageError::tree)?;
@@ -819,9 +840,7 @@ impl Store {
     /// A proof of the value (or absence) of `key` at `height`.
     pub fn prove(&self, key: &[u8], height: u64) -> Result<StateProof> {
         self.check_kept(height)?;
-        let reader = DbTree {
-            db: Arc::clone(&self.db),
-        };
+        let reader = DbTree::new(&self.db);
         let (leaf, proof) = JellyfishMerkleTree::<_, StateHasher>::new(&reader)
             .get_with_proof(key_hash(key), height)
             .map_err(StorageError::tree)?;
@@ -1063,5 +1082,50 @@ mod tests {
         assert_eq!(store.value_named(key, stale).unwrap(), Some(b"v3".to_vec()));
         chain.commit(&store, one_write(key, None), vec![]).unwrap();
         assert_eq!(store.value_named(key, stale).unwrap(), None);
+    }
+
+    /// The nodes held in memory for the next block's walk are the committed
+    /// ones byte for byte: every node of the last blocks (whether `jmt` or
+    /// the walk built them), none of a block prepared and never committed.
+    #[test]
+    fn recent_nodes_are_the_committed_nodes_of_the_last_blocks() {
+        use crate::testkit::changes_for;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StorageConfig::default()).unwrap();
+        let chain = ChainBuilder::new();
+        chain.init(&store).unwrap();
+        for height in 1..=4u64 {
+            let mut changes = changes_for(height, 3, 3_000, 20_000);
+            // Deletions take jmt's path; blocks 3 and 4 the walk's.
+            if height > 2 {
+                changes.retain(|_, v| v.is_some());
+            }
+            chain.commit(&store, changes, vec![]).unwrap();
+        }
+        let abandoned = store
+            .prepare_state(5, changes_for(5, 3, 3_000, 20_000))
+            .unwrap();
+        drop(abandoned);
+        let view = store.recent.view();
+        let cf = store.cf(TREE_NODES).unwrap();
+        let (mut held, mut of_last_blocks) = (0, 0);
+        for entry in store.db.iterator_cf(cf, rocksdb::IteratorMode::Start) {
+            let (key, node) = entry.unwrap();
+            let version = NodeKey::try_from_slice(&key).unwrap().version();
+            if (1..=4).contains(&version) {
+                of_last_blocks += 1;
+            }
+            if let Some(bytes) = view.get(&key) {
+                assert_eq!(bytes, &*node, "node of version {version} differs");
+                assert!((1..=4).contains(&version), "version {version} held");
+                held += 1;
+            }
+        }
+        assert!(of_last_blocks > 4 * 3_000, "{of_last_blocks} nodes");
+        assert_eq!(held, of_last_blocks);
+        let mut absent = node_key_bytes(&crate::parallel::root_key(5).unwrap());
+        assert!(view.get(&absent).is_none(), "an uncommitted root is held");
+        absent = node_key_bytes(&crate::parallel::root_key(4).unwrap());
+        assert!(view.get(&absent).is_some(), "the last root is not held");
     }
 }

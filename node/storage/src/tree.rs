@@ -3,6 +3,7 @@
 
 use crate::columns::{KEY_HASH_BYTES, TREE_NODES, TREE_VALUES};
 use crate::node_codec::{Stored, decode_node, decode_stored};
+use crate::recent::RecentView;
 use crate::walk::NodeSource;
 use borsh::BorshDeserialize;
 use filiera_types::encoding;
@@ -30,9 +31,19 @@ pub fn node_key_bytes(key: &NodeKey) -> Vec<u8> {
 /// Reads committed tree nodes and values from RocksDB.
 pub struct DbTree {
     pub(crate) db: Arc<DB>,
+    /// Nodes of the last committed blocks, read before RocksDB by the walk.
+    pub(crate) recent: RecentView,
 }
 
 impl DbTree {
+    /// Reads RocksDB only.
+    pub(crate) fn new(db: &Arc<DB>) -> DbTree {
+        DbTree {
+            db: Arc::clone(db),
+            recent: RecentView::default(),
+        }
+    }
+
     fn cf(&self, name: &str) -> anyhow::Result<&rocksdb::ColumnFamily> {
         self.db
             .cf_handle(name)
@@ -55,7 +66,10 @@ impl DbTree {
 
 impl NodeSource for DbTree {
     fn stored(&self, node_key: &[u8]) -> anyhow::Result<Option<Stored>> {
-        self.node(node_key, decode_stored)
+        match self.recent.get(node_key) {
+            Some(bytes) => decode_stored(bytes).map(Some),
+            None => self.node(node_key, decode_stored),
+        }
     }
 }
 

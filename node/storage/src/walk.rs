@@ -18,7 +18,8 @@
 //! Deletions are not handled here: they take `jmt`'s path.
 
 use crate::node_codec::{HASH_BYTES, Slot, Slots, Stored, encode_internal, encode_leaf};
-use crate::parallel::{NIBBLES, Pairs};
+use crate::pairs::Pairs;
+use crate::parallel::NIBBLES;
 use crate::tree::value_key;
 use borsh::{BorshDeserialize, BorshSerialize};
 use filiera_types::state::tree_hash;

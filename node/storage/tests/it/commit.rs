@@ -331,6 +331,7 @@ fn one_version_kept_leaves_only_the_latest_tree() {
             block_cache_bytes: 8 << 20,
             state_versions_kept: 1,
             tree_threads: 2,
+            ..StorageConfig::default()
         },
     )
     .unwrap();

@@ -1,22 +1,29 @@
 //! A block's tree update split over threads equals the one-thread update: same
-//! roots, and byte for byte the same tree nodes, values and stale-node index.
+//! roots, and byte for byte the same tree nodes, values and stale-node index;
+//! also when the update reads the last blocks' nodes from memory, however
+//! many blocks that memory holds.
 
 use filiera_storage::testkit::{ChainBuilder, SplitMix64};
 use filiera_storage::{PARALLEL_WRITES_MIN, StateChanges, StorageConfig, Store};
 use proptest::prelude::*;
 use std::path::Path;
 
-fn open_with_threads(dir: &Path, tree_threads: usize) -> Store {
+fn open_with_threads(dir: &Path, tree_threads: usize, recent_nodes_bytes: usize) -> Store {
     Store::open(
         dir,
         StorageConfig {
             block_cache_bytes: 8 << 20,
             state_versions_kept: 3,
             tree_threads,
+            recent_nodes_bytes,
         },
     )
     .unwrap()
 }
+
+/// Memory for recent nodes: none, about one block's (blocks are dropped as
+/// new ones come), and plenty.
+const RECENT_NODES_BYTES: [usize; 3] = [0, 1 << 20, 64 << 20];
 
 /// `n` writes for one block: new keys, and rewrites of keys of earlier blocks.
 fn block_writes(rng: &mut SplitMix64, height: u64, n: usize, rewrites_per_8: u64) -> StateChanges {
@@ -52,7 +59,8 @@ proptest! {
         let stores: Vec<Store> = dirs
             .iter()
             .zip([1, 2, 5])
-            .map(|(d, threads)| open_with_threads(d.path(), threads))
+            .zip(RECENT_NODES_BYTES)
+            .map(|((d, threads), recent)| open_with_threads(d.path(), threads, recent))
             .collect();
         for s in &stores {
             chain.init(s).unwrap();
@@ -96,8 +104,8 @@ fn small_blocks_and_deletions_agree_across_thread_counts() {
     let chain = ChainBuilder::new();
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let stores = [
-        open_with_threads(a.path(), 1),
-        open_with_threads(b.path(), 4),
+        open_with_threads(a.path(), 1, 0),
+        open_with_threads(b.path(), 4, 64 << 20),
     ];
     for s in &stores {
         chain.init(s).unwrap();
