@@ -8,14 +8,13 @@ use crate::columns::{
 use crate::error::{Result, StorageError};
 use crate::parallel::{self, Split, TreeUpdate};
 use crate::recent::RecentNodes;
-use crate::tree::{DbTree, MemTree, node_key_bytes, value_key};
+use crate::tree::{DbTree, MemTree, node_key_bytes, stale_node_keys, value_key};
 use borsh::BorshDeserialize;
 use filiera_types::receipt::Receipt;
 use filiera_types::state::{
     STATE_KEY_BYTES_MAX, STATE_VALUE_BYTES_MAX, StateEntry, StateHasher, StateProof, key_hash,
 };
 use filiera_types::{Block, CommitCertificate, Hash, Header, SignedTransaction, encoding};
-use jmt::storage::NodeKey;
 use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue};
 use rocksdb::{DB, WriteBatch, WriteOptions};
 use std::collections::BTreeMap;
@@ -593,19 +592,22 @@ impl Store {
         // Entries up to `previous` went in earlier passes: start after them, not
         // at the first key, or every pass would wade through their tombstones.
         it.seek(be(previous));
-        let mut doomed = Vec::new();
+        let mut entries = Vec::new();
         while let (Some(k), Some(v), true) = (it.key(), it.value(), it.valid()) {
             let since = read_u64(TREE_STALE, k)?;
             if since > oldest {
                 break;
             }
-            for node_key in decode::<Vec<NodeKey>>(TREE_STALE, v)? {
-                doomed.push(node_key_bytes(&node_key));
-            }
+            entries.push(v.to_vec());
             batch.delete_cf(stale_cf, k);
             it.next();
         }
         it.status()?;
+        let mut doomed = Vec::new();
+        for entry in &entries {
+            doomed
+                .extend(stale_node_keys(entry).map_err(|e| StorageError::corrupt(TREE_STALE, e))?);
+        }
         // In key order, like the block's new nodes: the memtable's insert
         // hint then serves the tombstones too.
         doomed.sort_unstable();
@@ -1040,6 +1042,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::testkit::ChainBuilder;
+    use jmt::storage::NodeKey;
 
     fn one_write(key: &[u8], value: Option<&[u8]>) -> StateChanges {
         let mut changes = StateChanges::new();

@@ -28,6 +28,56 @@ pub fn node_key_bytes(key: &NodeKey) -> Vec<u8> {
     encoding::encode(key)
 }
 
+/// Bytes of a node key's version, nibble count and path length.
+const NODE_KEY_HEAD_BYTES: usize = 8 + 8 + 4;
+/// Most path bytes of a node key: a key hash.
+const NODE_PATH_BYTES_MAX: usize = KEY_HASH_BYTES;
+
+/// The `tree_nodes` keys listed in a `tree_stale` entry (a borsh
+/// `Vec<NodeKey>`), as slices of it. A borsh `NodeKey` is its `tree_nodes`
+/// key, so pruning deletes them without decoding thirteen thousand keys
+/// into allocated paths and encoding them back, per block. Strict: a count
+/// or length that does not match the bytes, a nibble count that does not
+/// match the path, or trailing bytes, is an error.
+pub(crate) fn stale_node_keys(entry: &[u8]) -> anyhow::Result<Vec<&[u8]>> {
+    let (count, mut rest) = entry
+        .split_first_chunk::<4>()
+        .ok_or_else(|| anyhow::anyhow!("stale entry shorter than its count"))?;
+    let count = u32::from_le_bytes(*count) as usize;
+    // Each key takes at least its head: a count the bytes cannot hold is
+    // refused before anything is allocated for it.
+    anyhow::ensure!(
+        count <= rest.len() / NODE_KEY_HEAD_BYTES,
+        "stale entry counts {count} keys in {} bytes",
+        rest.len()
+    );
+    let mut keys = Vec::with_capacity(count);
+    for _ in 0..count {
+        let (head, tail) = rest
+            .split_first_chunk::<NODE_KEY_HEAD_BYTES>()
+            .ok_or_else(|| anyhow::anyhow!("stale entry ends inside a key"))?;
+        let mut nibbles = [0u8; 8];
+        nibbles.copy_from_slice(&head[8..16]);
+        let nibbles = u64::from_le_bytes(nibbles);
+        let mut path = [0u8; 4];
+        path.copy_from_slice(&head[16..20]);
+        let path = u32::from_le_bytes(path) as usize;
+        anyhow::ensure!(
+            path <= NODE_PATH_BYTES_MAX && nibbles.div_ceil(2) == path as u64 && path <= tail.len(),
+            "stale node key of {nibbles} nibbles with a {path}-byte path"
+        );
+        let len = NODE_KEY_HEAD_BYTES + path;
+        keys.push(&rest[..len]);
+        rest = &rest[len..];
+    }
+    anyhow::ensure!(
+        rest.is_empty(),
+        "{} bytes after a stale entry's keys",
+        rest.len()
+    );
+    Ok(keys)
+}
+
 /// Reads committed tree nodes and values from RocksDB.
 pub struct DbTree {
     pub(crate) db: Arc<DB>,
@@ -181,5 +231,59 @@ impl TreeReader for MemTree {
 
     fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The key of the node at `depth` on `hash`'s path, as `jmt` has it.
+    fn node_key(version: Version, hash: &[u8; 32], depth: usize) -> NodeKey {
+        let mut bytes = Vec::new();
+        crate::walk::node_key_bytes(version, hash, depth, &mut bytes);
+        NodeKey::try_from_slice(&bytes).unwrap()
+    }
+
+    proptest! {
+        /// A stale entry lists exactly the `tree_nodes` keys of its node keys.
+        #[test]
+        fn stale_entries_list_the_node_keys(
+            nodes in prop::collection::vec((any::<u64>(), any::<[u8; 32]>(), 0usize..=64), 0..40),
+        ) {
+            let keys: Vec<NodeKey> =
+                nodes.iter().map(|(v, h, d)| node_key(*v, h, *d)).collect();
+            let entry = encoding::encode(&keys);
+            let listed = stale_node_keys(&entry).unwrap();
+            let expected: Vec<Vec<u8>> = keys.iter().map(node_key_bytes).collect();
+            prop_assert_eq!(listed, expected.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn malformed_stale_entries_are_refused() {
+        let keys = vec![node_key(7, &[0xab; 32], 3), node_key(9, &[0xcd; 32], 0)];
+        let entry = encoding::encode(&keys);
+        assert_eq!(stale_node_keys(&entry).unwrap().len(), 2);
+        let mut broken: Vec<Vec<u8>> = vec![
+            entry[..entry.len() - 1].to_vec(),
+            [entry.as_slice(), &[0]].concat(),
+            Vec::new(),
+        ];
+        let mut more = entry.clone();
+        more[0] = 3;
+        broken.push(more);
+        // The first key's nibble count (3, so 2 path bytes) made 5.
+        let mut nibbles = entry.clone();
+        nibbles[4 + 8] = 5;
+        broken.push(nibbles);
+        let mut huge = entry.clone();
+        huge[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        broken.push(huge);
+        for bytes in broken {
+            assert!(stale_node_keys(&bytes).is_err(), "{bytes:?} accepted");
+        }
     }
 }
