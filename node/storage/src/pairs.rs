@@ -77,6 +77,15 @@ impl SortedPairs {
         self.0.heap_bytes()
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Pair `i` in key order: its key and its value.
+    pub(crate) fn pair(&self, i: usize) -> (&[u8], &[u8]) {
+        self.0.pair(i)
+    }
+
     /// The value under `key`, if any.
     pub(crate) fn get(&self, key: &[u8]) -> Option<&[u8]> {
         let pairs = &self.0;
@@ -131,7 +140,7 @@ mod tests {
             let sorted = Pairs::sorted(&parts);
             let listed: BTreeMap<Vec<u8>, Vec<u8>> =
                 sorted.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
-            prop_assert_eq!(sorted.iter().count(), entries.len());
+            prop_assert_eq!(sorted.len(), entries.len());
             prop_assert_eq!(&listed, &entries);
             let keys: Vec<&[u8]> = sorted.iter().map(|(k, _)| k).collect();
             prop_assert!(keys.windows(2).all(|w| w[0] < w[1]));

@@ -7,7 +7,13 @@
 //! its key. RocksDB finds them in its memtable, a skip list of everything
 //! written since the last flush, whose searches were a tenth of a commit's
 //! time (`perf`, benches/README.md). Here a read picks the block by the
-//! node's version and binary-searches that block's sorted nodes.
+//! node's version and looks the key up in that block's hash table of node
+//! positions (a binary search over the keys themselves spent most of its time
+//! comparing bytes scattered over megabytes). Key hashes are chosen by whoever
+//! writes the state, so a crafted set could collide: a lookup probes at most
+//! [`PROBES_MAX`] slots, and a node that found no free slot among them is not
+//! indexed and is read from RocksDB, so collisions cost reads, never time
+//! without bound.
 //!
 //! Invariant: a node is here only after the synced write of its block
 //! succeeded, and the bytes are the ones written. A node's key names its
@@ -20,10 +26,101 @@ use jmt::Version;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+/// Bytes of a `NodeKey` before its path: version, nibble count (u64), path length (u32).
+const PATH_AT: usize = 8 + 8 + 4;
+/// Path bytes a node's number holds.
+const NUMBER_PATH_BYTES: usize = 7;
+/// Most table slots one lookup or insert probes.
+const PROBES_MAX: usize = 16;
+/// Table slots per node at least: a sparse table keeps probe runs short
+/// (4 bytes a slot, against some 200 bytes a node).
+const SLOTS_PER_NODE: usize = 4;
+/// Marks an empty slot.
+const EMPTY: u32 = u32::MAX;
+
+/// A number for a node key of a known version: the nibble count (the depth)
+/// in the top byte, then the first seven path bytes. The bytes after the
+/// version are the nibble count, little-endian (below 256, so its first byte,
+/// the rest zero), the path length (which the depth gives) and the path.
+/// Keys with equal numbers (the same depth and first seven path bytes) are
+/// told apart by their bytes. `None` for bytes of another shape.
+fn number_of(node_key: &[u8]) -> Option<u64> {
+    let depth = *node_key.get(8)?;
+    if node_key.get(9..16)? != [0u8; 7] || node_key.len() < PATH_AT {
+        return None;
+    }
+    let mut number = [0u8; 8];
+    number[0] = depth;
+    let taken = node_key[PATH_AT..].len().min(NUMBER_PATH_BYTES);
+    number[1..1 + taken].copy_from_slice(&node_key[PATH_AT..PATH_AT + taken]);
+    Some(u64::from_be_bytes(number))
+}
+
 /// One committed block's nodes.
 pub(crate) struct BlockNodes {
     version: Version,
     nodes: SortedPairs,
+    /// Open addressing over node positions (`EMPTY` where none), a power of
+    /// two at least [`SLOTS_PER_NODE`] times the nodes; empty if a key is not a node key (then
+    /// the keys are binary-searched).
+    slots: Vec<u32>,
+}
+
+impl BlockNodes {
+    fn new(version: Version, nodes: SortedPairs) -> BlockNodes {
+        let mut slots = Vec::new();
+        let numbers: Option<Vec<u64>> = (0..nodes.len())
+            .map(|i| number_of(nodes.pair(i).0))
+            .collect();
+        if let Some(numbers) = numbers.filter(|n| n.len() < EMPTY as usize) {
+            slots = vec![EMPTY; (SLOTS_PER_NODE * numbers.len()).next_power_of_two()];
+            for (i, number) in numbers.into_iter().enumerate() {
+                let free = probe(&slots, number).find(|slot| slots[*slot] == EMPTY);
+                if let Some(slot) = free {
+                    slots[slot] = i as u32;
+                }
+            }
+        }
+        BlockNodes {
+            version,
+            nodes,
+            slots,
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.nodes.heap_bytes() + self.slots.capacity() * size_of::<u32>()
+    }
+
+    fn get(&self, node_key: &[u8]) -> Option<&[u8]> {
+        let number = match number_of(node_key) {
+            Some(number) if !self.slots.is_empty() => number,
+            _ => return self.nodes.get(node_key),
+        };
+        for slot in probe(&self.slots, number) {
+            let at = self.slots[slot];
+            if at == EMPTY {
+                return None;
+            }
+            let (key, node) = self.nodes.pair(at as usize);
+            if key == node_key {
+                return Some(node);
+            }
+        }
+        None
+    }
+}
+
+/// The slots a number may sit in, in probing order (`slots` is a power of two long).
+fn probe(slots: &[u32], number: u64) -> impl Iterator<Item = usize> {
+    let mask = slots.len().wrapping_sub(1);
+    // Fibonacci hashing: the top bits of the product depend on every bit of
+    // the number (a shallow node's number has only its top bytes set).
+    let start = match slots.len().trailing_zeros() {
+        0 => 0,
+        bits => (number.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize,
+    };
+    (0..PROBES_MAX.min(slots.len())).map(move |i| (start + i) & mask)
 }
 
 /// The nodes of the newest committed blocks that fit in a byte budget.
@@ -46,7 +143,6 @@ impl RecentView {
             .iter()
             .rev()
             .find(|block| block.version == version)?
-            .nodes
             .get(node_key)
     }
 }
@@ -78,12 +174,12 @@ impl RecentNodes {
         if blocks.back().is_some_and(|b| b.version + 1 != version) {
             blocks.clear();
         }
-        blocks.push_back(Arc::new(BlockNodes { version, nodes }));
-        let mut bytes: usize = blocks.iter().map(|b| b.nodes.heap_bytes()).sum();
+        blocks.push_back(Arc::new(BlockNodes::new(version, nodes)));
+        let mut bytes: usize = blocks.iter().map(|b| b.heap_bytes()).sum();
         while bytes > self.bytes_max
             && let Some(oldest) = blocks.pop_front()
         {
-            bytes -= oldest.nodes.heap_bytes();
+            bytes -= oldest.heap_bytes();
         }
     }
 
@@ -119,6 +215,89 @@ mod tests {
         let mut key = version.to_le_bytes().to_vec();
         key.extend_from_slice(b"path");
         key
+    }
+
+    /// The `tree_nodes` key of the node at `depth` on `hash`'s path.
+    fn node_key(version: Version, hash: &[u8; 32], depth: usize) -> Vec<u8> {
+        let mut key = Vec::new();
+        crate::walk::node_key_bytes(version, hash, depth, &mut key);
+        key
+    }
+
+    proptest::proptest! {
+        /// Real node keys are found through the table: every node
+        /// under its key, nothing under another key, also one that shares
+        /// its depth and first seven path bytes.
+        #[test]
+        fn node_keys_are_found_through_the_table(
+            nodes in proptest::collection::btree_map(
+                (proptest::prelude::any::<[u8; 32]>(), 0usize..=64),
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 1..40),
+                1..300,
+            ),
+            absent in (proptest::prelude::any::<[u8; 32]>(), 0usize..=64),
+        ) {
+            let mut pairs = Pairs::default();
+            let mut keys = std::collections::BTreeMap::new();
+            for ((hash, depth), node) in &nodes {
+                let key = node_key(9, hash, *depth);
+                // Paths shorter than a hash may coincide: the first one wins.
+                if keys.contains_key(&key) {
+                    continue;
+                }
+                pairs.push(|b| b.write_all(&key), |b| b.write_all(node)).unwrap();
+                keys.insert(key, node.clone());
+            }
+            // A twin of the deepest key: same depth and first seven path
+            // bytes, another eighth byte.
+            let ((hash, _), _) = nodes.iter().next().unwrap();
+            let mut twin_hash = *hash;
+            twin_hash[7] ^= 0x01;
+            let (deep, twin) = (node_key(9, hash, 64), node_key(9, &twin_hash, 64));
+            if let std::collections::btree_map::Entry::Vacant(slot) = keys.entry(deep.clone()) {
+                pairs.push(|b| b.write_all(&deep), |b| b.write_all(b"deep")).unwrap();
+                slot.insert(b"deep".to_vec());
+            }
+            let block = BlockNodes::new(9, Pairs::sorted(&[pairs]));
+            let indexed = block.slots.iter().filter(|s| **s != EMPTY).count();
+            proptest::prop_assert_eq!(indexed, keys.len(), "the table is used");
+            for (key, node) in &keys {
+                proptest::prop_assert_eq!(block.get(key), Some(node.as_slice()));
+            }
+            for key in [twin, node_key(9, &absent.0, absent.1), node_key(8, hash, 64)] {
+                proptest::prop_assert_eq!(block.get(&key), keys.get(&key).map(Vec::as_slice));
+            }
+        }
+    }
+
+    /// Keys crafted to share a number fill at most the probed slots: the
+    /// rest are not indexed (read from RocksDB), and none is answered wrong.
+    #[test]
+    fn colliding_keys_cost_reads_not_unbounded_probes() {
+        let mut pairs = Pairs::default();
+        let keys: Vec<Vec<u8>> = (0..40u8)
+            .map(|i| {
+                let mut hash = [0x5a; 32];
+                hash[20] = i;
+                node_key(3, &hash, 64)
+            })
+            .collect();
+        for (i, key) in keys.iter().enumerate() {
+            pairs
+                .push(|b| b.write_all(key), |b| b.write_all(&[i as u8]))
+                .unwrap();
+        }
+        let block = BlockNodes::new(3, Pairs::sorted(&[pairs]));
+        let found: Vec<usize> = keys
+            .iter()
+            .enumerate()
+            .filter_map(|(i, key)| {
+                let node = block.get(key)?;
+                assert_eq!(node, [i as u8], "another node's bytes");
+                Some(i)
+            })
+            .collect();
+        assert_eq!(found.len(), PROBES_MAX);
     }
 
     fn held(recent: &RecentNodes) -> Vec<Version> {
