@@ -40,6 +40,11 @@ impl Pairs {
         self.ends.len()
     }
 
+    /// Bytes of the keys and values together.
+    pub(crate) fn payload_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// Memory held, in bytes.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.bytes.capacity() + self.ends.capacity() * size_of::<(usize, usize)>()
@@ -79,6 +84,10 @@ impl SortedPairs {
 
     pub(crate) fn len(&self) -> usize {
         self.0.len()
+    }
+
+    pub(crate) fn payload_bytes(&self) -> usize {
+        self.0.payload_bytes()
     }
 
     /// Pair `i` in key order: its key and its value.

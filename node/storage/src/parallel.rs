@@ -264,6 +264,13 @@ pub(crate) fn put_inserts(
     Ok(Split::Done(RootHash(root.hash), update))
 }
 
+/// Framing of one write-batch entry at most, in bytes: a tag, a family id
+/// and two lengths (varints).
+pub(crate) const BATCH_ENTRY_FRAMING_BYTES: usize = 16;
+/// Bytes of a typical stale node key in the stale index (version, nibble
+/// count, path length, a few path bytes).
+const STALE_KEY_BYTES: usize = 24;
+
 /// One block's tree update, encoded for the write batch: the new nodes, the new
 /// values (or deletion marks) and the stale-node index, of every part. Encoding
 /// happens where the part was computed, so on the part's thread.
@@ -308,6 +315,17 @@ impl TreeUpdate {
     /// Every new node, encoded, in key order: key, then node.
     pub(crate) fn nodes(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
         self.nodes.iter()
+    }
+
+    /// About the bytes this update takes in a write batch: keys, values and
+    /// each entry's framing (tag, family, two lengths).
+    pub(crate) fn batch_bytes(&self) -> usize {
+        let entries =
+            self.nodes.len() + self.values.iter().map(Pairs::len).sum::<usize>() + self.stale.len();
+        let payload = self.nodes.payload_bytes()
+            + self.values.iter().map(Pairs::payload_bytes).sum::<usize>()
+            + self.stale.iter().map(Vec::len).sum::<usize>() * STALE_KEY_BYTES;
+        payload + entries * BATCH_ENTRY_FRAMING_BYTES
     }
 
     /// The new nodes, to keep once they are committed.

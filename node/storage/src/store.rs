@@ -6,7 +6,7 @@ use crate::columns::{
     TREE_NODES, TREE_STALE, TREE_VALUES, TX_INDEX,
 };
 use crate::error::{Result, StorageError};
-use crate::parallel::{self, Split, TreeUpdate};
+use crate::parallel::{self, BATCH_ENTRY_FRAMING_BYTES, Split, TreeUpdate};
 use crate::recent::RecentNodes;
 use crate::tree::{DbTree, MemTree, node_key_bytes, stale_node_keys, value_key};
 use borsh::BorshDeserialize;
@@ -70,6 +70,10 @@ impl Default for StorageConfig {
     }
 }
 
+/// Write-batch room reserved beyond the state and the tree, in bytes: the
+/// header, transactions, receipts, certificate and pruning of a typical block.
+const BLOCK_BATCH_EXTRA_BYTES: usize = 2 << 20;
+
 /// Default of [`StorageConfig::recent_nodes_bytes`]: a block of 10,000
 /// writes leaves about 4 MiB of nodes, so the last dozen or so blocks.
 pub const RECENT_NODES_BYTES_DEFAULT: usize = 64 << 20;
@@ -99,6 +103,16 @@ impl PreparedState {
     /// The height (tree version) it was prepared for.
     pub fn height(&self) -> u64 {
         self.version
+    }
+
+    /// About the bytes its state and tree take in a write batch.
+    fn batch_bytes(&self) -> usize {
+        let state: usize = self
+            .changes
+            .keys()
+            .map(|k| k.len() + 8 + BATCH_ENTRY_FRAMING_BYTES)
+            .sum();
+        state + self.tree.batch_bytes()
     }
 }
 
@@ -501,7 +515,12 @@ impl Store {
         if !block.txs_root_matches() || Receipt::root(receipts) != block.header.receipts_root {
             return fail("transactions or receipts do not match the header's roots".into());
         }
-        let mut batch = WriteBatch::default();
+        // Sized up front: a block of 10,000 writes fills some 7 MB, and growing
+        // the batch by doubling copied it over and over (and faulted in fresh
+        // pages each time). Pruning's entries come on top; a short estimate
+        // only costs one more growth.
+        let mut batch =
+            WriteBatch::with_capacity_bytes(prepared.batch_bytes() + BLOCK_BATCH_EXTRA_BYTES);
         batch.put_cf(
             self.cf(HEADERS)?,
             be(height),
@@ -1130,5 +1149,31 @@ mod tests {
         assert!(view.get(&absent).is_none(), "an uncommitted root is held");
         absent = node_key_bytes(&crate::parallel::root_key(4).unwrap());
         assert!(view.get(&absent).is_some(), "the last root is not held");
+    }
+
+    /// The write batch reserved for a block's state and tree holds them
+    /// without growing, and not twice over.
+    #[test]
+    fn the_batch_estimate_covers_the_state_and_tree_entries() {
+        use crate::testkit::changes_for;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StorageConfig::default()).unwrap();
+        let chain = ChainBuilder::new();
+        chain.init(&store).unwrap();
+        for height in 1..=3u64 {
+            let mut changes = changes_for(height, 5, 4_000, 20_000);
+            if height == 3 {
+                changes.retain(|_, v| v.is_some());
+            }
+            let prepared = store.prepare_state(height, changes.clone()).unwrap();
+            let mut batch = WriteBatch::default();
+            store.stage_state(&mut batch, &prepared, None).unwrap();
+            let (estimate, written) = (prepared.batch_bytes(), batch.size_in_bytes());
+            assert!(
+                written <= estimate && estimate <= 2 * written,
+                "height {height}: {written} bytes written, {estimate} estimated"
+            );
+            chain.commit(&store, changes, vec![]).unwrap();
+        }
     }
 }
