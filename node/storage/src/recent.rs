@@ -61,8 +61,8 @@ pub(crate) struct BlockNodes {
     version: Version,
     nodes: SortedPairs,
     /// Open addressing over node positions (`EMPTY` where none), a power of
-    /// two at least [`SLOTS_PER_NODE`] times the nodes; empty if a key is not a node key (then
-    /// the keys are binary-searched).
+    /// two at least [`SLOTS_PER_NODE`] times the nodes; empty if a key is not
+    /// a node key (then the keys are binary-searched).
     slots: Vec<u32>,
 }
 
@@ -168,13 +168,18 @@ impl RecentNodes {
     /// past the budget. A block newer than the last held one only: after a
     /// gap (a snapshot import) the older blocks are dropped.
     pub(crate) fn push(&self, version: Version, nodes: SortedPairs) {
+        // Indexed before the lock is taken: a view waits for nothing but the list.
+        let block = Arc::new(BlockNodes::new(version, nodes));
         let Ok(mut blocks) = self.blocks.lock() else {
             return;
         };
-        if blocks.back().is_some_and(|b| b.version + 1 != version) {
+        if blocks
+            .back()
+            .is_some_and(|b| b.version.checked_add(1) != Some(version))
+        {
             blocks.clear();
         }
-        blocks.push_back(Arc::new(BlockNodes::new(version, nodes)));
+        blocks.push_back(block);
         let mut bytes: usize = blocks.iter().map(|b| b.heap_bytes()).sum();
         while bytes > self.bytes_max
             && let Some(oldest) = blocks.pop_front()
