@@ -62,6 +62,12 @@ pub const MEMTABLES_BYTES_MAX: usize = 64 << 20;
 pub const WAL_BYTES_MAX: u64 = 2 * MEMTABLES_BYTES_MAX as u64;
 /// Length of the key-hash prefix of `tree_values` keys.
 pub const KEY_HASH_BYTES: usize = 32;
+/// Leading bytes of a `tree_nodes` key (a borsh `NodeKey`) that hold the
+/// node's version, little-endian: one version's nodes are contiguous.
+pub(crate) const NODE_KEY_VERSION_BYTES: usize = 8;
+/// Bytes of a `tree_nodes` key before its path: the version, the nibble
+/// count (u64) and the path's length (u32), all little-endian.
+pub(crate) const NODE_KEY_HEAD_BYTES: usize = NODE_KEY_VERSION_BYTES + 8 + 4;
 
 fn table_options(cache: &Cache, bloom: bool) -> BlockBasedOptions {
     let mut t = BlockBasedOptions::default();
@@ -74,9 +80,6 @@ fn table_options(cache: &Cache, bloom: bool) -> BlockBasedOptions {
     }
     t
 }
-
-/// Leading bytes of a `tree_nodes` key that hold the node's version.
-const NODE_VERSION_BYTES: usize = 8;
 
 fn cf_options(name: &str, cache: &Cache) -> Result<Options, rocksdb::Error> {
     let mut o = Options::default();
@@ -112,7 +115,7 @@ fn cf_options(name: &str, cache: &Cache) -> Result<Options, rocksdb::Error> {
     // nodes the version, whose keys are contiguous; elsewhere one for all.
     // The option has no setter in the C API, only this string form.
     let hint_prefix_bytes = if name == TREE_NODES {
-        NODE_VERSION_BYTES
+        NODE_KEY_VERSION_BYTES
     } else {
         0
     };

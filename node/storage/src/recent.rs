@@ -21,13 +21,12 @@
 //! root are never pruned, and the walk reads no others. So every hit is the
 //! node RocksDB would return, and a miss falls through to RocksDB.
 
+use crate::columns::{NODE_KEY_HEAD_BYTES, NODE_KEY_VERSION_BYTES};
 use crate::pairs::SortedPairs;
 use jmt::Version;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-/// Bytes of a `NodeKey` before its path: version, nibble count (u64), path length (u32).
-const PATH_AT: usize = 8 + 8 + 4;
 /// Path bytes a node's number holds.
 const NUMBER_PATH_BYTES: usize = 7;
 /// Most table slots one lookup or insert probes.
@@ -45,14 +44,16 @@ const EMPTY: u32 = u32::MAX;
 /// Keys with equal numbers (the same depth and first seven path bytes) are
 /// told apart by their bytes. `None` for bytes of another shape.
 fn number_of(node_key: &[u8]) -> Option<u64> {
-    let depth = *node_key.get(8)?;
-    if node_key.get(9..16)? != [0u8; 7] || node_key.len() < PATH_AT {
+    let nibbles = node_key.get(NODE_KEY_VERSION_BYTES..NODE_KEY_VERSION_BYTES + 8)?;
+    let (&depth, high) = nibbles.split_first()?;
+    let path = node_key.get(NODE_KEY_HEAD_BYTES..)?;
+    if high != [0u8; 7] {
         return None;
     }
     let mut number = [0u8; 8];
     number[0] = depth;
-    let taken = node_key[PATH_AT..].len().min(NUMBER_PATH_BYTES);
-    number[1..1 + taken].copy_from_slice(&node_key[PATH_AT..PATH_AT + taken]);
+    let taken = path.len().min(NUMBER_PATH_BYTES);
+    number[1..1 + taken].copy_from_slice(&path[..taken]);
     Some(u64::from_be_bytes(number))
 }
 
@@ -138,7 +139,8 @@ impl RecentView {
     /// The node under these key bytes (a borsh `NodeKey`: the version first,
     /// little-endian), if its block is held.
     pub(crate) fn get(&self, node_key: &[u8]) -> Option<&[u8]> {
-        let version = Version::from_le_bytes(node_key.get(..8)?.try_into().ok()?);
+        let version =
+            Version::from_le_bytes(node_key.get(..NODE_KEY_VERSION_BYTES)?.try_into().ok()?);
         self.0
             .iter()
             .rev()

@@ -1060,7 +1060,7 @@ pub(crate) fn snapshot_meta(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::testkit::ChainBuilder;
+    use crate::testkit::{ChainBuilder, changes_for};
     use jmt::storage::NodeKey;
 
     fn one_write(key: &[u8], value: Option<&[u8]>) -> StateChanges {
@@ -1106,16 +1106,22 @@ mod tests {
         assert_eq!(store.value_named(key, stale).unwrap(), None);
     }
 
+    /// A store with the default configuration in a temporary directory, and
+    /// the chain that initialised it.
+    fn initialised_store() -> (tempfile::TempDir, Store, ChainBuilder) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StorageConfig::default()).unwrap();
+        let chain = ChainBuilder::new();
+        chain.init(&store).unwrap();
+        (dir, store, chain)
+    }
+
     /// The nodes held in memory for the next block's walk are the committed
     /// ones byte for byte: every node of the last blocks (whether `jmt` or
     /// the walk built them), none of a block prepared and never committed.
     #[test]
     fn recent_nodes_are_the_committed_nodes_of_the_last_blocks() {
-        use crate::testkit::changes_for;
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), StorageConfig::default()).unwrap();
-        let chain = ChainBuilder::new();
-        chain.init(&store).unwrap();
+        let (_dir, store, chain) = initialised_store();
         for height in 1..=4u64 {
             let mut changes = changes_for(height, 3, 3_000, 20_000);
             // Deletions take jmt's path; blocks 3 and 4 the walk's.
@@ -1155,11 +1161,7 @@ mod tests {
     /// without growing, and not twice over.
     #[test]
     fn the_batch_estimate_covers_the_state_and_tree_entries() {
-        use crate::testkit::changes_for;
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), StorageConfig::default()).unwrap();
-        let chain = ChainBuilder::new();
-        chain.init(&store).unwrap();
+        let (_dir, store, chain) = initialised_store();
         for height in 1..=3u64 {
             let mut changes = changes_for(height, 5, 4_000, 20_000);
             if height == 3 {

@@ -1,7 +1,9 @@
 //! The Jellyfish Merkle tree's view of RocksDB, and an in-memory tree used to
 //! recompute a root from scratch (audits, tests).
 
-use crate::columns::{KEY_HASH_BYTES, TREE_NODES, TREE_VALUES};
+use crate::columns::{
+    KEY_HASH_BYTES, NODE_KEY_HEAD_BYTES, NODE_KEY_VERSION_BYTES, TREE_NODES, TREE_VALUES,
+};
 use crate::node_codec::{Stored, decode_node, decode_stored};
 use crate::recent::RecentView;
 use crate::walk::NodeSource;
@@ -28,8 +30,6 @@ pub fn node_key_bytes(key: &NodeKey) -> Vec<u8> {
     encoding::encode(key)
 }
 
-/// Bytes of a node key's version, nibble count and path length.
-const NODE_KEY_HEAD_BYTES: usize = 8 + 8 + 4;
 /// Most path bytes of a node key: a key hash.
 const NODE_PATH_BYTES_MAX: usize = KEY_HASH_BYTES;
 
@@ -56,11 +56,12 @@ pub(crate) fn stale_node_keys(entry: &[u8]) -> anyhow::Result<Vec<&[u8]>> {
         let (head, tail) = rest
             .split_first_chunk::<NODE_KEY_HEAD_BYTES>()
             .ok_or_else(|| anyhow::anyhow!("stale entry ends inside a key"))?;
+        let (_version, counts) = head.split_at(NODE_KEY_VERSION_BYTES);
         let mut nibbles = [0u8; 8];
-        nibbles.copy_from_slice(&head[8..16]);
+        nibbles.copy_from_slice(&counts[..8]);
         let nibbles = u64::from_le_bytes(nibbles);
         let mut path = [0u8; 4];
-        path.copy_from_slice(&head[16..20]);
+        path.copy_from_slice(&counts[8..]);
         let path = u32::from_le_bytes(path) as usize;
         anyhow::ensure!(
             path <= NODE_PATH_BYTES_MAX && nibbles.div_ceil(2) == path as u64 && path <= tail.len(),
