@@ -74,9 +74,16 @@ impl Default for StorageConfig {
 /// header, transactions, receipts, certificate and pruning of a typical block.
 const BLOCK_BATCH_EXTRA_BYTES: usize = 2 << 20;
 
-/// Default of [`StorageConfig::recent_nodes_bytes`]: a block of 10,000
-/// writes leaves about 4 MiB of nodes, so the last dozen or so blocks.
-pub const RECENT_NODES_BYTES_DEFAULT: usize = 64 << 20;
+/// Default of [`StorageConfig::recent_nodes_bytes`]: as much as the default
+/// block cache, and like it a budget a long-running node fills. A block of
+/// 10,000 writes leaves about 4 MiB of nodes, so this holds some 60 such
+/// blocks. On a tree of 100,000 keys a leaf the next block rewrites was last
+/// written about 10 blocks before (geometrically spread): with 64 MiB (some
+/// 15 blocks) about a fifth of them (0.9^15) came from RocksDB, and the tree
+/// update took 47.9 and 50.2 ms per block over 140-block timing runs, against
+/// 44.2 and 44.0 with 128 MiB, 39.9 and 40.3 with 192, 38.8 and 39.4 with 256
+/// (`benches/README.md`, fourteenth set).
+pub const RECENT_NODES_BYTES_DEFAULT: usize = 256 << 20;
 
 /// Most threads [`StorageConfig::default`] gives the state tree: past the
 /// 16 subtrees of the root split in this many parts, a part is too small to pay
