@@ -21,8 +21,9 @@
 //! root are never pruned, and the walk reads no others. So every hit is the
 //! node RocksDB would return, and a miss falls through to RocksDB.
 
-use crate::columns::{NODE_KEY_HEAD_BYTES, NODE_KEY_VERSION_BYTES};
+use crate::columns::NODE_KEY_VERSION_BYTES;
 use crate::pairs::SortedPairs;
+use crate::tree::NodeKeyHead;
 use jmt::Version;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -38,18 +39,13 @@ const SLOTS_PER_NODE: usize = 4;
 const EMPTY: u32 = u32::MAX;
 
 /// A number for a node key of a known version: the nibble count (the depth)
-/// in the top byte, then the first seven path bytes. The bytes after the
-/// version are the nibble count, little-endian (below 256, so its first byte,
-/// the rest zero), the path length (which the depth gives) and the path.
-/// Keys with equal numbers (the same depth and first seven path bytes) are
-/// told apart by their bytes. `None` for bytes of another shape.
+/// in the top byte, then the first seven path bytes. Keys with equal numbers
+/// (the same depth and first seven path bytes) are told apart by their bytes.
+/// `None` for bytes of another shape (shorter than a head, or 256 nibbles or
+/// more).
 fn number_of(node_key: &[u8]) -> Option<u64> {
-    let nibbles = node_key.get(NODE_KEY_VERSION_BYTES..NODE_KEY_VERSION_BYTES + 8)?;
-    let (&depth, high) = nibbles.split_first()?;
-    let path = node_key.get(NODE_KEY_HEAD_BYTES..)?;
-    if high != [0u8; 7] {
-        return None;
-    }
+    let (head, path) = NodeKeyHead::read(node_key)?;
+    let depth = u8::try_from(head.nibbles).ok()?;
     let mut number = [0u8; 8];
     number[0] = depth;
     let taken = path.len().min(NUMBER_PATH_BYTES);

@@ -33,6 +33,29 @@ pub fn node_key_bytes(key: &NodeKey) -> Vec<u8> {
 /// Most path bytes of a node key: a key hash.
 const NODE_PATH_BYTES_MAX: usize = KEY_HASH_BYTES;
 
+/// The fields before the path of a `tree_nodes` key (a borsh `NodeKey`),
+/// read in place: pruning and the recent-node table look at them without
+/// decoding the key.
+pub(crate) struct NodeKeyHead {
+    pub(crate) nibbles: u64,
+    pub(crate) path_bytes: usize,
+}
+
+impl NodeKeyHead {
+    /// The head at the start of `key`, and the bytes after it; `None` if
+    /// `key` is shorter than a head.
+    pub(crate) fn read(key: &[u8]) -> Option<(NodeKeyHead, &[u8])> {
+        let (head, rest) = key.split_first_chunk::<NODE_KEY_HEAD_BYTES>()?;
+        let (nibbles, path_bytes) = head[NODE_KEY_VERSION_BYTES..].split_first_chunk::<8>()?;
+        let path_bytes: [u8; 4] = path_bytes.try_into().ok()?;
+        let head = NodeKeyHead {
+            nibbles: u64::from_le_bytes(*nibbles),
+            path_bytes: u32::from_le_bytes(path_bytes) as usize,
+        };
+        Some((head, rest))
+    }
+}
+
 /// The `tree_nodes` keys listed in a `tree_stale` entry (a borsh
 /// `Vec<NodeKey>`), as slices of it. A borsh `NodeKey` is its `tree_nodes`
 /// key, so pruning deletes them without decoding thirteen thousand keys
@@ -53,16 +76,9 @@ pub(crate) fn stale_node_keys(entry: &[u8]) -> anyhow::Result<Vec<&[u8]>> {
     );
     let mut keys = Vec::with_capacity(count);
     for _ in 0..count {
-        let (head, tail) = rest
-            .split_first_chunk::<NODE_KEY_HEAD_BYTES>()
+        let (head, tail) = NodeKeyHead::read(rest)
             .ok_or_else(|| anyhow::anyhow!("stale entry ends inside a key"))?;
-        let (_version, counts) = head.split_at(NODE_KEY_VERSION_BYTES);
-        let mut nibbles = [0u8; 8];
-        nibbles.copy_from_slice(&counts[..8]);
-        let nibbles = u64::from_le_bytes(nibbles);
-        let mut path = [0u8; 4];
-        path.copy_from_slice(&counts[8..]);
-        let path = u32::from_le_bytes(path) as usize;
+        let (nibbles, path) = (head.nibbles, head.path_bytes);
         anyhow::ensure!(
             path <= NODE_PATH_BYTES_MAX && nibbles.div_ceil(2) == path as u64 && path <= tail.len(),
             "stale node key of {nibbles} nibbles with a {path}-byte path"
