@@ -598,6 +598,8 @@ fn stranger(
             listen: "/ip4/127.0.0.1/tcp/0".parse()?,
             bootstrap: vec![format!("/ip4/{}/tcp/{}", addr.ip(), addr.port()).parse()?],
             allowed: validators.to_vec(),
+            validate_gossip: false,
+            connection_limits: Default::default(),
         })?;
         let mut heard = 0;
         let deadline = tokio::time::Instant::now() + Duration::from_millis(STRANGER_LISTEN_MS);

@@ -258,6 +258,60 @@ pub fn proposal_bytes(p: &ConsensusProposal) -> Vec<u8> {
     encoding::encode(p)
 }
 
+/// Whether `vote` is signed by a validator of `validators`: what the core
+/// checks before it counts one. The edge asks too, before it forwards the
+/// vote to other peers.
+pub fn is_signed_by_validator(
+    chain_id: &ChainId,
+    validators: &ConsensusValidatorSet,
+    vote: &SignedVote,
+) -> bool {
+    let Some(validator) = mt::ValidatorSet::get_by_address(validators, &vote.message.validator)
+    else {
+        return false;
+    };
+    validator
+        .public_key
+        .verify(
+            chain_id.as_str(),
+            SignKind::Vote,
+            &encoding::encode(&vote.message.to_vote()),
+            &vote.signature,
+        )
+        .is_ok()
+}
+
+/// Whether `proposal` is signed by the proposer that `validators` give its
+/// height and round: what the core itself requires before it counts one.
+/// The edge asks too, so that only such a proposal makes it execute the
+/// block named (anyone can gossip a block; only this proposer can name one).
+pub fn is_from_rounds_proposer(
+    chain_id: &ChainId,
+    validators: &ConsensusValidatorSet,
+    proposal: &SignedProposal,
+) -> bool {
+    let p = &proposal.message;
+    if mt::ValidatorSet::count(validators) == 0 {
+        return false;
+    }
+    let expected = mt::Context::select_proposer(
+        &FilieraContext,
+        validators,
+        p.height,
+        mt::Round::new(p.round),
+    );
+    expected.address == p.proposer
+        && expected
+            .public_key
+            .verify(
+                chain_id.as_str(),
+                SignKind::Proposal,
+                &proposal_bytes(p),
+                &proposal.signature,
+            )
+            .is_ok()
+}
+
 impl Signer {
     fn duration_ms(&self, t: Timeout) -> u64 {
         u64::try_from(self.timeouts.duration_for(t).as_millis()).unwrap_or(u64::MAX)

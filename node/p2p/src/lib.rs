@@ -15,16 +15,28 @@
 //! they hold is signed by its own author (a transaction's sender, a vote's
 //! validator), so the node never trusts a message for who relayed it (ADR 0008).
 //!
+//! Gossip is forwarded only once the node has judged it
+//! ([`NetworkConfig::validate_gossip`], [`Verdict`]): a relay passes on what
+//! it checked, never what it was merely handed, so the peer that hands over
+//! an invalid message is the one that made it (or a faulty relay), and peer
+//! scoring counts rejected messages against that peer alone.
+//!
 //! **Threats.** Unknown peers, oversized or malformed gossip, and floods: the
-//! allow list, the size cap and gossipsub's peer scoring are the first line;
-//! what a message means is checked by its consumer (consensus verifies every
-//! signature against the validator set).
+//! connection limits (in total, per peer and per IP address, before the
+//! handshake: [`ConnectionLimits`]), the allow list, the size cap and
+//! gossipsub's peer scoring are the first line; what a message means is
+//! checked by its consumer (consensus verifies every signature against the
+//! validator set).
 
+mod limits;
 mod network;
+mod scoring;
 mod sync_codec;
 pub mod wire;
 
-pub use network::{Network, NetworkConfig, NetworkError, NetworkEvent, Topic, peer_id_of};
+pub use libp2p::gossipsub::MessageId;
+pub use limits::{ConnectionLimits, TooManyFromIp};
+pub use network::{Network, NetworkConfig, NetworkError, NetworkEvent, Topic, Verdict, peer_id_of};
 
 /// Largest gossip message, in bytes (a block proposal of `block_bytes_max` fits).
 pub const GOSSIP_MESSAGE_BYTES_MAX: usize = 4 * 1024 * 1024;

@@ -7,7 +7,9 @@ use crate::{
 };
 use filiera_types::PublicKey;
 use libp2p::futures::StreamExt;
-use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity, ValidationMode};
+use libp2p::gossipsub::{
+    self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, ValidationMode,
+};
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, allow_block_list, identify, identity, noise, ping, tcp, yamux};
@@ -27,7 +29,7 @@ pub enum Topic {
 }
 
 impl Topic {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Topic::Consensus => "filiera/consensus/1",
             Topic::Blocks => "filiera/blocks/1",
@@ -35,7 +37,7 @@ impl Topic {
         }
     }
 
-    fn all() -> [Topic; 3] {
+    pub(crate) fn all() -> [Topic; 3] {
         [Topic::Consensus, Topic::Blocks, Topic::Transactions]
     }
 
@@ -57,6 +59,26 @@ pub struct NetworkConfig {
     pub bootstrap: Vec<Multiaddr>,
     /// Node keys allowed to connect (validators and registered observers).
     pub allowed: Vec<PublicKey>,
+    /// Whether gossip waits for the node's [`Verdict`] before it is
+    /// forwarded ([`Network::validate`]): a node must, so that what it relays
+    /// is what it checked, and a peer is judged only for what it sent itself.
+    /// Off, every message is forwarded as it arrives (test and fault tools).
+    pub validate_gossip: bool,
+    /// How many connections others can make this node hold.
+    pub connection_limits: crate::ConnectionLimits,
+}
+
+/// What the node makes of a gossip message it was handed: forward it,
+/// drop it quietly, or drop it and count it against the peer that sent it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Valid: forward it to the mesh.
+    Accept,
+    /// Not for now (stale, ahead, duplicate, no room): neither forwarded nor held against the sender.
+    Ignore,
+    /// Invalid by rules every node applies alike (malformed, bad signature,
+    /// wrong topic): not forwarded, and the sender's gossip score drops.
+    Reject,
 }
 
 /// What the network tells the node.
@@ -64,12 +86,16 @@ pub struct NetworkConfig {
 pub enum NetworkEvent {
     /// Listening on this address.
     Listening(Multiaddr),
-    /// A gossip message arrived.
+    /// A gossip message arrived; with `validate_gossip`, answer it with
+    /// [`Network::validate`] and this id.
     Message {
         /// Its topic.
         topic: Topic,
-        /// The peer that forwarded it.
+        /// The peer that handed it over (with validation on everywhere, the
+        /// peer that vouched for it).
         from: PeerId,
+        /// Its gossip id.
+        id: MessageId,
         /// Its payload.
         data: Vec<u8>,
     },
@@ -123,8 +149,11 @@ pub fn peer_id_of(key: &PublicKey) -> Result<PeerId, NetworkError> {
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
-    // First: a connection from a peer not on the list is denied before the
-    // other behaviours see it.
+    // First the limits, which judge a connection as soon as it is accepted
+    // (before the handshake); then the allow list, once the handshake has
+    // revealed the peer's key: both deny before the other behaviours see it.
+    per_ip: crate::limits::PerIp,
+    limits: libp2p::connection_limits::Behaviour,
     allowed: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
     gossipsub: gossipsub::Behaviour,
     identify: identify::Behaviour,
@@ -139,6 +168,7 @@ enum Command {
     Respond(u64, Vec<u8>),
     Disconnect(PeerId),
     SetAllowed(Vec<PeerId>),
+    Validate(MessageId, PeerId, Verdict),
 }
 
 /// How long a peer has to answer a sync request.
@@ -174,12 +204,15 @@ impl Network {
         // time), for nothing the node relies on. Permissive, not None: None
         // would also drop the author and sequence number that message ids
         // (and so duplicate detection) are made of.
-        let gossip_config = gossipsub::ConfigBuilder::default()
+        let mut gossip_builder = gossipsub::ConfigBuilder::default();
+        gossip_builder
             .validation_mode(ValidationMode::Permissive)
             .max_transmit_size(GOSSIP_MESSAGE_BYTES_MAX)
-            .heartbeat_interval(Duration::from_millis(500))
-            .build()
-            .map_err(|e| setup(&e))?;
+            .heartbeat_interval(Duration::from_millis(500));
+        if config.validate_gossip {
+            gossip_builder.validate_messages();
+        }
+        let gossip_config = gossip_builder.build().map_err(|e| setup(&e))?;
         let mut allowed = allow_block_list::Behaviour::<allow_block_list::AllowedPeers>::default();
         let mut allowed_now = std::collections::BTreeSet::new();
         for key in &config.allowed {
@@ -198,15 +231,21 @@ impl Network {
             .with_behaviour(|key| {
                 // The author field and a random sequence number (what message
                 // ids are made of) are set, unsigned.
-                let gossipsub = gossipsub::Behaviour::new(
+                let mut gossipsub = gossipsub::Behaviour::new(
                     MessageAuthenticity::Author(key.public().to_peer_id()),
                     gossip_config,
                 )?;
+                let (params, thresholds) = crate::scoring::params();
+                gossipsub.with_peer_score(params, thresholds)?;
                 let identify = identify::Behaviour::new(identify::Config::new(
                     "/filiera/1".into(),
                     key.public(),
                 ));
                 Ok(Behaviour {
+                    per_ip: crate::limits::PerIp::new(config.connection_limits.incoming_per_ip_max),
+                    limits: libp2p::connection_limits::Behaviour::new(
+                        config.connection_limits.totals(),
+                    ),
                     allowed,
                     gossipsub,
                     identify,
@@ -267,6 +306,15 @@ impl Network {
                                 let _ = swarm.behaviour_mut().sync.send_response(channel, data);
                             }
                         }
+                        Some(Command::Validate(id, peer, verdict)) => {
+                            let acceptance = match verdict {
+                                Verdict::Accept => MessageAcceptance::Accept,
+                                Verdict::Ignore => MessageAcceptance::Ignore,
+                                Verdict::Reject => MessageAcceptance::Reject,
+                            };
+                            // `false`: the message left the cache meanwhile; nothing to do.
+                            let _ = swarm.behaviour_mut().gossipsub.report_message_validation_result(&id, &peer, acceptance);
+                        }
                         Some(Command::Disconnect(peer)) => {
                             let _ = swarm.disconnect_peer_id(peer);
                         }
@@ -289,8 +337,15 @@ impl Network {
                                 Some(NetworkEvent::Connected(peer_id))
                             }
                             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => Some(NetworkEvent::Disconnected(peer_id)),
-                            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message, .. })) => {
-                                Topic::of(&message.topic).map(|topic| NetworkEvent::Message { topic, from: propagation_source, data: message.data })
+                            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message_id, message })) => {
+                                match Topic::of(&message.topic) {
+                                    Some(topic) => Some(NetworkEvent::Message { topic, from: propagation_source, id: message_id, data: message.data }),
+                                    None => {
+                                        // Only a peer that ignores the protocol sends on a topic nobody here subscribed to.
+                                        let _ = swarm.behaviour_mut().gossipsub.report_message_validation_result(&message_id, &propagation_source, MessageAcceptance::Reject);
+                                        None
+                                    }
+                                }
                             }
                             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => match event {
                                 request_response::Event::Message { peer, message: request_response::Message::Request { request, channel, .. }, .. } => {
@@ -368,6 +423,13 @@ impl Network {
     pub async fn set_allowed(&self, keys: &[PublicKey]) -> Result<(), NetworkError> {
         let peers = keys.iter().map(peer_id_of).collect::<Result<Vec<_>, _>>()?;
         self.send(Command::SetAllowed(peers)).await
+    }
+
+    /// Answers a gossip message ([`NetworkEvent::Message`]) with the node's
+    /// verdict. Never waits: with the command queue full the verdict is
+    /// dropped and the message, unvalidated, is not forwarded.
+    pub fn validate(&self, id: MessageId, from: PeerId, verdict: Verdict) {
+        let _ = self.commands.try_send(Command::Validate(id, from, verdict));
     }
 
     /// Closes every connection to a peer that sent invalid data.

@@ -11,15 +11,17 @@
 use crate::chain::{Chain, ChainError, Executed};
 use crate::mempool::{AdmitContext, AdmitError, Mempool, Verified};
 use crate::metrics::Metrics;
+use crate::proposals::{HeldBlocks, Naming, Namings, PROPOSAL_ROUNDS_AHEAD_MAX};
 use crate::wire::{
-    Gossip, ProposedBlock, SYNC_BATCH_BLOCKS_MAX, SYNC_BATCH_BYTES_MAX, SyncRequest, SyncResponse,
-    TX_GOSSIP_BATCH_MAX, TX_GOSSIP_DELAY_MS,
+    Gossip, ProposedBlock, SYNC_BATCH_BLOCKS_MAX, SyncRequest, SyncResponse, TX_GOSSIP_BATCH_MAX,
+    TX_GOSSIP_DELAY_MS,
 };
 use filiera_consensus::{
     BlockId, CommitCertificate, Consensus, ConsensusInput, ConsensusValidatorSet, Height, Message,
-    Output, ValidatorAddress, to_certificate, wal,
+    Output, SignedProposal, ValidatorAddress, is_from_rounds_proposer, is_signed_by_validator,
+    to_certificate, wal,
 };
-use filiera_p2p::{NetworkEvent, Topic};
+use filiera_p2p::{MessageId, NetworkEvent, Topic, Verdict};
 use filiera_types::block::Block;
 use filiera_types::{Address, Hash, SecretKey, SignedTransaction};
 use filiera_wal::Wal;
@@ -29,18 +31,21 @@ use malachite_types::{Round, Timeout, Validity, ValueOrigin};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Blocks for later heights kept until this node gets there.
-const EARLY_BLOCKS_MAX: usize = 64;
 /// How far ahead of its own height a node keeps blocks and consensus inputs;
 /// further ones only tell it to sync.
 const AHEAD_HEIGHTS_MAX: u64 = 2;
-/// Distinct blocks examined per height (each is executed once); beyond, a
-/// flood of bogus proposals is dropped unexamined.
-const CANDIDATES_MAX: usize = 32;
+/// A named block is examined (executed) once its round is at most this far
+/// ahead of this node's round: a proposal for a later round waits, so
+/// execution follows the rounds the node actually reaches.
+const EXAMINE_ROUNDS_AHEAD_MAX: u32 = 1;
 /// A sync request unanswered for this long may be sent again elsewhere, ms.
 const SYNC_RETRY_MS: u64 = 5_000;
 /// With no commit for this long while a peer is ahead, ask for blocks, ms.
 const SYNC_STALL_MS: u64 = 2_000;
+/// A peer that claimed to be ahead and then had no block for this node is
+/// not believed for this long, ms: a faulty validator signing votes for far
+/// heights must not keep this node asking it instead of the honest peers.
+const SYNC_DISTRUST_MS: u64 = 60_000;
 /// Room kept in `block_bytes_max` for the header and the proposal's framing.
 const BLOCK_FRAMING_BYTES: usize = 4 * 1024;
 
@@ -108,6 +113,9 @@ pub enum Effect {
     Respond(u64, Vec<u8>),
     /// Drop a peer that sent malformed data.
     Disconnect(PeerId),
+    /// Tell gossip what this node made of a message it was handed (whether
+    /// to forward it, and whether to hold it against the peer).
+    Validate(MessageId, PeerId, Verdict),
     /// Start a consensus timer.
     Schedule(Timeout, u64),
     /// Stop a timer.
@@ -201,7 +209,8 @@ pub struct DriverParts {
     pub halt_height: Option<u64>,
 }
 
-/// A block of the current height and, if it is valid, its execution.
+/// A block of the current height that a proposal named (or this node built)
+/// and, if it is valid, its execution.
 struct Candidate {
     block: Block,
     executed: Option<Executed>,
@@ -215,9 +224,21 @@ pub struct Driver {
     wal: Wal,
     address: Address,
     pacing: Pacing,
+    /// Blocks examined at the current height: only those named by a
+    /// verified proposal of their round's proposer, and this node's own.
     candidates: BTreeMap<BlockId, Candidate>,
-    early: Vec<ProposedBlock>,
+    /// Blocks heard of, for this height or the next ones, not yet named,
+    /// with the gossip id of the message that brought each (its verdict
+    /// waits for the naming: a block is forwarded only once named).
+    held: HeldBlocks<MessageId>,
+    /// Verified proposals, for this height or the next ones.
+    namings: Namings,
+    /// Inside `examine` (it feeds consensus, whose outputs call it again).
+    examining: bool,
+    /// The height each peer was last seen at, from signed votes and proposals only.
     peers: BTreeMap<PeerId, u64>,
+    /// Peers whose height claims are ignored until then, ms.
+    distrusted: BTreeMap<PeerId, u64>,
     sync_sent: Option<(PeerId, u64)>,
     /// Admitted from clients, not yet gossiped (at most `TX_GOSSIP_BATCH_MAX`).
     tx_outbox: Vec<SignedTransaction>,
@@ -234,8 +255,6 @@ pub struct Driver {
     height_started_ms: u64,
     metrics: Arc<Metrics>,
     now_ms: u64,
-    /// A height just started: deliver `early` blocks after its outputs.
-    early_due: bool,
     /// The validators' p2p keys last given to the network.
     allowed_validators: Vec<filiera_types::PublicKey>,
 }
@@ -314,8 +333,11 @@ impl Driver {
             address: key.public_key().address(),
             pacing,
             candidates: BTreeMap::new(),
-            early: Vec::new(),
+            held: HeldBlocks::default(),
+            namings: Namings::default(),
+            examining: false,
             peers: BTreeMap::new(),
+            distrusted: BTreeMap::new(),
             sync_sent: None,
             tx_outbox: Vec::new(),
             last_commit_ms: now_ms,
@@ -325,7 +347,6 @@ impl Driver {
             height_started_ms: now_ms,
             metrics,
             now_ms,
-            early_due: false,
             allowed_validators: Vec::new(),
         };
         driver.publish_progress();
@@ -417,9 +438,12 @@ impl Driver {
 
     fn on_network(&mut self, event: NetworkEvent, effects: &mut Vec<Effect>) -> Result<(), Fatal> {
         match event {
-            NetworkEvent::Message { from, topic, data } => {
-                self.on_gossip(from, topic, &data, effects)?
-            }
+            NetworkEvent::Message {
+                from,
+                topic,
+                id,
+                data,
+            } => self.on_gossip(from, id, topic, &data, effects)?,
             NetworkEvent::SyncRequest { from, id, data } => {
                 self.on_sync_request(from, id, &data, effects)?
             }
@@ -440,6 +464,7 @@ impl Driver {
             }
             NetworkEvent::Disconnected(peer) => {
                 self.peers.remove(&peer);
+                self.distrusted.remove(&peer);
             }
             NetworkEvent::Listening(addr) => tracing::info!(%addr, "p2p listening"),
         }
@@ -484,13 +509,19 @@ impl Driver {
         result
     }
 
-    fn admit_unverified(&mut self, tx: SignedTransaction) {
-        // Races on nonces are normal between nodes; refusals are not misbehaviour.
+    /// Admits a gossiped transaction; `Reject` if its signature is bad (no
+    /// node would take it), else `Accept` whatever admission says: races on
+    /// nonces are normal between nodes, and a refusal is not misbehaviour.
+    fn admit_unverified(&mut self, tx: SignedTransaction) -> Verdict {
         match Verified::check(tx) {
             Ok(v) => {
                 let _ = self.admit(v);
+                Verdict::Accept
             }
-            Err(e) => self.metrics.count_refused(&e),
+            Err(e) => {
+                self.metrics.count_refused(&e);
+                Verdict::Reject
+            }
         }
     }
 
@@ -503,6 +534,7 @@ impl Driver {
     fn on_gossip(
         &mut self,
         from: PeerId,
+        id: MessageId,
         topic: Topic,
         data: &[u8],
         effects: &mut Vec<Effect>,
@@ -510,7 +542,7 @@ impl Driver {
         let gossip = match Gossip::decode(data) {
             Ok(g) => g,
             Err(e) => {
-                self.penalise(from, &e.to_string(), effects);
+                self.reject(from, id, &e.to_string(), effects);
                 return Ok(());
             }
         };
@@ -519,137 +551,279 @@ impl Driver {
                 let input = match wal::decode(&bytes) {
                     Ok(i) if input_height(&i).is_some() => i,
                     Ok(_) => {
-                        self.penalise(from, "not a network input", effects);
+                        self.reject(from, id, "not a network input", effects);
                         return Ok(());
                     }
                     Err(e) => {
-                        self.penalise(from, &e.to_string(), effects);
+                        self.reject(from, id, &e.to_string(), effects);
                         return Ok(());
                     }
                 };
-                let height = input_height(&input).unwrap_or(0);
-                self.maybe_sync(Some((from, height)), effects);
-                let current = self.height();
-                if height >= current && height <= current + AHEAD_HEIGHTS_MAX {
-                    // Invalid signatures are the core's to refuse; an error here is ours.
-                    match self.consensus.handle(input) {
-                        Ok(outputs) => self.carry_out(outputs, effects)?,
-                        Err(e) => tracing::debug!(error = %e, "consensus input refused"),
-                    }
-                }
+                self.on_consensus(from, id, input, effects)?;
             }
+            // A block is unsigned: its height says nothing about its sender's.
             (Topic::Blocks, Gossip::Block(proposed)) => {
-                self.maybe_sync(Some((from, proposed.block.header.height)), effects);
-                self.on_block(proposed, effects)?;
+                self.on_block(from, id, proposed, effects)?
             }
             // Normally verified before the driver (node::pre_verify); these
             // paths stay whole for any caller that hands gossip over as is.
-            (Topic::Transactions, Gossip::Tx(tx)) => self.admit_unverified(tx),
+            (Topic::Transactions, Gossip::Tx(tx)) => {
+                let verdict = self.admit_unverified(tx);
+                effects.push(Effect::Validate(id, from, verdict));
+            }
             (Topic::Transactions, Gossip::Txs(txs)) => {
                 if txs.len() > TX_GOSSIP_BATCH_MAX {
-                    self.penalise(from, "transaction batch over its limit", effects);
+                    self.reject(from, id, "transaction batch over its limit", effects);
                     return Ok(());
                 }
+                let mut verdict = Verdict::Accept;
                 for tx in txs {
-                    self.admit_unverified(tx);
+                    if self.admit_unverified(tx) == Verdict::Reject {
+                        verdict = Verdict::Reject;
+                    }
                 }
+                effects.push(Effect::Validate(id, from, verdict));
             }
-            _ => self.penalise(from, "message on the wrong topic", effects),
+            _ => self.reject(from, id, "message on the wrong topic", effects),
         }
         Ok(())
     }
 
-    /// A proposed block: checked (executed) once, then reported to consensus.
+    /// A message no node would accept, from the peer that handed it over:
+    /// with validation on, honest peers never forward one, so it is that
+    /// peer's own. Not forwarded, scored against it, and it is disconnected.
+    fn reject(&mut self, from: PeerId, id: MessageId, why: &str, effects: &mut Vec<Effect>) {
+        effects.push(Effect::Validate(id, from, Verdict::Reject));
+        self.penalise(from, why, effects);
+    }
+
+    /// A vote, proposal or certificate. Forwarded only when it can count:
+    /// at the current height a vote must be signed by a validator and a
+    /// proposal by its round's proposer (checked here, before the core
+    /// checks it again, so that a forged one goes no further than this node).
+    fn on_consensus(
+        &mut self,
+        from: PeerId,
+        id: MessageId,
+        input: ConsensusInput,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Fatal> {
+        let height = input_height(&input).unwrap_or(0);
+        let current = self.height();
+        if height < current {
+            effects.push(Effect::Validate(id, from, Verdict::Ignore));
+            return Ok(());
+        }
+        // The set of a far height may not be known yet: the latest one
+        // stands in. A vote that fails there is still rejected: a lagging
+        // node may then graylist, for seconds, a validator added since (it
+        // catches up by sync, which gossip scores do not touch), but junk
+        // signed for far heights cannot make it verify without end.
+        let set = ConsensusValidatorSet::new(self.chain.validator_set(height).clone());
+        let chain_id = &self.chain.params().chain_id;
+        let signed = match &input {
+            Input::Vote(v) => Some(is_signed_by_validator(chain_id, &set, v)),
+            Input::Proposal(p) => Some(is_from_rounds_proposer(chain_id, &set, p)),
+            // Certificates are checked vote by vote by the core.
+            _ => None,
+        };
+        if signed == Some(false) {
+            // Not disconnected: scoring keeps it out if it goes on.
+            effects.push(Effect::Validate(id, from, Verdict::Reject));
+            return Ok(());
+        }
+        if signed == Some(true) {
+            // Only a validator's signature says how far the chain has got.
+            self.maybe_sync(Some((from, height)), effects);
+        }
+        if height > current + AHEAD_HEIGHTS_MAX {
+            effects.push(Effect::Validate(id, from, Verdict::Ignore));
+            return Ok(());
+        }
+        effects.push(Effect::Validate(id, from, Verdict::Accept));
+        let proposal = match &input {
+            Input::Proposal(p) => Some(p.clone()),
+            _ => None,
+        };
+        // Refusals (a certificate's bad vote, a stale round) are the core's;
+        // an error here is what a peer said, not ours.
+        match self.consensus.handle(input) {
+            Ok(outputs) => self.carry_out(outputs, effects)?,
+            Err(e) => tracing::debug!(error = %e, "consensus input refused"),
+        }
+        if let Some(p) = proposal {
+            self.on_proposal(&p, effects)?;
+        }
+        Ok(())
+    }
+
+    /// A gossiped block: held, unexamined, until a verified proposal names it
+    /// (`examine`). Its round, valid round and proposer as gossiped are not
+    /// trusted: the proposal that names it says them, signed.
     fn on_block(
         &mut self,
+        from: PeerId,
+        message: MessageId,
         proposed: ProposedBlock,
         effects: &mut Vec<Effect>,
     ) -> Result<(), Fatal> {
         let height = proposed.block.header.height;
         let current = self.height();
-        if height > current {
-            if height <= current + AHEAD_HEIGHTS_MAX && self.early.len() < EARLY_BLOCKS_MAX {
-                self.early.push(proposed);
-            }
-            return Ok(());
-        }
-        if height < current {
+        if height < current || height > current + AHEAD_HEIGHTS_MAX {
+            effects.push(Effect::Validate(message, from, Verdict::Ignore));
             return Ok(());
         }
         let id = BlockId(proposed.block.hash());
-        if !self.candidates.contains_key(&id) {
-            if self.candidates.len() >= CANDIDATES_MAX {
-                tracing::warn!(
-                    height,
-                    "too many distinct blocks at this height; dropping one"
-                );
-                return Ok(());
-            }
-            let known = self.mempool.known_valid(&proposed.block.txs);
-            let unknown = known.iter().filter(|k| !**k).count();
-            self.metrics.block_txs_unverified.inc_by(unknown as u64);
-            // Timed for the metrics and the debug log; nothing decides by it.
-            let started = std::time::Instant::now();
-            let checked = self.chain.check(&proposed.block, self.now_ms, &known);
-            let elapsed = started.elapsed();
-            self.metrics.block_check.observe(elapsed.as_secs_f64());
-            tracing::debug!(
-                height,
-                txs = proposed.block.txs.len(),
-                unknown,
-                check_ms = elapsed.as_millis(),
-                "checked"
-            );
-            let executed = match checked {
-                Ok(executed) => Some(executed),
-                Err(ChainError::Invalid(why)) => {
-                    tracing::warn!(height, %why, "proposed block is invalid");
-                    self.metrics.blocks_invalid.inc();
-                    None
-                }
-                Err(ChainError::Future(why)) => {
-                    // Not cached: the same block may be fine when proposed again.
-                    tracing::warn!(height, %why, "proposed block is ahead of this node's clock");
-                    return Ok(());
-                }
-                Err(e) => return Err(e.into()),
-            };
-            self.candidates.insert(
-                id,
-                Candidate {
-                    block: proposed.block,
-                    executed,
-                },
-            );
+        if self.candidates.contains_key(&id) {
+            effects.push(Effect::Validate(message, from, Verdict::Accept));
+            return Ok(());
         }
-        let valid = self
-            .candidates
-            .get(&id)
-            .is_some_and(|c| c.executed.is_some());
-        let value = ProposedValue {
-            height: Height(height),
-            round: Round::new(proposed.round),
-            valid_round: proposed.valid_round.map_or(Round::Nil, Round::new),
-            proposer: ValidatorAddress(proposed.proposer),
-            value: id,
-            validity: if valid {
-                Validity::Valid
-            } else {
-                Validity::Invalid
-            },
+        let dropped = self.held.insert(from, id, proposed.block, message);
+        self.metrics
+            .blocks_unnamed_dropped
+            .inc_by(dropped.len() as u64);
+        for (peer, message) in dropped {
+            effects.push(Effect::Validate(message, peer, Verdict::Ignore));
+        }
+        self.examine(effects)
+    }
+
+    /// A proposal for this height or one of the next: kept if its round's
+    /// proposer signed it (and its round is near), then its block examined.
+    fn on_proposal(
+        &mut self,
+        proposal: &SignedProposal,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Fatal> {
+        let p = &proposal.message;
+        let height = p.height.0;
+        let current = self.height();
+        let round_now = if height == current {
+            self.consensus.round().unwrap_or(0)
+        } else {
+            0
         };
-        // Round, valid round and proposer come from gossip: a refusal by the
-        // core is the peer's problem, not a reason to stop.
-        match self
-            .consensus
-            .handle(Input::ProposedValue(value, ValueOrigin::Consensus))
+        if height < current
+            || height > current + AHEAD_HEIGHTS_MAX
+            || p.round > round_now.saturating_add(PROPOSAL_ROUNDS_AHEAD_MAX)
         {
-            Ok(outputs) => self.carry_out(outputs, effects),
-            Err(e) => {
-                tracing::debug!(error = %e, "proposed value refused");
-                Ok(())
+            return Ok(());
+        }
+        let set = ConsensusValidatorSet::new(self.chain.validator_set(height).clone());
+        if !is_from_rounds_proposer(&self.chain.params().chain_id, &set, proposal) {
+            return Ok(());
+        }
+        let naming = Naming {
+            value: p.value,
+            valid_round: u32::try_from(p.pol_round).ok(),
+            proposer: p.proposer.0,
+            delivered: false,
+        };
+        if self.namings.insert(height, p.round, naming) {
+            self.examine(effects)?;
+        }
+        Ok(())
+    }
+
+    /// Reports to consensus every block of the current height that a kept
+    /// proposal names, for rounds up to `EXAMINE_ROUNDS_AHEAD_MAX` past this
+    /// node's, executing each block once.
+    fn examine(&mut self, effects: &mut Vec<Effect>) -> Result<(), Fatal> {
+        if self.examining {
+            return Ok(());
+        }
+        self.examining = true;
+        let result = self.examine_all(effects);
+        self.examining = false;
+        result
+    }
+
+    fn examine_all(&mut self, effects: &mut Vec<Effect>) -> Result<(), Fatal> {
+        loop {
+            let height = self.height();
+            let round_max = self
+                .consensus
+                .round()
+                .unwrap_or(0)
+                .saturating_add(EXAMINE_ROUNDS_AHEAD_MAX);
+            let (candidates, held) = (&self.candidates, &self.held);
+            let Some((round, naming)) = self.namings.next_deliverable(height, round_max, |id| {
+                candidates.contains_key(id) || held.contains(id)
+            }) else {
+                return Ok(());
+            };
+            if let Some((block, from, message)) = self.held.take(&naming.value) {
+                // Named: worth forwarding, whatever its execution says
+                // (others judge it themselves).
+                effects.push(Effect::Validate(message, from, Verdict::Accept));
+                if !self.check_candidate(block)? {
+                    continue;
+                }
+            }
+            let valid = self
+                .candidates
+                .get(&naming.value)
+                .is_some_and(|c| c.executed.is_some());
+            let value = ProposedValue {
+                height: Height(height),
+                round: Round::new(round),
+                valid_round: naming.valid_round.map_or(Round::Nil, Round::new),
+                proposer: ValidatorAddress(naming.proposer),
+                value: naming.value,
+                validity: if valid {
+                    Validity::Valid
+                } else {
+                    Validity::Invalid
+                },
+            };
+            // An error is the core's refusal of what a peer said, not ours.
+            match self
+                .consensus
+                .handle(Input::ProposedValue(value, ValueOrigin::Consensus))
+            {
+                Ok(outputs) => self.carry_out(outputs, effects)?,
+                Err(e) => tracing::debug!(error = %e, "proposed value refused"),
             }
         }
+    }
+
+    /// Checks (executes) a named block of the current height once and keeps
+    /// it as a candidate, valid or not; `false` if it cannot be judged yet
+    /// (its time is ahead of this node's clock: not kept, the same block may
+    /// be fine when proposed again).
+    fn check_candidate(&mut self, block: Block) -> Result<bool, Fatal> {
+        let height = block.header.height;
+        let known = self.mempool.known_valid(&block.txs);
+        let unknown = known.iter().filter(|k| !**k).count();
+        self.metrics.block_txs_unverified.inc_by(unknown as u64);
+        // Timed for the metrics and the debug log; nothing decides by it.
+        let started = std::time::Instant::now();
+        let checked = self.chain.check(&block, self.now_ms, &known);
+        let elapsed = started.elapsed();
+        self.metrics.block_check.observe(elapsed.as_secs_f64());
+        tracing::debug!(
+            height,
+            txs = block.txs.len(),
+            unknown,
+            check_ms = elapsed.as_millis(),
+            "checked"
+        );
+        let executed = match checked {
+            Ok(executed) => Some(executed),
+            Err(ChainError::Invalid(why)) => {
+                tracing::warn!(height, %why, "proposed block is invalid");
+                self.metrics.blocks_invalid.inc();
+                None
+            }
+            Err(ChainError::Future(why)) => {
+                tracing::warn!(height, %why, "proposed block is ahead of this node's clock");
+                return Ok(false);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.candidates
+            .insert(BlockId(block.hash()), Candidate { block, executed });
+        Ok(true)
     }
 
     /// Whether the mempool holds a full block: at least `block_txs_max`
@@ -828,10 +1002,8 @@ impl Driver {
                 }
             }
         }
-        if self.early_due {
-            self.deliver_early(effects)?;
-        }
-        Ok(())
+        // The round or height may have moved on: blocks named for it are due.
+        self.examine(effects)
     }
 
     /// Commits a decided block; `None` if its block is missing (then it is
@@ -842,7 +1014,16 @@ impl Driver {
         effects: &mut Vec<Effect>,
     ) -> Result<Option<Vec<Output>>, Fatal> {
         let height = cert.height.0;
-        let Some(candidate) = self.candidates.remove(&cert.value_id) else {
+        // A block the quorum decided counts even if no proposal of it
+        // reached this node: the certificate names it.
+        let held = self.held.take(&cert.value_id).map(|(block, from, id)| {
+            effects.push(Effect::Validate(id, from, Verdict::Accept));
+            Candidate {
+                block,
+                executed: None,
+            }
+        });
+        let Some(candidate) = self.candidates.remove(&cert.value_id).or(held) else {
             tracing::warn!(
                 height,
                 "decided a block this node does not hold; syncing it"
@@ -889,8 +1070,9 @@ impl Driver {
     }
 
     /// After a commit (decided or synced): WAL, mempool, metrics; returns
-    /// the outputs of starting the next height. Blocks that arrived early
-    /// are handed over once those outputs are carried out (`early_due`).
+    /// the outputs of starting the next height. Blocks held and named for
+    /// it are examined once those outputs are carried out (`carry_out` ends
+    /// with `examine`).
     fn after_commit(
         &mut self,
         block: &Block,
@@ -914,7 +1096,10 @@ impl Driver {
         self.last_commit_ms = self.now_ms;
         self.height_started_ms = self.now_ms;
         self.candidates.clear();
-        self.early_due = true;
+        for (from, id) in self.held.prune_below(height + 1) {
+            effects.push(Effect::Validate(id, from, Verdict::Ignore));
+        }
+        self.namings.prune_below(height + 1);
         self.update_allowed(effects)?;
         let set = ConsensusValidatorSet::new(self.chain.validator_set(height + 1).clone());
         Ok(self
@@ -932,25 +1117,16 @@ impl Driver {
         Ok(())
     }
 
-    /// Hands consensus the blocks that arrived for the height it just started.
-    fn deliver_early(&mut self, effects: &mut Vec<Effect>) -> Result<(), Fatal> {
-        self.early_due = false;
-        let current = self.height();
-        let early = std::mem::take(&mut self.early);
-        for proposed in early {
-            let h = proposed.block.header.height;
-            if h == current {
-                self.on_block(proposed, effects)?;
-            } else if h > current && self.early.len() < EARLY_BLOCKS_MAX {
-                self.early.push(proposed);
-            }
-        }
-        Ok(())
-    }
-
     fn maybe_sync(&mut self, seen: Option<(PeerId, u64)>, effects: &mut Vec<Effect>) {
         let current = self.height();
         if let Some((peer, height)) = seen {
+            if self
+                .distrusted
+                .get(&peer)
+                .is_some_and(|until| *until > self.now_ms)
+            {
+                return;
+            }
             let known = self.peers.entry(peer).or_insert(0);
             *known = (*known).max(height);
             // One height ahead is normal just before this node decides too.
@@ -992,6 +1168,9 @@ impl Driver {
         effects.push(Effect::Request(peer, request.encode()));
     }
 
+    /// A sync request handed to the driver (the node answers them off this
+    /// thread, `sync_serve`; this path stays whole for any caller that
+    /// hands network events over as they come).
     fn on_sync_request(
         &mut self,
         from: PeerId,
@@ -999,35 +1178,16 @@ impl Driver {
         data: &[u8],
         effects: &mut Vec<Effect>,
     ) -> Result<(), Fatal> {
-        let request = match SyncRequest::decode(data) {
+        let response = match crate::sync_serve::answer(self.chain.store(), data) {
             Ok(r) => r,
-            Err(e) => {
-                // Answer anyway, so the network releases the ticket.
-                effects.push(Effect::Respond(
-                    id,
-                    SyncResponse { blocks: Vec::new() }.encode(),
-                ));
+            Err(crate::sync_serve::ServeError::Malformed(e)) => {
                 self.penalise(from, &e.to_string(), effects);
-                return Ok(());
+                SyncResponse { blocks: Vec::new() }
             }
+            Err(crate::sync_serve::ServeError::Storage(e)) => return Err(e.into()),
         };
-        let last = self.chain.height()?;
-        let store = self.chain.store();
-        let mut blocks = Vec::new();
-        let mut bytes = 0usize;
-        let count = u64::from(request.count.min(SYNC_BATCH_BLOCKS_MAX));
-        let first = request.from_height.max(1);
-        let end = first.saturating_add(count);
-        let mut h = first;
-        while h <= last && h < end && bytes < SYNC_BATCH_BYTES_MAX {
-            let (Some(block), Some(cert)) = (store.block(h)?, store.certificate(h)?) else {
-                break;
-            };
-            bytes += borsh::object_length(&block).unwrap_or(usize::MAX);
-            blocks.push((block, cert));
-            h += 1;
-        }
-        effects.push(Effect::Respond(id, SyncResponse { blocks }.encode()));
+        // Answered even when empty, so the network releases the ticket.
+        effects.push(Effect::Respond(id, response.encode()));
         Ok(())
     }
 
@@ -1068,11 +1228,13 @@ impl Driver {
             self.carry_out(outputs, effects)?;
         }
         if !any {
-            // A peer that claimed to be ahead but had nothing for us is not
-            // asked again until it shows a later height anew.
+            // A peer that claimed to be ahead but had nothing for us is
+            // neither asked again nor believed for a while.
             if let Some(h) = self.peers.get_mut(&from) {
                 *h = 0;
             }
+            self.distrusted
+                .insert(from, self.now_ms.saturating_add(SYNC_DISTRUST_MS));
         } else if self.peers.get(&from).is_some_and(|h| *h > self.height()) {
             // Still behind the peer: ask for the next batch.
             self.request_sync(effects);

@@ -4,10 +4,10 @@ use crate::driver::Event;
 use crate::mempool::{AdmitError, MempoolLimits, POOL_FULL, Verified};
 use crate::metrics::Metrics;
 use crate::runner::Inbox;
+use crossbeam_channel::{Sender, TrySendError};
 use filiera_api::{Admission, BatchAdmission, NodeHandle, Progress, Rejection};
 use filiera_types::SignedTransaction;
 use std::sync::Arc;
-use std::sync::mpsc::{SyncSender, TrySendError};
 use std::time::Duration;
 
 /// Longest a submission waits for the driver's admission answer, ms.
@@ -15,8 +15,8 @@ pub const SUBMIT_TIMEOUT_MS: u64 = 5_000;
 
 /// The handle.
 pub struct ServiceHandle {
-    /// The driver's inbox.
-    pub inbox: SyncSender<Inbox>,
+    /// The driver's bulk lane (transactions; consensus has its own).
+    pub inbox: Sender<Inbox>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Permits of batch verification in progress (`SUBMIT_BATCHES_MAX`).
@@ -41,7 +41,7 @@ fn busy(message: &str) -> Rejection {
 /// its queue is full or it is stopping, "timeout" after `SUBMIT_TIMEOUT_MS`
 /// (the driver may still act on it: the client can look the hash up).
 fn ask_driver<T: Send + 'static>(
-    inbox: &SyncSender<Inbox>,
+    inbox: &Sender<Inbox>,
     make: impl FnOnce(tokio::sync::oneshot::Sender<T>) -> Event,
 ) -> impl std::future::Future<Output = Result<T, Rejection>> + Send + 'static {
     let (reply, answer) = tokio::sync::oneshot::channel();

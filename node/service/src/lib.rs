@@ -17,10 +17,15 @@
 //! was refused with a reason.
 //!
 //! **Threats.** Peers (allow-listed, but possibly faulty) send malformed
-//! bytes (decoded strictly within caps; the sender is disconnected), invalid
-//! blocks (executed and voted nil), forged certificates (verified), floods
-//! (bounded queues that drop gossip and answer clients "busy"). Storage and
-//! WAL errors stop the node rather than let it run on half-written state.
+//! bytes (decoded strictly within caps; the sender is disconnected), blocks
+//! for any height and round (held unexamined in room of their own peer until
+//! a proposal signed by the round's proposer names them, [`proposals`]; a
+//! named invalid block is voted nil), forged votes and proposals (checked
+//! before gossip forwards them: gossip relays only what this node accepted,
+//! so a peer answers only for what it sent), forged certificates (verified),
+//! floods (bounded queues that drop gossip and answer clients "busy").
+//! Storage and WAL errors stop the node rather than let it run on
+//! half-written state.
 
 pub mod admin;
 pub mod backup;
@@ -30,7 +35,9 @@ pub mod handle;
 pub mod mempool;
 pub mod metrics;
 pub mod node;
+pub mod proposals;
 pub mod runner;
+pub mod sync_serve;
 /// The peer frames (gossip envelope, block sync), kept in `filiera-p2p` so
 /// they can be fuzzed without linking the node.
 pub use filiera_p2p::wire;

@@ -49,9 +49,16 @@ pub struct Metrics {
     pub block_txs_unverified: IntCounter,
     /// Proposed blocks found invalid.
     pub blocks_invalid: IntCounter,
+    /// Gossiped blocks dropped unexamined: no proposal of their round's
+    /// proposer named them before their peer's room was needed.
+    pub blocks_unnamed_dropped: IntCounter,
     /// Proposals built without waiting for their pacing timer, because the
     /// mempool held a full block.
     pub blocks_built_by_size: IntCounter,
+    /// Transaction gossip messages dropped unverified because every
+    /// verification task was busy (consensus messages are never held up
+    /// behind them).
+    pub tx_gossip_dropped: IntCounter,
     /// Equivocations seen.
     pub evidence: IntCounter,
     /// Peers disconnected for sending malformed data.
@@ -179,9 +186,17 @@ impl Metrics {
                 "filiera_blocks_invalid_total",
                 "Proposed blocks found invalid.",
             )?,
+            blocks_unnamed_dropped: counter(
+                "filiera_blocks_unnamed_dropped_total",
+                "Gossiped blocks dropped unexamined: no proposal named them in time.",
+            )?,
             blocks_built_by_size: counter(
                 "filiera_blocks_built_by_size_total",
                 "Proposals built early because the mempool held a full block.",
+            )?,
+            tx_gossip_dropped: counter(
+                "filiera_tx_gossip_dropped_total",
+                "Transaction gossip messages dropped unverified: verifiers busy.",
             )?,
             evidence: counter(
                 "filiera_equivocations_total",

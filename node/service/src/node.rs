@@ -8,20 +8,22 @@ use crate::handle::ServiceHandle;
 use crate::mempool::{Mempool, MempoolLimits, Verified};
 use crate::metrics::Metrics;
 use crate::runner::{self, Inbox, wall_ms};
-use crate::wire::{Gossip, TX_GOSSIP_BATCH_MAX};
+use crate::sync_serve::{InFlight, SYNC_SERVING_MAX};
+use crate::wire::{Gossip, SyncResponse, TX_GOSSIP_BATCH_MAX};
+use crossbeam_channel::{Sender, TrySendError};
 use filiera_execution::{ContractEngine, Executor, contracts::builtin, genesis};
-use filiera_p2p::{Network, NetworkConfig, NetworkEvent, Topic};
+use filiera_p2p::{Network, NetworkConfig, NetworkEvent, Topic, Verdict};
 use filiera_storage::{StorageConfig, Store};
 use filiera_types::{Genesis, PublicKey, SecretKey};
 use libp2p::Multiaddr;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{SyncSender, TrySendError};
 use std::time::Duration;
 
-/// Events waiting for the driver, at most; beyond, network input is dropped
-/// (gossip is lossy by design) and submissions are answered "busy".
+/// Events waiting for the driver in each of its two lanes (consensus,
+/// transactions), at most; beyond, network input is dropped (gossip is lossy
+/// by design) and submissions are answered "busy".
 pub const DRIVER_QUEUE_MAX: usize = 16_384;
 
 /// Everything a node needs to run.
@@ -73,7 +75,7 @@ fn setup(what: &str) -> impl Fn(&dyn std::fmt::Display) -> NodeError + '_ {
     move |e| NodeError::Setup(format!("{what}: {e}"))
 }
 
-fn forward(inbox: &SyncSender<Inbox>, event: Event) {
+fn forward(inbox: &Sender<Inbox>, event: Event) {
     if let Err(TrySendError::Full(_)) = inbox.try_send(Inbox::Event(event)) {
         tracing::warn!("driver queue full; dropping a network event");
     }
@@ -83,22 +85,37 @@ fn forward(inbox: &SyncSender<Inbox>, event: Event) {
 pub const PRE_VERIFY_TASKS_MAX: usize = 4;
 
 /// A transactions gossip message, its signatures verified: the valid ones
-/// for the driver to admit, or nothing while the mempool is full. A malformed
-/// or oversized message goes to the driver as it came, which judges it and
-/// penalises the peer.
+/// for the driver to admit, or nothing while the mempool is full; with the
+/// verdict for gossip (forward it unless a signature is bad; neither forward
+/// nor blame while the pool is full). A malformed or oversized message goes
+/// to the driver as it came, which judges it and penalises the peer.
 fn pre_verify(
     event: NetworkEvent,
     metrics: &Metrics,
     store: &Store,
     limits: &MempoolLimits,
-) -> Option<Event> {
-    let NetworkEvent::Message { from, topic, data } = event else {
-        return Some(Event::Network(event));
+) -> (Option<Verdict>, Option<Event>) {
+    let NetworkEvent::Message {
+        from,
+        topic,
+        id,
+        data,
+    } = event
+    else {
+        return (None, Some(Event::Network(event)));
     };
     let txs = match Gossip::decode(&data) {
         Ok(Gossip::Txs(txs)) if txs.len() <= TX_GOSSIP_BATCH_MAX => txs,
         Ok(Gossip::Tx(tx)) => vec![tx],
-        _ => return Some(Event::Network(NetworkEvent::Message { from, topic, data })),
+        _ => {
+            let event = NetworkEvent::Message {
+                from,
+                topic,
+                id,
+                data,
+            };
+            return (None, Some(Event::Network(event)));
+        }
     };
     // A transaction often arrives after a block that held it was committed
     // (the proposer had it first): its nonce is used, admission would refuse
@@ -114,13 +131,47 @@ fn pre_verify(
     // block that carries them is checked anyway (gossip is lossy by design).
     if metrics.mempool_reported_full(limits) {
         metrics.count_refused_n(&crate::mempool::POOL_FULL, fresh.len());
-        return None;
+        return (Some(Verdict::Ignore), None);
     }
-    let verified = Verified::check_all(fresh)
+    let checked = Verified::check_all(fresh);
+    let total = checked.len();
+    let verified: Vec<Verified> = checked
         .into_iter()
         .filter_map(|r| r.inspect_err(|e| metrics.count_refused(e)).ok())
         .collect();
-    Some(Event::GossipedTxs(verified))
+    // A bad signature is the same for every node: no honest peer forwards one.
+    let verdict = if verified.len() == total {
+        Verdict::Accept
+    } else {
+        Verdict::Reject
+    };
+    (Some(verdict), Some(Event::GossipedTxs(verified)))
+}
+
+/// Answers one sync request from the store and sends the answer; a
+/// malformed request disconnects its peer.
+fn serve_sync(
+    store: &Store,
+    network: &Network,
+    metrics: &Metrics,
+    runtime: &tokio::runtime::Handle,
+    (from, id, request): (libp2p::PeerId, u64, &[u8]),
+) {
+    let response = match crate::sync_serve::answer(store, request) {
+        Ok(r) => r,
+        Err(e) => {
+            if let crate::sync_serve::ServeError::Malformed(_) = &e {
+                tracing::warn!(peer = %from, error = %e, "disconnecting a peer that sent malformed data");
+                metrics.peers_penalised.inc();
+                let _ = runtime.block_on(network.disconnect(from));
+            } else {
+                tracing::error!(error = %e, "sync request not answered");
+            }
+            SyncResponse { blocks: Vec::new() }
+        }
+    };
+    // Answered even when empty, so the network releases the ticket.
+    let _ = runtime.block_on(network.respond(id, response.encode()));
 }
 
 /// Runs the node until `shutdown` resolves (or a fatal error).
@@ -191,7 +242,8 @@ pub fn run(
     let (driver, initial) = Driver::start(parts, wall_ms())?;
     let mut allowed: Vec<PublicKey> = genesis.validators.iter().map(|v| v.p2p_key).collect();
     allowed.extend(spec.observers.iter().copied());
-    let (inbox_tx, inbox_rx) = std::sync::mpsc::sync_channel(DRIVER_QUEUE_MAX);
+    let (urgent_tx, urgent_rx) = crossbeam_channel::bounded(DRIVER_QUEUE_MAX);
+    let (inbox_tx, inbox_rx) = crossbeam_channel::bounded(DRIVER_QUEUE_MAX);
     let (network, mut net_events) = runtime
         .block_on(async {
             Network::start(NetworkConfig {
@@ -199,37 +251,73 @@ pub fn run(
                 listen: spec.p2p_listen.clone(),
                 bootstrap: spec.peers.clone(),
                 allowed,
+                validate_gossip: true,
+                connection_limits: filiera_p2p::ConnectionLimits::default(),
             })
         })
         .map_err(|e| setup("network")(&e))?;
     tracing::info!(peer_id = %network.peer_id, height = driver.height(), moniker = %spec.moniker, "node starting");
     // Network events into the driver's inbox; gossiped transactions through
     // the blocking pool first, where their signatures are verified, at most
-    // `PRE_VERIFY_TASKS_MAX` batches at a time (backpressure beyond).
-    let to_driver = inbox_tx.clone();
+    // `PRE_VERIFY_TASKS_MAX` batches at a time: beyond, a batch is dropped
+    // (gossip is lossy; blocks carry what was committed) rather than waited
+    // for, so a transaction flood never holds up the votes queued behind it.
+    // Sync requests are answered here too, off the driver's thread.
+    let (to_driver, to_driver_urgent) = (inbox_tx.clone(), urgent_tx.clone());
     let verifying = Arc::new(tokio::sync::Semaphore::new(PRE_VERIFY_TASKS_MAX));
+    let serving = Arc::new(tokio::sync::Semaphore::new(SYNC_SERVING_MAX));
+    let in_flight = InFlight::default();
     let pre_verify_metrics = metrics.clone();
     let pre_verify_store = store.clone();
     let pool_limits = spec.mempool;
+    let judge = network.clone();
     runtime.spawn(async move {
         while let Some(event) = net_events.recv().await {
-            if !matches!(
-                &event,
-                NetworkEvent::Message {
-                    topic: Topic::Transactions,
-                    ..
+            if let NetworkEvent::SyncRequest { from, id, data } = event {
+                let permit = serving.clone().try_acquire_owned().ok();
+                if permit.is_none() || !in_flight.start(from) {
+                    // Busy, or this peer's last answer is still being read.
+                    let empty = SyncResponse { blocks: Vec::new() }.encode();
+                    let _ = judge.respond(id, empty).await;
+                    continue;
                 }
-            ) {
-                forward(&to_driver, Event::Network(event));
+                let (store, net) = (pre_verify_store.clone(), judge.clone());
+                let (metrics, in_flight) = (pre_verify_metrics.clone(), in_flight.clone());
+                let runtime = tokio::runtime::Handle::current();
+                tokio::task::spawn_blocking(move || {
+                    serve_sync(&store, &net, &metrics, &runtime, (from, id, &data));
+                    in_flight.done(&from);
+                    drop(permit);
+                });
                 continue;
             }
-            let Ok(permit) = verifying.clone().acquire_owned().await else {
-                return;
+            let NetworkEvent::Message {
+                topic: Topic::Transactions,
+                id,
+                from,
+                ..
+            } = &event
+            else {
+                forward(&to_driver_urgent, Event::Network(event));
+                continue;
+            };
+            let Ok(permit) = verifying.clone().try_acquire_owned() else {
+                judge.validate(id.clone(), *from, Verdict::Ignore);
+                pre_verify_metrics.tx_gossip_dropped.inc();
+                continue;
             };
             let (to_driver, metrics) = (to_driver.clone(), pre_verify_metrics.clone());
-            let store = pre_verify_store.clone();
+            let (store, judge) = (pre_verify_store.clone(), judge.clone());
+            let origin = match &event {
+                NetworkEvent::Message { id, from, .. } => Some((id.clone(), *from)),
+                _ => None,
+            };
             tokio::task::spawn_blocking(move || {
-                if let Some(event) = pre_verify(event, &metrics, &store, &pool_limits) {
+                let (verdict, event) = pre_verify(event, &metrics, &store, &pool_limits);
+                if let (Some(verdict), Some((id, from))) = (verdict, origin) {
+                    judge.validate(id, from, verdict);
+                }
+                if let Some(event) = event {
                     forward(&to_driver, event);
                 }
                 drop(permit);
@@ -277,7 +365,7 @@ pub fn run(
         api_limits,
     ));
     admin::spawn(&runtime, &spec.data_dir, store.clone()).map_err(|e| setup("admin socket")(&e))?;
-    let stopper = inbox_tx.clone();
+    let stopper = urgent_tx;
     runtime.spawn(async move {
         shutdown.await;
         tracing::info!("shutting down");
@@ -293,7 +381,10 @@ pub fn run(
             runner::run(
                 driver,
                 initial,
-                inbox_rx,
+                runner::Lanes {
+                    urgent: urgent_rx,
+                    bulk: inbox_rx,
+                },
                 network,
                 handle,
                 observers,
@@ -335,6 +426,7 @@ mod tests {
         NetworkEvent::Message {
             topic: Topic::Transactions,
             from: libp2p::PeerId::random(),
+            id: filiera_p2p::MessageId::new(b"two"),
             data: Gossip::Txs(vec![tx(0), forged]).encode(),
         }
     }
@@ -351,16 +443,18 @@ mod tests {
         };
         let refused = |reason: &str| metrics.txs_refused.with_label_values(&[reason]).get();
 
-        let Some(Event::GossipedTxs(verified)) =
+        let (Some(Verdict::Reject), Some(Event::GossipedTxs(verified))) =
             pre_verify(gossip_of_two(), &metrics, &store, &limits)
         else {
-            panic!("a pool with room gets the verified transactions");
+            panic!("a pool with room gets the verified transactions; a forgery is rejected");
         };
         assert_eq!(verified.len(), 1, "the forged one is dropped");
         assert_eq!(refused("signature"), 1);
 
         metrics.mempool_txs.set(4);
-        assert!(pre_verify(gossip_of_two(), &metrics, &store, &limits).is_none());
+        let (verdict, event) = pre_verify(gossip_of_two(), &metrics, &store, &limits);
+        assert!(event.is_none());
+        assert_eq!(verdict, Some(Verdict::Ignore), "a full pool blames no one");
         assert_eq!(refused("signature"), 1, "no signature was looked at");
         assert_eq!(refused("busy"), 2);
     }

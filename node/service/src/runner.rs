@@ -1,12 +1,18 @@
 //! The driver's thread: one event at a time, timers kept here, effects sent
 //! to the network task. Blocking work (execution, RocksDB, WAL fsync) stays
 //! off the async runtime.
+//!
+//! Two lanes feed it: consensus traffic (votes, proposals, blocks, sync
+//! answers, peers, stop) and bulk traffic (transactions from clients and
+//! gossip). Due timers come first, then the consensus lane, then bulk: a
+//! transaction flood fills its own lane (and is answered "busy" there)
+//! without delaying a vote by the length of its queue.
 
 use crate::driver::{Driver, Effect, Event, Fatal};
+use crossbeam_channel::Receiver;
 use filiera_p2p::Network;
 use malachite_types::Timeout;
 use std::collections::BTreeMap;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Period of the driver's housekeeping tick, ms.
@@ -38,12 +44,20 @@ pub fn wall_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// The driver's two lanes (see the module docs).
+pub struct Lanes {
+    /// Consensus traffic and `Stop`: read first.
+    pub urgent: Receiver<Inbox>,
+    /// Transactions (clients, gossip).
+    pub bulk: Receiver<Inbox>,
+}
+
 /// Runs the driver until `Stop`, the inbox closes, `halt_height` is
 /// committed, or a fatal error.
 pub fn run(
     mut driver: Driver,
     initial: Vec<Effect>,
-    inbox: Receiver<Inbox>,
+    Lanes { urgent, bulk }: Lanes,
     network: Network,
     runtime: tokio::runtime::Handle,
     observers: Vec<filiera_types::PublicKey>,
@@ -86,6 +100,7 @@ pub fn run(
                         tracing::error!(error = %e, "allow list not updated");
                     }
                 }
+                Effect::Validate(id, peer, verdict) => network.validate(id, peer, verdict),
                 Effect::Disconnect(peer) => {
                     let _ = runtime.block_on(network.disconnect(peer));
                 }
@@ -113,10 +128,19 @@ pub fn run(
                 .map_or(Duration::from_millis(TICK_MS), |((at, _), _)| {
                     at.saturating_duration_since(now)
                 });
-            match inbox.recv_timeout(wait) {
-                Ok(Inbox::Event(e)) => e,
-                Ok(Inbox::Stop) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
-                Err(RecvTimeoutError::Timeout) => continue,
+            let received = match urgent.try_recv() {
+                Ok(m) => Some(Ok(m)),
+                Err(_) => crossbeam_channel::select_biased! {
+                    recv(urgent) -> m => Some(m),
+                    recv(bulk) -> m => Some(m),
+                    default(wait) => None,
+                },
+            };
+            match received {
+                Some(Ok(Inbox::Event(e))) => e,
+                // Stopped, or every sender gone (the node is shutting down).
+                Some(Ok(Inbox::Stop)) | Some(Err(_)) => return Ok(()),
+                None => continue,
             }
         };
         effects = driver.handle(event, wall_ms())?;

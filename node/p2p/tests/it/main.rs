@@ -2,4 +2,5 @@
 //! Real libp2p sockets on loopback.
 
 mod permissioned;
+mod relay;
 mod sync;

@@ -16,6 +16,8 @@ fn config(seed: u8, allowed: &[u8], bootstrap: Vec<libp2p::Multiaddr>) -> Networ
             .iter()
             .map(|s| SecretKey::from_seed(&[*s; 32]).public_key())
             .collect(),
+        validate_gossip: false,
+        connection_limits: Default::default(),
     }
 }
 

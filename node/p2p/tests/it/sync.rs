@@ -14,6 +14,8 @@ fn config(seed: u8, bootstrap: Vec<libp2p::Multiaddr>) -> NetworkConfig {
             .iter()
             .map(|s| SecretKey::from_seed(&[*s; 32]).public_key())
             .collect(),
+        validate_gossip: false,
+        connection_limits: Default::default(),
     }
 }
 

@@ -18,19 +18,24 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
-const CHAIN: &str = "filiera-driver-test";
+pub(crate) const CHAIN: &str = "filiera-driver-test";
 const BLOCK_TXS_MAX: u64 = 4;
 const BLOCK_INTERVAL_MS: u64 = 250;
 /// 2026-11-24T00:00:00Z, as the genesis says.
-const GENESIS_MS: u64 = 1_795_478_400_000;
+pub(crate) const GENESIS_MS: u64 = 1_795_478_400_000;
 
-fn key(n: u8) -> SecretKey {
+pub(crate) fn key(n: u8) -> SecretKey {
     SecretKey::from_seed(&[n; 32])
 }
 
-/// One validator (key 10), one producer (key 42) owning one product.
-fn genesis() -> Genesis {
+/// Validators with consensus keys `validators` (p2p key: seed + 10), one
+/// producer (key 42) owning one product.
+pub(crate) fn genesis(validators: &[u8]) -> Genesis {
     let pk = |n: u8| key(n).public_key().to_hex();
+    let validators: Vec<_> = validators
+        .iter()
+        .map(|&n| json!({"name": format!("v{n}"), "organisation": "regione-marche", "consensus_key": pk(n), "p2p_key": pk(n + 10), "p2p_address": "/ip4/127.0.0.1/tcp/26656", "power": 1}))
+        .collect();
     let contracts: Vec<_> = pinned(&builtin())
         .into_iter()
         .map(|(id, hash)| json!({"id": id.as_str(), "code_hash": hash.to_hex()}))
@@ -44,9 +49,7 @@ fn genesis() -> Genesis {
             "timeout_delta_ms": 500, "block_interval_ms": BLOCK_INTERVAL_MS, "block_bytes_max": 4194304,
             "tx_bytes_max": 32768, "block_txs_max": BLOCK_TXS_MAX, "tx_expiry_blocks_max": 10000
         },
-        "validators": [
-            {"name": "v0", "organisation": "regione-marche", "consensus_key": pk(10), "p2p_key": pk(20), "p2p_address": "/ip4/127.0.0.1/tcp/26656", "power": 1}
-        ],
+        "validators": validators,
         "authority": {"organisation": "regione-marche", "keys": [pk(30)], "threshold": 1},
         "organisations": [
             {"id": "regione-marche", "name": "Regione Marche", "kind": "public_authority", "roles": ["authority", "validator_operator"], "keys": [pk(40)]},
@@ -64,31 +67,39 @@ fn genesis() -> Genesis {
     Genesis::from_json(doc.to_string().as_bytes()).expect("valid genesis")
 }
 
-struct Node {
-    driver: Driver,
-    metrics: Arc<Metrics>,
-    now_ms: u64,
+pub(crate) struct Node {
+    pub(crate) driver: Driver,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) now_ms: u64,
     next_nonce: u64,
     _dir: tempfile::TempDir,
 }
 
+/// A chain on real parts (RocksDB in `dir`, wasmtime) at the genesis.
+pub(crate) fn open_chain(dir: &std::path::Path, genesis: &Genesis) -> Chain {
+    let store = Arc::new(Store::open(&dir.join("db"), StorageConfig::default()).unwrap());
+    let executor = Executor::new(ContractEngine::new(None).unwrap(), &builtin()).unwrap();
+    let state = genesis_state(genesis)
+        .into_iter()
+        .map(|(k, v)| (k, Some(v)))
+        .collect();
+    Chain::open(store, executor, genesis, state).unwrap()
+}
+
 impl Node {
     fn start() -> (Node, Vec<Effect>) {
+        Node::start_as(10, &[10])
+    }
+
+    /// The driver of validator `me` on a chain of `validators`.
+    pub(crate) fn start_as(me: u8, validators: &[u8]) -> (Node, Vec<Effect>) {
         let dir = tempfile::tempdir().unwrap();
-        let genesis = genesis();
-        let store =
-            Arc::new(Store::open(&dir.path().join("db"), StorageConfig::default()).unwrap());
-        let executor = Executor::new(ContractEngine::new(None).unwrap(), &builtin()).unwrap();
-        let state = genesis_state(&genesis)
-            .into_iter()
-            .map(|(k, v)| (k, Some(v)))
-            .collect();
-        let chain = Chain::open(store, executor, &genesis, state).unwrap();
+        let chain = open_chain(dir.path(), &genesis(validators));
         let metrics = Arc::new(Metrics::new().unwrap());
         let t = Duration::from_millis;
         let parts = DriverParts {
             chain,
-            key: key(10),
+            key: key(me),
             timeouts: malachite_types::LinearTimeouts {
                 propose: t(3_000),
                 propose_delta: t(500),
@@ -120,7 +131,7 @@ impl Node {
         (node, effects)
     }
 
-    fn handle(&mut self, event: Event) -> Vec<Effect> {
+    pub(crate) fn handle(&mut self, event: Event) -> Vec<Effect> {
         self.now_ms += 10;
         self.driver.handle(event, self.now_ms).unwrap()
     }

@@ -1,6 +1,7 @@
 //! The API's handle on the node: what it refuses before the driver sees it.
 
 use crate::mempool::tx;
+use crossbeam_channel::{Receiver, bounded};
 use filiera_api::NodeHandle;
 use filiera_service::driver::Event;
 use filiera_service::handle::{SUBMIT_BATCHES_MAX, ServiceHandle};
@@ -9,7 +10,6 @@ use filiera_service::metrics::Metrics;
 use filiera_service::runner::Inbox;
 use filiera_types::{Hash, SecretKey, SignedTransaction};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, sync_channel};
 
 const LIMITS: MempoolLimits = MempoolLimits {
     txs_max: 10,
@@ -19,7 +19,7 @@ const LIMITS: MempoolLimits = MempoolLimits {
 };
 
 fn handle() -> (ServiceHandle, Receiver<Inbox>) {
-    let (inbox, events) = sync_channel(16);
+    let (inbox, events) = bounded(16);
     let handle = ServiceHandle {
         inbox,
         metrics: Arc::new(Metrics::new().unwrap()),
