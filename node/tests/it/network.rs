@@ -288,6 +288,25 @@ impl Net {
         get(&self.url(i, &format!("/v1/blocks/{height}"))).expect("block served")
     }
 
+    /// The time each height took from `from` to `to` (differences of node
+    /// 0's block times), as `p50 .. p99 .. max ms (n)`, nearest rank.
+    fn height_times(&self, from: u64, to: u64) -> String {
+        let time = |h: u64| self.block(0, h)["time_ms"].as_u64().unwrap();
+        let mut ms: Vec<u64> = (from.max(1)..to).map(|h| time(h + 1) - time(h)).collect();
+        ms.sort_unstable();
+        let rank = |p: usize| ms[(ms.len() * p).div_ceil(100).max(1) - 1];
+        if ms.is_empty() {
+            return "(no heights)".into();
+        }
+        format!(
+            "p50 {} ms, p99 {} ms, max {} ms ({} heights)",
+            rank(50),
+            rank(99),
+            ms[ms.len() - 1],
+            ms.len()
+        )
+    }
+
     /// No two nodes hold different blocks (or state roots) at any height.
     fn assert_no_fork(&self, nodes: &[usize], up_to: u64) {
         for h in 1..=up_to {
@@ -1108,5 +1127,163 @@ fn a_validator_restored_from_an_online_backup_rejoins_halt_height_stops_a_node_a
     assert!(
         !refused.status.success() && stderr.contains(&expected),
         "{stderr}"
+    );
+}
+
+/// How long the Byzantine validator attacks, s.
+const ATTACK_S: u64 = 20;
+
+/// Validator 3's keys in the hands of an attacker: an in-process libp2p peer
+/// (real sockets, allow-listed by its real key) that floods the other three
+/// with well-formed blocks no proposal names, for this height and the next
+/// two, asks them for the whole chain again and again, and now and then
+/// sends bytes that do not decode (then redials). Returns how many blocks
+/// it published.
+fn byzantine_validator(net: &Net, stop: &std::sync::atomic::AtomicBool) -> u64 {
+    use filiera_p2p::{Network, NetworkConfig, Topic};
+    use filiera_service::wire::{Gossip, ProposedBlock, SyncRequest};
+    use filiera_types::block::{Block, Header};
+    use std::sync::atomic::Ordering;
+    let p2p_key = read_key(&net.home(3).join("keys/p2p.json"));
+    let me = read_key(&net.home(3).join("keys/consensus.json"));
+    let allowed: Vec<_> = (0..VALIDATORS)
+        .map(|i| read_key(&net.home(i).join("keys/p2p.json")).public_key())
+        .collect();
+    let peers: Vec<libp2p::Multiaddr> = (0..3)
+        .map(|i| {
+            format!("/ip4/127.0.0.1/tcp/{}", net.api_base - 8 + i)
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let peer_ids: Vec<_> = allowed[..3]
+        .iter()
+        .map(|k| filiera_p2p::peer_id_of(k).unwrap())
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (network, mut events) = Network::start(NetworkConfig {
+            node_key_seed: *p2p_key.to_seed(),
+            listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+            bootstrap: peers.clone(),
+            allowed,
+            validate_gossip: false,
+            connection_limits: Default::default(),
+        })
+        .unwrap();
+        // Its inbox is drained, unread.
+        tokio::spawn(async move { while events.recv().await.is_some() {} });
+        let chain = ChainId::new("filiera-marche-localnet").unwrap();
+        let mut published = 0u64;
+        let mut n = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            n += 1;
+            let height = net.height(0) + 1;
+            for ahead in 0..3 {
+                for k in 0..8u64 {
+                    let header = Header {
+                        version: 1,
+                        chain_id: chain.clone(),
+                        height: height + ahead,
+                        time_ms: n * 1_000 + k,
+                        parent_hash: filiera_types::Hash([7; 32]),
+                        txs_root: Block::compute_txs_root(&[]),
+                        receipts_root: filiera_types::Hash([n as u8; 32]),
+                        state_root: filiera_types::Hash([k as u8; 32]),
+                        validator_set_hash: filiera_types::Hash([0; 32]),
+                        next_validator_set_hash: filiera_types::Hash([0; 32]),
+                        proposer: me.public_key().address(),
+                    };
+                    let block = ProposedBlock {
+                        round: 0,
+                        valid_round: None,
+                        proposer: me.public_key().address(),
+                        block: Block {
+                            header,
+                            txs: vec![],
+                        },
+                    };
+                    let _ = network
+                        .publish(Topic::Blocks, Gossip::Block(block).encode())
+                        .await;
+                    published += 1;
+                }
+            }
+            let everything = SyncRequest {
+                from_height: 1,
+                count: u32::MAX,
+            };
+            for peer in &peer_ids {
+                let _ = network.request(*peer, everything.encode()).await;
+            }
+            if n.is_multiple_of(20) {
+                let _ = network.publish(Topic::Consensus, vec![0xff; 64]).await;
+                for addr in &peers {
+                    let _ = network.dial(addr.clone()).await;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        published
+    })
+}
+
+#[test]
+fn a_byzantine_validator_flooding_unnamed_blocks_neither_stops_nor_splits_the_other_three() {
+    let _serial = one_network_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = Net::create(&tmp.path().join("localnet"));
+    for i in 0..3 {
+        net.nodes.push(Some(spawn(&net.home(i))));
+    }
+    net.nodes.push(None);
+    let honest = [0, 1, 2];
+    net.wait_height(&honest, 2);
+    // The same three, the same length of time, no attack: what to compare with.
+    let calm_start = net.height(0);
+    std::thread::sleep(Duration::from_secs(ATTACK_S));
+    let calm_end = net.height(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (start, published) = std::thread::scope(|s| {
+        let attacker = s.spawn(|| byzantine_validator(&net, &stop));
+        let start = net.height(0);
+        std::thread::sleep(Duration::from_secs(ATTACK_S));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        (start, attacker.join().unwrap())
+    });
+    assert!(
+        published > 1_000,
+        "the attacker published {published} blocks"
+    );
+    let during = net.height(0);
+    // Three of four finalise on their own: every height whose proposer is
+    // the attacker costs a round, the others take a block interval.
+    assert!(
+        during >= start + 5,
+        "heights {start} to {during} in {ATTACK_S} s under attack"
+    );
+    net.wait_height(&honest, during + 2);
+    net.assert_no_fork(&honest, during);
+    let mut dropped = 0;
+    for i in honest {
+        // Never examined: no proposal named them.
+        assert_eq!(net.metric(i, "filiera_blocks_invalid_total"), 0, "node {i}");
+        dropped += net.metric(i, "filiera_blocks_unnamed_dropped_total");
+        assert!(
+            net.metric(i, "filiera_peers") >= 2,
+            "node {i} lost honest peers"
+        );
+    }
+    assert!(dropped > 0, "the flood reached the honest nodes");
+    eprintln!(
+        "without attack for {ATTACK_S} s: heights {calm_start} to {calm_end}; time per height {}",
+        net.height_times(calm_start, calm_end)
+    );
+    eprintln!(
+        "under attack for {ATTACK_S} s: heights {start} to {during}; time per height {}; {published} blocks published, {dropped} dropped unexamined",
+        net.height_times(start, during)
     );
 }
