@@ -7,6 +7,17 @@ use tokio::sync::mpsc::Receiver;
 use tokio::time::timeout;
 
 fn config(seed: u8, allowed: &[u8], bootstrap: Vec<libp2p::Multiaddr>) -> NetworkConfig {
+    config_with(seed, allowed, bootstrap, false)
+}
+
+/// A peer with key seed `seed` on a free loopback port, allowing `allowed`;
+/// with `validate`, gossip waits for its node's verdict.
+pub(crate) fn config_with(
+    seed: u8,
+    allowed: &[u8],
+    bootstrap: Vec<libp2p::Multiaddr>,
+    validate: bool,
+) -> NetworkConfig {
     NetworkConfig {
         node_key_seed: [seed; 32],
         // Port 0: the OS picks a free port; the test reads it back.
@@ -16,12 +27,12 @@ fn config(seed: u8, allowed: &[u8], bootstrap: Vec<libp2p::Multiaddr>) -> Networ
             .iter()
             .map(|s| SecretKey::from_seed(&[*s; 32]).public_key())
             .collect(),
-        validate_gossip: false,
+        validate_gossip: validate,
         connection_limits: Default::default(),
     }
 }
 
-async fn listening(events: &mut Receiver<NetworkEvent>) -> libp2p::Multiaddr {
+pub(crate) async fn listening(events: &mut Receiver<NetworkEvent>) -> libp2p::Multiaddr {
     loop {
         match timeout(Duration::from_secs(10), events.recv())
             .await

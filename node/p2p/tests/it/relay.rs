@@ -2,42 +2,11 @@
 //! node rejects goes no further, and what it accepts does. Three real peers
 //! on loopback in a line, a - b - c (a and c do not list each other).
 
-use filiera_p2p::{Network, NetworkConfig, NetworkEvent, Topic, Verdict};
-use filiera_types::SecretKey;
+use crate::permissioned::{config_with as config, listening};
+use filiera_p2p::{Network, NetworkEvent, Topic, Verdict};
 use std::time::Duration;
 use tokio::sync::mpsc::Receiver;
 use tokio::time::timeout;
-
-fn config(
-    seed: u8,
-    allowed: &[u8],
-    bootstrap: Vec<libp2p::Multiaddr>,
-    validate: bool,
-) -> NetworkConfig {
-    NetworkConfig {
-        node_key_seed: [seed; 32],
-        listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-        bootstrap,
-        allowed: allowed
-            .iter()
-            .map(|s| SecretKey::from_seed(&[*s; 32]).public_key())
-            .collect(),
-        validate_gossip: validate,
-        connection_limits: Default::default(),
-    }
-}
-
-async fn listening(events: &mut Receiver<NetworkEvent>) -> libp2p::Multiaddr {
-    loop {
-        if let NetworkEvent::Listening(addr) = timeout(Duration::from_secs(10), events.recv())
-            .await
-            .unwrap()
-            .unwrap()
-        {
-            return addr;
-        }
-    }
-}
 
 /// Messages c receives within `wait`.
 async fn heard(events: &mut Receiver<NetworkEvent>, wait: Duration) -> Vec<Vec<u8>> {

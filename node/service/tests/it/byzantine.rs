@@ -160,6 +160,23 @@ impl Proposer {
             .0
     }
 
+    /// `count` distinct valid blocks at `height` from `attacker`, which no
+    /// proposal names.
+    fn flood(&self, node: &mut Node, attacker: PeerId, height: u64, count: u64) {
+        let mut distinct = std::collections::BTreeSet::new();
+        for i in 0..count {
+            let time_ms = GENESIS_MS + 1_000 * height + i;
+            let block = self.block(height, time_ms);
+            distinct.insert(block.hash());
+            node.handle(block_from(attacker, &block, proposer(height, 0)));
+        }
+        assert_eq!(
+            distinct.len() as u64,
+            count,
+            "the flood's blocks are distinct"
+        );
+    }
+
     /// Commits `block` with the precommits of three validators.
     fn commit(&mut self, block: &Block) {
         let executed = self.chain.check(block, block.header.time_ms, &[]).unwrap();
@@ -179,15 +196,8 @@ impl Proposer {
 fn unsolicited_blocks_do_not_crowd_out_the_block_the_proposer_signed_for() {
     let (mut node, _) = Node::start_as(honest(), &VALIDATORS);
     let proposer_chain = Proposer::new();
-    let attacker = PeerId::random();
     // Valid blocks, even: what makes them junk is that no proposal names them.
-    for i in 0..64 {
-        node.handle(block_from(
-            attacker,
-            &proposer_chain.block(1, GENESIS_MS + 100 + i),
-            proposer(1, 0),
-        ));
-    }
+    proposer_chain.flood(&mut node, PeerId::random(), 1, 64);
     assert_eq!(checked_blocks(&node), 0, "no unsolicited block is executed");
 
     let relay = PeerId::random();
@@ -238,14 +248,7 @@ fn blocks_flooded_for_the_next_height_do_not_crowd_out_its_real_block() {
 
     // The attacker fills the room for height 2 with blocks of its own.
     proposer_chain.commit(&first);
-    let attacker = PeerId::random();
-    for i in 0..128 {
-        node.handle(block_from(
-            attacker,
-            &proposer_chain.block(2, GENESIS_MS + 600 + i),
-            proposer(2, 0),
-        ));
-    }
+    proposer_chain.flood(&mut node, PeerId::random(), 2, 128);
     // The real block of height 2 and its proposal arrive before this node decides height 1.
     let second = proposer_chain.block(2, GENESIS_MS + 900);
     node.handle(block_from(relay, &second, proposer(2, 0)));
