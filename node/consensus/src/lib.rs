@@ -26,5 +26,5 @@ pub use context::{
 };
 pub use machine::{
     CommitCertificate, Consensus, ConsensusError, ConsensusInput, Message, Output, SignedProposal,
-    SignedVote, is_from_rounds_proposer, is_signed_by_validator, to_certificate,
+    SignedVote, to_certificate,
 };

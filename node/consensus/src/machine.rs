@@ -105,6 +105,8 @@ struct Signer {
     key: Box<dyn filiera_types::Signer + Send + Sync>,
     context: FilieraContext,
     timeouts: mt::LinearTimeouts,
+    /// Set by `Consensus::check_signature`, spent by the next `handle`.
+    vouched: std::cell::RefCell<Option<Vouched>>,
 }
 
 /// One validator's (or observer's) consensus.
@@ -148,6 +150,7 @@ impl Consensus {
                 key: Box::new(key),
                 context: FilieraContext,
                 timeouts,
+                vouched: std::cell::RefCell::new(None),
             },
         }
     }
@@ -220,6 +223,38 @@ impl Consensus {
             .collect())
     }
 
+    /// The validator set of the height consensus is at.
+    pub fn validators(&self) -> &ConsensusValidatorSet {
+        self.state.validator_set()
+    }
+
+    /// Whether a network vote or proposal is signed as the core requires:
+    /// by a validator of `validators`, a proposal by its round's proposer.
+    /// `None` for other inputs (certificates: the core checks them vote by
+    /// vote). The edge asks before it forwards a message; a good signature is
+    /// remembered, so that handing the same input to [`Consensus::handle`]
+    /// next does not verify it again.
+    pub fn check_signature(
+        &self,
+        validators: &ConsensusValidatorSet,
+        input: &ConsensusInput,
+    ) -> Option<bool> {
+        let claimed = claimed_signature(validators, input)?;
+        let good = claimed.filter(|c| {
+            c.key
+                .verify(
+                    self.signer.chain_id.as_str(),
+                    c.kind,
+                    &c.bytes,
+                    &c.signature,
+                )
+                .is_ok()
+        });
+        let ok = good.is_some();
+        *self.signer.vouched.borrow_mut() = good;
+        Some(ok)
+    }
+
     /// Feeds one input; returns what the edge must do, in order.
     pub fn handle(&mut self, input: ConsensusInput) -> Result<Vec<Output>, ConsensusError> {
         let mut outputs = Vec::new();
@@ -230,6 +265,8 @@ impl Consensus {
             metrics: &(),
             with: effect => signer.answer(effect, &mut outputs)
         );
+        // Good for the input it was checked for only.
+        self.signer.vouched.take();
         result.map_err(|e| ConsensusError(e.to_string()))?;
         Ok(outputs)
     }
@@ -258,58 +295,62 @@ pub fn proposal_bytes(p: &ConsensusProposal) -> Vec<u8> {
     encoding::encode(p)
 }
 
-/// Whether `vote` is signed by a validator of `validators`: what the core
-/// checks before it counts one. The edge asks too, before it forwards the
-/// vote to other peers.
-pub fn is_signed_by_validator(
-    chain_id: &ChainId,
+/// The signature a network vote or proposal must carry: who must have
+/// signed it, what, and the signature it has. `None` for other inputs
+/// (certificates are checked vote by vote by the core); `Some(None)` when no
+/// one in `validators` may sign it (an unknown validator, or a proposal from
+/// anyone but its round's proposer).
+fn claimed_signature(
     validators: &ConsensusValidatorSet,
-    vote: &SignedVote,
-) -> bool {
-    let Some(validator) = mt::ValidatorSet::get_by_address(validators, &vote.message.validator)
-    else {
-        return false;
-    };
-    validator
-        .public_key
-        .verify(
-            chain_id.as_str(),
+    input: &ConsensusInput,
+) -> Option<Option<Vouched>> {
+    let (address, kind, bytes, signature) = match input {
+        Input::Vote(v) => (
+            v.message.validator,
             SignKind::Vote,
-            &encoding::encode(&vote.message.to_vote()),
-            &vote.signature,
-        )
-        .is_ok()
+            encoding::encode(&v.message.to_vote()),
+            v.signature,
+        ),
+        Input::Proposal(p) => {
+            let proposal = &p.message;
+            if mt::ValidatorSet::count(validators) == 0 {
+                return Some(None);
+            }
+            let expected = mt::Context::select_proposer(
+                &FilieraContext,
+                validators,
+                proposal.height,
+                mt::Round::new(proposal.round),
+            );
+            if expected.address != proposal.proposer {
+                return Some(None);
+            }
+            (
+                proposal.proposer,
+                SignKind::Proposal,
+                proposal_bytes(proposal),
+                p.signature,
+            )
+        }
+        _ => return None,
+    };
+    let key = mt::ValidatorSet::get_by_address(validators, &address).map(|v| v.public_key);
+    Some(key.map(|key| Vouched {
+        key,
+        kind,
+        bytes,
+        signature,
+    }))
 }
 
-/// Whether `proposal` is signed by the proposer that `validators` give its
-/// height and round: what the core itself requires before it counts one.
-/// The edge asks too, so that only such a proposal makes it execute the
-/// block named (anyone can gossip a block; only this proposer can name one).
-pub fn is_from_rounds_proposer(
-    chain_id: &ChainId,
-    validators: &ConsensusValidatorSet,
-    proposal: &SignedProposal,
-) -> bool {
-    let p = &proposal.message;
-    if mt::ValidatorSet::count(validators) == 0 {
-        return false;
-    }
-    let expected = mt::Context::select_proposer(
-        &FilieraContext,
-        validators,
-        p.height,
-        mt::Round::new(p.round),
-    );
-    expected.address == p.proposer
-        && expected
-            .public_key
-            .verify(
-                chain_id.as_str(),
-                SignKind::Proposal,
-                &proposal_bytes(p),
-                &proposal.signature,
-            )
-            .is_ok()
+/// A signature the edge verified (`Consensus::check_signature`): when the
+/// core asks to verify that same signature while handling the next input,
+/// it is answered from here instead of verifying twice.
+struct Vouched {
+    key: filiera_types::PublicKey,
+    kind: SignKind,
+    bytes: Vec<u8>,
+    signature: filiera_types::Signature,
 }
 
 impl Signer {
@@ -337,8 +378,13 @@ impl Signer {
             mc::ConsensusMsg::Vote(v) => (SignKind::Vote, encoding::encode(&v.to_vote())),
             mc::ConsensusMsg::Proposal(p) => (SignKind::Proposal, proposal_bytes(p)),
         };
-        key.verify(self.chain_id.as_str(), kind, &bytes, signature)
-            .is_ok()
+        let vouched = self.vouched.borrow().as_ref().is_some_and(|v| {
+            v.key == *key && v.kind == kind && v.signature == *signature && v.bytes == bytes
+        });
+        vouched
+            || key
+                .verify(self.chain_id.as_str(), kind, &bytes, signature)
+                .is_ok()
     }
 
     fn verify_vote(
@@ -534,5 +580,73 @@ impl Signer {
             Effect::ExtendVote(_, _, _, _, r) => r.resume_with(None),
             Effect::VerifyVoteExtension(_, _, _, _, _, _, r) => r.resume_with(Ok(())),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use filiera_types::{SecretKey, ValidatorSet, validator::Validator};
+
+    const CHAIN: &str = "filiera-machine-test";
+
+    fn key(n: u8) -> SecretKey {
+        SecretKey::from_seed(&[n; 32])
+    }
+
+    fn set() -> ConsensusValidatorSet {
+        let validators = (1..=4)
+            .map(|n| Validator {
+                public_key: key(n).public_key(),
+                power: 1,
+            })
+            .collect();
+        ConsensusValidatorSet::new(ValidatorSet::new(validators).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    fn vote(signer: u8, by: u8) -> ConsensusInput {
+        let vote = ConsensusVote {
+            kind: mt::VoteType::Prevote,
+            height: Height(1),
+            round: mt::Round::new(0),
+            value: mt::NilOrVal::Val(BlockId(filiera_types::Hash([9; 32]))),
+            validator: ValidatorAddress(key(signer).public_key().address()),
+        };
+        let signature = key(by)
+            .sign(CHAIN, SignKind::Vote, &encoding::encode(&vote.to_vote()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        Input::Vote(SignedMessage::new(vote, signature))
+    }
+
+    /// What the core's own check answers for `input`.
+    fn core_accepts(consensus: &Consensus, input: &ConsensusInput) -> bool {
+        let Input::Vote(v) = input else {
+            panic!("a vote")
+        };
+        let msg = mc::ConsensusMsg::Vote(v.message.clone());
+        consensus
+            .signer
+            .verify(&msg, &v.signature, &key(2).public_key())
+    }
+
+    #[test]
+    fn a_vouched_signature_answers_for_that_signature_only_and_once() {
+        let chain = ChainId::new(CHAIN).unwrap_or_else(|e| panic!("{e}"));
+        let timeouts = mt::LinearTimeouts::default();
+        let mut consensus = Consensus::new(chain, key(1), timeouts, Height(1), set());
+        let (good, forged) = (vote(2, 2), vote(2, 3));
+        assert_eq!(consensus.check_signature(&set(), &forged), Some(false));
+        assert_eq!(consensus.check_signature(&set(), &good), Some(true));
+        // The same vote with another signature is still verified, and refused.
+        assert!(!core_accepts(&consensus, &forged));
+        assert!(core_accepts(&consensus, &good));
+        let _ = consensus.handle(good.clone());
+        assert!(
+            consensus.signer.vouched.borrow().is_none(),
+            "spent by handle"
+        );
+        assert!(core_accepts(&consensus, &good), "verified anew, still good");
+        // A signer outside the set.
+        assert_eq!(consensus.check_signature(&set(), &vote(7, 7)), Some(false));
     }
 }

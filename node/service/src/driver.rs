@@ -18,8 +18,7 @@ use crate::wire::{
 };
 use filiera_consensus::{
     BlockId, CommitCertificate, Consensus, ConsensusInput, ConsensusValidatorSet, Height, Message,
-    Output, SignedProposal, ValidatorAddress, is_from_rounds_proposer, is_signed_by_validator,
-    to_certificate, wal,
+    Output, SignedProposal, ValidatorAddress, to_certificate, wal,
 };
 use filiera_p2p::{MessageId, NetworkEvent, Topic, Verdict};
 use filiera_types::block::Block;
@@ -597,10 +596,10 @@ impl Driver {
         self.penalise(from, why, effects);
     }
 
-    /// A vote, proposal or certificate. Forwarded only when it can count:
-    /// at the current height a vote must be signed by a validator and a
-    /// proposal by its round's proposer (checked here, before the core
-    /// checks it again, so that a forged one goes no further than this node).
+    /// A vote, proposal or certificate. Forwarded only when it can count: a
+    /// vote must be signed by a validator and a proposal by its round's
+    /// proposer (checked here, so that a forged one goes no further than this
+    /// node; the core reuses the check instead of verifying again).
     fn on_consensus(
         &mut self,
         from: PeerId,
@@ -619,13 +618,12 @@ impl Driver {
         // node may then graylist, for seconds, a validator added since (it
         // catches up by sync, which gossip scores do not touch), but junk
         // signed for far heights cannot make it verify without end.
-        let set = ConsensusValidatorSet::new(self.chain.validator_set(height).clone());
-        let chain_id = &self.chain.params().chain_id;
-        let signed = match &input {
-            Input::Vote(v) => Some(is_signed_by_validator(chain_id, &set, v)),
-            Input::Proposal(p) => Some(is_from_rounds_proposer(chain_id, &set, p)),
-            // Certificates are checked vote by vote by the core.
-            _ => None,
+        let signed = if height == current {
+            let set = self.consensus.validators();
+            self.consensus.check_signature(set, &input)
+        } else {
+            let set = ConsensusValidatorSet::new(self.chain.validator_set(height).clone());
+            self.consensus.check_signature(&set, &input)
         };
         if signed == Some(false) {
             // Not disconnected: scoring keeps it out if it goes on.
@@ -652,7 +650,7 @@ impl Driver {
             Err(e) => tracing::debug!(error = %e, "consensus input refused"),
         }
         if let Some(p) = proposal {
-            self.on_proposal(&p, effects)?;
+            self.on_verified_proposal(&p, effects)?;
         }
         Ok(())
     }
@@ -678,39 +676,37 @@ impl Driver {
             effects.push(Effect::Validate(message, from, Verdict::Accept));
             return Ok(());
         }
-        let dropped = self.held.insert(from, id, proposed.block, message);
+        if self.held.contains(&id) {
+            // A copy: the first stays charged to the peer that sent it.
+            effects.push(Effect::Validate(message, from, Verdict::Ignore));
+            return Ok(());
+        }
+        let evicted = self.held.insert(from, id, proposed.block, message);
         self.metrics
             .blocks_unnamed_dropped
-            .inc_by(dropped.len() as u64);
-        for (peer, message) in dropped {
+            .inc_by(evicted.len() as u64);
+        for (peer, message) in evicted {
             effects.push(Effect::Validate(message, peer, Verdict::Ignore));
         }
         self.examine(effects)
     }
 
-    /// A proposal for this height or one of the next: kept if its round's
-    /// proposer signed it (and its round is near), then its block examined.
-    fn on_proposal(
+    /// A proposal for this height or one of the next, signed by its round's
+    /// proposer (`on_consensus` checked it): kept if its round is near, then
+    /// its block examined.
+    fn on_verified_proposal(
         &mut self,
         proposal: &SignedProposal,
         effects: &mut Vec<Effect>,
     ) -> Result<(), Fatal> {
         let p = &proposal.message;
         let height = p.height.0;
-        let current = self.height();
-        let round_now = if height == current {
+        let round_now = if height == self.height() {
             self.consensus.round().unwrap_or(0)
         } else {
             0
         };
-        if height < current
-            || height > current + AHEAD_HEIGHTS_MAX
-            || p.round > round_now.saturating_add(PROPOSAL_ROUNDS_AHEAD_MAX)
-        {
-            return Ok(());
-        }
-        let set = ConsensusValidatorSet::new(self.chain.validator_set(height).clone());
-        if !is_from_rounds_proposer(&self.chain.params().chain_id, &set, proposal) {
+        if p.round > round_now.saturating_add(PROPOSAL_ROUNDS_AHEAD_MAX) {
             return Ok(());
         }
         let naming = Naming {

@@ -95,27 +95,13 @@ fn pre_verify(
     store: &Store,
     limits: &MempoolLimits,
 ) -> (Option<Verdict>, Option<Event>) {
-    let NetworkEvent::Message {
-        from,
-        topic,
-        id,
-        data,
-    } = event
-    else {
+    let NetworkEvent::Message { data, .. } = &event else {
         return (None, Some(Event::Network(event)));
     };
-    let txs = match Gossip::decode(&data) {
+    let txs = match Gossip::decode(data) {
         Ok(Gossip::Txs(txs)) if txs.len() <= TX_GOSSIP_BATCH_MAX => txs,
         Ok(Gossip::Tx(tx)) => vec![tx],
-        _ => {
-            let event = NetworkEvent::Message {
-                from,
-                topic,
-                id,
-                data,
-            };
-            return (None, Some(Event::Network(event)));
-        }
+        _ => return (None, Some(Event::Network(event))),
     };
     // A transaction often arrives after a block that held it was committed
     // (the proposer had it first): its nonce is used, admission would refuse

@@ -62,8 +62,8 @@ impl<T> Default for HeldBlocks<T> {
 
 impl<T> HeldBlocks<T> {
     /// Holds `block` from `from`; returns the held blocks evicted to make
-    /// room (the peer's own oldest first), or this one itself if it is held
-    /// already (it stays charged to the peer that sent it first).
+    /// room (the peer's own oldest first). A block already held is given
+    /// back (it stays charged to the peer that sent it first).
     pub fn insert(&mut self, from: PeerId, id: BlockId, block: Block, token: T) -> Vec<Dropped<T>> {
         if self.blocks.contains_key(&id) {
             return vec![(from, token)];
@@ -132,16 +132,19 @@ impl<T> HeldBlocks<T> {
     }
 
     /// Blocks held.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.blocks.len()
     }
 
     /// Whether none is held.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.blocks.is_empty()
     }
 
     /// Blocks held for `peer`.
+    #[cfg(test)]
     pub fn of_peer(&self, peer: &PeerId) -> usize {
         self.by_peer.get(peer).map_or(0, VecDeque::len)
     }
@@ -179,6 +182,7 @@ impl Namings {
     }
 
     /// Whether some proposal at `height` names `value`.
+    #[cfg(test)]
     pub fn names(&self, height: u64, value: &BlockId) -> bool {
         self.by_round
             .range((height, 0)..=(height, u32::MAX))
@@ -211,11 +215,13 @@ impl Namings {
     }
 
     /// Proposals kept.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.by_round.values().map(Vec::len).sum()
     }
 
     /// Whether none is kept.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.by_round.is_empty()
     }
