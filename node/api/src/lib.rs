@@ -105,6 +105,7 @@ pub async fn blocking<T: Send + 'static>(
         rest::nonce,
         rest::org,
         rest::org_lots,
+        rest::evidence,
         rest::product,
         rest::lot,
         rest::lot_bundle,
@@ -188,6 +189,7 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
         .route("/v1/accounts/{public_key}/nonce", get(rest::nonce))
         .route("/v1/orgs/{id}", get(rest::org))
         .route("/v1/orgs/{id}/lots", get(rest::org_lots))
+        .route("/v1/evidence", get(rest::evidence))
         .route("/v1/products/{gtin}", get(rest::product))
         .route("/v1/lots/{gtin}/{lot}", get(rest::lot))
         .route("/v1/lots/{gtin}/{lot}/bundle", get(rest::lot_bundle))

@@ -298,6 +298,48 @@ pub async fn org_lots(State(s): State<ApiState>, Path(id): Path<String>) -> Answ
     .await
 }
 
+/// Recorded offences listed by `GET /v1/evidence`, at most.
+pub const EVIDENCE_LIST_MAX: usize = 1_000;
+
+/// `GET /v1/evidence`: the equivocations the chain recorded, each with the
+/// pair of signed messages that proves it (borsh, hex) for anyone to check
+/// against the validator set of its height.
+#[utoipa::path(get, path = "/v1/evidence", tag = "node", responses((status = 200, description = "Recorded offences (validator, height, round, step, reporter, the signed pair); truncated when over the bound")))]
+pub async fn evidence(State(s): State<ApiState>) -> Answer {
+    use filiera_types::evidence::{Equivocation, EvidenceRecord};
+    let store = s.store.clone();
+    crate::blocking(&s, move || {
+        let entries =
+            store.state_prefix(filiera_types::sys_keys::EVIDENCE, None, EVIDENCE_LIST_MAX)?;
+        let truncated = entries.len() == EVIDENCE_LIST_MAX;
+        let offences: Vec<Value> = entries
+            .iter()
+            .filter_map(|(_, v)| {
+                filiera_types::encoding::decode::<EvidenceRecord>("evidence", v, usize::MAX).ok()
+            })
+            .map(|r| {
+                let o = r.evidence.offence();
+                let kind = match r.evidence {
+                    Equivocation::Votes(..) => "votes",
+                    Equivocation::Proposals(..) => "proposals",
+                };
+                json!({
+                    "validator": o.validator.to_hex(),
+                    "height": o.height,
+                    "round": o.round,
+                    "step": o.step.as_str(),
+                    "kind": kind,
+                    "reported_height": r.reported_height,
+                    "reporter": r.reporter.to_hex(),
+                    "evidence": hex::encode(filiera_types::encoding::encode(&r.evidence)),
+                })
+            })
+            .collect();
+        Ok(Json(json!({"offences": offences, "truncated": truncated})))
+    })
+    .await
+}
+
 /// `GET /v1/products/{gtin}`.
 #[utoipa::path(get, path = "/v1/products/{gtin}", tag = "records", params(("gtin" = String, Path, description = "GTIN")), responses((status = 200, description = "The product and its attestations"), (status = 400, description = "invalid_identifier"), (status = 404, description = "not_found")))]
 pub async fn product(State(s): State<ApiState>, Path(gtin_text): Path<String>) -> Answer {

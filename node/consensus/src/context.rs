@@ -189,6 +189,19 @@ pub struct ConsensusProposal {
     pub proposer: ValidatorAddress,
 }
 
+impl ConsensusProposal {
+    /// The proposal in Filiera's signed form (what the signature covers).
+    pub fn to_proposal(&self) -> filiera_types::evidence::Proposal {
+        filiera_types::evidence::Proposal {
+            height: self.height.0,
+            round: self.round,
+            block_hash: self.value.0,
+            pol_round: self.pol_round,
+            proposer: self.proposer.0,
+        }
+    }
+}
+
 impl mt::Proposal<FilieraContext> for ConsensusProposal {
     fn height(&self) -> Height {
         self.height

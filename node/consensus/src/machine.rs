@@ -10,6 +10,7 @@ use crate::context::{
     BlockId, ConsensusProposal, ConsensusValidatorSet, ConsensusVote, FilieraContext, Height,
     ValidatorAddress,
 };
+use filiera_types::evidence::Equivocation;
 use filiera_types::{ChainId, SignKind, encoding};
 use malachite_consensus::{self as mc, Effect, Input, Resume, SignedConsensusMsg};
 use malachite_types::{
@@ -87,8 +88,10 @@ pub enum Output {
     },
     /// The block is decided: commit it with this certificate, then start the next height.
     Decided(CommitCertificate),
-    /// Equivocation seen at the decided height (two votes or proposals by one validator).
-    Evidence(Vec<ValidatorAddress>),
+    /// Equivocation seen at the decided height: pairs of votes or proposals
+    /// signed by one validator for one step, in canonical order, each pair
+    /// checkable by anyone with that height's validator set.
+    Evidence(Vec<Equivocation>),
 }
 
 /// Why consensus could not process an input.
@@ -292,7 +295,34 @@ pub fn to_certificate(c: &CommitCertificate) -> filiera_types::CommitCertificate
 
 /// The bytes a proposal signature covers.
 pub fn proposal_bytes(p: &ConsensusProposal) -> Vec<u8> {
-    encoding::encode(p)
+    encoding::encode(&p.to_proposal())
+}
+
+/// The core's evidence in Filiera's signed forms, proposals first, each
+/// validator's pairs in the order the core kept them.
+fn equivocations(evidence: &mc::MisbehaviorEvidence<FilieraContext>) -> Vec<Equivocation> {
+    let vote = |v: &SignedVote| filiera_types::SignedVote {
+        vote: v.message.to_vote(),
+        signature: v.signature,
+    };
+    let proposal = |p: &SignedProposal| filiera_types::evidence::SignedProposal {
+        proposal: p.message.to_proposal(),
+        signature: p.signature,
+    };
+    let proposals = evidence.proposals.iter().flat_map(|(_, pairs)| {
+        pairs
+            .iter()
+            .map(|(a, b)| Equivocation::Proposals(proposal(a), proposal(b)))
+    });
+    let votes = evidence.votes.iter().flat_map(|(_, pairs)| {
+        pairs
+            .iter()
+            .map(|(a, b)| Equivocation::Votes(vote(a), vote(b)))
+    });
+    proposals
+        .chain(votes)
+        .map(Equivocation::canonical)
+        .collect()
 }
 
 /// The signature a network vote or proposal must carry: who must have
@@ -528,13 +558,9 @@ impl Signer {
                 r.resume_with(())
             }
             Effect::Finalize(_certificate, _extensions, evidence, r) => {
-                let mut who: Vec<ValidatorAddress> =
-                    evidence.votes.iter().map(|(a, _)| *a).collect();
-                who.extend(evidence.proposals.iter().map(|(a, _)| *a));
-                who.sort();
-                who.dedup();
-                if !who.is_empty() {
-                    out.push(Output::Evidence(who));
+                let pairs = equivocations(&evidence);
+                if !pairs.is_empty() {
+                    out.push(Output::Evidence(pairs));
                 }
                 r.resume_with(())
             }
@@ -602,6 +628,26 @@ mod tests {
             })
             .collect();
         ConsensusValidatorSet::new(ValidatorSet::new(validators).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    /// Proposals were signed over the borsh encoding of `ConsensusProposal`
+    /// before evidence needed that form in `filiera-types`: the two must stay
+    /// the same bytes, or every signed proposal (WALs, evidence) breaks.
+    #[test]
+    fn a_proposal_signs_the_same_bytes_in_both_forms() {
+        let proposal = ConsensusProposal {
+            height: Height(7),
+            round: 3,
+            value: BlockId(filiera_types::Hash([5; 32])),
+            pol_round: -1,
+            proposer: ValidatorAddress(key(2).public_key().address()),
+        };
+        assert_eq!(proposal_bytes(&proposal), encoding::encode(&proposal));
+        let relocked = ConsensusProposal {
+            pol_round: 2,
+            ..proposal
+        };
+        assert_eq!(proposal_bytes(&relocked), encoding::encode(&relocked));
     }
 
     fn vote(signer: u8, by: u8) -> ConsensusInput {

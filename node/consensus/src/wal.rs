@@ -133,6 +133,16 @@ fn vote_from_wire(w: WireVote) -> SignedMessage<FilieraContext, ConsensusVote> {
     SignedMessage::new(vote, w.signature)
 }
 
+/// A vote in Filiera's signed form as the bytes of a vote input (what
+/// gossip carries): for tools and tests that speak to a node without
+/// Malachite's types.
+pub fn encode_signed_vote(v: &filiera_types::SignedVote) -> Result<Vec<u8>, WalCodecError> {
+    encode(&Input::Vote(SignedMessage::new(
+        ConsensusVote::from_vote(&v.vote),
+        v.signature,
+    )))
+}
+
 /// Encodes an input the core asked to log.
 pub fn encode(input: &Input<FilieraContext>) -> Result<Vec<u8>, WalCodecError> {
     let record = match input {

@@ -14,6 +14,7 @@ use crate::limits::{EXECUTOR_STACK_BYTES, TX_FUEL_MAX};
 use crate::outcome::{CallStatus, FailureCode};
 use crate::runtime::{ContractEngine, LoadedContract, RuntimeError};
 use filiera_contract_api::CallInput;
+use filiera_types::evidence::{EVIDENCE_CONTRACT, EVIDENCE_METHOD};
 use filiera_types::receipt::{Receipt, TxStatus};
 use filiera_types::{ChainId, ContractId, Hash, PublicKey, SignedTransaction};
 use std::collections::BTreeMap;
@@ -88,6 +89,9 @@ impl Executor {
     ) -> Result<Executor, RuntimeError> {
         let mut loaded = BTreeMap::new();
         for (id, code) in contracts {
+            if id.as_str() == EVIDENCE_CONTRACT {
+                return Err(RuntimeError::ReservedId(id.to_string()));
+            }
             loaded.insert(id.clone(), engine.load(code)?);
         }
         Ok(Executor {
@@ -226,6 +230,9 @@ impl Executor {
         }
         let mut writes = Changes::new();
         writes.insert(key, Some((expected + 1).to_le_bytes().to_vec()));
+        if tx.call.contract.as_str() == EVIDENCE_CONTRACT {
+            return self.report_evidence(&*state, block, stx, writes);
+        }
         let Some(contract) = self.contracts.get(&tx.call.contract) else {
             let status = TxStatus::Failed {
                 code: FailureCode::NoContract as u16,
@@ -272,6 +279,52 @@ impl Executor {
             fuel_used: outcome.fuel_used,
             events: outcome.events,
             return_data: outcome.return_data,
+        };
+        (receipt, writes)
+    }
+
+    /// The native evidence call (see [`crate::evidence`]).
+    fn report_evidence(
+        &self,
+        state: &dyn StateReader,
+        block: &BlockContext,
+        stx: &SignedTransaction,
+        mut writes: Changes,
+    ) -> (Receipt, Changes) {
+        let tx = &stx.tx;
+        let result = if tx.call.method.as_str() == EVIDENCE_METHOD {
+            crate::evidence::report(
+                state,
+                &block.chain_id,
+                block.height,
+                &tx.sender,
+                &tx.call.args,
+            )
+        } else {
+            Err((
+                FailureCode::EvidenceInvalid,
+                format!("{EVIDENCE_CONTRACT} has no method {}", tx.call.method),
+            ))
+        };
+        let (status, events) = match result {
+            Ok((recorded, events)) => {
+                writes.extend(recorded);
+                (TxStatus::Success, events)
+            }
+            Err((code, message)) => (
+                TxStatus::Failed {
+                    code: code as u16,
+                    message,
+                },
+                Vec::new(),
+            ),
+        };
+        let receipt = Receipt {
+            tx_hash: stx.hash(),
+            status,
+            fuel_used: 0,
+            events,
+            return_data: Vec::new(),
         };
         (receipt, writes)
     }

@@ -30,6 +30,7 @@
 
 pub mod abi;
 pub mod contracts;
+mod evidence;
 pub mod executor;
 pub mod genesis;
 pub mod host;

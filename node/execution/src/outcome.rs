@@ -29,6 +29,8 @@ pub enum FailureCode {
     Expired = 9,
     /// The nonce is not the sender's next (nothing changes).
     BadNonce = 10,
+    /// An equivocation report that does not prove its offence (nothing is recorded).
+    EvidenceInvalid = 11,
 }
 
 /// The result of one call.

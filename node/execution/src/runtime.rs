@@ -27,6 +27,9 @@ pub enum RuntimeError {
     /// wasmtime refused the configuration or the module.
     #[error("wasmtime: {0}")]
     Engine(String),
+    /// A contract id the node keeps for its own native calls.
+    #[error("contract id {0} is reserved for the node's native calls")]
+    ReservedId(String),
     /// The compiled-module cache could not be read or written.
     #[error("module cache {path}: {reason}")]
     Cache {

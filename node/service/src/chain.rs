@@ -296,6 +296,17 @@ impl Chain {
         committed_nonce(&self.store, sender)
     }
 
+    /// Whether the chain has recorded evidence of `offence`.
+    pub fn evidence_recorded(
+        &self,
+        offence: &filiera_types::evidence::Offence,
+    ) -> Result<bool, ChainError> {
+        Ok(self
+            .store
+            .state_get(&filiera_types::sys_keys::evidence(offence))?
+            .is_some())
+    }
+
     /// Hash and time of the block at `height - 1` (the genesis for height 1).
     fn parent(&self, height: u64) -> Result<(Hash, u64), ChainError> {
         if height <= 1 {

@@ -9,6 +9,7 @@
 //! with every event, used for block times and metrics only.
 
 use crate::chain::{Chain, ChainError, Executed};
+use crate::evidence::{self, EVIDENCE_EXPIRY_BLOCKS};
 use crate::mempool::{AdmitContext, AdmitError, Mempool, Verified};
 use crate::metrics::Metrics;
 use crate::proposals::{HeldBlocks, Naming, Namings, PROPOSAL_ROUNDS_AHEAD_MAX};
@@ -22,6 +23,7 @@ use filiera_consensus::{
 };
 use filiera_p2p::{MessageId, NetworkEvent, Topic, Verdict};
 use filiera_types::block::Block;
+use filiera_types::evidence::{EVIDENCE_CONTRACT, EVIDENCE_PER_TX_MAX, Equivocation};
 use filiera_types::{Address, Hash, SecretKey, SignedTransaction};
 use filiera_wal::Wal;
 use libp2p::PeerId;
@@ -218,6 +220,8 @@ struct Candidate {
 /// The driver.
 pub struct Driver {
     consensus: Consensus,
+    /// The consensus key, also what this node signs evidence reports with.
+    key: SecretKey,
     chain: Chain,
     mempool: Mempool,
     wal: Wal,
@@ -326,6 +330,7 @@ impl Driver {
         };
         let mut driver = Driver {
             consensus,
+            key: key.clone(),
             chain,
             mempool,
             wal,
@@ -984,12 +989,7 @@ impl Driver {
                     }
                 }
                 Output::RoundStarted { round, .. } => self.metrics.round.set(i64::from(round)),
-                Output::Evidence(who) => {
-                    for v in who {
-                        tracing::warn!(validator = %v.0, "equivocation recorded");
-                        self.metrics.evidence.inc();
-                    }
-                }
+                Output::Evidence(pairs) => self.on_evidence(pairs, effects),
                 Output::Decided(cert) => {
                     if let Some(more) = self.decided(cert, effects)? {
                         // After what is left of the old height, in order.
@@ -1063,6 +1063,61 @@ impl Driver {
             .filter(|r| matches!(r.status, filiera_types::receipt::TxStatus::Failed { .. }))
             .count();
         self.metrics.txs_failed.inc_by(failed as u64);
+        let recorded = receipts
+            .iter()
+            .flat_map(|r| &r.events)
+            .filter(|e| e.contract.as_str() == EVIDENCE_CONTRACT)
+            .count();
+        self.metrics.evidence_recorded.inc_by(recorded as u64);
+    }
+
+    /// Equivocation the core kept at the height just decided: logged,
+    /// counted, and reported to the chain unless already recorded there.
+    fn on_evidence(&mut self, pairs: Vec<Equivocation>, effects: &mut Vec<Effect>) {
+        self.metrics.evidence.inc_by(pairs.len() as u64);
+        let mut new = Vec::new();
+        for pair in pairs {
+            let o = pair.offence();
+            tracing::warn!(
+                validator = %o.validator,
+                height = o.height,
+                round = o.round,
+                step = o.step.as_str(),
+                "equivocation seen"
+            );
+            // A store error only costs a duplicate report, which the chain merges.
+            if !self.chain.evidence_recorded(&o).unwrap_or(false) && new.len() < EVIDENCE_PER_TX_MAX
+            {
+                new.push(pair);
+            }
+        }
+        if new.is_empty() {
+            return;
+        }
+        let sender = self.key.public_key();
+        let Ok(committed) = self.chain.nonce(&sender) else {
+            tracing::warn!("cannot read this node's nonce: evidence not reported");
+            return;
+        };
+        let params = self.chain.params();
+        let report = evidence::report_tx(
+            &params.chain_id,
+            &self.key,
+            self.mempool.next_nonce(&sender.address(), committed),
+            self.height(),
+            EVIDENCE_EXPIRY_BLOCKS.min(params.tx_expiry_blocks_max),
+            &new,
+        )
+        .map_err(|e| e.to_string())
+        .and_then(|tx| Verified::check(tx).map_err(|e| e.to_string()))
+        .and_then(|tx| self.submit(tx, effects).map_err(|e| e.to_string()));
+        match report {
+            Ok(hash) => {
+                self.metrics.evidence_reported.inc();
+                tracing::warn!(tx = %hash, pairs = new.len(), "equivocation reported to the chain");
+            }
+            Err(e) => tracing::warn!(error = %e, "equivocation not reported"),
+        }
     }
 
     /// After a commit (decided or synced): WAL, mempool, metrics; returns

@@ -31,6 +31,7 @@ pub mod admin;
 pub mod backup;
 pub mod chain;
 pub mod driver;
+pub mod evidence;
 pub mod handle;
 pub mod mempool;
 pub mod metrics;

@@ -179,6 +179,18 @@ impl Mempool {
         }
     }
 
+    /// The nonce `sender`'s next transaction needs: the committed one, or
+    /// after the run of consecutive nonces this pool holds from it.
+    pub fn next_nonce(&self, sender: &Address, committed: u64) -> u64 {
+        let mut next = committed;
+        if let Some(held) = self.senders.get(sender) {
+            while held.contains_key(&next) {
+                next += 1;
+            }
+        }
+        next
+    }
+
     /// Transactions held.
     pub fn len(&self) -> usize {
         self.count

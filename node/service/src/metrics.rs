@@ -61,6 +61,10 @@ pub struct Metrics {
     pub tx_gossip_dropped: IntCounter,
     /// Equivocations seen.
     pub evidence: IntCounter,
+    /// Evidence reports this node signed and admitted.
+    pub evidence_reported: IntCounter,
+    /// Offences recorded on chain by the blocks this node committed.
+    pub evidence_recorded: IntCounter,
     /// Peers disconnected for sending malformed data.
     pub peers_penalised: IntCounter,
 }
@@ -200,7 +204,15 @@ impl Metrics {
             )?,
             evidence: counter(
                 "filiera_equivocations_total",
-                "Equivocating votes or proposals seen.",
+                "Pairs of equivocating votes or proposals this node's consensus saw.",
+            )?,
+            evidence_reported: counter(
+                "filiera_evidence_reported_total",
+                "Equivocation reports this node signed and admitted to its mempool.",
+            )?,
+            evidence_recorded: counter(
+                "filiera_evidence_recorded_total",
+                "Equivocation offences recorded on chain by blocks this node committed.",
             )?,
             peers_penalised: counter(
                 "filiera_peers_penalised_total",

@@ -1439,6 +1439,7 @@ pub fn check_status_cli(api: &str, dir: &Path) {
         "{text}"
     );
     assert!(text.contains("peers 3") && text.contains("MiB"), "{text}");
+    assert!(text.contains("no equivocation recorded on chain"), "{text}");
     let out = crate::network::filiera()
         .args(["--json", "status", "--api", api, "--home"])
         .arg(dir.join("node0"))

@@ -2,5 +2,6 @@
 //! Integration tests of the `filiera` binary, run as a real process.
 
 mod api;
+mod byzantine;
 mod cli;
 mod network;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const VALIDATORS: usize = 4;
+pub(crate) const VALIDATORS: usize = 4;
 /// Generous bounds: a cold 2-core CI machine is slow, never wrong.
 const WAIT_S: u64 = 60;
 
@@ -31,10 +31,10 @@ fn free_base(span: u16) -> u16 {
     panic!("no free port range");
 }
 
-struct Net {
-    dir: PathBuf,
-    api_base: u16,
-    nodes: Vec<Option<Child>>,
+pub(crate) struct Net {
+    pub(crate) dir: PathBuf,
+    pub(crate) api_base: u16,
+    pub(crate) nodes: Vec<Option<Child>>,
 }
 
 impl Drop for Net {
@@ -115,7 +115,7 @@ pub fn run_ok(cmd: &mut Command) -> String {
     stdout
 }
 
-fn spawn(home: &Path) -> Child {
+pub(crate) fn spawn(home: &Path) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -131,7 +131,7 @@ fn spawn(home: &Path) -> Child {
         .unwrap()
 }
 
-fn get(url: &str) -> Option<Value> {
+pub(crate) fn get(url: &str) -> Option<Value> {
     ureq::get(url)
         .config()
         .timeout_global(Some(Duration::from_secs(5)))
@@ -145,7 +145,7 @@ fn get(url: &str) -> Option<Value> {
 
 /// One network of processes at a time: a 2-core CI machine running three
 /// networks at once would test the scheduler more than the node.
-fn one_network_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+pub(crate) fn one_network_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -163,7 +163,7 @@ fn wait_api(url: &str) -> Value {
 }
 
 /// Polls `probe` every `every_ms` until it answers, within `WAIT_S`.
-fn wait_until<T>(what: &str, every_ms: u64, mut probe: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn wait_until<T>(what: &str, every_ms: u64, mut probe: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(WAIT_S);
     loop {
         if let Some(found) = probe() {
@@ -183,7 +183,7 @@ pub(crate) fn height_at(status_url: &str) -> u64 {
 
 impl Net {
     /// The localnet's files, no node started.
-    fn create(dir: &Path) -> Net {
+    pub(crate) fn create(dir: &Path) -> Net {
         // p2p on base.., APIs on base + 8.., the stranger on base + 12 and 13.
         let p2p_base = free_base(16);
         let api_base = p2p_base + 8;
@@ -206,7 +206,7 @@ impl Net {
         }
     }
 
-    fn new(dir: &Path) -> Net {
+    pub(crate) fn new(dir: &Path) -> Net {
         let mut net = Net::create(dir);
         for i in 0..VALIDATORS {
             let child = spawn(&net.home(i));
@@ -215,7 +215,7 @@ impl Net {
         net
     }
 
-    fn base_p2p(&self) -> u16 {
+    pub(crate) fn base_p2p(&self) -> u16 {
         let text = std::fs::read_to_string(self.home(0).join("config.toml")).unwrap();
         let line = text
             .lines()
@@ -229,37 +229,37 @@ impl Net {
             .unwrap()
     }
 
-    fn home(&self, i: usize) -> PathBuf {
+    pub(crate) fn home(&self, i: usize) -> PathBuf {
         self.dir.join(format!("node{i}"))
     }
 
-    fn url(&self, i: usize, path: &str) -> String {
+    pub(crate) fn url(&self, i: usize, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.api_base + i as u16)
     }
 
-    fn status(&self, i: usize) -> Option<Value> {
+    pub(crate) fn status(&self, i: usize) -> Option<Value> {
         get(&self.url(i, "/v1/status"))
     }
 
-    fn height(&self, i: usize) -> u64 {
+    pub(crate) fn height(&self, i: usize) -> u64 {
         self.status(i)
             .and_then(|s| s["height"].as_u64())
             .unwrap_or(0)
     }
 
-    fn kill9(&mut self, i: usize) {
+    pub(crate) fn kill9(&mut self, i: usize) {
         let mut child = self.nodes[i].take().expect("running");
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
     }
 
-    fn restart(&mut self, i: usize) {
+    pub(crate) fn restart(&mut self, i: usize) {
         assert!(self.nodes[i].is_none());
         self.nodes[i] = Some(spawn(&self.home(i)));
     }
 
     /// Waits until each of `nodes` reports a height of at least `height`.
-    fn wait_height(&self, nodes: &[usize], height: u64) {
+    pub(crate) fn wait_height(&self, nodes: &[usize], height: u64) {
         let deadline = Instant::now() + Duration::from_secs(WAIT_S);
         while Instant::now() < deadline {
             if nodes.iter().all(|&i| self.height(i) >= height) {
@@ -272,7 +272,7 @@ impl Net {
     }
 
     /// A counter or gauge from the node's Prometheus text.
-    fn metric(&self, i: usize, name: &str) -> u64 {
+    pub(crate) fn metric(&self, i: usize, name: &str) -> u64 {
         let text = ureq::get(&self.url(i, "/metrics"))
             .call()
             .unwrap()
@@ -284,13 +284,13 @@ impl Net {
             .map_or(0, |v| v as u64)
     }
 
-    fn block(&self, i: usize, height: u64) -> Value {
+    pub(crate) fn block(&self, i: usize, height: u64) -> Value {
         get(&self.url(i, &format!("/v1/blocks/{height}"))).expect("block served")
     }
 
     /// The time each height took from `from` to `to` (differences of node
     /// 0's block times), as `p50 .. p99 .. max ms (n)`, nearest rank.
-    fn height_times(&self, from: u64, to: u64) -> String {
+    pub(crate) fn height_times(&self, from: u64, to: u64) -> String {
         let time = |h: u64| self.block(0, h)["time_ms"].as_u64().unwrap();
         let mut ms: Vec<u64> = (from.max(1)..to).map(|h| time(h + 1) - time(h)).collect();
         ms.sort_unstable();
@@ -308,7 +308,7 @@ impl Net {
     }
 
     /// No two nodes hold different blocks (or state roots) at any height.
-    fn assert_no_fork(&self, nodes: &[usize], up_to: u64) {
+    pub(crate) fn assert_no_fork(&self, nodes: &[usize], up_to: u64) {
         for h in 1..=up_to {
             let first = self.block(nodes[0], h);
             for &i in &nodes[1..] {
@@ -320,7 +320,7 @@ impl Net {
     }
 }
 
-fn commission(chain: &ChainId, key: &SecretKey, nonce: u64, lot: &str) -> Vec<u8> {
+pub(crate) fn commission(chain: &ChainId, key: &SecretKey, nonce: u64, lot: &str) -> Vec<u8> {
     let args = Commission {
         id: LotRef {
             gtin: "09521234100010".into(),
@@ -383,13 +383,13 @@ fn init_extra_node(net: &Net, home: &Path, p2p_port: u16, api_port: u16, peers: 
     .unwrap();
 }
 
-fn read_key(path: &Path) -> SecretKey {
+pub(crate) fn read_key(path: &Path) -> SecretKey {
     let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let seed = hex::decode(v["secret_key"].as_str().expect("secret_key")).unwrap();
     SecretKey::from_seed(&seed.try_into().unwrap())
 }
 
-fn submit(net: &Net, node: usize, tx: &[u8]) -> String {
+pub(crate) fn submit(net: &Net, node: usize, tx: &[u8]) -> String {
     let mut response = ureq::post(&net.url(node, "/v1/txs"))
         .header("content-type", "application/octet-stream")
         .send(tx)
@@ -398,7 +398,7 @@ fn submit(net: &Net, node: usize, tx: &[u8]) -> String {
     v["tx_hash"].as_str().unwrap().to_owned()
 }
 
-fn wait_receipt(net: &Net, node: usize, hash: &str) -> Value {
+pub(crate) fn wait_receipt(net: &Net, node: usize, hash: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(WAIT_S);
     while Instant::now() < deadline {
         if let Some(r) = get(&net.url(node, &format!("/v1/txs/{hash}")))
@@ -1127,163 +1127,5 @@ fn a_validator_restored_from_an_online_backup_rejoins_halt_height_stops_a_node_a
     assert!(
         !refused.status.success() && stderr.contains(&expected),
         "{stderr}"
-    );
-}
-
-/// How long the Byzantine validator attacks, s.
-const ATTACK_S: u64 = 20;
-
-/// Validator 3's keys in the hands of an attacker: an in-process libp2p peer
-/// (real sockets, allow-listed by its real key) that floods the other three
-/// with well-formed blocks no proposal names, for this height and the next
-/// two, asks them for the whole chain again and again, and now and then
-/// sends bytes that do not decode (then redials). Returns how many blocks
-/// it published.
-fn byzantine_validator(net: &Net, stop: &std::sync::atomic::AtomicBool) -> u64 {
-    use filiera_p2p::{Network, NetworkConfig, Topic};
-    use filiera_service::wire::{Gossip, ProposedBlock, SyncRequest};
-    use filiera_types::block::{Block, Header};
-    use std::sync::atomic::Ordering;
-    let p2p_key = read_key(&net.home(3).join("keys/p2p.json"));
-    let me = read_key(&net.home(3).join("keys/consensus.json"));
-    let allowed: Vec<_> = (0..VALIDATORS)
-        .map(|i| read_key(&net.home(i).join("keys/p2p.json")).public_key())
-        .collect();
-    let peers: Vec<libp2p::Multiaddr> = (0..3)
-        .map(|i| {
-            format!("/ip4/127.0.0.1/tcp/{}", net.api_base - 8 + i)
-                .parse()
-                .unwrap()
-        })
-        .collect();
-    let peer_ids: Vec<_> = allowed[..3]
-        .iter()
-        .map(|k| filiera_p2p::peer_id_of(k).unwrap())
-        .collect();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let (network, mut events) = Network::start(NetworkConfig {
-            node_key_seed: *p2p_key.to_seed(),
-            listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-            bootstrap: peers.clone(),
-            allowed,
-            validate_gossip: false,
-            connection_limits: Default::default(),
-        })
-        .unwrap();
-        // Its inbox is drained, unread.
-        tokio::spawn(async move { while events.recv().await.is_some() {} });
-        let chain = ChainId::new("filiera-marche-localnet").unwrap();
-        let mut published = 0u64;
-        let mut n = 0u64;
-        while !stop.load(Ordering::Relaxed) {
-            n += 1;
-            let height = net.height(0) + 1;
-            for ahead in 0..3 {
-                for k in 0..8u64 {
-                    let header = Header {
-                        version: 1,
-                        chain_id: chain.clone(),
-                        height: height + ahead,
-                        time_ms: n * 1_000 + k,
-                        parent_hash: filiera_types::Hash([7; 32]),
-                        txs_root: Block::compute_txs_root(&[]),
-                        receipts_root: filiera_types::Hash([n as u8; 32]),
-                        state_root: filiera_types::Hash([k as u8; 32]),
-                        validator_set_hash: filiera_types::Hash([0; 32]),
-                        next_validator_set_hash: filiera_types::Hash([0; 32]),
-                        proposer: me.public_key().address(),
-                    };
-                    let block = ProposedBlock {
-                        round: 0,
-                        valid_round: None,
-                        proposer: me.public_key().address(),
-                        block: Block {
-                            header,
-                            txs: vec![],
-                        },
-                    };
-                    let _ = network
-                        .publish(Topic::Blocks, Gossip::Block(block).encode())
-                        .await;
-                    published += 1;
-                }
-            }
-            let everything = SyncRequest {
-                from_height: 1,
-                count: u32::MAX,
-            };
-            for peer in &peer_ids {
-                let _ = network.request(*peer, everything.encode()).await;
-            }
-            if n.is_multiple_of(20) {
-                let _ = network.publish(Topic::Consensus, vec![0xff; 64]).await;
-                for addr in &peers {
-                    let _ = network.dial(addr.clone()).await;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        published
-    })
-}
-
-#[test]
-fn a_byzantine_validator_flooding_unnamed_blocks_neither_stops_nor_splits_the_other_three() {
-    let _serial = one_network_at_a_time();
-    let tmp = tempfile::tempdir().unwrap();
-    let mut net = Net::create(&tmp.path().join("localnet"));
-    for i in 0..3 {
-        net.nodes.push(Some(spawn(&net.home(i))));
-    }
-    net.nodes.push(None);
-    let honest = [0, 1, 2];
-    net.wait_height(&honest, 2);
-    // The same three, the same length of time, no attack: what to compare with.
-    let calm_start = net.height(0);
-    std::thread::sleep(Duration::from_secs(ATTACK_S));
-    let calm_end = net.height(0);
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let (start, published) = std::thread::scope(|s| {
-        let attacker = s.spawn(|| byzantine_validator(&net, &stop));
-        let start = net.height(0);
-        std::thread::sleep(Duration::from_secs(ATTACK_S));
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        (start, attacker.join().unwrap())
-    });
-    assert!(
-        published > 1_000,
-        "the attacker published {published} blocks"
-    );
-    let during = net.height(0);
-    // Three of four finalise on their own: every height whose proposer is
-    // the attacker costs a round, the others take a block interval.
-    assert!(
-        during >= start + 5,
-        "heights {start} to {during} in {ATTACK_S} s under attack"
-    );
-    net.wait_height(&honest, during + 2);
-    net.assert_no_fork(&honest, during);
-    let mut dropped = 0;
-    for i in honest {
-        // Never examined: no proposal named them.
-        assert_eq!(net.metric(i, "filiera_blocks_invalid_total"), 0, "node {i}");
-        dropped += net.metric(i, "filiera_blocks_unnamed_dropped_total");
-        assert!(
-            net.metric(i, "filiera_peers") >= 2,
-            "node {i} lost honest peers"
-        );
-    }
-    assert!(dropped > 0, "the flood reached the honest nodes");
-    eprintln!(
-        "without attack for {ATTACK_S} s: heights {calm_start} to {calm_end}; time per height {}",
-        net.height_times(calm_start, calm_end)
-    );
-    eprintln!(
-        "under attack for {ATTACK_S} s: heights {start} to {during}; time per height {}; {published} blocks published, {dropped} dropped unexamined",
-        net.height_times(start, during)
     );
 }

@@ -21,6 +21,7 @@
 pub mod block;
 pub mod crypto;
 pub mod encoding;
+pub mod evidence;
 pub mod genesis;
 pub mod gs1;
 pub mod hash;

@@ -3,6 +3,7 @@
 //! executor, the chain, the API and light clients.
 
 use crate::crypto::PublicKey;
+use crate::evidence::Offence;
 use crate::name::ContractId;
 
 /// A sender's next nonce (u64, little endian).
@@ -33,4 +34,18 @@ pub fn validator_set(height: u64) -> Vec<u8> {
 pub fn validator_set_height(key: &[u8]) -> Option<u64> {
     let bytes: [u8; 8] = key.strip_prefix(VALIDATOR_SETS)?.try_into().ok()?;
     Some(u64::from_be_bytes(bytes))
+}
+
+/// Prefix of recorded equivocation evidence.
+pub const EVIDENCE: &[u8] = b"sys/evidence/";
+
+/// Where the evidence of `offence` is recorded: validator, then height, round
+/// and step (big endian), so one validator's offences sort by height.
+pub fn evidence(offence: &Offence) -> Vec<u8> {
+    let mut k = EVIDENCE.to_vec();
+    k.extend_from_slice(&offence.validator.0);
+    k.extend_from_slice(&offence.height.to_be_bytes());
+    k.extend_from_slice(&offence.round.to_be_bytes());
+    k.push(offence.step as u8);
+    k
 }

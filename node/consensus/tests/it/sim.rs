@@ -175,6 +175,8 @@ pub struct Sim {
     pub faults: Faults,
     votes: BTreeMap<(Address, u64, u32, u8), Option<Hash>>,
     pub double_signs: Vec<String>,
+    /// Evidence pairs a node output that do not prove their offence.
+    pub unprovable_evidence: Vec<String>,
     /// When each (validator, height, round, step) vote was first published.
     pub first_seen_ms: BTreeMap<(Address, u64, u32, u8), u64>,
     /// Conflicting votes the Byzantine validator was seen to sign.
@@ -276,6 +278,7 @@ impl Sim {
             faults,
             votes: BTreeMap::new(),
             double_signs: Vec::new(),
+            unprovable_evidence: Vec::new(),
             first_seen_ms: BTreeMap::new(),
             byzantine_double_signs: 0,
             block_interval_ms: 100,
@@ -418,8 +421,16 @@ impl Sim {
                         self.broadcast(i, NetMsg::Block(msg));
                     }
                 }
-                Output::Evidence(who) => {
-                    self.nodes[i].evidence.extend(who.into_iter().map(|a| a.0))
+                Output::Evidence(pairs) => {
+                    for pair in pairs {
+                        // What the chain would check of a report.
+                        match pair.verify(self.chain_id.as_str(), &self.set) {
+                            Ok(offence) => {
+                                self.nodes[i].evidence.insert(offence.validator);
+                            }
+                            Err(e) => self.unprovable_evidence.push(format!("node {i}: {e}")),
+                        }
+                    }
                 }
                 Output::RoundStarted {
                     height,

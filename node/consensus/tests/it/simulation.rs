@@ -221,6 +221,11 @@ fn an_equivocating_validator_is_recorded_and_cannot_fork_the_chain() {
                     .collect::<Vec<_>>()
             );
         }
+        assert_eq!(
+            sim.unprovable_evidence,
+            Vec::<String>::new(),
+            "{reproduce}: evidence that does not verify against the validator set"
+        );
         assert!(
             honest
                 .iter()

@@ -4,6 +4,7 @@
 
 mod chain;
 mod determinism;
+mod evidence;
 mod genesis;
 mod lifecycle;
 mod permissions;

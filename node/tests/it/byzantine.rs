@@ -1,0 +1,399 @@
+//! A Byzantine validator on real processes: validators 0 to 2 are `filiera
+//! start` processes; validator 3's keys are in the hands of an in-process
+//! libp2p peer (real sockets, allow-listed by its real key) that attacks them.
+
+use crate::network::{
+    Net, VALIDATORS, filiera, one_network_at_a_time, read_key, run_ok, spawn, submit, wait_receipt,
+    wait_until,
+};
+use filiera_types::evidence::{EVIDENCE_CONTRACT, EVIDENCE_METHOD, Equivocation, Step};
+use filiera_types::{
+    ChainId, ContractCall, ContractId, Hash, MethodName, SecretKey, Transaction, Vote, VoteKind,
+    encoding,
+};
+use serde_json::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// The attacker's network node: validator 3's p2p key, dialing the other three.
+fn attacker_network(
+    net: &Net,
+) -> (
+    filiera_p2p::Network,
+    tokio::sync::mpsc::Receiver<filiera_p2p::NetworkEvent>,
+    Vec<libp2p::Multiaddr>,
+    Vec<libp2p::PeerId>,
+) {
+    use filiera_p2p::{Network, NetworkConfig};
+    let p2p_key = read_key(&net.home(3).join("keys/p2p.json"));
+    let allowed: Vec<_> = (0..VALIDATORS)
+        .map(|i| read_key(&net.home(i).join("keys/p2p.json")).public_key())
+        .collect();
+    let peers: Vec<libp2p::Multiaddr> = (0..3)
+        .map(|i| {
+            format!("/ip4/127.0.0.1/tcp/{}", net.api_base - 8 + i)
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let peer_ids: Vec<_> = allowed[..3]
+        .iter()
+        .map(|k| filiera_p2p::peer_id_of(k).unwrap())
+        .collect();
+    let (network, events) = Network::start(NetworkConfig {
+        node_key_seed: *p2p_key.to_seed(),
+        listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+        bootstrap: peers.clone(),
+        allowed,
+        validate_gossip: false,
+        connection_limits: Default::default(),
+    })
+    .unwrap();
+    (network, events, peers, peer_ids)
+}
+
+/// How long the Byzantine validator attacks, s.
+const ATTACK_S: u64 = 20;
+
+/// Validator 3's keys in the hands of an attacker: an in-process libp2p peer
+/// (real sockets, allow-listed by its real key) that floods the other three
+/// with well-formed blocks no proposal names, for this height and the next
+/// two, asks them for the whole chain again and again, and now and then
+/// sends bytes that do not decode (then redials). Returns how many blocks
+/// it published.
+fn flooding_validator(net: &Net, stop: &AtomicBool) -> u64 {
+    use filiera_p2p::Topic;
+    use filiera_service::wire::{Gossip, ProposedBlock, SyncRequest};
+    use filiera_types::block::{Block, Header};
+    let me = read_key(&net.home(3).join("keys/consensus.json"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (network, mut events, peers, peer_ids) = attacker_network(net);
+        // Its inbox is drained, unread.
+        tokio::spawn(async move { while events.recv().await.is_some() {} });
+        let chain = ChainId::new("filiera-marche-localnet").unwrap();
+        let mut published = 0u64;
+        let mut n = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            n += 1;
+            let height = net.height(0) + 1;
+            for ahead in 0..3 {
+                for k in 0..8u64 {
+                    let header = Header {
+                        version: 1,
+                        chain_id: chain.clone(),
+                        height: height + ahead,
+                        time_ms: n * 1_000 + k,
+                        parent_hash: filiera_types::Hash([7; 32]),
+                        txs_root: Block::compute_txs_root(&[]),
+                        receipts_root: filiera_types::Hash([n as u8; 32]),
+                        state_root: filiera_types::Hash([k as u8; 32]),
+                        validator_set_hash: filiera_types::Hash([0; 32]),
+                        next_validator_set_hash: filiera_types::Hash([0; 32]),
+                        proposer: me.public_key().address(),
+                    };
+                    let block = ProposedBlock {
+                        round: 0,
+                        valid_round: None,
+                        proposer: me.public_key().address(),
+                        block: Block {
+                            header,
+                            txs: vec![],
+                        },
+                    };
+                    let _ = network
+                        .publish(Topic::Blocks, Gossip::Block(block).encode())
+                        .await;
+                    published += 1;
+                }
+            }
+            let everything = SyncRequest {
+                from_height: 1,
+                count: u32::MAX,
+            };
+            for peer in &peer_ids {
+                let _ = network.request(*peer, everything.encode()).await;
+            }
+            if n.is_multiple_of(20) {
+                let _ = network.publish(Topic::Consensus, vec![0xff; 64]).await;
+                for addr in &peers {
+                    let _ = network.dial(addr.clone()).await;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        published
+    })
+}
+
+#[test]
+fn a_byzantine_validator_flooding_unnamed_blocks_neither_stops_nor_splits_the_other_three() {
+    let _serial = one_network_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = Net::create(&tmp.path().join("localnet"));
+    for i in 0..3 {
+        net.nodes.push(Some(spawn(&net.home(i))));
+    }
+    net.nodes.push(None);
+    let honest = [0, 1, 2];
+    net.wait_height(&honest, 2);
+    // The same three, the same length of time, no attack: what to compare with.
+    let calm_start = net.height(0);
+    std::thread::sleep(Duration::from_secs(ATTACK_S));
+    let calm_end = net.height(0);
+    let stop = AtomicBool::new(false);
+    let (start, published) = std::thread::scope(|s| {
+        let attacker = s.spawn(|| flooding_validator(&net, &stop));
+        let start = net.height(0);
+        std::thread::sleep(Duration::from_secs(ATTACK_S));
+        stop.store(true, Ordering::Relaxed);
+        (start, attacker.join().unwrap())
+    });
+    assert!(
+        published > 1_000,
+        "the attacker published {published} blocks"
+    );
+    let during = net.height(0);
+    // Three of four finalise on their own: every height whose proposer is
+    // the attacker costs a round, the others take a block interval.
+    assert!(
+        during >= start + 5,
+        "heights {start} to {during} in {ATTACK_S} s under attack"
+    );
+    net.wait_height(&honest, during + 2);
+    net.assert_no_fork(&honest, during);
+    let mut dropped = 0;
+    for i in honest {
+        // Never examined: no proposal named them.
+        assert_eq!(net.metric(i, "filiera_blocks_invalid_total"), 0, "node {i}");
+        dropped += net.metric(i, "filiera_blocks_unnamed_dropped_total");
+        assert!(
+            net.metric(i, "filiera_peers") >= 2,
+            "node {i} lost honest peers"
+        );
+    }
+    assert!(dropped > 0, "the flood reached the honest nodes");
+    eprintln!(
+        "without attack for {ATTACK_S} s: heights {calm_start} to {calm_end}; time per height {}",
+        net.height_times(calm_start, calm_end)
+    );
+    eprintln!(
+        "under attack for {ATTACK_S} s: heights {start} to {during}; time per height {}; {published} blocks published, {dropped} dropped unexamined",
+        net.height_times(start, during)
+    );
+}
+
+/// Validator 3 signing, for the next two heights and their first rounds,
+/// a prevote and a precommit for nil and another for a block that does not
+/// exist: two votes per step, true equivocation, each vote correctly signed.
+/// Returns how many votes it published.
+fn equivocating_validator(net: &Net, stop: &AtomicBool) -> u64 {
+    use filiera_p2p::Topic;
+    use filiera_service::wire::Gossip;
+    let me = read_key(&net.home(3).join("keys/consensus.json"));
+    let chain = "filiera-marche-localnet";
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (network, mut events, _, _) = attacker_network(net);
+        tokio::spawn(async move { while events.recv().await.is_some() {} });
+        let mut published = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            let next = net.height(0) + 1;
+            for height in next..next + 2 {
+                for round in 0..2 {
+                    for kind in [VoteKind::Prevote, VoteKind::Precommit] {
+                        for block_hash in [None, Some(Hash([0xee; 32]))] {
+                            let vote = Vote {
+                                kind,
+                                height,
+                                round,
+                                block_hash,
+                                validator: me.public_key().address(),
+                            }
+                            .sign(chain, &me)
+                            .unwrap();
+                            let bytes = filiera_consensus::wal::encode_signed_vote(&vote).unwrap();
+                            let _ = network
+                                .publish(Topic::Consensus, Gossip::Consensus(bytes).encode())
+                                .await;
+                            published += 1;
+                        }
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        published
+    })
+}
+
+/// A report accusing validator `victim` with a second vote that `forger` signed.
+fn forged_report(
+    chain: &ChainId,
+    sender: &SecretKey,
+    victim: &SecretKey,
+    forger: &SecretKey,
+    height: u64,
+) -> Vec<u8> {
+    let vote = |block_hash, signer: &SecretKey| {
+        Vote {
+            kind: VoteKind::Prevote,
+            height,
+            round: 0,
+            block_hash,
+            validator: victim.public_key().address(),
+        }
+        .sign(chain.as_str(), signer)
+        .unwrap()
+    };
+    let pair = Equivocation::Votes(vote(None, victim), vote(Some(Hash([1; 32])), forger));
+    Transaction {
+        chain_id: chain.clone(),
+        sender: sender.public_key(),
+        nonce: 0,
+        expiry_height: height + 1_000,
+        call: ContractCall {
+            contract: ContractId::new(EVIDENCE_CONTRACT).unwrap(),
+            method: MethodName::new(EVIDENCE_METHOD).unwrap(),
+            args: encoding::encode(&vec![pair]),
+        },
+    }
+    .sign(sender)
+    .unwrap()
+    .encode()
+}
+
+#[test]
+fn an_equivocating_validator_is_recorded_on_chain_with_proof_and_a_forged_accusation_is_not() {
+    let _serial = one_network_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = Net::create(&tmp.path().join("localnet"));
+    for i in 0..3 {
+        net.nodes.push(Some(spawn(&net.home(i))));
+    }
+    net.nodes.push(None);
+    let honest = [0, 1, 2];
+    net.wait_height(&honest, 2);
+    let culprit = read_key(&net.home(3).join("keys/consensus.json"));
+    let evidence = |i: usize| -> Vec<Value> {
+        crate::network::get(&net.url(i, "/v1/evidence")).unwrap()["offences"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    assert!(evidence(0).is_empty());
+
+    let stop = AtomicBool::new(false);
+    let (start, published) = std::thread::scope(|s| {
+        let attacker = s.spawn(|| equivocating_validator(&net, &stop));
+        let start = net.height(0);
+        wait_until("no equivocation was recorded on chain", 200, || {
+            (!evidence(0).is_empty()).then_some(())
+        });
+        stop.store(true, Ordering::Relaxed);
+        (start, attacker.join().unwrap())
+    });
+    assert!(published > 0);
+    let after = net.height(0);
+    eprintln!("{published} conflicting votes published from height {start} to {after}");
+    net.wait_height(&honest, after + 2);
+    net.assert_no_fork(&honest, after + 1);
+
+    // What the chain recorded is the same on every node, accuses only the
+    // culprit, and proves itself against the genesis validator set.
+    let genesis =
+        filiera_types::Genesis::from_json(&std::fs::read(net.dir.join("genesis.json")).unwrap())
+            .unwrap();
+    let set = genesis.validator_set().unwrap();
+    // Offences at the heights the attacker signed ahead are reported after
+    // those heights are decided: wait until the record stops growing and
+    // every node holds the same.
+    let mut last = Vec::new();
+    let offences = wait_until("the evidence did not settle on every node", 1_000, || {
+        let now = evidence(0);
+        let same = now == last && evidence(1) == now && evidence(2) == now;
+        last = now;
+        same.then(|| last.clone())
+    });
+    for o in &offences {
+        assert_eq!(
+            o["validator"],
+            culprit.public_key().address().to_hex(),
+            "{o}"
+        );
+        assert!(
+            o["height"].as_u64().unwrap() > start.saturating_sub(1),
+            "{o}"
+        );
+        let pair: Equivocation = encoding::decode(
+            "evidence",
+            &hex::decode(o["evidence"].as_str().unwrap()).unwrap(),
+            usize::MAX,
+        )
+        .unwrap();
+        let offence = pair
+            .verify(genesis.chain_id.as_str(), &set)
+            .unwrap_or_else(|e| panic!("{o}: {e}"));
+        assert!(matches!(offence.step, Step::Prevote | Step::Precommit));
+        assert_eq!(o["step"], offence.step.as_str());
+        // The reporter is an honest node's consensus key.
+        let reporters: Vec<String> = (0..3)
+            .map(|i| {
+                read_key(&net.home(i).join("keys/consensus.json"))
+                    .public_key()
+                    .to_hex()
+            })
+            .collect();
+        assert!(
+            reporters.contains(&o["reporter"].as_str().unwrap().to_owned()),
+            "{o}"
+        );
+    }
+    for i in honest {
+        assert!(
+            net.metric(i, "filiera_evidence_recorded_total") >= offences.len() as u64,
+            "node {i} counted fewer recorded offences than the chain holds"
+        );
+    }
+    let seen: u64 = honest
+        .iter()
+        .map(|&i| net.metric(i, "filiera_equivocations_total"))
+        .sum();
+    assert!(seen > 0);
+    eprintln!(
+        "{} offences recorded, {seen} equivocating pairs seen by the honest nodes",
+        offences.len()
+    );
+    let status = run_ok(filiera().args(["status", "--api", &net.url(0, "")]));
+    assert!(
+        status.contains("EQUIVOCATION")
+            && status.contains(&culprit.public_key().address().to_hex()),
+        "{status}"
+    );
+
+    // A member's forged accusation of an honest validator: refused by every
+    // node's execution, nothing recorded.
+    let chain = ChainId::new("filiera-marche-localnet").unwrap();
+    let producer = read_key(&net.dir.join("orgs/caseificio-montefeltro-demo.json"));
+    let victim = read_key(&net.home(0).join("keys/consensus.json"));
+    let tx = forged_report(&chain, &producer, &victim, &culprit, start);
+    let receipt = wait_receipt(&net, 1, &submit(&net, 1, &tx));
+    assert_eq!(receipt["status"], "failed", "{receipt}");
+    assert_eq!(receipt["code"], 11, "{receipt}");
+    assert!(
+        receipt["message"]
+            .as_str()
+            .unwrap()
+            .contains("signature 2 of the pair"),
+        "{receipt}"
+    );
+    let h = receipt["height"].as_u64().unwrap();
+    net.wait_height(&honest, h);
+    assert_eq!(evidence(2), offences, "nothing recorded");
+}
