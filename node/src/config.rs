@@ -61,6 +61,25 @@ pub struct P2pConfig {
     /// Node keys (hex) of observer nodes allowed to connect besides the validators.
     #[serde(default)]
     pub observers: Vec<String>,
+    /// Inbound connections still in their handshake, in total.
+    #[serde(default = "default_pending_incoming_max")]
+    pub pending_incoming_max: u32,
+    /// Established inbound connections, in total.
+    #[serde(default = "default_established_incoming_max")]
+    pub established_incoming_max: u32,
+    /// Inbound connections (pending or established) from one IP address.
+    #[serde(default = "default_incoming_per_ip_max")]
+    pub incoming_per_ip_max: u32,
+}
+
+fn default_pending_incoming_max() -> u32 {
+    filiera_service::ConnectionLimits::default().pending_incoming_max
+}
+fn default_established_incoming_max() -> u32 {
+    filiera_service::ConnectionLimits::default().established_incoming_max
+}
+fn default_incoming_per_ip_max() -> u32 {
+    filiera_service::ConnectionLimits::default().incoming_per_ip_max
 }
 
 /// The HTTP API.
@@ -156,6 +175,9 @@ impl Config {
                 listen_address: format!("/ip4/{host}/tcp/{p2p_port}"),
                 peers,
                 observers: Vec::new(),
+                pending_incoming_max: default_pending_incoming_max(),
+                established_incoming_max: default_established_incoming_max(),
+                incoming_per_ip_max: default_incoming_per_ip_max(),
             },
             api: ApiConfig {
                 listen_address: format!("{host}:{api_port}"),
@@ -189,7 +211,15 @@ impl Config {
              # Multiaddrs of peers dialled at start.\n\
              peers = [{peers}]\n\
              # Node keys (hex) of observer nodes allowed to connect besides the validators.\n\
-             observers = [{observers}]\n\n\
+             observers = [{observers}]\n\
+             # Inbound connections still in their handshake (before the peer's key is\n\
+             # known and checked against the allow list), in total.\n\
+             pending_incoming_max = {pending}\n\
+             # Established inbound connections, in total.\n\
+             established_incoming_max = {established}\n\
+             # Inbound connections, pending or established, from one IP address. Nodes\n\
+             # sharing an address (a localnet on 127.0.0.1, a NAT) need 2 each.\n\
+             incoming_per_ip_max = {per_ip}\n\n\
              [api]\n\
              # Socket address of the HTTP API (REST, EPCIS, Digital Link resolver, metrics).\n\
              listen_address = {api_listen}\n\
@@ -228,6 +258,9 @@ impl Config {
             p2p_listen = q(&self.p2p.listen_address),
             peers = peers.join(", "),
             observers = observers.join(", "),
+            pending = self.p2p.pending_incoming_max,
+            established = self.p2p.established_incoming_max,
+            per_ip = self.p2p.incoming_per_ip_max,
             api_listen = q(&self.api.listen_address),
             base_url = q(&self.api.public_base_url),
             rate = self.api.rate_limit_per_ip_per_s,

@@ -14,6 +14,11 @@ pub const RATE_PER_IP_PER_S_MAX: u32 = 100_000;
 /// Largest per-IP burst, requests.
 pub const BURST_MAX: u32 = 1_000_000;
 
+/// Most inbound connections in their handshake (each costs a noise handshake).
+pub const PENDING_INCOMING_MAX: u32 = 1_024;
+/// Most established inbound connections.
+pub const ESTABLISHED_INCOMING_MAX: u32 = 10_000;
+
 /// Smallest block cache, MiB.
 pub const BLOCK_CACHE_MIB_MIN: u64 = 8;
 /// Largest block cache, MiB (64 GiB).
@@ -39,6 +44,15 @@ pub const ENV_OPTIONS: &[(&str, &str)] = &[
     ("FILIERA_P2P_LISTEN_ADDRESS", "p2p.listen_address"),
     ("FILIERA_P2P_PEERS", "p2p.peers (comma-separated)"),
     ("FILIERA_P2P_OBSERVERS", "p2p.observers (comma-separated)"),
+    (
+        "FILIERA_P2P_PENDING_INCOMING_MAX",
+        "p2p.pending_incoming_max",
+    ),
+    (
+        "FILIERA_P2P_ESTABLISHED_INCOMING_MAX",
+        "p2p.established_incoming_max",
+    ),
+    ("FILIERA_P2P_INCOMING_PER_IP_MAX", "p2p.incoming_per_ip_max"),
     ("FILIERA_API_LISTEN_ADDRESS", "api.listen_address"),
     ("FILIERA_API_PUBLIC_BASE_URL", "api.public_base_url"),
     (
@@ -85,6 +99,15 @@ pub fn apply_env(config: &mut Config, env: &dyn Fn(&str) -> Option<String>) -> R
             "FILIERA_P2P_LISTEN_ADDRESS" => config.p2p.listen_address = value,
             "FILIERA_P2P_PEERS" => config.p2p.peers = list(&value),
             "FILIERA_P2P_OBSERVERS" => config.p2p.observers = list(&value),
+            "FILIERA_P2P_PENDING_INCOMING_MAX" => {
+                config.p2p.pending_incoming_max = number(var, &value)?
+            }
+            "FILIERA_P2P_ESTABLISHED_INCOMING_MAX" => {
+                config.p2p.established_incoming_max = number(var, &value)?
+            }
+            "FILIERA_P2P_INCOMING_PER_IP_MAX" => {
+                config.p2p.incoming_per_ip_max = number(var, &value)?
+            }
             "FILIERA_API_LISTEN_ADDRESS" => config.api.listen_address = value,
             "FILIERA_API_PUBLIC_BASE_URL" => config.api.public_base_url = value,
             "FILIERA_API_RATE_LIMIT_PER_IP_PER_S" => {
@@ -127,6 +150,26 @@ pub fn validate(config: &Config) -> Result<()> {
         if filiera_types::PublicKey::from_hex(key).is_err() {
             bail!("p2p.observers: {key:?} is not a 64-hex-digit node key");
         }
+    }
+    let p2p = &config.p2p;
+    if !(1..=PENDING_INCOMING_MAX).contains(&p2p.pending_incoming_max) {
+        bail!(
+            "p2p.pending_incoming_max = {}: allowed 1 to {PENDING_INCOMING_MAX}",
+            p2p.pending_incoming_max
+        );
+    }
+    if !(1..=ESTABLISHED_INCOMING_MAX).contains(&p2p.established_incoming_max) {
+        bail!(
+            "p2p.established_incoming_max = {}: allowed 1 to {ESTABLISHED_INCOMING_MAX}",
+            p2p.established_incoming_max
+        );
+    }
+    if !(1..=p2p.established_incoming_max).contains(&p2p.incoming_per_ip_max) {
+        bail!(
+            "p2p.incoming_per_ip_max = {}: allowed 1 to p2p.established_incoming_max ({})",
+            p2p.incoming_per_ip_max,
+            p2p.established_incoming_max
+        );
     }
     if config
         .api
@@ -240,6 +283,18 @@ mod tests {
                 "p2p.listen_address",
             ),
             (|c| c.p2p.observers = vec!["zz".into()], "p2p.observers"),
+            (
+                |c| c.p2p.pending_incoming_max = 0,
+                "p2p.pending_incoming_max = 0: allowed 1 to 1024",
+            ),
+            (
+                |c| c.p2p.established_incoming_max = 20_000,
+                "p2p.established_incoming_max = 20000: allowed 1 to 10000",
+            ),
+            (
+                |c| c.p2p.incoming_per_ip_max = 129,
+                "p2p.incoming_per_ip_max = 129: allowed 1 to p2p.established_incoming_max (128)",
+            ),
             (|c| c.log.format = "xml".into(), "log.format"),
             (|c| c.moniker = String::new(), "moniker"),
             (
@@ -272,9 +327,11 @@ mod tests {
                 Some("/ip4/10.0.0.2/tcp/26656, /ip4/10.0.0.3/tcp/26656".to_owned())
             }
             "FILIERA_LOG_FORMAT" => Some("json".to_owned()),
+            "FILIERA_P2P_INCOMING_PER_IP_MAX" => Some("64".to_owned()),
             _ => None,
         };
         apply_env(&mut c, &env).unwrap();
+        assert_eq!(c.p2p.incoming_per_ip_max, 64);
         assert_eq!(c.api.request_timeout_ms, 2500);
         assert_eq!(c.p2p.peers.len(), 2);
         assert_eq!(c.log.format, "json");

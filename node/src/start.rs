@@ -79,6 +79,12 @@ pub fn start(home_dir: &Path, stop_with_parent: bool) -> Result<()> {
             .map(parse_addr)
             .collect::<Result<_>>()?,
         observers,
+        connection_limits: filiera_service::ConnectionLimits {
+            pending_incoming_max: config.p2p.pending_incoming_max,
+            established_incoming_max: config.p2p.established_incoming_max,
+            incoming_per_ip_max: config.p2p.incoming_per_ip_max,
+            ..Default::default()
+        },
         api_listen: config
             .api
             .listen_address

@@ -44,4 +44,5 @@ pub mod sync_serve;
 pub use filiera_p2p::wire;
 
 pub use filiera_api::ApiLimits;
+pub use filiera_p2p::ConnectionLimits;
 pub use node::{NodeError, NodeSpec, run};

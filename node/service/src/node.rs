@@ -44,6 +44,8 @@ pub struct NodeSpec {
     pub peers: Vec<Multiaddr>,
     /// Node keys of observers allowed to connect besides the validators.
     pub observers: Vec<PublicKey>,
+    /// How many connections anyone reaching the p2p port can make the node hold.
+    pub connection_limits: filiera_p2p::ConnectionLimits,
     /// API listen address.
     pub api_listen: SocketAddr,
     /// Base URL of the Digital Link URIs this node prints (no trailing slash).
@@ -238,7 +240,7 @@ pub fn run(
                 bootstrap: spec.peers.clone(),
                 allowed,
                 validate_gossip: true,
-                connection_limits: filiera_p2p::ConnectionLimits::default(),
+                connection_limits: spec.connection_limits,
             })
         })
         .map_err(|e| setup("network")(&e))?;

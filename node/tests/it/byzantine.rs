@@ -397,3 +397,80 @@ fn an_equivocating_validator_is_recorded_on_chain_with_proof_and_a_forged_accusa
     net.wait_height(&honest, h);
     assert_eq!(evidence(2), offences, "nothing recorded");
 }
+
+/// Connections opened to `port` from 127.0.0.1 and held without a
+/// handshake; how many of them the node has not closed after a second.
+fn held_connections(port: u16, count: usize) -> (usize, Vec<std::net::TcpStream>) {
+    use std::io::Read;
+    let streams: Vec<std::net::TcpStream> = (0..count)
+        .filter_map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).ok())
+        .collect();
+    std::thread::sleep(Duration::from_secs(1));
+    let open = streams
+        .iter()
+        .filter(|s| {
+            let mut s: &std::net::TcpStream = s;
+            s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+            let mut byte = [0u8; 64];
+            match s.read(&mut byte) {
+                Ok(0) => false,
+                Ok(_) => true,
+                Err(e) => matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ),
+            }
+        })
+        .count();
+    (open, streams)
+}
+
+#[test]
+fn a_host_opening_connections_without_end_gets_only_the_configured_few_and_the_chain_goes_on() {
+    let _serial = one_network_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = Net::create(&tmp.path().join("localnet"));
+    // Node 0 takes 8 inbound connections from one address (config.toml's
+    // p2p.incoming_per_ip_max, here through its environment variable): the
+    // two other honest validators on 127.0.0.1 need at most 4 of them.
+    let home = net.home(0);
+    let log = std::fs::File::create(home.join("node.log")).unwrap();
+    net.nodes.push(Some(
+        filiera()
+            .args(["start", "--home"])
+            .arg(&home)
+            .env("FILIERA_P2P_INCOMING_PER_IP_MAX", "8")
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    ));
+    for i in 1..3 {
+        net.nodes.push(Some(spawn(&net.home(i))));
+    }
+    net.nodes.push(None);
+    let honest = [0, 1, 2];
+    net.wait_height(&honest, 2);
+    let start = net.height(0);
+    let (open, streams) = held_connections(net.base_p2p(), 64);
+    eprintln!("{} of 64 connections held by node 0 after 1 s", open);
+    assert!(
+        open <= 8,
+        "node 0 holds {open} connections from one address, more than its limit of 8"
+    );
+    // The honest validators' connections were there before: the chain goes
+    // on while the attacker's stay open (and keeps them open for 5 s more).
+    std::thread::sleep(Duration::from_secs(5));
+    let during = net.height(0);
+    assert!(during >= start + 3, "heights {start} to {during} in 6 s");
+    drop(streams);
+    net.wait_height(&honest, during + 2);
+    net.assert_no_fork(&honest, during + 1);
+    for i in honest {
+        assert!(
+            net.metric(i, "filiera_peers") >= 2,
+            "node {i} lost honest peers"
+        );
+    }
+}
