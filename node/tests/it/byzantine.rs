@@ -1,6 +1,7 @@
-//! A Byzantine validator on real processes: validators 0 to 2 are `filiera
-//! start` processes; validator 3's keys are in the hands of an in-process
-//! libp2p peer (real sockets, allow-listed by its real key) that attacks them.
+//! Byzantine peers on real processes: the validators are `filiera start`
+//! processes; the attacker is an in-process libp2p peer (real sockets)
+//! holding a real allow-listed key, validator 3's or an observer's the
+//! authority registered.
 
 use crate::network::{
     Net, VALIDATORS, filiera, one_network_at_a_time, read_key, run_ok, spawn, submit, wait_receipt,
@@ -15,9 +16,12 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// The attacker's network node: validator 3's p2p key, dialing the other three.
+/// The attacker's network node: `p2p_key` (allow-listed), dialing
+/// validators `0..targets`.
 fn attacker_network(
     net: &Net,
+    p2p_key: &SecretKey,
+    targets: usize,
 ) -> (
     filiera_p2p::Network,
     tokio::sync::mpsc::Receiver<filiera_p2p::NetworkEvent>,
@@ -25,18 +29,17 @@ fn attacker_network(
     Vec<libp2p::PeerId>,
 ) {
     use filiera_p2p::{Network, NetworkConfig};
-    let p2p_key = read_key(&net.home(3).join("keys/p2p.json"));
     let allowed: Vec<_> = (0..VALIDATORS)
         .map(|i| read_key(&net.home(i).join("keys/p2p.json")).public_key())
         .collect();
-    let peers: Vec<libp2p::Multiaddr> = (0..3)
+    let peers: Vec<libp2p::Multiaddr> = (0..targets)
         .map(|i| {
-            format!("/ip4/127.0.0.1/tcp/{}", net.api_base - 8 + i)
+            format!("/ip4/127.0.0.1/tcp/{}", net.api_base - 8 + i as u16)
                 .parse()
                 .unwrap()
         })
         .collect();
-    let peer_ids: Vec<_> = allowed[..3]
+    let peer_ids: Vec<_> = allowed[..targets]
         .iter()
         .map(|k| filiera_p2p::peer_id_of(k).unwrap())
         .collect();
@@ -52,26 +55,37 @@ fn attacker_network(
     (network, events, peers, peer_ids)
 }
 
+fn validator3(net: &Net, file: &str) -> SecretKey {
+    read_key(&net.home(3).join(format!("keys/{file}.json")))
+}
+
 /// How long the Byzantine validator attacks, s.
 const ATTACK_S: u64 = 20;
 
-/// Validator 3's keys in the hands of an attacker: an in-process libp2p peer
-/// (real sockets, allow-listed by its real key) that floods the other three
-/// with well-formed blocks no proposal names, for this height and the next
-/// two, asks them for the whole chain again and again, and now and then
-/// sends bytes that do not decode (then redials). Returns how many blocks
-/// it published.
-fn flooding_validator(net: &Net, stop: &AtomicBool) -> u64 {
+/// An allow-listed key in the hands of an attacker (validator 3's, or an
+/// observer's): an in-process libp2p peer (real sockets) that floods
+/// validators `0..targets` with well-formed blocks no proposal names, for
+/// this height and the next two (their proposer named as `signer`), asks them for the whole chain again and
+/// again, and now and then sends bytes that do not decode and a transaction
+/// with a forged signature (then redials). Returns how many blocks it
+/// published.
+fn flooder(
+    net: &Net,
+    p2p_key: &SecretKey,
+    signer: &SecretKey,
+    targets: usize,
+    stop: &AtomicBool,
+) -> u64 {
     use filiera_p2p::Topic;
     use filiera_service::wire::{Gossip, ProposedBlock, SyncRequest};
     use filiera_types::block::{Block, Header};
-    let me = read_key(&net.home(3).join("keys/consensus.json"));
+    let me = signer;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        let (network, mut events, peers, peer_ids) = attacker_network(net);
+        let (network, mut events, peers, peer_ids) = attacker_network(net, p2p_key, targets);
         // Its inbox is drained, unread.
         tokio::spawn(async move { while events.recv().await.is_some() {} });
         let chain = ChainId::new("filiera-marche-localnet").unwrap();
@@ -119,6 +133,14 @@ fn flooding_validator(net: &Net, stop: &AtomicBool) -> u64 {
             }
             if n.is_multiple_of(20) {
                 let _ = network.publish(Topic::Consensus, vec![0xff; 64]).await;
+                let mut forged = crate::network::commission(&chain, me, n, "CU-FORGED");
+                let last = forged.len() - 1;
+                forged[last] ^= 1;
+                if let Ok(tx) = filiera_types::SignedTransaction::decode(&forged) {
+                    let _ = network
+                        .publish(Topic::Transactions, Gossip::Tx(tx).encode())
+                        .await;
+                }
                 for addr in &peers {
                     let _ = network.dial(addr.clone()).await;
                 }
@@ -146,7 +168,15 @@ fn a_byzantine_validator_flooding_unnamed_blocks_neither_stops_nor_splits_the_ot
     let calm_end = net.height(0);
     let stop = AtomicBool::new(false);
     let (start, published) = std::thread::scope(|s| {
-        let attacker = s.spawn(|| flooding_validator(&net, &stop));
+        let attacker = s.spawn(|| {
+            flooder(
+                &net,
+                &validator3(&net, "p2p"),
+                &validator3(&net, "consensus"),
+                3,
+                &stop,
+            )
+        });
         let start = net.height(0);
         std::thread::sleep(Duration::from_secs(ATTACK_S));
         stop.store(true, Ordering::Relaxed);
@@ -193,14 +223,14 @@ fn a_byzantine_validator_flooding_unnamed_blocks_neither_stops_nor_splits_the_ot
 fn equivocating_validator(net: &Net, stop: &AtomicBool) -> u64 {
     use filiera_p2p::Topic;
     use filiera_service::wire::Gossip;
-    let me = read_key(&net.home(3).join("keys/consensus.json"));
+    let me = validator3(net, "consensus");
     let chain = "filiera-marche-localnet";
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        let (network, mut events, _, _) = attacker_network(net);
+        let (network, mut events, _, _) = attacker_network(net, &validator3(net, "p2p"), 3);
         tokio::spawn(async move { while events.recv().await.is_some() {} });
         let mut published = 0u64;
         while !stop.load(Ordering::Relaxed) {
@@ -473,4 +503,80 @@ fn a_host_opening_connections_without_end_gets_only_the_configured_few_and_the_c
             "node {i} lost honest peers"
         );
     }
+}
+
+/// How long the Byzantine observer attacks, s (and the calm run before it).
+const OBSERVER_ATTACK_S: u64 = 10;
+
+#[test]
+fn a_byzantine_observer_flooding_the_four_validators_neither_stops_nor_splits_them() {
+    let _serial = one_network_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let net = Net::new(&tmp.path().join("localnet"));
+    let validators = [0, 1, 2, 3];
+    net.wait_height(&validators, 2);
+    // The authority lets an observer in (2 of 3 keys); its key is the attacker's.
+    let observer = SecretKey::from_seed(&[0x0b; 32]);
+    let answer = run_ok(
+        filiera()
+            .args(["--json", "authority", "observer", "--org", "regione-marche"])
+            .args(["--p2p-key", &observer.public_key().to_hex(), "--key"])
+            .arg(net.dir.join("authority/key-0.json"))
+            .args(["--api", &net.url(0, "")]),
+    );
+    let answer: Value = serde_json::from_str(answer.trim()).unwrap();
+    let proposal = answer["returned"].as_u64().expect("proposal number");
+    let approved = run_ok(
+        filiera()
+            .args([
+                "--json",
+                "authority",
+                "approve",
+                &proposal.to_string(),
+                "--key",
+            ])
+            .arg(net.dir.join("authority/key-1.json"))
+            .args(["--api", &net.url(1, "")]),
+    );
+    let approved: Value = serde_json::from_str(approved.trim()).unwrap();
+    let at = approved["height"].as_u64().unwrap_or_else(|| net.height(0));
+    net.wait_height(&validators, at + 2);
+
+    let calm_start = net.height(0);
+    std::thread::sleep(Duration::from_secs(OBSERVER_ATTACK_S));
+    let calm_end = net.height(0);
+    let stop = AtomicBool::new(false);
+    let (start, published) = std::thread::scope(|s| {
+        let attacker = s.spawn(|| flooder(&net, &observer, &observer, 4, &stop));
+        let start = net.height(0);
+        std::thread::sleep(Duration::from_secs(OBSERVER_ATTACK_S));
+        stop.store(true, Ordering::Relaxed);
+        (start, attacker.join().unwrap())
+    });
+    let during = net.height(0);
+    assert!(published > 500, "the observer published {published} blocks");
+    assert!(
+        during >= start + 10,
+        "heights {start} to {during} in {OBSERVER_ATTACK_S} s under attack"
+    );
+    net.wait_height(&validators, during + 2);
+    net.assert_no_fork(&validators, during);
+    let mut dropped = 0;
+    for i in validators {
+        assert_eq!(net.metric(i, "filiera_blocks_invalid_total"), 0, "node {i}");
+        dropped += net.metric(i, "filiera_blocks_unnamed_dropped_total");
+        assert!(
+            net.metric(i, "filiera_peers") >= 3,
+            "validator {i} lost a validator peer"
+        );
+    }
+    assert!(dropped > 0, "the flood reached the validators");
+    eprintln!(
+        "4 validators without attack for {OBSERVER_ATTACK_S} s: heights {calm_start} to {calm_end}; time per height {}",
+        net.height_times(calm_start, calm_end)
+    );
+    eprintln!(
+        "4 validators, a Byzantine observer for {OBSERVER_ATTACK_S} s: heights {start} to {during}; time per height {}; {published} blocks published, {dropped} dropped unexamined",
+        net.height_times(start, during)
+    );
 }

@@ -284,8 +284,17 @@ impl Net {
             .map_or(0, |v| v as u64)
     }
 
+    /// A committed block, asked again for a while if the node refuses
+    /// (its per-address rate limit: a test reading whole chains exceeds it).
     pub(crate) fn block(&self, i: usize, height: u64) -> Value {
-        get(&self.url(i, &format!("/v1/blocks/{height}"))).expect("block served")
+        let url = self.url(i, &format!("/v1/blocks/{height}"));
+        for _ in 0..20 {
+            if let Some(block) = get(&url) {
+                return block;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        panic!("node {i} does not serve block {height}");
     }
 
     /// The time each height took from `from` to `to` (differences of node
