@@ -3,7 +3,10 @@
 //! **Purpose.** Validators agree on one block per height with immediate
 //! finality, tolerating f faulty validators out of 3f+1. The decisions come
 //! from Malachite's core (`arc-malachitebft-core-consensus`); this crate gives
-//! it a context ([`context`]) and answers its effects ([`machine`]).
+//! it a context ([`context`]) and answers its effects ([`machine`]). The node
+talks to it through [`edge`] in Filiera's own types (timers, network inputs,
+named blocks): no other crate names Malachite's, so upgrading the core
+touches this crate alone.
 //!
 //! **Invariants.** Pure: no tokio, sockets, disks or clocks. Time enters only
 //! as `TimeoutElapsed` inputs and block times chosen by the node; the core is
@@ -17,6 +20,7 @@
 //! for duplicates, unknown validators and quorum.
 
 pub mod context;
+pub mod edge;
 pub mod machine;
 pub mod wal;
 
@@ -24,6 +28,7 @@ pub use context::{
     BlockId, ConsensusProposal, ConsensusValidatorSet, ConsensusVote, FilieraContext, Height,
     ValidatorAddress,
 };
+pub use edge::{NamedBlock, NetworkInput, NetworkInputError, ProposalSeen, TimeoutsMs, Timer};
 pub use machine::{
     CommitCertificate, Consensus, ConsensusError, ConsensusInput, Message, Output, SignedProposal,
     SignedVote, to_certificate,

@@ -10,6 +10,7 @@ use crate::context::{
     BlockId, ConsensusProposal, ConsensusValidatorSet, ConsensusVote, FilieraContext, Height,
     ValidatorAddress,
 };
+use crate::edge::{NetworkInput, TimeoutsMs, Timer};
 use filiera_types::evidence::Equivocation;
 use filiera_types::{ChainId, SignKind, encoding};
 use malachite_consensus::{self as mc, Effect, Input, Resume, SignedConsensusMsg};
@@ -41,6 +42,19 @@ pub enum Message {
     RoundCertificate(mt::RoundCertificate<FilieraContext>),
 }
 
+impl Message {
+    /// The bytes gossip carries (the WAL's record form of the input).
+    pub fn encode(&self) -> Result<Vec<u8>, crate::wal::WalCodecError> {
+        let input = match self.clone() {
+            Message::Vote(v) => Input::Vote(v),
+            Message::Proposal(p) => Input::Proposal(p),
+            Message::PolkaCertificate(c) => Input::PolkaCertificate(c),
+            Message::RoundCertificate(c) => Input::RoundCertificate(c),
+        };
+        crate::wal::encode(&input)
+    }
+}
+
 /// What the edge must do, in order.
 #[derive(Clone, Debug)]
 pub enum Output {
@@ -48,10 +62,11 @@ pub enum Output {
     WalAppend(Height, Box<ConsensusInput>),
     /// Send to every validator.
     Publish(Message),
-    /// Start a timer; when it fires, feed `Input::TimeoutElapsed`.
-    ScheduleTimeout(Timeout, u64),
+    /// Start a timer for this many ms; when it fires, hand it to
+    /// [`Consensus::on_timeout`].
+    ScheduleTimeout(Timer, u64),
     /// Stop a timer.
-    CancelTimeout(Timeout),
+    CancelTimeout(Timer),
     /// Stop every timer.
     CancelAllTimeouts,
     /// We propose at this height and round: build a block (or reuse the one
@@ -73,7 +88,7 @@ pub enum Output {
         /// Round of the new proposal.
         round: u32,
         /// The round in which the block got a polka.
-        valid_round: mt::Round,
+        valid_round: Option<u32>,
         /// The block.
         value: BlockId,
     },
@@ -127,7 +142,7 @@ impl Consensus {
     pub fn new(
         chain_id: ChainId,
         key: impl filiera_types::Signer + Send + Sync + 'static,
-        timeouts: mt::LinearTimeouts,
+        timeouts: TimeoutsMs,
         height: Height,
         validators: ConsensusValidatorSet,
     ) -> Consensus {
@@ -152,7 +167,7 @@ impl Consensus {
                 chain_id,
                 key: Box::new(key),
                 context: FilieraContext,
-                timeouts,
+                timeouts: timeouts.linear(),
                 vouched: std::cell::RefCell::new(None),
             },
         }
@@ -240,9 +255,9 @@ impl Consensus {
     pub fn check_signature(
         &self,
         validators: &ConsensusValidatorSet,
-        input: &ConsensusInput,
+        input: &NetworkInput,
     ) -> Option<bool> {
-        let claimed = claimed_signature(validators, input)?;
+        let claimed = claimed_signature(validators, &input.0)?;
         let good = claimed.filter(|c| {
             c.key
                 .verify(
@@ -494,11 +509,11 @@ impl Signer {
                 r.resume_with(())
             }
             Effect::CancelTimeout(t, r) => {
-                out.push(Output::CancelTimeout(t));
+                out.push(Output::CancelTimeout(Timer(t)));
                 r.resume_with(())
             }
             Effect::ScheduleTimeout(t, r) => {
-                out.push(Output::ScheduleTimeout(t, self.duration_ms(t)));
+                out.push(Output::ScheduleTimeout(Timer(t), self.duration_ms(t)));
                 r.resume_with(())
             }
             Effect::StartRound(height, round, proposer, _role, r) => {
@@ -545,7 +560,7 @@ impl Signer {
                 out.push(Output::RestreamBlock {
                     height,
                     round: round.as_u32().unwrap_or(0),
-                    valid_round,
+                    valid_round: valid_round.as_u32(),
                     value,
                 });
                 r.resume_with(())
@@ -678,11 +693,22 @@ mod tests {
     #[test]
     fn a_vouched_signature_answers_for_that_signature_only_and_once() {
         let chain = ChainId::new(CHAIN).unwrap_or_else(|e| panic!("{e}"));
-        let timeouts = mt::LinearTimeouts::default();
+        let timeouts = TimeoutsMs {
+            propose_ms: 1_000,
+            prevote_ms: 1_000,
+            precommit_ms: 1_000,
+            delta_ms: 500,
+        };
         let mut consensus = Consensus::new(chain, key(1), timeouts, Height(1), set());
         let (good, forged) = (vote(2, 2), vote(2, 3));
-        assert_eq!(consensus.check_signature(&set(), &forged), Some(false));
-        assert_eq!(consensus.check_signature(&set(), &good), Some(true));
+        assert_eq!(
+            consensus.check_signature(&set(), &NetworkInput(forged.clone())),
+            Some(false)
+        );
+        assert_eq!(
+            consensus.check_signature(&set(), &NetworkInput(good.clone())),
+            Some(true)
+        );
         // The same vote with another signature is still verified, and refused.
         assert!(!core_accepts(&consensus, &forged));
         assert!(core_accepts(&consensus, &good));
@@ -693,6 +719,9 @@ mod tests {
         );
         assert!(core_accepts(&consensus, &good), "verified anew, still good");
         // A signer outside the set.
-        assert_eq!(consensus.check_signature(&set(), &vote(7, 7)), Some(false));
+        assert_eq!(
+            consensus.check_signature(&set(), &NetworkInput(vote(7, 7))),
+            Some(false)
+        );
     }
 }

@@ -143,6 +143,21 @@ pub fn encode_signed_vote(v: &filiera_types::SignedVote) -> Result<Vec<u8>, WalC
     )))
 }
 
+/// A proposal in Filiera's signed form as the bytes of a proposal input.
+pub fn encode_signed_proposal(
+    p: &filiera_types::evidence::SignedProposal,
+) -> Result<Vec<u8>, WalCodecError> {
+    let q = &p.proposal;
+    let proposal = ConsensusProposal {
+        height: Height(q.height),
+        round: q.round,
+        value: BlockId(q.block_hash),
+        pol_round: q.pol_round,
+        proposer: ValidatorAddress(q.proposer),
+    };
+    encode(&Input::Proposal(SignedMessage::new(proposal, p.signature)))
+}
+
 /// Encodes an input the core asked to log.
 pub fn encode(input: &Input<FilieraContext>) -> Result<Vec<u8>, WalCodecError> {
     let record = match input {

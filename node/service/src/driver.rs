@@ -18,8 +18,8 @@ use crate::wire::{
     TX_GOSSIP_DELAY_MS,
 };
 use filiera_consensus::{
-    BlockId, CommitCertificate, Consensus, ConsensusInput, ConsensusValidatorSet, Height, Message,
-    Output, SignedProposal, ValidatorAddress, to_certificate, wal,
+    BlockId, CommitCertificate, Consensus, ConsensusValidatorSet, Height, NamedBlock, NetworkInput,
+    Output, ProposalSeen, TimeoutsMs, Timer, to_certificate, wal,
 };
 use filiera_p2p::{MessageId, NetworkEvent, Topic, Verdict};
 use filiera_types::block::Block;
@@ -27,8 +27,6 @@ use filiera_types::evidence::{EVIDENCE_CONTRACT, EVIDENCE_PER_TX_MAX, Equivocati
 use filiera_types::{Address, Hash, SecretKey, SignedTransaction};
 use filiera_wal::Wal;
 use libp2p::PeerId;
-use malachite_consensus::{Input, LocallyProposedValue, ProposedValue};
-use malachite_types::{Round, Timeout, Validity, ValueOrigin};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -73,7 +71,7 @@ pub enum Event {
     /// Something the network reported (gossip, sync, peers coming and going).
     Network(NetworkEvent),
     /// A consensus timer fired.
-    Timeout(Timeout),
+    Timeout(Timer),
     /// Time to build the block this node proposes.
     Build {
         /// Height.
@@ -118,9 +116,9 @@ pub enum Effect {
     /// to forward it, and whether to hold it against the peer).
     Validate(MessageId, PeerId, Verdict),
     /// Start a consensus timer.
-    Schedule(Timeout, u64),
+    Schedule(Timer, u64),
     /// Stop a timer.
-    Cancel(Timeout),
+    Cancel(Timer),
     /// Stop every timer.
     CancelAll,
     /// The validators' p2p keys changed: these may connect (besides observers).
@@ -196,7 +194,7 @@ pub struct DriverParts {
     /// The consensus key.
     pub key: SecretKey,
     /// Consensus timeouts (from genesis).
-    pub timeouts: malachite_types::LinearTimeouts,
+    pub timeouts: TimeoutsMs,
     /// The WAL's directory.
     pub wal_dir: std::path::PathBuf,
     /// The mempool.
@@ -260,25 +258,6 @@ pub struct Driver {
     now_ms: u64,
     /// The validators' p2p keys last given to the network.
     allowed_validators: Vec<filiera_types::PublicKey>,
-}
-
-fn to_input(msg: Message) -> ConsensusInput {
-    match msg {
-        Message::Vote(v) => Input::Vote(v),
-        Message::Proposal(p) => Input::Proposal(p),
-        Message::PolkaCertificate(c) => Input::PolkaCertificate(c),
-        Message::RoundCertificate(c) => Input::RoundCertificate(c),
-    }
-}
-
-fn input_height(input: &ConsensusInput) -> Option<u64> {
-    match input {
-        Input::Vote(v) => Some(v.message.height.0),
-        Input::Proposal(p) => Some(p.message.height.0),
-        Input::PolkaCertificate(c) => Some(c.height.0),
-        Input::RoundCertificate(c) => Some(c.height.0),
-        _ => None,
-    }
 }
 
 impl Driver {
@@ -372,7 +351,7 @@ impl Driver {
         match event {
             Event::Network(event) => self.on_network(event, &mut effects)?,
             Event::Timeout(t) => {
-                let outputs = self.consensus.handle(Input::TimeoutElapsed(t))?;
+                let outputs = self.consensus.on_timeout(t)?;
                 self.carry_out(outputs, &mut effects)?;
             }
             Event::Build { height, round } => {
@@ -552,12 +531,8 @@ impl Driver {
         };
         match (topic, gossip) {
             (Topic::Consensus, Gossip::Consensus(bytes)) => {
-                let input = match wal::decode(&bytes) {
-                    Ok(i) if input_height(&i).is_some() => i,
-                    Ok(_) => {
-                        self.reject(from, id, "not a network input", effects);
-                        return Ok(());
-                    }
+                let input = match NetworkInput::decode(&bytes) {
+                    Ok(i) => i,
                     Err(e) => {
                         self.reject(from, id, &e.to_string(), effects);
                         return Ok(());
@@ -609,10 +584,10 @@ impl Driver {
         &mut self,
         from: PeerId,
         id: MessageId,
-        input: ConsensusInput,
+        input: NetworkInput,
         effects: &mut Vec<Effect>,
     ) -> Result<(), Fatal> {
-        let height = input_height(&input).unwrap_or(0);
+        let height = input.height();
         let current = self.height();
         if height < current {
             effects.push(Effect::Validate(id, from, Verdict::Ignore));
@@ -644,13 +619,10 @@ impl Driver {
             return Ok(());
         }
         effects.push(Effect::Validate(id, from, Verdict::Accept));
-        let proposal = match &input {
-            Input::Proposal(p) => Some(p.clone()),
-            _ => None,
-        };
+        let proposal = input.proposal();
         // Refusals (a certificate's bad vote, a stale round) are the core's;
         // an error here is what a peer said, not ours.
-        match self.consensus.handle(input) {
+        match self.consensus.on_network(input) {
             Ok(outputs) => self.carry_out(outputs, effects)?,
             Err(e) => tracing::debug!(error = %e, "consensus input refused"),
         }
@@ -701,11 +673,10 @@ impl Driver {
     /// its block examined.
     fn on_verified_proposal(
         &mut self,
-        proposal: &SignedProposal,
+        p: &ProposalSeen,
         effects: &mut Vec<Effect>,
     ) -> Result<(), Fatal> {
-        let p = &proposal.message;
-        let height = p.height.0;
+        let height = p.height;
         let round_now = if height == self.height() {
             self.consensus.round().unwrap_or(0)
         } else {
@@ -716,8 +687,8 @@ impl Driver {
         }
         let naming = Naming {
             value: p.value,
-            valid_round: u32::try_from(p.pol_round).ok(),
-            proposer: p.proposer.0,
+            valid_round: p.valid_round,
+            proposer: p.proposer,
             delivered: false,
         };
         if self.namings.insert(height, p.round, naming) {
@@ -765,23 +736,16 @@ impl Driver {
                 .candidates
                 .get(&naming.value)
                 .is_some_and(|c| c.executed.is_some());
-            let value = ProposedValue {
-                height: Height(height),
-                round: Round::new(round),
-                valid_round: naming.valid_round.map_or(Round::Nil, Round::new),
-                proposer: ValidatorAddress(naming.proposer),
+            let named = NamedBlock {
+                height,
+                round,
+                valid_round: naming.valid_round,
+                proposer: naming.proposer,
                 value: naming.value,
-                validity: if valid {
-                    Validity::Valid
-                } else {
-                    Validity::Invalid
-                },
+                valid,
             };
             // An error is the core's refusal of what a peer said, not ours.
-            match self
-                .consensus
-                .handle(Input::ProposedValue(value, ValueOrigin::Consensus))
-            {
+            match self.consensus.on_named_block(named) {
                 Ok(outputs) => self.carry_out(outputs, effects)?,
                 Err(e) => tracing::debug!(error = %e, "proposed value refused"),
             }
@@ -919,12 +883,7 @@ impl Driver {
                 executed: Some(executed),
             },
         );
-        let input = Input::Propose(LocallyProposedValue::new(
-            Height(height),
-            Round::new(round),
-            id,
-        ));
-        let outputs = self.consensus.handle(input)?;
+        let outputs = self.consensus.propose(height, round, id)?;
         self.carry_out(outputs, effects)?;
         Ok(true)
     }
@@ -941,7 +900,7 @@ impl Driver {
                     self.wal.append(&bytes)?;
                 }
                 Output::Publish(msg) => {
-                    let bytes = wal::encode(&to_input(msg)).map_err(|e| {
+                    let bytes = msg.encode().map_err(|e| {
                         Fatal::Consensus(filiera_consensus::ConsensusError(e.to_string()))
                     })?;
                     effects.push(Effect::Gossip(
@@ -980,7 +939,7 @@ impl Driver {
                             Topic::Blocks,
                             Gossip::Block(ProposedBlock {
                                 round,
-                                valid_round: valid_round.as_u32(),
+                                valid_round,
                                 proposer: self.address,
                                 block: c.block.clone(),
                             })

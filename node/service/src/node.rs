@@ -203,15 +203,11 @@ pub fn run(
         }
     }
     let c = &genesis.consensus;
-    let timeouts = malachite_types::LinearTimeouts {
-        propose: Duration::from_millis(c.timeout_propose_ms),
-        propose_delta: Duration::from_millis(c.timeout_delta_ms),
-        prevote: Duration::from_millis(c.timeout_prevote_ms),
-        prevote_delta: Duration::from_millis(c.timeout_delta_ms),
-        precommit: Duration::from_millis(c.timeout_precommit_ms),
-        precommit_delta: Duration::from_millis(c.timeout_delta_ms),
-        rebroadcast: Duration::from_millis(c.timeout_propose_ms * 2),
-        max_timeout: Duration::from_millis(c.timeout_propose_ms * 10),
+    let timeouts = filiera_consensus::TimeoutsMs {
+        propose_ms: c.timeout_propose_ms,
+        prevote_ms: c.timeout_prevote_ms,
+        precommit_ms: c.timeout_precommit_ms,
+        delta_ms: c.timeout_delta_ms,
     };
     let metrics = Arc::new(Metrics::new().map_err(|e| setup("metrics")(&e))?);
     let tx_bytes_max = usize::try_from(chain.params().tx_bytes_max).unwrap_or(usize::MAX);

@@ -10,8 +10,8 @@
 
 use crate::driver::{Driver, Effect, Event, Fatal};
 use crossbeam_channel::Receiver;
+use filiera_consensus::Timer as ConsensusTimer;
 use filiera_p2p::Network;
-use malachite_types::Timeout;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -31,7 +31,7 @@ pub enum Inbox {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Timer {
-    Consensus(Timeout),
+    Consensus(ConsensusTimer),
     Build { height: u64, round: u32 },
     FlushTxs,
     Tick,

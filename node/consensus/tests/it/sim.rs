@@ -6,14 +6,14 @@ use filiera_consensus::{
     BlockId, CommitCertificate, Consensus, ConsensusValidatorSet, Height, Message, Output,
     ValidatorAddress,
 };
+use filiera_consensus::{TimeoutsMs, Timer};
 use filiera_types::block::{Block, Header};
 use filiera_types::{Address, ChainId, Domain, Hash, SecretKey, Validator, ValidatorSet};
 use malachite_consensus::{Input, LocallyProposedValue, ProposedValue};
-use malachite_types::{LinearTimeouts, Round, Timeout, Validity, ValueOrigin};
+use malachite_types::{Round, Validity, ValueOrigin};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 /// Votes and proposals signed through [`CountingSigner`] by every simulation.
 pub static SIGNATURES_THROUGH_THE_TRAIT: AtomicU64 = AtomicU64::new(0);
@@ -103,7 +103,7 @@ enum Event {
     },
     Timer {
         node: usize,
-        timeout: Timeout,
+        timeout: Timer,
         generation: u64,
     },
     Build {
@@ -140,7 +140,7 @@ pub struct Node {
     pub up: bool,
     /// Incremented on crash so timers of the previous life never fire.
     generation: u64,
-    timers: Vec<Timeout>,
+    timers: Vec<Timer>,
     pub decided: BTreeMap<u64, (BlockId, CommitCertificate)>,
     /// When this node decided each height (simulated ms).
     pub decided_at_ms: BTreeMap<u64, u64>,
@@ -186,16 +186,12 @@ pub struct Sim {
     pub pool: Vec<filiera_types::SignedTransaction>,
 }
 
-fn timeouts() -> LinearTimeouts {
-    LinearTimeouts {
-        propose: Duration::from_millis(1_000),
-        propose_delta: Duration::from_millis(250),
-        prevote: Duration::from_millis(500),
-        prevote_delta: Duration::from_millis(250),
-        precommit: Duration::from_millis(500),
-        precommit_delta: Duration::from_millis(250),
-        rebroadcast: Duration::from_millis(2_000),
-        max_timeout: Duration::from_millis(10_000),
+fn timeouts() -> TimeoutsMs {
+    TimeoutsMs {
+        propose_ms: 1_000,
+        prevote_ms: 500,
+        precommit_ms: 500,
+        delta_ms: 250,
     }
 }
 
@@ -413,7 +409,7 @@ impl Sim {
                         let proposer = self.nodes[i].consensus.address();
                         let msg = BlockMsg {
                             round,
-                            valid_round,
+                            valid_round: valid_round.map_or(Round::Nil, Round::new),
                             proposer,
                             block,
                         };
@@ -796,7 +792,7 @@ impl Sim {
                     if !n.up || n.generation != generation {
                         continue;
                     }
-                    let outputs = n.consensus.handle(Input::TimeoutElapsed(timeout)).unwrap();
+                    let outputs = n.consensus.on_timeout(timeout).unwrap();
                     self.apply(node, outputs);
                 }
                 Event::Build {

@@ -4,19 +4,17 @@
 //! block that one does name, at the current height or ahead of it.
 
 use crate::driver::{CHAIN, GENESIS_MS, Node, genesis, key, open_chain};
-use filiera_consensus::machine::proposal_bytes;
-use filiera_consensus::{BlockId, ConsensusProposal, ConsensusVote, Height, ValidatorAddress, wal};
+use filiera_consensus::{NetworkInput, wal};
 use filiera_p2p::Verdict;
 use filiera_p2p::{NetworkEvent, Topic};
 use filiera_service::chain::Chain;
 use filiera_service::driver::{Effect, Event};
 use filiera_service::wire::{Gossip, ProposedBlock, SyncResponse};
 use filiera_types::block::Block;
+use filiera_types::evidence::{Proposal, SignedProposal};
 use filiera_types::vote::CommitSignature;
-use filiera_types::{Address, CommitCertificate, SignKind, encoding};
+use filiera_types::{Address, CommitCertificate, Hash, SignKind, Vote, VoteKind, encoding};
 use libp2p::PeerId;
-use malachite_consensus::Input;
-use malachite_types::{NilOrVal, Round, SignedMessage, VoteType};
 
 const VALIDATORS: [u8; 4] = [10, 11, 12, 13];
 
@@ -60,73 +58,67 @@ fn block_from(from: PeerId, block: &Block, proposer: u8) -> Event {
     gossip(from, Topic::Blocks, Gossip::Block(proposed))
 }
 
-fn consensus(from: PeerId, input: &Input<filiera_consensus::FilieraContext>) -> Event {
-    let bytes = wal::encode(input).unwrap();
+fn vote_event(from: PeerId, vote: &filiera_types::SignedVote) -> Event {
+    let bytes = wal::encode_signed_vote(vote).unwrap();
     gossip(from, Topic::Consensus, Gossip::Consensus(bytes))
 }
 
 /// `signer`'s round-0 proposal of `block`.
 fn proposal_from(from: PeerId, signer: u8, block: &Block) -> Event {
-    let proposal = ConsensusProposal {
-        height: Height(block.header.height),
+    let proposal = Proposal {
+        height: block.header.height,
         round: 0,
-        value: BlockId(block.hash()),
+        block_hash: block.hash(),
         pol_round: -1,
-        proposer: ValidatorAddress(address(signer)),
+        proposer: address(signer),
     };
     let signature = key(signer)
-        .sign(CHAIN, SignKind::Proposal, &proposal_bytes(&proposal))
+        .sign(CHAIN, SignKind::Proposal, &encoding::encode(&proposal))
         .unwrap();
-    consensus(
-        from,
-        &Input::Proposal(SignedMessage::new(proposal, signature)),
-    )
+    let bytes = wal::encode_signed_proposal(&SignedProposal {
+        proposal,
+        signature,
+    })
+    .unwrap();
+    gossip(from, Topic::Consensus, Gossip::Consensus(bytes))
 }
 
-fn signed_vote(
-    signer: u8,
-    kind: VoteType,
-    block: &Block,
-) -> (ConsensusVote, filiera_types::Signature) {
-    signed_vote_at(signer, kind, block.header.height, BlockId(block.hash()))
+fn signed_vote(signer: u8, kind: VoteKind, block: &Block) -> filiera_types::SignedVote {
+    signed_vote_at(signer, kind, block.header.height, block.hash())
 }
 
 fn signed_vote_at(
     signer: u8,
-    kind: VoteType,
+    kind: VoteKind,
     height: u64,
-    value: BlockId,
-) -> (ConsensusVote, filiera_types::Signature) {
-    let vote = ConsensusVote {
+    value: Hash,
+) -> filiera_types::SignedVote {
+    Vote {
         kind,
-        height: Height(height),
-        round: Round::new(0),
-        value: NilOrVal::Val(value),
-        validator: ValidatorAddress(address(signer)),
-    };
-    let signature = key(signer)
-        .sign(CHAIN, SignKind::Vote, &encoding::encode(&vote.to_vote()))
-        .unwrap();
-    (vote, signature)
+        height,
+        round: 0,
+        block_hash: Some(value),
+        validator: address(signer),
+    }
+    .sign(CHAIN, &key(signer))
+    .unwrap()
 }
 
-fn vote_from(from: PeerId, signer: u8, kind: VoteType, block: &Block) -> Event {
-    let (vote, signature) = signed_vote(signer, kind, block);
-    consensus(from, &Input::Vote(SignedMessage::new(vote, signature)))
+fn vote_from(from: PeerId, signer: u8, kind: VoteKind, block: &Block) -> Event {
+    vote_event(from, &signed_vote(signer, kind, block))
 }
 
-/// The blocks this node prevoted for in `effects`.
-fn prevoted(effects: &[Effect]) -> Vec<NilOrVal<BlockId>> {
+/// The blocks this node prevoted for in `effects` (`None`: nil).
+fn prevoted(effects: &[Effect]) -> Vec<Option<Hash>> {
     effects
         .iter()
         .filter_map(|e| match e {
             Effect::Gossip(Topic::Consensus, bytes) => match Gossip::decode(bytes) {
-                Ok(Gossip::Consensus(input)) => match wal::decode(&input) {
-                    Ok(Input::Vote(v)) if v.message.kind == VoteType::Prevote => {
-                        Some(v.message.value)
-                    }
-                    _ => None,
-                },
+                Ok(Gossip::Consensus(input)) => NetworkInput::decode(&input)
+                    .ok()
+                    .and_then(|i| i.vote())
+                    .filter(|v| v.vote.kind == VoteKind::Prevote)
+                    .map(|v| v.vote.block_hash),
                 _ => None,
             },
             _ => None,
@@ -184,7 +176,7 @@ impl Proposer {
             .iter()
             .map(|n| CommitSignature {
                 validator: address(*n),
-                signature: signed_vote(*n, VoteType::Precommit, block).1,
+                signature: signed_vote(*n, VoteKind::Precommit, block).signature,
             })
             .collect();
         let certificate = CommitCertificate::new(block.header.height, 0, block.hash(), signatures);
@@ -206,7 +198,7 @@ fn unsolicited_blocks_do_not_crowd_out_the_block_the_proposer_signed_for() {
     effects.extend(node.handle(proposal_from(relay, proposer(1, 0), &real)));
     assert_eq!(
         prevoted(&effects),
-        vec![NilOrVal::Val(BlockId(real.hash()))],
+        vec![Some(real.hash())],
         "the honest node prevotes for the proposer's block"
     );
     assert_eq!(checked_blocks(&node), 1, "only the named block is executed");
@@ -229,10 +221,7 @@ fn a_block_named_by_a_validator_that_is_not_the_rounds_proposer_is_not_executed(
 
     // The same block named by the real proposer counts.
     let effects = node.handle(proposal_from(PeerId::random(), proposer(1, 0), &block));
-    assert_eq!(
-        prevoted(&effects),
-        vec![NilOrVal::Val(BlockId(block.hash()))]
-    );
+    assert_eq!(prevoted(&effects), vec![Some(block.hash())]);
     assert_eq!(checked_blocks(&node), 1);
 }
 
@@ -255,7 +244,7 @@ fn blocks_flooded_for_the_next_height_do_not_crowd_out_its_real_block() {
     node.handle(proposal_from(relay, proposer(2, 0), &second));
 
     let mut effects = Vec::new();
-    for kind in [VoteType::Prevote, VoteType::Precommit] {
+    for kind in [VoteKind::Prevote, VoteKind::Precommit] {
         for n in VALIDATORS.iter().filter(|n| **n != me).take(2) {
             effects.extend(node.handle(vote_from(relay, *n, kind, &first)));
         }
@@ -263,7 +252,7 @@ fn blocks_flooded_for_the_next_height_do_not_crowd_out_its_real_block() {
     assert_eq!(node.driver.height(), 2, "height 1 is decided and committed");
     assert_eq!(
         prevoted(&effects).last(),
-        Some(&NilOrVal::Val(BlockId(second.hash()))),
+        Some(&Some(second.hash())),
         "the real block of height 2 is prevoted as soon as height 2 starts"
     );
     assert_eq!(
@@ -295,12 +284,9 @@ fn only_a_validators_signature_makes_a_far_height_worth_syncing_and_an_empty_ans
     let effects = node.handle(block_from(liar, &far, proposer(1, 0)));
     assert!(sync_requests(&effects).is_empty(), "a block proves nothing");
     // A vote for height 50 whose signature is not a validator's.
-    let (vote, _) = signed_vote_at(proposer(1, 0), VoteType::Prevote, 50, BlockId(far.hash()));
-    let (_, forged) = signed_vote_at(99, VoteType::Prevote, 50, BlockId(far.hash()));
-    let effects = node.handle(consensus(
-        liar,
-        &Input::Vote(SignedMessage::new(vote, forged)),
-    ));
+    let mut forged = signed_vote_at(proposer(1, 0), VoteKind::Prevote, 50, far.hash());
+    forged.signature = signed_vote_at(99, VoteKind::Prevote, 50, far.hash()).signature;
+    let effects = node.handle(vote_event(liar, &forged));
     assert!(
         sync_requests(&effects).is_empty(),
         "a forged vote proves nothing"
@@ -314,11 +300,8 @@ fn only_a_validators_signature_makes_a_far_height_worth_syncing_and_an_empty_ans
 
     // A faulty validator signs for height 50: worth asking, once.
     let faulty = proposer(1, 0);
-    let (vote, signature) = signed_vote_at(faulty, VoteType::Prevote, 50, BlockId(far.hash()));
-    let effects = node.handle(consensus(
-        liar,
-        &Input::Vote(SignedMessage::new(vote, signature)),
-    ));
+    let vote = signed_vote_at(faulty, VoteKind::Prevote, 50, far.hash());
+    let effects = node.handle(vote_event(liar, &vote));
     assert_eq!(sync_requests(&effects), vec![liar]);
     // It has nothing: its claims are ignored for a while, even signed anew.
     node.handle(Event::Network(NetworkEvent::SyncResponse {
@@ -326,10 +309,7 @@ fn only_a_validators_signature_makes_a_far_height_worth_syncing_and_an_empty_ans
         data: SyncResponse { blocks: vec![] }.encode(),
     }));
     node.now_ms += 10_000;
-    let (vote, signature) = signed_vote_at(faulty, VoteType::Prevote, 60, BlockId(far.hash()));
-    let effects = node.handle(consensus(
-        liar,
-        &Input::Vote(SignedMessage::new(vote, signature)),
-    ));
+    let vote = signed_vote_at(faulty, VoteKind::Prevote, 60, far.hash());
+    let effects = node.handle(vote_event(liar, &vote));
     assert!(sync_requests(&effects).is_empty(), "{effects:?}");
 }

@@ -16,7 +16,6 @@ use filiera_storage::{StorageConfig, Store};
 use filiera_types::{ChainId, Genesis, SecretKey, SignedTransaction, Transaction};
 use serde_json::json;
 use std::sync::Arc;
-use std::time::Duration;
 
 pub(crate) const CHAIN: &str = "filiera-driver-test";
 const BLOCK_TXS_MAX: u64 = 4;
@@ -96,19 +95,14 @@ impl Node {
         let dir = tempfile::tempdir().unwrap();
         let chain = open_chain(dir.path(), &genesis(validators));
         let metrics = Arc::new(Metrics::new().unwrap());
-        let t = Duration::from_millis;
         let parts = DriverParts {
             chain,
             key: key(me),
-            timeouts: malachite_types::LinearTimeouts {
-                propose: t(3_000),
-                propose_delta: t(500),
-                prevote: t(1_000),
-                prevote_delta: t(500),
-                precommit: t(1_000),
-                precommit_delta: t(500),
-                rebroadcast: t(6_000),
-                max_timeout: t(30_000),
+            timeouts: filiera_consensus::TimeoutsMs {
+                propose_ms: 3_000,
+                prevote_ms: 1_000,
+                precommit_ms: 1_000,
+                delta_ms: 500,
             },
             wal_dir: dir.path().join("wal"),
             mempool: Mempool::new(MempoolLimits::default()),
