@@ -4,9 +4,9 @@
 //! finality, tolerating f faulty validators out of 3f+1. The decisions come
 //! from Malachite's core (`arc-malachitebft-core-consensus`); this crate gives
 //! it a context ([`context`]) and answers its effects ([`machine`]). The node
-talks to it through [`edge`] in Filiera's own types (timers, network inputs,
-named blocks): no other crate names Malachite's, so upgrading the core
-touches this crate alone.
+//! talks to it through [`edge`] in Filiera's own types (timers, network inputs,
+//! named blocks): no other crate names Malachite's, so upgrading the core
+//! touches this crate alone.
 //!
 //! **Invariants.** Pure: no tokio, sockets, disks or clocks. Time enters only
 //! as `TimeoutElapsed` inputs and block times chosen by the node; the core is
