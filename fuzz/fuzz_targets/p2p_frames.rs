@@ -3,7 +3,7 @@
 //! decodes is canonical (one encoding per message, so no two byte strings
 //! gossip as the same message).
 #![no_main]
-use filiera_p2p::wire::{Gossip, SyncRequest, SyncResponse};
+use filiera_wire::{Gossip, SyncRequest, SyncResponse};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -32,11 +32,12 @@ mod limits;
 mod network;
 mod scoring;
 mod sync_codec;
-pub mod wire;
 
-pub use libp2p::gossipsub::MessageId;
+/// The frames peers exchange (`filiera-wire`), under their old path.
+pub use filiera_wire::frames as wire;
+pub use filiera_wire::{MessageId, PeerEvent, Topic, Verdict};
 pub use limits::{ConnectionLimits, TooManyFromIp};
-pub use network::{Network, NetworkConfig, NetworkError, NetworkEvent, Topic, Verdict, peer_id_of};
+pub use network::{Network, NetworkConfig, NetworkError, NetworkEvent, peer_id_of};
 
 /// Largest gossip message, in bytes (a block proposal of `block_bytes_max` fits).
 pub const GOSSIP_MESSAGE_BYTES_MAX: usize = 4 * 1024 * 1024;
@@ -44,7 +45,4 @@ pub const GOSSIP_MESSAGE_BYTES_MAX: usize = 4 * 1024 * 1024;
 pub const EVENT_QUEUE_MAX: usize = 4_096;
 /// Capacity of the channel of commands to the network task.
 pub const COMMAND_QUEUE_MAX: usize = 4_096;
-/// Largest block-sync request, in bytes.
-pub const SYNC_REQUEST_BYTES_MAX: usize = 1024;
-/// Largest block-sync answer, in bytes (a batch of blocks with certificates).
-pub const SYNC_RESPONSE_BYTES_MAX: usize = 32 * 1024 * 1024;
+pub use filiera_wire::{SYNC_REQUEST_BYTES_MAX, SYNC_RESPONSE_BYTES_MAX};

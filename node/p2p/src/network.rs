@@ -7,9 +7,8 @@ use crate::{
 };
 use filiera_types::PublicKey;
 use libp2p::futures::StreamExt;
-use libp2p::gossipsub::{
-    self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, ValidationMode,
-};
+use filiera_wire::{MessageId, Topic, Verdict};
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageAuthenticity, ValidationMode};
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, allow_block_list, identify, identity, noise, ping, tcp, yamux};
@@ -17,35 +16,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// The gossip topics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Topic {
-    /// Votes, proposals and certificates.
-    Consensus,
-    /// Proposed blocks.
-    Blocks,
-    /// Transactions for the mempool.
-    Transactions,
-}
-
-impl Topic {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Topic::Consensus => "filiera/consensus/1",
-            Topic::Blocks => "filiera/blocks/1",
-            Topic::Transactions => "filiera/txs/1",
-        }
-    }
-
-    pub(crate) fn all() -> [Topic; 3] {
-        [Topic::Consensus, Topic::Blocks, Topic::Transactions]
-    }
-
-    fn of(hash: &gossipsub::TopicHash) -> Option<Topic> {
-        Topic::all()
-            .into_iter()
-            .find(|t| IdentTopic::new(t.name()).hash() == *hash)
-    }
+/// The topic of a gossipsub topic hash, if it is one of ours.
+fn topic_of(hash: &gossipsub::TopicHash) -> Option<Topic> {
+    Topic::all()
+        .into_iter()
+        .find(|t| IdentTopic::new(t.name()).hash() == *hash)
 }
 
 /// How to run the network.
@@ -66,19 +41,6 @@ pub struct NetworkConfig {
     pub validate_gossip: bool,
     /// How many connections others can make this node hold.
     pub connection_limits: crate::ConnectionLimits,
-}
-
-/// What the node makes of a gossip message it was handed: forward it,
-/// drop it quietly, or drop it and count it against the peer that sent it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// Valid: forward it to the mesh.
-    Accept,
-    /// Not for now (stale, ahead, duplicate, no room): neither forwarded nor held against the sender.
-    Ignore,
-    /// Invalid by rules every node applies alike (malformed, bad signature,
-    /// wrong topic): not forwarded, and the sender's gossip score drops.
-    Reject,
 }
 
 /// What the network tells the node.
@@ -121,6 +83,33 @@ pub enum NetworkEvent {
     },
     /// A request to this peer failed (timeout, refused, closed).
     SyncFailed(PeerId),
+}
+
+impl NetworkEvent {
+    /// The event in the driver's terms; `None` for what only the network
+    /// cares about (a listening address).
+    pub fn into_peer_event(self) -> Option<filiera_wire::PeerEvent<PeerId>> {
+        use filiera_wire::PeerEvent;
+        Some(match self {
+            NetworkEvent::Listening(_) => return None,
+            NetworkEvent::Message {
+                topic,
+                from,
+                id,
+                data,
+            } => PeerEvent::Message {
+                topic,
+                from,
+                id,
+                data,
+            },
+            NetworkEvent::Connected(p) => PeerEvent::Connected(p),
+            NetworkEvent::Disconnected(p) => PeerEvent::Disconnected(p),
+            NetworkEvent::SyncRequest { from, id, data } => PeerEvent::SyncRequest { from, id, data },
+            NetworkEvent::SyncResponse { from, data } => PeerEvent::SyncResponse { from, data },
+            NetworkEvent::SyncFailed(p) => PeerEvent::SyncFailed(p),
+        })
+    }
 }
 
 /// Why the network could not start or act.
@@ -313,7 +302,7 @@ impl Network {
                                 Verdict::Reject => MessageAcceptance::Reject,
                             };
                             // `false`: the message left the cache meanwhile; nothing to do.
-                            let _ = swarm.behaviour_mut().gossipsub.report_message_validation_result(&id, &peer, acceptance);
+                            let _ = swarm.behaviour_mut().gossipsub.report_message_validation_result(&gossipsub::MessageId(id.0), &peer, acceptance);
                         }
                         Some(Command::Disconnect(peer)) => {
                             let _ = swarm.disconnect_peer_id(peer);
@@ -338,8 +327,8 @@ impl Network {
                             }
                             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => Some(NetworkEvent::Disconnected(peer_id)),
                             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message_id, message })) => {
-                                match Topic::of(&message.topic) {
-                                    Some(topic) => Some(NetworkEvent::Message { topic, from: propagation_source, id: message_id, data: message.data }),
+                                match topic_of(&message.topic) {
+                                    Some(topic) => Some(NetworkEvent::Message { topic, from: propagation_source, id: MessageId(message_id.0), data: message.data }),
                                     None => {
                                         // Only a peer that ignores the protocol sends on a topic nobody here subscribed to.
                                         let _ = swarm.behaviour_mut().gossipsub.report_message_validation_result(&message_id, &propagation_source, MessageAcceptance::Reject);
