@@ -6,8 +6,8 @@ use crate::{
     SYNC_RESPONSE_BYTES_MAX,
 };
 use filiera_types::PublicKey;
-use libp2p::futures::StreamExt;
 use filiera_wire::{MessageId, Topic, Verdict};
+use libp2p::futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageAuthenticity, ValidationMode};
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
@@ -105,7 +105,9 @@ impl NetworkEvent {
             },
             NetworkEvent::Connected(p) => PeerEvent::Connected(p),
             NetworkEvent::Disconnected(p) => PeerEvent::Disconnected(p),
-            NetworkEvent::SyncRequest { from, id, data } => PeerEvent::SyncRequest { from, id, data },
+            NetworkEvent::SyncRequest { from, id, data } => {
+                PeerEvent::SyncRequest { from, id, data }
+            }
             NetworkEvent::SyncResponse { from, data } => PeerEvent::SyncResponse { from, data },
             NetworkEvent::SyncFailed(p) => PeerEvent::SyncFailed(p),
         })

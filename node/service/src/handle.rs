@@ -1,6 +1,6 @@
 //! The running node as the API sees it ([`filiera_api::NodeHandle`]).
 
-use crate::driver::Event;
+use crate::Event;
 use crate::mempool::{AdmitError, MempoolLimits, POOL_FULL, Verified};
 use crate::metrics::Metrics;
 use crate::runner::Inbox;
@@ -42,9 +42,13 @@ fn busy(message: &str) -> Rejection {
 /// (the driver may still act on it: the client can look the hash up).
 fn ask_driver<T: Send + 'static>(
     inbox: &Sender<Inbox>,
-    make: impl FnOnce(tokio::sync::oneshot::Sender<T>) -> Event,
+    make: impl FnOnce(filiera_driver::Reply<T>) -> Event,
 ) -> impl std::future::Future<Output = Result<T, Rejection>> + Send + 'static {
     let (reply, answer) = tokio::sync::oneshot::channel();
+    // The client may have given up; nothing to do then.
+    let reply: filiera_driver::Reply<T> = Box::new(move |t| {
+        let _ = reply.send(t);
+    });
     let sent = inbox.try_send(Inbox::Event(make(reply)));
     async move {
         match sent {

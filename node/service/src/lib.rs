@@ -29,19 +29,25 @@
 
 pub mod admin;
 pub mod backup;
-pub mod chain;
-pub mod driver;
-pub mod evidence;
 pub mod handle;
-pub mod mempool;
-pub mod metrics;
 pub mod node;
-pub mod proposals;
 pub mod runner;
 pub mod sync_serve;
-/// The peer frames (gossip envelope, block sync), kept in `filiera-p2p` so
-/// they can be fuzzed without linking the node.
-pub use filiera_p2p::wire;
+pub mod wal_log;
+
+/// The chain on RocksDB and the executor (`filiera-chain`).
+pub use filiera_chain as chain;
+/// The node loop, without I/O (`filiera-driver`), and its parts.
+pub use filiera_driver::{driver, evidence, mempool, metrics, proposals};
+/// The peer frames (gossip envelope, block sync), in `filiera-wire`.
+pub use filiera_wire::frames as wire;
+
+/// The driver as this node runs it: the RocksDB chain, the file WAL, libp2p peers.
+pub type NodeDriver = filiera_driver::Driver<chain::Chain, wal_log::FileWal, libp2p::PeerId>;
+/// An event for [`NodeDriver`].
+pub type Event = filiera_driver::Event<libp2p::PeerId>;
+/// An effect of [`NodeDriver`].
+pub type Effect = filiera_driver::Effect<libp2p::PeerId>;
 
 pub use filiera_api::ApiLimits;
 pub use filiera_p2p::ConnectionLimits;

@@ -2,8 +2,10 @@
 
 use crate::admin;
 use crate::chain::{Chain, ChainError};
-use crate::driver::{Driver, DriverParts, Event, Fatal, Pacing};
 use crate::handle::ServiceHandle;
+use crate::wal_log::FileWal;
+use crate::{Event, NodeDriver};
+use filiera_driver::{DriverParts, Fatal, Pacing};
 
 use crate::mempool::{Mempool, MempoolLimits, Verified};
 use crate::metrics::Metrics;
@@ -12,7 +14,7 @@ use crate::sync_serve::{InFlight, SYNC_SERVING_MAX};
 use crate::wire::{Gossip, SyncResponse, TX_GOSSIP_BATCH_MAX};
 use crossbeam_channel::{Sender, TrySendError};
 use filiera_execution::{ContractEngine, Executor, contracts::builtin, genesis};
-use filiera_p2p::{Network, NetworkConfig, NetworkEvent, Topic, Verdict};
+use filiera_p2p::{Network, NetworkConfig, NetworkEvent, PeerEvent, Topic, Verdict};
 use filiera_storage::{StorageConfig, Store};
 use filiera_types::{Genesis, PublicKey, SecretKey};
 use libp2p::Multiaddr;
@@ -92,12 +94,12 @@ pub const PRE_VERIFY_TASKS_MAX: usize = 4;
 /// nor blame while the pool is full). A malformed or oversized message goes
 /// to the driver as it came, which judges it and penalises the peer.
 fn pre_verify(
-    event: NetworkEvent,
+    event: PeerEvent<libp2p::PeerId>,
     metrics: &Metrics,
     store: &Store,
     limits: &MempoolLimits,
 ) -> (Option<Verdict>, Option<Event>) {
-    let NetworkEvent::Message { data, .. } = &event else {
+    let PeerEvent::Message { data, .. } = &event else {
         return (None, Some(Event::Network(event)));
     };
     let txs = match Gossip::decode(data) {
@@ -145,10 +147,10 @@ fn serve_sync(
     runtime: &tokio::runtime::Handle,
     (from, id, request): (libp2p::PeerId, u64, &[u8]),
 ) {
-    let response = match crate::sync_serve::answer(store, request) {
+    let response = match filiera_chain::sync_answer(store, request) {
         Ok(r) => r,
         Err(e) => {
-            if let crate::sync_serve::ServeError::Malformed(_) = &e {
+            if let filiera_driver::SyncAnswerError::Malformed(_) = &e {
                 tracing::warn!(peer = %from, error = %e, "disconnecting a peer that sent malformed data");
                 metrics.peers_penalised.inc();
                 let _ = runtime.block_on(network.disconnect(from));
@@ -211,11 +213,16 @@ pub fn run(
     };
     let metrics = Arc::new(Metrics::new().map_err(|e| setup("metrics")(&e))?);
     let tx_bytes_max = usize::try_from(chain.params().tx_bytes_max).unwrap_or(usize::MAX);
+    let next_height = chain
+        .height()
+        .map_err(|e| setup("reading the height")(&e))?
+        + 1;
     let parts = DriverParts {
         chain,
         key: spec.consensus_key.clone(),
         timeouts,
-        wal_dir: spec.data_dir.join("wal"),
+        wal: FileWal::open(&spec.data_dir.join("wal"), next_height)
+            .map_err(|e| NodeError::Fatal(Fatal::Wal(Box::new(e))))?,
         mempool: Mempool::new(spec.mempool),
         pacing: Pacing {
             block_interval_ms: c.block_interval_ms,
@@ -223,7 +230,7 @@ pub fn run(
         metrics: metrics.clone(),
         halt_height: spec.halt_height,
     };
-    let (driver, initial) = Driver::start(parts, wall_ms())?;
+    let (driver, initial) = NodeDriver::start(parts, wall_ms())?;
     let mut allowed: Vec<PublicKey> = genesis.validators.iter().map(|v| v.p2p_key).collect();
     allowed.extend(spec.observers.iter().copied());
     let (urgent_tx, urgent_rx) = crossbeam_channel::bounded(DRIVER_QUEUE_MAX);
@@ -257,7 +264,13 @@ pub fn run(
     let judge = network.clone();
     runtime.spawn(async move {
         while let Some(event) = net_events.recv().await {
-            if let NetworkEvent::SyncRequest { from, id, data } = event {
+            if let NetworkEvent::Listening(addr) = &event {
+                tracing::info!(%addr, "p2p listening");
+            }
+            let Some(event) = event.into_peer_event() else {
+                continue;
+            };
+            if let PeerEvent::SyncRequest { from, id, data } = event {
                 let permit = serving.clone().try_acquire_owned().ok();
                 if permit.is_none() || !in_flight.start(from) {
                     // Busy, or this peer's last answer is still being read.
@@ -275,7 +288,7 @@ pub fn run(
                 });
                 continue;
             }
-            let NetworkEvent::Message {
+            let PeerEvent::Message {
                 topic: Topic::Transactions,
                 id,
                 from,
@@ -293,7 +306,7 @@ pub fn run(
             let (to_driver, metrics) = (to_driver.clone(), pre_verify_metrics.clone());
             let (store, judge) = (pre_verify_store.clone(), judge.clone());
             let origin = match &event {
-                NetworkEvent::Message { id, from, .. } => Some((id.clone(), *from)),
+                PeerEvent::Message { id, from, .. } => Some((id.clone(), *from)),
                 _ => None,
             };
             tokio::task::spawn_blocking(move || {
@@ -388,7 +401,7 @@ mod tests {
     use super::*;
     use filiera_types::{ChainId, ContractCall, ContractId, MethodName, Transaction};
 
-    fn gossip_of_two() -> NetworkEvent {
+    fn gossip_of_two() -> PeerEvent<libp2p::PeerId> {
         let key = SecretKey::from_seed(&[3; 32]);
         let tx = |nonce| {
             Transaction {
@@ -407,7 +420,7 @@ mod tests {
         };
         let mut forged = tx(1);
         forged.tx.call.args[0] ^= 1;
-        NetworkEvent::Message {
+        PeerEvent::Message {
             topic: Topic::Transactions,
             from: libp2p::PeerId::random(),
             id: filiera_p2p::MessageId::new(b"two"),

@@ -8,9 +8,10 @@
 //! transaction flood fills its own lane (and is answered "busy" there)
 //! without delaying a vote by the length of its queue.
 
-use crate::driver::{Driver, Effect, Event, Fatal};
+use crate::{Effect, Event, NodeDriver};
 use crossbeam_channel::Receiver;
 use filiera_consensus::Timer as ConsensusTimer;
+use filiera_driver::Fatal;
 use filiera_p2p::Network;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -55,7 +56,7 @@ pub struct Lanes {
 /// Runs the driver until `Stop`, the inbox closes, `halt_height` is
 /// committed, or a fatal error.
 pub fn run(
-    mut driver: Driver,
+    mut driver: NodeDriver,
     initial: Vec<Effect>,
     Lanes { urgent, bulk }: Lanes,
     network: Network,

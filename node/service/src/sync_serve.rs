@@ -6,50 +6,15 @@
 //! runs on the blocking pool, reading committed blocks only (the store is
 //! safe to read while the driver commits), at most [`SYNC_SERVING_MAX`]
 //! answers at once and one per peer: a peer that asks again before its
-//! answer left gets an empty one.
+//! answer left gets an empty one. The answer itself is the chain's
+//! ([`filiera_chain::sync_answer`]).
 
-use crate::wire::{SYNC_BATCH_BLOCKS_MAX, SYNC_BATCH_BYTES_MAX, SyncRequest, SyncResponse};
-use filiera_storage::{StorageError, Store};
-use filiera_types::encoding::DecodeError;
 use libp2p::PeerId;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 /// Sync answers being read at once, at most.
 pub const SYNC_SERVING_MAX: usize = 2;
-
-/// Why a request got an empty answer.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    /// The request does not decode: the peer's fault.
-    #[error("malformed sync request: {0}")]
-    Malformed(#[from] DecodeError),
-    /// This node's store failed: its own fault.
-    #[error("storage: {0}")]
-    Storage(#[from] StorageError),
-}
-
-/// The answer to a request: the committed blocks it asks for, with their
-/// certificates, within the batch's count and bytes.
-pub fn answer(store: &Store, request: &[u8]) -> Result<SyncResponse, ServeError> {
-    let request = SyncRequest::decode(request)?;
-    let last = store.last_height()?.unwrap_or(0);
-    let mut blocks = Vec::new();
-    let mut bytes = 0usize;
-    let count = u64::from(request.count.min(SYNC_BATCH_BLOCKS_MAX));
-    let first = request.from_height.max(1);
-    let end = first.saturating_add(count);
-    let mut h = first;
-    while h <= last && h < end && bytes < SYNC_BATCH_BYTES_MAX {
-        let (Some(block), Some(cert)) = (store.block(h)?, store.certificate(h)?) else {
-            break;
-        };
-        bytes = bytes.saturating_add(borsh::object_length(&block).unwrap_or(usize::MAX));
-        blocks.push((block, cert));
-        h += 1;
-    }
-    Ok(SyncResponse { blocks })
-}
 
 /// The peers whose answer is being read: one at a time each.
 #[derive(Clone, Default)]

@@ -6,10 +6,10 @@
 use crate::driver::{CHAIN, GENESIS_MS, Node, genesis, key, open_chain};
 use filiera_consensus::{NetworkInput, wal};
 use filiera_p2p::Verdict;
-use filiera_p2p::{NetworkEvent, Topic};
+use filiera_p2p::{PeerEvent, Topic};
 use filiera_service::chain::Chain;
-use filiera_service::driver::{Effect, Event};
 use filiera_service::wire::{Gossip, ProposedBlock, SyncResponse};
+use filiera_service::{Effect, Event};
 use filiera_types::block::Block;
 use filiera_types::evidence::{Proposal, SignedProposal};
 use filiera_types::vote::CommitSignature;
@@ -40,7 +40,7 @@ fn honest() -> u8 {
 
 fn gossip(from: PeerId, topic: Topic, message: Gossip) -> Event {
     let data = message.encode();
-    Event::Network(NetworkEvent::Message {
+    Event::Network(PeerEvent::Message {
         from,
         topic,
         id: filiera_p2p::MessageId::new(&data),
@@ -304,7 +304,7 @@ fn only_a_validators_signature_makes_a_far_height_worth_syncing_and_an_empty_ans
     let effects = node.handle(vote_event(liar, &vote));
     assert_eq!(sync_requests(&effects), vec![liar]);
     // It has nothing: its claims are ignored for a while, even signed anew.
-    node.handle(Event::Network(NetworkEvent::SyncResponse {
+    node.handle(Event::Network(PeerEvent::SyncResponse {
         from: liar,
         data: SyncResponse { blocks: vec![] }.encode(),
     }));

@@ -9,9 +9,11 @@ use filiera_execution::genesis::{genesis_state, pinned};
 use filiera_execution::{ContractEngine, Executor};
 use filiera_p2p::Topic;
 use filiera_service::chain::Chain;
-use filiera_service::driver::{Driver, DriverParts, Effect, Event, Pacing};
+use filiera_service::driver::{DriverParts, Pacing};
 use filiera_service::mempool::{Mempool, MempoolLimits, Verified};
 use filiera_service::metrics::Metrics;
+use filiera_service::wal_log::FileWal;
+use filiera_service::{Effect, Event, NodeDriver};
 use filiera_storage::{StorageConfig, Store};
 use filiera_types::{ChainId, Genesis, SecretKey, SignedTransaction, Transaction};
 use serde_json::json;
@@ -67,7 +69,7 @@ pub(crate) fn genesis(validators: &[u8]) -> Genesis {
 }
 
 pub(crate) struct Node {
-    pub(crate) driver: Driver,
+    pub(crate) driver: NodeDriver,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) now_ms: u64,
     next_nonce: u64,
@@ -95,6 +97,7 @@ impl Node {
         let dir = tempfile::tempdir().unwrap();
         let chain = open_chain(dir.path(), &genesis(validators));
         let metrics = Arc::new(Metrics::new().unwrap());
+        std::fs::create_dir_all(dir.path().join("wal")).unwrap();
         let parts = DriverParts {
             chain,
             key: key(me),
@@ -104,7 +107,7 @@ impl Node {
                 precommit_ms: 1_000,
                 delta_ms: 500,
             },
-            wal_dir: dir.path().join("wal"),
+            wal: FileWal::open(&dir.path().join("wal"), 1).unwrap(),
             mempool: Mempool::new(MempoolLimits::default()),
             pacing: Pacing {
                 block_interval_ms: BLOCK_INTERVAL_MS,
@@ -112,9 +115,8 @@ impl Node {
             metrics: metrics.clone(),
             halt_height: None,
         };
-        std::fs::create_dir_all(dir.path().join("wal")).unwrap();
         let now_ms = GENESIS_MS + 1_000;
-        let (driver, effects) = Driver::start(parts, now_ms).unwrap();
+        let (driver, effects) = NodeDriver::start(parts, now_ms).unwrap();
         let node = Node {
             driver,
             metrics,
@@ -140,6 +142,9 @@ impl Node {
             })
             .collect();
         let (reply, mut answer) = tokio::sync::oneshot::channel();
+        let reply = Box::new(move |a| {
+            let _ = reply.send(a);
+        });
         let effects = self.handle(Event::SubmitBatch(txs, reply));
         let answers = answer.try_recv().expect("answered at once");
         assert!(answers.iter().all(Result::is_ok), "{answers:?}");

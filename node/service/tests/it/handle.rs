@@ -3,7 +3,7 @@
 use crate::mempool::tx;
 use crossbeam_channel::{Receiver, bounded};
 use filiera_api::NodeHandle;
-use filiera_service::driver::Event;
+use filiera_service::Event;
 use filiera_service::handle::{SUBMIT_BATCHES_MAX, ServiceHandle};
 use filiera_service::mempool::MempoolLimits;
 use filiera_service::metrics::Metrics;
@@ -87,7 +87,7 @@ fn a_pool_with_room_checks_signatures_and_hands_the_good_ones_over() {
             panic!("expected a batch");
         };
         let nonces: Vec<u64> = verified.iter().map(|v| v.tx().tx.nonce).collect();
-        let _ = reply.send(verified.iter().map(|_| Ok(Hash::ZERO)).collect());
+        reply(verified.iter().map(|_| Ok(Hash::ZERO)).collect());
         nonces
     });
     let answers = rt.block_on(handle.submit_batch(batch()));

@@ -15,7 +15,6 @@
 
 use filiera_consensus::BlockId;
 use filiera_types::block::Block;
-use libp2p::PeerId;
 use std::collections::{BTreeMap, VecDeque};
 
 /// Unnamed blocks held per peer, at most; a peer's next block evicts its oldest.
@@ -36,22 +35,22 @@ pub const PROPOSAL_ROUNDS_AHEAD_MAX: u32 = 8;
 
 /// A block held until a proposal names it, with the token of the message
 /// that brought it (its gossip id: the verdict on it waits for the naming).
-struct Held<T> {
+struct Held<P, T> {
     block: Block,
-    from: PeerId,
+    from: P,
     token: T,
 }
 
 /// A block given up (evicted or stale): who sent it, and its message's token.
-pub type Dropped<T> = (PeerId, T);
+pub type Dropped<P, T> = (P, T);
 
 /// Blocks heard of and not yet named, by id, with each peer's in arrival order.
-pub struct HeldBlocks<T> {
-    blocks: BTreeMap<BlockId, Held<T>>,
-    by_peer: BTreeMap<PeerId, VecDeque<BlockId>>,
+pub struct HeldBlocks<P, T> {
+    blocks: BTreeMap<BlockId, Held<P, T>>,
+    by_peer: BTreeMap<P, VecDeque<BlockId>>,
 }
 
-impl<T> Default for HeldBlocks<T> {
+impl<P, T> Default for HeldBlocks<P, T> {
     fn default() -> Self {
         HeldBlocks {
             blocks: BTreeMap::new(),
@@ -60,11 +59,11 @@ impl<T> Default for HeldBlocks<T> {
     }
 }
 
-impl<T> HeldBlocks<T> {
+impl<P: Copy + Ord, T> HeldBlocks<P, T> {
     /// Holds `block` from `from`; returns the held blocks evicted to make
     /// room (the peer's own oldest first). A block already held is given
     /// back (it stays charged to the peer that sent it first).
-    pub fn insert(&mut self, from: PeerId, id: BlockId, block: Block, token: T) -> Vec<Dropped<T>> {
+    pub fn insert(&mut self, from: P, id: BlockId, block: Block, token: T) -> Vec<Dropped<P, T>> {
         if self.blocks.contains_key(&id) {
             return vec![(from, token)];
         }
@@ -90,7 +89,7 @@ impl<T> HeldBlocks<T> {
         evicted
     }
 
-    fn evict_oldest_of(&mut self, peer: PeerId) -> Option<Dropped<T>> {
+    fn evict_oldest_of(&mut self, peer: P) -> Option<Dropped<P, T>> {
         let queue = self.by_peer.get_mut(&peer)?;
         let oldest = queue.pop_front();
         if queue.is_empty() {
@@ -101,7 +100,7 @@ impl<T> HeldBlocks<T> {
     }
 
     /// Takes the block `id` out, if held, with who sent it and its token.
-    pub fn take(&mut self, id: &BlockId) -> Option<(Block, PeerId, T)> {
+    pub fn take(&mut self, id: &BlockId) -> Option<(Block, P, T)> {
         let held = self.blocks.remove(id)?;
         if let Some(queue) = self.by_peer.get_mut(&held.from) {
             queue.retain(|b| b != id);
@@ -118,7 +117,7 @@ impl<T> HeldBlocks<T> {
     }
 
     /// Drops the blocks below `height` (decided or given up).
-    pub fn prune_below(&mut self, height: u64) -> Vec<Dropped<T>> {
+    pub fn prune_below(&mut self, height: u64) -> Vec<Dropped<P, T>> {
         let stale: Vec<BlockId> = self
             .blocks
             .iter()
@@ -145,7 +144,7 @@ impl<T> HeldBlocks<T> {
 
     /// Blocks held for `peer`.
     #[cfg(test)]
-    pub fn of_peer(&self, peer: &PeerId) -> usize {
+    pub fn of_peer(&self, peer: &P) -> usize {
         self.by_peer.get(peer).map_or(0, VecDeque::len)
     }
 }
@@ -257,7 +256,7 @@ mod tests {
     #[test]
     fn a_peer_flooding_blocks_evicts_only_its_own() {
         let mut held = HeldBlocks::default();
-        let (honest, flooder) = (PeerId::random(), PeerId::random());
+        let (honest, flooder): (u64, u64) = (1, 2);
         let (real, b) = block(1, 0);
         assert!(held.insert(honest, real, b, 0).is_empty());
         for n in 1..1_000 {
@@ -287,7 +286,7 @@ mod tests {
     #[test]
     fn many_peers_stay_within_the_total_and_the_heaviest_gives_way() {
         let mut held = HeldBlocks::default();
-        let heavy = PeerId::random();
+        let heavy: u64 = 0;
         for n in 0..HELD_BLOCKS_PER_PEER_MAX as u64 {
             let (id, b) = block(1, n);
             held.insert(heavy, id, b, n);
@@ -295,7 +294,7 @@ mod tests {
         let mut evicted = Vec::new();
         for n in 100..(100 + 2 * HELD_BLOCKS_MAX as u64) {
             let (id, b) = block(1, n);
-            evicted.extend(held.insert(PeerId::random(), id, b, n));
+            evicted.extend(held.insert(n, id, b, n));
             assert!(held.len() <= HELD_BLOCKS_MAX);
         }
         assert_eq!(held.len(), HELD_BLOCKS_MAX);
@@ -312,7 +311,7 @@ mod tests {
     #[test]
     fn pruning_drops_lower_heights_and_their_peer_entries() {
         let mut held = HeldBlocks::default();
-        let peer = PeerId::random();
+        let peer: u64 = 7;
         let (low, b) = block(1, 0);
         held.insert(peer, low, b, 1);
         let (high, b) = block(2, 0);

@@ -1,23 +1,38 @@
-//! The application half of a validator: builds, checks, executes and commits
-//! blocks over the store, with the executor and the committed contracts.
+//! The application half of a validator: builds, checks, executes and
+//! commits blocks over the store, with the executor and the committed
+//! contracts; answers other nodes' block-sync requests from the store.
 //!
-//! A block is valid only if this node, executing it on its own committed
-//! state, gets the header's state and receipts roots; if it extends the
-//! committed chain (parent hash, height, strictly later time that is not too
-//! far in this node's future); if it fits the size limits of genesis; and if
-//! none of its transactions is one that admission would have refused (bad
-//! signature, wrong chain, expired, wrong nonce): a proposer may include
-//! failing calls, never unauthenticated ones.
+//! **Purpose.** What `filiera-driver`'s [`Ledger`] asks of the chain, on the
+//! real RocksDB store and wasmtime executor: the node and the seeded
+//! simulation both run this code.
+//!
+//! **Invariants.** A block is valid only if this node, executing it on its
+//! own committed state, gets the header's state and receipts roots; if it
+//! extends the committed chain (parent hash, height, strictly later time
+//! that is not too far in this node's future); if it fits the size limits of
+//! genesis; and if none of its transactions is one that admission would have
+//! refused (bad signature, wrong chain, expired, wrong nonce): a proposer may
+//! include failing calls, never unauthenticated ones. A commit writes block,
+//! certificate, receipts and state in one synced batch.
+//!
+//! **Threats.** Proposed blocks come from any validator and synced ones from
+//! any peer: every rule above is checked before a block is voted for or
+//! committed, and a synced block's certificate is verified against the
+//! validator set of its height. A storage read failing during execution stops
+//! the node (it never executes on state it could not read).
 
 use filiera_contract_api::registry::{ObserverRecord, ValidatorRecord};
 use filiera_contract_api::{contract_ids, keys as contract_keys};
+pub use filiera_driver::ChainParams;
+use filiera_driver::{Ledger, LedgerError, SyncAnswerError};
 use filiera_execution::{BlockContext, Changes, Executor, FailureCode, StateReader};
 use filiera_storage::{PreparedState, StorageError, Store};
 use filiera_types::block::{Block, HEADER_VERSION, Header};
 use filiera_types::genesis::Genesis;
 use filiera_types::receipt::{Receipt, TxStatus};
-use filiera_types::{Address, ChainId, CommitCertificate, Hash, PublicKey, ValidatorSet};
+use filiera_types::{Address, CommitCertificate, Hash, PublicKey, ValidatorSet};
 use filiera_types::{Validator, encoding, sys_keys};
+use filiera_wire::{SYNC_BATCH_BLOCKS_MAX, SYNC_BATCH_BYTES_MAX, SyncRequest, SyncResponse};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -43,54 +58,6 @@ pub enum ChainError {
     /// perhaps valid when proposed again later (never cached).
     #[error("block from the future: {0}")]
     Future(String),
-}
-
-/// The rules of the chain this node follows, from genesis.
-#[derive(Clone, Debug)]
-pub struct ChainParams {
-    /// Chain id.
-    pub chain_id: ChainId,
-    /// Genesis hash (the parent of height 1).
-    pub genesis_hash: Hash,
-    /// Genesis time, ms (the parent time of height 1).
-    pub genesis_time_ms: u64,
-    /// The genesis validator set.
-    pub validators: ValidatorSet,
-    /// Genesis validators' (consensus key, p2p key).
-    pub validator_p2p: Vec<(PublicKey, PublicKey)>,
-    /// Largest encoded block, bytes.
-    pub block_bytes_max: usize,
-    /// Most transactions per block.
-    pub block_txs_max: usize,
-    /// Largest transaction, bytes.
-    pub tx_bytes_max: u64,
-    /// Furthest expiry a transaction may ask, in blocks.
-    pub tx_expiry_blocks_max: u64,
-}
-
-impl ChainParams {
-    /// The parameters genesis sets.
-    pub fn from_genesis(genesis: &Genesis) -> Result<ChainParams, ChainError> {
-        let validators = genesis
-            .validator_set()
-            .map_err(|e| ChainError::Invalid(format!("genesis: {e}")))?;
-        let c = &genesis.consensus;
-        Ok(ChainParams {
-            chain_id: genesis.chain_id.clone(),
-            genesis_hash: genesis.hash(),
-            genesis_time_ms: genesis.genesis_time_ms,
-            validators,
-            validator_p2p: genesis
-                .validators
-                .iter()
-                .map(|v| (v.consensus_key, v.p2p_key))
-                .collect(),
-            block_bytes_max: usize::try_from(c.block_bytes_max).unwrap_or(usize::MAX),
-            block_txs_max: usize::try_from(c.block_txs_max).unwrap_or(usize::MAX),
-            tx_bytes_max: c.tx_bytes_max,
-            tx_expiry_blocks_max: c.tx_expiry_blocks_max,
-        })
-    }
 }
 
 /// A block executed but not committed.
@@ -162,7 +129,8 @@ impl Chain {
         genesis: &Genesis,
         genesis_state: Changes,
     ) -> Result<Chain, ChainError> {
-        let params = ChainParams::from_genesis(genesis)?;
+        let params =
+            ChainParams::from_genesis(genesis).map_err(|e| ChainError::Invalid(e.to_string()))?;
         let mut genesis_state = genesis_state;
         genesis_state.insert(
             sys_keys::validator_set(1),
@@ -505,4 +473,115 @@ fn is_refusal(code: u16) -> bool {
     ]
     .iter()
     .any(|c| *c as u16 == code)
+}
+
+impl From<ChainError> for LedgerError {
+    fn from(e: ChainError) -> LedgerError {
+        match e {
+            ChainError::Storage(s) => LedgerError::Broken(Box::new(s)),
+            ChainError::Invalid(m) => LedgerError::Invalid(m),
+            ChainError::Future(m) => LedgerError::Future(m),
+        }
+    }
+}
+
+impl Ledger for Chain {
+    type Executed = Executed;
+
+    fn params(&self) -> &ChainParams {
+        Chain::params(self)
+    }
+    fn height(&self) -> Result<u64, LedgerError> {
+        Ok(Chain::height(self)?)
+    }
+    fn validator_set(&self, height: u64) -> &ValidatorSet {
+        Chain::validator_set(self, height)
+    }
+    fn allowed_p2p_keys(&self, height: u64) -> Result<Vec<PublicKey>, LedgerError> {
+        Ok(Chain::allowed_p2p_keys(self, height)?)
+    }
+    fn nonce(&self, sender: &PublicKey) -> Result<u64, LedgerError> {
+        Ok(Chain::nonce(self, sender)?)
+    }
+    fn evidence_recorded(
+        &self,
+        offence: &filiera_types::evidence::Offence,
+    ) -> Result<bool, LedgerError> {
+        Ok(Chain::evidence_recorded(self, offence)?)
+    }
+    fn check(
+        &self,
+        block: &Block,
+        now_ms: u64,
+        known_valid: &[bool],
+    ) -> Result<Executed, LedgerError> {
+        Ok(Chain::check(self, block, now_ms, known_valid)?)
+    }
+    fn build(
+        &self,
+        height: u64,
+        now_ms: u64,
+        proposer: Address,
+        txs: Vec<filiera_types::SignedTransaction>,
+    ) -> Result<(Block, Executed), LedgerError> {
+        Ok(Chain::build(self, height, now_ms, proposer, txs)?)
+    }
+    fn execute(
+        &self,
+        height: u64,
+        time_ms: u64,
+        txs: &[filiera_types::SignedTransaction],
+        known_valid: &[bool],
+    ) -> Result<Executed, LedgerError> {
+        Ok(Chain::execute(self, height, time_ms, txs, known_valid)?)
+    }
+    fn receipts(executed: &Executed) -> &[Receipt] {
+        &executed.receipts
+    }
+    fn commit(
+        &mut self,
+        block: &Block,
+        certificate: &CommitCertificate,
+        executed: Executed,
+    ) -> Result<(), LedgerError> {
+        Ok(Chain::commit(self, block, certificate, executed)?)
+    }
+    fn commit_synced(
+        &mut self,
+        block: &Block,
+        certificate: &CommitCertificate,
+        now_ms: u64,
+    ) -> Result<Vec<Receipt>, LedgerError> {
+        Ok(Chain::commit_synced(self, block, certificate, now_ms)?)
+    }
+    fn sync_answer(&self, request: &[u8]) -> Result<SyncResponse, SyncAnswerError> {
+        sync_answer(&self.store, request)
+    }
+}
+
+/// The answer to a block-sync request: the committed blocks it asks for,
+/// with their certificates, within the batch's count and bytes. Reads
+/// committed blocks only, so it may run on any thread while the driver commits.
+pub fn sync_answer(store: &Store, request: &[u8]) -> Result<SyncResponse, SyncAnswerError> {
+    let broken = |e: StorageError| SyncAnswerError::Broken(Box::new(e));
+    let request = SyncRequest::decode(request)?;
+    let last = store.last_height().map_err(broken)?.unwrap_or(0);
+    let mut blocks = Vec::new();
+    let mut bytes = 0usize;
+    let count = u64::from(request.count.min(SYNC_BATCH_BLOCKS_MAX));
+    let first = request.from_height.max(1);
+    let end = first.saturating_add(count);
+    let mut h = first;
+    while h <= last && h < end && bytes < SYNC_BATCH_BYTES_MAX {
+        let (Some(block), Some(cert)) = (
+            store.block(h).map_err(broken)?,
+            store.certificate(h).map_err(broken)?,
+        ) else {
+            break;
+        };
+        bytes = bytes.saturating_add(borsh::object_length(&block).unwrap_or(usize::MAX));
+        blocks.push((block, cert));
+        h += 1;
+    }
+    Ok(SyncResponse { blocks })
 }

@@ -1,0 +1,169 @@
+//! What the driver needs from the chain and from its write-ahead log, as
+//! traits: the node gives it the RocksDB chain and the file WAL, the seeded
+//! simulation the same chain code with a simulated disk under the WAL.
+
+use filiera_types::block::Block;
+use filiera_types::evidence::Offence;
+use filiera_types::genesis::Genesis;
+use filiera_types::receipt::Receipt;
+use filiera_types::{
+    Address, ChainId, CommitCertificate, Hash, PublicKey, SignedTransaction, ValidatorSet,
+};
+use filiera_wire::SyncResponse;
+
+/// A failure below the driver (disk, database): the node must stop.
+pub type Broken = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why the chain could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// The store failed: the node must stop.
+    #[error("storage: {0}")]
+    Broken(Broken),
+    /// The block is not valid; the reason is for logs and metrics.
+    #[error("invalid block: {0}")]
+    Invalid(String),
+    /// The block's time is too far after this node's clock: not valid now,
+    /// perhaps valid when proposed again later (never cached).
+    #[error("block from the future: {0}")]
+    Future(String),
+}
+
+/// Why a sync request got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncAnswerError {
+    /// The request does not decode: the peer's fault.
+    #[error("malformed sync request: {0}")]
+    Malformed(#[from] filiera_types::DecodeError),
+    /// This node's store failed: its own fault.
+    #[error("storage: {0}")]
+    Broken(Broken),
+}
+
+/// The rules of the chain this node follows, from genesis.
+#[derive(Clone, Debug)]
+pub struct ChainParams {
+    /// Chain id.
+    pub chain_id: ChainId,
+    /// Genesis hash (the parent of height 1).
+    pub genesis_hash: Hash,
+    /// Genesis time, ms (the parent time of height 1).
+    pub genesis_time_ms: u64,
+    /// The genesis validator set.
+    pub validators: ValidatorSet,
+    /// Genesis validators' (consensus key, p2p key).
+    pub validator_p2p: Vec<(PublicKey, PublicKey)>,
+    /// Largest encoded block, bytes.
+    pub block_bytes_max: usize,
+    /// Most transactions per block.
+    pub block_txs_max: usize,
+    /// Largest transaction, bytes.
+    pub tx_bytes_max: u64,
+    /// Furthest expiry a transaction may ask, in blocks.
+    pub tx_expiry_blocks_max: u64,
+}
+
+impl ChainParams {
+    /// The parameters genesis sets.
+    pub fn from_genesis(genesis: &Genesis) -> Result<ChainParams, LedgerError> {
+        let validators = genesis
+            .validator_set()
+            .map_err(|e| LedgerError::Invalid(format!("genesis: {e}")))?;
+        let c = &genesis.consensus;
+        Ok(ChainParams {
+            chain_id: genesis.chain_id.clone(),
+            genesis_hash: genesis.hash(),
+            genesis_time_ms: genesis.genesis_time_ms,
+            validators,
+            validator_p2p: genesis
+                .validators
+                .iter()
+                .map(|v| (v.consensus_key, v.p2p_key))
+                .collect(),
+            block_bytes_max: usize::try_from(c.block_bytes_max).unwrap_or(usize::MAX),
+            block_txs_max: usize::try_from(c.block_txs_max).unwrap_or(usize::MAX),
+            tx_bytes_max: c.tx_bytes_max,
+            tx_expiry_blocks_max: c.tx_expiry_blocks_max,
+        })
+    }
+}
+
+/// The chain as the driver uses it: build, check, execute and commit blocks
+/// over the committed state.
+pub trait Ledger {
+    /// A block executed but not committed.
+    type Executed;
+
+    /// The chain's rules.
+    fn params(&self) -> &ChainParams;
+    /// The last committed height (0 before the first block).
+    fn height(&self) -> Result<u64, LedgerError>;
+    /// The validator set that decides `height`.
+    fn validator_set(&self, height: u64) -> &ValidatorSet;
+    /// p2p keys of the validators of every set in force from `height` on,
+    /// and of the observers the authority allows.
+    fn allowed_p2p_keys(&self, height: u64) -> Result<Vec<PublicKey>, LedgerError>;
+    /// `sender`'s next nonce in the committed state.
+    fn nonce(&self, sender: &PublicKey) -> Result<u64, LedgerError>;
+    /// Whether the chain recorded evidence of `offence`.
+    fn evidence_recorded(&self, offence: &Offence) -> Result<bool, LedgerError>;
+    /// Checks a proposed block of the next height by executing it.
+    fn check(
+        &self,
+        block: &Block,
+        now_ms: u64,
+        known_valid: &[bool],
+    ) -> Result<Self::Executed, LedgerError>;
+    /// Builds the block of `height` from `txs` (in order) and executes it.
+    fn build(
+        &self,
+        height: u64,
+        now_ms: u64,
+        proposer: Address,
+        txs: Vec<SignedTransaction>,
+    ) -> Result<(Block, Self::Executed), LedgerError>;
+    /// Executes transactions at `height` without checking a header.
+    fn execute(
+        &self,
+        height: u64,
+        time_ms: u64,
+        txs: &[SignedTransaction],
+        known_valid: &[bool],
+    ) -> Result<Self::Executed, LedgerError>;
+    /// The receipts of an execution.
+    fn receipts(executed: &Self::Executed) -> &[Receipt];
+    /// Commits an executed block with its certificate, durably.
+    fn commit(
+        &mut self,
+        block: &Block,
+        certificate: &CommitCertificate,
+        executed: Self::Executed,
+    ) -> Result<(), LedgerError>;
+    /// Verifies, executes and commits a block fetched by sync; its receipts.
+    fn commit_synced(
+        &mut self,
+        block: &Block,
+        certificate: &CommitCertificate,
+        now_ms: u64,
+    ) -> Result<Vec<Receipt>, LedgerError>;
+    /// The answer to a peer's sync request (committed blocks with certificates).
+    fn sync_answer(&self, request: &[u8]) -> Result<SyncResponse, SyncAnswerError>;
+}
+
+/// The consensus write-ahead log: every record durable before `append` returns.
+pub trait ConsensusLog {
+    /// Appends one record, durably.
+    fn append(&mut self, record: &[u8]) -> Result<(), Broken>;
+    /// Starts `height`: the records of earlier heights are spent.
+    fn reset(&mut self, height: u64) -> Result<(), Broken>;
+}
+
+/// A WAL as found at start: the log, the height it belongs to, its records.
+pub struct Recovered<W> {
+    /// The log, open for appending.
+    pub log: W,
+    /// The height its records belong to.
+    pub height: u64,
+    /// Its records, in order.
+    pub records: Vec<Vec<u8>>,
+}
