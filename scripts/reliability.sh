@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The long versions of the reliability checks (the quick ones run in scripts/test.sh):
-#   1. the seeded consensus simulation (delays, drops, partitions, crash-restart
-#      from the WAL, an equivocating validator, 4 and 7 validators) over
-#      SEEDS seeds per scenario instead of 200; a failing seed is printed with
-#      the command that replays it; keep it as a regression test;
+#   1. the seeded simulation of the node's real driver and chain
+#      (filiera-driver's tests/it/sim.rs: delays, drops, partitions,
+#      crash-restart from store and WAL, 2 of 4 crashed, a Byzantine validator
+#      that equivocates and floods, a Byzantine observer, 4 and 7 validators)
+#      over SEEDS seeds per scenario instead of the test run's 100; a failing
+#      seed is printed with the command that replays it; keep it as a
+#      regression test;
 #   2. every fuzz target for FUZZ_SECONDS (new inputs join fuzz/corpus; a crash
 #      fails the run and leaves its input in fuzz/artifacts);
 #   3. fault injection on 4 real validators (filiera-faults, as root): FAULT_ROUNDS
@@ -22,10 +25,10 @@ fault_seed="${FILIERA_FAULT_SEED:-$(date +%s)}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/filiera-target}"
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
-echo "== seeded consensus simulation: seeds 0..$seeds per scenario"
+echo "== seeded simulation of the real driver: seeds 0..$seeds per scenario"
 start=$(date +%s)
 FILIERA_SIM_FIRST=0 FILIERA_SIM_SEEDS="$seeds" \
-  cargo test --workspace --locked --test it -- simulation:: 2>&1 | grep -E '^test |test result: .* [1-9][0-9]* passed|panicked|seed'
+  cargo test -p filiera-driver --locked --test it -- simulation:: 2>&1 | grep -E '^test |test result: .* [1-9][0-9]* passed|panicked|seed'
 echo "simulation: $seeds seeds per scenario in $(( $(date +%s) - start )) s"
 
 if [ "$fuzz_seconds" -gt 0 ]; then

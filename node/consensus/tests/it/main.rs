@@ -1,8 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! Integration tests of filiera-consensus: seeded simulations of whole
-//! networks running the real consensus core in one process.
+//! Integration tests of filiera-consensus: the WAL record codec and replay.
+//! Whole networks are simulated one layer up, where the node's real driver
+//! runs (`filiera-driver`'s `tests/it/sim.rs`).
 
-mod app;
-mod sim;
-mod simulation;
 mod wal;

@@ -370,6 +370,11 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
         Ok((driver, effects))
     }
 
+    /// The chain, for reads.
+    pub fn chain(&self) -> &L {
+        &self.chain
+    }
+
     /// The height consensus is working on.
     pub fn height(&self) -> u64 {
         self.consensus.height().0

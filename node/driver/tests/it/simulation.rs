@@ -1,0 +1,245 @@
+//! Seeded simulations of the real driver: safety after every run, liveness
+//! once the faults end.
+
+use crate::parts::key;
+use crate::sim::{Faults, Sim};
+
+/// Seeds `FILIERA_SIM_FIRST..FILIERA_SIM_SEEDS` (default 0..100; the
+/// reliability script runs thousands): a failing seed is printed, and
+/// `FILIERA_SIM_FIRST=n FILIERA_SIM_SEEDS=n+1` replays it.
+fn seeds() -> std::ops::Range<u64> {
+    let var = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default)
+    };
+    var("FILIERA_SIM_FIRST", 0)..var("FILIERA_SIM_SEEDS", 100)
+}
+
+/// Compiled contracts shared by every node of every run (wasmtime's cache
+/// keyed by code hash and engine: what a node keeps in its data directory).
+fn cache() -> &'static std::path::Path {
+    static CACHE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+/// Runs every seed: agreement always; every honest node at `height` once
+/// the faults end (within the deadline); `check` for what else the scenario
+/// must show.
+fn run_seeds(
+    name: &str,
+    validators: u8,
+    height: u64,
+    faults: impl Fn(u64) -> Faults,
+    check: impl Fn(&Sim, &str),
+) {
+    for seed in seeds() {
+        let mut sim = Sim::new(seed, validators, faults(seed), cache());
+        sim.run(180_000, height);
+        let reproduce = format!(
+            "{name}: seed {seed} (replay: FILIERA_SIM_FIRST={seed} FILIERA_SIM_SEEDS={})",
+            seed + 1
+        );
+        if let Err(e) = sim.check_agreement() {
+            panic!("{reproduce}: {e}");
+        }
+        for i in sim.honest_up() {
+            assert!(
+                sim.committed(i) >= height,
+                "{reproduce}: node {i} at height {} after {} ms; all: {:?}",
+                sim.committed(i),
+                sim.now_ms,
+                (0..sim.nodes.len())
+                    .map(|j| sim.committed(j))
+                    .collect::<Vec<_>>()
+            );
+        }
+        assert_eq!(sim.blamed_honest, Vec::<String>::new(), "{reproduce}");
+        check(&sim, &reproduce);
+    }
+}
+
+fn no_more(_: &Sim, _: &str) {}
+
+#[test]
+fn four_validators_with_delays_and_drops_agree_progress_and_execute() {
+    run_seeds(
+        "delays",
+        4,
+        12,
+        |seed| Faults {
+            delay_ms_max: 20 + seed % 80,
+            drop_per_mille: seed % 30,
+            ..Faults::default()
+        },
+        |sim, reproduce| {
+            assert!(
+                sim.txs_committed(0) > 0,
+                "{reproduce}: no transaction committed"
+            );
+        },
+    );
+}
+
+#[test]
+fn seven_validators_with_delays_and_drops_agree_and_progress() {
+    run_seeds(
+        "seven",
+        7,
+        8,
+        |seed| Faults {
+            delay_ms_max: 20 + seed % 60,
+            drop_per_mille: seed % 20,
+            ..Faults::default()
+        },
+        no_more,
+    );
+}
+
+#[test]
+fn a_partition_without_quorum_halts_then_heals_without_a_fork() {
+    run_seeds(
+        "partition",
+        4,
+        10,
+        |seed| Faults {
+            delay_ms_max: 30,
+            partition: Some((
+                vec![(seed % 4) as usize, ((seed + 1) % 4) as usize],
+                1_000,
+                9_000,
+            )),
+            ..Faults::default()
+        },
+        no_more,
+    );
+}
+
+#[test]
+fn a_validator_crashes_and_restarts_from_its_store_and_wal() {
+    run_seeds(
+        "crash",
+        4,
+        10,
+        |seed| Faults {
+            delay_ms_max: 40,
+            crashes: vec![(
+                (seed % 4) as usize,
+                1_000 + seed % 2_000,
+                5_000 + seed % 3_000,
+            )],
+            ..Faults::default()
+        },
+        no_more,
+    );
+}
+
+#[test]
+fn two_of_four_crashed_halt_the_chain_which_resumes_without_a_fork_when_they_return() {
+    run_seeds(
+        "two crashed",
+        4,
+        8,
+        |seed| {
+            let a = (seed % 4) as usize;
+            let b = ((seed + 1 + seed % 3) % 4) as usize;
+            Faults {
+                delay_ms_max: 30,
+                crashes: vec![(a, 800, 8_000), (b, 800, 8_500)],
+                ..Faults::default()
+            }
+        },
+        |sim, reproduce| {
+            // Crash, crash, return, return: between the second crash and the
+            // first return nothing is decided (at most the height whose
+            // precommits were already on their way).
+            let h = &sim.heights_at_faults;
+            assert_eq!(h.len(), 4, "{reproduce}");
+            assert!(
+                h[2].1 <= h[1].1 + 1,
+                "{reproduce}: heights went on without a quorum: {h:?}"
+            );
+            assert!(
+                sim.now_ms > 8_000,
+                "{reproduce}: finished before they returned"
+            );
+        },
+    );
+}
+
+#[test]
+fn a_byzantine_validator_equivocating_and_flooding_neither_stops_nor_splits_the_others_and_is_recorded()
+ {
+    run_seeds(
+        "byzantine validator",
+        4,
+        12,
+        |seed| Faults {
+            delay_ms_max: 40,
+            drop_per_mille: 10,
+            byzantine: Some((seed % 4) as usize),
+            ..Faults::default()
+        },
+        |sim, reproduce| {
+            let culprit = key(sim.faults.byzantine.unwrap() as u8 + 1)
+                .public_key()
+                .address();
+            assert!(
+                sim.double_votes > 0 && sim.attacks > 0,
+                "{reproduce}: no attack"
+            );
+            for i in sim.honest_up() {
+                let accused = sim.accused(i);
+                assert!(
+                    accused.iter().all(|a| *a == culprit),
+                    "{reproduce}: node {i}'s chain accuses an honest validator: {accused:?}"
+                );
+            }
+            assert!(
+                sim.honest_up().iter().any(|&i| !sim.accused(i).is_empty()),
+                "{reproduce}: no evidence against the equivocator on chain"
+            );
+        },
+    );
+}
+
+#[test]
+fn a_byzantine_observer_flooding_neither_stops_nor_splits_the_validators() {
+    run_seeds(
+        "byzantine observer",
+        4,
+        12,
+        |_| Faults {
+            delay_ms_max: 40,
+            observer: true,
+            ..Faults::default()
+        },
+        |sim, reproduce| assert!(sim.attacks > 100, "{reproduce}: no attack"),
+    );
+}
+
+#[test]
+fn the_same_seed_replays_the_same_chain() {
+    let run = || {
+        let faults = Faults {
+            delay_ms_max: 50,
+            drop_per_mille: 20,
+            byzantine: Some(1),
+            ..Faults::default()
+        };
+        let mut sim = Sim::new(7, 4, faults, cache());
+        sim.run(60_000, 6);
+        let store = sim.nodes[0]
+            .driver
+            .as_ref()
+            .unwrap()
+            .chain()
+            .store()
+            .clone();
+        (1..=6)
+            .map(|h| store.block(h).unwrap().unwrap().hash())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(), run());
+}
