@@ -172,8 +172,13 @@ impl ContractEngine {
             reason: e.to_string(),
         };
         std::fs::create_dir_all(dir).map_err(cache_err)?;
-        // Write then rename, so a crash never leaves a half-written artifact under the final name.
-        let tmp = path.with_extension("tmp");
+        // Write then rename, so a crash never leaves a half-written artifact
+        // under the final name; the temporary name is this writer's own, so
+        // engines compiling the same code at once (two commands on one home,
+        // parallel tests) never rename each other's file away.
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = path.with_extension(format!("tmp-{}-{n}", std::process::id()));
         std::fs::write(&tmp, &bytes).map_err(cache_err)?;
         std::fs::rename(&tmp, &path).map_err(cache_err)?;
         Ok(module)
