@@ -68,8 +68,8 @@ pub struct Faults {
     pub partition: Option<(Vec<usize>, u64, u64)>,
     /// Nodes down from and until (ms): crash, then restart from store and WAL.
     pub crashes: Vec<(usize, u64, u64)>,
-    /// A Byzantine validator (it equivocates and floods).
-    pub byzantine: Option<usize>,
+    /// Byzantine validators (each equivocates and floods).
+    pub byzantine: Vec<usize>,
     /// A Byzantine observer floods.
     pub observer: bool,
 }
@@ -214,7 +214,7 @@ impl Sim {
             sim.at(up, node, None, What::Restart(node));
         }
         sim.at(SUBMIT_EVERY_MS, 0, None, What::Submit);
-        if let Some(b) = sim.faults.byzantine {
+        for b in sim.faults.byzantine.clone() {
             sim.at(ATTACK_EVERY_MS, b, None, What::Attack(b as PeerNo));
         }
         if sim.faults.observer {
@@ -281,7 +281,7 @@ impl Sim {
     }
 
     fn is_honest(&self, peer: PeerNo) -> bool {
-        usize::from(peer) < self.nodes.len() && self.faults.byzantine != Some(usize::from(peer))
+        usize::from(peer) < self.nodes.len() && !self.faults.byzantine.contains(&usize::from(peer))
     }
 
     fn linked(&self, from: PeerNo, to: usize) -> bool {
@@ -340,9 +340,11 @@ impl Sim {
 
     /// Byzantine actors and message faults stop then.
     pub fn attack_end_ms(&self) -> u64 {
-        if self.faults.byzantine.is_some() || self.faults.observer || self.faults.drop_per_mille > 0
+        if !self.faults.byzantine.is_empty()
+            || self.faults.observer
+            || self.faults.drop_per_mille > 0
         {
-            20_000
+            10_000
         } else {
             0
         }
@@ -366,7 +368,7 @@ impl Sim {
         for effect in effects {
             match effect {
                 Effect::Gossip(topic, data) => {
-                    if self.faults.byzantine == Some(i) && topic == Topic::Consensus {
+                    if self.faults.byzantine.contains(&i) && topic == Topic::Consensus {
                         self.equivocate(i, &data);
                     }
                     self.gossip(i as PeerNo, topic, data, &everyone);

@@ -178,11 +178,11 @@ fn a_byzantine_validator_equivocating_and_flooding_neither_stops_nor_splits_the_
         |seed| Faults {
             delay_ms_max: 40,
             drop_per_mille: 10,
-            byzantine: Some((seed % 4) as usize),
+            byzantine: vec![(seed % 4) as usize],
             ..Faults::default()
         },
         |sim, reproduce| {
-            let culprit = key(sim.faults.byzantine.unwrap() as u8 + 1)
+            let culprit = key(sim.faults.byzantine[0] as u8 + 1)
                 .public_key()
                 .address();
             assert!(
@@ -201,6 +201,59 @@ fn a_byzantine_validator_equivocating_and_flooding_neither_stops_nor_splits_the_
                 "{reproduce}: no evidence against the equivocator on chain"
             );
         },
+    );
+}
+
+/// Beyond the bound: 2 of 4 equivocate. Nothing promises liveness or
+/// safety then; what must hold is accountability: no honest validator is
+/// ever accused, and if honest chains ever disagree, the evidence against
+/// both equivocators is on them.
+#[test]
+fn two_of_four_equivocating_leave_evidence_against_both_and_accuse_no_one_else() {
+    let (mut forks, mut both_accused) = (0, 0);
+    for seed in seeds() {
+        let byzantine = vec![(seed % 4) as usize, ((seed + 1 + seed % 3) % 4) as usize];
+        let faults = Faults {
+            delay_ms_max: 40,
+            byzantine: byzantine.clone(),
+            ..Faults::default()
+        };
+        let mut sim = Sim::new(seed, 4, faults, cache());
+        // No height promised: run the attack through and a while after.
+        sim.run(30_000, u64::MAX);
+        let reproduce = format!(
+            "two equivocating: seed {seed} (replay: FILIERA_SIM_FIRST={seed} FILIERA_SIM_SEEDS={})",
+            seed + 1
+        );
+        let culprits: Vec<_> = byzantine
+            .iter()
+            .map(|b| key(*b as u8 + 1).public_key().address())
+            .collect();
+        let mut accused = Vec::new();
+        for i in sim.honest_up() {
+            for a in sim.accused(i) {
+                assert!(
+                    culprits.contains(&a),
+                    "{reproduce}: node {i}'s chain accuses an honest validator {a}"
+                );
+                accused.push(a);
+            }
+        }
+        let all = culprits.iter().all(|c| accused.contains(c));
+        if all {
+            both_accused += 1;
+        }
+        if let Err(e) = sim.check_agreement() {
+            forks += 1;
+            assert!(
+                all,
+                "{reproduce}: {e}, and not both equivocators are accused on chain"
+            );
+        }
+    }
+    eprintln!(
+        "two of four equivocating: {} seeds, {forks} with honest chains disagreeing, {both_accused} with both accused on chain",
+        seeds().count()
     );
 }
 
@@ -225,7 +278,7 @@ fn the_same_seed_replays_the_same_chain() {
         let faults = Faults {
             delay_ms_max: 50,
             drop_per_mille: 20,
-            byzantine: Some(1),
+            byzantine: vec![1],
             ..Faults::default()
         };
         let mut sim = Sim::new(7, 4, faults, cache());
