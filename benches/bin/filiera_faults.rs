@@ -48,6 +48,9 @@ struct Args {
     /// Skip the hostile inputs after the faults.
     #[arg(long)]
     no_hostile: bool,
+    /// Skip the Byzantine peers after the faults.
+    #[arg(long)]
+    no_byzantine: bool,
 }
 
 fn main() -> Result<()> {
@@ -85,6 +88,7 @@ fn main() -> Result<()> {
             heal_bound_s: args.heal_bound_s,
             rss_limit_mib: args.rss_limit_mib,
             hostile: !args.no_hostile,
+            byzantine: !args.no_byzantine,
         },
     )?;
     let md = run::write(&report, &args.out)?;

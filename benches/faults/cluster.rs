@@ -42,6 +42,9 @@ pub struct Cluster {
     pub apis: Vec<String>,
     /// Each validator's peer port, reachable from the harness (for hostile peers).
     pub p2p_addrs: Vec<SocketAddr>,
+    /// First peer port inside the namespaces: validator j listens on
+    /// `p2p_base + j` in its own, and reaches the others at theirs.
+    pub p2p_base: u16,
     /// Undirected links, by (lower, higher) node index: both directions' shapes.
     links: BTreeMap<(usize, usize), [Arc<Shape>; 2]>,
     /// The node whose data lives on a small tmpfs (the full-disk victim).
@@ -121,6 +124,7 @@ impl Cluster {
                 .map(|i| format!("http://127.0.0.1:{}", api_base + i))
                 .collect(),
             p2p_addrs: (0..n).map(|i| loopback(p2p_outside_base + i)).collect(),
+            p2p_base,
             nodes,
             links: BTreeMap::new(),
             disk_node,
@@ -197,6 +201,16 @@ impl Cluster {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
+    }
+
+    /// Node `i`'s home (keys, config, data).
+    pub fn home(&self, i: usize) -> &Path {
+        &self.nodes[i].home
+    }
+
+    /// The name of node `i`'s network namespace.
+    pub fn namespace(&self, i: usize) -> &str {
+        &self.nodes[i].ns.name
     }
 
     /// Whether libfaketime is there (the clock-skew fault needs it).

@@ -8,11 +8,15 @@
 //! at the heal; at the end the checker compares every block on every node and
 //! looks up every acknowledged transaction everywhere. Between the faults and
 //! the checker, the hostile phase ([`hostile`]) throws forged, replayed and
-//! malformed inputs at every node and counts the refusals.
+//! malformed inputs at every node and counts the refusals; then the
+//! Byzantine phase ([`byzantine`]) hands a validator's keys, then an
+//! observer's, to `filiera-byzantine`, its CPU capped, and measures time per
+//! height beside a calm window.
 //!
 //! Needs root (namespaces, a tmpfs mount). Seeded: the same seed gives the
 //! same schedule of faults (timings on a real machine still vary).
 
+pub mod byzantine;
 pub mod check;
 pub mod cluster;
 pub mod hostile;

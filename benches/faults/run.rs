@@ -43,6 +43,8 @@ pub struct Options {
     pub rss_limit_mib: u64,
     /// Whether to run the hostile phase after the faults.
     pub hostile: bool,
+    /// Whether to run the Byzantine phase after the faults.
+    pub byzantine: bool,
 }
 
 /// One injected fault and what followed it.
@@ -96,6 +98,8 @@ pub struct Report {
     pub resends: u64,
     /// Hostile inputs tried and refused (None: not run).
     pub hostile: Option<crate::faults::hostile::Hostile>,
+    /// Byzantine peers and what they did to finality (None: not run).
+    pub byzantine: Option<crate::faults::byzantine::Byzantine>,
     /// What the checker found.
     pub verdict: Verdict,
     /// Peak RSS of each node over the run, MiB.
@@ -113,6 +117,10 @@ impl Report {
         self.verdict.safe()
             && self.failures.is_empty()
             && self.hostile.as_ref().is_none_or(|h| h.failures.is_empty())
+            && self
+                .byzantine
+                .as_ref()
+                .is_none_or(|b| b.failures.is_empty())
             && self.faults.iter().all(|f| f.heal_to_progress_ms.is_some())
             && self
                 .rss_peak_mib
@@ -356,6 +364,13 @@ pub fn run(bin: &Path, dir: &Path, opts: Options) -> Result<Report> {
         });
         r.hold(SETTLE_MS, None)?;
     }
+    // Under the same load: the insider attacks.
+    let byzantine = if r.opts.byzantine {
+        eprintln!("Byzantine peers");
+        Some(crate::faults::byzantine::run(&mut r.net, bin, dir)?)
+    } else {
+        None
+    };
     let tally = load.stop();
     let acks = tally.acks.lock().map(|a| a.clone()).unwrap_or_default();
     let hostile = if r.opts.hostile {
@@ -425,6 +440,7 @@ pub fn run(bin: &Path, dir: &Path, opts: Options) -> Result<Report> {
             .unwrap_or_default(),
         resends: tally.resends.load(std::sync::atomic::Ordering::Relaxed),
         hostile,
+        byzantine,
         verdict,
         rss_peak_mib,
         failures: r.failures,
@@ -502,6 +518,9 @@ pub fn markdown(r: &Report) -> String {
         for f in &h.failures {
             s.push_str(&format!("- FAILED: {f}\n"));
         }
+    }
+    if let Some(b) = &r.byzantine {
+        s.push_str(&crate::faults::byzantine::markdown(b));
     }
     s.push_str("\n## Faults in order\n\n");
     for f in &r.faults {

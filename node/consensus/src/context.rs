@@ -386,11 +386,8 @@ impl mt::Context for FilieraContext {
         height: Height,
         round: Round,
     ) -> &'a ConsensusValidator {
-        let n = set.validators.len().max(1) as u64;
-        let r = u64::from(round.as_u32().unwrap_or(0));
-        let index = (height.0.wrapping_add(r) % n) as usize;
         // The core never starts a height with an empty set (genesis validation refuses one).
-        &set.validators[index]
+        &set.validators[proposer_index(set.validators.len(), height.0, round.as_u32().unwrap_or(0))]
     }
 
     fn new_proposal(
@@ -441,4 +438,24 @@ impl mt::Context for FilieraContext {
             validator: address,
         }
     }
+}
+
+/// Index, in a set of `count` validators sorted by address, of the proposer
+/// of `height` and `round`: every validator proposes in turn, and a failed
+/// proposer is skipped in the next round.
+pub fn proposer_index(count: usize, height: u64, round: u32) -> usize {
+    let n = count.max(1) as u64;
+    (height.wrapping_add(u64::from(round)) % n) as usize
+}
+
+/// The proposer of `height` and `round` in `set` (tools that speak to nodes
+/// without Malachite's types: the Byzantine actor signs conflicting
+/// proposals only where it is the proposer).
+pub fn proposer_of(
+    set: &filiera_types::ValidatorSet,
+    height: u64,
+    round: u32,
+) -> filiera_types::Address {
+    let validators = set.validators();
+    validators[proposer_index(validators.len(), height, round)].address()
 }

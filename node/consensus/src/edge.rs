@@ -134,6 +134,18 @@ impl NetworkInput {
         }
     }
 
+    /// The proposal in Filiera's signed form, if it is one (what evidence
+    /// of a proposer's equivocation holds).
+    pub fn signed_proposal(&self) -> Option<filiera_types::evidence::SignedProposal> {
+        match &self.0 {
+            Input::Proposal(p) => Some(filiera_types::evidence::SignedProposal {
+                proposal: p.message.to_proposal(),
+                signature: p.signature,
+            }),
+            _ => None,
+        }
+    }
+
     /// The vote in Filiera's signed form, if it is one.
     pub fn vote(&self) -> Option<filiera_types::SignedVote> {
         match &self.0 {

@@ -26,7 +26,7 @@ pub mod wal;
 
 pub use context::{
     BlockId, ConsensusProposal, ConsensusValidatorSet, ConsensusVote, FilieraContext, Height,
-    ValidatorAddress,
+    ValidatorAddress, proposer_index, proposer_of,
 };
 pub use edge::{NamedBlock, NetworkInput, NetworkInputError, ProposalSeen, TimeoutsMs, Timer};
 pub use machine::{

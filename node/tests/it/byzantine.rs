@@ -4,9 +4,9 @@
 //! authority registered.
 
 use crate::network::{
-    Net, VALIDATORS, filiera, one_network_at_a_time, read_key, run_ok, spawn, submit, wait_receipt,
-    wait_until,
+    Net, filiera, one_network_at_a_time, read_key, run_ok, spawn, submit, wait_receipt, wait_until,
 };
+use filiera_byzantine::Attack;
 use filiera_types::evidence::{EVIDENCE_CONTRACT, EVIDENCE_METHOD, Equivocation, Step};
 use filiera_types::{
     ChainId, ContractCall, ContractId, Hash, MethodName, SecretKey, Transaction, Vote, VoteKind,
@@ -16,43 +16,35 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// The attacker's network node: `p2p_key` (allow-listed), dialing
-/// validators `0..targets`.
-fn attacker_network(
+/// The Byzantine actor holding `p2p_key` (allow-listed) and signing with
+/// `signer`, dialing validators `0..targets`, doing `attacks`.
+fn actor(
     net: &Net,
     p2p_key: &SecretKey,
+    signer: &SecretKey,
     targets: usize,
-) -> (
-    filiera_p2p::Network,
-    tokio::sync::mpsc::Receiver<filiera_p2p::NetworkEvent>,
-    Vec<libp2p::Multiaddr>,
-    Vec<libp2p::PeerId>,
-) {
-    use filiera_p2p::{Network, NetworkConfig};
-    let allowed: Vec<_> = (0..VALIDATORS)
-        .map(|i| read_key(&net.home(i).join("keys/p2p.json")).public_key())
-        .collect();
-    let peers: Vec<libp2p::Multiaddr> = (0..targets)
-        .map(|i| {
-            format!("/ip4/127.0.0.1/tcp/{}", net.api_base - 8 + i as u16)
-                .parse()
-                .unwrap()
-        })
-        .collect();
-    let peer_ids: Vec<_> = allowed[..targets]
-        .iter()
-        .map(|k| filiera_p2p::peer_id_of(k).unwrap())
-        .collect();
-    let (network, events) = Network::start(NetworkConfig {
-        node_key_seed: *p2p_key.to_seed(),
-        listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-        bootstrap: peers.clone(),
-        allowed,
-        validate_gossip: false,
-        connection_limits: Default::default(),
-    })
-    .unwrap();
-    (network, events, peers, peer_ids)
+    attacks: &[Attack],
+) -> filiera_byzantine::Config {
+    let genesis =
+        filiera_types::Genesis::from_json(&std::fs::read(net.dir.join("genesis.json")).unwrap())
+            .unwrap();
+    filiera_byzantine::Config {
+        chain_id: genesis.chain_id.clone(),
+        validators: genesis.validator_set().unwrap(),
+        allowed: genesis.validators.iter().map(|v| v.p2p_key).collect(),
+        p2p_key: p2p_key.clone(),
+        signing_key: signer.clone(),
+        peers: (0..targets)
+            .map(|i| {
+                format!("/ip4/127.0.0.1/tcp/{}", net.api_base - 8 + i as u16)
+                    .parse()
+                    .unwrap()
+            })
+            .collect(),
+        attacks: attacks.iter().copied().collect(),
+        tick_ms: 100,
+        connections_held_max: 0,
+    }
 }
 
 fn validator3(net: &Net, file: &str) -> SecretKey {
@@ -62,93 +54,17 @@ fn validator3(net: &Net, file: &str) -> SecretKey {
 /// How long the Byzantine validator attacks, s.
 const ATTACK_S: u64 = 20;
 
-/// An allow-listed key in the hands of an attacker (validator 3's, or an
-/// observer's): an in-process libp2p peer (real sockets) that floods
-/// validators `0..targets` with well-formed blocks no proposal names, for
-/// this height and the next two (their proposer named as `signer`), asks them for the whole chain again and
-/// again, and now and then sends bytes that do not decode and a transaction
-/// with a forged signature (then redials). Returns how many blocks it
-/// published.
-fn flooder(
-    net: &Net,
-    p2p_key: &SecretKey,
-    signer: &SecretKey,
-    targets: usize,
-    stop: &AtomicBool,
-) -> u64 {
-    use filiera_p2p::Topic;
-    use filiera_service::wire::{Gossip, ProposedBlock, SyncRequest};
-    use filiera_types::block::{Block, Header};
-    let me = signer;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let (network, mut events, peers, peer_ids) = attacker_network(net, p2p_key, targets);
-        // Its inbox is drained, unread.
-        tokio::spawn(async move { while events.recv().await.is_some() {} });
-        let chain = ChainId::new("filiera-marche-localnet").unwrap();
-        let mut published = 0u64;
-        let mut n = 0u64;
-        while !stop.load(Ordering::Relaxed) {
-            n += 1;
-            let height = net.height(0) + 1;
-            for ahead in 0..3 {
-                for k in 0..8u64 {
-                    let header = Header {
-                        version: 1,
-                        chain_id: chain.clone(),
-                        height: height + ahead,
-                        time_ms: n * 1_000 + k,
-                        parent_hash: filiera_types::Hash([7; 32]),
-                        txs_root: Block::compute_txs_root(&[]),
-                        receipts_root: filiera_types::Hash([n as u8; 32]),
-                        state_root: filiera_types::Hash([k as u8; 32]),
-                        validator_set_hash: filiera_types::Hash([0; 32]),
-                        next_validator_set_hash: filiera_types::Hash([0; 32]),
-                        proposer: me.public_key().address(),
-                    };
-                    let block = ProposedBlock {
-                        round: 0,
-                        valid_round: None,
-                        proposer: me.public_key().address(),
-                        block: Block {
-                            header,
-                            txs: vec![],
-                        },
-                    };
-                    let _ = network
-                        .publish(Topic::Blocks, Gossip::Block(block).encode())
-                        .await;
-                    published += 1;
-                }
-            }
-            let everything = SyncRequest {
-                from_height: 1,
-                count: u32::MAX,
-            };
-            for peer in &peer_ids {
-                let _ = network.request(*peer, everything.encode()).await;
-            }
-            if n.is_multiple_of(20) {
-                let _ = network.publish(Topic::Consensus, vec![0xff; 64]).await;
-                let mut forged = crate::network::commission(&chain, me, n, "CU-FORGED");
-                let last = forged.len() - 1;
-                forged[last] ^= 1;
-                if let Ok(tx) = filiera_types::SignedTransaction::decode(&forged) {
-                    let _ = network
-                        .publish(Topic::Transactions, Gossip::Tx(tx).encode())
-                        .await;
-                }
-                for addr in &peers {
-                    let _ = network.dial(addr.clone()).await;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        published
-    })
+/// What a flooding insider does (validator 3, or an observer): well-formed
+/// blocks no proposal names for this height and the next ones, requests
+/// for the whole chain, junk on every topic, forged and replayed
+/// transactions.
+const FLOOD: [Attack; 4] = [Attack::Blocks, Attack::Sync, Attack::Junk, Attack::Txs];
+
+/// Runs `config` until `stop`; its report.
+fn attack(config: filiera_byzantine::Config, stop: &AtomicBool) -> filiera_byzantine::Report {
+    let report = filiera_byzantine::run_blocking(config, stop).expect("the attacker runs");
+    eprintln!("attacker: {}", serde_json::to_string(&report).unwrap());
+    report
 }
 
 #[test]
@@ -167,21 +83,22 @@ fn a_byzantine_validator_flooding_unnamed_blocks_neither_stops_nor_splits_the_ot
     std::thread::sleep(Duration::from_secs(ATTACK_S));
     let calm_end = net.height(0);
     let stop = AtomicBool::new(false);
-    let (start, published) = std::thread::scope(|s| {
-        let attacker = s.spawn(|| {
-            flooder(
-                &net,
-                &validator3(&net, "p2p"),
-                &validator3(&net, "consensus"),
-                3,
-                &stop,
-            )
-        });
+    let (start, report) = std::thread::scope(|s| {
+        let config = actor(
+            &net,
+            &validator3(&net, "p2p"),
+            &validator3(&net, "consensus"),
+            3,
+            &FLOOD,
+        );
+        let attacker = s.spawn(|| attack(config, &stop));
         let start = net.height(0);
         std::thread::sleep(Duration::from_secs(ATTACK_S));
         stop.store(true, Ordering::Relaxed);
         (start, attacker.join().unwrap())
     });
+    assert!(report.sync_requests_sent > 0 && report.junk_published > 0);
+    let published = report.blocks_published;
     assert!(
         published > 1_000,
         "the attacker published {published} blocks"
@@ -214,53 +131,6 @@ fn a_byzantine_validator_flooding_unnamed_blocks_neither_stops_nor_splits_the_ot
         "under attack for {ATTACK_S} s: heights {start} to {during}; time per height {}; {published} blocks published, {dropped} dropped unexamined",
         net.height_times(start, during)
     );
-}
-
-/// Validator 3 signing, for the next two heights and their first rounds,
-/// a prevote and a precommit for nil and another for a block that does not
-/// exist: two votes per step, true equivocation, each vote correctly signed.
-/// Returns how many votes it published.
-fn equivocating_validator(net: &Net, stop: &AtomicBool) -> u64 {
-    use filiera_p2p::Topic;
-    use filiera_service::wire::Gossip;
-    let me = validator3(net, "consensus");
-    let chain = "filiera-marche-localnet";
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let (network, mut events, _, _) = attacker_network(net, &validator3(net, "p2p"), 3);
-        tokio::spawn(async move { while events.recv().await.is_some() {} });
-        let mut published = 0u64;
-        while !stop.load(Ordering::Relaxed) {
-            let next = net.height(0) + 1;
-            for height in next..next + 2 {
-                for round in 0..2 {
-                    for kind in [VoteKind::Prevote, VoteKind::Precommit] {
-                        for block_hash in [None, Some(Hash([0xee; 32]))] {
-                            let vote = Vote {
-                                kind,
-                                height,
-                                round,
-                                block_hash,
-                                validator: me.public_key().address(),
-                            }
-                            .sign(chain, &me)
-                            .unwrap();
-                            let bytes = filiera_consensus::wal::encode_signed_vote(&vote).unwrap();
-                            let _ = network
-                                .publish(Topic::Consensus, Gossip::Consensus(bytes).encode())
-                                .await;
-                            published += 1;
-                        }
-                    }
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        published
-    })
 }
 
 /// A report accusing validator `victim` with a second vote that `forger` signed.
@@ -320,18 +190,36 @@ fn an_equivocating_validator_is_recorded_on_chain_with_proof_and_a_forged_accusa
     assert!(evidence(0).is_empty());
 
     let stop = AtomicBool::new(false);
-    let (start, published) = std::thread::scope(|s| {
-        let attacker = s.spawn(|| equivocating_validator(&net, &stop));
+    // Two votes in every step, and two proposals wherever validator 3
+    // proposes: it keeps on until the chain holds both kinds of offence.
+    let (start, report) = std::thread::scope(|s| {
+        let config = actor(
+            &net,
+            &validator3(&net, "p2p"),
+            &validator3(&net, "consensus"),
+            3,
+            &[Attack::Equivocate],
+        );
+        let attacker = s.spawn(|| attack(config, &stop));
         let start = net.height(0);
-        wait_until("no equivocation was recorded on chain", 200, || {
-            (!evidence(0).is_empty()).then_some(())
-        });
+        wait_until(
+            "no equivocation of both kinds was recorded on chain",
+            200,
+            || {
+                let steps: Vec<Value> = evidence(0).iter().map(|o| o["step"].clone()).collect();
+                (steps.contains(&Value::from("proposal")) && steps.iter().any(|s| s != "proposal"))
+                    .then_some(())
+            },
+        );
         stop.store(true, Ordering::Relaxed);
         (start, attacker.join().unwrap())
     });
-    assert!(published > 0);
+    assert!(report.votes_published > 0 && report.proposals_published > 0);
     let after = net.height(0);
-    eprintln!("{published} conflicting votes published from height {start} to {after}");
+    eprintln!(
+        "{} conflicting votes and {} conflicting proposals published from height {start} to {after}",
+        report.votes_published, report.proposals_published
+    );
     net.wait_height(&honest, after + 2);
     net.assert_no_fork(&honest, after + 1);
 
@@ -370,8 +258,15 @@ fn an_equivocating_validator_is_recorded_on_chain_with_proof_and_a_forged_accusa
         let offence = pair
             .verify(genesis.chain_id.as_str(), &set)
             .unwrap_or_else(|e| panic!("{o}: {e}"));
-        assert!(matches!(offence.step, Step::Prevote | Step::Precommit));
         assert_eq!(o["step"], offence.step.as_str());
+        if offence.step == Step::Proposal {
+            // Only where validator 3 is the round's proposer.
+            assert_eq!(
+                filiera_consensus::proposer_of(&set, offence.height, offence.round),
+                culprit.public_key().address(),
+                "{o}"
+            );
+        }
         // The reporter is an honest node's consensus key.
         let reporters: Vec<String> = (0..3)
             .map(|i| {
@@ -546,14 +441,16 @@ fn a_byzantine_observer_flooding_the_four_validators_neither_stops_nor_splits_th
     std::thread::sleep(Duration::from_secs(OBSERVER_ATTACK_S));
     let calm_end = net.height(0);
     let stop = AtomicBool::new(false);
-    let (start, published) = std::thread::scope(|s| {
-        let attacker = s.spawn(|| flooder(&net, &observer, &observer, 4, &stop));
+    let (start, report) = std::thread::scope(|s| {
+        let config = actor(&net, &observer, &observer, 4, &FLOOD);
+        let attacker = s.spawn(|| attack(config, &stop));
         let start = net.height(0);
         std::thread::sleep(Duration::from_secs(OBSERVER_ATTACK_S));
         stop.store(true, Ordering::Relaxed);
         (start, attacker.join().unwrap())
     });
     let during = net.height(0);
+    let published = report.blocks_published;
     assert!(published > 500, "the observer published {published} blocks");
     assert!(
         during >= start + 10,
