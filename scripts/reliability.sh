@@ -10,7 +10,10 @@
 #   2. every fuzz target for FUZZ_SECONDS (new inputs join fuzz/corpus; a crash
 #      fails the run and leaves its input in fuzz/artifacts);
 #   3. fault injection on 4 real validators (filiera-faults, as root): FAULT_ROUNDS
-#      faults of every kind under load, the hostile inputs, then the checker;
+#      faults of every kind under load, the Byzantine phase (validator 3's
+#      keys, then an observer's, in filiera-byzantine's hands, its CPU capped
+#      by a cgroup; time per height beside a calm window), the hostile
+#      inputs, then the checker;
 #      the report goes to results/faults-<seed>/report.md.
 #
 #   scripts/reliability.sh                 # 2,000 seeds, 600 s per fuzz target, 70 faults
