@@ -121,7 +121,7 @@ pub fn run(net: &mut Cluster, bin: &Path, work: &Path) -> Result<Byzantine> {
         .arg(net.home(b));
     let attacker = Attacker::new(cmd, &peers, &report, "validator")?;
     let (window, cpu) = attacker.measure_while(net, &honest)?;
-    let attack = finish(
+    finish(
         &mut out,
         format!("validator {b} (p2p and consensus keys)"),
         net,
@@ -130,8 +130,7 @@ pub fn run(net: &mut Cluster, bin: &Path, work: &Path) -> Result<Byzantine> {
         window,
         cpu,
         &report,
-    )?;
-    out.attacks.push(attack);
+    );
     net.start_node(b, None)?;
     check::wait_progress(
         &net.apis,
@@ -161,7 +160,7 @@ pub fn run(net: &mut Cluster, bin: &Path, work: &Path) -> Result<Byzantine> {
                 .arg(&key_file);
             let attacker = Attacker::new(cmd, &peers, &report, "observer")?;
             let (window, cpu) = attacker.measure_while(net, &all)?;
-            let attack = finish(
+            finish(
                 &mut out,
                 "an observer (its p2p key)".into(),
                 net,
@@ -170,8 +169,7 @@ pub fn run(net: &mut Cluster, bin: &Path, work: &Path) -> Result<Byzantine> {
                 window,
                 cpu,
                 &report,
-            )?;
-            out.attacks.push(attack);
+            );
         }
     }
     Ok(out)
@@ -187,7 +185,7 @@ fn finish(
     attack: Window,
     cpu: Cpu,
     report: &Path,
-) -> Result<Attack> {
+) {
     let agent = check::agent(2_000);
     let attacker: Value = std::fs::read(report)
         .ok()
@@ -208,7 +206,7 @@ fn finish(
     }
     let mut honest_peers_min = u64::MAX;
     for &i in honest {
-        let peers = metric(&agent, &net.apis[i], "filiera_peers").unwrap_or(0);
+        let peers = crate::load::drive::metric(&agent, &net.apis[i], "filiera_peers");
         honest_peers_min = honest_peers_min.min(peers);
         // Every other honest node, at least.
         if peers < (honest.len() - 1) as u64 {
@@ -217,7 +215,7 @@ fn finish(
             ));
         }
     }
-    Ok(Attack {
+    out.attacks.push(Attack {
         who,
         honest: honest.to_vec(),
         calm,
@@ -227,7 +225,7 @@ fn finish(
         cpu_throttled_periods: cpu.throttled_periods,
         honest_peers_min,
         attacker,
-    })
+    });
 }
 
 /// Waits `WINDOW_S` and measures time per height on `honest[0]`; if
@@ -239,11 +237,8 @@ fn measure(
 ) -> Result<Window> {
     let agent = check::agent(2_000);
     let api = &net.apis[honest[0]];
-    let height = |agent: &ureq::Agent| {
-        check::get_json(agent, &format!("{api}/v1/status"))
-            .and_then(|s| s["height"].as_u64())
-            .unwrap_or(0)
-    };
+    let height =
+        |agent: &ureq::Agent| check::heights(agent, std::slice::from_ref(api))[0].unwrap_or(0);
     let from_height = height(&agent);
     match until {
         None => std::thread::sleep(Duration::from_secs(WINDOW_S)),
@@ -262,34 +257,13 @@ fn measure(
         }
     }
     ms.sort_unstable();
-    let rank = |p: usize| {
-        if ms.is_empty() {
-            0
-        } else {
-            ms[(ms.len() * p).div_ceil(100).max(1) - 1]
-        }
-    };
     Ok(Window {
         from_height,
         to_height,
-        p50_ms: rank(50),
-        p99_ms: rank(99),
+        p50_ms: crate::percentile(&ms, 50),
+        p99_ms: crate::percentile(&ms, 99),
         max_ms: ms.last().copied().unwrap_or(0),
     })
-}
-
-/// One value of a metric, as `/metrics` gives it.
-fn metric(agent: &ureq::Agent, api: &str, name: &str) -> Option<u64> {
-    let text = agent
-        .get(&format!("{api}/metrics"))
-        .call()
-        .ok()?
-        .body_mut()
-        .read_to_string()
-        .ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
-        .map(|v| v as u64)
 }
 
 /// The authority registers a new observer key (2 of its keys); returns its key file.
