@@ -3,7 +3,8 @@
 #   1. the seeded simulation of the node's real driver and chain
 #      (filiera-driver's tests/it/sim.rs: delays, drops, partitions,
 #      crash-restart from store and WAL, 2 of 4 crashed, a Byzantine validator
-#      that equivocates and floods, a Byzantine observer, 4 and 7 validators)
+#      that equivocates and floods, a Byzantine observer, 4 and 7 validators,
+#      2 of 4 running twins that fork the honest pair: a tenth of the seeds)
 #      over SEEDS seeds per scenario instead of the test run's 100; a failing
 #      seed is printed with the command that replays it; keep it as a
 #      regression test;

@@ -503,6 +503,11 @@ impl Ledger for Chain {
     fn nonce(&self, sender: &PublicKey) -> Result<u64, LedgerError> {
         Ok(Chain::nonce(self, sender)?)
     }
+    fn certificate(&self, height: u64) -> Result<Option<CommitCertificate>, LedgerError> {
+        self.store
+            .certificate(height)
+            .map_err(|e| LedgerError::Broken(Box::new(e)))
+    }
     fn evidence_recorded(
         &self,
         offence: &filiera_types::evidence::Offence,

@@ -105,6 +105,8 @@ pub trait Ledger {
     fn allowed_p2p_keys(&self, height: u64) -> Result<Vec<PublicKey>, LedgerError>;
     /// `sender`'s next nonce in the committed state.
     fn nonce(&self, sender: &PublicKey) -> Result<u64, LedgerError>;
+    /// The commit certificate of committed `height`, if any.
+    fn certificate(&self, height: u64) -> Result<Option<CommitCertificate>, LedgerError>;
     /// Whether the chain recorded evidence of `offence`.
     fn evidence_recorded(&self, offence: &Offence) -> Result<bool, LedgerError>;
     /// Checks a proposed block of the next height by executing it.

@@ -65,6 +65,9 @@ pub struct Metrics {
     pub evidence_reported: IntCounter,
     /// Offences recorded on chain by the blocks this node committed.
     pub evidence_recorded: IntCounter,
+    /// Heights at which a peer proved, by a valid commit certificate, that
+    /// the network decided another block than this node committed.
+    pub forks_detected: IntCounter,
     /// Peers disconnected for sending malformed data.
     pub peers_penalised: IntCounter,
 }
@@ -213,6 +216,10 @@ impl Metrics {
             evidence_recorded: counter(
                 "filiera_evidence_recorded_total",
                 "Equivocation offences recorded on chain by blocks this node committed.",
+            )?,
+            forks_detected: counter(
+                "filiera_forks_detected_total",
+                "Heights at which a valid certificate names another block than this node committed.",
             )?,
             peers_penalised: counter(
                 "filiera_peers_penalised_total",

@@ -16,7 +16,7 @@ use crate::crypto::{Address, CryptoError, SignKind, Signature};
 use crate::encoding::{self, DecodeError};
 use crate::hash::Hash;
 use crate::validator::ValidatorSet;
-use crate::vote::{SignedVote, Vote, VoteKind};
+use crate::vote::{CommitCertificate, SignedVote, Vote, VoteKind};
 use borsh::{BorshDeserialize, BorshSerialize};
 
 /// The id of the call that reports evidence. No contract may be installed
@@ -231,6 +231,48 @@ impl Equivocation {
         }
         Ok(offence)
     }
+}
+
+/// The equivocation two commit certificates of one height prove: when both
+/// are of the same round and certify different blocks, every validator that
+/// signed both precommitted two blocks in one round, and each such signer
+/// gives a pair of signed precommits (in canonical order). Certificates of
+/// different rounds prove no single-slot offence (a fork across rounds
+/// needs a validator to break its lock, which two messages cannot show):
+/// none is returned, as for certificates that agree. Signatures are not
+/// checked here; [`Equivocation::verify`] checks each pair.
+pub fn from_certificates(a: &CommitCertificate, b: &CommitCertificate) -> Vec<Equivocation> {
+    if a.height != b.height || a.round != b.round || a.block_hash == b.block_hash {
+        return Vec::new();
+    }
+    let precommit =
+        |cert: &CommitCertificate, validator: Address, signature: &Signature| SignedVote {
+            vote: Vote {
+                kind: VoteKind::Precommit,
+                height: cert.height,
+                round: cert.round,
+                block_hash: Some(cert.block_hash),
+                validator,
+            },
+            signature: *signature,
+        };
+    // Both lists are sorted by validator (canonical certificates).
+    a.signatures()
+        .iter()
+        .filter_map(|sa| {
+            let sb = b
+                .signatures()
+                .iter()
+                .find(|sb| sb.validator == sa.validator)?;
+            Some(
+                Equivocation::Votes(
+                    precommit(a, sa.validator, &sa.signature),
+                    precommit(b, sb.validator, &sb.signature),
+                )
+                .canonical(),
+            )
+        })
+        .collect()
 }
 
 fn same_vote_slot(a: &Vote, b: &Vote) -> bool {

@@ -128,6 +128,12 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
             self.request_sync(effects);
             return Ok(None);
         };
+        if candidate.executed.is_none() && candidate.block.header.parent_hash != self.head_hash()? {
+            // A quorum decided a block that does not extend this node's
+            // chain: beyond the fault bound. Never graft it on.
+            self.suspect_fork(height, effects);
+            return Ok(None);
+        }
         let executed = match candidate.executed {
             Some(e) => e,
             // Decided by a quorum although this node judged it invalid: the

@@ -11,11 +11,12 @@
 //! One file per kind of input: transactions ([`txs`]), gossip as it arrives
 //! ([`gossip`]), consensus messages ([`votes`]), proposed blocks
 //! ([`blocks`]), this node's proposal ([`build`]), consensus outputs and
-//! commits ([`commit`]), block sync ([`sync`]).
+//! commits ([`commit`]), block sync ([`sync`]), a fork seen ([`fork`]).
 
 mod blocks;
 mod build;
 mod commit;
+mod fork;
 mod gossip;
 mod sync;
 mod txs;
@@ -32,13 +33,15 @@ use filiera_consensus::{
     Output, ProposalSeen, TimeoutsMs, Timer, to_certificate, wal,
 };
 use filiera_types::block::Block;
-use filiera_types::evidence::{EVIDENCE_CONTRACT, EVIDENCE_PER_TX_MAX, Equivocation};
+use filiera_types::evidence::{
+    EVIDENCE_CONTRACT, EVIDENCE_PER_TX_MAX, Equivocation, from_certificates,
+};
 use filiera_types::{Address, Hash, SecretKey, SignedTransaction};
 use filiera_wire::{
     Gossip, MessageId, PeerEvent, ProposedBlock, SYNC_BATCH_BLOCKS_MAX, SyncRequest, SyncResponse,
     TX_GOSSIP_BATCH_MAX, TX_GOSSIP_DELAY_MS, Topic, Verdict,
 };
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 /// How far ahead of its own height a node keeps blocks and consensus inputs;
@@ -286,6 +289,11 @@ pub struct Driver<L: Ledger, W, P> {
     now_ms: u64,
     /// The validators' p2p keys last given to the network.
     allowed_validators: Vec<filiera_types::PublicKey>,
+    /// A certified block did not extend this node's chain: sync asks for the
+    /// blocks before this node's height too, to find where the chains differ.
+    fork_suspected: bool,
+    /// Heights at which a fork was proven (see [`fork`]).
+    forks_seen: BTreeSet<u64>,
 }
 
 impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
@@ -362,6 +370,8 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
             metrics,
             now_ms,
             allowed_validators: Vec::new(),
+            fork_suspected: false,
+            forks_seen: BTreeSet::new(),
         };
         driver.publish_progress();
         let mut effects = Vec::new();

@@ -47,11 +47,18 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
         else {
             return;
         };
+        // Once a fork is suspected, the blocks before this node's height
+        // too: their certificates show where the chains part.
+        let from_height = if self.fork_suspected {
+            current.saturating_sub(fork::FORK_LOOKBACK_BLOCKS).max(1)
+        } else {
+            current
+        };
         let request = SyncRequest {
-            from_height: current,
+            from_height,
             count: SYNC_BATCH_BLOCKS_MAX,
         };
-        tracing::info!(%peer, from_height = current, "requesting blocks");
+        tracing::info!(%peer, from_height, "requesting blocks");
         self.sync_sent = Some((peer, self.now_ms));
         effects.push(Effect::Request(peer, request.encode()));
     }
@@ -98,8 +105,28 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
         };
         let mut any = false;
         for (block, cert) in response.blocks {
-            if block.header.height != self.height() {
+            let height = block.header.height;
+            if height < self.height() {
+                self.compare_committed(from, &cert, effects)?;
                 continue;
+            }
+            if height != self.height() {
+                continue;
+            }
+            if block.header.parent_hash != self.head_hash()? {
+                // Not a chain this node can extend; whether it is a fork or
+                // junk, its certificate says (it alone is checked here).
+                let chain_id = self.chain.params().chain_id.clone();
+                let valid = cert.block_hash == block.hash()
+                    && cert
+                        .verify(chain_id.as_str(), self.chain.validator_set(height))
+                        .is_ok();
+                if valid {
+                    self.suspect_fork(height, effects);
+                } else {
+                    self.penalise(from, "synced block: parent hash", effects);
+                }
+                return Ok(());
             }
             match self.chain.commit_synced(&block, &cert, self.now_ms) {
                 Ok(receipts) => self.count_failed(&receipts),
@@ -112,6 +139,7 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
             tracing::info!(height = block.header.height, "committed from sync");
             self.metrics.blocks_synced.inc();
             any = true;
+            self.fork_suspected = false;
             let outputs = self.after_commit(&block, effects)?;
             self.carry_out(outputs, effects)?;
         }

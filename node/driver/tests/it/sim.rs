@@ -72,6 +72,15 @@ pub struct Faults {
     pub byzantine: Vec<usize>,
     /// A Byzantine observer floods.
     pub observer: bool,
+    /// Validators that run twice (two drivers with one key, each an honest
+    /// driver), one copy on each side of a split of the honest nodes until
+    /// `twins_until_ms`, when the second copies stop: more than a third
+    /// equivocating so as to decide two blocks, as the Twins method
+    /// (Bano et al., 2020) tests BFT protocols. The copies are nodes
+    /// `validators..`, in this order.
+    pub twins: Vec<usize>,
+    /// The split's end, ms.
+    pub twins_until_ms: u64,
 }
 
 /// The WAL's disk: survives a node's crash.
@@ -101,6 +110,8 @@ type SimDriver = Driver<Chain, MemWal, PeerNo>;
 
 pub struct SimNode {
     pub driver: Option<SimDriver>,
+    /// Which validator's key (`key(key_no)`): a twin's copy shares its twin's.
+    key_no: u8,
     dir: PathBuf,
     disk: Rc<RefCell<WalDisk>>,
     generation: u64,
@@ -147,6 +158,8 @@ impl Ord for Scheduled {
 
 pub struct Sim {
     pub seed: u64,
+    /// Validators at genesis (nodes beyond are twins' copies).
+    validators: usize,
     rng: Rng,
     pub nodes: Vec<SimNode>,
     pub faults: Faults,
@@ -180,6 +193,7 @@ impl Sim {
         let genesis = parts::genesis(validators);
         let mut sim = Sim {
             seed,
+            validators: usize::from(validators),
             rng: Rng::new(seed),
             nodes: Vec::new(),
             faults,
@@ -196,11 +210,14 @@ impl Sim {
             heights_at_faults: Vec::new(),
             _tmp: tmp,
         };
-        for i in 0..usize::from(validators) {
+        let copies: Vec<u8> = sim.faults.twins.iter().map(|t| *t as u8 + 1).collect();
+        let key_nos: Vec<u8> = (1..=validators).chain(copies).collect();
+        for (i, key_no) in key_nos.into_iter().enumerate() {
             let dir = sim._tmp.path().join(format!("node{i}"));
             std::fs::create_dir_all(&dir).unwrap();
             sim.nodes.push(SimNode {
                 driver: None,
+                key_no,
                 dir,
                 disk: Rc::default(),
                 generation: 0,
@@ -212,6 +229,9 @@ impl Sim {
         for (node, down, up) in sim.faults.crashes.clone() {
             sim.at(down, node, None, What::Crash(node));
             sim.at(up, node, None, What::Restart(node));
+        }
+        for copy in sim.validators..sim.nodes.len() {
+            sim.at(sim.faults.twins_until_ms, copy, None, What::Crash(copy));
         }
         sim.at(SUBMIT_EVERY_MS, 0, None, What::Submit);
         for b in sim.faults.byzantine.clone() {
@@ -248,7 +268,7 @@ impl Sim {
         };
         let parts = DriverParts {
             chain,
-            key: key(i as u8 + 1),
+            key: key(self.nodes[i].key_no),
             timeouts: TimeoutsMs {
                 propose_ms: 1_000,
                 prevote_ms: 500,
@@ -281,7 +301,10 @@ impl Sim {
     }
 
     fn is_honest(&self, peer: PeerNo) -> bool {
-        usize::from(peer) < self.nodes.len() && !self.faults.byzantine.contains(&usize::from(peer))
+        let i = usize::from(peer);
+        i < self.validators
+            && !self.faults.byzantine.contains(&i)
+            && !self.faults.twins.contains(&i)
     }
 
     fn linked(&self, from: PeerNo, to: usize) -> bool {
@@ -335,6 +358,7 @@ impl Sim {
         for (_, _, up) in &self.faults.crashes {
             end = end.max(*up);
         }
+        end = end.max(self.faults.twins_until_ms);
         end.max(self.attack_end_ms())
     }
 
@@ -555,6 +579,8 @@ impl Sim {
     pub fn run(&mut self, deadline_ms: u64, height: u64) {
         while let Some(Reverse(s)) = self.queue.pop() {
             if s.at > deadline_ms {
+                // Kept, so that a later `run` goes on from here.
+                self.queue.push(Reverse(s));
                 break;
             }
             self.now_ms = s.at;

@@ -257,6 +257,73 @@ fn two_of_four_equivocating_leave_evidence_against_both_and_accuse_no_one_else()
     );
 }
 
+/// Beyond the bound, for real: validators 2 and 3 run twins (two honest
+/// drivers with one key), one copy of each beside honest node 0, the other
+/// beside honest node 1, the two sides cut from each other for 4 s. Each
+/// side holds three quarters of the voting power and decides its own blocks:
+/// a fork. Then the second copies stop (the attacker goes quiet) and the
+/// network heals: node 1 cannot extend its chain with node 0's blocks, asks
+/// for the blocks before, finds heights where a valid certificate names
+/// another block than it committed, and reports each validator that signed
+/// both in one round. Node 0's chain, which goes on finalising with the
+/// twins' first copies, must record both and no one else.
+#[test]
+fn two_of_four_running_twins_fork_the_honest_pair_and_the_chain_that_goes_on_records_both() {
+    const SPLIT_MS: u64 = 4_000;
+    // Each run is several times longer than the others: a tenth of the seeds.
+    let all = seeds();
+    let seeds = all.start..all.start + (all.end - all.start).div_ceil(10);
+    let culprits: Vec<_> = [2u8, 3]
+        .iter()
+        .map(|b| key(b + 1).public_key().address())
+        .collect();
+    for seed in seeds {
+        let faults = Faults {
+            delay_ms_max: 30,
+            // Node 0 and the first copies; node 1 and the second copies.
+            partition: Some((vec![0, 2, 3], 0, SPLIT_MS)),
+            twins: vec![2, 3],
+            twins_until_ms: SPLIT_MS,
+            ..Faults::default()
+        };
+        let mut sim = Sim::new(seed, 4, faults, cache());
+        let reproduce = format!(
+            "twins: seed {seed} (replay: FILIERA_SIM_FIRST={seed} FILIERA_SIM_SEEDS={})",
+            seed + 1
+        );
+        sim.run(SPLIT_MS, u64::MAX);
+        let at_heal = sim.committed(0);
+        sim.run(SPLIT_MS + 16_000, u64::MAX);
+        assert!(
+            sim.check_agreement().is_err(),
+            "{reproduce}: the twins did not fork the honest nodes (heights {:?})",
+            (0..sim.nodes.len())
+                .map(|j| sim.committed(j))
+                .collect::<Vec<_>>()
+        );
+        let forks = sim.nodes[1].metrics.as_ref().unwrap().forks_detected.get();
+        assert!(forks > 0, "{reproduce}: node 1 did not see the fork");
+        let mut accused = sim.accused(0);
+        accused.sort();
+        let mut expected = culprits.clone();
+        expected.sort();
+        assert_eq!(
+            accused, expected,
+            "{reproduce}: node 0's chain must accuse both twins and no one else"
+        );
+        assert!(
+            sim.committed(0) >= at_heal + 5,
+            "{reproduce}: node 0 stopped finalising after the split: {at_heal} then {}",
+            sim.committed(0)
+        );
+        eprintln!(
+            "twins seed {seed}: node 0 at {} (at heal {at_heal}), node 1 at {}, forks seen by node 1: {forks}",
+            sim.committed(0),
+            sim.committed(1)
+        );
+    }
+}
+
 #[test]
 fn a_byzantine_observer_flooding_neither_stops_nor_splits_the_validators() {
     run_seeds(

@@ -113,3 +113,38 @@ fn vote_verifies_against_its_validator_only() {
         Err(CertificateError::UnknownValidator(_))
     ));
 }
+
+#[test]
+fn two_certificates_of_one_round_for_different_blocks_prove_each_common_signer_equivocated() {
+    use filiera_types::evidence::{Step, from_certificates};
+    let keys = validator_keys(4);
+    let set = validator_set(&keys);
+    // Two sides of a split: validators 0, 2, 3 certify one block, 1, 2, 3 another.
+    let pick = |which: &[usize]| which.iter().map(|&i| keys[i].clone()).collect::<Vec<_>>();
+    let a = certificate(5, 0, Hash([1; 32]), &pick(&[0, 2, 3]));
+    let b = certificate(5, 0, Hash([2; 32]), &pick(&[1, 2, 3]));
+    let pairs = from_certificates(&a, &b);
+    let mut accused: Vec<_> = pairs
+        .iter()
+        .map(|p| {
+            let o = p.verify(CHAIN, &set).unwrap();
+            assert_eq!((o.height, o.round, o.step), (5, 0, Step::Precommit));
+            o.validator
+        })
+        .collect();
+    accused.sort();
+    let mut culprits = vec![
+        keys[2].public_key().address(),
+        keys[3].public_key().address(),
+    ];
+    culprits.sort();
+    assert_eq!(accused, culprits);
+    // The same pairs whichever certificate comes first.
+    assert_eq!(from_certificates(&b, &a), pairs);
+    // Different rounds, the same block, or another height: nothing provable.
+    let later = certificate(5, 1, Hash([2; 32]), &keys[1..]);
+    assert!(from_certificates(&a, &later).is_empty());
+    assert!(from_certificates(&a, &a.clone()).is_empty());
+    let other_height = certificate(6, 0, Hash([2; 32]), &keys[1..]);
+    assert!(from_certificates(&a, &other_height).is_empty());
+}
