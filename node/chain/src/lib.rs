@@ -58,6 +58,16 @@ pub enum ChainError {
     /// perhaps valid when proposed again later (never cached).
     #[error("block from the future: {0}")]
     Future(String),
+    /// The block names another parent than this chain's last block: invalid
+    /// here, and when a valid certificate vouches for it, a sign that the
+    /// network forked (the driver compares certificates then).
+    #[error("block {height} names parent {parent}, not this chain's block before it")]
+    NotExtending {
+        /// The block's height.
+        height: u64,
+        /// The parent it names.
+        parent: Hash,
+    },
 }
 
 /// A block executed but not committed.
@@ -366,7 +376,10 @@ impl Chain {
         }
         let (parent_hash, parent_time_ms) = self.parent(h.height)?;
         if h.parent_hash != parent_hash {
-            return invalid("parent hash".into());
+            return Err(ChainError::NotExtending {
+                height: h.height,
+                parent: h.parent_hash,
+            });
         }
         if h.time_ms <= parent_time_ms {
             return invalid(format!(
@@ -481,6 +494,9 @@ impl From<ChainError> for LedgerError {
             ChainError::Storage(s) => LedgerError::Broken(Box::new(s)),
             ChainError::Invalid(m) => LedgerError::Invalid(m),
             ChainError::Future(m) => LedgerError::Future(m),
+            ChainError::NotExtending { height, parent } => {
+                LedgerError::NotExtending { height, parent }
+            }
         }
     }
 }

@@ -27,6 +27,16 @@ pub enum LedgerError {
     /// perhaps valid when proposed again later (never cached).
     #[error("block from the future: {0}")]
     Future(String),
+    /// The block names another parent than this chain's last block: invalid
+    /// here, and when a valid certificate vouches for it, a sign that the
+    /// network forked (the driver compares certificates then).
+    #[error("block {height} names parent {parent}, not this chain's block before it")]
+    NotExtending {
+        /// The block's height.
+        height: u64,
+        /// The parent it names.
+        parent: Hash,
+    },
 }
 
 /// Why a sync request got no answer.

@@ -191,7 +191,9 @@ pub fn run(
         .collect();
     let chain = Chain::open(store.clone(), executor, genesis, state).map_err(|e| match e {
         ChainError::Storage(s) => setup("genesis state")(&s),
-        ChainError::Invalid(m) | ChainError::Future(m) => NodeError::Setup(m),
+        e @ (ChainError::Invalid(_) | ChainError::Future(_) | ChainError::NotExtending { .. }) => {
+            NodeError::Setup(e.to_string())
+        }
     })?;
     if let Some(halt) = spec.halt_height {
         let last = store

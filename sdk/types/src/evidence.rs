@@ -260,10 +260,11 @@ pub fn from_certificates(a: &CommitCertificate, b: &CommitCertificate) -> Vec<Eq
     a.signatures()
         .iter()
         .filter_map(|sa| {
-            let sb = b
+            let at = b
                 .signatures()
-                .iter()
-                .find(|sb| sb.validator == sa.validator)?;
+                .binary_search_by_key(&sa.validator, |s| s.validator)
+                .ok()?;
+            let sb = &b.signatures()[at];
             Some(
                 Equivocation::Votes(
                     precommit(a, sa.validator, &sa.signature),

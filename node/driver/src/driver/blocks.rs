@@ -144,8 +144,8 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
         );
         let executed = match checked {
             Ok(executed) => Some(executed),
-            Err(LedgerError::Invalid(why)) => {
-                tracing::warn!(height, %why, "proposed block is invalid");
+            Err(e @ (LedgerError::Invalid(_) | LedgerError::NotExtending { .. })) => {
+                tracing::warn!(height, why = %e, "proposed block is invalid");
                 self.metrics.blocks_invalid.inc();
                 None
             }

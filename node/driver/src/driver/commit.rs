@@ -253,6 +253,7 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
             .observe(self.now_ms.saturating_sub(self.last_commit_ms) as f64 / 1000.0);
         self.last_commit_ms = self.now_ms;
         self.height_started_ms = self.now_ms;
+        self.fork_suspected = false;
         self.candidates.clear();
         for (from, id) in self.held.prune_below(height + 1) {
             effects.push(Effect::Validate(id, from, Verdict::Ignore));

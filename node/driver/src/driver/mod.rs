@@ -203,8 +203,10 @@ impl From<LedgerError> for Fatal {
     fn from(e: LedgerError) -> Fatal {
         match e {
             LedgerError::Broken(s) => Fatal::Storage(s),
-            LedgerError::Invalid(m) | LedgerError::Future(m) => {
-                Fatal::Consensus(filiera_consensus::ConsensusError(m))
+            e @ (LedgerError::Invalid(_)
+            | LedgerError::Future(_)
+            | LedgerError::NotExtending { .. }) => {
+                Fatal::Consensus(filiera_consensus::ConsensusError(e.to_string()))
             }
         }
     }

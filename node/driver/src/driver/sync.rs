@@ -113,23 +113,14 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
             if height != self.height() {
                 continue;
             }
-            if block.header.parent_hash != self.head_hash()? {
-                // Not a chain this node can extend; whether it is a fork or
-                // junk, its certificate says (it alone is checked here).
-                let chain_id = self.chain.params().chain_id.clone();
-                let valid = cert.block_hash == block.hash()
-                    && cert
-                        .verify(chain_id.as_str(), self.chain.validator_set(height))
-                        .is_ok();
-                if valid {
-                    self.suspect_fork(height, effects);
-                } else {
-                    self.penalise(from, "synced block: parent hash", effects);
-                }
-                return Ok(());
-            }
             match self.chain.commit_synced(&block, &cert, self.now_ms) {
                 Ok(receipts) => self.count_failed(&receipts),
+                // Certified (the chain checks the certificate first), yet
+                // not on this node's chain.
+                Err(LedgerError::NotExtending { .. }) => {
+                    self.suspect_fork(height, effects);
+                    return Ok(());
+                }
                 Err(LedgerError::Invalid(why) | LedgerError::Future(why)) => {
                     self.penalise(from, &format!("synced block: {why}"), effects);
                     return Ok(());
@@ -139,7 +130,6 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
             tracing::info!(height = block.header.height, "committed from sync");
             self.metrics.blocks_synced.inc();
             any = true;
-            self.fork_suspected = false;
             let outputs = self.after_commit(&block, effects)?;
             self.carry_out(outputs, effects)?;
         }
