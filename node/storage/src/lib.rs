@@ -27,19 +27,13 @@
 mod cache;
 mod columns;
 mod error;
-mod node_codec;
-mod pairs;
-mod parallel;
-mod recent;
 mod snapshot;
 mod store;
 pub mod testkit;
 mod tree;
-mod walk;
 
 pub use cache::{STATE_CACHE_ENTRIES, STATE_CACHE_VALUE_BYTES_MAX};
 pub use error::{Result, StorageError};
-pub use parallel::PARALLEL_WRITES_MIN;
 pub use snapshot::{
     SNAPSHOT_CHUNK_BYTES_MAX, SNAPSHOT_CHUNK_ENTRIES_MAX, SNAPSHOT_OFFER_BYTES_MAX,
     SNAPSHOT_SERVE_CHUNK_ENTRIES, SnapshotChunk, SnapshotExporter, SnapshotImporter, SnapshotOffer,
@@ -48,3 +42,4 @@ pub use store::{
     HEIGHT_KEY, PreparedState, RECENT_NODES_BYTES_DEFAULT, STORAGE_FORMAT_VERSION, StateChanges,
     StorageConfig, Store, TREE_THREADS_MAX, TxLocation, VALUE_SWEEP_ENTRIES,
 };
+pub use tree::parallel::PARALLEL_WRITES_MIN;

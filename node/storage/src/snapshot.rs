@@ -9,9 +9,10 @@
 
 use crate::columns::{STATE, TREE_NODES, TREE_VALUES};
 use crate::error::{Result, StorageError};
-use crate::node_codec::encode_node;
 use crate::store::{Store, snapshot_meta};
-use crate::tree::{DbTree, node_key_bytes, value_key};
+use crate::tree::codec::encode_node;
+use crate::tree::db::DbTree;
+use crate::tree::layout::{node_key_bytes, value_key};
 use borsh::{BorshDeserialize, BorshSerialize};
 use filiera_types::state::{StateEntry, StateHasher, key_hash};
 use filiera_types::{CommitCertificate, Hash, Header, ValidatorSet, encoding};

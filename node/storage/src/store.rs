@@ -6,9 +6,11 @@ use crate::columns::{
     TREE_NODES, TREE_STALE, TREE_VALUES, TX_INDEX,
 };
 use crate::error::{Result, StorageError};
-use crate::parallel::{self, BATCH_ENTRY_FRAMING_BYTES, Split, TreeUpdate};
-use crate::recent::RecentNodes;
-use crate::tree::{DbTree, MemTree, node_key_bytes, stale_node_keys, value_key};
+use crate::tree::db::DbTree;
+use crate::tree::layout::{node_key_bytes, stale_node_keys, value_key};
+use crate::tree::mem::MemTree;
+use crate::tree::parallel::{self, BATCH_ENTRY_FRAMING_BYTES, Split, TreeUpdate};
+use crate::tree::recent::RecentNodes;
 use borsh::BorshDeserialize;
 use filiera_types::receipt::Receipt;
 use filiera_types::state::{
@@ -1158,9 +1160,9 @@ mod tests {
         }
         assert!(of_last_blocks > 4 * 3_000, "{of_last_blocks} nodes");
         assert_eq!(held, of_last_blocks);
-        let mut absent = node_key_bytes(&crate::parallel::root_key(5).unwrap());
+        let mut absent = node_key_bytes(&crate::tree::layout::root_key(5).unwrap());
         assert!(view.get(&absent).is_none(), "an uncommitted root is held");
-        absent = node_key_bytes(&crate::parallel::root_key(4).unwrap());
+        absent = node_key_bytes(&crate::tree::layout::root_key(4).unwrap());
         assert!(view.get(&absent).is_some(), "the last root is not held");
     }
 

@@ -6,6 +6,7 @@ mod commit;
 mod crash;
 mod full_disk;
 mod golden;
+mod layering;
 mod parallel;
 mod proofs;
 mod snapshot;

@@ -4,24 +4,24 @@
 //! are independent: a write whose key hash starts with nibble `n` touches only
 //! the root and subtree `n`. So the writes are split into parts by ranges of that
 //! first nibble, and each part updates the root's children in its range, on its
-//! own thread, against the same committed tree, with [`crate::walk`] (which
+//! own thread, against the same committed tree, with [`super::walk`] (which
 //! writes what `jmt`'s batch update writes, without its bookkeeping). The
 //! block's root takes every child from the part that owns its nibble. All nodes
 //! below the root, the values and the stale-node index are disjoint between
 //! parts; the old root is marked stale once, here.
 //!
 //! `jmt` does not export its internal-node type, so `jmt` nodes are read and
-//! built through [`RootMirror`], a struct with the same borsh layout. A test
+//! built through [`RootMirror`] (in [`super::layout`]), a struct with the same borsh layout. A test
 //! pins the layout on real `jmt` nodes, and the storage tests check that every
 //! update computed this way equals `jmt`'s one-thread update node for node.
 
-use crate::node_codec::{Slot, Slots, encode_node};
-use crate::pairs::{Pairs, SortedPairs};
-use crate::tree::{DbTree, value_key};
-use crate::walk::Walk;
-use borsh::{BorshDeserialize, BorshSerialize};
-use filiera_types::encoding;
-use jmt::storage::{Node, NodeKey, TreeReader, TreeUpdateBatch};
+use super::codec::encode_node;
+use super::db::DbTree;
+use super::layout::{NIBBLES, RootMirror, Slots, root_key, slots_of, value_key};
+use super::pairs::{Pairs, SortedPairs};
+use super::walk::Walk;
+use borsh::BorshSerialize;
+use jmt::storage::{NodeKey, TreeReader, TreeUpdateBatch};
 use jmt::{KeyHash, OwnedValue, RootHash, Version};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -29,127 +29,6 @@ use std::io::Write;
 /// Below this many writes a block's update runs on one thread: spawning and
 /// merging would cost more than the hashing they share out.
 pub const PARALLEL_WRITES_MIN: usize = 1_024;
-
-/// Children of an internal node (one per nibble).
-pub(crate) const NIBBLES: usize = 16;
-
-/// `jmt::node_type::Child`, field for field.
-#[derive(BorshSerialize, BorshDeserialize, Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ChildMirror {
-    pub(crate) hash: [u8; 32],
-    pub(crate) version: u64,
-    pub(crate) node_type: NodeTypeMirror,
-}
-
-/// `jmt::node_type::NodeType` (`usize` is a `u64` in borsh).
-#[derive(BorshSerialize, BorshDeserialize, Clone, Debug, PartialEq, Eq)]
-pub(crate) enum NodeTypeMirror {
-    Leaf,
-    Internal { leaf_count: u64 },
-}
-
-impl NodeTypeMirror {
-    fn leaf_count(&self) -> u64 {
-        match self {
-            NodeTypeMirror::Leaf => 1,
-            NodeTypeMirror::Internal { leaf_count } => *leaf_count,
-        }
-    }
-}
-
-/// `jmt::storage::Node::Internal` in borsh form: the variant tag, the children
-/// (`Children` boxes a 16-slot array, encoded as the array), their count and
-/// the leaves under the node.
-#[derive(BorshSerialize, BorshDeserialize, Clone, Debug, PartialEq, Eq)]
-pub(crate) struct RootMirror {
-    tag: u8,
-    pub(crate) children: [Option<ChildMirror>; NIBBLES],
-    num_children: u64,
-    leaf_count: u64,
-}
-
-/// Borsh tag of `Node::Internal` (`Null` is 0, `Leaf` 2).
-const INTERNAL_TAG: u8 = 1;
-
-impl RootMirror {
-    /// The mirror of an internal node; `None` for a leaf or the null node.
-    pub(crate) fn of(node: &Node) -> anyhow::Result<Option<RootMirror>> {
-        if !matches!(node, Node::Internal(_)) {
-            return Ok(None);
-        }
-        let mirror = RootMirror::try_from_slice(&encoding::encode(node))?;
-        anyhow::ensure!(
-            mirror.tag == INTERNAL_TAG,
-            "internal node with tag {}",
-            mirror.tag
-        );
-        Ok(Some(mirror))
-    }
-
-    /// An internal node of these children (the counts are filled in by
-    /// [`RootMirror::into_node`]).
-    pub(crate) fn from_children(children: [Option<ChildMirror>; NIBBLES]) -> RootMirror {
-        RootMirror {
-            tag: INTERNAL_TAG,
-            children,
-            num_children: 0,
-            leaf_count: 0,
-        }
-    }
-
-    /// Back to `jmt`'s node, counts recomputed from the children.
-    pub(crate) fn into_node(mut self) -> anyhow::Result<Node> {
-        let children = self.children.iter().flatten();
-        self.num_children = children.clone().count() as u64;
-        self.leaf_count = children.map(|c| c.node_type.leaf_count()).sum();
-        Ok(Node::try_from_slice(&encoding::encode(&self))?)
-    }
-}
-
-/// A child as the walk and the compact form see it: the leaf count is `None`
-/// for a leaf child.
-impl From<&ChildMirror> for Slot {
-    fn from(c: &ChildMirror) -> Slot {
-        Slot {
-            hash: c.hash,
-            version: c.version,
-            leaves: match c.node_type {
-                NodeTypeMirror::Leaf => None,
-                NodeTypeMirror::Internal { leaf_count } => Some(leaf_count),
-            },
-        }
-    }
-}
-
-impl From<Slot> for ChildMirror {
-    fn from(s: Slot) -> ChildMirror {
-        ChildMirror {
-            hash: s.hash,
-            version: s.version,
-            node_type: match s.leaves {
-                None => NodeTypeMirror::Leaf,
-                Some(leaf_count) => NodeTypeMirror::Internal { leaf_count },
-            },
-        }
-    }
-}
-
-/// The children of an internal node, as the walk reads them.
-pub(crate) fn slots_of(mirror: &RootMirror) -> Slots {
-    mirror
-        .children
-        .each_ref()
-        .map(|child| child.as_ref().map(Slot::from))
-}
-
-/// The key of the root node of `version`.
-pub(crate) fn root_key(version: Version) -> anyhow::Result<NodeKey> {
-    // A `NodeKey` is its version, then an empty nibble path: zero nibbles (u64)
-    // and zero path bytes (u32 length).
-    let mut bytes = version.to_le_bytes().to_vec();
-    bytes.extend_from_slice(&[0u8; 12]);
-    Ok(NodeKey::try_from_slice(&bytes)?)
-}
 
 /// First nibble of a key hash: which root child it lives under.
 fn first_nibble(key: &KeyHash) -> usize {
@@ -276,7 +155,7 @@ const STALE_KEY_BYTES: usize = 24;
 /// happens where the part was computed, so on the part's thread.
 pub struct TreeUpdate {
     /// In key order: the write batch takes them so, and a committed block's
-    /// nodes are kept so for [`crate::recent`].
+    /// nodes are kept so for [`super::recent`].
     nodes: SortedPairs,
     values: Vec<Pairs>,
     /// Per part: stale-since version and node key.
@@ -349,47 +228,5 @@ impl TreeUpdate {
             node_keys.sort_unstable();
         }
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::*;
-    use crate::tree::{MemTree, nodes_of_a_new_tree};
-    use filiera_types::state::StateHasher;
-    use jmt::JellyfishMerkleTree;
-
-    /// The mirror reads and rebuilds real `jmt` internal nodes exactly: if `jmt`
-    /// ever changed its layout, this fails before any root could be wrong.
-    #[test]
-    fn the_mirror_round_trips_jmt_internal_nodes() {
-        let mut internal = 0;
-        for node in nodes_of_a_new_tree(300, &[1; 3], 0) {
-            match RootMirror::of(&node).unwrap() {
-                Some(mirror) => {
-                    internal += 1;
-                    assert_eq!(mirror.into_node().unwrap(), node);
-                }
-                None => assert!(matches!(node, Node::Leaf(_))),
-            }
-        }
-        // 300 leaves under a 16-way root: the root and its 16 children at least.
-        assert!(internal >= 17, "{internal} internal nodes");
-    }
-
-    /// The root key built by hand is the one `jmt` writes.
-    #[test]
-    fn root_key_is_jmts() {
-        let tree = MemTree::default();
-        let writes = vec![
-            (KeyHash([7; 32]), Some(vec![1])),
-            (KeyHash([9; 32]), Some(vec![2])),
-        ];
-        let (_, batch) = JellyfishMerkleTree::<_, StateHasher>::new(&tree)
-            .put_value_set(writes, 4)
-            .unwrap();
-        assert!(batch.node_batch.get_node(&root_key(4).unwrap()).is_some());
-        assert!(batch.node_batch.get_node(&root_key(3).unwrap()).is_none());
     }
 }

@@ -21,9 +21,9 @@
 //! root are never pruned, and the walk reads no others. So every hit is the
 //! node RocksDB would return, and a miss falls through to RocksDB.
 
+use super::layout::NodeKeyHead;
+use super::pairs::SortedPairs;
 use crate::columns::NODE_KEY_VERSION_BYTES;
-use crate::pairs::SortedPairs;
-use crate::tree::NodeKeyHead;
 use jmt::Version;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -198,7 +198,7 @@ impl RecentNodes {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::pairs::Pairs;
+    use crate::tree::pairs::Pairs;
     use std::io::Write;
 
     /// One node of `version` (its key starts with the version, as a
@@ -223,7 +223,7 @@ mod tests {
     /// The `tree_nodes` key of the node at `depth` on `hash`'s path.
     fn node_key(version: Version, hash: &[u8; 32], depth: usize) -> Vec<u8> {
         let mut key = Vec::new();
-        crate::walk::node_key_bytes(version, hash, depth, &mut key);
+        crate::tree::layout::path_node_key_bytes(version, hash, depth, &mut key);
         key
     }
 

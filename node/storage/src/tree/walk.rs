@@ -17,10 +17,9 @@
 //! byte for byte on trees with long shared key prefixes and on real stores.
 //! Deletions are not handled here: they take `jmt`'s path.
 
-use crate::node_codec::{HASH_BYTES, Slot, Slots, Stored, encode_internal, encode_leaf};
-use crate::pairs::Pairs;
-use crate::parallel::NIBBLES;
-use crate::tree::value_key;
+use super::codec::{Stored, encode_internal, encode_leaf};
+use super::layout::{HASH_BYTES, NIBBLES, Slot, Slots, nibble, path_node_key_bytes, value_key};
+use super::pairs::Pairs;
 use borsh::{BorshDeserialize, BorshSerialize};
 use filiera_types::state::tree_hash;
 use jmt::storage::NodeKey;
@@ -39,37 +38,6 @@ pub(crate) trait NodeSource: Sync {
 
 /// One write as the tree sees it: a key hash and the hash of its new value.
 pub(crate) type LeafWrite = ([u8; HASH_BYTES], [u8; HASH_BYTES]);
-
-/// Nibble `depth` of a key hash (high nibble first).
-pub(crate) fn nibble(key: &[u8; HASH_BYTES], depth: usize) -> usize {
-    let byte = key[depth / 2];
-    usize::from(if depth.is_multiple_of(2) {
-        byte >> 4
-    } else {
-        byte & 0x0f
-    })
-}
-
-/// The borsh bytes of the `NodeKey` of the node at `depth` on `key`'s path:
-/// the version, the number of nibbles (u64), then the path's bytes (a u32
-/// length, the high nibble of an odd last byte kept, the low one zero).
-pub(crate) fn node_key_bytes(
-    version: Version,
-    key: &[u8; HASH_BYTES],
-    depth: usize,
-    out: &mut Vec<u8>,
-) {
-    let path_bytes = depth.div_ceil(2);
-    out.extend_from_slice(&version.to_le_bytes());
-    out.extend_from_slice(&(depth as u64).to_le_bytes());
-    out.extend_from_slice(&(path_bytes as u32).to_le_bytes());
-    out.extend_from_slice(&key[..path_bytes]);
-    if !depth.is_multiple_of(2)
-        && let Some(last) = out.last_mut()
-    {
-        *last &= 0xf0;
-    }
-}
 
 fn leaf_hash(key: &[u8; HASH_BYTES], value_hash: &[u8; HASH_BYTES]) -> [u8; HASH_BYTES] {
     tree_hash(&[LEAF_DOMAIN, key, value_hash])
@@ -209,7 +177,7 @@ impl<'a, S: NodeSource> Walk<'a, S> {
         depth: usize,
     ) -> anyhow::Result<Stored> {
         self.key.clear();
-        node_key_bytes(version, key, depth, &mut self.key);
+        path_node_key_bytes(version, key, depth, &mut self.key);
         let stored = self.source.stored(&self.key)?.ok_or_else(|| {
             anyhow::anyhow!("tree node of version {version} at depth {depth} is missing")
         })?;
@@ -228,7 +196,7 @@ impl<'a, S: NodeSource> Walk<'a, S> {
         let version = self.version;
         self.nodes.push(
             |b| {
-                node_key_bytes(version, key, depth, b);
+                path_node_key_bytes(version, key, depth, b);
                 Ok(())
             },
             |b| {
@@ -373,8 +341,9 @@ impl<'a, S: NodeSource> Walk<'a, S> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::node_codec::{decode_stored, encode_node};
-    use crate::tree::{MemTree, node_key_bytes as jmt_node_key_bytes};
+    use crate::tree::codec::{decode_stored, encode_node};
+    use crate::tree::layout::node_key_bytes as jmt_node_key_bytes;
+    use crate::tree::mem::MemTree;
     use filiera_types::encoding;
     use filiera_types::state::StateHasher;
     use jmt::JellyfishMerkleTree;
@@ -661,7 +630,7 @@ mod tests {
                 };
             }
             let mut mine = Vec::new();
-            node_key_bytes(node_key.version(), &under, depth, &mut mine);
+            path_node_key_bytes(node_key.version(), &under, depth, &mut mine);
             assert_eq!(mine, jmt_node_key_bytes(node_key));
         }
         assert!(seen_odd);

@@ -15,7 +15,7 @@
 //! as `jmt` computes them. A stored node is decoded strictly: a truncated or
 //! overlong varint, trailing bytes, or a child count of zero is corruption.
 
-use crate::parallel::{ChildMirror, NIBBLES, RootMirror, slots_of};
+use super::layout::{ChildMirror, HASH_BYTES, NIBBLES, RootMirror, Slot, Slots, slots_of};
 use borsh::{BorshDeserialize, BorshSerialize};
 use jmt::storage::Node;
 
@@ -25,21 +25,6 @@ use jmt::storage::Node;
 const COMPACT_INTERNAL_TAG: u8 = 3;
 /// `jmt`'s borsh tag of an internal node, refused when read.
 const BORSH_INTERNAL_TAG: u8 = 1;
-
-/// Bytes of a child's hash.
-pub(crate) const HASH_BYTES: usize = 32;
-
-/// A child of an internal node as stored: its hash, its version and, for an
-/// internal child, the leaves under it (`None` for a leaf child).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Slot {
-    pub(crate) hash: [u8; HASH_BYTES],
-    pub(crate) version: u64,
-    pub(crate) leaves: Option<u64>,
-}
-
-/// The children of an internal node, by nibble.
-pub(crate) type Slots = [Option<Slot>; NIBBLES];
 
 /// A stored node, decoded without building `jmt`'s types.
 // Decoded on the stack and consumed at once; boxing the children would cost
@@ -194,7 +179,7 @@ fn take_varint(bytes: &[u8]) -> anyhow::Result<(u64, &[u8])> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::tree::nodes_of_a_new_tree;
+    use crate::tree::mem::nodes_of_a_new_tree;
     use filiera_types::encoding;
 
     /// Every node of a real tree (leaves, internal nodes with leaf and with
