@@ -25,8 +25,9 @@ use filiera_contract_api::registry::{ObserverRecord, ValidatorRecord};
 use filiera_contract_api::{contract_ids, keys as contract_keys};
 pub use filiera_driver::ChainParams;
 use filiera_driver::{Ledger, LedgerError, SyncAnswerError};
-use filiera_execution::{BlockContext, Changes, Executor, FailureCode, StateReader};
+use filiera_execution::{BlockContext, Changes, Executor, StateReader};
 use filiera_storage::{PreparedState, StorageError, Store};
+use filiera_types::admission;
 use filiera_types::block::{Block, HEADER_VERSION, Header};
 use filiera_types::genesis::Genesis;
 use filiera_types::receipt::{Receipt, TxStatus};
@@ -415,7 +416,7 @@ impl Chain {
         let executed = self.execute(h.height, h.time_ms, &block.txs, known_valid)?;
         for (i, r) in executed.receipts.iter().enumerate() {
             if let TxStatus::Failed { code, message } = &r.status
-                && is_refusal(*code)
+                && admission::is_refusal_receipt(*code)
             {
                 return invalid(format!("transaction {i} not admissible: {message}"));
             }
@@ -474,18 +475,6 @@ impl Chain {
         }
         Ok(())
     }
-}
-
-/// Failure codes that mean the transaction should never have been in a block.
-fn is_refusal(code: u16) -> bool {
-    [
-        FailureCode::WrongChain,
-        FailureCode::BadSignature,
-        FailureCode::Expired,
-        FailureCode::BadNonce,
-    ]
-    .iter()
-    .any(|c| *c as u16 == code)
 }
 
 impl From<ChainError> for LedgerError {

@@ -1,7 +1,8 @@
 //! Transactions waiting for a block: checked at the door, bounded, and
 //! handed out fairly.
 //!
-//! Admission checks everything that does not need execution: size, chain id,
+//! Admission checks everything that does not need execution, by the rules
+//! of [`filiera_types::admission`] (which execution applies too): size, chain id,
 //! signature (`verify_strict`, possibly earlier and on another thread: see
 //! [`Verified`]), expiry, and the nonce against the committed
 //! state (no replays of a used nonce, no gap wider than
@@ -9,6 +10,7 @@
 //! grow. Block building takes, round-robin across senders, each sender's
 //! consecutive nonces, so one busy sender cannot starve the others.
 
+use filiera_types::admission::{self, Refusal};
 use filiera_types::{Address, ChainId, Hash, SignedTransaction};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -51,49 +53,13 @@ pub struct AdmitContext<'a> {
     pub tx_expiry_blocks_max: u64,
 }
 
-/// Why a transaction was not admitted.
+/// Why a transaction was not admitted: a broken rule (the rules live in
+/// [`filiera_types::admission`], shared with execution), or the pool's state.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdmitError {
-    /// Over the size limit.
-    #[error("transaction of {len} bytes exceeds {max}")]
-    TooLarge {
-        /// Its size.
-        len: usize,
-        /// The limit.
-        max: u64,
-    },
-    /// Signed for another chain.
-    #[error("transaction is for chain {0}")]
-    WrongChain(String),
-    /// The signature does not verify.
-    #[error("bad signature: {0}")]
-    BadSignature(String),
-    /// Expired, or its expiry is further than allowed.
-    #[error("expiry height {expiry} outside [{next}, {last}]")]
-    Expiry {
-        /// Its expiry.
-        expiry: u64,
-        /// The next height.
-        next: u64,
-        /// The furthest allowed.
-        last: u64,
-    },
-    /// The nonce was already used.
-    #[error("nonce {found} already used (next is {expected})")]
-    NonceUsed {
-        /// The sender's next nonce.
-        expected: u64,
-        /// The transaction's.
-        found: u64,
-    },
-    /// The nonce is too far ahead.
-    #[error("nonce {found} too far ahead of {expected}")]
-    NonceGap {
-        /// The sender's next nonce.
-        expected: u64,
-        /// The transaction's.
-        found: u64,
-    },
+    /// It breaks an admission rule: the client must fix it.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// Already in the pool (the same transaction, or another one with its nonce).
     #[error("a transaction with this sender and nonce is already pending")]
     Duplicate,
@@ -111,6 +77,15 @@ impl AdmitError {
     pub fn is_busy(&self) -> bool {
         matches!(self, AdmitError::Busy(_))
     }
+
+    /// The API's stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AdmitError::Refused(refusal) => refusal.code(),
+            AdmitError::Duplicate => "duplicate",
+            AdmitError::Busy(_) => "busy",
+        }
+    }
 }
 
 /// A signed transaction whose signature `verify_strict` accepted. Only
@@ -123,7 +98,7 @@ impl Verified {
     /// Verifies `tx`'s signature.
     pub fn check(tx: SignedTransaction) -> Result<Verified, AdmitError> {
         filiera_execution::signatures::verify(&tx)
-            .map_err(|e| AdmitError::BadSignature(e.to_string()))?;
+            .map_err(|e| Refusal::BadSignature(e.to_string()))?;
         Ok(Verified(tx))
     }
 
@@ -137,7 +112,7 @@ impl Verified {
                 if ok {
                     Ok(Verified(tx))
                 } else {
-                    Err(AdmitError::BadSignature("signature does not verify".into()))
+                    Err(Refusal::BadSignature("signature does not verify".into()).into())
                 }
             })
             .collect()
@@ -262,34 +237,21 @@ impl Mempool {
         ctx: &AdmitContext,
     ) -> Result<(Hash, usize, Address), AdmitError> {
         let bytes = borsh::object_length(&tx).unwrap_or(usize::MAX);
-        if bytes as u64 > ctx.tx_bytes_max {
-            return Err(AdmitError::TooLarge {
-                len: bytes,
-                max: ctx.tx_bytes_max,
-            });
-        }
-        if tx.tx.chain_id != *ctx.chain_id {
-            return Err(AdmitError::WrongChain(tx.tx.chain_id.as_str().to_owned()));
-        }
+        admission::check_size(bytes, ctx.tx_bytes_max)?;
+        // The signature is judged by [`Verified`], on its own thread.
+        let at = admission::door(
+            ctx.chain_id,
+            ctx.next_height,
+            ctx.committed_nonce,
+            self.limits.nonce_gap_max,
+            ctx.tx_expiry_blocks_max,
+        );
+        admission::check(&tx.tx, Ok(()), &at)?;
         let hash = tx.hash();
         if self.hashes.contains(&hash) {
             return Err(AdmitError::Duplicate);
         }
-        let last = ctx.next_height.saturating_add(ctx.tx_expiry_blocks_max);
-        if tx.tx.expiry_height < ctx.next_height || tx.tx.expiry_height > last {
-            return Err(AdmitError::Expiry {
-                expiry: tx.tx.expiry_height,
-                next: ctx.next_height,
-                last,
-            });
-        }
-        let (expected, found) = (ctx.committed_nonce, tx.tx.nonce);
-        if found < expected {
-            return Err(AdmitError::NonceUsed { expected, found });
-        }
-        if found - expected > self.limits.nonce_gap_max {
-            return Err(AdmitError::NonceGap { expected, found });
-        }
+        let found = tx.tx.nonce;
         let sender = tx.tx.sender.address();
         let queue = self.senders.get(&sender);
         if queue.is_some_and(|q| q.contains_key(&found)) {

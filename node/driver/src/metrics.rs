@@ -99,14 +99,17 @@ impl Metrics {
     /// Counts `count` transactions refused at admission for the same reason.
     pub fn count_refused_n(&self, e: &crate::mempool::AdmitError, count: usize) {
         use crate::mempool::AdmitError;
+        use filiera_types::admission::Refusal;
         let reason = match e {
             AdmitError::Busy(_) => "busy",
-            AdmitError::BadSignature(_) => "signature",
             AdmitError::Duplicate => "duplicate",
-            AdmitError::NonceUsed { .. } | AdmitError::NonceGap { .. } => "nonce",
-            AdmitError::Expiry { .. } => "expiry",
-            AdmitError::TooLarge { .. } => "size",
-            AdmitError::WrongChain(_) => "chain",
+            AdmitError::Refused(refusal) => match refusal {
+                Refusal::BadSignature(_) => "signature",
+                Refusal::NonceUsed { .. } | Refusal::NonceGap { .. } => "nonce",
+                Refusal::Expiry { .. } => "expiry",
+                Refusal::TooLarge { .. } => "size",
+                Refusal::WrongChain(_) => "chain",
+            },
         };
         self.txs_refused
             .with_label_values(&[reason])

@@ -1,6 +1,7 @@
 //! The state transition: a block's transactions, in order, against the state.
 //!
-//! Per transaction: the chain id, signature, expiry and nonce are checked (a
+//! Per transaction: the chain id, expiry, nonce and signature are checked by
+//! the rules of [`filiera_types::admission`], the ones the mempool admits by (a
 //! transaction failing these changes nothing, not even the nonce: it was
 //! never validly signed for this point of the chain); then the nonce
 //! advances and the contract runs. A failed call discards its writes but keeps
@@ -14,6 +15,7 @@ use crate::limits::{EXECUTOR_STACK_BYTES, TX_FUEL_MAX};
 use crate::outcome::{CallStatus, FailureCode};
 use crate::runtime::{ContractEngine, LoadedContract, RuntimeError};
 use filiera_contract_api::CallInput;
+use filiera_types::admission;
 use filiera_types::evidence::{EVIDENCE_CONTRACT, EVIDENCE_METHOD};
 use filiera_types::receipt::{Receipt, TxStatus};
 use filiera_types::{ChainId, ContractId, Hash, PublicKey, SignedTransaction};
@@ -182,11 +184,8 @@ impl Executor {
     ) -> (Receipt, Changes) {
         let tx = &stx.tx;
         let tx_hash = stx.hash();
-        let refuse = |code: FailureCode, message: String| {
-            let status = TxStatus::Failed {
-                code: code as u16,
-                message,
-            };
+        let refuse = |code: u16, message: String| {
+            let status = TxStatus::Failed { code, message };
             (
                 Receipt {
                     tx_hash,
@@ -198,35 +197,24 @@ impl Executor {
                 Changes::new(),
             )
         };
-        if tx.chain_id != block.chain_id {
-            return refuse(
-                FailureCode::WrongChain,
-                format!("transaction is for chain {}", tx.chain_id.as_str()),
-            );
-        }
-        if !signature_valid {
-            return refuse(
-                FailureCode::BadSignature,
-                "signature does not verify".into(),
-            );
-        }
-        if tx.expiry_height < block.height {
-            return refuse(
-                FailureCode::Expired,
-                format!("expired at height {}", tx.expiry_height),
-            );
-        }
         let key = nonce_key(&tx.sender);
         let expected = state
             .get(&key)
             .and_then(|v| v.try_into().ok())
             .map(u64::from_le_bytes)
             .unwrap_or(0);
-        if tx.nonce != expected {
-            return refuse(
-                FailureCode::BadNonce,
-                format!("nonce {} but the sender's next is {expected}", tx.nonce),
-            );
+        let signature = if signature_valid {
+            Ok(())
+        } else {
+            Err("signature does not verify".to_owned())
+        };
+        let at = admission::in_block(&block.chain_id, block.height, expected);
+        if let Err(refusal) = admission::check(tx, signature, &at) {
+            // `check` judges no size, so each of its refusals has a receipt code.
+            let code = refusal
+                .receipt_code()
+                .unwrap_or(admission::RECEIPT_BAD_NONCE);
+            return refuse(code, refusal.to_string());
         }
         let mut writes = Changes::new();
         writes.insert(key, Some((expected + 1).to_le_bytes().to_vec()));

@@ -3,6 +3,7 @@
 //! A receipt records a code from this list and a message from the contract or
 //! the host, never wasmtime's trap text, which is not stable across versions.
 
+use filiera_types::admission;
 use filiera_types::receipt::Event;
 
 /// Stable failure codes recorded in receipts. Never renumber.
@@ -21,14 +22,15 @@ pub enum FailureCode {
     HostLimit = 5,
     /// The contract does not exist or could not be instantiated.
     NoContract = 6,
-    /// The transaction is signed for another chain (nothing changes).
-    WrongChain = 7,
+    /// The transaction is signed for another chain (nothing changes). This
+    /// and the next three are refusals, numbered in [`admission`].
+    WrongChain = admission::RECEIPT_WRONG_CHAIN,
     /// The signature does not verify (nothing changes).
-    BadSignature = 8,
+    BadSignature = admission::RECEIPT_BAD_SIGNATURE,
     /// The transaction's expiry height has passed (nothing changes).
-    Expired = 9,
+    Expired = admission::RECEIPT_EXPIRED,
     /// The nonce is not the sender's next (nothing changes).
-    BadNonce = 10,
+    BadNonce = admission::RECEIPT_BAD_NONCE,
     /// An equivocation report that does not prove its offence (nothing is recorded).
     EvidenceInvalid = 11,
 }

@@ -69,18 +69,8 @@ fn ask_driver<T: Send + 'static>(
 }
 
 fn rejection(e: &AdmitError) -> Rejection {
-    let code = match e {
-        AdmitError::Busy(_) => "busy",
-        AdmitError::Duplicate => "duplicate",
-        AdmitError::BadSignature(_) => "bad_signature",
-        AdmitError::WrongChain(_) => "wrong_chain",
-        AdmitError::Expiry { .. } => "expired",
-        AdmitError::NonceUsed { .. } => "nonce_used",
-        AdmitError::NonceGap { .. } => "nonce_gap",
-        AdmitError::TooLarge { .. } => "too_large",
-    };
     Rejection {
-        code,
+        code: e.code(),
         message: e.to_string(),
     }
 }

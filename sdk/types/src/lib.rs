@@ -18,6 +18,7 @@
 //! panics on external input, and a signature or certificate made for one chain,
 //! kind or height never verifies for another.
 
+pub mod admission;
 pub mod block;
 pub mod crypto;
 pub mod encoding;

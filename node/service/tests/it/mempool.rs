@@ -1,4 +1,5 @@
 use filiera_service::mempool::{AdmitContext, AdmitError, Mempool, MempoolLimits, Verified};
+use filiera_types::admission::Refusal;
 use filiera_types::{
     ChainId, ContractCall, ContractId, MethodName, SecretKey, SignedTransaction, Transaction,
 };
@@ -53,38 +54,38 @@ fn admission_refuses_each_bad_transaction_with_its_reason_and_keeps_nothing() {
     wrong_chain.tx.chain_id = other_chain;
     assert!(matches!(
         pool.admit(wrong_chain, &ctx(&c, 0)),
-        Err(AdmitError::WrongChain(_))
+        Err(AdmitError::Refused(Refusal::WrongChain(_)))
     ));
     let mut forged = tx(&key, 0, 50);
     forged.tx.call.args[0] ^= 1;
     assert!(matches!(
         pool.admit(forged, &ctx(&c, 0)),
-        Err(AdmitError::BadSignature(_))
+        Err(AdmitError::Refused(Refusal::BadSignature(_)))
     ));
     assert!(matches!(
         pool.admit(tx(&key, 0, 9), &ctx(&c, 0)),
-        Err(AdmitError::Expiry { .. })
+        Err(AdmitError::Refused(Refusal::Expiry { .. }))
     ));
     assert!(matches!(
         pool.admit(tx(&key, 0, 111), &ctx(&c, 0)),
-        Err(AdmitError::Expiry { .. })
+        Err(AdmitError::Refused(Refusal::Expiry { .. }))
     ));
     assert!(matches!(
         pool.admit(tx(&key, 2, 50), &ctx(&c, 3)),
-        Err(AdmitError::NonceUsed {
+        Err(AdmitError::Refused(Refusal::NonceUsed {
             expected: 3,
             found: 2
-        })
+        }))
     ));
     assert!(matches!(
         pool.admit(tx(&key, 9, 50), &ctx(&c, 3)),
-        Err(AdmitError::NonceGap { .. })
+        Err(AdmitError::Refused(Refusal::NonceGap { .. }))
     ));
     let mut huge = tx(&key, 0, 50);
     huge.tx.call.args = vec![0; 2048];
     assert!(matches!(
         pool.admit(huge, &ctx(&c, 0)),
-        Err(AdmitError::TooLarge { .. })
+        Err(AdmitError::Refused(Refusal::TooLarge { .. }))
     ));
     assert!(pool.is_empty());
     assert_eq!(pool.bytes(), 0);
@@ -200,6 +201,6 @@ fn known_valid_needs_the_same_signature_bytes() {
     bad.signature.0[3] ^= 1;
     assert!(matches!(
         Verified::check(bad),
-        Err(AdmitError::BadSignature(_))
+        Err(AdmitError::Refused(Refusal::BadSignature(_)))
     ));
 }

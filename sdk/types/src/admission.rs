@@ -1,0 +1,193 @@
+//! The rules a transaction meets to be in a block, in one place: chain id,
+//! signature, expiry, nonce (and, at the door, size).
+//!
+//! Two callers judge by them. The mempool, at the door, against the height
+//! the next block will have and the sender's committed nonce, with room for a
+//! few nonces ahead and an expiry not too far off ([`Door`]). Execution, in a
+//! block, against the block's height and the nonce the block's earlier
+//! transactions left ([`InBlock`]); there a refusal changes nothing (not even
+//! the nonce) and makes the block invalid, since an honest proposer only
+//! takes what its door let in. Both call [`check`], so a rule changed here
+//! changes both, and what the door lets in a block can hold.
+//!
+//! Each refusal has a stable code: a string for the API ([`Refusal::code`])
+//! and a number for receipts ([`Refusal::receipt_code`]). Never reuse or
+//! renumber them: clients and stored receipts depend on them.
+//!
+//! Pure: no clock, no state access. The caller reads the nonce and verifies
+//! the signature (which may be done earlier, on another thread), and hands in
+//! the result.
+
+use crate::{ChainId, Transaction};
+
+/// Receipt code of a transaction signed for another chain.
+pub const RECEIPT_WRONG_CHAIN: u16 = 7;
+/// Receipt code of a signature that does not verify.
+pub const RECEIPT_BAD_SIGNATURE: u16 = 8;
+/// Receipt code of an expired transaction.
+pub const RECEIPT_EXPIRED: u16 = 9;
+/// Receipt code of a nonce that is not the sender's next.
+pub const RECEIPT_BAD_NONCE: u16 = 10;
+
+/// Whether a receipt's failure code is a refusal: the transaction should
+/// never have been in a block.
+pub fn is_refusal_receipt(code: u16) -> bool {
+    matches!(
+        code,
+        RECEIPT_WRONG_CHAIN | RECEIPT_BAD_SIGNATURE | RECEIPT_EXPIRED | RECEIPT_BAD_NONCE
+    )
+}
+
+/// Why a transaction may not be in a block (at the door, or in one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Over the size limit (checked at the door; a block has its own bound).
+    #[error("transaction of {len} bytes exceeds {max}")]
+    TooLarge {
+        /// Its size.
+        len: usize,
+        /// The limit.
+        max: u64,
+    },
+    /// Signed for another chain.
+    #[error("transaction is for chain {0}")]
+    WrongChain(String),
+    /// The signature does not verify.
+    #[error("bad signature: {0}")]
+    BadSignature(String),
+    /// Expired, or (at the door) its expiry is further than allowed.
+    #[error("expiry height {expiry} outside [{first}, {last}]")]
+    Expiry {
+        /// Its expiry.
+        expiry: u64,
+        /// The first height it must still be valid at.
+        first: u64,
+        /// The furthest expiry allowed (`u64::MAX` in a block).
+        last: u64,
+    },
+    /// The nonce was already used.
+    #[error("nonce {found} already used (next is {expected})")]
+    NonceUsed {
+        /// The sender's next nonce.
+        expected: u64,
+        /// The transaction's.
+        found: u64,
+    },
+    /// The nonce is further ahead than allowed (in a block: ahead at all).
+    #[error("nonce {found} too far ahead of {expected}")]
+    NonceGap {
+        /// The sender's next nonce.
+        expected: u64,
+        /// The transaction's.
+        found: u64,
+    },
+}
+
+impl Refusal {
+    /// The API's stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::TooLarge { .. } => "too_large",
+            Refusal::WrongChain(_) => "wrong_chain",
+            Refusal::BadSignature(_) => "bad_signature",
+            Refusal::Expiry { .. } => "expired",
+            Refusal::NonceUsed { .. } => "nonce_used",
+            Refusal::NonceGap { .. } => "nonce_gap",
+        }
+    }
+
+    /// The receipts' stable code; `None` for a size refusal, which is judged
+    /// at the door only (a block bounds its bytes as a whole).
+    pub fn receipt_code(&self) -> Option<u16> {
+        match self {
+            Refusal::TooLarge { .. } => None,
+            Refusal::WrongChain(_) => Some(RECEIPT_WRONG_CHAIN),
+            Refusal::BadSignature(_) => Some(RECEIPT_BAD_SIGNATURE),
+            Refusal::Expiry { .. } => Some(RECEIPT_EXPIRED),
+            Refusal::NonceUsed { .. } | Refusal::NonceGap { .. } => Some(RECEIPT_BAD_NONCE),
+        }
+    }
+}
+
+/// Where a transaction is judged: the facts [`check`] needs.
+#[derive(Clone, Copy, Debug)]
+pub struct Point<'a> {
+    /// This chain.
+    pub chain_id: &'a ChainId,
+    /// The height the transaction would be in.
+    pub height: u64,
+    /// The sender's next nonce at that point.
+    pub expected_nonce: u64,
+    /// How many nonces past `expected_nonce` are let in.
+    pub nonce_gap_max: u64,
+    /// The furthest expiry let in, in blocks after `height`.
+    pub expiry_blocks_max: u64,
+}
+
+/// At the door: the next block's height and the committed nonce, with the
+/// pool's allowances.
+pub fn door(
+    chain_id: &ChainId,
+    next_height: u64,
+    committed_nonce: u64,
+    nonce_gap_max: u64,
+    expiry_blocks_max: u64,
+) -> Point<'_> {
+    Point {
+        chain_id,
+        height: next_height,
+        expected_nonce: committed_nonce,
+        nonce_gap_max,
+        expiry_blocks_max,
+    }
+}
+
+/// In a block: exactly the sender's next nonce, any expiry not yet passed.
+pub fn in_block(chain_id: &ChainId, height: u64, expected_nonce: u64) -> Point<'_> {
+    Point {
+        chain_id,
+        height,
+        expected_nonce,
+        nonce_gap_max: 0,
+        expiry_blocks_max: u64::MAX,
+    }
+}
+
+/// Judges `tx` at `at`; `signature_valid` is what `verify_strict` said of its
+/// signature (`Err` carries why not). Checked in this order, so the first
+/// broken rule is the one reported: chain, expiry, nonce, signature. The
+/// signature comes last because it is the costly one: the door judges the
+/// rest before it verifies, and reports what this order reports.
+pub fn check(
+    tx: &Transaction,
+    signature_valid: Result<(), String>,
+    at: &Point<'_>,
+) -> Result<(), Refusal> {
+    if tx.chain_id != *at.chain_id {
+        return Err(Refusal::WrongChain(tx.chain_id.as_str().to_owned()));
+    }
+    let last = at.height.saturating_add(at.expiry_blocks_max);
+    if tx.expiry_height < at.height || tx.expiry_height > last {
+        return Err(Refusal::Expiry {
+            expiry: tx.expiry_height,
+            first: at.height,
+            last,
+        });
+    }
+    let (expected, found) = (at.expected_nonce, tx.nonce);
+    if found < expected {
+        return Err(Refusal::NonceUsed { expected, found });
+    }
+    if found - expected > at.nonce_gap_max {
+        return Err(Refusal::NonceGap { expected, found });
+    }
+    signature_valid.map_err(Refusal::BadSignature)
+}
+
+/// At the door, a transaction is also bounded in size.
+pub fn check_size(len: usize, max: u64) -> Result<(), Refusal> {
+    if len as u64 > max {
+        return Err(Refusal::TooLarge { len, max });
+    }
+    Ok(())
+}
