@@ -110,13 +110,15 @@ fn call(c: &mut Criterion) {
     // A lot registration: instantiation, input decoding, two registry reads,
     // a product read, the lot, its first event, the EPCIS anchor and an event.
     let input = commission("CU-251124");
-    let first = engine.call(
-        &lots,
-        state.clone(),
-        context(&producer),
-        input.clone(),
-        TX_FUEL_MAX,
-    );
+    let first = engine
+        .call(
+            &lots,
+            state.clone(),
+            context(&producer),
+            input.clone(),
+            TX_FUEL_MAX,
+        )
+        .expect("state readable");
     assert_eq!(first.status, CallStatus::Success, "{first:?}");
     eprintln!(
         "execution::call/method=register_lot fuel_used={}",
@@ -148,13 +150,15 @@ fn call(c: &mut Criterion) {
         method: "record".into(),
         args: encode(&store),
     });
-    let out = engine.call(
-        &lots,
-        with_lot.clone(),
-        context(&producer),
-        input.clone(),
-        TX_FUEL_MAX,
-    );
+    let out = engine
+        .call(
+            &lots,
+            with_lot.clone(),
+            context(&producer),
+            input.clone(),
+            TX_FUEL_MAX,
+        )
+        .expect("state readable");
     assert_eq!(out.status, CallStatus::Success, "{out:?}");
     eprintln!("execution::call/lot_event fuel_used={}", out.fuel_used);
     group.bench_function("method=record_event", |b| {
@@ -221,7 +225,9 @@ fn block(c: &mut Criterion) {
         height: 1,
         time_ms: 1_793_491_200_000,
     };
-    let outcome = executor.execute_block(state.clone(), &ctx, &txs, &[]);
+    let outcome = executor
+        .execute_block(state.clone(), &ctx, &txs, &[])
+        .expect("state readable");
     assert!(
         outcome
             .receipts
@@ -334,7 +340,7 @@ fn grown_block(c: &mut Criterion) {
             .expect("store"),
     );
     // The node's own reader: the state cache, then RocksDB.
-    let store = Arc::new(filiera_service::chain::StoreReader(db.clone()));
+    let store: Arc<dyn filiera_execution::StateReader> = db.clone();
     let chain = filiera_storage::testkit::ChainBuilder::new();
     chain.init(&db).expect("genesis");
     let mut memory: BTreeMap<Vec<u8>, Vec<u8>> = state(&producer).0.clone();
@@ -365,7 +371,9 @@ fn grown_block(c: &mut Criterion) {
             height,
             time_ms: 1_793_491_200_000 + height,
         };
-        let outcome = executor.execute_block(store.clone(), &ctx, &txs, &vec![true; txs.len()]);
+        let outcome = executor
+            .execute_block(store.clone(), &ctx, &txs, &vec![true; txs.len()])
+            .expect("state readable");
         assert_all_succeeded(&outcome);
         memory.extend(
             outcome
@@ -397,7 +405,11 @@ fn grown_block(c: &mut Criterion) {
         memory.clone() as Arc<dyn filiera_execution::StateReader>,
         store.clone(),
     ] {
-        assert_all_succeeded(&executor.execute_block(state, &ctx, &txs, &known));
+        assert_all_succeeded(
+            &executor
+                .execute_block(state, &ctx, &txs, &known)
+                .expect("state readable"),
+        );
     }
     let mut group = c.benchmark_group("execution::block");
     group.throughput(Throughput::Elements(GROWN_BLOCK_TXS));

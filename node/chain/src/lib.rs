@@ -31,6 +31,7 @@ use filiera_types::admission;
 use filiera_types::block::{Block, HEADER_VERSION, Header};
 use filiera_types::genesis::Genesis;
 use filiera_types::receipt::{Receipt, TxStatus};
+use filiera_types::state::StateUnreadable;
 use filiera_types::{Address, CommitCertificate, Hash, PublicKey, ValidatorSet};
 use filiera_types::{Validator, encoding, sys_keys};
 use filiera_wire::{SYNC_BATCH_BLOCKS_MAX, SYNC_BATCH_BYTES_MAX, SyncRequest, SyncResponse};
@@ -52,6 +53,9 @@ pub enum ChainError {
     /// The store failed: the node must stop.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The store failed under execution: the node must stop.
+    #[error(transparent)]
+    Unreadable(#[from] StateUnreadable),
     /// The block is not valid; the reason is for logs and metrics.
     #[error("invalid block: {0}")]
     Invalid(String),
@@ -83,11 +87,6 @@ pub struct Executed {
     pub receipts_root: Hash,
 }
 
-/// Reads the committed state for the executor. A read error cannot be
-/// answered inside a contract call: the node stops (fail-stop), it never
-/// executes on a state it could not read.
-pub struct StoreReader(pub Arc<Store>);
-
 /// `sender`'s next nonce in the committed state of `store` (what the chain's
 /// admission checks; callable off the driver thread too).
 pub fn committed_nonce(store: &Store, sender: &PublicKey) -> Result<u64, ChainError> {
@@ -100,27 +99,6 @@ pub fn committed_nonce(store: &Store, sender: &PublicKey) -> Result<u64, ChainEr
             .map_err(|_| ChainError::Invalid("stored nonce is not 8 bytes".into()))?,
         None => 0,
     })
-}
-
-fn fail_stop(e: StorageError) -> ! {
-    tracing::error!(error = %e, "storage read failed during execution; stopping");
-    eprintln!("fatal: storage read failed during execution: {e}");
-    std::process::exit(70)
-}
-
-impl StateReader for StoreReader {
-    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.0.state_get(key).unwrap_or_else(|e| fail_stop(e))
-    }
-
-    fn next(&self, prefix: &[u8], after: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-        let start = (after >= prefix).then_some(after);
-        self.0
-            .state_prefix(prefix, start, 1)
-            .unwrap_or_else(|e| fail_stop(e))
-            .into_iter()
-            .next()
-    }
 }
 
 /// The chain as this node holds it.
@@ -312,8 +290,10 @@ impl Chain {
             height,
             time_ms,
         };
-        let reader: Arc<dyn StateReader> = Arc::new(StoreReader(self.store.clone()));
-        let mut outcome = self.executor.execute_block(reader, &ctx, txs, known_valid);
+        let reader: Arc<dyn StateReader> = self.store.clone();
+        let mut outcome = self
+            .executor
+            .execute_block(reader, &ctx, txs, known_valid)?;
         let receipts_root = Receipt::root(&outcome.receipts);
         let new_set = self.scheduled_set(height, &outcome.changes);
         if let Some((from, set)) = &new_set {
@@ -481,6 +461,7 @@ impl From<ChainError> for LedgerError {
     fn from(e: ChainError) -> LedgerError {
         match e {
             ChainError::Storage(s) => LedgerError::Broken(Box::new(s)),
+            ChainError::Unreadable(s) => LedgerError::Broken(Box::new(s)),
             ChainError::Invalid(m) => LedgerError::Invalid(m),
             ChainError::Future(m) => LedgerError::Future(m),
             ChainError::NotExtending { height, parent } => {

@@ -26,6 +26,9 @@ use std::collections::BTreeMap;
 pub(crate) type ReportResult =
     Result<(BTreeMap<Vec<u8>, Option<Vec<u8>>>, Vec<Event>), (FailureCode, String)>;
 
+/// A read of the state failed: the report is not judged at all.
+pub(crate) type Unreadable = crate::host::StateUnreadable;
+
 /// Checks and records a report's pairs at `height` (the block including it).
 pub(crate) fn report(
     state: &dyn StateReader,
@@ -33,36 +36,43 @@ pub(crate) fn report(
     height: u64,
     reporter: &PublicKey,
     args: &[u8],
-) -> ReportResult {
+) -> Result<ReportResult, Unreadable> {
     let invalid = |message: String| (FailureCode::EvidenceInvalid, message);
-    let pairs = decode_report(args).map_err(|e| invalid(e.to_string()))?;
+    let pairs = match decode_report(args) {
+        Ok(pairs) => pairs,
+        Err(e) => return Ok(Err(invalid(e.to_string()))),
+    };
     if pairs.is_empty() {
-        return Err(invalid("a report holds at least one pair".into()));
+        return Ok(Err(invalid("a report holds at least one pair".into())));
     }
-    let contract = ContractId::new(EVIDENCE_CONTRACT)
-        .map_err(|e| invalid(format!("evidence contract id: {e}")))?;
+    let contract = match ContractId::new(EVIDENCE_CONTRACT) {
+        Ok(contract) => contract,
+        Err(e) => return Ok(Err(invalid(format!("evidence contract id: {e}")))),
+    };
     let mut writes = BTreeMap::new();
     let mut events = Vec::new();
     for (i, pair) in pairs.into_iter().enumerate() {
         let offence = pair.offence();
         if offence.height >= height {
-            return Err(invalid(format!(
+            return Ok(Err(invalid(format!(
                 "pair {i}: height {} is not decided before block {height}",
                 offence.height
-            )));
+            ))));
         }
         if height - offence.height > EVIDENCE_AGE_BLOCKS_MAX {
-            return Err(invalid(format!(
+            return Ok(Err(invalid(format!(
                 "pair {i}: height {} is more than {EVIDENCE_AGE_BLOCKS_MAX} blocks old",
                 offence.height
-            )));
+            ))));
         }
-        let set = validator_set_at(state, offence.height)
-            .ok_or_else(|| invalid(format!("pair {i}: no validator set in state")))?;
-        pair.verify(chain_id.as_str(), &set)
-            .map_err(|e| invalid(format!("pair {i}: {e}")))?;
+        let Some(set) = validator_set_at(state, offence.height)? else {
+            return Ok(Err(invalid(format!("pair {i}: no validator set in state"))));
+        };
+        if let Err(e) = pair.verify(chain_id.as_str(), &set) {
+            return Ok(Err(invalid(format!("pair {i}: {e}"))));
+        }
         let key = sys_keys::evidence(&offence);
-        if state.get(&key).is_some() || writes.contains_key(&key) {
+        if state.get(&key)?.is_some() || writes.contains_key(&key) {
             continue;
         }
         let record = EvidenceRecord {
@@ -77,21 +87,24 @@ pub(crate) fn report(
             data: encoding::encode(&offence),
         });
     }
-    Ok((writes, events))
+    Ok(Ok((writes, events)))
 }
 
 /// The set that decided `height`: the last one scheduled from `height` or
 /// before. Sets change only by the authority's acts, so they are few.
-fn validator_set_at(state: &dyn StateReader, height: u64) -> Option<ValidatorSet> {
+fn validator_set_at(
+    state: &dyn StateReader,
+    height: u64,
+) -> Result<Option<ValidatorSet>, Unreadable> {
     let prefix = sys_keys::VALIDATOR_SETS;
     let mut after = prefix.to_vec();
     let mut found = None;
-    while let Some((key, value)) = state.next(prefix, &after) {
+    while let Some((key, value)) = state.next(prefix, &after)? {
         match sys_keys::validator_set_height(&key) {
             Some(from) if from <= height => found = Some(value),
             _ => break,
         }
         after = key;
     }
-    encoding::decode("validator set", &found?, usize::MAX).ok()
+    Ok(found.and_then(|set| encoding::decode("validator set", &set, usize::MAX).ok()))
 }

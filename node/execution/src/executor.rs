@@ -10,7 +10,7 @@
 //! Deterministic by construction: ordered maps only, no clock (block time comes
 //! from the header), and contracts run on one thread with a large native stack.
 
-use crate::host::{CallContext, StateReader, next_key_over};
+use crate::host::{CallContext, KeyValue, StateReader, StateUnreadable, next_key_over};
 use crate::limits::{EXECUTOR_STACK_BYTES, TX_FUEL_MAX};
 use crate::outcome::{CallStatus, FailureCode};
 use crate::runtime::{ContractEngine, LoadedContract, RuntimeError};
@@ -63,23 +63,28 @@ struct Overlay {
 }
 
 impl StateReader for Overlay {
-    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateUnreadable> {
         if let Ok(changes) = self.changes.read()
             && let Some(v) = changes.get(key)
         {
-            return v.clone();
+            return Ok(v.clone());
         }
         self.base.get(key)
     }
 
-    fn next(&self, prefix: &[u8], after: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-        let changes = self.changes.read().ok()?;
-        let key = next_key_over(&*self.base, &changes, prefix, after)?;
+    fn next(&self, prefix: &[u8], after: &[u8]) -> Result<Option<KeyValue>, StateUnreadable> {
+        let changes = self
+            .changes
+            .read()
+            .map_err(|_| StateUnreadable("the block's changes are poisoned".into()))?;
+        let Some(key) = next_key_over(&*self.base, &changes, prefix, after)? else {
+            return Ok(None);
+        };
         // This block's changes shadow the committed value.
-        match changes.get(&key) {
+        Ok(match changes.get(&key) {
             Some(v) => v.clone().map(|v| (key, v)),
-            None => self.base.get(&key).map(|v| (key, v)),
-        }
+            None => self.base.get(&key)?.map(|v| (key, v)),
+        })
     }
 }
 
@@ -120,7 +125,7 @@ impl Executor {
         block: &BlockContext,
         txs: &[SignedTransaction],
         known_valid: &[bool],
-    ) -> BlockOutcome {
+    ) -> Result<BlockOutcome, StateUnreadable> {
         let signatures_valid = crate::signatures::check_all(txs, known_valid);
         std::thread::scope(|scope| {
             let worker = std::thread::Builder::new()
@@ -148,7 +153,7 @@ impl Executor {
         block: &BlockContext,
         txs: &[SignedTransaction],
         signatures_valid: &[bool],
-    ) -> BlockOutcome {
+    ) -> Result<BlockOutcome, StateUnreadable> {
         assert_eq!(
             signatures_valid.len(),
             txs.len(),
@@ -160,7 +165,8 @@ impl Executor {
         });
         let mut receipts = Vec::with_capacity(txs.len());
         for (tx, signature_valid) in txs.iter().zip(signatures_valid) {
-            let (receipt, writes) = self.execute_tx(overlay.clone(), block, tx, *signature_valid);
+            let (receipt, writes) =
+                self.execute_tx(overlay.clone(), block, tx, *signature_valid)?;
             if let Ok(mut changes) = overlay.changes.write() {
                 changes.extend(writes);
             }
@@ -172,7 +178,7 @@ impl Executor {
             .write()
             .map(|mut c| std::mem::take(&mut *c))
             .unwrap_or_default();
-        BlockOutcome { changes, receipts }
+        Ok(BlockOutcome { changes, receipts })
     }
 
     fn execute_tx(
@@ -181,12 +187,12 @@ impl Executor {
         block: &BlockContext,
         stx: &SignedTransaction,
         signature_valid: bool,
-    ) -> (Receipt, Changes) {
+    ) -> Result<(Receipt, Changes), StateUnreadable> {
         let tx = &stx.tx;
         let tx_hash = stx.hash();
         let refuse = |code: u16, message: String| {
             let status = TxStatus::Failed { code, message };
-            (
+            Ok((
                 Receipt {
                     tx_hash,
                     status,
@@ -195,11 +201,11 @@ impl Executor {
                     return_data: Vec::new(),
                 },
                 Changes::new(),
-            )
+            ))
         };
         let key = nonce_key(&tx.sender);
         let expected = state
-            .get(&key)
+            .get(&key)?
             .and_then(|v| v.try_into().ok())
             .map(u64::from_le_bytes)
             .unwrap_or(0);
@@ -226,7 +232,7 @@ impl Executor {
                 code: FailureCode::NoContract as u16,
                 message: format!("no contract {}", tx.call.contract.as_str()),
             };
-            return (
+            return Ok((
                 Receipt {
                     tx_hash,
                     status,
@@ -235,7 +241,7 @@ impl Executor {
                     return_data: Vec::new(),
                 },
                 writes,
-            );
+            ));
         };
         let context = CallContext {
             contract: tx.call.contract.clone(),
@@ -250,7 +256,7 @@ impl Executor {
         });
         let outcome = self
             .engine
-            .call(contract, state, context, input, TX_FUEL_MAX);
+            .call(contract, state, context, input, TX_FUEL_MAX)?;
         let status = match outcome.status {
             CallStatus::Success => {
                 writes.extend(outcome.writes);
@@ -268,7 +274,7 @@ impl Executor {
             events: outcome.events,
             return_data: outcome.return_data,
         };
-        (receipt, writes)
+        Ok((receipt, writes))
     }
 
     /// The native evidence call (see [`crate::evidence`]).
@@ -278,7 +284,7 @@ impl Executor {
         block: &BlockContext,
         stx: &SignedTransaction,
         mut writes: Changes,
-    ) -> (Receipt, Changes) {
+    ) -> Result<(Receipt, Changes), StateUnreadable> {
         let tx = &stx.tx;
         let result = if tx.call.method.as_str() == EVIDENCE_METHOD {
             crate::evidence::report(
@@ -287,7 +293,7 @@ impl Executor {
                 block.height,
                 &tx.sender,
                 &tx.call.args,
-            )
+            )?
         } else {
             Err((
                 FailureCode::EvidenceInvalid,
@@ -314,6 +320,6 @@ impl Executor {
             events,
             return_data: Vec::new(),
         };
-        (receipt, writes)
+        Ok((receipt, writes))
     }
 }

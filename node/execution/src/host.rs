@@ -13,13 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use wasmtime::{Caller, Extern, Linker, Memory, ResourceLimiter};
 
-/// Read access to committed state (the block's overlay included), by full key.
-pub trait StateReader: Send + Sync {
-    /// The value of a key.
-    fn get(&self, key: &[u8]) -> Option<Vec<u8>>;
-    /// The first entry whose key starts with `prefix` and is strictly after `after`.
-    fn next(&self, prefix: &[u8], after: &[u8]) -> Option<(Vec<u8>, Vec<u8>)>;
-}
+pub use filiera_types::state::{KeyValue, StateReader, StateUnreadable};
 
 /// What a call knows about its context.
 #[derive(Clone, Debug)]
@@ -83,9 +77,9 @@ impl HostState {
     }
 
     /// Reads a key, this call's own writes first.
-    fn read(&self, full_key: &[u8]) -> Option<Vec<u8>> {
+    fn read(&self, full_key: &[u8]) -> Result<Option<Vec<u8>>, StateUnreadable> {
         match self.writes.get(full_key) {
-            Some(v) => v.clone(),
+            Some(v) => Ok(v.clone()),
             None => self.state.get(full_key),
         }
     }
@@ -218,7 +212,7 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         |mut c: Caller<'_, HostState>, kp: i32, kl: i32| -> wasmtime::Result<i64> {
             let key = read_bytes(&mut c, kp, kl, STATE_KEY_BYTES_MAX / 2, "key")?;
             let full = c.data().full_key(&key);
-            match c.data().read(&full) {
+            match c.data().read(&full)? {
                 Some(v) => load_register(&mut c, v),
                 None => Ok(-1),
             }
@@ -268,7 +262,7 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 &c.data().writes,
                 &full_prefix,
                 &full_after,
-            ) {
+            )? {
                 Some(key) => load_register(&mut c, key[base.len()..].to_vec()),
                 None => Ok(-1),
             }
@@ -299,7 +293,7 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             let mut full = HostState::contract_prefix(&contract);
             full.extend_from_slice(b"pub/");
             full.extend_from_slice(&key);
-            match c.data().state.get(&full) {
+            match c.data().state.get(&full)? {
                 Some(v) => load_register(&mut c, v),
                 None => Ok(-1),
             }
@@ -396,10 +390,10 @@ pub(crate) fn next_key_over(
     changes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     prefix: &[u8],
     after: &[u8],
-) -> Option<Vec<u8>> {
+) -> Result<Option<Vec<u8>>, StateUnreadable> {
     let mut cursor = after.to_vec();
     loop {
-        let committed = base.next(prefix, &cursor).map(|(k, _)| k);
+        let committed = base.next(prefix, &cursor)?.map(|(k, _)| k);
         let changed = changes
             .range::<[u8], _>((
                 std::ops::Bound::Excluded(cursor.as_slice()),
@@ -411,11 +405,14 @@ pub(crate) fn next_key_over(
             .cloned();
         let key = match (committed, changed) {
             (Some(a), Some(b)) => a.min(b),
-            (a, b) => a.or(b)?,
+            (a, b) => match a.or(b) {
+                Some(key) => key,
+                None => return Ok(None),
+            },
         };
         match changes.get(&key) {
             Some(None) => cursor = key,
-            _ => return Some(key),
+            _ => return Ok(Some(key)),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! benchmarks that run the executor without a store.
 
 use crate::executor::Changes;
-use crate::host::StateReader;
+use crate::host::{KeyValue, StateReader, StateUnreadable};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
@@ -23,15 +23,16 @@ impl MemState {
 }
 
 impl StateReader for MemState {
-    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.0.get(key).cloned()
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateUnreadable> {
+        Ok(self.0.get(key).cloned())
     }
 
-    fn next(&self, prefix: &[u8], after: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-        self.0
+    fn next(&self, prefix: &[u8], after: &[u8]) -> Result<Option<KeyValue>, StateUnreadable> {
+        Ok(self
+            .0
             .range::<[u8], _>((Bound::Excluded(after), Bound::Unbounded))
             .find(|(k, _)| k.as_slice() >= prefix)
             .filter(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), v.clone())))
     }
 }

@@ -1,7 +1,7 @@
 //! The deterministic wasmtime runtime: engine configuration, the compiled-module
 //! cache, and running one contract call under fuel.
 
-use crate::host::{self, CallContext, HostState, HostTrap, StateReader};
+use crate::host::{self, CallContext, HostState, HostTrap, StateReader, StateUnreadable};
 use crate::limits::{
     CONTRACT_MEMORY_PAGES_MAX, GAS_SCHEDULE_VERSION, MEMORY_KEEP_RESIDENT_BYTES, MEMORY_PAGE_FUEL,
     POOLED_INSTANCES_MAX, TABLE_ELEMENTS_MAX, TABLE_KEEP_RESIDENT_BYTES, WASM_STACK_BYTES_MAX,
@@ -193,7 +193,7 @@ impl ContractEngine {
         context: CallContext,
         input: Vec<u8>,
         fuel_limit: u64,
-    ) -> CallOutcome {
+    ) -> Result<CallOutcome, StateUnreadable> {
         let data = HostState {
             state,
             context,
@@ -215,11 +215,11 @@ impl ContractEngine {
             return_data: Vec::new(),
         };
         if store.set_fuel(fuel_limit).is_err() {
-            return failed(
+            return Ok(failed(
                 FailureCode::NoContract,
                 "fuel metering unavailable".into(),
                 0,
-            );
+            ));
         }
         let result = contract
             .pre
@@ -234,7 +234,7 @@ impl ContractEngine {
         let fuel_used = (fuel_limit - remaining.min(fuel_limit))
             .saturating_add(memory_fuel)
             .min(fuel_limit);
-        match result {
+        Ok(match result {
             Ok(()) if remaining < memory_fuel => failed(
                 FailureCode::OutOfFuel,
                 "out of fuel growing memory".into(),
@@ -250,11 +250,18 @@ impl ContractEngine {
                     return_data: data.return_data,
                 }
             }
+            // This node's store failed under the call: no receipt can say
+            // that, the block is not executed at all.
+            Err((_, e)) if e.downcast_ref::<StateUnreadable>().is_some() => {
+                return Err(e
+                    .downcast::<StateUnreadable>()
+                    .unwrap_or_else(|e| StateUnreadable(e.to_string())));
+            }
             Err((instantiating, e)) => {
                 let (code, message) = classify(&e, instantiating);
                 failed(code, message, fuel_used)
             }
-        }
+        })
     }
 }
 

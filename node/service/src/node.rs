@@ -191,6 +191,7 @@ pub fn run(
         .collect();
     let chain = Chain::open(store.clone(), executor, genesis, state).map_err(|e| match e {
         ChainError::Storage(s) => setup("genesis state")(&s),
+        ChainError::Unreadable(s) => setup("genesis state")(&s),
         e @ (ChainError::Invalid(_) | ChainError::Future(_) | ChainError::NotExtending { .. }) => {
             NodeError::Setup(e.to_string())
         }

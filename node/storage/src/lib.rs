@@ -27,6 +27,7 @@
 mod cache;
 mod columns;
 mod error;
+mod reader;
 mod snapshot;
 mod store;
 pub mod testkit;

@@ -183,3 +183,23 @@ impl StateProof {
         encoding::decode("state proof", bytes, STATE_PROOF_BYTES_MAX)
     }
 }
+
+/// A state read this node could not answer: its own store is broken (never a
+/// peer's or a contract's fault). Execution stops at it and the node stops
+/// rather than decide on a state it could not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("state unreadable: {0}")]
+pub struct StateUnreadable(pub String);
+
+/// A state entry as read: full key, then value.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// Read access to a state by full key: what contracts and execution see.
+/// The store implements it over the committed state; execution lays a
+/// block's changes over it; tests and simulations use an ordered map.
+pub trait StateReader: Send + Sync {
+    /// The value of a key.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateUnreadable>;
+    /// The first entry whose key starts with `prefix` and is strictly after `after`.
+    fn next(&self, prefix: &[u8], after: &[u8]) -> Result<Option<KeyValue>, StateUnreadable>;
+}

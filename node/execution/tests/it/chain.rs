@@ -113,7 +113,8 @@ impl Chain {
         };
         let outcome = self
             .executor
-            .execute_block(Arc::new(self.state.clone()), &ctx, txs, &[]);
+            .execute_block(Arc::new(self.state.clone()), &ctx, txs, &[])
+            .expect("state readable");
         self.state.apply(&outcome.changes);
         outcome
     }

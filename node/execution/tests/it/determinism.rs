@@ -51,8 +51,14 @@ fn a_block_executes_identically_twice_and_on_two_runtimes() {
     };
     let state = Arc::new(chain.state.clone());
 
-    let first = chain.executor.execute_block(state.clone(), &ctx, &txs, &[]);
-    let again = chain.executor.execute_block(state.clone(), &ctx, &txs, &[]);
+    let first = chain
+        .executor
+        .execute_block(state.clone(), &ctx, &txs, &[])
+        .expect("state readable");
+    let again = chain
+        .executor
+        .execute_block(state.clone(), &ctx, &txs, &[])
+        .expect("state readable");
     assert_eq!(first, again);
     let cache = tempfile::tempdir().unwrap();
     for _ in 0..2 {
@@ -62,7 +68,12 @@ fn a_block_executes_identically_twice_and_on_two_runtimes() {
             &builtin(),
         )
         .unwrap();
-        assert_eq!(other.execute_block(state.clone(), &ctx, &txs, &[]), first);
+        assert_eq!(
+            other
+                .execute_block(state.clone(), &ctx, &txs, &[])
+                .expect("state readable"),
+            first
+        );
     }
     assert_eq!(
         std::fs::read_dir(cache.path()).unwrap().count(),

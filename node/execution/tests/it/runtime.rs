@@ -8,6 +8,7 @@ use filiera_execution::{
     CallContext, CallOutcome, CallStatus, ContractEngine, FailureCode, MemState, RuntimeError,
     StateReader,
 };
+use filiera_types::state::{KeyValue, StateUnreadable};
 use filiera_types::{ContractId, Hash, SecretKey};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -57,7 +58,9 @@ fn module(body: &str, extra: &str) -> Vec<u8> {
 
 fn run(engine: &ContractEngine, code: &[u8], fuel: u64) -> CallOutcome {
     let loaded = engine.load(code).unwrap();
-    engine.call(&loaded, state(), context("lots"), b"input!".to_vec(), fuel)
+    engine
+        .call(&loaded, state(), context("lots"), b"input!".to_vec(), fuel)
+        .expect("state readable")
 }
 
 fn failed_with(outcome: &CallOutcome, code: FailureCode) {
@@ -290,4 +293,70 @@ fn a_contract_cannot_write_outside_its_own_storage() {
     assert_eq!(out.status, CallStatus::Success);
     let keys: Vec<&Vec<u8>> = out.writes.keys().collect();
     assert_eq!(keys, [&b"c/lots/c/registry/pub/role/abc".to_vec()]);
+}
+
+/// A state whose reads fail under `broken` (a store with a bad disk).
+struct Unreadable {
+    broken: &'static [u8],
+}
+
+impl StateReader for Unreadable {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateUnreadable> {
+        if key.starts_with(self.broken) {
+            return Err(StateUnreadable("disk read failed".into()));
+        }
+        Ok(None)
+    }
+
+    fn next(&self, prefix: &[u8], _after: &[u8]) -> Result<Option<KeyValue>, StateUnreadable> {
+        self.get(prefix).map(|_| None)
+    }
+}
+
+/// A read this node cannot answer is not a contract's failure: no receipt
+/// records it; the call, and the block around it, end with the error, so the
+/// chain stops the node instead of deciding on a state it did not read.
+#[test]
+fn an_unreadable_state_ends_the_call_and_the_block_with_an_error_not_a_receipt() {
+    let engine = ContractEngine::new(None).unwrap();
+    let reads = engine
+        .load(&module(
+            "(drop (call $read (i32.const 0) (i32.const 3)))",
+            "",
+        ))
+        .unwrap();
+    let broken = Arc::new(Unreadable { broken: b"c/lots/" });
+    let call = engine.call(&reads, broken, context("lots"), Vec::new(), TX_FUEL_MAX);
+    assert_eq!(call, Err(StateUnreadable("disk read failed".into())));
+    // The same call on a readable state runs.
+    let fine = Arc::new(Unreadable { broken: b"nowhere" });
+    let ok = engine.call(&reads, fine, context("lots"), Vec::new(), TX_FUEL_MAX);
+    assert_eq!(ok.map(|o| o.status), Ok(CallStatus::Success));
+
+    // A block whose first read (the sender's nonce) fails.
+    let executor =
+        filiera_execution::Executor::new(ContractEngine::new(None).unwrap(), &[]).unwrap();
+    let key = SecretKey::from_seed(&[3; 32]);
+    let tx = filiera_types::Transaction {
+        chain_id: filiera_types::ChainId::new("filiera-test").unwrap(),
+        sender: key.public_key(),
+        nonce: 0,
+        expiry_height: 5,
+        call: filiera_types::ContractCall {
+            contract: ContractId::new("lots").unwrap(),
+            method: filiera_types::MethodName::new("run").unwrap(),
+            args: Vec::new(),
+        },
+    }
+    .sign(&key)
+    .unwrap();
+    let block = filiera_execution::BlockContext {
+        chain_id: tx.tx.chain_id.clone(),
+        height: 1,
+        time_ms: 1_764_000_000_000,
+    };
+    let nonces = Arc::new(Unreadable {
+        broken: filiera_types::sys_keys::nonce(&key.public_key()).leak(),
+    });
+    assert!(executor.execute_block(nonces, &block, &[tx], &[]).is_err());
 }

@@ -110,8 +110,9 @@ fn in_a_block(executor: &Executor, stx: &SignedTransaction) -> Option<u16> {
         height: HEIGHT,
         time_ms: 1_700_000_000_000,
     };
-    let outcome =
-        executor.execute_block(Arc::new(state), &block, std::slice::from_ref(stx), &[false]);
+    let outcome = executor
+        .execute_block(Arc::new(state), &block, std::slice::from_ref(stx), &[false])
+        .expect("state readable");
     match &outcome.receipts[0].status {
         TxStatus::Failed { code, .. } if admission::is_refusal_receipt(*code) => {
             assert!(outcome.changes.is_empty(), "a refusal changed the state");
