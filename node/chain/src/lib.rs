@@ -47,6 +47,65 @@ pub const VALIDATOR_SET_DELAY_BLOCKS: u64 = 2;
 /// Observer records read for the allow list, at most (beyond, the newest are
 /// not let in: the authority must remove some first).
 pub const OBSERVERS_MAX: usize = 1_024;
+/// Why a block is not valid (a peer's or a proposer's fault).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidBlock {
+    /// Not the next height.
+    #[error("height {got} but next is {expected}")]
+    Height {
+        /// The block's.
+        got: u64,
+        /// This chain's next.
+        expected: u64,
+    },
+    /// Another header version or chain id.
+    #[error("version or chain id")]
+    VersionOrChain,
+    /// Its time is not after its parent's.
+    #[error("time {time_ms} not after parent's {parent_time_ms}")]
+    TimeNotAfterParent {
+        /// The block's time.
+        time_ms: u64,
+        /// The parent's.
+        parent_time_ms: u64,
+    },
+    /// The validator set hashes are not this chain's.
+    #[error("validator set hash")]
+    ValidatorSetHash,
+    /// The proposer is not a validator of its height.
+    #[error("builder is not a validator")]
+    ProposerNotValidator,
+    /// More transactions than a block holds.
+    #[error("{0} transactions")]
+    TooManyTxs(usize),
+    /// More bytes than a block holds.
+    #[error("{0} bytes")]
+    TooManyBytes(usize),
+    /// The transactions root does not match the transactions.
+    #[error("transactions root")]
+    TxsRoot,
+    /// A transaction the admission rules refuse.
+    #[error("transaction {index} not admissible: {message}")]
+    TxNotAdmissible {
+        /// Its position in the block.
+        index: usize,
+        /// The refusal.
+        message: String,
+    },
+    /// The state root is not what this node's execution gives.
+    #[error("state root differs from this node's execution")]
+    StateRoot,
+    /// The receipts root is not what this node's execution gives.
+    #[error("receipts root differs from this node's execution")]
+    ReceiptsRoot,
+    /// The certificate names another block.
+    #[error("certificate is for another block")]
+    CertificateForAnotherBlock,
+    /// The certificate does not verify.
+    #[error("certificate: {0}")]
+    Certificate(String),
+}
+
 /// Why the chain could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
@@ -56,9 +115,16 @@ pub enum ChainError {
     /// The store failed under execution: the node must stop.
     #[error(transparent)]
     Unreadable(#[from] StateUnreadable),
-    /// The block is not valid; the reason is for logs and metrics.
+    /// The block is not valid: whoever sent it is at fault.
     #[error("invalid block: {0}")]
-    Invalid(String),
+    Invalid(#[from] InvalidBlock),
+    /// This node's own records contradict themselves: the node must stop
+    /// (never a peer's fault, never a penalty).
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+    /// The genesis document does not give a chain.
+    #[error("genesis: {0}")]
+    Genesis(String),
     /// The block's time is too far after this node's clock: not valid now,
     /// perhaps valid when proposed again later (never cached).
     #[error("block from the future: {0}")]
@@ -96,7 +162,7 @@ pub fn committed_nonce(store: &Store, sender: &PublicKey) -> Result<u64, ChainEr
             .as_slice()
             .try_into()
             .map(u64::from_le_bytes)
-            .map_err(|_| ChainError::Invalid("stored nonce is not 8 bytes".into()))?,
+            .map_err(|_| ChainError::Corrupt("stored nonce is not 8 bytes".into()))?,
         None => 0,
     })
 }
@@ -119,7 +185,7 @@ impl Chain {
         genesis_state: Changes,
     ) -> Result<Chain, ChainError> {
         let params =
-            ChainParams::from_genesis(genesis).map_err(|e| ChainError::Invalid(e.to_string()))?;
+            ChainParams::from_genesis(genesis).map_err(|e| ChainError::Genesis(e.to_string()))?;
         let mut genesis_state = genesis_state;
         genesis_state.insert(
             sys_keys::validator_set(1),
@@ -129,9 +195,9 @@ impl Chain {
         let mut sets = BTreeMap::new();
         for (key, value) in store.state_prefix(sys_keys::VALIDATOR_SETS, None, usize::MAX)? {
             let height = sys_keys::validator_set_height(&key)
-                .ok_or_else(|| ChainError::Invalid("malformed validator-set key".into()))?;
+                .ok_or_else(|| ChainError::Corrupt("malformed validator-set key".into()))?;
             let set = encoding::decode("validator set", &value, usize::MAX)
-                .map_err(|e| ChainError::Invalid(format!("stored validator set: {e}")))?;
+                .map_err(|e| ChainError::Corrupt(format!("stored validator set: {e}")))?;
             sets.insert(height, set);
         }
         Ok(Chain {
@@ -272,7 +338,7 @@ impl Chain {
         let header = self
             .store
             .header(height - 1)?
-            .ok_or_else(|| ChainError::Invalid(format!("parent {} not stored", height - 1)))?;
+            .ok_or_else(|| ChainError::Corrupt(format!("parent {} not stored", height - 1)))?;
         Ok((header.hash(), header.time_ms))
     }
 
@@ -347,13 +413,16 @@ impl Chain {
         known_valid: &[bool],
     ) -> Result<Executed, ChainError> {
         let h = &block.header;
-        let invalid = |m: String| Err(ChainError::Invalid(m));
+        let invalid = |why: InvalidBlock| Err(ChainError::Invalid(why));
         let expected = self.height()? + 1;
         if h.height != expected {
-            return invalid(format!("height {} but next is {expected}", h.height));
+            return invalid(InvalidBlock::Height {
+                got: h.height,
+                expected,
+            });
         }
         if h.version != HEADER_VERSION || h.chain_id != self.params.chain_id {
-            return invalid("version or chain id".into());
+            return invalid(InvalidBlock::VersionOrChain);
         }
         let (parent_hash, parent_time_ms) = self.parent(h.height)?;
         if h.parent_hash != parent_hash {
@@ -363,10 +432,10 @@ impl Chain {
             });
         }
         if h.time_ms <= parent_time_ms {
-            return invalid(format!(
-                "time {} not after parent's {parent_time_ms}",
-                h.time_ms
-            ));
+            return invalid(InvalidBlock::TimeNotAfterParent {
+                time_ms: h.time_ms,
+                parent_time_ms,
+            });
         }
         if h.time_ms > now_ms.saturating_add(BLOCK_TIME_FUTURE_MS_MAX) {
             return Err(ChainError::Future(format!(
@@ -377,35 +446,38 @@ impl Chain {
         if h.validator_set_hash != self.validator_set(h.height).hash()
             || h.next_validator_set_hash != self.validator_set(h.height + 1).hash()
         {
-            return invalid("validator set hash".into());
+            return invalid(InvalidBlock::ValidatorSetHash);
         }
         if self.validator_set(h.height).get(&h.proposer).is_none() {
-            return invalid("builder is not a validator".into());
+            return invalid(InvalidBlock::ProposerNotValidator);
         }
         if block.txs.len() > self.params.block_txs_max {
-            return invalid(format!("{} transactions", block.txs.len()));
+            return invalid(InvalidBlock::TooManyTxs(block.txs.len()));
         }
         // Counted, not encoded: no copy of a block of up to block_bytes_max.
         let bytes = borsh::object_length(block).unwrap_or(usize::MAX);
         if bytes > self.params.block_bytes_max {
-            return invalid(format!("{bytes} bytes"));
+            return invalid(InvalidBlock::TooManyBytes(bytes));
         }
         if !block.txs_root_matches() {
-            return invalid("transactions root".into());
+            return invalid(InvalidBlock::TxsRoot);
         }
         let executed = self.execute(h.height, h.time_ms, &block.txs, known_valid)?;
         for (i, r) in executed.receipts.iter().enumerate() {
             if let TxStatus::Failed { code, message } = &r.status
                 && admission::is_refusal_receipt(*code)
             {
-                return invalid(format!("transaction {i} not admissible: {message}"));
+                return invalid(InvalidBlock::TxNotAdmissible {
+                    index: i,
+                    message: message.clone(),
+                });
             }
         }
         if executed.prepared.root() != h.state_root {
-            return invalid("state root differs from this node's execution".into());
+            return invalid(InvalidBlock::StateRoot);
         }
         if executed.receipts_root != h.receipts_root {
-            return invalid("receipts root differs from this node's execution".into());
+            return invalid(InvalidBlock::ReceiptsRoot);
         }
         Ok(executed)
     }
@@ -418,16 +490,14 @@ impl Chain {
         now_ms: u64,
     ) -> Result<Vec<Receipt>, ChainError> {
         if certificate.block_hash != block.hash() || certificate.height != block.header.height {
-            return Err(ChainError::Invalid(
-                "certificate is for another block".into(),
-            ));
+            return Err(InvalidBlock::CertificateForAnotherBlock.into());
         }
         certificate
             .verify(
                 self.params.chain_id.as_str(),
                 self.validator_set(block.header.height),
             )
-            .map_err(|e| ChainError::Invalid(format!("certificate: {e}")))?;
+            .map_err(|e| InvalidBlock::Certificate(e.to_string()))?;
         // A certified block was valid when decided; its time may be in our past
         // by any amount, so the clock check is relaxed to its own time.
         let executed = self.check(block, now_ms.max(block.header.time_ms), &[])?;
@@ -462,7 +532,10 @@ impl From<ChainError> for LedgerError {
         match e {
             ChainError::Storage(s) => LedgerError::Broken(Box::new(s)),
             ChainError::Unreadable(s) => LedgerError::Broken(Box::new(s)),
-            ChainError::Invalid(m) => LedgerError::Invalid(m),
+            ChainError::Invalid(why) => LedgerError::Invalid(why.to_string()),
+            e @ (ChainError::Corrupt(_) | ChainError::Genesis(_)) => {
+                LedgerError::Broken(Box::new(e))
+            }
             ChainError::Future(m) => LedgerError::Future(m),
             ChainError::NotExtending { height, parent } => {
                 LedgerError::NotExtending { height, parent }

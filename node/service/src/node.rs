@@ -192,9 +192,11 @@ pub fn run(
     let chain = Chain::open(store.clone(), executor, genesis, state).map_err(|e| match e {
         ChainError::Storage(s) => setup("genesis state")(&s),
         ChainError::Unreadable(s) => setup("genesis state")(&s),
-        e @ (ChainError::Invalid(_) | ChainError::Future(_) | ChainError::NotExtending { .. }) => {
-            NodeError::Setup(e.to_string())
-        }
+        e @ (ChainError::Invalid(_)
+        | ChainError::Corrupt(_)
+        | ChainError::Genesis(_)
+        | ChainError::Future(_)
+        | ChainError::NotExtending { .. }) => NodeError::Setup(e.to_string()),
     })?;
     if let Some(halt) = spec.halt_height {
         let last = store
