@@ -186,7 +186,7 @@ async fn capture_inner(s: ApiState, headers: HeaderMap, body: Bytes) -> Result<R
             }
             Err(rejection) => {
                 // Later events would leave a nonce gap: they wait for a retry.
-                let reason = format!("{}: {}", rejection.code, rejection.message);
+                let reason = format!("{}: {}", rejection.code(), rejection.message);
                 events.push(JobEvent {
                     event_id,
                     tx: None,

@@ -2,25 +2,50 @@
 //! transaction, its progress, its metrics. The service implements it; tests
 //! can too.
 
+use filiera_types::admission::Refusal;
 use filiera_types::{Hash, SignedTransaction};
 use std::future::Future;
 use std::pin::Pin;
 
-/// Why a transaction was not admitted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why the node did not take a transaction: a broken admission rule (the
+/// client must change it), or the node's state (the client retries).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RejectionKind {
+    /// It breaks an admission rule ([`filiera_types::admission`]).
+    Refused(Refusal),
+    /// The same transaction, or another with its sender and nonce, is pending.
+    Duplicate,
+    /// The node is full or stopping: retry later.
+    Busy,
+    /// No answer in time: it may or may not be admitted; look its hash up.
+    Timeout,
+}
+
+/// A refused submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejection {
-    /// Stable code: `busy`, `duplicate`, `bad_signature`, `wrong_chain`,
-    /// `expired`, `nonce_used`, `nonce_gap`, `too_large`, `timeout`.
-    pub code: &'static str,
+    /// Why.
+    pub kind: RejectionKind,
     /// What is wrong, for a person.
     pub message: String,
 }
 
 impl Rejection {
+    /// The stable code clients see: a refusal's own code, or `duplicate`,
+    /// `busy`, `timeout`.
+    pub fn code(&self) -> &'static str {
+        match &self.kind {
+            RejectionKind::Refused(refusal) => refusal.code(),
+            RejectionKind::Duplicate => "duplicate",
+            RejectionKind::Busy => "busy",
+            RejectionKind::Timeout => "timeout",
+        }
+    }
+
     /// Whether the client should come back later ("busy", "timeout") rather
     /// than change the transaction: answered 503, with `Retry-After`.
     pub fn is_retry_later(&self) -> bool {
-        matches!(self.code, "busy" | "timeout")
+        matches!(self.kind, RejectionKind::Busy | RejectionKind::Timeout)
     }
 }
 

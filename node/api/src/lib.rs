@@ -38,7 +38,7 @@ use filiera_storage::Store;
 use std::sync::Arc;
 
 mod serve;
-pub use handle::{Admission, BatchAdmission, NodeHandle, Progress, Rejection};
+pub use handle::{Admission, BatchAdmission, NodeHandle, Progress, Rejection, RejectionKind};
 pub use serve::serve;
 
 /// What the handlers share.

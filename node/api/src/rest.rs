@@ -3,7 +3,7 @@
 //! attestations) with proofs on request.
 
 use crate::error::ApiError;
-use crate::{ApiState, Rejection, reads, views};
+use crate::{ApiState, Rejection, RejectionKind, reads, views};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -56,14 +56,14 @@ pub async fn submit(State(s): State<ApiState>, body: Bytes) -> Response {
         )
             .into_response(),
         Err(r) => {
-            let status = match r.code {
+            let status = match r.kind {
                 _ if r.is_retry_later() => StatusCode::SERVICE_UNAVAILABLE,
-                "duplicate" => StatusCode::CONFLICT,
+                RejectionKind::Duplicate => StatusCode::CONFLICT,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             ApiError {
                 status,
-                code: r.code,
+                code: r.code(),
                 message: r.message,
             }
             .into_response()
@@ -129,7 +129,7 @@ pub async fn submit_batch(State(s): State<ApiState>, body: Bytes) -> Response {
         .into_iter()
         .map(|r| match r {
             Ok(hash) => json!({ "tx_hash": hash.to_hex() }),
-            Err(r) => json!({ "code": r.code, "message": r.message }),
+            Err(r) => json!({ "code": r.code(), "message": r.message }),
         })
         .collect();
     let body = Json(json!({ "accepted": accepted, "results": results }));

@@ -109,10 +109,18 @@ pub enum Output {
     Evidence(Vec<Equivocation>),
 }
 
-/// Why consensus could not process an input.
+/// Why consensus could not process an input. Both end the node: the core
+/// refusing an input (which this node's own driver or WAL produced) is a bug
+/// or a corrupt WAL, and a key that cannot sign cannot take part.
 #[derive(Debug, thiserror::Error)]
-#[error("consensus: {0}")]
-pub struct ConsensusError(pub String);
+pub enum ConsensusError {
+    /// The Tendermint core refused the input (its message).
+    #[error("consensus core: {0}")]
+    Core(String),
+    /// This validator's key could not sign a vote or a proposal.
+    #[error("signing: {0}")]
+    Signing(#[from] filiera_types::crypto::CryptoError),
+}
 
 /// The signing half, kept apart from the core's state so effects can use it
 /// while the core runs. Votes and proposals are signed through
@@ -285,7 +293,7 @@ impl Consensus {
         );
         // Good for the input it was checked for only.
         self.signer.vouched.take();
-        result.map_err(|e| ConsensusError(e.to_string()))?;
+        result.map_err(|e| ConsensusError::Core(e.to_string()))?;
         Ok(outputs)
     }
 }
@@ -410,7 +418,7 @@ impl Signer {
                 SignKind::Vote,
                 &encoding::encode(&vote.to_vote()),
             )
-            .map_err(|e| ConsensusError(e.to_string()))
+            .map_err(ConsensusError::Signing)
     }
 
     fn verify(
@@ -591,7 +599,7 @@ impl Signer {
                         SignKind::Proposal,
                         &proposal_bytes(&proposal),
                     )
-                    .map_err(|e| ConsensusError(e.to_string()))?;
+                    .map_err(ConsensusError::Signing)?;
                 r.resume_with(SignedMessage::new(proposal, signature))
             }
             Effect::VerifySignature(signed, key, r) => {

@@ -5,7 +5,7 @@ use crate::mempool::{AdmitError, MempoolLimits, POOL_FULL, Verified};
 use crate::metrics::Metrics;
 use crate::runner::Inbox;
 use crossbeam_channel::{Sender, TrySendError};
-use filiera_api::{Admission, BatchAdmission, NodeHandle, Progress, Rejection};
+use filiera_api::{Admission, BatchAdmission, NodeHandle, Progress, Rejection, RejectionKind};
 use filiera_types::SignedTransaction;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +31,7 @@ pub const SUBMIT_BATCHES_MAX: usize = 4;
 
 fn busy(message: &str) -> Rejection {
     Rejection {
-        code: "busy",
+        kind: RejectionKind::Busy,
         message: message.into(),
     }
 }
@@ -61,7 +61,7 @@ fn ask_driver<T: Send + 'static>(
         match tokio::time::timeout(Duration::from_millis(SUBMIT_TIMEOUT_MS), answer).await {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(_)) | Err(_) => Err(Rejection {
-                code: "timeout",
+                kind: RejectionKind::Timeout,
                 message: "no answer in time: the transaction may or may not be admitted; look up its hash".into(),
             }),
         }
@@ -69,8 +69,13 @@ fn ask_driver<T: Send + 'static>(
 }
 
 fn rejection(e: &AdmitError) -> Rejection {
+    let kind = match e {
+        AdmitError::Refused(refusal) => RejectionKind::Refused(refusal.clone()),
+        AdmitError::Duplicate => RejectionKind::Duplicate,
+        AdmitError::Busy(_) => RejectionKind::Busy,
+    };
     Rejection {
-        code: e.code(),
+        kind,
         message: e.to_string(),
     }
 }

@@ -1,7 +1,9 @@
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
-use filiera_api::{Admission, ApiLimits, ApiState, NodeHandle, Progress, Rejection, router};
+use filiera_api::{
+    Admission, ApiLimits, ApiState, NodeHandle, Progress, Rejection, RejectionKind, router,
+};
 use filiera_storage::testkit::ChainBuilder;
 use filiera_storage::{StorageConfig, Store};
 use filiera_types::SignedTransaction;
@@ -15,7 +17,7 @@ impl NodeHandle for Refusing {
     fn submit(&self, _: SignedTransaction) -> Admission {
         Box::pin(async {
             Err(Rejection {
-                code: "busy",
+                kind: RejectionKind::Busy,
                 message: "test".into(),
             })
         })

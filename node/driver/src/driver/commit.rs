@@ -37,15 +37,11 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
         {
             match output {
                 Output::WalAppend(_, input) => {
-                    let bytes = wal::encode(&input).map_err(|e| {
-                        Fatal::Consensus(filiera_consensus::ConsensusError(e.to_string()))
-                    })?;
+                    let bytes = wal::encode(&input).map_err(|e| Fatal::Encoding(e.to_string()))?;
                     self.wal.append(&bytes).map_err(wal_failed)?;
                 }
                 Output::Publish(msg) => {
-                    let bytes = msg.encode().map_err(|e| {
-                        Fatal::Consensus(filiera_consensus::ConsensusError(e.to_string()))
-                    })?;
+                    let bytes = msg.encode().map_err(|e| Fatal::Encoding(e.to_string()))?;
                     effects.push(Effect::Gossip(
                         Topic::Consensus,
                         Gossip::Consensus(bytes).encode(),

@@ -178,6 +178,14 @@ pub enum Fatal {
     /// Consensus refused an input it produced itself, or a WAL record.
     #[error("consensus: {0}")]
     Consensus(#[from] filiera_consensus::ConsensusError),
+    /// A consensus message or WAL record could not be encoded, or a WAL
+    /// record read back could not be decoded.
+    #[error("encoding: {0}")]
+    Encoding(String),
+    /// The ledger refused a block this node had to take (its own proposal,
+    /// or one replayed from its WAL).
+    #[error("ledger: {0}")]
+    Ledger(LedgerError),
     /// A quorum decided a block whose execution here gives another state:
     /// this node's state or code differs from the network's. Stop; never
     /// commit a state the certificate does not vouch for.
@@ -205,9 +213,7 @@ impl From<LedgerError> for Fatal {
             LedgerError::Broken(s) => Fatal::Storage(s),
             e @ (LedgerError::Invalid(_)
             | LedgerError::Future(_)
-            | LedgerError::NotExtending { .. }) => {
-                Fatal::Consensus(filiera_consensus::ConsensusError(e.to_string()))
-            }
+            | LedgerError::NotExtending { .. }) => Fatal::Ledger(e),
         }
     }
 }
@@ -338,7 +344,7 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
                 .iter()
                 .map(|r| wal::decode(r))
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| Fatal::Consensus(filiera_consensus::ConsensusError(e.to_string())))?;
+                .map_err(|e| Fatal::Encoding(e.to_string()))?;
             tracing::info!(height, records = inputs.len(), "replaying the WAL");
             consensus.replay(Height(height), set, inputs)?
         } else {

@@ -61,12 +61,12 @@ fn a_full_pool_answers_busy_before_any_signature_is_checked() {
         let answers = rt.block_on(handle.submit_batch(batch()));
         let codes: Vec<_> = answers
             .iter()
-            .map(|a| a.as_ref().unwrap_err().code)
+            .map(|a| a.as_ref().unwrap_err().code())
             .collect();
         // The forged one too: its signature was never looked at.
         assert_eq!(codes, ["busy", "busy", "busy"]);
         let single = rt.block_on(handle.submit(batch().remove(1)));
-        assert_eq!(single.unwrap_err().code, "busy");
+        assert_eq!(single.unwrap_err().code(), "busy");
         assert_eq!(refused(&handle.metrics, "busy"), 4);
         assert_eq!(refused(&handle.metrics, "signature"), 0);
         assert!(events.try_recv().is_err(), "nothing reached the driver");
@@ -93,7 +93,7 @@ fn a_pool_with_room_checks_signatures_and_hands_the_good_ones_over() {
     let answers = rt.block_on(handle.submit_batch(batch()));
     assert_eq!(driver.join().unwrap(), [0, 2], "only the good ones go on");
     assert!(answers[0].is_ok() && answers[2].is_ok(), "{answers:?}");
-    assert_eq!(answers[1].as_ref().unwrap_err().code, "bad_signature");
+    assert_eq!(answers[1].as_ref().unwrap_err().code(), "bad_signature");
     assert_eq!(refused(&handle.metrics, "signature"), 1);
     assert_eq!(refused(&handle.metrics, "busy"), 0);
 }
