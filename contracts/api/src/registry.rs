@@ -6,8 +6,15 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use borsh::{BorshDeserialize, BorshSerialize};
 
-/// What an organisation may do (same numbering as the genesis `Role`).
+/// What an organisation may do: the one definition, used by the contracts,
+/// the genesis document (`filiera_types::genesis::Role` is this type) and
+/// the node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, BorshSerialize, BorshDeserialize)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 #[borsh(use_discriminant = true)]
 #[repr(u8)]
 pub enum Role {
@@ -77,6 +84,48 @@ pub enum OrgStatus {
     Revoked = 2,
 }
 
+/// The kind of an organisation: the one definition, used by the genesis
+/// document (`filiera_types::genesis::OrgKind` is this type) and the node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, BorshSerialize, BorshDeserialize)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
+#[borsh(use_discriminant = true)]
+#[repr(u8)]
+pub enum OrgKind {
+    /// A public authority (Regione Marche, ICQRF).
+    PublicAuthority = 0,
+    /// A certification or control body.
+    ControlBody = 1,
+    /// A protection consortium.
+    Consortium = 2,
+    /// A farm, dairy, winery, mill, salumificio...
+    Producer = 3,
+    /// A processor, packer or distributor.
+    Processor = 4,
+    /// An auditor.
+    Auditor = 5,
+}
+
+impl OrgKind {
+    /// Every kind, in order.
+    pub const ALL: [OrgKind; 6] = [
+        OrgKind::PublicAuthority,
+        OrgKind::ControlBody,
+        OrgKind::Consortium,
+        OrgKind::Producer,
+        OrgKind::Processor,
+        OrgKind::Auditor,
+    ];
+
+    /// The kind stored as `n`, if there is one.
+    pub fn from_u8(n: u8) -> Option<OrgKind> {
+        OrgKind::ALL.into_iter().find(|k| *k as u8 == n)
+    }
+}
+
 /// An organisation (`pub/org/...`).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct OrgRecord {
@@ -84,7 +133,10 @@ pub struct OrgRecord {
     pub id: String,
     /// Legal name.
     pub name: String,
-    /// Kind (genesis `OrgKind` numbering).
+    /// Its [`OrgKind`], as its number: the deployed contracts' record layout
+    /// (and code) are pinned, so the field stays a byte; read it with
+    /// [`OrgRecord::org_kind`]. Typing it changes the contracts' code, which
+    /// waits for a contract upgrade.
     pub kind: u8,
     /// VAT number, if public.
     pub vat_number: Option<String>,
@@ -94,6 +146,13 @@ pub struct OrgRecord {
     pub status: OrgStatus,
     /// The keys that sign for it.
     pub keys: Vec<KeyBytes>,
+}
+
+impl OrgRecord {
+    /// Its kind; `None` if the stored number names none.
+    pub fn org_kind(&self) -> Option<OrgKind> {
+        OrgKind::from_u8(self.kind)
+    }
 }
 
 impl OrgRecord {

@@ -8,7 +8,7 @@ use filiera_contract_api::registry::{
     AccreditationRecord, AuthorityRecord, OrgRecord, OrgStatus, Role, RoleSet, SiteRecord,
 };
 use filiera_contract_api::{contract_ids, encode, keys};
-use filiera_types::genesis::{Genesis, Role as GenesisRole};
+use filiera_types::genesis::Genesis;
 use filiera_types::{ContractId, Hash};
 use std::collections::BTreeMap;
 
@@ -36,17 +36,6 @@ pub enum GenesisStateError {
 /// The state key recording the code hash of an installed contract.
 pub fn contract_key(id: &ContractId) -> Vec<u8> {
     filiera_types::sys_keys::contract_code(id)
-}
-
-fn role(r: GenesisRole) -> Role {
-    match r {
-        GenesisRole::Authority => Role::Authority,
-        GenesisRole::Producer => Role::Producer,
-        GenesisRole::Processor => Role::Processor,
-        GenesisRole::CertificationBody => Role::CertificationBody,
-        GenesisRole::Auditor => Role::Auditor,
-        GenesisRole::ValidatorOperator => Role::ValidatorOperator,
-    }
 }
 
 /// Checks that genesis pins exactly `contracts` (id and code).
@@ -95,7 +84,7 @@ pub fn genesis_state(genesis: &Genesis) -> BTreeMap<Vec<u8>, Vec<u8>> {
     );
     for org in &genesis.organisations {
         let id = org.id.as_str();
-        let roles: Vec<Role> = org.roles.iter().copied().map(role).collect();
+        let roles: Vec<Role> = org.roles.clone();
         let record = OrgRecord {
             id: id.to_owned(),
             name: org.name.clone(),

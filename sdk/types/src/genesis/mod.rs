@@ -141,69 +141,9 @@ pub struct Authority {
     pub threshold: u32,
 }
 
-/// The kind of an organisation.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    BorshSerialize,
-    BorshDeserialize,
-)]
-#[serde(rename_all = "snake_case")]
-#[borsh(use_discriminant = true)]
-#[repr(u8)]
-pub enum OrgKind {
-    /// A public authority (Regione Marche, ICQRF).
-    PublicAuthority = 0,
-    /// A certification or control body.
-    ControlBody = 1,
-    /// A protection consortium.
-    Consortium = 2,
-    /// A farm, dairy, winery, mill, salumificio...
-    Producer = 3,
-    /// A processor, packer or distributor.
-    Processor = 4,
-    /// An auditor.
-    Auditor = 5,
-}
-
-/// What an organisation may do; the registry contract enforces it.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    BorshSerialize,
-    BorshDeserialize,
-)]
-#[serde(rename_all = "snake_case")]
-#[borsh(use_discriminant = true)]
-#[repr(u8)]
-pub enum Role {
-    /// Onboards organisations, grants roles, accredits certifiers, changes validators.
-    Authority = 0,
-    /// Registers products and lots and records their events.
-    Producer = 1,
-    /// Transforms, packs, ships and receives lots of others.
-    Processor = 2,
-    /// Issues, suspends and revokes attestations within its accreditations.
-    CertificationBody = 3,
-    /// Reads and exports everything.
-    Auditor = 4,
-    /// Operates validator or observer nodes.
-    ValidatorOperator = 5,
-}
+/// Roles and organisation kinds are the contracts' own types (defined once,
+/// in the no_std contract API), named in genesis JSON in `snake_case`.
+pub use filiera_contract_api::registry::{OrgKind, Role};
 
 /// An organisation known at genesis.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, BorshSerialize, BorshDeserialize)]
