@@ -148,6 +148,11 @@ pub fn check(api: &str, dir: &Path) {
         serde_json::from_slice(&std::fs::read(dir.join("genesis.json")).unwrap()).unwrap();
     let chain_id = genesis["chain_id"].as_str().unwrap();
     let verified = verify_bundle(&bundle).expect("the bundle verifies");
+    // The SDK's doc example verifies a bundle a real node served: this
+    // writes one, when asked (`sdk/verify/tests/fixtures/lot-bundle.json`).
+    if let Some(path) = std::env::var_os("FILIERA_WRITE_BUNDLE_FIXTURE") {
+        std::fs::write(path, serde_json::to_vec_pretty(&bundle).unwrap()).unwrap();
+    }
     assert_eq!(verified.chain_id, chain_id);
     assert!(
         verified.signed_power * 3 > verified.total_power * 2,

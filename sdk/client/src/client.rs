@@ -183,6 +183,33 @@ impl Client {
     }
 
     /// The receipt of a transaction once it is final.
+    ///
+    /// Sign, submit and wait, step by step ([`Client::execute`] does all
+    /// three). Needs a running node, so this is compiled, not run, here; the
+    /// real-process tests run these calls against a localnet.
+    ///
+    /// ```no_run
+    /// use filiera_client::{Client, actions, keys};
+    /// use filiera_contract_api::lots::{EventKind, LotRef, Record};
+    /// # fn main() -> Result<(), filiera_client::ClientError> {
+    /// let mut node = Client::connect("http://127.0.0.1:8080")?;
+    /// let dairy = keys::read(std::path::Path::new("localnet/orgs/caseificio-montefeltro-demo.json"))?;
+    /// let call = actions::record(&Record {
+    ///     id: LotRef { gtin: "09521234100010".into(), lot: "CU-2026-0200".into() },
+    ///     kind: EventKind::Store,
+    ///     to: None,
+    ///     quantity: 0,
+    ///     site: None,
+    ///     corrects: None,
+    ///     note: "stagionatura, 40 giorni".into(),
+    ///     epcis_hash: None,
+    /// });
+    /// let signed = node.sign(&dairy, call)?;
+    /// let hash = node.submit(&signed)?; // admitted: in the node's mempool
+    /// let receipt = node.wait(&hash)?; // final: in a committed block
+    /// assert!(receipt.success, "{:?}", receipt.message);
+    /// # Ok(()) }
+    /// ```
     pub fn wait(&self, hash: &Hash) -> Result<Receipt, ClientError> {
         let deadline = Instant::now() + Duration::from_millis(self.wait_ms);
         let url = format!("{}/v1/txs/{}", self.api, hash.to_hex());

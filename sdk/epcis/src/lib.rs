@@ -24,6 +24,43 @@
 //! **Threats.** Documents come from outside: sizes and counts are bounded
 //! ([`DOCUMENT_EVENTS_MAX`], [`EVENT_BYTES_MAX`], [`LIST_ITEMS_MAX`]) before any
 //! work is proportional to them, and no input panics.
+//!
+//! # Example
+//!
+//! A shipping event as a producer's software sends it: validated, and named
+//! by the hash GS1's reference implementation gives it; the same event with a
+//! business step CBV does not define is refused with its reason.
+//!
+//! ```
+//! use filiera_epcis::{DocumentError, parse_document};
+//!
+//! let document = br#"{
+//!   "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+//!   "type": "EPCISDocument", "schemaVersion": "2.0",
+//!   "creationDate": "2026-11-25T10:00:00.000+01:00",
+//!   "epcisBody": {"eventList": [{
+//!     "type": "ObjectEvent", "action": "OBSERVE", "bizStep": "shipping",
+//!     "eventTime": "2026-11-25T09:00:00.000+01:00", "eventTimeZoneOffset": "+01:00",
+//!     "quantityList": [{"epcClass": "urn:epc:class:lgtin:9521234.010001.CU-EPCIS-1", "quantity": 100}],
+//!     "bizLocation": {"id": "urn:epc:id:sgln:9521234.00001.0"},
+//!     "disposition": "in_transit",
+//!     "destinationList": [{"type": "location", "destination": "urn:epc:id:sgln:9521234.00008.0"}]
+//!   }]}
+//! }"#;
+//! let parsed = parse_document(document)?;
+//! let (hash, _event) = &parsed.events[0];
+//! assert_eq!(
+//!     hash.to_ni(),
+//!     "ni:///sha-256;5b8fd72b8ad2c56ba57f5ca825677ead71cc07699a47663886613f588f07506c?ver=CBV2.0"
+//! );
+//!
+//! let text = std::str::from_utf8(document).unwrap().replace("\"shipping\"", "\"teleporting\"");
+//! match parse_document(text.as_bytes()) {
+//!     Err(DocumentError::Events(bad)) => assert_eq!(bad[0].index, 0),
+//!     other => panic!("accepted an unknown business step: {other:?}"),
+//! }
+//! # Ok::<(), DocumentError>(())
+//! ```
 
 mod document;
 mod hash;

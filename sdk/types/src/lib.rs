@@ -17,6 +17,47 @@
 //! bounded by named limits ([`limits`]) checked before allocation, nothing here
 //! panics on external input, and a signature or certificate made for one chain,
 //! kind or height never verifies for another.
+//!
+//! # Example
+//!
+//! A transaction built and signed offline, encoded as the node's
+//! `POST /v1/txs` takes it, and judged by the admission rules the node
+//! applies ([`admission`]).
+//!
+//! ```
+//! use filiera_types::admission::{self, Refusal};
+//! use filiera_types::{ChainId, ContractCall, ContractId, MethodName, SecretKey};
+//! use filiera_types::{SignedTransaction, Transaction};
+//!
+//! let chain = ChainId::new("filiera-marche")?;
+//! let key = SecretKey::from_seed(&[7; 32]); // a real key comes from `filiera keys new`
+//! let signed = Transaction {
+//!     chain_id: chain.clone(),
+//!     sender: key.public_key(),
+//!     nonce: 0,
+//!     expiry_height: 120,
+//!     call: ContractCall {
+//!         contract: ContractId::new("lots")?,
+//!         method: MethodName::new("record")?,
+//!         args: vec![1, 2, 3], // a borsh-encoded argument of the method
+//!     },
+//! }
+//! .sign(&key)?;
+//! let body = signed.encode();
+//! let received = SignedTransaction::decode(&body)?;
+//! assert_eq!(received.hash(), signed.hash());
+//! received.verify()?;
+//!
+//! // At a node whose next block is 100, for a sender with no transaction yet.
+//! let door = admission::door(&chain, 100, 0, 1_000, 600);
+//! assert_eq!(admission::check(&received.tx, Ok(()), &door), Ok(()));
+//! // In a block after its expiry height, it is refused, with a stable code.
+//! let late = admission::in_block(&chain, 121, 0);
+//! let refusal = admission::check(&received.tx, Ok(()), &late).unwrap_err();
+//! assert!(matches!(refusal, Refusal::Expiry { .. }));
+//! assert_eq!(refusal.code(), "expired");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod admission;
 pub mod block;

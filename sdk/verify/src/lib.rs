@@ -23,6 +23,25 @@
 //! came from serves. The page proves
 //! the records it shows; it does not prove that none was left out (a list
 //! of attestations is read from an index the bundle does not prove whole).
+//!
+//! # Example
+//!
+//! A bundle a real node served (a Casciotta d'Urbino lot of the demo chain,
+//! kept as a fixture): it verifies, and a changed holder does not.
+//!
+//! ```
+//! use filiera_verify::{VerifyError, verify_bundle, verify_bundle_bytes};
+//!
+//! let bytes = include_bytes!("../tests/fixtures/lot-bundle.json");
+//! let verified = verify_bundle_bytes(bytes)?;
+//! assert!(3 * verified.signed_power > 2 * verified.total_power);
+//! println!("{} records proven at height {}", verified.records, verified.height);
+//!
+//! let mut forged: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+//! forged["lot"]["holder"] = "someone-else".into();
+//! assert_eq!(verify_bundle(&forged), Err(VerifyError::Mismatch("lot".into())));
+//! # Ok::<(), VerifyError>(())
+//! ```
 
 pub mod views;
 pub mod wasm;
