@@ -1,8 +1,8 @@
 //! Command-line arguments and their dispatch.
 
-use crate::config::Config;
-use crate::home::{Home, write_new};
-use crate::localnet_genesis::{self, LocalnetSpec};
+use crate::node::config::Config;
+use crate::node::home::{Home, write_new};
+use crate::node::localnet_genesis::{self, LocalnetSpec};
 use crate::{genesis_cmd, keyfile};
 use anyhow::{Context, Result, bail};
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -125,7 +125,7 @@ enum Command {
         org: Option<String>,
         /// csv or epcis.
         #[arg(long, value_enum, default_value = "csv")]
-        format: crate::export_cmd::Format,
+        format: crate::client::export::Format,
         /// A node's API base URL.
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         api: String,
@@ -158,19 +158,19 @@ enum Command {
     },
     /// Products: register one whose GTIN you own.
     #[command(subcommand)]
-    Product(crate::roles_cmd::ProductCmd),
+    Product(crate::client::roles::ProductCmd),
     /// Sites: register one of yours.
     #[command(subcommand)]
-    Site(crate::roles_cmd::SiteCmd),
+    Site(crate::client::roles::SiteCmd),
     /// A producer's or processor's lots: make, record, transform, recall.
     #[command(subcommand)]
-    Lot(crate::roles_cmd::LotCmd),
+    Lot(crate::client::roles::LotCmd),
     /// A certification body's attestations: issue, suspend, reinstate, revoke.
     #[command(subcommand)]
-    Attest(crate::roles_cmd::AttestCmd),
+    Attest(crate::client::roles::AttestCmd),
     /// The authority's k-of-n decisions: onboard, grant, approve.
     #[command(subcommand)]
-    Authority(crate::roles_cmd::AuthorityCmd),
+    Authority(crate::client::roles::AuthorityCmd),
     /// Print the version of the binary and of the formats it speaks.
     Version,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -393,25 +393,27 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Init(args) => init(args, json)?,
-        Command::Demo { dir, api } => crate::demo::run(&dir, &api)?,
+        Command::Demo { dir, api } => crate::client::demo::run(&dir, &api)?,
         Command::Verify {
             source,
             genesis,
             save,
-        } => crate::verify_cmd::verify(&source, &genesis, save.as_deref(), json)?,
+        } => crate::client::verify::verify(&source, &genesis, save.as_deref(), json)?,
         Command::Export {
             lot,
             org,
             format,
             api,
-        } => crate::export_cmd::export(lot.as_deref(), org.as_deref(), format, &api)?,
-        Command::Qr { lot, base_url, out } => crate::export_cmd::qr(&lot, &base_url, &out)?,
-        Command::Status { api, home } => crate::status_cmd::status(&api, home.as_deref(), json)?,
-        Command::Lot(cmd) => crate::roles_cmd::lot(cmd, json)?,
-        Command::Product(cmd) => crate::roles_cmd::product(cmd, json)?,
-        Command::Site(cmd) => crate::roles_cmd::site(cmd, json)?,
-        Command::Attest(cmd) => crate::roles_cmd::attest(cmd, json)?,
-        Command::Authority(cmd) => crate::roles_cmd::authority(cmd, json)?,
+        } => crate::client::export::export(lot.as_deref(), org.as_deref(), format, &api)?,
+        Command::Qr { lot, base_url, out } => crate::client::export::qr(&lot, &base_url, &out)?,
+        Command::Status { api, home } => {
+            crate::client::status::status(&api, home.as_deref(), json)?
+        }
+        Command::Lot(cmd) => crate::client::roles::lot(cmd, json)?,
+        Command::Product(cmd) => crate::client::roles::product(cmd, json)?,
+        Command::Site(cmd) => crate::client::roles::site(cmd, json)?,
+        Command::Attest(cmd) => crate::client::roles::attest(cmd, json)?,
+        Command::Authority(cmd) => crate::client::roles::authority(cmd, json)?,
         Command::Epcis(EpcisCmd::Sign {
             file,
             key,
@@ -420,7 +422,7 @@ pub fn run(cli: Cli) -> Result<()> {
             expiry_height,
             receiver,
             out,
-        }) => crate::epcis_cmd::sign_offline(
+        }) => crate::client::epcis::sign_offline(
             &file,
             &key,
             &chain_id,
@@ -430,28 +432,30 @@ pub fn run(cli: Cli) -> Result<()> {
             &out,
         )?,
         Command::Epcis(EpcisCmd::Submit { file, api }) => {
-            crate::epcis_cmd::submit_signed(&file, &api)?
+            crate::client::epcis::submit_signed(&file, &api)?
         }
         Command::Epcis(EpcisCmd::Import {
             file,
             key,
             api,
             submit_valid,
-        }) => crate::epcis_cmd::import(&file, &key, &api, submit_valid, json)?,
+        }) => crate::client::epcis::import(&file, &key, &api, submit_valid, json)?,
         Command::Start {
             home,
             stop_with_parent,
-        } => crate::start::start(&home, stop_with_parent)?,
-        Command::Join { home, from } => crate::join_cmd::join(&home, &from, json)?,
-        Command::Backup { home, out } => crate::backup_cmd::backup(&home, &out, json)?,
-        Command::Restore { home, from } => crate::backup_cmd::restore(&home, &from, json)?,
-        Command::Localnet(args) => crate::localnet::run(crate::localnet::LocalnetArgs {
-            validators: usize::from(args.validators),
-            dir: args.dir,
-            p2p_base_port: args.p2p_base_port,
-            api_base_port: args.api_base_port,
-            genesis_time_ms: now_ms_to_second()?,
-        })?,
+        } => crate::node::start::start(&home, stop_with_parent)?,
+        Command::Join { home, from } => crate::node::join::join(&home, &from, json)?,
+        Command::Backup { home, out } => crate::node::backup::backup(&home, &out, json)?,
+        Command::Restore { home, from } => crate::node::backup::restore(&home, &from, json)?,
+        Command::Localnet(args) => {
+            crate::node::localnet::run(crate::node::localnet::LocalnetArgs {
+                validators: usize::from(args.validators),
+                dir: args.dir,
+                p2p_base_port: args.p2p_base_port,
+                api_base_port: args.api_base_port,
+                genesis_time_ms: now_ms_to_second()?,
+            })?
+        }
         Command::Version => {
             let version = env!("CARGO_PKG_VERSION");
             let header = filiera_types::block::HEADER_VERSION;

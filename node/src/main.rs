@@ -1,27 +1,21 @@
-//! The `filiera` binary: command-line entry point of the node and its tools.
+//! The `filiera` binary: command-line entry point of the node and its
+//! client tools.
 //!
 //! This crate is wiring only: it parses arguments, reads and writes files in a
 //! node's home directory and calls the library crates. A user mistake ends with
 //! one line on stderr and a non-zero exit, never a panic.
 
-mod backup_cmd;
+// What starts and runs a node (its home, config, keys, joining, backups,
+// localnets) lives in `node/`; the commands that talk to a running node's API
+// as a client (role workflows, demo, EPCIS import, verify, export, status) in
+// `client/`. Neither imports the other; both share the key files, the
+// genesis loader and one bounded HTTP GET (`tests/it/layout.rs` checks).
 mod cli;
-mod config;
-mod config_check;
-mod demo;
-mod epcis_cmd;
-mod export_cmd;
+mod client;
 mod genesis_cmd;
-mod home;
 mod http;
-mod join_cmd;
 mod keyfile;
-mod localnet;
-mod localnet_genesis;
-mod roles_cmd;
-mod start;
-mod status_cmd;
-mod verify_cmd;
+mod node;
 
 use std::process::ExitCode;
 

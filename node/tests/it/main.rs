@@ -4,4 +4,5 @@
 mod api;
 mod byzantine;
 mod cli;
+mod layout;
 mod network;

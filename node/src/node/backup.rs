@@ -3,7 +3,7 @@
 //! database); of a stopped node, by this process. Restore needs the node
 //! stopped and its database moved aside.
 
-use crate::home::Home;
+use crate::node::home::Home;
 use anyhow::{Context, Result, bail};
 use filiera_service::admin::ADMIN_SOCKET_FILE;
 use filiera_service::backup::{self, Manifest};

@@ -8,8 +8,8 @@
 //! HOME/data/                   RocksDB and the consensus WAL
 //! ```
 
-use crate::config::Config;
 use crate::keyfile;
+use crate::node::config::Config;
 use anyhow::{Context, Result, bail};
 use filiera_types::SecretKey;
 use std::os::unix::fs::DirBuilderExt;

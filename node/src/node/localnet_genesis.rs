@@ -4,9 +4,9 @@
 //! The control bodies are the real kinds named in the domain brief; producers
 //! are fictitious, and every GTIN and GLN uses GS1's example prefix 952.
 
-use crate::config::{Config, EpcisClientConfig};
-use crate::home::{Home, write_new};
 use crate::keyfile;
+use crate::node::config::{Config, EpcisClientConfig};
+use crate::node::home::{Home, write_new};
 use anyhow::{Context, Result, bail};
 use filiera_types::genesis::{
     Accreditation, Authority, Catalogue, ConsensusParams, GENESIS_FORMAT_VERSION, GenesisContract,
@@ -18,7 +18,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// The Marche catalogue shipped with the node (`genesis/catalogue.json`).
-const CATALOGUE_JSON: &str = include_str!("../../genesis/catalogue.json");
+const CATALOGUE_JSON: &str = include_str!("../../../genesis/catalogue.json");
 
 /// Options of `genesis new`.
 pub struct LocalnetSpec {

@@ -5,9 +5,9 @@
 //! outright (SIGKILL), it cannot: its validators, started with
 //! `--stop-with-parent`, notice within half a second and stop by themselves.
 
-use crate::config::Config;
-use crate::home::Home;
-use crate::localnet_genesis::{self, LocalnetSpec};
+use crate::node::config::Config;
+use crate::node::home::Home;
+use crate::node::localnet_genesis::{self, LocalnetSpec};
 use anyhow::{Context, Result, bail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;

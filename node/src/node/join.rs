@@ -9,7 +9,7 @@
 //! header's state root as it arrives, and the finished tree must have that
 //! root. A peer that lies wastes time; it cannot plant state.
 
-use crate::home::Home;
+use crate::node::home::Home;
 use anyhow::{Context, Result, bail};
 use filiera_storage::{
     SNAPSHOT_CHUNK_BYTES_MAX, SNAPSHOT_OFFER_BYTES_MAX, SnapshotChunk, SnapshotOffer,

@@ -1,7 +1,7 @@
 //! `filiera start`: runs a node from its home directory.
 
-use crate::config::Config;
-use crate::home::Home;
+use crate::node::config::Config;
+use crate::node::home::Home;
 use crate::{genesis_cmd, keyfile};
 use anyhow::{Context, Result};
 use filiera_service::NodeSpec;
@@ -21,8 +21,8 @@ pub fn start(home_dir: &Path, stop_with_parent: bool) -> Result<()> {
         .with_context(|| format!("reading {}", home.config().display()))?;
     let mut config: Config = toml::from_str(&config_text)
         .with_context(|| format!("parsing {}", home.config().display()))?;
-    crate::config_check::apply_env(&mut config, &|var| std::env::var(var).ok())?;
-    crate::config_check::validate(&config).with_context(|| {
+    crate::node::config_check::apply_env(&mut config, &|var| std::env::var(var).ok())?;
+    crate::node::config_check::validate(&config).with_context(|| {
         format!(
             "invalid configuration ({} and FILIERA_* variables)",
             home.config().display()

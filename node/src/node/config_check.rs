@@ -2,7 +2,7 @@
 //! be set by `FILIERA_<SECTION>_<OPTION>` (the container way), and a value out
 //! of range stops start-up with a message naming the option and its range.
 
-use crate::config::Config;
+use crate::node::config::Config;
 use anyhow::{Result, bail};
 
 /// Shortest request timeout, ms (below, ordinary reads would time out).

@@ -1,0 +1,12 @@
+//! The client commands: what a producer, a control body, the authority or an
+//! auditor does against a running node's API, through the SDK
+//! (`filiera-client`): role workflows, the demo, EPCIS import, bundle
+//! verification, export and QR labels, status. Nothing here starts or runs a
+//! node (that is `crate::node`).
+
+pub(crate) mod demo;
+pub(crate) mod epcis;
+pub(crate) mod export;
+pub(crate) mod roles;
+pub(crate) mod status;
+pub(crate) mod verify;
