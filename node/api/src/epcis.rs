@@ -19,19 +19,19 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use borsh::BorshDeserialize;
-use filiera_contract_api::lots::{Capture, method};
+use filiera_client::epcis::{CaptureJob, CaptureJobs, CaptureRun, EventFate};
+use filiera_client::submission::Nonces;
+use filiera_contract_api::lots::Capture;
 use filiera_contract_api::registry::SiteRecord;
 use filiera_contract_api::{contract_ids, keys};
 use filiera_epcis::{EventHash, capture_call, parse_document, query_document};
-use filiera_types::{ChainId, ContractCall, ContractId, Hash, MethodName, SecretKey, Transaction};
+use filiera_types::{ChainId, SecretKey};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::collections::VecDeque;
 use std::sync::Mutex;
 
-/// Capture jobs remembered for `GET /epcis/capture/{id}`, at most (oldest forgotten).
-pub const CAPTURE_JOBS_MAX: usize = 1_000;
+pub use filiera_client::epcis::CAPTURE_JOBS_MAX;
 /// Stored events a query reads, at most, before filtering.
 pub const QUERY_SCAN_MAX: usize = 10_000;
 /// Events per page of a query answer, at most.
@@ -51,11 +51,16 @@ pub struct EpcisClient {
     pub key: SecretKey,
 }
 
-/// Capture clients, their next nonces and recent capture jobs.
+/// Capture clients, their next nonces and recent capture jobs. Signing,
+/// nonces and jobs are the SDK's ([`filiera_client::submission`],
+/// [`CaptureRun`], [`CaptureJobs`]): the node captures for an organisation
+/// the way the organisation's own software would.
 #[derive(Default)]
 pub struct EpcisState {
-    clients: Vec<(EpcisClient, tokio::sync::Mutex<Option<u64>>)>,
-    jobs: Mutex<VecDeque<Job>>,
+    /// Each client, with its key's next nonces (held across one capture, so
+    /// one organisation's documents are sequenced one after the other).
+    clients: Vec<(EpcisClient, tokio::sync::Mutex<Nonces>)>,
+    jobs: Mutex<CaptureJobs>,
 }
 
 impl EpcisState {
@@ -64,25 +69,11 @@ impl EpcisState {
         EpcisState {
             clients: clients
                 .into_iter()
-                .map(|c| (c, tokio::sync::Mutex::new(None)))
+                .map(|c| (c, tokio::sync::Mutex::new(Nonces::default())))
                 .collect(),
-            jobs: Mutex::new(VecDeque::new()),
+            jobs: Mutex::new(CaptureJobs::default()),
         }
     }
-}
-
-#[derive(Clone)]
-struct Job {
-    id: String,
-    events: Vec<JobEvent>,
-}
-
-#[derive(Clone)]
-struct JobEvent {
-    event_id: String,
-    tx: Option<Hash>,
-    status: &'static str,
-    reason: Option<String>,
 }
 
 fn unauthorized() -> ApiError {
@@ -132,85 +123,26 @@ async fn capture_inner(s: ApiState, headers: HeaderMap, body: Bytes) -> Result<R
         Err(Refusal::Events(bad)) => return Ok(bad.into_response()),
     };
 
-    let (c, nonce_slot) = &s.epcis.clients[client];
+    let (c, nonces) = &s.epcis.clients[client];
     let sender = c.key.public_key();
     let chain_id = ChainId::new(s.chain_id.clone()).map_err(ApiError::internal)?;
-    let height = s.node.progress().height;
-    let mut next = nonce_slot.lock().await;
-    let stored = crate::reads::nonce(&s.store, &sender)?;
-    let mut nonce = next.map_or(stored, |n| n.max(stored));
-    let mut events = Vec::with_capacity(planned.len());
-    let mut stop: Option<String> = None;
-    for (hash, call) in planned {
-        let event_id = hash.to_ni();
-        let Some(call) = call else {
-            events.push(JobEvent {
-                event_id,
-                tx: None,
-                status: "already_recorded",
-                reason: None,
-            });
-            continue;
-        };
-        if let Some(reason) = &stop {
-            events.push(JobEvent {
-                event_id,
-                tx: None,
-                status: "not_submitted",
-                reason: Some(reason.clone()),
-            });
-            continue;
-        }
-        let tx = Transaction {
-            chain_id: chain_id.clone(),
-            sender,
-            nonce,
-            expiry_height: height + CAPTURE_EXPIRY_BLOCKS,
-            call: ContractCall {
-                contract: ContractId::new(contract_ids::LOTS).map_err(ApiError::internal)?,
-                method: MethodName::new(method::CAPTURE).map_err(ApiError::internal)?,
-                args: borsh::to_vec(&call).map_err(ApiError::internal)?,
-            },
-        }
-        .sign(&c.key)
-        .map_err(ApiError::internal)?;
-        match s.node.submit(tx).await {
-            Ok(tx_hash) => {
-                nonce += 1;
-                events.push(JobEvent {
-                    event_id,
-                    tx: Some(tx_hash),
-                    status: "submitted",
-                    reason: None,
-                });
-            }
-            Err(rejection) => {
-                // Later events would leave a nonce gap: they wait for a retry.
-                let reason = format!("{}: {}", rejection.code(), rejection.message);
-                events.push(JobEvent {
-                    event_id,
-                    tx: None,
-                    status: "rejected",
-                    reason: Some(reason.clone()),
-                });
-                stop = Some(format!("an earlier event was rejected ({reason})"));
-            }
-        }
+    let expiry_height = s.node.progress().height + CAPTURE_EXPIRY_BLOCKS;
+    let mut nonces = nonces.lock().await;
+    let first = nonces.next(&sender, crate::reads::nonce(&s.store, &sender)?);
+    let mut run = CaptureRun::new(&c.key, &chain_id, first, expiry_height, planned);
+    while let Some(tx) = run.next_tx().map_err(ApiError::internal)? {
+        let answer = s.node.submit(tx).await;
+        run.answer(answer.map_err(|r| format!("{}: {}", r.code(), r.message)));
     }
-    *next = Some(nonce);
-    drop(next);
+    let (job, next) = run.finish(job_id.clone());
+    if next > first {
+        nonces.used(sender, next - 1);
+    }
+    drop(nonces);
 
-    let job = Job {
-        id: job_id.clone(),
-        events,
-    };
     let answer = job_json(&s, &job)?;
     if let Ok(mut jobs) = s.epcis.jobs.lock() {
-        jobs.retain(|j| j.id != job_id);
-        if jobs.len() >= CAPTURE_JOBS_MAX {
-            jobs.pop_front();
-        }
-        jobs.push_back(job);
+        jobs.keep(job);
     }
     let location =
         HeaderValue::from_str(&format!("/epcis/capture/{job_id}")).map_err(ApiError::internal)?;
@@ -319,34 +251,39 @@ impl From<ApiError> for Refusal {
 }
 
 /// A job as EPCIS 2.0 describes capture jobs, with each event's fate.
-fn job_json(s: &ApiState, job: &Job) -> Result<Value, ApiError> {
+fn job_json(s: &ApiState, job: &CaptureJob) -> Result<Value, ApiError> {
     let mut running = false;
     let mut errors = Vec::new();
     let mut events = Vec::with_capacity(job.events.len());
-    for e in &job.events {
-        let (status, reason) = match (e.status, e.tx) {
-            ("submitted", Some(tx)) => match s.store.tx_location(&tx)? {
+    for (hash, fate) in &job.events {
+        let event_id = hash.to_ni();
+        let (status, tx, reason) = match fate {
+            EventFate::Submitted(tx) => match s.store.tx_location(tx)? {
                 None => {
                     running = true;
-                    ("pending", None)
+                    ("pending", Some(tx), None)
                 }
                 Some(at) => match s.store.receipt(at)?.map(|r| r.status) {
-                    Some(filiera_types::receipt::TxStatus::Success) => ("committed", None),
+                    Some(filiera_types::receipt::TxStatus::Success) => {
+                        ("committed", Some(tx), None)
+                    }
                     Some(filiera_types::receipt::TxStatus::Failed { message, .. }) => {
-                        ("failed", Some(message))
+                        ("failed", Some(tx), Some(message))
                     }
                     None => return Err(ApiError::internal("receipt missing")),
                 },
             },
-            (status, _) => (status, e.reason.clone()),
+            EventFate::AlreadyRecorded => ("already_recorded", None, None),
+            EventFate::Rejected(reason) => ("rejected", None, Some(reason.clone())),
+            EventFate::NotSubmitted(reason) => ("not_submitted", None, Some(reason.clone())),
         };
         if let Some(r) = &reason {
-            errors.push(json!({"eventID": e.event_id, "reason": r}));
+            errors.push(json!({"eventID": event_id, "reason": r}));
         }
         events.push(json!({
-            "eventID": e.event_id,
+            "eventID": event_id,
             "status": status,
-            "tx": e.tx.map(|h| h.to_hex()),
+            "tx": tx.map(|h| h.to_hex()),
             "reason": reason,
         }));
     }
@@ -373,8 +310,7 @@ pub async fn capture_job(
         .jobs
         .lock()
         .map_err(ApiError::internal)?
-        .iter()
-        .find(|j| j.id == capture_id)
+        .get(&capture_id)
         .cloned()
         .ok_or_else(|| ApiError::not_found("no capture job with this id"))?;
     Ok(Json(job_json(&s, &job)?))

@@ -2,11 +2,11 @@
 //! rarely need more).
 
 use crate::ClientError;
+use crate::submission::{Nonces, sign_call};
 use filiera_types::{
-    ChainId, ContractCall, Genesis, Hash, PublicKey, SecretKey, SignedTransaction, Transaction,
+    ChainId, ContractCall, Genesis, Hash, PublicKey, SecretKey, SignedTransaction,
 };
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// Blocks a transaction stays valid for, by default.
@@ -55,7 +55,7 @@ impl Receipt {
 pub struct Client {
     api: String,
     chain: ChainId,
-    nonces: BTreeMap<[u8; 32], u64>,
+    nonces: Nonces,
     /// Blocks each signed transaction stays valid for.
     pub expiry_blocks: u64,
     /// How long [`Client::wait`] waits, ms.
@@ -77,7 +77,7 @@ impl Client {
         Ok(Client {
             chain: ChainId::new(chain).map_err(|e| ClientError::Answer(e.to_string()))?,
             api,
-            nonces: BTreeMap::new(),
+            nonces: Nonces::default(),
             expiry_blocks: EXPIRY_BLOCKS_DEFAULT,
             wait_ms: WAIT_MS_DEFAULT,
             submit_retry_ms: SUBMIT_RETRY_MS_DEFAULT,
@@ -107,10 +107,7 @@ impl Client {
         let on_chain = self.get(&format!("/v1/accounts/{}/nonce", key.to_hex()))?["next_nonce"]
             .as_u64()
             .ok_or_else(|| ClientError::Answer("nonce missing".into()))?;
-        Ok(self
-            .nonces
-            .get(&key.0)
-            .map_or(on_chain, |n| (*n).max(on_chain)))
+        Ok(self.nonces.next(key, on_chain))
     }
 
     /// Signs `call` with `key` at its next nonce.
@@ -121,19 +118,14 @@ impl Client {
     ) -> Result<SignedTransaction, ClientError> {
         let sender = key.public_key();
         let nonce = self.next_nonce(&sender)?;
-        let tx = Transaction {
-            chain_id: self.chain.clone(),
-            sender,
-            nonce,
-            expiry_height: self.height()? + self.expiry_blocks,
-            call,
-        }
-        .sign(key)
-        .map_err(|e| ClientError::Key {
-            path: String::new(),
-            reason: e.to_string(),
+        let expiry_height = self.height()? + self.expiry_blocks;
+        let tx = sign_call(key, &self.chain, nonce, expiry_height, call).map_err(|e| {
+            ClientError::Key {
+                path: String::new(),
+                reason: e.to_string(),
+            }
         })?;
-        self.nonces.insert(sender.0, nonce + 1);
+        self.nonces.used(sender, nonce);
         Ok(tx)
     }
 

@@ -36,6 +36,7 @@
 pub mod actions;
 pub mod epcis;
 pub mod keys;
+pub mod submission;
 
 mod client;
 

@@ -80,3 +80,61 @@ fn key_files_refuse_loose_permissions_and_mismatched_keys() {
             .contains("does not match")
     );
 }
+
+/// The capture path the node's EPCIS endpoint drives: events anchored
+/// already are skipped, the others signed at consecutive nonces; after a
+/// refusal nothing more is signed (it would wait behind the missing nonce),
+/// and the job says each event's fate.
+#[test]
+fn a_capture_run_signs_in_order_and_stops_signing_at_the_first_refusal() {
+    use filiera_client::epcis::{CaptureJobs, CaptureRun, EventFate};
+    let key = keys::generate().unwrap();
+    let chain = ChainId::new("filiera-marche-localnet").unwrap();
+    let dairy =
+        |gln: &str| (gln == "9521234000013").then(|| "caseificio-montefeltro-demo".to_owned());
+    let doc = filiera_epcis::parse_document(DOC.as_bytes()).unwrap();
+    let calls: Vec<_> = doc
+        .events
+        .iter()
+        .map(|(hash, event)| {
+            (
+                *hash,
+                filiera_epcis::capture_call(hash, event, &dairy).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(calls.len(), 2);
+    let (first, second) = (calls[0].clone(), calls[1].clone());
+    // Anchored, then three to send: the second of them is refused.
+    let planned = vec![
+        (first.0, None),
+        (first.0, Some(first.1.clone())),
+        (second.0, Some(second.1.clone())),
+        (second.0, Some(second.1)),
+    ];
+    let mut run = CaptureRun::new(&key, &chain, 41, 900, planned);
+    let one = run.next_tx().unwrap().unwrap();
+    assert_eq!((one.tx.nonce, one.tx.expiry_height), (41, 900));
+    one.verify().unwrap();
+    run.answer(Ok(one.hash()));
+    let two = run.next_tx().unwrap().unwrap();
+    assert_eq!(two.tx.nonce, 42);
+    run.answer(Err("busy: full".into()));
+    assert!(run.next_tx().unwrap().is_none());
+    let (job, next) = run.finish("job-1".into());
+    assert_eq!(next, 42, "the refused nonce is used next time");
+    let fates: Vec<_> = job.events.iter().map(|(_, f)| f.clone()).collect();
+    assert_eq!(
+        fates,
+        [
+            EventFate::AlreadyRecorded,
+            EventFate::Submitted(one.hash()),
+            EventFate::Rejected("busy: full".into()),
+            EventFate::NotSubmitted("an earlier event was rejected (busy: full)".into()),
+        ]
+    );
+    let mut jobs = CaptureJobs::default();
+    jobs.keep(job.clone());
+    assert_eq!(jobs.get("job-1"), Some(&job));
+    assert_eq!(jobs.get("job-2"), None);
+}
