@@ -47,21 +47,9 @@ fn grid(key: &SecretKey) -> Vec<SignedTransaction> {
         for forged in [false, true] {
             for expiry_height in expiries {
                 for nonce in nonces {
-                    let mut stx = Transaction {
-                        chain_id: chain_id.clone(),
-                        sender: key.public_key(),
-                        nonce,
-                        expiry_height,
-                        // No such contract: an admitted call fails with its own
-                        // code (6), never a refusal's.
-                        call: ContractCall {
-                            contract: ContractId::new("nothing").unwrap(),
-                            method: MethodName::new("run").unwrap(),
-                            args: vec![1, 2, 3],
-                        },
-                    }
-                    .sign(key)
-                    .unwrap();
+                    let mut stx = body(&chain_id, key, nonce, expiry_height)
+                        .sign(key)
+                        .unwrap();
                     if forged {
                         stx.tx.call.args[0] ^= 1;
                     }
@@ -71,6 +59,22 @@ fn grid(key: &SecretKey) -> Vec<SignedTransaction> {
         }
     }
     out
+}
+
+/// A call to a contract that does not exist: admitted, it fails with its own
+/// code (6), never a refusal's.
+fn body(chain_id: &ChainId, key: &SecretKey, nonce: u64, expiry_height: u64) -> Transaction {
+    Transaction {
+        chain_id: chain_id.clone(),
+        sender: key.public_key(),
+        nonce,
+        expiry_height,
+        call: ContractCall {
+            contract: ContractId::new("nothing").unwrap(),
+            method: MethodName::new("run").unwrap(),
+            args: vec![1, 2, 3],
+        },
+    }
 }
 
 fn signature(stx: &SignedTransaction) -> Result<(), String> {
@@ -169,17 +173,7 @@ fn the_door_and_the_block_both_judge_by_the_admission_rules() {
 fn the_rules_today() {
     let chain = chain();
     let key = SecretKey::from_seed(&[4; 32]);
-    let tx = |nonce, expiry_height| Transaction {
-        chain_id: chain.clone(),
-        sender: key.public_key(),
-        nonce,
-        expiry_height,
-        call: ContractCall {
-            contract: ContractId::new("nothing").unwrap(),
-            method: MethodName::new("run").unwrap(),
-            args: Vec::new(),
-        },
-    };
+    let tx = |nonce, expiry_height| body(&chain, &key, nonce, expiry_height);
     let door = admission::door(&chain, HEIGHT, NONCE, NONCE_GAP_MAX, EXPIRY_BLOCKS_MAX);
     let block = admission::in_block(&chain, HEIGHT, NONCE);
     // A transaction may be included at its expiry height, not after.
