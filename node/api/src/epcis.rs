@@ -1,7 +1,9 @@
 //! EPCIS 2.0 over HTTP: the standard capture interface for producers'
 //! existing software (`POST /epcis/capture`, authenticated by an
-//! organisation's API token; the node signs with that organisation's key from
-//! its keystore), the capture job (`GET /epcis/capture/{id}`), and the query
+//! organisation's API token, checked from the headers before the body is
+//! read; the node signs with that organisation's key from its keystore), the
+//! capture job (`GET /epcis/capture/{id}`, with the same organisation's token
+//! only), and the query
 //! interface (`GET /epcis/events`, `GET /epcis/events/{eventID}`) answering
 //! EPCIS query documents from the events stored on chain.
 //!
@@ -15,8 +17,9 @@ use crate::reads::full_key;
 use crate::{ApiState, blocking};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use borsh::BorshDeserialize;
 use filiera_client::epcis::{CaptureJob, CaptureJobs, CaptureRun, EventFate};
@@ -51,15 +54,23 @@ pub struct EpcisClient {
     pub key: SecretKey,
 }
 
-/// Capture clients, their next nonces and recent capture jobs. Signing,
-/// nonces and jobs are the SDK's ([`filiera_client::submission`],
+/// Capture clients, their next nonces and their recent capture jobs.
+/// Signing, nonces and jobs are the SDK's ([`filiera_client::submission`],
 /// [`CaptureRun`], [`CaptureJobs`]): the node captures for an organisation
 /// the way the organisation's own software would.
 #[derive(Default)]
 pub struct EpcisState {
-    /// Each client, with its key's next nonces (held across one capture, so
-    /// one organisation's documents are sequenced one after the other).
-    clients: Vec<(EpcisClient, tokio::sync::Mutex<Nonces>)>,
+    clients: Vec<CaptureDesk>,
+}
+
+/// One organisation's capture desk.
+struct CaptureDesk {
+    client: EpcisClient,
+    /// Its key's next nonces, held across one capture, so that one
+    /// organisation's documents are sequenced one after the other.
+    nonces: tokio::sync::Mutex<Nonces>,
+    /// Its jobs: readable with its token only, and apart from every other
+    /// organisation's, so that no one can read or overwrite another's job.
     jobs: Mutex<CaptureJobs>,
 }
 
@@ -69,9 +80,12 @@ impl EpcisState {
         EpcisState {
             clients: clients
                 .into_iter()
-                .map(|c| (c, tokio::sync::Mutex::new(Nonces::default())))
+                .map(|client| CaptureDesk {
+                    client,
+                    nonces: tokio::sync::Mutex::new(Nonces::default()),
+                    jobs: Mutex::new(CaptureJobs::default()),
+                })
                 .collect(),
-            jobs: Mutex::new(CaptureJobs::default()),
         }
     }
 }
@@ -84,6 +98,55 @@ fn unauthorized() -> ApiError {
     }
 }
 
+/// The capture client a request's `Authorization` header names, if any.
+fn client_of(s: &ApiState, headers: &HeaderMap) -> Result<usize, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(unauthorized)?;
+    let token_sha256: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+    s.epcis
+        .clients
+        .iter()
+        .position(|d| d.client.token_sha256 == token_sha256)
+        .ok_or_else(unauthorized)
+}
+
+/// The capture client a request is from, found by [`capture_edge`].
+#[derive(Clone, Copy, Debug)]
+pub struct CaptureClient(usize);
+
+/// Checks a capture from its headers alone, before a byte of its body (up
+/// to 4 MiB) is read: the token (a stranger costs the node one header
+/// lookup), then the declared length (a member's oversized document is
+/// refused without waiting for it; a body longer than it declares, or sent
+/// in chunks, is still cut at the limit while it is read).
+pub async fn capture_edge(State(s): State<ApiState>, mut request: Request, next: Next) -> Response {
+    let client = match client_of(&s, request.headers()) {
+        Ok(client) => client,
+        Err(e) => return e.into_response(),
+    };
+    let declared_bytes = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared_bytes.is_some_and(|n| n > filiera_epcis::DOCUMENT_BYTES_MAX as u64) {
+        return ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "too_large",
+            message: format!(
+                "an EPCIS document is at most {} bytes",
+                filiera_epcis::DOCUMENT_BYTES_MAX
+            ),
+        }
+        .into_response();
+    }
+    request.extensions_mut().insert(CaptureClient(client));
+    next.run(request).await
+}
+
 /// `POST /epcis/capture`: an EPCIS 2.0 document from an organisation's software.
 #[utoipa::path(post, path = "/epcis/capture", tag = "epcis",
     request_body(content_type = "application/ld+json", description = "An EPCISDocument (EPCIS 2.0 JSON-LD)"),
@@ -93,37 +156,44 @@ fn unauthorized() -> ApiError {
         (status = 401, description = "unauthorized"),
         (status = 413, description = "document over 4 MiB"),
         (status = 503, description = "busy")))]
-pub async fn capture(State(s): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
-    match capture_inner(s, headers, body).await {
+pub async fn capture(
+    State(s): State<ApiState>,
+    Extension(client): Extension<CaptureClient>,
+    body: Bytes,
+) -> Response {
+    match capture_inner(s, client, body).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
 }
 
-async fn capture_inner(s: ApiState, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(unauthorized)?;
-    let token_sha256: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
-    let client = s
+async fn capture_inner(
+    s: ApiState,
+    CaptureClient(client): CaptureClient,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let desk = s
         .epcis
         .clients
-        .iter()
-        .position(|(c, _)| c.token_sha256 == token_sha256)
-        .ok_or_else(unauthorized)?;
+        .get(client)
+        .ok_or_else(|| ApiError::internal("capture client out of range"))?;
+    // Named by the organisation and the document: capturing it again
+    // replaces the organisation's own job, never another's.
+    let mut named = blake3::Hasher::new();
+    named.update(desk.client.org.as_bytes());
+    named.update(&[0]);
+    named.update(&body);
+    let job_id = named.finalize().to_hex()[..32].to_owned();
 
     // Validate and plan the whole document before anything is submitted.
     let state = s.clone();
-    let job_id = blake3::hash(&body).to_hex()[..32].to_owned();
     let planned = match blocking(&s, move || Ok(plan_document(&state, &body))).await? {
         Ok(planned) => planned,
         Err(Refusal::Api(e)) => return Err(e),
         Err(Refusal::Events(bad)) => return Ok(bad.into_response()),
     };
 
-    let (c, nonces) = &s.epcis.clients[client];
+    let (c, nonces) = (&desk.client, &desk.nonces);
     let sender = c.key.public_key();
     let chain_id = ChainId::new(s.chain_id.clone()).map_err(ApiError::internal)?;
     let expiry_height = s.node.progress().height + CAPTURE_EXPIRY_BLOCKS;
@@ -141,7 +211,7 @@ async fn capture_inner(s: ApiState, headers: HeaderMap, body: Bytes) -> Result<R
     drop(nonces);
 
     let answer = job_json(&s, &job)?;
-    if let Ok(mut jobs) = s.epcis.jobs.lock() {
+    if let Ok(mut jobs) = desk.jobs.lock() {
         jobs.keep(job);
     }
     let location =
@@ -300,13 +370,21 @@ fn job_json(s: &ApiState, job: &CaptureJob) -> Result<Value, ApiError> {
 /// `GET /epcis/capture/{capture_id}`: a capture job's progress.
 #[utoipa::path(get, path = "/epcis/capture/{capture_id}", tag = "epcis",
     params(("capture_id" = String, Path, description = "From the Location of the capture answer")),
-    responses((status = 200, description = "running, success, errors, and each event's status (pending, committed, failed, already_recorded, rejected)"), (status = 404, description = "unknown or forgotten job")))]
+    responses((status = 200, description = "running, success, errors, and each event's status (pending, committed, failed, already_recorded, rejected)"), (status = 401, description = "unauthorized: a job is read with its organisation's token"), (status = 404, description = "unknown or forgotten job, or another organisation's")))]
 pub async fn capture_job(
     State(s): State<ApiState>,
+    headers: HeaderMap,
     Path(capture_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let job = s
+    let client = client_of(&s, &headers)?;
+    let desk = s
         .epcis
+        .clients
+        .get(client)
+        .ok_or_else(|| ApiError::internal("capture client out of range"))?;
+    // Another organisation's job is answered as unknown: its existence is
+    // not for others to learn.
+    let job = desk
         .jobs
         .lock()
         .map_err(ApiError::internal)?

@@ -211,7 +211,12 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
         )
         .route(
             "/epcis/capture",
-            post(epcis::capture).layer(DefaultBodyLimit::max(filiera_epcis::DOCUMENT_BYTES_MAX)),
+            post(epcis::capture)
+                .layer(DefaultBodyLimit::max(filiera_epcis::DOCUMENT_BYTES_MAX))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    epcis::capture_edge,
+                )),
         )
         .route("/epcis/capture/{capture_id}", get(epcis::capture_job))
         .route("/epcis/events", get(epcis::events))

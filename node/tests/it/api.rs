@@ -137,7 +137,8 @@ pub fn check(api: &str, dir: &Path) {
         "application/wasm"
     );
     assert!(wasm.body_mut().read_to_vec().unwrap().starts_with(b"\0asm"));
-    assert_eq!(json(&format!("{api}/epcis/capture/unknown")).0, 404);
+    // Capture jobs are read with an organisation's token (check_epcis).
+    assert_eq!(json(&format!("{api}/epcis/capture/unknown")).0, 401);
     let (status, health) = json(&format!("{api}/health"));
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
 
@@ -443,6 +444,38 @@ fn post_epcis(api: &str, token: Option<&str>, doc: &Value) -> (u16, Option<Strin
     (status, location, serde_json::from_str(&body).unwrap())
 }
 
+/// A capture job, read with `token` (or none).
+fn capture_job(url: &str, token: Option<&str>) -> (u16, Value) {
+    let mut request = ureq::get(url).config().http_status_as_error(false).build();
+    if let Some(t) = token {
+        request = request.header("authorization", &format!("Bearer {t}"));
+    }
+    let mut response = request.call().unwrap();
+    let status = response.status().as_u16();
+    let body = response.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&body).unwrap())
+}
+
+/// Sends the headers of a capture announcing `length` bytes of body and no
+/// body at all; the status the node answers, if it answers within 5 s.
+fn capture_headers_only(api: &str, token: Option<&str>, length: usize) -> Option<u16> {
+    use std::io::{Read, Write};
+    let address = api.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let authorization = token.map_or(String::new(), |t| format!("authorization: Bearer {t}\r\n"));
+    let head = format!(
+        "POST /epcis/capture HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/ld+json\r\n{authorization}content-length: {length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut answer = [0u8; 64];
+    let read = stream.read(&mut answer).ok()?;
+    let line = std::str::from_utf8(&answer[..read]).ok()?;
+    line.split(' ').nth(1)?.parse().ok()
+}
+
 fn epcis_document(events: Vec<Value>) -> Value {
     serde_json::json!({
         "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
@@ -527,6 +560,19 @@ pub fn check_epcis(api: &str, dir: &Path) {
     // No token, a wrong token: 401.
     assert_eq!(post_epcis(api, None, &document).0, 401);
     assert_eq!(post_epcis(api, Some("not-a-token"), &document).0, 401);
+    // The token is checked before the body is read: headers announcing 4 MiB
+    // and no body get their 401 at once, not after the node waited for it.
+    let four_mib = filiera_epcis::DOCUMENT_BYTES_MAX;
+    assert_eq!(capture_headers_only(api, None, four_mib), Some(401));
+    assert_eq!(
+        capture_headers_only(api, Some("not-a-token"), four_mib),
+        Some(401)
+    );
+    // A member's body over the limit is refused as too large, from its length.
+    assert_eq!(
+        capture_headers_only(api, Some(&dairy), four_mib + 1),
+        Some(413)
+    );
     // One invalid event refuses the whole document, by position; nothing is submitted.
     let mut bad = ship.clone();
     bad["bizStep"] = "milking".into();
@@ -596,9 +642,12 @@ pub fn check_epcis(api: &str, dir: &Path) {
         "{early}"
     );
     let job_url = format!("{api}{}", location.expect("Location of the capture job"));
+    // A job is the organisation's: no token, 401; another's token, unknown.
+    assert_eq!(capture_job(&job_url, None).0, 401);
+    assert_eq!(capture_job(&job_url, Some(&warehouse)).0, 404);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let job = loop {
-        let (_, job) = json(&job_url);
+        let (_, job) = capture_job(&job_url, Some(&dairy));
         if job["running"] == false {
             break job;
         }
@@ -626,14 +675,14 @@ pub fn check_epcis(api: &str, dir: &Path) {
     assert_eq!(status, 202, "{answer}");
     let job_url = format!("{api}{}", location.unwrap());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while json(&job_url).1["running"] == true {
+    while capture_job(&job_url, Some(&warehouse)).1["running"] == true {
         assert!(
             std::time::Instant::now() < deadline,
             "receiving still pending"
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    assert_eq!(json(&job_url).1["success"], true);
+    assert_eq!(capture_job(&job_url, Some(&warehouse)).1["success"], true);
 
     // The lot the events made, with each event's hash anchored.
     let (status, lot) = json(&format!("{api}/v1/lots/09521234100010/CU-EPCIS-1"));
