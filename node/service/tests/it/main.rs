@@ -2,6 +2,7 @@
 //! Tests of the service: mempool admission and fairness, wire decoding, and the
 //! driver on real parts.
 
+mod admin;
 mod admission;
 mod byzantine;
 mod driver;
