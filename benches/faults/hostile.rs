@@ -33,6 +33,8 @@ pub const REPLAYS_PER_NODE: usize = 10;
 pub const FLOOD_REQUESTS: usize = 600;
 /// How long the stranger listens for gossip, ms.
 const STRANGER_LISTEN_MS: u64 = 5_000;
+/// Transactions in the stranger's batch.
+const STRANGER_BATCH_TXS: u64 = 16;
 /// A body over every submit limit, bytes.
 const OVERSIZED_BODY_BYTES: usize = 8 << 20;
 /// Longest the node may keep a connection that never finishes its headers, ms
@@ -117,6 +119,32 @@ fn submit(api: &str, bytes: &[u8]) -> (u16, String) {
         bytes,
         &[("content-type", "application/octet-stream")],
     )
+}
+
+/// Submits a batch; the status and each transaction's code ("" if admitted).
+fn submit_batch(api: &str, txs: &[SignedTransaction]) -> (u16, Vec<String>) {
+    let agent = check::agent(10_000);
+    let body = filiera_types::encoding::encode(&txs.to_vec());
+    match agent
+        .post(&format!("{api}/v1/txs/batch"))
+        .header("content-type", "application/octet-stream")
+        .send(&body[..])
+    {
+        Ok(mut r) => {
+            let status = r.status().as_u16();
+            let v: Value = r.body_mut().read_json().unwrap_or_default();
+            let codes = v["results"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|r| r["code"].as_str().unwrap_or("").to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (status, codes)
+        }
+        Err(_) => (0, Vec::new()),
+    }
 }
 
 /// Sends `OVERSIZED_BODY_BYTES` to `path` on a raw connection and returns the
@@ -298,6 +326,57 @@ pub fn run(net: &mut Cluster, acks: &[Ack], seed: u64) -> Result<Hostile> {
         );
     }
 
+    // Only members write: a stranger's well-signed transactions, alone and
+    // in a batch, are refused as such at every node, and leave no nonce.
+    let outsider = Sender {
+        key: filiera_types::SecretKey::from_seed(&rng.random()),
+        role: Role::Producer {
+            gtin: own_gtin.clone(),
+        },
+        nonce: 0,
+        last_lot: None,
+    };
+    let stranger_lot = LotRef {
+        gtin: own_gtin.clone(),
+        lot: "HOSTILE-STRANGER".into(),
+    };
+    for api in &apis {
+        let one = sign(
+            &outsider,
+            &genesis.chain_id,
+            0,
+            expiry,
+            mix::commission(stranger_lot.clone())?,
+        )?;
+        let a = submit(api, &one.encode());
+        h.count(
+            "a stranger's transaction",
+            answer(&a),
+            a == (403, "not_member".to_owned()),
+            "a well-signed transaction of a key of no member",
+        );
+        let batch = (0..STRANGER_BATCH_TXS)
+            .map(|n| {
+                sign(
+                    &outsider,
+                    &genesis.chain_id,
+                    n,
+                    expiry,
+                    mix::commission(stranger_lot.clone())?,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (status, codes) = submit_batch(api, &batch);
+        let all_refused =
+            status == 200 && codes.len() == batch.len() && codes.iter().all(|c| c == "not_member");
+        h.count(
+            "a stranger's batch",
+            format!("{status} {}", codes.first().map_or("", |c| c.as_str())),
+            all_refused,
+            "a batch of a key of no member",
+        );
+    }
+
     // Replays of committed transactions, to every node.
     let replay_set: Vec<&Ack> = acks
         .iter()
@@ -447,6 +526,16 @@ pub fn run(net: &mut Cluster, acks: &[Ack], seed: u64) -> Result<Hostile> {
             closed && ms < u128::from(SLOW_HEADERS_BOUND_MS),
             "a request whose headers never end",
         );
+    }
+
+    // The stranger left nothing in state, on any node, by now.
+    for api in &apis {
+        match nonce_of(&agent, api, &outsider) {
+            Some(0) => {}
+            other => h
+                .failures
+                .push(format!("{api}: the stranger's nonce is {other:?}, not 0")),
+        }
     }
 
     // Junk on the peer port: the handshake fails, the node goes on.

@@ -9,6 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use filiera_types::admission::Refusal;
 use filiera_types::receipt::TxStatus;
 use filiera_types::{Hash, PublicKey, SignedTransaction};
 use serde_json::{Value, json};
@@ -41,7 +42,7 @@ pub async fn status(State(s): State<ApiState>) -> Answer {
 }
 
 /// `POST /v1/txs`: a borsh-encoded signed transaction.
-#[utoipa::path(post, path = "/v1/txs", tag = "transactions", request_body(content_type = "application/octet-stream", description = "A borsh-encoded signed transaction"), responses((status = 202, description = "Admitted; its hash"), (status = 400, description = "malformed_transaction"), (status = 409, description = "duplicate"), (status = 422, description = "bad_signature, wrong_chain, expired, nonce_used, nonce_gap, too_large"), (status = 429, description = "rate_limited"), (status = 503, description = "busy or timeout, with Retry-After (seconds)")))]
+#[utoipa::path(post, path = "/v1/txs", tag = "transactions", request_body(content_type = "application/octet-stream", description = "A borsh-encoded signed transaction"), responses((status = 202, description = "Admitted; its hash"), (status = 400, description = "malformed_transaction"), (status = 403, description = "not_member (the sender is no key of a member organisation), not_active (its organisation is suspended or revoked)"), (status = 409, description = "duplicate"), (status = 422, description = "bad_signature, wrong_chain, expired, nonce_used, nonce_gap, too_large"), (status = 429, description = "rate_limited"), (status = 503, description = "busy or timeout, with Retry-After (seconds)")))]
 pub async fn submit(State(s): State<ApiState>, body: Bytes) -> Response {
     let tx = match SignedTransaction::decode(&body) {
         Ok(tx) => tx,
@@ -59,6 +60,10 @@ pub async fn submit(State(s): State<ApiState>, body: Bytes) -> Response {
             let status = match r.kind {
                 _ if r.is_retry_later() => StatusCode::SERVICE_UNAVAILABLE,
                 RejectionKind::Duplicate => StatusCode::CONFLICT,
+                // Not a matter of the transaction's form: of who signed it.
+                RejectionKind::Refused(Refusal::NotMember(_) | Refusal::NotActive(_)) => {
+                    StatusCode::FORBIDDEN
+                }
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             ApiError {

@@ -145,6 +145,46 @@ pub fn forged_transaction(
     Ok(Gossip::Tx(forged))
 }
 
+/// The seed of the key of no member that [`stranger_transactions`] signs
+/// with: a test asks the chain for its nonce, which must stay 0.
+pub const STRANGER_SEED: [u8; 32] = *b"filiera-byzantine-stranger-key!!";
+
+/// The key of no member that signs [`stranger_transactions`].
+pub fn stranger_key() -> SecretKey {
+    SecretKey::from_seed(&STRANGER_SEED)
+}
+
+/// `count` well-signed transactions of a key of no member (nonces from
+/// `first_nonce`), as one gossip message: only members write, so every node
+/// must drop them unverified and no block may hold one.
+pub fn stranger_transactions(
+    chain: &ChainId,
+    first_nonce: u64,
+    count: u64,
+) -> Result<Gossip, ForgeError> {
+    let key = stranger_key();
+    let mut txs = Vec::new();
+    for nonce in first_nonce..first_nonce + count {
+        txs.push(
+            Transaction {
+                chain_id: chain.clone(),
+                sender: key.public_key(),
+                nonce,
+                expiry_height: u64::MAX,
+                call: ContractCall {
+                    contract: ContractId::new("lots")
+                        .map_err(|e| ForgeError::Encode(e.to_string()))?,
+                    method: MethodName::new("commission")
+                        .map_err(|e| ForgeError::Encode(e.to_string()))?,
+                    args: nonce.to_le_bytes().to_vec(),
+                },
+            }
+            .sign(&key)?,
+        );
+    }
+    Ok(Gossip::Txs(txs))
+}
+
 /// Junk for each topic: bytes that decode as nothing, and messages that
 /// decode but came on a topic not theirs.
 pub fn junk(salt: u64, vote: &[u8], block: &[u8]) -> Vec<(Topic, Vec<u8>)> {

@@ -38,6 +38,8 @@ use std::time::Duration;
 
 /// Transactions seen in gossip kept to be replayed, at most.
 pub const REPLAY_POOL_MAX: usize = 64;
+/// Well-signed transactions of a key of no member published per tick.
+pub const STRANGER_TXS_PER_TICK: u64 = 8;
 /// Transactions replayed per tick, at most.
 pub const REPLAYS_PER_TICK_MAX: usize = 8;
 /// New connections opened per tick, at most.
@@ -61,8 +63,8 @@ pub enum Attack {
     Blocks,
     /// Undecodable bytes and messages on the wrong topic.
     Junk,
-    /// Transactions with forged signatures, and transactions seen in gossip
-    /// sent again.
+    /// Transactions with forged signatures, well-signed ones of a key of no
+    /// member, and transactions seen in gossip sent again.
     Txs,
     /// Requests for the whole chain and for heights that do not exist.
     Sync,
@@ -152,6 +154,9 @@ pub struct Report {
     pub forged_txs_published: u64,
     /// Transactions seen in gossip and published again.
     pub replayed_txs_published: u64,
+    /// Well-signed transactions of a key of no member published
+    /// ([`forge::stranger_key`]).
+    pub stranger_txs_published: u64,
     /// Publishes the network refused (duplicate, no peer to send to).
     pub publish_refused: u64,
     /// Greedy sync requests sent.
@@ -357,6 +362,7 @@ impl Attacker {
         }
         if attacks.contains(&Attack::Txs) {
             self.replay(replays).await;
+            self.stranger_txs().await?;
         }
         let sync_due = self
             .last_sync_tick
@@ -461,6 +467,16 @@ impl Attacker {
         )?;
         if self.publish(Topic::Transactions, forged.encode()).await {
             self.report.forged_txs_published += 1;
+        }
+        Ok(())
+    }
+
+    async fn stranger_txs(&mut self) -> Result<(), ByzantineError> {
+        let first = self.report.ticks * STRANGER_TXS_PER_TICK;
+        let txs =
+            forge::stranger_transactions(&self.config.chain_id, first, STRANGER_TXS_PER_TICK)?;
+        if self.publish(Topic::Transactions, txs.encode()).await {
+            self.report.stranger_txs_published += STRANGER_TXS_PER_TICK;
         }
         Ok(())
     }

@@ -167,6 +167,19 @@ pub fn committed_nonce(store: &Store, sender: &PublicKey) -> Result<u64, ChainEr
     })
 }
 
+/// `sender`'s standing in the committed state of `store`, for a transaction
+/// of block `height` (what the chain's admission checks; callable off the
+/// driver thread, before a signature is worth verifying).
+pub fn committed_standing(
+    store: &Store,
+    sender: &PublicKey,
+    height: u64,
+) -> Result<admission::Standing, ChainError> {
+    Ok(filiera_execution::standing::standing(
+        store, sender, height,
+    )?)
+}
+
 /// The chain as this node holds it.
 pub struct Chain {
     store: Arc<Store>,
@@ -561,6 +574,13 @@ impl Ledger for Chain {
     }
     fn nonce(&self, sender: &PublicKey) -> Result<u64, LedgerError> {
         Ok(Chain::nonce(self, sender)?)
+    }
+    fn standing(
+        &self,
+        sender: &PublicKey,
+        height: u64,
+    ) -> Result<admission::Standing, LedgerError> {
+        Ok(committed_standing(&self.store, sender, height)?)
     }
     fn certificate(&self, height: u64) -> Result<Option<CommitCertificate>, LedgerError> {
         self.store

@@ -2,6 +2,7 @@
 //! traits: the node gives it the RocksDB chain and the file WAL, the seeded
 //! simulation the same chain code with a simulated disk under the WAL.
 
+use filiera_types::admission::Standing;
 use filiera_types::block::Block;
 use filiera_types::evidence::Offence;
 use filiera_types::genesis::Genesis;
@@ -115,6 +116,9 @@ pub trait Ledger {
     fn allowed_p2p_keys(&self, height: u64) -> Result<Vec<PublicKey>, LedgerError>;
     /// `sender`'s next nonce in the committed state.
     fn nonce(&self, sender: &PublicKey) -> Result<u64, LedgerError>;
+    /// `sender`'s standing in the committed state, for a transaction of
+    /// block `height` (see [`filiera_types::admission`]).
+    fn standing(&self, sender: &PublicKey, height: u64) -> Result<Standing, LedgerError>;
     /// The commit certificate of committed `height`, if any.
     fn certificate(&self, height: u64) -> Result<Option<CommitCertificate>, LedgerError>;
     /// Whether the chain recorded evidence of `offence`.

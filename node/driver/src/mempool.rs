@@ -51,6 +51,8 @@ pub struct AdmitContext<'a> {
     pub tx_bytes_max: u64,
     /// Furthest expiry allowed, in blocks after the next height.
     pub tx_expiry_blocks_max: u64,
+    /// The sender's standing in the committed state.
+    pub standing: admission::Standing,
 }
 
 /// Why a transaction was not admitted: a broken rule (the rules live in
@@ -245,6 +247,7 @@ impl Mempool {
             ctx.committed_nonce,
             self.limits.nonce_gap_max,
             ctx.tx_expiry_blocks_max,
+            ctx.standing,
         );
         admission::check(&tx.tx, Ok(()), &at)?;
         let hash = tx.hash();
@@ -270,12 +273,14 @@ impl Mempool {
 
     /// Transactions for the next block: per sender, consecutive nonces from
     /// its committed nonce; senders taken in turn, one transaction each per
-    /// turn, within both limits.
+    /// turn, within both limits. `committed_nonce` is `None` for a sender
+    /// who may no longer send (suspended since admission): none of theirs
+    /// is taken (they leave the pool as they expire).
     pub fn take(
         &mut self,
         block_bytes_max: usize,
         block_txs_max: usize,
-        mut committed_nonce: impl FnMut(&SignedTransaction) -> u64,
+        mut committed_nonce: impl FnMut(&SignedTransaction) -> Option<u64>,
     ) -> Vec<SignedTransaction> {
         // (sender, next nonce wanted) for every sender that has something runnable.
         let mut lanes: Vec<(Address, u64)> = Vec::new();
@@ -290,8 +295,10 @@ impl Mempool {
                     .filter(|(a, _)| start.is_some_and(|c| **a <= c)),
             );
         for (address, queue) in ordered {
-            if let Some((_, first)) = queue.iter().next() {
-                lanes.push((*address, committed_nonce(&first.tx)));
+            if let Some((_, first)) = queue.iter().next()
+                && let Some(nonce) = committed_nonce(&first.tx)
+            {
+                lanes.push((*address, nonce));
             }
         }
         let mut out = Vec::new();

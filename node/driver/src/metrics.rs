@@ -109,6 +109,7 @@ impl Metrics {
                 Refusal::Expiry { .. } => "expiry",
                 Refusal::TooLarge { .. } => "size",
                 Refusal::WrongChain(_) => "chain",
+                Refusal::NotMember(_) | Refusal::NotActive(_) => "not_member",
             },
         };
         self.txs_refused

@@ -92,7 +92,7 @@ pub(crate) fn report(
 
 /// The set that decided `height`: the last one scheduled from `height` or
 /// before. Sets change only by the authority's acts, so they are few.
-fn validator_set_at(
+pub(crate) fn validator_set_at(
     state: &dyn StateReader,
     height: u64,
 ) -> Result<Option<ValidatorSet>, Unreadable> {

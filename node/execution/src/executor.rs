@@ -15,7 +15,7 @@ use crate::limits::{EXECUTOR_STACK_BYTES, TX_FUEL_MAX};
 use crate::outcome::{CallStatus, FailureCode};
 use crate::runtime::{ContractEngine, LoadedContract, RuntimeError};
 use filiera_contract_api::CallInput;
-use filiera_types::admission;
+use filiera_types::admission::{self, Standing};
 use filiera_types::evidence::{EVIDENCE_CONTRACT, EVIDENCE_METHOD};
 use filiera_types::receipt::{Receipt, TxStatus};
 use filiera_types::{ChainId, ContractId, Hash, PublicKey, SignedTransaction};
@@ -164,9 +164,20 @@ impl Executor {
             changes: RwLock::new(BTreeMap::new()),
         });
         let mut receipts = Vec::with_capacity(txs.len());
+        // Judged on the state before the block (see `admission`), once per sender.
+        let mut standings: BTreeMap<PublicKey, Standing> = BTreeMap::new();
         for (tx, signature_valid) in txs.iter().zip(signatures_valid) {
+            let sender = tx.tx.sender;
+            let standing = match standings.get(&sender) {
+                Some(s) => *s,
+                None => {
+                    let s = crate::standing::standing(&*overlay.base, &sender, block.height)?;
+                    standings.insert(sender, s);
+                    s
+                }
+            };
             let (receipt, writes) =
-                self.execute_tx(overlay.clone(), block, tx, *signature_valid)?;
+                self.execute_tx(overlay.clone(), block, tx, *signature_valid, standing)?;
             if let Ok(mut changes) = overlay.changes.write() {
                 changes.extend(writes);
             }
@@ -187,6 +198,7 @@ impl Executor {
         block: &BlockContext,
         stx: &SignedTransaction,
         signature_valid: bool,
+        standing: Standing,
     ) -> Result<(Receipt, Changes), StateUnreadable> {
         let tx = &stx.tx;
         let tx_hash = stx.hash();
@@ -214,7 +226,7 @@ impl Executor {
         } else {
             Err("signature does not verify".to_owned())
         };
-        let at = admission::in_block(&block.chain_id, block.height, expected);
+        let at = admission::in_block(&block.chain_id, block.height, expected, standing);
         if let Err(refusal) = admission::check(tx, signature, &at) {
             // `check` judges no size, so each of its refusals has a receipt code.
             let code = refusal

@@ -39,6 +39,7 @@ pub mod memstate;
 pub mod outcome;
 pub mod runtime;
 pub mod signatures;
+pub mod standing;
 pub mod validate;
 
 pub use executor::{BlockContext, BlockOutcome, Changes, Executor};

@@ -33,6 +33,10 @@ pub enum FailureCode {
     BadNonce = admission::RECEIPT_BAD_NONCE,
     /// An equivocation report that does not prove its offence (nothing is recorded).
     EvidenceInvalid = 11,
+    /// The sender is no member's key (a refusal: nothing changes).
+    NotMember = admission::RECEIPT_NOT_MEMBER,
+    /// The sender's organisation is suspended or revoked (a refusal).
+    NotActive = admission::RECEIPT_NOT_ACTIVE,
 }
 
 /// The result of one call.

@@ -6,7 +6,9 @@ use crate::metrics::Metrics;
 use crate::runner::Inbox;
 use crossbeam_channel::{Sender, TrySendError};
 use filiera_api::{Admission, BatchAdmission, NodeHandle, Progress, Rejection, RejectionKind};
+use filiera_storage::Store;
 use filiera_types::SignedTransaction;
+use filiera_types::admission;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +25,8 @@ pub struct ServiceHandle {
     pub verifying: Arc<tokio::sync::Semaphore>,
     /// The mempool's bounds: a full pool refuses before verification.
     pub mempool: MempoolLimits,
+    /// The committed state: a stranger is refused before verification.
+    pub store: Arc<Store>,
 }
 
 /// Client batches being verified at once, at most: beyond, a batch is
@@ -80,12 +84,28 @@ fn rejection(e: &AdmitError) -> Rejection {
     }
 }
 
+/// A non-member's transaction, refused by a state read before its signature
+/// is verified (the driver judges again: the standing may change meanwhile).
+/// An unreadable state refuses nothing here.
+pub fn stranger(store: &Store, tx: &SignedTransaction) -> Option<AdmitError> {
+    let next_height = store.last_height().ok()?.unwrap_or(0) + 1;
+    let standing = crate::chain::committed_standing(store, &tx.tx.sender, next_height).ok()?;
+    admission::standing_allows(&tx.tx, standing)
+        .err()
+        .map(AdmitError::Refused)
+}
+
 impl NodeHandle for ServiceHandle {
     fn submit(&self, tx: SignedTransaction) -> Admission {
         if self.metrics.mempool_reported_full(&self.mempool) {
             self.metrics.count_refused(&POOL_FULL);
             let full = rejection(&POOL_FULL);
             return Box::pin(async move { Err(full) });
+        }
+        if let Some(e) = stranger(&self.store, &tx) {
+            self.metrics.count_refused(&e);
+            let rejection = rejection(&e);
+            return Box::pin(async move { Err(rejection) });
         }
         // Verified here, on the API's threads, so that the driver's thread
         // (consensus, execution, commit) spends no time on signatures.
@@ -110,13 +130,33 @@ impl NodeHandle for ServiceHandle {
         }
         let inbox = self.inbox.clone();
         let metrics = self.metrics.clone();
+        let store = self.store.clone();
         let permit = self.verifying.clone().try_acquire_owned();
         Box::pin(async move {
             let Ok(permit) = permit else {
                 return vec![Err(busy("the node is verifying other batches; retry later")); count];
             };
-            // Signatures on the blocking pool, spread over the cores.
-            let checked = tokio::task::spawn_blocking(move || Verified::check_all(txs)).await;
+            // Standing, then signatures, on the blocking pool: a stranger's
+            // transactions cost a state read each, no verification.
+            let checked = tokio::task::spawn_blocking(move || {
+                let standing: Vec<Option<AdmitError>> =
+                    txs.iter().map(|tx| stranger(&store, tx)).collect();
+                let members: Vec<SignedTransaction> = txs
+                    .into_iter()
+                    .zip(&standing)
+                    .filter(|(_, refused)| refused.is_none())
+                    .map(|(tx, _)| tx)
+                    .collect();
+                let mut verified = Verified::check_all(members).into_iter();
+                standing
+                    .into_iter()
+                    .map(|refused| match refused {
+                        Some(e) => Err(e),
+                        None => verified.next().unwrap_or(Err(POOL_FULL)),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await;
             drop(permit);
             let Ok(checked) = checked else {
                 return vec![Err(busy("the node is stopping")); count];
@@ -134,6 +174,13 @@ impl NodeHandle for ServiceHandle {
                         refusals.push(Some(rejection(&e)));
                     }
                 }
+            }
+            if verified.is_empty() {
+                // Nothing for the driver: all refused here.
+                return refusals
+                    .into_iter()
+                    .map(|r| Err(r.unwrap_or_else(|| busy("no answer for this transaction"))))
+                    .collect();
             }
             let answers =
                 match ask_driver(&inbox, |reply| Event::SubmitBatch(verified, reply)).await {

@@ -117,6 +117,21 @@ fn pre_verify(
         .txs_refused
         .with_label_values(&["nonce"])
         .inc_by(used.len() as u64);
+    // Only members write: a stranger's transaction is not worth a signature
+    // check. No honest node gossips one, but a suspension may have raced it:
+    // the message is neither forwarded nor blamed.
+    let total_fresh = fresh.len();
+    let fresh: Vec<_> = fresh
+        .into_iter()
+        .filter(|tx| match crate::handle::stranger(store, tx) {
+            Some(e) => {
+                metrics.count_refused(&e);
+                false
+            }
+            None => true,
+        })
+        .collect();
+    let strangers = total_fresh - fresh.len();
     // A full pool would refuse them after their signatures were checked; the
     // block that carries them is checked anyway (gossip is lossy by design).
     if metrics.mempool_reported_full(limits) {
@@ -130,10 +145,12 @@ fn pre_verify(
         .filter_map(|r| r.inspect_err(|e| metrics.count_refused(e)).ok())
         .collect();
     // A bad signature is the same for every node: no honest peer forwards one.
-    let verdict = if verified.len() == total {
-        Verdict::Accept
-    } else {
+    let verdict = if verified.len() != total {
         Verdict::Reject
+    } else if strangers > 0 {
+        Verdict::Ignore
+    } else {
+        Verdict::Accept
     };
     (Some(verdict), Some(Event::GossipedTxs(verified)))
 }
@@ -346,6 +363,7 @@ pub fn run(
                 crate::handle::SUBMIT_BATCHES_MAX,
             )),
             mempool: spec.mempool,
+            store: store.clone(),
         }),
         store: store.clone(),
         chain_id: genesis.chain_id.as_str().to_owned(),
@@ -406,8 +424,37 @@ mod tests {
     use super::*;
     use filiera_types::{ChainId, ContractCall, ContractId, MethodName, Transaction};
 
+    /// The authority's key in the test store, so a member.
+    const MEMBER: [u8; 32] = [3; 32];
+
+    /// A store whose only member is the authority key `MEMBER`.
+    fn store_with_a_member(dir: &std::path::Path) -> Store {
+        use filiera_contract_api::registry::AuthorityRecord;
+        use filiera_contract_api::{contract_ids, encode, keys};
+        let store = Store::open(&dir.join("db"), StorageConfig::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let authority = AuthorityRecord {
+            org: "regione-marche".into(),
+            keys: vec![SecretKey::from_seed(&MEMBER).public_key().0],
+            threshold: 1,
+        };
+        let mut state = std::collections::BTreeMap::new();
+        state.insert(
+            keys::state_key(contract_ids::REGISTRY, keys::AUTHORITY),
+            Some(encode(&authority)),
+        );
+        store
+            .init_genesis(filiera_types::Hash::ZERO, state)
+            .unwrap_or_else(|e| panic!("{e}"));
+        store
+    }
+
     fn gossip_of_two() -> PeerEvent<libp2p::PeerId> {
-        let key = SecretKey::from_seed(&[3; 32]);
+        gossip_of_two_by(&SecretKey::from_seed(&MEMBER))
+    }
+
+    fn gossip_of_two_by(key: &SecretKey) -> PeerEvent<libp2p::PeerId> {
+        let key = key.clone();
         let tx = |nonce| {
             Transaction {
                 chain_id: ChainId::new("filiera-test").unwrap_or_else(|e| panic!("{e}")),
@@ -436,8 +483,7 @@ mod tests {
     #[test]
     fn gossip_reaching_a_full_pool_is_dropped_unverified() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store = Store::open(&dir.path().join("db"), StorageConfig::default())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let store = store_with_a_member(dir.path());
         let metrics = Metrics::new().unwrap_or_else(|e| panic!("{e}"));
         let limits = MempoolLimits {
             txs_max: 4,
@@ -459,5 +505,26 @@ mod tests {
         assert_eq!(verdict, Some(Verdict::Ignore), "a full pool blames no one");
         assert_eq!(refused("signature"), 1, "no signature was looked at");
         assert_eq!(refused("busy"), 2);
+    }
+
+    /// A stranger's gossiped transactions (one forged) are dropped by a
+    /// state read: no signature checked, nothing admitted, the message
+    /// neither forwarded nor blamed (a suspension may have raced it).
+    #[test]
+    fn gossip_from_a_stranger_is_dropped_unverified_and_not_forwarded() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = store_with_a_member(dir.path());
+        let metrics = Metrics::new().unwrap_or_else(|e| panic!("{e}"));
+        let limits = MempoolLimits::default();
+        let stranger = SecretKey::from_seed(&[4; 32]);
+        let (verdict, event) = pre_verify(gossip_of_two_by(&stranger), &metrics, &store, &limits);
+        let Some(Event::GossipedTxs(verified)) = event else {
+            panic!("the driver is told of nothing but an empty batch");
+        };
+        assert!(verified.is_empty());
+        assert_eq!(verdict, Some(Verdict::Ignore));
+        let refused = |reason: &str| metrics.txs_refused.with_label_values(&[reason]).get();
+        assert_eq!(refused("not_member"), 2);
+        assert_eq!(refused("signature"), 0, "no signature was looked at");
     }
 }

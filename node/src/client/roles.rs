@@ -15,7 +15,7 @@ use filiera_contract_api::lots::{
     Commission, EventKind, LotAmount, LotRef, Merge, Recall, Record, RegisterProduct, Split,
     Transform,
 };
-use filiera_contract_api::registry::{AuthorityAction, Role, SiteRecord};
+use filiera_contract_api::registry::{AuthorityAction, OrgStatus, Role, SiteRecord};
 use filiera_types::ContractCall;
 use std::path::PathBuf;
 
@@ -244,6 +244,21 @@ pub enum AuthorityCmd {
         /// Stop letting it connect.
         #[arg(long)]
         remove: bool,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Propose to suspend, reinstate or revoke an organisation: a suspended
+    /// or revoked organisation's keys may send no transaction at all.
+    #[command(
+        after_help = "Example:\n  filiera authority status --org caseificio-nuovo --set suspended --key authority/key-0.json"
+    )]
+    Status {
+        /// Organisation id.
+        #[arg(long)]
+        org: String,
+        /// active, suspended or revoked.
+        #[arg(long = "set")]
+        status: String,
         #[command(flatten)]
         signer: Signer,
     },
@@ -508,6 +523,15 @@ pub fn attest(cmd: AttestCmd, json: bool) -> Result<()> {
     Ok(())
 }
 
+fn org_status(text: &str) -> Result<OrgStatus> {
+    Ok(match text {
+        "active" => OrgStatus::Active,
+        "suspended" => OrgStatus::Suspended,
+        "revoked" => OrgStatus::Revoked,
+        other => anyhow::bail!("--set {other:?}: expected active, suspended or revoked"),
+    })
+}
+
 pub fn authority(cmd: AuthorityCmd, json: bool) -> Result<()> {
     let (signer, call, what) = match cmd {
         AuthorityCmd::Onboard {
@@ -570,6 +594,21 @@ pub fn authority(cmd: AuthorityCmd, json: bool) -> Result<()> {
                 signer,
                 actions::propose(&action),
                 format!("proposal to {verb} observer {p2p_key} of {org}"),
+            )
+        }
+        AuthorityCmd::Status {
+            org,
+            status,
+            signer,
+        } => {
+            let action = AuthorityAction::SetOrgStatus {
+                org: org.clone(),
+                status: org_status(&status)?,
+            };
+            (
+                signer,
+                actions::propose(&action),
+                format!("proposal to set {org} {status}"),
             )
         }
         AuthorityCmd::Approve { id, signer } => (

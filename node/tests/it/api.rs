@@ -1155,11 +1155,24 @@ pub fn check_roles_cli(api: &str, dir: &Path) {
         "revoked"
     );
 
+    // Only members write: a key of no organisation is refused at the door.
+    let newcomer = filiera_client::keys::generate().unwrap();
+    let newcomer_file = dir.join("newcomer.json");
+    filiera_client::keys::write(&newcomer_file, &newcomer).unwrap();
+    let foreign_lot = [
+        "lot",
+        "commission",
+        "09521234100010/CU-NEW-1",
+        "--quantity",
+        "1",
+    ];
+    let (ok, _, err) = cli(&foreign_lot, &newcomer_file);
+    assert!(!ok && err.contains("not_member"), "a stranger: {err}");
+    let nonce_url = format!("{api}/v1/accounts/{}/nonce", newcomer.public_key());
+    assert_eq!(json(&nonce_url).1["next_nonce"], 0, "no trace in state");
+
     // The authority: 2 of 3 keys must approve.
-    let new_key = filiera_client::keys::generate()
-        .unwrap()
-        .public_key()
-        .to_hex();
+    let new_key = newcomer.public_key().to_hex();
     let (ok, answer, err) = cli(
         &[
             "authority",
@@ -1197,6 +1210,49 @@ pub fn check_roles_cli(api: &str, dir: &Path) {
         200,
         "approved by 2 of 3"
     );
+    // A member now: its call runs, and the lots contract refuses another's GTIN.
+    let (ok, _, err) = cli(&foreign_lot, &newcomer_file);
+    assert!(
+        !ok && err.contains("refused") && !err.contains("not_member"),
+        "{err}"
+    );
+    assert_eq!(
+        json(&nonce_url).1["next_nonce"],
+        1,
+        "a member's failed call uses its nonce"
+    );
+    // Suspended by the authority, it writes nothing; reinstated, it may again.
+    let set_status = |status: &str| {
+        let (ok, answer, err) = cli(
+            &[
+                "authority",
+                "status",
+                "--org",
+                "caseificio-nuovo-demo",
+                "--set",
+                status,
+            ],
+            &dir.join("authority/key-0.json"),
+        );
+        assert!(ok, "{err}");
+        let proposal = answer["returned"].as_u64().expect("proposal").to_string();
+        let (ok, _, err) = cli(
+            &["authority", "approve", &proposal],
+            &dir.join("authority/key-1.json"),
+        );
+        assert!(ok, "{err}");
+    };
+    set_status("suspended");
+    let (ok, _, err) = cli(&foreign_lot, &newcomer_file);
+    assert!(!ok && err.contains("not_active"), "suspended: {err}");
+    assert_eq!(json(&nonce_url).1["next_nonce"], 1, "no trace in state");
+    set_status("active");
+    let (ok, _, err) = cli(&foreign_lot, &newcomer_file);
+    assert!(
+        !ok && err.contains("refused") && !err.contains("not_active"),
+        "{err}"
+    );
+    assert_eq!(json(&nonce_url).1["next_nonce"], 2);
 
     // The maker recalls the lot.
     let (ok, _, err) = cli(

@@ -123,6 +123,21 @@ fn a_byzantine_validator_flooding_unnamed_blocks_neither_stops_nor_splits_the_ot
         );
     }
     assert!(dropped > 0, "the flood reached the honest nodes");
+    // Only members write: a stranger's well-signed gossip is dropped by every
+    // node, never in a block, never a nonce in state.
+    assert!(report.stranger_txs_published > 0);
+    let stranger = filiera_byzantine::forge::stranger_key().public_key();
+    let mut not_member = 0;
+    for i in honest {
+        let url = net.url(i, &format!("/v1/accounts/{stranger}/nonce"));
+        let nonce: Value = crate::network::get(&url).unwrap();
+        assert_eq!(nonce["next_nonce"], 0, "node {i}: {nonce}");
+        not_member += net.metric(i, "filiera_txs_refused_total{reason=\"not_member\"}");
+    }
+    assert!(
+        not_member > 0,
+        "the stranger's gossip reached the honest nodes"
+    );
     eprintln!(
         "without attack for {ATTACK_S} s: heights {calm_start} to {calm_end}; time per height {}",
         net.height_times(calm_start, calm_end)

@@ -1,5 +1,14 @@
 //! The rules a transaction meets to be in a block, in one place: chain id,
-//! signature, expiry, nonce (and, at the door, size).
+//! sender's standing, signature, expiry, nonce (and, at the door, size).
+//!
+//! Only members write: the sender must be a key of an active organisation of
+//! the registry or one of the authority's keys ([`Standing::Member`]); a key
+//! of a validator of the height may only report equivocation evidence
+//! ([`Standing::Validator`]). Anyone else's transaction is refused at the
+//! door and makes a block that carries it invalid, so it never reaches a
+//! block or the state (not even a nonce entry). Standing is judged on the
+//! state before the block: a suspension takes effect from the next block, so
+//! the door and the block it fills agree.
 //!
 //! Two callers judge by them. The mempool, at the door, against the height
 //! the next block will have and the sender's committed nonce, with room for a
@@ -28,13 +37,36 @@ pub const RECEIPT_BAD_SIGNATURE: u16 = 8;
 pub const RECEIPT_EXPIRED: u16 = 9;
 /// Receipt code of a nonce that is not the sender's next.
 pub const RECEIPT_BAD_NONCE: u16 = 10;
+/// Receipt code of a sender that is no member's key (11 is evidence's).
+pub const RECEIPT_NOT_MEMBER: u16 = 12;
+/// Receipt code of a sender whose organisation is suspended or revoked.
+pub const RECEIPT_NOT_ACTIVE: u16 = 13;
+
+/// Who the sender of a transaction is, in the state before its block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// A key of an active organisation, or one of the authority's keys.
+    Member,
+    /// A key of an organisation that is suspended or revoked.
+    Inactive,
+    /// A consensus key of a validator of the height, of no organisation: it
+    /// may report equivocation evidence only.
+    Validator,
+    /// Anyone else.
+    Stranger,
+}
 
 /// Whether a receipt's failure code is a refusal: the transaction should
 /// never have been in a block.
 pub fn is_refusal_receipt(code: u16) -> bool {
     matches!(
         code,
-        RECEIPT_WRONG_CHAIN | RECEIPT_BAD_SIGNATURE | RECEIPT_EXPIRED | RECEIPT_BAD_NONCE
+        RECEIPT_WRONG_CHAIN
+            | RECEIPT_BAD_SIGNATURE
+            | RECEIPT_EXPIRED
+            | RECEIPT_BAD_NONCE
+            | RECEIPT_NOT_MEMBER
+            | RECEIPT_NOT_ACTIVE
     )
 }
 
@@ -52,6 +84,13 @@ pub enum Refusal {
     /// Signed for another chain.
     #[error("transaction is for chain {0}")]
     WrongChain(String),
+    /// The sender is no member's key (or a validator's key calling anything
+    /// but the evidence report).
+    #[error("sender {0} is not a key of a member organisation")]
+    NotMember(String),
+    /// The sender's organisation is suspended or revoked.
+    #[error("sender {0} belongs to an organisation that is not active")]
+    NotActive(String),
     /// The signature does not verify.
     #[error("bad signature: {0}")]
     BadSignature(String),
@@ -89,6 +128,8 @@ impl Refusal {
         match self {
             Refusal::TooLarge { .. } => "too_large",
             Refusal::WrongChain(_) => "wrong_chain",
+            Refusal::NotMember(_) => "not_member",
+            Refusal::NotActive(_) => "not_active",
             Refusal::BadSignature(_) => "bad_signature",
             Refusal::Expiry { .. } => "expired",
             Refusal::NonceUsed { .. } => "nonce_used",
@@ -102,6 +143,8 @@ impl Refusal {
         match self {
             Refusal::TooLarge { .. } => None,
             Refusal::WrongChain(_) => Some(RECEIPT_WRONG_CHAIN),
+            Refusal::NotMember(_) => Some(RECEIPT_NOT_MEMBER),
+            Refusal::NotActive(_) => Some(RECEIPT_NOT_ACTIVE),
             Refusal::BadSignature(_) => Some(RECEIPT_BAD_SIGNATURE),
             Refusal::Expiry { .. } => Some(RECEIPT_EXPIRED),
             Refusal::NonceUsed { .. } | Refusal::NonceGap { .. } => Some(RECEIPT_BAD_NONCE),
@@ -122,6 +165,8 @@ pub struct Point<'a> {
     pub nonce_gap_max: u64,
     /// The furthest expiry let in, in blocks after `height`.
     pub expiry_blocks_max: u64,
+    /// The sender's standing in the state before the block.
+    pub standing: Standing,
 }
 
 /// At the door: the next block's height and the committed nonce, with the
@@ -132,6 +177,7 @@ pub fn door(
     committed_nonce: u64,
     nonce_gap_max: u64,
     expiry_blocks_max: u64,
+    standing: Standing,
 ) -> Point<'_> {
     Point {
         chain_id,
@@ -139,25 +185,33 @@ pub fn door(
         expected_nonce: committed_nonce,
         nonce_gap_max,
         expiry_blocks_max,
+        standing,
     }
 }
 
 /// In a block: exactly the sender's next nonce, any expiry not yet passed.
-pub fn in_block(chain_id: &ChainId, height: u64, expected_nonce: u64) -> Point<'_> {
+pub fn in_block(
+    chain_id: &ChainId,
+    height: u64,
+    expected_nonce: u64,
+    standing: Standing,
+) -> Point<'_> {
     Point {
         chain_id,
         height,
         expected_nonce,
         nonce_gap_max: 0,
         expiry_blocks_max: u64::MAX,
+        standing,
     }
 }
 
 /// Judges `tx` at `at`; `signature_valid` is what `verify_strict` said of its
 /// signature (`Err` carries why not). Checked in this order, so the first
-/// broken rule is the one reported: chain, expiry, nonce, signature. The
-/// signature comes last because it is the costly one: the door judges the
-/// rest before it verifies, and reports what this order reports.
+/// broken rule is the one reported: chain, standing, expiry, nonce,
+/// signature. The signature comes last because it is the costly one: the
+/// door judges the rest before it verifies (a stranger's transaction costs a
+/// state read, not a verification), and reports what this order reports.
 pub fn check(
     tx: &Transaction,
     signature_valid: Result<(), String>,
@@ -166,6 +220,7 @@ pub fn check(
     if tx.chain_id != *at.chain_id {
         return Err(Refusal::WrongChain(tx.chain_id.as_str().to_owned()));
     }
+    standing_allows(tx, at.standing)?;
     let last = at.height.saturating_add(at.expiry_blocks_max);
     if tx.expiry_height < at.height || tx.expiry_height > last {
         return Err(Refusal::Expiry {
@@ -182,6 +237,19 @@ pub fn check(
         return Err(Refusal::NonceGap { expected, found });
     }
     signature_valid.map_err(Refusal::BadSignature)
+}
+
+/// Whether a sender of `standing` may send `tx`.
+pub fn standing_allows(tx: &Transaction, standing: Standing) -> Result<(), Refusal> {
+    let sender = || tx.sender.to_hex();
+    match standing {
+        Standing::Member => Ok(()),
+        Standing::Validator if tx.call.contract.as_str() == crate::evidence::EVIDENCE_CONTRACT => {
+            Ok(())
+        }
+        Standing::Validator | Standing::Stranger => Err(Refusal::NotMember(sender())),
+        Standing::Inactive => Err(Refusal::NotActive(sender())),
+    }
 }
 
 /// At the door, a transaction is also bounded in size.

@@ -66,11 +66,18 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
         let mut nonce_error = None;
         // Timed for the metrics and the debug log; nothing decides by it.
         let started = std::time::Instant::now();
+        // A sender suspended since admission is skipped: the block would be
+        // invalid with its transactions (standing is judged before the block).
         let txs = self.mempool.take(txs_bytes_max, block_txs_max, |tx| {
-            chain.nonce(&tx.tx.sender).unwrap_or_else(|e| {
-                nonce_error = Some(e);
-                u64::MAX
-            })
+            let sender = &tx.tx.sender;
+            let standing = chain.standing(sender, height);
+            match standing.and_then(|s| Ok((s, chain.nonce(sender)?))) {
+                Ok((s, nonce)) => admission::standing_allows(&tx.tx, s).ok().map(|()| nonce),
+                Err(e) => {
+                    nonce_error = Some(e);
+                    None
+                }
+            }
         });
         if let Some(e) = nonce_error {
             return Err(e.into());

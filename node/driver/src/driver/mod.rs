@@ -32,6 +32,7 @@ use filiera_consensus::{
     BlockId, CommitCertificate, Consensus, ConsensusValidatorSet, Height, NamedBlock, NetworkInput,
     Output, ProposalSeen, TimeoutsMs, Timer, to_certificate, wal,
 };
+use filiera_types::admission;
 use filiera_types::block::Block;
 use filiera_types::evidence::{
     EVIDENCE_CONTRACT, EVIDENCE_PER_TX_MAX, Equivocation, from_certificates,

@@ -38,10 +38,13 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
     }
 
     pub(super) fn admit(&mut self, tx: Verified) -> Result<Hash, AdmitError> {
-        let committed_nonce = self
+        let unavailable = |_| AdmitError::Busy("state unavailable");
+        let sender = &tx.tx().tx.sender;
+        let committed_nonce = self.chain.nonce(sender).map_err(unavailable)?;
+        let standing = self
             .chain
-            .nonce(&tx.tx().tx.sender)
-            .map_err(|_| AdmitError::Busy("state unavailable"))?;
+            .standing(sender, self.height())
+            .map_err(unavailable)?;
         let params = self.chain.params();
         let ctx = AdmitContext {
             chain_id: &params.chain_id,
@@ -49,6 +52,7 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
             committed_nonce,
             tx_bytes_max: params.tx_bytes_max,
             tx_expiry_blocks_max: params.tx_expiry_blocks_max,
+            standing,
         };
         let result = self.mempool.admit_verified(tx, &ctx);
         if let Err(e) = &result {
@@ -61,6 +65,15 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
     /// node would take it), else `Accept` whatever admission says: races on
     /// nonces are normal between nodes, and a refusal is not misbehaviour.
     pub(super) fn admit_unverified(&mut self, tx: SignedTransaction) -> Verdict {
+        // A stranger's transaction costs a state read, not a verification;
+        // it may be a race with a suspension, so no blame, but no forwarding.
+        let sender = tx.tx.sender;
+        if let Ok(standing) = self.chain.standing(&sender, self.height())
+            && let Err(refusal) = admission::standing_allows(&tx.tx, standing)
+        {
+            self.metrics.count_refused(&AdmitError::Refused(refusal));
+            return Verdict::Ignore;
+        }
         match Verified::check(tx) {
             Ok(v) => {
                 let _ = self.admit(v);

@@ -128,7 +128,15 @@ impl Chain {
         args: Vec<u8>,
     ) -> Receipt {
         let tx = self.tx(signer, contract, method, args);
-        self.block(&[tx]).receipts.remove(0)
+        let receipt = self.block(&[tx]).receipts.remove(0);
+        // A refusal (a node would never have let it in) uses no nonce.
+        if let TxStatus::Failed { code, .. } = &receipt.status
+            && filiera_types::admission::is_refusal_receipt(*code)
+            && let Some(nonce) = self.nonces.get_mut(&signer.public_key())
+        {
+            *nonce -= 1;
+        }
+        receipt
     }
 
     /// Submits and asserts success.

@@ -125,8 +125,15 @@ fn a_double_vote_is_recorded_once_whoever_reports_it_and_in_whichever_order() {
     let mut chain = chain();
     reach(&mut chain, 5);
     let pair = double_vote(71, 3);
-    // The reporter is not a member nor a validator: any key may report.
+    // Only members write: a key of no one may not even report evidence...
     let r = report(&mut chain, 99, std::slice::from_ref(&pair));
+    assert!(
+        matches!(r.status, TxStatus::Failed { code: 12, .. }),
+        "{:?}",
+        r.status
+    );
+    // ...but a validator of the height may, though it is no organisation's key.
+    let r = report(&mut chain, 72, std::slice::from_ref(&pair));
     assert_eq!(r.status, TxStatus::Success);
     let offence = Offence {
         validator: key(71).public_key().address(),
@@ -145,8 +152,9 @@ fn a_double_vote_is_recorded_once_whoever_reports_it_and_in_whichever_order() {
         .unwrap();
     let record: EvidenceRecord = encoding::decode("record", &stored, usize::MAX).unwrap();
     assert_eq!(record.evidence, pair.clone().canonical());
-    assert_eq!(record.reported_height, 5);
-    assert_eq!(record.reporter, key(99).public_key());
+    // Reported in the block after the stranger's refused one.
+    assert_eq!(record.reported_height, 6);
+    assert_eq!(record.reporter, key(72).public_key());
     // Anyone with the set can check what the chain recorded.
     let set: ValidatorSet = encoding::decode(
         "set",

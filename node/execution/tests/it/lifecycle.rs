@@ -585,14 +585,23 @@ fn authority_actions_need_the_threshold_and_distinct_keys() {
         "one approval is not enough"
     );
     chain.refused(&a, REGISTRY, "approve", encode(&id), "already approved");
+    // A key of no organisation yet is refused before any contract runs.
     chain.refused(
         &newcomer,
         REGISTRY,
         "approve",
         encode(&id),
-        "only an authority key",
+        "not a key of a member organisation",
     );
     chain.ok(&b, REGISTRY, "approve", encode(&id));
+    // Once a member, it runs the contract, which wants an authority key.
+    chain.refused(
+        &newcomer,
+        REGISTRY,
+        "propose",
+        encode(&action),
+        "only an authority key",
+    );
     assert!(
         chain
             .state
@@ -625,6 +634,6 @@ fn authority_actions_need_the_threshold_and_distinct_keys() {
             uom: "kg".into(),
             max_yield_permille: 1000,
         }),
-        "may not do this",
+        "belongs to an organisation that is not active",
     );
 }

@@ -3,11 +3,13 @@
 use crate::mempool::tx;
 use crossbeam_channel::{Receiver, bounded};
 use filiera_api::NodeHandle;
+use filiera_execution::genesis::genesis_state;
 use filiera_service::Event;
 use filiera_service::handle::{SUBMIT_BATCHES_MAX, ServiceHandle};
 use filiera_service::mempool::MempoolLimits;
 use filiera_service::metrics::Metrics;
 use filiera_service::runner::Inbox;
+use filiera_storage::{StorageConfig, Store};
 use filiera_types::{Hash, SecretKey, SignedTransaction};
 use std::sync::Arc;
 
@@ -18,23 +20,37 @@ const LIMITS: MempoolLimits = MempoolLimits {
     nonce_gap_max: 10,
 };
 
+/// A handle over a real store at the test genesis (a producer with key 42).
 fn handle() -> (ServiceHandle, Receiver<Inbox>) {
     let (inbox, events) = bounded(16);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db"), StorageConfig::default()).unwrap();
+    let state = genesis_state(&crate::driver::genesis(&[1]))
+        .into_iter()
+        .map(|(k, v)| (k, Some(v)))
+        .collect();
+    store.init_genesis(Hash::ZERO, state).unwrap();
+    // The store stays open; the directory goes when the test process ends.
+    std::mem::forget(dir);
     let handle = ServiceHandle {
         inbox,
         metrics: Arc::new(Metrics::new().unwrap()),
         verifying: Arc::new(tokio::sync::Semaphore::new(SUBMIT_BATCHES_MAX)),
         mempool: LIMITS,
+        store: Arc::new(store),
     };
     (handle, events)
 }
 
-/// Two good transactions and, between them, one whose signature fails.
+/// Two good transactions of a member and, between them, one whose signature fails.
 fn batch() -> Vec<SignedTransaction> {
-    let key = SecretKey::from_seed(&[9; 32]);
-    let mut forged = tx(&key, 1, 50);
+    signed_by(&crate::driver::key(42))
+}
+
+fn signed_by(key: &SecretKey) -> Vec<SignedTransaction> {
+    let mut forged = tx(key, 1, 50);
     forged.tx.call.args[0] ^= 1;
-    vec![tx(&key, 0, 50), forged, tx(&key, 2, 50)]
+    vec![tx(key, 0, 50), forged, tx(key, 2, 50)]
 }
 
 fn refused(metrics: &Metrics, reason: &str) -> u64 {
@@ -96,4 +112,25 @@ fn a_pool_with_room_checks_signatures_and_hands_the_good_ones_over() {
     assert_eq!(answers[1].as_ref().unwrap_err().code(), "bad_signature");
     assert_eq!(refused(&handle.metrics, "signature"), 1);
     assert_eq!(refused(&handle.metrics, "busy"), 0);
+}
+
+/// Only members write: a stranger's transactions are refused by a state
+/// read, their signatures never checked (a forged one is refused the same),
+/// and nothing reaches the driver.
+#[test]
+fn a_strangers_transactions_are_refused_before_their_signatures_are_checked() {
+    let rt = runtime();
+    let (handle, events) = handle();
+    let stranger = SecretKey::from_seed(&[9; 32]);
+    let answers = rt.block_on(handle.submit_batch(signed_by(&stranger)));
+    let codes: Vec<_> = answers
+        .iter()
+        .map(|a| a.as_ref().unwrap_err().code())
+        .collect();
+    assert_eq!(codes, ["not_member", "not_member", "not_member"]);
+    let single = rt.block_on(handle.submit(signed_by(&stranger).remove(0)));
+    assert_eq!(single.unwrap_err().code(), "not_member");
+    assert_eq!(refused(&handle.metrics, "not_member"), 4);
+    assert_eq!(refused(&handle.metrics, "signature"), 0);
+    assert!(events.try_recv().is_err(), "nothing reached the driver");
 }

@@ -1,5 +1,5 @@
 use filiera_service::mempool::{AdmitContext, AdmitError, Mempool, MempoolLimits, Verified};
-use filiera_types::admission::Refusal;
+use filiera_types::admission::{Refusal, Standing};
 use filiera_types::{
     ChainId, ContractCall, ContractId, MethodName, SecretKey, SignedTransaction, Transaction,
 };
@@ -32,6 +32,7 @@ fn ctx(chain: &ChainId, committed_nonce: u64) -> AdmitContext<'_> {
         committed_nonce,
         tx_bytes_max: 1024,
         tx_expiry_blocks_max: 100,
+        standing: Standing::Member,
     }
 }
 
@@ -135,13 +136,19 @@ fn blocks_take_senders_in_turn_with_consecutive_nonces_and_prune_frees_everythin
     pool.admit(tx(&quiet, 0, 50), &ctx(&c, 0)).unwrap();
     // A nonce gap: quiet's nonce 2 must wait for nonce 1.
     pool.admit(tx(&quiet, 2, 50), &ctx(&c, 0)).unwrap();
-    let first = pool.take(usize::MAX, 2, |_| 0);
+    let first = pool.take(usize::MAX, 2, |_| Some(0));
     let senders: Vec<_> = first.iter().map(|t| t.tx.sender).collect();
     assert!(
         senders.contains(&busy.public_key()) && senders.contains(&quiet.public_key()),
         "two slots go to two senders, not both to the busy one"
     );
-    let all = pool.take(usize::MAX, 100, |_| 0);
+    // A sender suspended since admission (no nonce to take from) is skipped.
+    let without_busy = pool.take(usize::MAX, 100, |t| {
+        (t.tx.sender != busy.public_key()).then_some(0)
+    });
+    assert_eq!(without_busy.len(), 1);
+    assert_eq!(without_busy[0].tx.sender, quiet.public_key());
+    let all = pool.take(usize::MAX, 100, |_| Some(0));
     let quiet_nonces: Vec<u64> = all
         .iter()
         .filter(|t| t.tx.sender == quiet.public_key())
@@ -160,7 +167,7 @@ fn blocks_take_senders_in_turn_with_consecutive_nonces_and_prune_frees_everythin
     assert_eq!(busy_nonces, (0..10).collect::<Vec<_>>());
     // A byte limit is a limit.
     let one = all[0].encode().len();
-    assert_eq!(pool.take(one * 3, 100, |_| 0).len(), 3);
+    assert_eq!(pool.take(one * 3, 100, |_| Some(0)).len(), 3);
     // Committing busy's ten and quiet's first leaves quiet's 2; expiry drops it.
     let mut committed = BTreeMap::new();
     committed.insert(busy.public_key().address(), 10);
