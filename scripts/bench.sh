@@ -102,7 +102,7 @@ LOOKUPS="$OUT/lookups.md"
 if command -v wrk >/dev/null 2>&1; then
   NET="$(mktemp -d)/net"
   BASE=$(python3 scripts/free-ports.py 8)
-  FILIERA_API_RATE_LIMIT_PER_IP_PER_S=0 "$BIN/filiera" localnet --validators 4 --dir "$NET" \
+  FILIERA_API_RATE_LIMIT_PER_IP_PER_S=0 FILIERA_API_WRITE_RATE_LIMIT_PER_IP_PER_S=0 "$BIN/filiera" localnet --validators 4 --dir "$NET" \
     --p2p-base-port "$BASE" --api-base-port $((BASE + 4)) >"$OUT/lookups-net.log" 2>&1 &
   NETPID=$!
   API="http://127.0.0.1:$((BASE + 4))"

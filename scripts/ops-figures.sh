@@ -36,7 +36,7 @@ REPLAY_KEY=$("$BIN/filiera" --json keys show "$NET/replay/keys/p2p.json" | pytho
 for i in 0 1 2 3; do
   sed -i "s#observers = \[\]#observers = [\"$SNAP_KEY\", \"$REPLAY_KEY\"]#" "$NET/node$i/config.toml"
 done
-export FILIERA_API_RATE_LIMIT_PER_IP_PER_S=0
+export FILIERA_API_RATE_LIMIT_PER_IP_PER_S=0 FILIERA_API_WRITE_RATE_LIMIT_PER_IP_PER_S=0
 for i in 0 1 2 3; do
   "$BIN/filiera" start --home "$NET/node$i" >"$NET/node$i.log" 2>&1 &
   PIDS+=($!)

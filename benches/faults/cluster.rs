@@ -250,6 +250,7 @@ impl Cluster {
         if !rate_limited {
             // All the harness's requests come from one address (the API proxy).
             cmd.env("FILIERA_API_RATE_LIMIT_PER_IP_PER_S", "0");
+            cmd.env("FILIERA_API_WRITE_RATE_LIMIT_PER_IP_PER_S", "0");
         }
         if let Some(offset) = skew_s {
             let lib = self

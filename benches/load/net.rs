@@ -96,6 +96,7 @@ impl Localnet {
                 .arg(&home)
                 // The generator is one client sending thousands of requests a second.
                 .env("FILIERA_API_RATE_LIMIT_PER_IP_PER_S", "0")
+                .env("FILIERA_API_WRITE_RATE_LIMIT_PER_IP_PER_S", "0")
                 .stdout(log.try_clone()?)
                 .stderr(log)
                 .spawn()

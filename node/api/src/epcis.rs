@@ -143,9 +143,22 @@ pub async fn capture_edge(State(s): State<ApiState>, mut request: Request, next:
         }
         .into_response();
     }
+    // Counted against the writer's allowance as the transactions its events
+    // may become: one per started CAPTURE_BYTES_PER_TX of the declared body.
+    let bytes = declared_bytes.unwrap_or(filiera_epcis::DOCUMENT_BYTES_MAX as u64);
+    let txs = u32::try_from(1 + bytes / CAPTURE_BYTES_PER_TX).unwrap_or(u32::MAX);
+    if let Some(writer) = request.extensions().get::<crate::rest::Writer>()
+        && let Err(limited) = writer.charge(txs)
+    {
+        return crate::too_many(limited, "transactions");
+    }
     request.extensions_mut().insert(CaptureClient(client));
     next.run(request).await
 }
+
+/// Bytes of an EPCIS document counted as one transaction by the write limit
+/// (an event of a typical document takes 1 to 2 KiB).
+pub const CAPTURE_BYTES_PER_TX: u64 = 2_048;
 
 /// `POST /epcis/capture`: an EPCIS 2.0 document from an organisation's software.
 #[utoipa::path(post, path = "/epcis/capture", tag = "epcis",

@@ -21,6 +21,7 @@ pub mod epcis;
 pub mod error;
 pub mod handle;
 pub mod ids;
+pub mod limiter;
 pub mod page;
 pub mod qr;
 pub mod reads;
@@ -32,7 +33,8 @@ pub use filiera_verify::views;
 mod assets;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::Next;
 use axum::routing::{get, post};
 use filiera_storage::Store;
 use std::sync::Arc;
@@ -136,13 +138,22 @@ pub async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
 }
 
 /// Operator limits of the HTTP API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiLimits {
-    /// Requests per second each client IP may make to the public read
+    /// Requests per second each client may make to the public read
     /// endpoints (resolver, labels, `/v1` reads); 0 turns the limit off.
     pub rate_per_ip_per_s: u32,
-    /// Requests a client IP may make in a burst before the rate applies.
+    /// Read requests a client may make in a burst before the rate applies.
     pub burst_per_ip: u32,
+    /// Transactions per second each client may submit (single, batch,
+    /// EPCIS capture); 0 turns the limit off.
+    pub write_txs_per_ip_per_s: u32,
+    /// Transactions a client may submit in a burst (a batch counts each).
+    pub write_txs_burst_per_ip: u32,
+    /// Clients each allowance table holds, at most (see [`limiter`]).
+    pub clients_max: usize,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` name the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Longest a request may take, ms; then 408.
     pub request_timeout_ms: u64,
     /// Longest a client may take to send a request's headers, ms, and to
@@ -158,6 +169,10 @@ impl Default for ApiLimits {
         ApiLimits {
             rate_per_ip_per_s: 100,
             burst_per_ip: 200,
+            write_txs_per_ip_per_s: 200,
+            write_txs_burst_per_ip: 2_000,
+            clients_max: 65_536,
+            trusted_proxies: Vec::new(),
             request_timeout_ms: 10_000,
             header_read_timeout_ms: 5_000,
             connections_max: 10_000,
@@ -165,14 +180,62 @@ impl Default for ApiLimits {
     }
 }
 
-fn too_many(_: tower_governor::GovernorError) -> axum::response::Response {
+/// The 429 of a spent allowance, with `Retry-After`.
+pub fn too_many(limited: limiter::Limited, what: &str) -> axum::response::Response {
     use axum::response::IntoResponse;
-    error::ApiError {
+    let error = error::ApiError {
         status: axum::http::StatusCode::TOO_MANY_REQUESTS,
         code: "rate_limited",
-        message: "too many requests from this address; slow down".into(),
+        message: if limited.too_large {
+            format!("more {what} at once than this node allows any client; send fewer")
+        } else {
+            format!("too many {what} from this address; slow down")
+        },
+    };
+    (
+        [(
+            axum::http::header::RETRY_AFTER,
+            limited.retry_after_s.to_string(),
+        )],
+        error,
+    )
+        .into_response()
+}
+
+/// The client of `request`, as the limits key it (unknown peer: 0.0.0.0).
+pub fn client_of(limiter: &limiter::EdgeLimiter, request: &Request) -> limiter::ClientKey {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    limiter.client(peer, request.headers())
+}
+
+/// Charges one read to the client; a spent allowance is answered 429.
+async fn limit_reads(
+    State(limiter): State<Arc<limiter::EdgeLimiter>>,
+    mut request: Request,
+    next: Next,
+) -> axum::response::Response {
+    let client = client_of(&limiter, &request);
+    if let Err(limited) = limiter.reads.take(client, 1) {
+        return too_many(limited, "requests");
     }
-    .into_response()
+    request.extensions_mut().insert(client);
+    next.run(request).await
+}
+
+/// Names the client of a write (its handler charges by transactions).
+async fn identify_writer(
+    State(limiter): State<Arc<limiter::EdgeLimiter>>,
+    mut request: Request,
+    next: Next,
+) -> axum::response::Response {
+    let client = client_of(&limiter, &request);
+    request
+        .extensions_mut()
+        .insert(rest::Writer { client, limiter });
+    next.run(request).await
 }
 
 /// The router. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`:
@@ -181,8 +244,15 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
     use axum::http::Method;
     use tower_http::cors::{Any, CorsLayer};
     let body_max = state.tx_bytes_max + 1024;
-    // Public reads: anyone's browser may call them (CORS), each address at a bounded rate.
-    let mut public = Router::new()
+    let limiter = Arc::new(limiter::EdgeLimiter::new(&limits));
+    let cors = || {
+        CorsLayer::new()
+            .allow_origin(Any)
+            .allow_methods([Method::GET])
+    };
+    // Public reads: anyone's browser may call them (CORS), each client at a
+    // bounded rate of its own, apart from writes.
+    let reads = Router::new()
         .route("/v1/status", get(rest::status))
         .route("/v1/txs/{hash}", get(rest::tx))
         .route("/v1/blocks/{height}", get(rest::block))
@@ -200,10 +270,23 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
         .route("/01/{gtin}/10/{lot}", get(resolver::lot))
         .route("/01/{gtin}/10/{lot}/21/{serial}", get(resolver::lot_item))
         .route("/01/{gtin}/21/{serial}", get(resolver::serial_only))
-        .route("/01/{gtin}/22/{variant}/10/{lot}", get(resolver::lot_variant))
+        .route(
+            "/01/{gtin}/22/{variant}/10/{lot}",
+            get(resolver::lot_variant),
+        )
         .route("/qr/01/{gtin}/10/{lot}", get(qr::lot_label))
         .route("/qr/sheet/01/{gtin}", get(qr::lot_sheet))
-        // Submissions share the per-address limit (signature checks cost CPU).
+        .route("/epcis/capture/{capture_id}", get(epcis::capture_job))
+        .route("/epcis/events", get(epcis::events))
+        .route("/epcis/events/{event_id}", get(epcis::event))
+        .layer(axum::middleware::from_fn_with_state(
+            limiter.clone(),
+            limit_reads,
+        ))
+        .layer(cors());
+    // Writes: each client's transactions counted against its own allowance
+    // (a batch counts each), so a write flood leaves the reads alone.
+    let writes = Router::new()
         .route("/v1/txs", post(rest::submit))
         .route(
             "/v1/txs/batch",
@@ -218,29 +301,12 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
                     epcis::capture_edge,
                 )),
         )
-        .route("/epcis/capture/{capture_id}", get(epcis::capture_job))
-        .route("/epcis/events", get(epcis::events))
-        .route("/epcis/events/{event_id}", get(epcis::event))
-        .layer(
-            CorsLayer::new()
-                .allow_origin(Any)
-                .allow_methods([Method::GET]),
-        );
-    if limits.rate_per_ip_per_s > 0 {
-        let config = tower_governor::governor::GovernorConfigBuilder::default()
-            .per_nanosecond((1_000_000_000 / u64::from(limits.rate_per_ip_per_s)).max(1))
-            .burst_size(limits.burst_per_ip.max(1))
-            .finish();
-        match config {
-            Some(config) => {
-                public = public
-                    .layer(tower_governor::GovernorLayer::new(config).error_handler(too_many));
-            }
-            None => {
-                tracing::error!("invalid rate limit settings; the public API is not rate limited")
-            }
-        }
-    }
+        .layer(axum::middleware::from_fn_with_state(
+            limiter.clone(),
+            identify_writer,
+        ))
+        .layer(cors());
+    let public = reads.merge(writes);
     let private = Router::new()
         .route("/health", get(rest::health))
         .route("/metrics", get(rest::metrics))

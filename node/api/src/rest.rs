@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use crate::{ApiState, Rejection, RejectionKind, reads, views};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use filiera_types::admission::Refusal;
@@ -41,9 +41,33 @@ pub async fn status(State(s): State<ApiState>) -> Answer {
     })))
 }
 
+/// The client of a write and the limiter that holds its allowance (put in
+/// the request by the router's write layer).
+#[derive(Clone)]
+pub struct Writer {
+    /// The client.
+    pub client: crate::limiter::ClientKey,
+    /// The limiter.
+    pub limiter: std::sync::Arc<crate::limiter::EdgeLimiter>,
+}
+
+impl Writer {
+    /// Takes `txs` transactions from the client's write allowance.
+    pub fn charge(&self, txs: u32) -> Result<(), crate::limiter::Limited> {
+        self.limiter.writes.take(self.client, txs)
+    }
+}
+
 /// `POST /v1/txs`: a borsh-encoded signed transaction.
 #[utoipa::path(post, path = "/v1/txs", tag = "transactions", request_body(content_type = "application/octet-stream", description = "A borsh-encoded signed transaction"), responses((status = 202, description = "Admitted; its hash"), (status = 400, description = "malformed_transaction"), (status = 403, description = "not_member (the sender is no key of a member organisation), not_active (its organisation is suspended or revoked)"), (status = 409, description = "duplicate"), (status = 422, description = "bad_signature, wrong_chain, expired, nonce_used, nonce_gap, too_large"), (status = 429, description = "rate_limited"), (status = 503, description = "busy or timeout, with Retry-After (seconds)")))]
-pub async fn submit(State(s): State<ApiState>, body: Bytes) -> Response {
+pub async fn submit(
+    State(s): State<ApiState>,
+    writer: Option<Extension<Writer>>,
+    body: Bytes,
+) -> Response {
+    if let Some(Err(limited)) = writer.map(|w| w.charge(1)) {
+        return crate::too_many(limited, "transactions");
+    }
     let tx = match SignedTransaction::decode(&body) {
         Ok(tx) => tx,
         Err(e) => {
@@ -84,7 +108,11 @@ pub const TX_SUBMIT_BATCH_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// `POST /v1/txs/batch`: borsh-encoded signed transactions (a `Vec`), each
 /// admitted or refused on its own, in order; answers one result per transaction.
 #[utoipa::path(post, path = "/v1/txs/batch", tag = "transactions", request_body(content_type = "application/octet-stream", description = "A borsh-encoded Vec of signed transactions, at most TX_SUBMIT_BATCH_MAX (1,000) and 4 MiB"), responses((status = 200, description = "results: per transaction, {tx_hash} or {code, message} (codes as for POST /v1/txs); accepted: how many were admitted; a Retry-After header (seconds) when any was refused busy or timeout"), (status = 400, description = "malformed_batch"), (status = 413, description = "too_large"), (status = 429, description = "rate_limited")))]
-pub async fn submit_batch(State(s): State<ApiState>, body: Bytes) -> Response {
+pub async fn submit_batch(
+    State(s): State<ApiState>,
+    writer: Option<Extension<Writer>>,
+    body: Bytes,
+) -> Response {
     // The count is the first four bytes (borsh): refuse before decoding anything.
     let count = body
         .get(..4)
@@ -103,7 +131,12 @@ pub async fn submit_batch(State(s): State<ApiState>, body: Bytes) -> Response {
             }
             .into_response();
         }
-        Some(_) => {}
+        Some(n) => {
+            // Counted in transactions, before any is decoded.
+            if let Some(Err(limited)) = writer.map(|w| w.charge(n)) {
+                return crate::too_many(limited, "transactions");
+            }
+        }
     }
     let txs: Vec<SignedTransaction> = match filiera_types::encoding::decode(
         "transaction batch",

@@ -381,7 +381,7 @@ pub fn run(
     tracing::info!(addr = %spec.api_listen, "API listening");
     runtime.spawn(filiera_api::serve(
         listener,
-        filiera_api::router(api_state, api_limits),
+        filiera_api::router(api_state, api_limits.clone()),
         api_limits,
     ));
     admin::spawn(&runtime, &spec.data_dir, store.clone()).map_err(|e| setup("admin socket")(&e))?;

@@ -96,6 +96,20 @@ pub struct ApiConfig {
     /// Requests a client IP may burst before the rate applies.
     #[serde(default = "default_burst")]
     pub rate_limit_burst: u32,
+    /// Transactions per second per client IP submitted (single, batch, EPCIS
+    /// capture), counted apart from reads; 0 = no limit.
+    #[serde(default = "default_write_rate")]
+    pub write_rate_limit_per_ip_per_s: u32,
+    /// Transactions a client IP may submit in a burst (a batch counts each).
+    #[serde(default = "default_write_burst")]
+    pub write_rate_limit_burst: u32,
+    /// Client addresses each rate-limit table remembers, at most.
+    #[serde(default = "default_clients_max")]
+    pub rate_limit_clients_max: u32,
+    /// Reverse proxies (addresses or networks) whose `Forwarded` /
+    /// `X-Forwarded-For` headers name the client.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
     /// Longest a request may take, ms.
     #[serde(default = "default_timeout_ms")]
     pub request_timeout_ms: u64,
@@ -106,6 +120,16 @@ fn default_rate() -> u32 {
 }
 fn default_burst() -> u32 {
     filiera_service::ApiLimits::default().burst_per_ip
+}
+fn default_write_rate() -> u32 {
+    filiera_service::ApiLimits::default().write_txs_per_ip_per_s
+}
+fn default_write_burst() -> u32 {
+    filiera_service::ApiLimits::default().write_txs_burst_per_ip
+}
+fn default_clients_max() -> u32 {
+    // The default (65,536) fits a u32.
+    u32::try_from(filiera_service::ApiLimits::default().clients_max).unwrap_or(u32::MAX)
 }
 fn default_timeout_ms() -> u64 {
     filiera_service::ApiLimits::default().request_timeout_ms
@@ -184,6 +208,10 @@ impl Config {
                 public_base_url: format!("http://{host}:{api_port}"),
                 rate_limit_per_ip_per_s: default_rate(),
                 rate_limit_burst: default_burst(),
+                write_rate_limit_per_ip_per_s: default_write_rate(),
+                write_rate_limit_burst: default_write_burst(),
+                rate_limit_clients_max: default_clients_max(),
+                trusted_proxies: Vec::new(),
                 request_timeout_ms: default_timeout_ms(),
             },
             storage: StoreConfig::default(),
@@ -197,6 +225,7 @@ impl Config {
         let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
         let peers: Vec<String> = self.p2p.peers.iter().map(|p| q(p)).collect();
         let observers: Vec<String> = self.p2p.observers.iter().map(|p| q(p)).collect();
+        let proxies: Vec<String> = self.api.trusted_proxies.iter().map(|p| q(p)).collect();
         format!(
             "# Filiera node configuration.\n\
              # The chain's rules (validators, limits, timeouts) live in genesis.json, not here.\n\n\
@@ -229,6 +258,18 @@ impl Config {
              rate_limit_per_ip_per_s = {rate}\n\
              # Requests a client IP may burst before that rate applies.\n\
              rate_limit_burst = {burst}\n\
+             # Transactions per second per client IP (single, batch, EPCIS capture),\n\
+             # counted apart from reads so a write flood never slows QR scans (0 = no limit).\n\
+             write_rate_limit_per_ip_per_s = {write_rate}\n\
+             # Transactions a client IP may submit in a burst; a batch counts each one.\n\
+             write_rate_limit_burst = {write_burst}\n\
+             # Client addresses each rate-limit table remembers; beyond, newcomers share\n\
+             # one allowance (a flood of fresh addresses cannot grow memory).\n\
+             rate_limit_clients_max = {clients_max}\n\
+             # Reverse proxies in front of this node (addresses or networks such as\n\
+             # \"10.0.0.0/8\"): only their Forwarded / X-Forwarded-For headers are believed.\n\
+             # Behind a proxy not listed here, every client shares the proxy's allowance.\n\
+             trusted_proxies = [{proxies}]\n\
              # Longest a request may take, in milliseconds (then 408).\n\
              request_timeout_ms = {timeout}\n\n\
              [storage]\n\
@@ -265,6 +306,10 @@ impl Config {
             base_url = q(&self.api.public_base_url),
             rate = self.api.rate_limit_per_ip_per_s,
             burst = self.api.rate_limit_burst,
+            write_rate = self.api.write_rate_limit_per_ip_per_s,
+            write_burst = self.api.write_rate_limit_burst,
+            clients_max = self.api.rate_limit_clients_max,
+            proxies = proxies.join(", "),
             timeout = self.api.request_timeout_ms,
             log_format = q(&self.log.format),
             log_filter = q(&self.log.filter),

@@ -14,6 +14,14 @@ pub const RATE_PER_IP_PER_S_MAX: u32 = 100_000;
 /// Largest per-IP burst, requests.
 pub const BURST_MAX: u32 = 1_000_000;
 
+/// Fewest clients a rate-limit table remembers (below, a small office's
+/// addresses would already share the overflow allowance).
+pub const RATE_LIMIT_CLIENTS_MIN: u32 = 1_024;
+/// Most clients a rate-limit table remembers (each costs about 100 bytes).
+pub const RATE_LIMIT_CLIENTS_MAX: u32 = 4_194_304;
+/// Most trusted proxies listed.
+pub const TRUSTED_PROXIES_MAX: usize = 64;
+
 /// Most inbound connections in their handshake (each costs a noise handshake).
 pub const PENDING_INCOMING_MAX: u32 = 1_024;
 /// Most established inbound connections.
@@ -60,6 +68,22 @@ pub const ENV_OPTIONS: &[(&str, &str)] = &[
         "api.rate_limit_per_ip_per_s",
     ),
     ("FILIERA_API_RATE_LIMIT_BURST", "api.rate_limit_burst"),
+    (
+        "FILIERA_API_WRITE_RATE_LIMIT_PER_IP_PER_S",
+        "api.write_rate_limit_per_ip_per_s",
+    ),
+    (
+        "FILIERA_API_WRITE_RATE_LIMIT_BURST",
+        "api.write_rate_limit_burst",
+    ),
+    (
+        "FILIERA_API_RATE_LIMIT_CLIENTS_MAX",
+        "api.rate_limit_clients_max",
+    ),
+    (
+        "FILIERA_API_TRUSTED_PROXIES",
+        "api.trusted_proxies (comma-separated)",
+    ),
     ("FILIERA_API_REQUEST_TIMEOUT_MS", "api.request_timeout_ms"),
     ("FILIERA_LOG_FORMAT", "log.format"),
     ("FILIERA_LOG_FILTER", "log.filter"),
@@ -114,6 +138,16 @@ pub fn apply_env(config: &mut Config, env: &dyn Fn(&str) -> Option<String>) -> R
                 config.api.rate_limit_per_ip_per_s = number(var, &value)?
             }
             "FILIERA_API_RATE_LIMIT_BURST" => config.api.rate_limit_burst = number(var, &value)?,
+            "FILIERA_API_WRITE_RATE_LIMIT_PER_IP_PER_S" => {
+                config.api.write_rate_limit_per_ip_per_s = number(var, &value)?
+            }
+            "FILIERA_API_WRITE_RATE_LIMIT_BURST" => {
+                config.api.write_rate_limit_burst = number(var, &value)?
+            }
+            "FILIERA_API_RATE_LIMIT_CLIENTS_MAX" => {
+                config.api.rate_limit_clients_max = number(var, &value)?
+            }
+            "FILIERA_API_TRUSTED_PROXIES" => config.api.trusted_proxies = list(&value),
             "FILIERA_API_REQUEST_TIMEOUT_MS" => {
                 config.api.request_timeout_ms = number(var, &value)?
             }
@@ -198,6 +232,37 @@ pub fn validate(config: &Config) -> Result<()> {
             config.api.rate_limit_burst
         );
     }
+    if config.api.write_rate_limit_per_ip_per_s > RATE_PER_IP_PER_S_MAX {
+        bail!(
+            "api.write_rate_limit_per_ip_per_s = {}: allowed 0 (no limit) to {RATE_PER_IP_PER_S_MAX}",
+            config.api.write_rate_limit_per_ip_per_s
+        );
+    }
+    if config.api.write_rate_limit_burst == 0 || config.api.write_rate_limit_burst > BURST_MAX {
+        bail!(
+            "api.write_rate_limit_burst = {}: allowed 1 to {BURST_MAX}",
+            config.api.write_rate_limit_burst
+        );
+    }
+    if !(RATE_LIMIT_CLIENTS_MIN..=RATE_LIMIT_CLIENTS_MAX)
+        .contains(&config.api.rate_limit_clients_max)
+    {
+        bail!(
+            "api.rate_limit_clients_max = {}: allowed {RATE_LIMIT_CLIENTS_MIN} to {RATE_LIMIT_CLIENTS_MAX}",
+            config.api.rate_limit_clients_max
+        );
+    }
+    if config.api.trusted_proxies.len() > TRUSTED_PROXIES_MAX {
+        bail!(
+            "api.trusted_proxies lists {}: allowed at most {TRUSTED_PROXIES_MAX}",
+            config.api.trusted_proxies.len()
+        );
+    }
+    for proxy in &config.api.trusted_proxies {
+        if let Err(e) = filiera_api::limiter::parse_proxy(proxy) {
+            bail!("api.trusted_proxies: {e}");
+        }
+    }
     if !(REQUEST_TIMEOUT_MS_MIN..=REQUEST_TIMEOUT_MS_MAX).contains(&config.api.request_timeout_ms) {
         bail!(
             "api.request_timeout_ms = {}: allowed {REQUEST_TIMEOUT_MS_MIN} to {REQUEST_TIMEOUT_MS_MAX}",
@@ -267,6 +332,18 @@ mod tests {
                 "api.rate_limit_burst = 0: allowed 1",
             ),
             (
+                |c| c.api.trusted_proxies = vec!["10.0.0.0/33".into()],
+                "api.trusted_proxies: \"10.0.0.0/33\" is neither",
+            ),
+            (
+                |c| c.api.rate_limit_clients_max = 10,
+                "api.rate_limit_clients_max = 10: allowed 1024",
+            ),
+            (
+                |c| c.api.write_rate_limit_burst = 0,
+                "api.write_rate_limit_burst = 0: allowed 1",
+            ),
+            (
                 |c| c.api.rate_limit_per_ip_per_s = 1_000_000,
                 "api.rate_limit_per_ip_per_s",
             ),
@@ -328,9 +405,14 @@ mod tests {
             }
             "FILIERA_LOG_FORMAT" => Some("json".to_owned()),
             "FILIERA_P2P_INCOMING_PER_IP_MAX" => Some("64".to_owned()),
+            "FILIERA_API_TRUSTED_PROXIES" => Some("10.0.0.0/8, ::1".to_owned()),
+            "FILIERA_API_WRITE_RATE_LIMIT_PER_IP_PER_S" => Some("0".to_owned()),
             _ => None,
         };
         apply_env(&mut c, &env).unwrap();
+        assert_eq!(c.api.trusted_proxies, ["10.0.0.0/8", "::1"]);
+        assert_eq!(c.api.write_rate_limit_per_ip_per_s, 0);
+        validate(&c).expect("proxies given as a network and as an address validate");
         assert_eq!(c.p2p.incoming_per_ip_max, 64);
         assert_eq!(c.api.request_timeout_ms, 2500);
         assert_eq!(c.p2p.peers.len(), 2);

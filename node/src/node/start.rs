@@ -94,6 +94,20 @@ pub fn start(home_dir: &Path, stop_with_parent: bool) -> Result<()> {
         api_limits: filiera_service::ApiLimits {
             rate_per_ip_per_s: config.api.rate_limit_per_ip_per_s,
             burst_per_ip: config.api.rate_limit_burst,
+            write_txs_per_ip_per_s: config.api.write_rate_limit_per_ip_per_s,
+            write_txs_burst_per_ip: config.api.write_rate_limit_burst,
+            // Within RATE_LIMIT_CLIENTS_MAX (checked above), so it fits a usize.
+            clients_max: usize::try_from(config.api.rate_limit_clients_max)
+                .context("api.rate_limit_clients_max")?,
+            trusted_proxies: config
+                .api
+                .trusted_proxies
+                .iter()
+                .map(|p| {
+                    filiera_api::limiter::parse_proxy(p)
+                        .map_err(|e| anyhow::anyhow!("api.trusted_proxies: {e}"))
+                })
+                .collect::<Result<_>>()?,
             request_timeout_ms: config.api.request_timeout_ms,
             ..Default::default()
         },

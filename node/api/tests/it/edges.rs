@@ -277,7 +277,7 @@ async fn slow_headers_are_cut_off_by_the_header_read_timeout() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(filiera_api::serve(
         listener,
-        app(dir.path(), limits),
+        app(dir.path(), limits.clone()),
         limits,
     ));
 
@@ -361,4 +361,174 @@ async fn busy_answers_ask_the_client_to_retry_later() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(retry_after(&r), None);
+}
+
+fn post(
+    uri: &str,
+    body: Vec<u8>,
+    from: std::net::IpAddr,
+    headers: &[(&str, &str)],
+) -> Request<Body> {
+    let mut r = Request::post(uri);
+    for (name, value) in headers {
+        r = r.header(*name, *value);
+    }
+    let mut r = r.body(Body::from(body)).unwrap();
+    r.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::new(from, 40_000)));
+    r
+}
+
+fn read_from(from: std::net::IpAddr, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut r = Request::get("/v1/orgs/nobody");
+    for (name, value) in headers {
+        r = r.header(*name, *value);
+    }
+    let mut r = r.body(Body::empty()).unwrap();
+    r.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::new(from, 40_000)));
+    r
+}
+
+/// Writes are counted in transactions, apart from reads: a client that
+/// spent its write allowance still reads; a batch costs each transaction.
+#[tokio::test]
+async fn writes_are_counted_in_transactions_apart_from_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = ApiLimits {
+        rate_per_ip_per_s: 1,
+        burst_per_ip: 5,
+        write_txs_per_ip_per_s: 1,
+        write_txs_burst_per_ip: 10,
+        ..ApiLimits::default()
+    };
+    let app = app(dir.path(), limits);
+    let writer: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+    let send = |r: Request<Body>| app.clone().oneshot(r);
+
+    // A batch announcing 8 transactions takes 8 of the 10 (then fails to decode).
+    let r = send(post(
+        "/v1/txs/batch",
+        8u32.to_le_bytes().to_vec(),
+        writer,
+        &[],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "charged, then malformed"
+    );
+    // 3 more do not fit, 2 single ones do, the third not.
+    let r = send(post(
+        "/v1/txs/batch",
+        3u32.to_le_bytes().to_vec(),
+        writer,
+        &[],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "8 + 3 > 10");
+    assert!(r.headers().contains_key("retry-after"));
+    for expected in [
+        StatusCode::BAD_REQUEST,
+        StatusCode::BAD_REQUEST,
+        StatusCode::TOO_MANY_REQUESTS,
+    ] {
+        let r = send(post("/v1/txs", b"junk".to_vec(), writer, &[]))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), expected);
+    }
+    // A batch larger than a whole burst can never pass, and says so.
+    let r = send(post(
+        "/v1/txs/batch",
+        11u32.to_le_bytes().to_vec(),
+        "10.0.0.9".parse().unwrap(),
+        &[],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(body(r).await.contains("send fewer"));
+
+    // The write flood left the writer's reads whole: 5 reads pass, the 6th not.
+    for i in 0..6 {
+        let r = send(read_from(writer, &[])).await.unwrap();
+        let expected = if i < 5 {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(r.status(), expected, "read {i}");
+    }
+}
+
+/// Behind a trusted proxy each client has its own allowance; a forwarding
+/// header from anyone else is ignored; an IPv6 /64 is one client.
+#[tokio::test]
+async fn clients_are_told_apart_behind_trusted_proxies_and_by_ipv6_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = ApiLimits {
+        rate_per_ip_per_s: 1,
+        burst_per_ip: 2,
+        trusted_proxies: vec![filiera_api::limiter::parse_proxy("192.168.7.0/24").unwrap()],
+        ..ApiLimits::default()
+    };
+    let app = app(dir.path(), limits);
+    let status = |r: Request<Body>| {
+        let app = app.clone();
+        async move { app.oneshot(r).await.unwrap().status() }
+    };
+    let proxy: std::net::IpAddr = "192.168.7.2".parse().unwrap();
+    let ok = StatusCode::NOT_FOUND;
+    let limited = StatusCode::TOO_MANY_REQUESTS;
+
+    // Two shoppers behind the proxy: 2 reads each, then 429 for each.
+    for shopper in ["203.0.113.5", "203.0.113.6"] {
+        let xff = format!("{shopper}, 192.168.7.9");
+        let h = [("x-forwarded-for", xff.as_str())];
+        assert_eq!(status(read_from(proxy, &h)).await, ok);
+        assert_eq!(status(read_from(proxy, &h)).await, ok);
+        assert_eq!(status(read_from(proxy, &h)).await, limited, "{shopper}");
+    }
+    // The standard header is believed too, and preferred.
+    let h = [
+        ("forwarded", "for=\"[2001:db8::1]:4711\""),
+        ("x-forwarded-for", "203.0.113.5"),
+    ];
+    assert_eq!(
+        status(read_from(proxy, &h)).await,
+        ok,
+        "keyed by Forwarded, not the spent XFF"
+    );
+
+    // A client that is not a proxy cannot pick its key: keyed by its own address.
+    let liar: std::net::IpAddr = "198.51.100.7".parse().unwrap();
+    for (i, fake) in ["203.0.113.50", "203.0.113.51", "203.0.113.52"]
+        .iter()
+        .enumerate()
+    {
+        let h = [("x-forwarded-for", *fake)];
+        let expected = if i < 2 { ok } else { limited };
+        assert_eq!(status(read_from(liar, &h)).await, expected, "lie {i}");
+    }
+
+    // Rotating addresses within one IPv6 /64 shares one allowance; another /64 does not.
+    for (i, addr) in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"]
+        .iter()
+        .enumerate()
+    {
+        let expected = if i < 2 { ok } else { limited };
+        assert_eq!(
+            status(read_from(addr.parse().unwrap(), &[])).await,
+            expected,
+            "{addr}"
+        );
+    }
+    assert_eq!(
+        status(read_from("2001:db8:1:3::1".parse().unwrap(), &[])).await,
+        ok
+    );
 }
