@@ -25,7 +25,7 @@
 //! applies ([`admission`]).
 //!
 //! ```
-//! use filiera_types::admission::{self, Refusal};
+//! use filiera_types::admission::{self, Refusal, Standing};
 //! use filiera_types::{ChainId, ContractCall, ContractId, MethodName, SecretKey};
 //! use filiera_types::{SignedTransaction, Transaction};
 //!
@@ -48,14 +48,19 @@
 //! assert_eq!(received.hash(), signed.hash());
 //! received.verify()?;
 //!
-//! // At a node whose next block is 100, for a sender with no transaction yet.
-//! let door = admission::door(&chain, 100, 0, 1_000, 600);
+//! // At a node whose next block is 100, for a member's key with no
+//! // transaction yet.
+//! let door = admission::door(&chain, 100, 0, 1_000, 600, Standing::Member);
 //! assert_eq!(admission::check(&received.tx, Ok(()), &door), Ok(()));
 //! // In a block after its expiry height, it is refused, with a stable code.
-//! let late = admission::in_block(&chain, 121, 0);
+//! let late = admission::in_block(&chain, 121, 0, Standing::Member);
 //! let refusal = admission::check(&received.tx, Ok(()), &late).unwrap_err();
 //! assert!(matches!(refusal, Refusal::Expiry { .. }));
 //! assert_eq!(refusal.code(), "expired");
+//! // A key no member organisation lists is refused before anything else.
+//! let stranger = admission::door(&chain, 100, 0, 1_000, 600, Standing::Stranger);
+//! let refusal = admission::check(&received.tx, Ok(()), &stranger).unwrap_err();
+//! assert_eq!(refusal.code(), "not_member");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
