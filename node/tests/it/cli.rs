@@ -242,7 +242,7 @@ fn init_creates_a_home_once() {
     let path = home.join("config.toml");
     let edited = std::fs::read_to_string(&path)
         .unwrap()
-        .replace("rate_limit_burst = 200", "rate_limit_burst = 0");
+        .replace("\nrate_limit_burst = 200", "\nrate_limit_burst = 0");
     std::fs::write(&path, edited).unwrap();
     let err = fails(filiera().args(["start", "--home"]).arg(&home));
     assert!(
