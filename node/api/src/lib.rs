@@ -214,14 +214,13 @@ pub fn client_of(limiter: &limiter::EdgeLimiter, request: &Request) -> limiter::
 /// Charges one read to the client; a spent allowance is answered 429.
 async fn limit_reads(
     State(limiter): State<Arc<limiter::EdgeLimiter>>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> axum::response::Response {
     let client = client_of(&limiter, &request);
     if let Err(limited) = limiter.reads.take(client, 1) {
         return too_many(limited, "requests");
     }
-    request.extensions_mut().insert(client);
     next.run(request).await
 }
 

@@ -205,7 +205,11 @@ impl Table {
 
     /// Clients held now.
     pub fn len(&self) -> usize {
-        self.clients.lock().map(|c| c.by_key.len()).unwrap_or(0)
+        self.clients
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .by_key
+            .len()
     }
 
     /// Whether no client is held.

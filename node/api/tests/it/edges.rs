@@ -363,31 +363,33 @@ async fn busy_answers_ask_the_client_to_retry_later() {
     assert_eq!(retry_after(&r), None);
 }
 
+/// A request from `from` with `headers`, as the server would hand it on.
+fn from_peer(
+    builder: axum::http::request::Builder,
+    body: Vec<u8>,
+    from: std::net::IpAddr,
+    headers: &[(&str, &str)],
+) -> Request<Body> {
+    let builder = headers
+        .iter()
+        .fold(builder, |b, (name, value)| b.header(*name, *value));
+    let mut r = builder.body(Body::from(body)).unwrap();
+    r.extensions_mut()
+        .insert(ConnectInfo(SocketAddr::new(from, 40_000)));
+    r
+}
+
 fn post(
     uri: &str,
     body: Vec<u8>,
     from: std::net::IpAddr,
     headers: &[(&str, &str)],
 ) -> Request<Body> {
-    let mut r = Request::post(uri);
-    for (name, value) in headers {
-        r = r.header(*name, *value);
-    }
-    let mut r = r.body(Body::from(body)).unwrap();
-    r.extensions_mut()
-        .insert(ConnectInfo(SocketAddr::new(from, 40_000)));
-    r
+    from_peer(Request::post(uri), body, from, headers)
 }
 
 fn read_from(from: std::net::IpAddr, headers: &[(&str, &str)]) -> Request<Body> {
-    let mut r = Request::get("/v1/orgs/nobody");
-    for (name, value) in headers {
-        r = r.header(*name, *value);
-    }
-    let mut r = r.body(Body::empty()).unwrap();
-    r.extensions_mut()
-        .insert(ConnectInfo(SocketAddr::new(from, 40_000)));
-    r
+    from_peer(Request::get("/v1/orgs/nobody"), Vec::new(), from, headers)
 }
 
 /// Writes are counted in transactions, apart from reads: a client that
