@@ -14,6 +14,8 @@ dir="${FILIERA_DEVNET_DIR:-./localnet}"
 validators="${FILIERA_VALIDATORS:-4}"
 p2p_port="${FILIERA_P2P_PORT:-26656}"
 api_port="${FILIERA_API_PORT:-8080}"
+# The operators' listeners (/metrics), on loopback, apart from the public API.
+metrics_port="${FILIERA_METRICS_PORT:-9615}"
 if [ "${1:-}" = "--reset" ]; then
   rm -rf "$dir"
 fi
@@ -28,7 +30,7 @@ fresh=1
 [ -f "$dir/genesis.json" ] && fresh=0
 
 "$filiera" localnet --validators "$validators" --dir "$dir" \
-  --p2p-base-port "$p2p_port" --api-base-port "$api_port" &
+  --p2p-base-port "$p2p_port" --api-base-port "$api_port" --metrics-base-port "$metrics_port" &
 localnet=$!
 stop() { kill -TERM "$localnet" 2>/dev/null || true; wait "$localnet" 2>/dev/null || true; }
 trap 'stop; exit 130' INT TERM
@@ -55,7 +57,7 @@ echo
 echo "devnet: $validators validators are finalising blocks. Try:"
 echo "  curl $api/v1/status"
 echo "  curl $api/v1/blocks/1"
-echo "  curl $api/metrics | grep ^filiera_"
+echo "  curl http://127.0.0.1:$metrics_port/metrics | grep ^filiera_   (operator listener, loopback only)"
 echo "Consumer pages (open in a browser; ?lang=en for English):"
 echo "  $api/01/09521234100010/10/CU-2026-0150   Casciotta d'Urbino DOP: two farms' milk, dairy, ageing, attestation, retail"
 echo "  $api/01/09521234100041/10/VJ-2026-032    Verdicchio dei Castelli di Jesi DOC: grapes, vinification, bottling"

@@ -19,15 +19,17 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
-BASE=$(python3 scripts/free-ports.py 16)
+BASE=$(python3 scripts/free-ports.py 24)
 API=$((BASE + 8))
-"$BIN/filiera" genesis new --validators 4 --out "$NET" --p2p-base-port "$BASE" --api-base-port "$API" >/dev/null
+METRICS=$((BASE + 16))
+"$BIN/filiera" genesis new --validators 4 --out "$NET" --p2p-base-port "$BASE" --api-base-port "$API" \
+  --metrics-base-port "$METRICS" >/dev/null
 PEERS=""
 for i in 0 1 2 3; do PEERS="$PEERS\"/ip4/127.0.0.1/tcp/$((BASE + i))\", "; done
 j=4
 for o in snap replay; do
   "$BIN/filiera" init --home "$NET/$o" --genesis "$NET/genesis.json" \
-    --p2p-port $((BASE + j)) --api-port $((API + j)) >/dev/null
+    --p2p-port $((BASE + j)) --api-port $((API + j)) --metrics-port $((METRICS + j)) >/dev/null
   j=$((j + 1))
   sed -i "s#peers = \[\]#peers = [${PEERS%, }]#" "$NET/$o/config.toml"
 done
@@ -43,6 +45,7 @@ for i in 0 1 2 3; do
 done
 NODE0=${PIDS[0]}
 url() { echo "http://127.0.0.1:$((API + $1))$2"; }
+metrics() { echo "http://127.0.0.1:$((METRICS + $1))/metrics"; }
 height() { curl -sf "$(url "$1" /v1/status)" | python3 -c 'import json,sys; print(json.load(sys.stdin)["height"])' 2>/dev/null || echo 0; }
 until [ "$(height 0)" -ge 2 ]; do sleep 0.5; done
 
@@ -55,7 +58,7 @@ DISK_BEFORE=$(du_db)
 echo "loading $EVENTS lot events at $RATE/s..." >&2
 SECONDS_LOAD=$(( (EVENTS + RATE - 1) / RATE ))
 "$BIN/localnet-finality" --dir "$NET" --api "$(url 0 '')" --seconds "$SECONDS_LOAD" --rate "$RATE" >"$OUT/load.json"
-COMMITTED=$(curl -sf "$(url 0 /metrics)" | awk '/^filiera_txs_committed_total /{print $2}')
+COMMITTED=$(curl -sf "$(metrics 0)" | awk '/^filiera_txs_committed_total /{print $2}')
 sleep 5
 DISK_AFTER=$(du_db)
 RSS_PEAK_KB=$(awk '/VmHWM/{print $2}' /proc/$NODE0/status)
@@ -72,7 +75,7 @@ fi
 PIDS+=($!)
 until [ "$(height 4)" -ge "$TIP" ]; do sleep 0.2; done
 T1=$(date +%s%N)
-SNAP_SYNC_BYTES=$(curl -sf "$(url 4 /metrics)" | awk '/^filiera_sync_received_bytes_total /{print $2}')
+SNAP_SYNC_BYTES=$(curl -sf "$(metrics 4)" | awk '/^filiera_sync_received_bytes_total /{print $2}')
 
 echo "join by replay..." >&2
 T2=$(date +%s%N)
@@ -80,7 +83,7 @@ T2=$(date +%s%N)
 PIDS+=($!)
 until [ "$(height 5)" -ge "$TIP" ]; do sleep 0.2; done
 T3=$(date +%s%N)
-REPLAY_BYTES=$(curl -sf "$(url 5 /metrics)" | awk '/^filiera_sync_received_bytes_total /{print $2}')
+REPLAY_BYTES=$(curl -sf "$(metrics 5)" | awk '/^filiera_sync_received_bytes_total /{print $2}')
 
 python3 - "$OUT" <<PY
 import json, sys

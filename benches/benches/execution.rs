@@ -259,7 +259,11 @@ fn block(c: &mut Criterion) {
 
 fn load(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let engine = ContractEngine::new(Some(dir.path().to_path_buf())).expect("engine");
+    let engine = ContractEngine::new(Some(filiera_execution::runtime::ArtifactCache {
+        dir: dir.path().to_path_buf(),
+        mac_key: [7; 32],
+    }))
+    .expect("engine");
     engine.load(LOTS_WASM).expect("compile into the cache");
     let mut group = c.benchmark_group("execution::load");
     // Validation, hashing, the disk artifact's deserialisation and linking

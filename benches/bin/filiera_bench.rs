@@ -176,7 +176,7 @@ fn main() -> Result<()> {
         }
         best = Some(rate);
     }
-    let committed_total = metric(&agent, &net.apis[0], "filiera_txs_committed_total");
+    let committed_total = metric(&agent, &net.metrics[0], "filiera_txs_committed_total");
     drop(net);
     let run = Run {
         command: std::env::args().collect::<Vec<_>>().join(" "),

@@ -206,7 +206,7 @@ fn finish(
     }
     let mut honest_peers_min = u64::MAX;
     for &i in honest {
-        let peers = crate::load::drive::metric(&agent, &net.apis[i], "filiera_peers");
+        let peers = crate::load::drive::metric(&agent, &net.metrics[i], "filiera_peers");
         honest_peers_min = honest_peers_min.min(peers);
         // Every other honest node, at least.
         if peers < (honest.len() - 1) as u64 {

@@ -40,6 +40,8 @@ pub struct Cluster {
     nodes: Vec<Node>,
     /// API base URL of each validator, reachable from the harness.
     pub apis: Vec<String>,
+    /// Each validator's metrics page (its operator listener, through a proxy).
+    pub metrics: Vec<String>,
     /// Each validator's peer port, reachable from the harness (for hostile peers).
     pub p2p_addrs: Vec<SocketAddr>,
     /// First peer port inside the namespaces: validator j listens on
@@ -95,15 +97,17 @@ impl Cluster {
         }
         let n = u16::try_from(validators).context("too many validators")?;
         // Peer ports are per namespace; only the API proxies bind in this one.
-        let api_base = free_ports(3 * n)?;
+        let api_base = free_ports(4 * n)?;
         let p2p_base = api_base + n;
         let p2p_outside_base = p2p_base + n;
+        let metrics_base = p2p_outside_base + n;
         run(Command::new(bin)
             .args(["genesis", "new", "--validators", &validators.to_string()])
             .arg("--out")
             .arg(dir)
             .args(["--p2p-base-port", &p2p_base.to_string()])
             .args(["--api-base-port", &api_base.to_string()])
+            .args(["--metrics-base-port", &metrics_base.to_string()])
             .args(["--load-keys", &LOAD_KEYS_PER_ORG.to_string()])
             .stdout(Stdio::null()))?;
         crate::faults::netns::remove_stale();
@@ -122,6 +126,9 @@ impl Cluster {
             dir: dir.to_owned(),
             apis: (0..n)
                 .map(|i| format!("http://127.0.0.1:{}", api_base + i))
+                .collect(),
+            metrics: (0..n)
+                .map(|i| format!("http://127.0.0.1:{}/metrics", metrics_base + i))
                 .collect(),
             p2p_addrs: (0..n).map(|i| loopback(p2p_outside_base + i)).collect(),
             p2p_base,
@@ -144,21 +151,24 @@ impl Cluster {
             }
         }
         for i in 0..validators {
+            // A listener here leading, unshaped, to `to` in node i's namespace.
+            let expose = |here: std::net::SocketAddr, to: u16| -> Result<()> {
+                let target = Target {
+                    namespace: Some(Arc::clone(&cluster.nodes[i].ns)),
+                    addr: loopback(to),
+                };
+                let listener = TcpListener::bind(here)?;
+                proxy::spawn(listener, target, Arc::new(Shape::default()), seed);
+                Ok(())
+            };
             // The API, untouched by faults: the harness's view of node i.
-            let port = api_base + i as u16;
-            let listener = TcpListener::bind(loopback(port))?;
-            let target = Target {
-                namespace: Some(Arc::clone(&cluster.nodes[i].ns)),
-                addr: loopback(port),
-            };
-            proxy::spawn(listener, target, Arc::new(Shape::default()), seed);
+            let api_port = api_base + i as u16;
+            expose(loopback(api_port), api_port)?;
+            // Its metrics, on the operator listener inside the namespace.
+            let metrics_port = metrics_base + i as u16;
+            expose(loopback(metrics_port), metrics_port)?;
             // Its peer port, for the hostile phase's strangers.
-            let listener = TcpListener::bind(cluster.p2p_addrs[i])?;
-            let target = Target {
-                namespace: Some(Arc::clone(&cluster.nodes[i].ns)),
-                addr: loopback(p2p_base + i as u16),
-            };
-            proxy::spawn(listener, target, Arc::new(Shape::default()), seed);
+            expose(cluster.p2p_addrs[i], p2p_base + i as u16)?;
             for j in 0..validators {
                 if i == j {
                     continue;
@@ -247,7 +257,11 @@ impl Cluster {
             .arg(&node.home)
             .stdout(log.try_clone()?)
             .stderr(log);
-        if !rate_limited {
+        if rate_limited {
+            // The harness's API proxy (loopback in the namespace) stands for
+            // an operator's reverse proxy: its X-Forwarded-For names clients.
+            cmd.env("FILIERA_API_TRUSTED_PROXIES", "127.0.0.1");
+        } else {
             // All the harness's requests come from one address (the API proxy).
             cmd.env("FILIERA_API_RATE_LIMIT_PER_IP_PER_S", "0");
             cmd.env("FILIERA_API_WRITE_RATE_LIMIT_PER_IP_PER_S", "0");

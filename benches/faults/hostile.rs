@@ -28,9 +28,6 @@ pub const FORGERIES_PER_NODE: usize = 25;
 pub const JUNK_BODIES_PER_NODE: usize = 25;
 /// Acknowledged transactions replayed to each node.
 pub const REPLAYS_PER_NODE: usize = 10;
-/// Reads sent at once from one address to a node with its rate limit on
-/// (the default allows a burst of 200).
-pub const FLOOD_REQUESTS: usize = 600;
 /// How long the stranger listens for gossip, ms.
 const STRANGER_LISTEN_MS: u64 = 5_000;
 /// Transactions in the stranger's batch.
@@ -63,6 +60,8 @@ pub struct Hostile {
     pub categories: BTreeMap<String, Category>,
     /// What went wrong: an input taken, a state change, a sick node.
     pub failures: Vec<String>,
+    /// The edge phase's figures (lookups calm and during a write flood).
+    pub edge: Option<crate::faults::edge::Edge>,
 }
 
 impl Hostile {
@@ -110,6 +109,34 @@ fn status_and_code(answer: Result<ureq::http::Response<ureq::Body>, ureq::Error>
             (status, v["code"].as_str().unwrap_or("").to_owned())
         }
         Err(_) => (0, "transport".into()),
+    }
+}
+
+/// Announces a capture of `bytes` without a token and waits for the node's
+/// first answer line (a "100 Continue" would mean it asked for the body).
+fn expect_continue(api: &str, bytes: usize) -> String {
+    let Some(addr) = api.strip_prefix("http://") else {
+        return "not an http:// API".into();
+    };
+    let Ok(mut socket) = TcpStream::connect(addr) else {
+        return "no connection".into();
+    };
+    let _ = socket.set_read_timeout(Some(Duration::from_secs(10)));
+    let head = format!(
+        "POST /epcis/capture HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {bytes}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+    );
+    if socket.write_all(head.as_bytes()).is_err() {
+        return "headers not sent".into();
+    }
+    let mut answer = vec![0u8; 256];
+    match socket.read(&mut answer) {
+        Ok(n) => String::from_utf8_lossy(&answer[..n])
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_owned(),
+        Err(e) => format!("no answer: {e}"),
     }
 }
 
@@ -508,6 +535,31 @@ pub fn run(net: &mut Cluster, acks: &[Ack], seed: u64) -> Result<Hostile> {
             a.0 == 401,
             "a capture with a wrong token",
         );
+        // A 4 MiB document with no token, announced with `Expect:
+        // 100-continue` as careful clients send large bodies: the node
+        // refuses it from the headers (401) without asking for the body.
+        let first_line = expect_continue(api, filiera_epcis::DOCUMENT_BYTES_MAX);
+        h.count(
+            "4 MiB EPCIS document without a token (Expect: 100-continue)",
+            first_line.clone(),
+            first_line.starts_with("HTTP/1.1 401"),
+            "a 4 MiB capture with no token",
+        );
+        // Capture jobs are read with their organisation's token only: none,
+        // or a wrong one, learns nothing (not even whether the job exists).
+        for token in [None, Some("Bearer not-a-token")] {
+            let mut req = agent.get(format!("{api}/epcis/capture/{}", "0".repeat(32)));
+            if let Some(t) = token {
+                req = req.header("authorization", t);
+            }
+            let a = status_and_code(req.call());
+            h.count(
+                "capture job read without its organisation's token",
+                answer(&a),
+                a == (401, "unauthorized".to_owned()),
+                "a capture job read with no or a wrong token",
+            );
+        }
     }
 
     // Slow headers: a connection that never finishes its request is closed.
@@ -572,39 +624,6 @@ pub fn run(net: &mut Cluster, acks: &[Ack], seed: u64) -> Result<Hostile> {
         );
     }
 
-    // A flood from one address on a node with its rate limit on.
-    let flooded = rng.random_range(0..net.len());
-    net.kill_node(flooded)?;
-    net.start_node_rate_limited(flooded)?;
-    back_up(&apis[flooded], height)?;
-    let flood_agent = check::agent(5_000);
-    let url = format!("{}/v1/orgs/caseificio-montefeltro-demo", apis[flooded]);
-    let mut flood = Category {
-        tried: 1,
-        ..Category::default()
-    };
-    for _ in 0..FLOOD_REQUESTS {
-        let a = status_and_code(flood_agent.get(&url).call());
-        *flood.answers.entry(answer(&a)).or_default() += 1;
-    }
-    let limited: u64 = flood
-        .answers
-        .iter()
-        .filter(|(a, _)| a.starts_with("429 "))
-        .map(|(_, n)| n)
-        .sum();
-    flood.refused = u64::from(limited > 0);
-    h.categories
-        .insert("flood of reads from one address".into(), flood);
-    if limited == 0 {
-        h.failures.push(format!(
-            "{FLOOD_REQUESTS} reads from one address: none was limited"
-        ));
-    }
-    // Back to the harness's setting: the checker reads every block.
-    net.restart_node(flooded, None)?;
-    back_up(&apis[flooded], height)?;
-
     // Markup stored in strings comes back escaped on the consumer page.
     let markup = "<script>alert('filiera')</script><img src=x onerror=alert(1)>";
     let lot = LotRef {
@@ -641,6 +660,54 @@ pub fn run(net: &mut Cluster, acks: &[Ack], seed: u64) -> Result<Hostile> {
     } else {
         h.failures.push("markup: no nonce".into());
     }
+
+    // The edge under abuse, on a node with its limits on: shoppers looking
+    // up the page above calm and during a write flood, a read flood, a
+    // client rotating addresses inside one /64.
+    let edged = rng.random_range(0..net.len());
+    net.kill_node(edged)?;
+    net.start_node_rate_limited(edged)?;
+    back_up(&apis[edged], height)?;
+    let page = format!("/01/{}/10/{}", lot.gtin, lot.lot);
+    let flood_call = mix::commission(LotRef {
+        gtin: own_gtin.clone(),
+        lot: "HOSTILE-FLOOD".into(),
+    })?;
+    let edge =
+        crate::faults::edge::run(&apis[edged], &page, &genesis.chain_id, expiry, &flood_call)?;
+    let failures = edge.failures();
+    // Handled only if the abuser was limited and everyone else was served.
+    let mut handled = |name: &str, answers: &BTreeMap<String, u64>, others_served: bool| {
+        let limited = answers.keys().any(|a| a.starts_with("429"));
+        h.categories.insert(
+            name.into(),
+            Category {
+                tried: 1,
+                refused: u64::from(limited && others_served),
+                answers: answers.clone(),
+            },
+        );
+    };
+    handled(
+        "write flood from one client during QR lookups",
+        &edge.flood_answers,
+        edge.flooded.not_ok == 0 && edge.flooded.ok > 0,
+    );
+    handled(
+        "read flood from one client",
+        &edge.read_flood,
+        edge.other_client_status == 200,
+    );
+    handled(
+        "client rotating addresses inside one /64",
+        &edge.rotated,
+        edge.next_prefix_status == 200,
+    );
+    h.failures.extend(failures);
+    h.edge = Some(edge);
+    // Back to the harness's setting: the checker reads every block.
+    net.restart_node(edged, None)?;
+    back_up(&apis[edged], height)?;
 
     // Nothing changed: the body's nonce is still 0 on every node (the forged
     // and other-chain transactions were its only ones besides the violation,

@@ -19,6 +19,7 @@
 pub mod byzantine;
 pub mod check;
 pub mod cluster;
+pub mod edge;
 pub mod hostile;
 pub mod load;
 pub mod netns;

@@ -443,7 +443,18 @@ pub fn run(bin: &Path, dir: &Path, opts: Options) -> Result<Report> {
         byzantine,
         verdict,
         rss_peak_mib,
-        failures: r.failures,
+        failures: {
+            let mut failures = r.failures;
+            // In CI every kind of fault must be injected, not skipped.
+            if std::env::var_os("FILIERA_REQUIRE_TOOLS").is_some() {
+                failures.extend(
+                    skipped
+                        .iter()
+                        .map(|k| format!("not injected, and FILIERA_REQUIRE_TOOLS is set: {k}")),
+                );
+            }
+            failures
+        },
         seconds: r.start.elapsed().as_secs(),
         options: opts,
         skipped,
@@ -517,6 +528,9 @@ pub fn markdown(r: &Report) -> String {
         }
         for f in &h.failures {
             s.push_str(&format!("- FAILED: {f}\n"));
+        }
+        if let Some(edge) = &h.edge {
+            s.push_str(&edge.markdown());
         }
     }
     if let Some(b) = &r.byzantine {

@@ -136,10 +136,10 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-/// A node's `/metrics` page (empty if it does not answer).
-pub fn metrics_page(agent: &ureq::Agent, api: &str) -> String {
+/// A node's metrics page at `url` (empty if it does not answer).
+pub fn metrics_page(agent: &ureq::Agent, url: &str) -> String {
     agent
-        .get(format!("{api}/metrics"))
+        .get(url)
         .call()
         .ok()
         .and_then(|mut r| r.body_mut().read_to_string().ok())
@@ -155,9 +155,9 @@ pub fn sample(page: &str, name: &str) -> f64 {
         .sum()
 }
 
-/// A node's counter from `/metrics` (0 if absent).
-pub fn metric(agent: &ureq::Agent, api: &str, name: &str) -> u64 {
-    sample(&metrics_page(agent, api), name) as u64
+/// A node's counter from its metrics page at `url` (0 if absent).
+pub fn metric(agent: &ureq::Agent, url: &str, name: &str) -> u64 {
+    sample(&metrics_page(agent, url), name) as u64
 }
 
 struct Counts {
@@ -208,7 +208,8 @@ pub fn run_step(
     let start_height = get_json(&watch, &format!("{api0}/v1/status"))?["height"]
         .as_u64()
         .context("height")?;
-    let failed_before = metric(&watch, &api0, "filiera_txs_failed_total");
+    let metrics0 = net.metrics[0].clone();
+    let failed_before = metric(&watch, &metrics0, "filiera_txs_failed_total");
     let index: BTreeMap<Hash, usize> = plan.iter().enumerate().map(|(i, p)| (p.hash, i)).collect();
     let counters = Arc::new(Counters {
         accepted: AtomicU64::new(0),
@@ -218,9 +219,9 @@ pub fn run_step(
         first_busy: Mutex::new(None),
     });
     let counts = |net: &Localnet| -> Vec<Counts> {
-        net.apis
+        net.metrics
             .iter()
-            .map(|api| Counts::of(&metrics_page(&watch, api)))
+            .map(|url| Counts::of(&metrics_page(&watch, url)))
             .collect()
     };
     let counts_before = counts(net);
@@ -310,7 +311,7 @@ pub fn run_step(
         n.block_check_ms_mean = mean_ms(1);
         n.block_commit_ms_mean = mean_ms(2);
     }
-    let failed_receipts = metric(&watch, &api0, "filiera_txs_failed_total") - failed_before;
+    let failed_receipts = metric(&watch, &metrics0, "filiera_txs_failed_total") - failed_before;
 
     let window = Duration::from_secs(seconds);
     let mut latencies = Vec::new();

@@ -19,6 +19,8 @@ pub struct Localnet {
     pub dir: PathBuf,
     /// API base URL of each validator.
     pub apis: Vec<String>,
+    /// Each validator's metrics page, on its operator listener.
+    pub metrics: Vec<String>,
     children: Vec<Child>,
 }
 
@@ -66,8 +68,9 @@ impl Localnet {
                 dir.display()
             );
         }
-        let base = free_ports(validators * 2)?;
+        let base = free_ports(validators * 3)?;
         let api_base = base + validators;
+        let metrics_base = api_base + validators;
         let status = Command::new(bin)
             .args(["genesis", "new", "--validators"])
             .arg(validators.to_string())
@@ -75,6 +78,7 @@ impl Localnet {
             .arg(dir)
             .args(["--p2p-base-port", &base.to_string()])
             .args(["--api-base-port", &api_base.to_string()])
+            .args(["--metrics-base-port", &metrics_base.to_string()])
             .args(["--load-keys", &LOAD_KEYS_PER_ORG.to_string()])
             .stdout(Stdio::null())
             .status()
@@ -85,6 +89,7 @@ impl Localnet {
         let mut net = Localnet {
             dir: dir.to_owned(),
             apis: Vec::new(),
+            metrics: Vec::new(),
             children: Vec::new(),
         };
         for i in 0..validators {
@@ -103,6 +108,8 @@ impl Localnet {
                 .context("starting a validator")?;
             net.children.push(child);
             net.apis.push(format!("http://127.0.0.1:{}", api_base + i));
+            net.metrics
+                .push(format!("http://127.0.0.1:{}/metrics", metrics_base + i));
         }
         net.wait_for_height(1)?;
         Ok(net)

@@ -259,6 +259,10 @@ struct NewArgs {
     /// First API port; node i serves HTTP on base + i.
     #[arg(long, default_value_t = 8080)]
     api_base_port: u16,
+    /// First port of the operators' metrics listeners, on loopback; node i
+    /// serves /metrics on base + i. 0: no metrics listener.
+    #[arg(long, default_value_t = 0)]
+    metrics_base_port: u16,
     /// Extra keys for each demo producer and certification body, written to
     /// `orgs/load/{org}-{j}.json`: the many senders of the load generator.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=15))]
@@ -279,6 +283,10 @@ struct LocalnetCmd {
     /// First API port; validator i serves HTTP on base + i.
     #[arg(long, default_value_t = 8080)]
     api_base_port: u16,
+    /// First port of the metrics listeners, on loopback; validator i serves
+    /// /metrics on base + i. 0: no metrics listener.
+    #[arg(long, default_value_t = 0)]
+    metrics_base_port: u16,
 }
 
 #[derive(Args)]
@@ -298,6 +306,9 @@ struct InitArgs {
     /// API port.
     #[arg(long, default_value_t = 8080)]
     api_port: u16,
+    /// Port of the operator's listener (/metrics, /health) on loopback; 0: none.
+    #[arg(long, default_value_t = crate::node::config::METRICS_PORT_DEFAULT)]
+    metrics_port: u16,
 }
 
 /// Runs the parsed command.
@@ -453,6 +464,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 dir: args.dir,
                 p2p_base_port: args.p2p_base_port,
                 api_base_port: args.api_base_port,
+                metrics_base_port: args.metrics_base_port,
                 genesis_time_ms: now_ms_to_second()?,
             })?
         }
@@ -501,6 +513,7 @@ fn genesis_new(args: NewArgs, json: bool) -> Result<()> {
         host: args.host,
         p2p_base_port: args.p2p_base_port,
         api_base_port: args.api_base_port,
+        metrics_base_port: args.metrics_base_port,
         load_keys: usize::from(args.load_keys),
     };
     let genesis = localnet_genesis::create(&spec)?;
@@ -553,6 +566,7 @@ fn init(args: InitArgs, json: bool) -> Result<()> {
         "127.0.0.1",
         args.p2p_port,
         args.api_port,
+        (args.metrics_port != 0).then_some(args.metrics_port),
         Vec::new(),
     ))?;
     if let Some(path) = &args.genesis {

@@ -63,6 +63,22 @@ pub struct EpcisState {
     clients: Vec<CaptureDesk>,
 }
 
+impl CaptureDesk {
+    /// Keeps `job` in memory and, when the desk has a directory, on disk (a
+    /// job not written is still answered until the node stops).
+    fn keep(&self, job: CaptureJob) {
+        if let Some(files) = &self.files
+            && let Err(e) = files.write(&job)
+        {
+            tracing::warn!(org = %self.client.org, error = %e, "capture job not written to disk");
+        }
+        let forgotten = self.jobs.lock().ok().and_then(|mut jobs| jobs.keep(job));
+        if let (Some(files), Some(old)) = (&self.files, forgotten) {
+            files.remove(&old.id);
+        }
+    }
+}
+
 /// One organisation's capture desk.
 struct CaptureDesk {
     client: EpcisClient,
@@ -72,20 +88,61 @@ struct CaptureDesk {
     /// Its jobs: readable with its token only, and apart from every other
     /// organisation's, so that no one can read or overwrite another's job.
     jobs: Mutex<CaptureJobs>,
+    /// Where its jobs are kept across restarts (none: memory only).
+    files: Option<crate::job_files::JobFiles>,
 }
 
 impl EpcisState {
-    /// The state for these clients.
+    /// The state for these clients, their jobs in memory only.
     pub fn new(clients: Vec<EpcisClient>) -> EpcisState {
+        EpcisState::open(clients, None)
+    }
+
+    /// The state for these clients, their jobs kept under `jobs_dir` (and
+    /// the ones kept there by an earlier run loaded).
+    pub fn open(clients: Vec<EpcisClient>, jobs_dir: Option<&std::path::Path>) -> EpcisState {
         EpcisState {
             clients: clients
                 .into_iter()
-                .map(|client| CaptureDesk {
-                    client,
-                    nonces: tokio::sync::Mutex::new(Nonces::default()),
-                    jobs: Mutex::new(CaptureJobs::default()),
+                .map(|client| {
+                    let files =
+                        jobs_dir.map(|dir| crate::job_files::JobFiles::new(dir, &client.org));
+                    let mut jobs = CaptureJobs::default();
+                    for job in files
+                        .as_ref()
+                        .map(|f| f.read_all(CAPTURE_JOBS_MAX))
+                        .unwrap_or_default()
+                    {
+                        jobs.keep(job);
+                    }
+                    CaptureDesk {
+                        client,
+                        nonces: tokio::sync::Mutex::new(Nonces::default()),
+                        jobs: Mutex::new(jobs),
+                        files,
+                    }
                 })
                 .collect(),
+        }
+    }
+
+    /// The desk of the client whose token hashes to `token_sha256`.
+    fn desk_of(&self, token_sha256: &[u8; 32]) -> Option<usize> {
+        self.clients
+            .iter()
+            .position(|d| &d.client.token_sha256 == token_sha256)
+    }
+
+    /// The job `id` of the client `token_sha256` names, if kept.
+    pub fn job(&self, token_sha256: &[u8; 32], id: &str) -> Option<CaptureJob> {
+        let desk = self.clients.get(self.desk_of(token_sha256)?)?;
+        desk.jobs.lock().ok()?.get(id).cloned()
+    }
+
+    /// Keeps `job` for the client `token_sha256` names, in memory and on disk.
+    pub fn keep_job(&self, token_sha256: &[u8; 32], job: CaptureJob) {
+        if let Some(desk) = self.desk_of(token_sha256).and_then(|i| self.clients.get(i)) {
+            desk.keep(job);
         }
     }
 }
@@ -98,6 +155,22 @@ fn unauthorized() -> ApiError {
     }
 }
 
+/// Refuses a bearer token that came on an insecure transport (plain HTTP
+/// from another host, no TLS proxy in front): it crossed the network in
+/// clear. Checked before the token is looked at.
+fn token_transport(transport: Option<crate::SecureTransport>) -> Result<(), ApiError> {
+    match transport {
+        Some(crate::SecureTransport(false)) => Err(ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: "tls_required",
+            message: "an organisation's API token is accepted only over HTTPS (or from loopback); \
+                      one sent over plain HTTP may have been read on the way: have it replaced"
+                .into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The capture client a request's `Authorization` header names, if any.
 fn client_of(s: &ApiState, headers: &HeaderMap) -> Result<usize, ApiError> {
     let token = headers
@@ -106,11 +179,7 @@ fn client_of(s: &ApiState, headers: &HeaderMap) -> Result<usize, ApiError> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(unauthorized)?;
     let token_sha256: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
-    s.epcis
-        .clients
-        .iter()
-        .position(|d| d.client.token_sha256 == token_sha256)
-        .ok_or_else(unauthorized)
+    s.epcis.desk_of(&token_sha256).ok_or_else(unauthorized)
 }
 
 /// The capture client a request is from, found by [`capture_edge`].
@@ -123,6 +192,9 @@ pub struct CaptureClient(usize);
 /// refused without waiting for it; a body longer than it declares, or sent
 /// in chunks, is still cut at the limit while it is read).
 pub async fn capture_edge(State(s): State<ApiState>, mut request: Request, next: Next) -> Response {
+    if let Err(e) = token_transport(request.extensions().get().copied()) {
+        return e.into_response();
+    }
     let client = match client_of(&s, request.headers()) {
         Ok(client) => client,
         Err(e) => return e.into_response(),
@@ -167,6 +239,7 @@ pub const CAPTURE_BYTES_PER_TX: u64 = 2_048;
         (status = 202, description = "Accepted: each event's ID, its transaction, or `already_recorded`; Location names the capture job"),
         (status = 400, description = "invalid_epcis (each bad event by position) or no_lot_action; nothing submitted"),
         (status = 401, description = "unauthorized"),
+        (status = 403, description = "tls_required: a token sent over plain HTTP from another host"),
         (status = 413, description = "document over 4 MiB"),
         (status = 503, description = "busy")))]
 pub async fn capture(
@@ -224,9 +297,7 @@ async fn capture_inner(
     drop(nonces);
 
     let answer = job_json(&s, &job)?;
-    if let Ok(mut jobs) = desk.jobs.lock() {
-        jobs.keep(job);
-    }
+    desk.keep(job);
     let location =
         HeaderValue::from_str(&format!("/epcis/capture/{job_id}")).map_err(ApiError::internal)?;
     Ok((
@@ -386,9 +457,11 @@ fn job_json(s: &ApiState, job: &CaptureJob) -> Result<Value, ApiError> {
     responses((status = 200, description = "running, success, errors, and each event's status (pending, committed, failed, already_recorded, rejected)"), (status = 401, description = "unauthorized: a job is read with its organisation's token"), (status = 404, description = "unknown or forgotten job, or another organisation's")))]
 pub async fn capture_job(
     State(s): State<ApiState>,
+    transport: Option<Extension<crate::SecureTransport>>,
     headers: HeaderMap,
     Path(capture_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    token_transport(transport.map(|Extension(t)| t))?;
     let client = client_of(&s, &headers)?;
     let desk = s
         .epcis

@@ -3,8 +3,10 @@
 //! **Purpose.** What producers' software, certification bodies, auditors and
 //! consumers touch: REST JSON under `/v1` (submission, status, blocks,
 //! receipts, records, proofs), the GS1 Digital Link resolver (`/01/...`) with
-//! the consumer page and the proof-carrying lot bundle, QR labels, `/health`
-//! and `/metrics`.
+//! the consumer page and the proof-carrying lot bundle, QR labels and
+//! `/health` on the public listener; `/metrics` only on the operator's
+//! listener ([`operator::router`], loopback by default), never on the public
+//! one: its counters describe the node's load and peers to whoever asks.
 //!
 //! **Invariants.** Reads come from the store's committed state only; a lot
 //! bundle is read at one height, every record through a state proof of that
@@ -21,13 +23,16 @@ pub mod epcis;
 pub mod error;
 pub mod handle;
 pub mod ids;
+pub mod job_files;
 pub mod limiter;
+pub mod operator;
 pub mod page;
 pub mod qr;
 pub mod reads;
 pub mod resolver;
 pub mod rest;
 pub mod snapshot;
+pub mod tls;
 pub use filiera_verify::views;
 
 mod assets;
@@ -41,7 +46,7 @@ use std::sync::Arc;
 
 mod serve;
 pub use handle::{Admission, BatchAdmission, NodeHandle, Progress, Rejection, RejectionKind};
-pub use serve::serve;
+pub use serve::{SecureTransport, Security, secure, serve};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -98,7 +103,6 @@ pub async fn blocking<T: Send + 'static>(
     ),
     paths(
         rest::health,
-        rest::metrics,
         rest::status,
         rest::submit,
         rest::submit_batch,
@@ -308,7 +312,6 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
     let public = reads.merge(writes);
     let private = Router::new()
         .route("/health", get(rest::health))
-        .route("/metrics", get(rest::metrics))
         .route("/openapi.json", get(openapi_json))
         .route("/assets/verify.wasm", get(assets::verifier));
     public

@@ -485,8 +485,7 @@ pub async fn proof(State(s): State<ApiState>, Path(key_hex): Path<String>) -> An
 /// Longest state key a proof is asked for, bytes.
 const PROOF_KEY_BYTES_MAX: usize = 1024;
 
-/// `GET /metrics`.
-#[utoipa::path(get, path = "/metrics", tag = "node", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
+/// `GET /metrics` on the operator's listener (not in the public OpenAPI).
 pub async fn metrics(State(s): State<ApiState>) -> Response {
     (
         [(

@@ -19,8 +19,10 @@
 //! failing call (trap, out of fuel, abort, host limit) discards its writes,
 //! keeps the nonce advance, and records a stable code and the contract's
 //! message, never wasmtime's text. Compiled modules are cached on local disk
-//! keyed by code hash, engine compatibility hash and gas schedule version; an
-//! artifact from anyone else is never loaded.
+//! keyed by code hash, engine compatibility hash and gas schedule version,
+//! each with a keyed MAC over its name and bytes that is verified before
+//! wasmtime loads it: a file anyone else wrote there, or another contract's
+//! artifact renamed, is compiled over, never run.
 //!
 //! **Threats.** Deployed code and transaction arguments are hostile until
 //! proven otherwise: infinite loops run out of fuel, memory bombs hit the page

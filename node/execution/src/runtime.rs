@@ -91,24 +91,56 @@ impl LoadedContract {
     }
 }
 
+/// Where compiled modules are kept between runs, and the key that
+/// authenticates them.
+///
+/// A compiled artifact is native code that wasmtime loads without checking
+/// it, so the directory alone is not trusted: each artifact carries a keyed
+/// BLAKE3 MAC over its name (code hash, engine key) and bytes, and one whose
+/// MAC does not verify is compiled again and overwritten. Whoever can write
+/// the directory but not read the key (a node derives it from its consensus
+/// key) cannot make a file of theirs, or another contract's artifact renamed,
+/// run as native code.
+#[derive(Clone)]
+pub struct ArtifactCache {
+    /// The directory.
+    pub dir: PathBuf,
+    /// The MAC key: secret, stable across runs of one node.
+    pub mac_key: [u8; 32],
+}
+
+impl std::fmt::Debug for ArtifactCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArtifactCache")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Bytes of an artifact's MAC, written before the artifact.
+const ARTIFACT_MAC_BYTES: usize = 32;
+/// Largest artifact file read back, bytes (the demo contracts compile to
+/// well under 1 MiB).
+pub const ARTIFACT_BYTES_MAX: u64 = 64 << 20;
+
 /// The contract engine: one per node.
 pub struct ContractEngine {
     engine: Engine,
     linker: Linker<HostState>,
-    cache_dir: Option<PathBuf>,
+    cache: Option<ArtifactCache>,
     loaded: Mutex<BTreeMap<Hash, LoadedContract>>,
 }
 
 impl ContractEngine {
-    /// An engine caching compiled modules under `cache_dir` (none: compile every load).
-    pub fn new(cache_dir: Option<PathBuf>) -> Result<ContractEngine, RuntimeError> {
+    /// An engine caching compiled modules in `cache` (none: compile every load).
+    pub fn new(cache: Option<ArtifactCache>) -> Result<ContractEngine, RuntimeError> {
         let engine = Engine::new(&deterministic_config()).map_err(engine_err)?;
         let mut linker = Linker::new(&engine);
         host::link(&mut linker).map_err(engine_err)?;
         Ok(ContractEngine {
             engine,
             linker,
-            cache_dir,
+            cache,
             loaded: Mutex::new(BTreeMap::new()),
         })
     }
@@ -148,25 +180,26 @@ impl ContractEngine {
     }
 
     fn compile_cached(&self, code: &[u8], code_hash: &Hash) -> Result<Module, RuntimeError> {
-        let Some(dir) = &self.cache_dir else {
+        let Some(cache) = &self.cache else {
             validate_module(code)?;
             return Module::from_binary(&self.engine, code).map_err(engine_err);
         };
-        let path = dir.join(format!(
-            "{}-{}.cwasm",
-            code_hash.to_hex(),
-            self.compatibility_key()
-        ));
-        // An artifact is written only after its code passed validation and is
-        // named by the code's hash: finding it proves the code was validated.
+        let dir = &cache.dir;
+        let name = format!("{}-{}.cwasm", code_hash.to_hex(), self.compatibility_key());
+        let path = dir.join(&name);
+        // An artifact is written only after its code passed validation, with
+        // a MAC over its name and bytes: one that verifies is this node's
+        // compilation of exactly this code. Anything else is compiled again.
         if path.exists()
-            && let Ok(module) = load_artifact(&self.engine, &path)
+            && let Some(module) = load_artifact(&self.engine, cache, &name, &path)
         {
             return Ok(module);
         }
         validate_module(code)?;
         let module = Module::from_binary(&self.engine, code).map_err(engine_err)?;
-        let bytes = module.serialize().map_err(engine_err)?;
+        let compiled = module.serialize().map_err(engine_err)?;
+        let mut bytes = artifact_mac(cache, &name, &compiled).as_bytes().to_vec();
+        bytes.extend_from_slice(&compiled);
         let cache_err = |e: std::io::Error| RuntimeError::Cache {
             path: path.clone(),
             reason: e.to_string(),
@@ -286,11 +319,39 @@ fn classify(e: &wasmtime::Error, instantiating: bool) -> (FailureCode, String) {
     }
 }
 
-/// Loads a compiled artifact that this node wrote itself.
+/// The MAC of an artifact named `name` holding `compiled`.
+fn artifact_mac(cache: &ArtifactCache, name: &str, compiled: &[u8]) -> blake3::Hash {
+    let mut mac = blake3::Hasher::new_keyed(&cache.mac_key);
+    mac.update(&(name.len() as u64).to_le_bytes());
+    mac.update(name.as_bytes());
+    mac.update(compiled);
+    mac.finalize()
+}
+
+/// Loads a compiled artifact that this node wrote itself, or None: a file
+/// too large, unreadable, or whose MAC does not verify (written by someone
+/// else, copied from another name, truncated, or from before MACs).
 #[allow(unsafe_code)]
-fn load_artifact(engine: &Engine, path: &std::path::Path) -> wasmtime::Result<Module> {
-    // SAFETY: wasmtime trusts a serialized module's machine code. Only files this
-    // node compiled and wrote into its own cache directory, named by code hash and
-    // engine compatibility key, are ever loaded; artifacts from peers never are.
-    unsafe { Module::deserialize_file(engine, path) }
+fn load_artifact(
+    engine: &Engine,
+    cache: &ArtifactCache,
+    name: &str,
+    path: &std::path::Path,
+) -> Option<Module> {
+    if std::fs::metadata(path).ok()?.len() > ARTIFACT_BYTES_MAX {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    if bytes.len() < ARTIFACT_MAC_BYTES {
+        return None;
+    }
+    let (stored, compiled) = bytes.split_at(ARTIFACT_MAC_BYTES);
+    // blake3::Hash compares in constant time.
+    if artifact_mac(cache, name, compiled) != blake3::Hash::from_slice(stored).ok()? {
+        return None;
+    }
+    // SAFETY: wasmtime trusts a serialized module's machine code. These bytes
+    // carry a MAC under this node's secret key over this very name (code hash,
+    // engine key) and content: this node compiled them from this code.
+    unsafe { Module::deserialize(engine, compiled) }.ok()
 }

@@ -50,6 +50,14 @@ pub struct NodeSpec {
     pub connection_limits: filiera_p2p::ConnectionLimits,
     /// API listen address.
     pub api_listen: SocketAddr,
+    /// The operator's listener (`/metrics`, `/health`), apart from the
+    /// public API; none: metrics are not served.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Certificate and key of the HTTPS the API serves; none: plain HTTP.
+    pub api_tls: Option<filiera_api::tls::TlsFiles>,
+    /// Whether a reverse proxy in front of a plain-HTTP API terminates TLS
+    /// for every client (bearer tokens are then accepted from any host).
+    pub api_tls_terminated_by_proxy: bool,
     /// Base URL of the Digital Link URIs this node prints (no trailing slash).
     pub public_base_url: String,
     /// HTTP API limits.
@@ -199,8 +207,16 @@ pub fn run(
         Store::open(&spec.data_dir.join("db"), spec.storage.clone())
             .map_err(|e| setup("opening the store")(&e))?,
     );
-    let engine = ContractEngine::new(Some(spec.data_dir.join("wasm-cache")))
-        .map_err(|e| setup("contract engine")(&e))?;
+    // The compiled-contract cache is authenticated with a key only this
+    // node holds (derived from its consensus key, never written anywhere).
+    let cache = filiera_execution::runtime::ArtifactCache {
+        dir: spec.data_dir.join("wasm-cache"),
+        mac_key: blake3::derive_key(
+            "filiera 2026-12-06 compiled-contract cache MAC",
+            &spec.consensus_key.to_seed()[..],
+        ),
+    };
+    let engine = ContractEngine::new(Some(cache)).map_err(|e| setup("contract engine")(&e))?;
     let executor = Executor::new(engine, &contracts).map_err(|e| setup("contracts")(&e))?;
     let state = genesis::genesis_state(genesis)
         .into_iter()
@@ -371,18 +387,50 @@ pub fn run(
         public_base_url: spec.public_base_url.clone(),
         tx_bytes_max,
         heavy_reads: Arc::new(tokio::sync::Semaphore::new(filiera_api::HEAVY_READS_MAX)),
-        epcis: Arc::new(filiera_api::epcis::EpcisState::new(spec.epcis_clients)),
+        epcis: Arc::new(filiera_api::epcis::EpcisState::open(
+            spec.epcis_clients,
+            Some(&spec.data_dir.join("epcis-jobs")),
+        )),
         bundles: Default::default(),
     };
     let api_limits = spec.api_limits;
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(spec.api_listen))
         .map_err(|e| setup("API listen address")(&e))?;
-    tracing::info!(addr = %spec.api_listen, "API listening");
+    tracing::info!(addr = %spec.api_listen, https = spec.api_tls.is_some(), "API listening");
+    let security = match spec.api_tls {
+        Some(files) => {
+            let certificates = filiera_api::tls::Certificates::open(files)
+                .map_err(|e| setup("api TLS certificate")(&e))?;
+            let config = certificates
+                .server_config()
+                .map_err(|e| setup("api TLS")(&e))?;
+            runtime.spawn(filiera_api::tls::watch(certificates));
+            filiera_api::Security::Tls(config)
+        }
+        None => filiera_api::Security::Plain {
+            upstream_tls: spec.api_tls_terminated_by_proxy,
+        },
+    };
+    if let Some(addr) = spec.metrics_listen {
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(addr))
+            .map_err(|e| setup("metrics listen address")(&e))?;
+        tracing::info!(%addr, "metrics listening");
+        runtime.spawn(filiera_api::serve(
+            listener,
+            filiera_api::operator::router(api_state.clone(), &api_limits),
+            api_limits.clone(),
+            filiera_api::Security::Plain {
+                upstream_tls: false,
+            },
+        ));
+    }
     runtime.spawn(filiera_api::serve(
         listener,
         filiera_api::router(api_state, api_limits.clone()),
         api_limits,
+        security,
     ));
     admin::spawn(&runtime, &spec.data_dir, store.clone()).map_err(|e| setup("admin socket")(&e))?;
     let stopper = urgent_tx;

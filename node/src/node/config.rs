@@ -113,7 +113,26 @@ pub struct ApiConfig {
     /// Longest a request may take, ms.
     #[serde(default = "default_timeout_ms")]
     pub request_timeout_ms: u64,
+    /// Socket address of the operator's listener (`/metrics`, `/health`),
+    /// apart from the public API; empty: metrics are not served.
+    #[serde(default)]
+    pub metrics_listen_address: String,
+    /// PEM certificate chain of the HTTPS the API serves (relative to the
+    /// home, or absolute); empty, with `tls_key_file`: plain HTTP.
+    #[serde(default)]
+    pub tls_cert_file: String,
+    /// PEM private key of that certificate.
+    #[serde(default)]
+    pub tls_key_file: String,
+    /// A reverse proxy in front of a plain-HTTP API terminates TLS for every
+    /// client, so EPCIS bearer tokens may come from other hosts.
+    #[serde(default)]
+    pub tls_terminated_by_proxy: bool,
 }
+
+/// Port of the operator's listener in a new configuration, unless told
+/// otherwise (Prometheus exporters' convention: one well-known port per kind).
+pub const METRICS_PORT_DEFAULT: u16 = 9615;
 
 fn default_rate() -> u32 {
     filiera_service::ApiLimits::default().rate_per_ip_per_s
@@ -184,12 +203,14 @@ impl Default for LogConfig {
 }
 
 impl Config {
-    /// A configuration for a node listening on the given ports of `host`.
+    /// A configuration for a node listening on the given ports of `host`,
+    /// its metrics on `metrics_port` of loopback (none: not served).
     pub fn new(
         moniker: &str,
         host: &str,
         p2p_port: u16,
         api_port: u16,
+        metrics_port: Option<u16>,
         peers: Vec<String>,
     ) -> Config {
         Config {
@@ -213,6 +234,12 @@ impl Config {
                 rate_limit_clients_max: default_clients_max(),
                 trusted_proxies: Vec::new(),
                 request_timeout_ms: default_timeout_ms(),
+                metrics_listen_address: metrics_port
+                    .map(|port| format!("127.0.0.1:{port}"))
+                    .unwrap_or_default(),
+                tls_cert_file: String::new(),
+                tls_key_file: String::new(),
+                tls_terminated_by_proxy: false,
             },
             storage: StoreConfig::default(),
             log: LogConfig::default(),
@@ -250,10 +277,22 @@ impl Config {
              # sharing an address (a localnet on 127.0.0.1, a NAT) need 2 each.\n\
              incoming_per_ip_max = {per_ip}\n\n\
              [api]\n\
-             # Socket address of the HTTP API (REST, EPCIS, Digital Link resolver, metrics).\n\
+             # Socket address of the public HTTP API (REST, EPCIS, Digital Link resolver).\n\
              listen_address = {api_listen}\n\
+             # Socket address of the operator's listener: Prometheus /metrics and /health.\n\
+             # Keep it on loopback or a private network: the counters tell an attacker the\n\
+             # node's load and peers. Empty: metrics are not served.\n\
+             metrics_listen_address = {metrics_listen}\n\
              # Base URL printed in QR codes; consumers' phones open it.\n\
              public_base_url = {base_url}\n\
+             # HTTPS served by the node: PEM certificate chain and key (relative to this\n\
+             # home, or absolute), read again on SIGHUP and when they change. Empty: plain\n\
+             # HTTP (behind a TLS proxy, or on loopback).\n\
+             tls_cert_file = {tls_cert}\n\
+             tls_key_file = {tls_key}\n\
+             # Plain HTTP only: a reverse proxy in front terminates TLS for every client.\n\
+             # Until this is true, EPCIS bearer tokens from other hosts are refused.\n\
+             tls_terminated_by_proxy = {tls_proxy}\n\
              # Requests per second per client IP on the public read endpoints (0 = no limit).\n\
              rate_limit_per_ip_per_s = {rate}\n\
              # Requests a client IP may burst before that rate applies.\n\
@@ -303,6 +342,10 @@ impl Config {
             established = self.p2p.established_incoming_max,
             per_ip = self.p2p.incoming_per_ip_max,
             api_listen = q(&self.api.listen_address),
+            metrics_listen = q(&self.api.metrics_listen_address),
+            tls_cert = q(&self.api.tls_cert_file),
+            tls_key = q(&self.api.tls_key_file),
+            tls_proxy = self.api.tls_terminated_by_proxy,
             base_url = q(&self.api.public_base_url),
             rate = self.api.rate_limit_per_ip_per_s,
             burst = self.api.rate_limit_burst,
@@ -339,6 +382,7 @@ mod tests {
             "127.0.0.1",
             26656,
             8080,
+            Some(9615),
             vec!["/ip4/127.0.0.1/tcp/26657".into()],
         );
         let text = config.to_commented_toml();
@@ -349,7 +393,7 @@ mod tests {
 
     #[test]
     fn unknown_option_is_refused_by_name() {
-        let text = Config::new("n", "127.0.0.1", 1, 2, vec![])
+        let text = Config::new("n", "127.0.0.1", 1, 2, None, vec![])
             .to_commented_toml()
             .replace("moniker", "monicker");
         let err = toml::from_str::<Config>(&text)

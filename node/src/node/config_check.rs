@@ -64,6 +64,16 @@ pub const ENV_OPTIONS: &[(&str, &str)] = &[
     ("FILIERA_API_LISTEN_ADDRESS", "api.listen_address"),
     ("FILIERA_API_PUBLIC_BASE_URL", "api.public_base_url"),
     (
+        "FILIERA_API_METRICS_LISTEN_ADDRESS",
+        "api.metrics_listen_address (empty: none)",
+    ),
+    ("FILIERA_API_TLS_CERT_FILE", "api.tls_cert_file"),
+    ("FILIERA_API_TLS_KEY_FILE", "api.tls_key_file"),
+    (
+        "FILIERA_API_TLS_TERMINATED_BY_PROXY",
+        "api.tls_terminated_by_proxy (true or false)",
+    ),
+    (
         "FILIERA_API_RATE_LIMIT_PER_IP_PER_S",
         "api.rate_limit_per_ip_per_s",
     ),
@@ -134,6 +144,16 @@ pub fn apply_env(config: &mut Config, env: &dyn Fn(&str) -> Option<String>) -> R
             }
             "FILIERA_API_LISTEN_ADDRESS" => config.api.listen_address = value,
             "FILIERA_API_PUBLIC_BASE_URL" => config.api.public_base_url = value,
+            "FILIERA_API_METRICS_LISTEN_ADDRESS" => config.api.metrics_listen_address = value,
+            "FILIERA_API_TLS_CERT_FILE" => config.api.tls_cert_file = value,
+            "FILIERA_API_TLS_KEY_FILE" => config.api.tls_key_file = value,
+            "FILIERA_API_TLS_TERMINATED_BY_PROXY" => {
+                config.api.tls_terminated_by_proxy = match value.trim() {
+                    "true" => true,
+                    "false" => false,
+                    _ => bail!("{var}={value:?}: true or false"),
+                }
+            }
             "FILIERA_API_RATE_LIMIT_PER_IP_PER_S" => {
                 config.api.rate_limit_per_ip_per_s = number(var, &value)?
             }
@@ -215,6 +235,25 @@ pub fn validate(config: &Config) -> Result<()> {
             "api.listen_address {:?}: a socket address such as 0.0.0.0:8080",
             config.api.listen_address
         );
+    }
+    let metrics = &config.api.metrics_listen_address;
+    if !metrics.is_empty() {
+        if metrics.parse::<std::net::SocketAddr>().is_err() {
+            bail!(
+                "api.metrics_listen_address {metrics:?}: a socket address such as 127.0.0.1:9615, or empty for none"
+            );
+        }
+        if metrics == &config.api.listen_address {
+            bail!(
+                "api.metrics_listen_address {metrics:?}: the public API's address; metrics need a listener of their own"
+            );
+        }
+    }
+    if config.api.tls_cert_file.is_empty() != config.api.tls_key_file.is_empty() {
+        bail!("api.tls_cert_file and api.tls_key_file: give both (HTTPS) or neither (plain HTTP)");
+    }
+    if !config.api.tls_cert_file.is_empty() && config.api.tls_terminated_by_proxy {
+        bail!("api.tls_terminated_by_proxy: only for plain HTTP; the node serves HTTPS itself");
     }
     let url = &config.api.public_base_url;
     if !(url.starts_with("https://") || url.starts_with("http://")) || url.ends_with('/') {
@@ -315,7 +354,7 @@ mod tests {
     use super::*;
 
     fn sample() -> Config {
-        Config::new("validator-0", "127.0.0.1", 26656, 8080, vec![])
+        Config::new("validator-0", "127.0.0.1", 26656, 8080, Some(9615), vec![])
     }
 
     #[test]
@@ -354,6 +393,18 @@ mod tests {
             (
                 |c| c.api.listen_address = "8080".into(),
                 "api.listen_address",
+            ),
+            (
+                |c| c.api.metrics_listen_address = "localhost".into(),
+                "api.metrics_listen_address \"localhost\": a socket address",
+            ),
+            (
+                |c| c.api.metrics_listen_address = c.api.listen_address.clone(),
+                "the public API's address",
+            ),
+            (
+                |c| c.api.tls_cert_file = "tls/cert.pem".into(),
+                "give both (HTTPS) or neither",
             ),
             (
                 |c| c.p2p.listen_address = "localhost:1".into(),
@@ -407,11 +458,13 @@ mod tests {
             "FILIERA_P2P_INCOMING_PER_IP_MAX" => Some("64".to_owned()),
             "FILIERA_API_TRUSTED_PROXIES" => Some("10.0.0.0/8, ::1".to_owned()),
             "FILIERA_API_WRITE_RATE_LIMIT_PER_IP_PER_S" => Some("0".to_owned()),
+            "FILIERA_API_METRICS_LISTEN_ADDRESS" => Some("10.1.2.3:9100".to_owned()),
             _ => None,
         };
         apply_env(&mut c, &env).unwrap();
         assert_eq!(c.api.trusted_proxies, ["10.0.0.0/8", "::1"]);
         assert_eq!(c.api.write_rate_limit_per_ip_per_s, 0);
+        assert_eq!(c.api.metrics_listen_address, "10.1.2.3:9100");
         validate(&c).expect("proxies given as a network and as an address validate");
         assert_eq!(c.p2p.incoming_per_ip_max, 64);
         assert_eq!(c.api.request_timeout_ms, 2500);

@@ -24,6 +24,8 @@ pub struct LocalnetArgs {
     pub dir: PathBuf,
     pub p2p_base_port: u16,
     pub api_base_port: u16,
+    /// 0: no metrics listeners.
+    pub metrics_base_port: u16,
     pub genesis_time_ms: u64,
 }
 
@@ -43,6 +45,7 @@ pub fn run(args: LocalnetArgs) -> Result<()> {
             host: "127.0.0.1".into(),
             p2p_base_port: args.p2p_base_port,
             api_base_port: args.api_base_port,
+            metrics_base_port: args.metrics_base_port,
             load_keys: 0,
         })?;
         println!(

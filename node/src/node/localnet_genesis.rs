@@ -31,6 +31,8 @@ pub struct LocalnetSpec {
     pub host: String,
     pub p2p_base_port: u16,
     pub api_base_port: u16,
+    /// Node i serves /metrics on loopback port base + i; 0: none.
+    pub metrics_base_port: u16,
     /// Extra keys for each demo producer and certification body (load generator).
     pub load_keys: usize,
 }
@@ -238,7 +240,10 @@ pub fn create(spec: &LocalnetSpec) -> Result<Genesis> {
         );
     }
     let last_port = |base: u16| u16::try_from(usize::from(base) + spec.validators).ok();
-    if last_port(spec.p2p_base_port).is_none() || last_port(spec.api_base_port).is_none() {
+    if last_port(spec.p2p_base_port).is_none()
+        || last_port(spec.api_base_port).is_none()
+        || last_port(spec.metrics_base_port).is_none()
+    {
         bail!(
             "ports from the base ports up to base + {} must fit below 65536",
             spec.validators
@@ -347,6 +352,7 @@ pub fn create(spec: &LocalnetSpec) -> Result<Genesis> {
             &spec.host,
             port(spec.p2p_base_port, i),
             port(spec.api_base_port, i),
+            (spec.metrics_base_port != 0).then(|| port(spec.metrics_base_port, i)),
             peers,
         );
         if i == 0 {

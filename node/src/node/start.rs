@@ -90,6 +90,18 @@ pub fn start(home_dir: &Path, stop_with_parent: bool) -> Result<()> {
             .listen_address
             .parse()
             .with_context(|| format!("api.listen_address {:?}", config.api.listen_address))?,
+        metrics_listen: match config.api.metrics_listen_address.as_str() {
+            "" => None,
+            addr => Some(
+                addr.parse()
+                    .with_context(|| format!("api.metrics_listen_address {addr:?}"))?,
+            ),
+        },
+        api_tls: (!config.api.tls_cert_file.is_empty()).then(|| filiera_api::tls::TlsFiles {
+            cert: home_dir.join(&config.api.tls_cert_file),
+            key: home_dir.join(&config.api.tls_key_file),
+        }),
+        api_tls_terminated_by_proxy: config.api.tls_terminated_by_proxy,
         public_base_url: config.api.public_base_url.trim_end_matches('/').to_owned(),
         api_limits: filiera_service::ApiLimits {
             rate_per_ip_per_s: config.api.rate_limit_per_ip_per_s,

@@ -163,11 +163,38 @@ pub fn check(api: &str, dir: &Path) {
         bundle["verification"]["proofs"].as_array().unwrap().len() >= 7,
         "lot, product, producer, 4 events, attestation"
     );
+    // Each tampering is refused for its own reason, not just refused.
     for (what, tamper) in bundle_tamperings() {
         let mut t = bundle.clone();
         tamper(&mut t);
         let err = verify_bundle(&t).expect_err(what);
         eprintln!("tampered {what}: {err}");
+        let reason = match what {
+            "proof byte" => "state proof: proof 0",
+            "dropped proof" => "state proof: no proof for the ",
+            "header byte" => "commit certificate: certificate is for height",
+            "signature byte" => "commit certificate: signature of validator",
+            "validator set byte" => {
+                "commit certificate: the validator set is not the one the header names"
+            }
+            "missing signatures" => "commit certificate: signers hold 1 of 4 voting power",
+            "product name" => "product shown is not the proven record",
+            "lot holder" => "lot shown is not the proven record",
+            "event note" => "event 0 shown is not the proven record",
+            "attestation validity" => "attestation ",
+            other => panic!("no expected reason for {other}"),
+        };
+        assert!(
+            err.to_string().starts_with(reason),
+            "tampered {what}: refused as {err}, expected {reason}"
+        );
+        // A changed displayed value is a mismatch with the proof, named.
+        if what == "attestation validity" {
+            assert!(
+                matches!(&err, VerifyError::Mismatch(m) if m.starts_with("attestation ")),
+                "{err}"
+            );
+        }
     }
     // A displayed value that differs from the proven record is named.
     let mut t = bundle.clone();

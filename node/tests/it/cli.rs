@@ -269,6 +269,9 @@ fn version_and_completions() {
 /// only with it.
 #[test]
 fn keys_are_sealed_with_a_passphrase_and_open_only_with_it() {
+    // It starts a node: serialised with the networks, whose ports it could
+    // otherwise take between their pick and their bind.
+    let _serial = crate::network::one_network_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let pass = "verdicchio dei castelli di jesi";
     let sealed = tmp.path().join("sealed.json");

@@ -6,3 +6,4 @@ mod byzantine;
 mod cli;
 mod layout;
 mod network;
+mod tls;

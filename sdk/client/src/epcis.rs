@@ -190,13 +190,17 @@ impl<'a> CaptureRun<'a> {
 pub struct CaptureJobs(VecDeque<CaptureJob>);
 
 impl CaptureJobs {
-    /// Keeps `job`, forgetting the oldest beyond the limit.
-    pub fn keep(&mut self, job: CaptureJob) {
+    /// Keeps `job`, forgetting the oldest beyond the limit; the forgotten
+    /// job, if any (its owner may keep it elsewhere, e.g. on disk).
+    pub fn keep(&mut self, job: CaptureJob) -> Option<CaptureJob> {
         self.0.retain(|j| j.id != job.id);
-        if self.0.len() >= CAPTURE_JOBS_MAX {
-            self.0.pop_front();
-        }
+        let forgotten = if self.0.len() >= CAPTURE_JOBS_MAX {
+            self.0.pop_front()
+        } else {
+            None
+        };
         self.0.push_back(job);
+        forgotten
     }
 
     /// The job with this id, if it is still kept.

@@ -31,7 +31,7 @@ impl NodeHandle for Refusing {
         }
     }
     fn metrics(&self) -> String {
-        String::new()
+        "filiera_height 1\n".into()
     }
     fn is_pending(
         &self,
@@ -42,11 +42,15 @@ impl NodeHandle for Refusing {
 }
 
 fn app(dir: &std::path::Path, limits: ApiLimits) -> axum::Router {
+    router(state(dir), limits)
+}
+
+fn state(dir: &std::path::Path) -> ApiState {
     let store = Store::open(dir, StorageConfig::default()).unwrap();
     let chain = ChainBuilder::new();
     chain.init(&store).unwrap();
     chain.commit(&store, Default::default(), vec![]).unwrap();
-    router(
+    {
         ApiState {
             node: Arc::new(Refusing),
             store: Arc::new(store),
@@ -57,9 +61,8 @@ fn app(dir: &std::path::Path, limits: ApiLimits) -> axum::Router {
             heavy_reads: Arc::new(tokio::sync::Semaphore::new(filiera_api::HEAVY_READS_MAX)),
             epcis: Default::default(),
             bundles: Default::default(),
-        },
-        limits,
-    )
+        }
+    }
 }
 
 fn request(uri: &str, from: [u8; 4]) -> Request<Body> {
@@ -200,6 +203,85 @@ async fn oversized_bodies_bad_identifiers_and_refusals_get_clear_answers() {
     assert!(body(r).await.contains("\"code\":\"not_found\""));
 }
 
+/// An EPCIS bearer token that crossed the network in clear is refused
+/// before it is looked at; over TLS (or loopback) it is judged as usual.
+#[tokio::test]
+async fn bearer_tokens_are_refused_on_an_insecure_transport() {
+    use filiera_api::{SecureTransport, Security, secure};
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path(), ApiLimits::default());
+    let remote = std::net::IpAddr::from([192, 0, 2, 10]);
+    let attempt = |transport: SecureTransport, uri: &str, post: bool| {
+        let builder = if post {
+            Request::post(uri)
+        } else {
+            Request::get(uri)
+        };
+        let mut r = from_peer(
+            builder,
+            b"{}".to_vec(),
+            remote,
+            &[("authorization", "Bearer some-token")],
+        );
+        r.extensions_mut().insert(transport);
+        r
+    };
+    for (uri, post) in [("/epcis/capture", true), ("/epcis/capture/00", false)] {
+        let r = app
+            .clone()
+            .oneshot(attempt(SecureTransport(false), uri, post))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{uri}");
+        assert!(body(r).await.contains("\"code\":\"tls_required\""), "{uri}");
+        let r = app
+            .clone()
+            .oneshot(attempt(SecureTransport(true), uri, post))
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::UNAUTHORIZED,
+            "{uri}: the token is judged"
+        );
+    }
+    // Which connections are secure: TLS; plain from loopback; plain from
+    // elsewhere only when the operator says a proxy terminates TLS.
+    let outside = SocketAddr::new(remote, 1);
+    let local = SocketAddr::from(([127, 0, 0, 1], 1));
+    let plain = Security::Plain {
+        upstream_tls: false,
+    };
+    assert!(!secure(&plain, outside));
+    assert!(secure(&plain, local));
+    assert!(secure(&Security::Plain { upstream_tls: true }, outside));
+}
+
+/// `/metrics` describes the node's load and peers: the public listener does
+/// not serve it, the operator's does (with `/health`).
+#[tokio::test]
+async fn metrics_are_served_only_by_the_operator_router() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(dir.path());
+    let public = router(state.clone(), ApiLimits::default());
+    let r = public
+        .oneshot(request("/metrics", [10, 0, 0, 7]))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(!body(r).await.contains("filiera_height"));
+    let operator = filiera_api::operator::router(state, &ApiLimits::default());
+    for (path, expected) in [("/metrics", "filiera_height 1"), ("/health", "\"height\"")] {
+        let r = operator
+            .clone()
+            .oneshot(request(path, [127, 0, 0, 1]))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert!(body(r).await.contains(expected), "{path}");
+    }
+}
+
 #[tokio::test]
 async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
     let dir = tempfile::tempdir().unwrap();
@@ -279,6 +361,9 @@ async fn slow_headers_are_cut_off_by_the_header_read_timeout() {
         listener,
         app(dir.path(), limits.clone()),
         limits,
+        filiera_api::Security::Plain {
+            upstream_tls: false,
+        },
     ));
 
     let mut good = tokio::net::TcpStream::connect(addr).await.unwrap();

@@ -2,3 +2,4 @@
 //! The router's edges with a real store: limits, CORS, errors, escaping.
 
 mod edges;
+mod jobs;

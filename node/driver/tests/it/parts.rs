@@ -66,7 +66,11 @@ pub fn genesis(validators: u8) -> Genesis {
 /// cached in `cache`) at its last committed block, or at genesis.
 pub fn open_chain(dir: &Path, cache: &Path, genesis: &Genesis) -> Chain {
     let store = Arc::new(Store::open(&dir.join("db"), StorageConfig::default()).unwrap());
-    let engine = ContractEngine::new(Some(cache.to_owned())).unwrap();
+    let engine = ContractEngine::new(Some(filiera_execution::runtime::ArtifactCache {
+        dir: cache.to_owned(),
+        mac_key: [7; 32],
+    }))
+    .unwrap();
     let executor = Executor::new(engine, &builtin()).unwrap();
     let state = genesis_state(genesis)
         .into_iter()

@@ -64,7 +64,11 @@ fn a_block_executes_identically_twice_and_on_two_runtimes() {
     for _ in 0..2 {
         // The second round loads the artifacts the first one compiled.
         let other = Executor::new(
-            ContractEngine::new(Some(cache.path().to_path_buf())).unwrap(),
+            ContractEngine::new(Some(filiera_execution::runtime::ArtifactCache {
+                dir: cache.path().to_path_buf(),
+                mac_key: [3; 32],
+            }))
+            .unwrap(),
             &builtin(),
         )
         .unwrap();

@@ -4,6 +4,7 @@
 use filiera_execution::limits::{
     CONTRACT_MEMORY_PAGES_MAX, HOST_CALL_FUEL, MEMORY_PAGE_FUEL, TX_FUEL_MAX,
 };
+use filiera_execution::runtime::ArtifactCache;
 use filiera_execution::{
     CallContext, CallOutcome, CallStatus, ContractEngine, FailureCode, MemState, RuntimeError,
     StateReader,
@@ -248,10 +249,17 @@ fn floats_are_deterministic_nan_is_canonical() {
     );
 }
 
+fn cache_in(dir: &std::path::Path, key: u8) -> Option<ArtifactCache> {
+    Some(ArtifactCache {
+        dir: dir.to_path_buf(),
+        mac_key: [key; 32],
+    })
+}
+
 #[test]
 fn same_call_on_two_engines_gives_identical_outcomes_and_the_cache_is_used() {
     let dir = tempfile::tempdir().unwrap();
-    let a = ContractEngine::new(Some(dir.path().to_path_buf())).unwrap();
+    let a = ContractEngine::new(cache_in(dir.path(), 1)).unwrap();
     let code = module(
         "(call $input_read (i32.const 200)) (call $write (i32.const 0) (i32.const 3) (i32.const 200) (call $input_len)) (loop (br_if 0 (i32.eqz (i32.const 1))))",
         "",
@@ -260,7 +268,7 @@ fn same_call_on_two_engines_gives_identical_outcomes_and_the_cache_is_used() {
     let cached: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(cached.len(), 1, "one compiled artifact in the cache");
     // A second engine loads the artifact from disk and computes the same outcome.
-    let b = ContractEngine::new(Some(dir.path().to_path_buf())).unwrap();
+    let b = ContractEngine::new(cache_in(dir.path(), 1)).unwrap();
     assert_eq!(run(&b, &code, TX_FUEL_MAX), first);
     assert_eq!(run(&a, &code, TX_FUEL_MAX), first);
     let c = ContractEngine::new(None).unwrap();
@@ -359,4 +367,66 @@ fn an_unreadable_state_ends_the_call_and_the_block_with_an_error_not_a_receipt()
         broken: filiera_types::sys_keys::nonce(&key.public_key()).leak(),
     });
     assert!(executor.execute_block(nonces, &block, &[tx], &[]).is_err());
+}
+
+/// A compiled artifact is native code: one the node did not write for this
+/// very code (another contract's artifact renamed, junk, one authenticated
+/// with another key) is never run; the code is compiled again and the
+/// artifact rewritten.
+#[test]
+fn a_cached_artifact_that_does_not_verify_is_compiled_again_never_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let returning = |offset: u32, len: u32| {
+        module(
+            &format!("(call $ret (i32.const {offset}) (i32.const {len}))"),
+            "",
+        )
+    };
+    let honest = returning(48, 6); // "stored"
+    let planted = returning(96, 7); // "private"
+    let artifact_of = |code: &[u8]| {
+        let hex = Hash::of(filiera_types::Domain::ContractCode, code).to_hex();
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(&hex))
+            .expect("an artifact for this code")
+    };
+    let node = ContractEngine::new(cache_in(dir.path(), 1)).unwrap();
+    assert_eq!(run(&node, &honest, TX_FUEL_MAX).return_data, b"stored");
+    assert_eq!(run(&node, &planted, TX_FUEL_MAX).return_data, b"private");
+    let honest_path = artifact_of(&honest);
+    let honest_bytes = std::fs::read(&honest_path).unwrap();
+
+    // Another contract's artifact, valid for its own name, copied over.
+    std::fs::copy(artifact_of(&planted), &honest_path).unwrap();
+    let restarted = ContractEngine::new(cache_in(dir.path(), 1)).unwrap();
+    assert_eq!(
+        run(&restarted, &honest, TX_FUEL_MAX).return_data,
+        b"stored",
+        "the planted artifact ran"
+    );
+    assert_eq!(
+        std::fs::read(&honest_path).unwrap(),
+        honest_bytes,
+        "the artifact is compiled again and rewritten"
+    );
+
+    // Junk, and a truncated artifact: compiled again.
+    for junk in [
+        b"\x7fELF not an artifact".to_vec(),
+        honest_bytes[..40].to_vec(),
+    ] {
+        std::fs::write(&honest_path, &junk).unwrap();
+        let engine = ContractEngine::new(cache_in(dir.path(), 1)).unwrap();
+        assert_eq!(run(&engine, &honest, TX_FUEL_MAX).return_data, b"stored");
+        assert_eq!(std::fs::read(&honest_path).unwrap(), honest_bytes);
+    }
+
+    // An engine with another key does not take this node's artifacts.
+    let other = ContractEngine::new(cache_in(dir.path(), 2)).unwrap();
+    assert_eq!(run(&other, &honest, TX_FUEL_MAX).return_data, b"stored");
+    let rewritten = std::fs::read(&honest_path).unwrap();
+    assert_ne!(rewritten[..32], honest_bytes[..32], "its own MAC, not ours");
+    assert_eq!(rewritten[32..], honest_bytes[32..], "the same compilation");
 }
