@@ -295,6 +295,56 @@ pub struct Capture {
     pub action: CapturedAction,
 }
 
+/// The lot action a stored EPCIS event document says it is, read from the
+/// document itself (by the host, see [`EpcisFacts`]) before the node resolves
+/// a destination site to the organisation that runs it.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub enum EventPlan {
+    /// A new lot.
+    Commission {
+        /// The lot.
+        lot: LotRef,
+        /// Its quantity, in the product's unit.
+        quantity: u64,
+        /// The GLN of the site (`bizLocation`, else `readPoint`).
+        site: Option<String>,
+    },
+    /// Lots consumed into lots.
+    Transform {
+        /// Drawn down.
+        inputs: Vec<LotAmount>,
+        /// Produced.
+        outputs: Vec<LotAmount>,
+        /// The GLN of the site.
+        site: Option<String>,
+    },
+    /// Something that happened to one lot.
+    Record {
+        /// The lot.
+        lot: LotRef,
+        /// What.
+        kind: EventKind,
+        /// Quantity concerned (0 when the event gives none).
+        quantity: u64,
+        /// The GLN of the site.
+        site: Option<String>,
+        /// For shipping: the GLN of the destination location.
+        destination: Option<String>,
+    },
+}
+
+/// What the host reads from a stored EPCIS event document (host function
+/// `epcis_facts`, ABI v1): its CBV 2.0 hash and its lot action. The lots
+/// contract stores a capture only when both equal what the transaction
+/// claims, so an event id always names the document that hashes to it.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct EpcisFacts {
+    /// The CBV 2.0 event hash of the document.
+    pub hash: Hash32,
+    /// The lot action the document is.
+    pub plan: EventPlan,
+}
+
 /// Lots methods.
 pub mod method {
     /// `RegisterProduct`; producers and processors (the GTIN's owner).

@@ -65,7 +65,15 @@ const ORDER: &[(&str, Shape)] = &[
 ];
 
 /// Fields never hashed.
-const NOT_HASHED: &[&str] = &["type", "eventID", "recordTime", "errorDeclaration"];
+/// `@context` is not event data: a stored event carries its document's
+/// namespace prefixes there (see `parse_document`).
+const NOT_HASHED: &[&str] = &[
+    "type",
+    "eventID",
+    "recordTime",
+    "errorDeclaration",
+    "@context",
+];
 
 /// Lists whose members are (type, value) pairs, written type first.
 const PAIR_LISTS: &[(&str, &str, Vocabulary)] = &[
@@ -288,6 +296,12 @@ fn canonical_number(text: &str) -> Option<String> {
     let exponent_ok = exponent.is_none_or(|e| digits_ok(e.strip_prefix(['+', '-']).unwrap_or(e)));
     if !mantissa_ok || !exponent_ok {
         return None;
+    }
+    // Whole numbers as stored events carry them (the only numbers the chain
+    // hashes: see `facts`) never go through a float.
+    if t.len() <= 15 && digits_ok(t) {
+        let trimmed = t.trim_start_matches('0');
+        return Some(if trimmed.is_empty() { "0" } else { trimmed }.to_owned());
     }
     let value: f64 = t.parse().ok()?;
     if !value.is_finite() {

@@ -14,41 +14,11 @@ use filiera_contract_api::lots::{
 };
 use serde_json::{Map, Value};
 
-/// A lot action, before the node resolves sites to organisations.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Plan {
-    /// A new lot.
-    Commission {
-        /// The lot.
-        lot: LotRef,
-        /// Its quantity, in the product's unit.
-        quantity: u64,
-        /// The GLN of the site (`bizLocation`).
-        site: Option<String>,
-    },
-    /// Lots consumed into lots.
-    Transform {
-        /// Drawn down.
-        inputs: Vec<LotAmount>,
-        /// Produced.
-        outputs: Vec<LotAmount>,
-        /// The GLN of the site.
-        site: Option<String>,
-    },
-    /// Something that happened to one lot.
-    Record {
-        /// The lot.
-        lot: LotRef,
-        /// What.
-        kind: EventKind,
-        /// Quantity concerned (0 when the event gives none).
-        quantity: u64,
-        /// The GLN of the site.
-        site: Option<String>,
-        /// For shipping: the GLN of the destination location.
-        destination: Option<String>,
-    },
-}
+/// A lot action, before the node resolves sites to organisations. The same
+/// type the lots contract compares a capture's action with (the host reads
+/// it from the stored document), so the two can never describe an event
+/// differently.
+pub use filiera_contract_api::lots::EventPlan as Plan;
 
 /// Why a valid event has no lot action.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
