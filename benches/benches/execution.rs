@@ -65,7 +65,7 @@ fn commission(lot: &str) -> Vec<u8> {
         site: None,
         metadata: vec![("harvest_year".into(), "2026".into())],
         private_hash: Some([3; 32]),
-        epcis_hash: Some([4; 32]),
+        epcis_hash: None,
     };
     encode(&CallInput {
         method: "commission".into(),
@@ -145,7 +145,7 @@ fn call(c: &mut Criterion) {
             .filter_map(|(k, v)| Some((k.clone(), v.clone()?))),
     );
     let with_lot = Arc::new(with_lot);
-    let store = ageing("CU-251124".into(), Some([5; 32]));
+    let store = ageing("CU-251124".into(), None);
     let input = encode(&CallInput {
         method: "record".into(),
         args: encode(&store),

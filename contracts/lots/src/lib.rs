@@ -5,7 +5,10 @@
 //! maximum yield; a split or a merge balances exactly. Events are appended,
 //! never edited (a correction is a new event naming the one it corrects). An
 //! EPCIS event hash is anchored at most once, so resubmitting a captured event
-//! changes nothing. A recall marks every lot downstream of the recalled one.
+//! changes nothing. A captured event document is stored only under the CBV
+//! 2.0 hash it has and with the lot action it describes (both read from the
+//! document by the host), so no member can squat another event's id or
+//! index a document under lots it does not name. A recall marks every lot downstream of the recalled one.
 //!
 //! **Threats.** Only the holder acts on a lot, only the GTIN's owner
 //! commissions or produces lots of it, and every role is checked in the
@@ -19,9 +22,10 @@ use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
 use filiera_contract_api::lots::{
-    Capture, CapturedAction, Commission, EPCIS_EVENT_BYTES_MAX, EventKind, LOT_LINKS_MAX,
-    LotAmount, LotEvent, LotRecord, LotRef, LotStatus, Merge, ProductRecord, RECALL_LOTS_MAX,
-    Recall, RecallMark, Record, RegisterProduct, Split, Transform, YIELD_SCALE, method,
+    Capture, CapturedAction, Commission, EPCIS_EVENT_BYTES_MAX, EventKind, EventPlan,
+    LOT_LINKS_MAX, LotAmount, LotEvent, LotRecord, LotRef, LotStatus, Merge, ProductRecord,
+    RECALL_LOTS_MAX, Recall, RecallMark, Record, RegisterProduct, Split, Transform, YIELD_SCALE,
+    method,
 };
 use filiera_contract_api::registry::{OrgRecord, Role, SiteRecord};
 use filiera_contract_api::{
@@ -35,16 +39,47 @@ filiera_contract_sdk::entry!(dispatch);
 fn dispatch(method: &str, input: &[u8]) -> Result<Vec<u8>> {
     match method {
         method::REGISTER_PRODUCT => register_product(args(input)?),
-        method::COMMISSION => commission(args(input)?),
-        method::TRANSFORM => transform(args(input)?),
-        method::SPLIT => split(args(input)?),
-        method::MERGE => merge(args(input)?),
-        method::RECORD => record(args(input)?),
+        method::COMMISSION => {
+            let a: Commission = args(input)?;
+            unanchored(a.epcis_hash)?;
+            commission(a)
+        }
+        method::TRANSFORM => {
+            let a: Transform = args(input)?;
+            unanchored(a.epcis_hash)?;
+            transform(a)
+        }
+        method::SPLIT => {
+            let a: Split = args(input)?;
+            unanchored(a.epcis_hash)?;
+            split(a)
+        }
+        method::MERGE => {
+            let a: Merge = args(input)?;
+            unanchored(a.epcis_hash)?;
+            merge(a)
+        }
+        method::RECORD => {
+            let a: Record = args(input)?;
+            unanchored(a.epcis_hash)?;
+            record(a)
+        }
         method::RECALL => recall(args(input)?),
         method::CAPTURE => capture(args(input)?),
         method::CLOSE_RECALL => close_recall(args(input)?),
         other => Err(fail!("lots has no method {other:?}")),
     }
+}
+
+/// An EPCIS event id is anchored only by `capture`, with the document that
+/// hashes to it: a bare id in a direct call would let a member squat the id
+/// of an event another organisation has yet to send.
+fn unanchored(epcis_hash: Option<Hash32>) -> Result<()> {
+    ensure!(
+        epcis_hash.is_none(),
+        "an EPCIS event id is anchored only by capture, with the event document"
+    );
+    Ok(())
 }
 
 /// The caller's organisation if it is active with one of `roles`.
@@ -699,6 +734,18 @@ fn capture(c: Capture) -> Result<Vec<u8>> {
         CapturedAction::Record(a) => (a.epcis_hash, alloc::vec![a.id.clone()]),
     };
     let hash = hash.ok_or_else(|| fail!("a captured event's action must name its EPCIS hash"))?;
+    let facts =
+        env::epcis_facts(&c.event)?.map_err(|why| fail!("the EPCIS event is not stored: {why}"))?;
+    ensure!(
+        facts.hash == hash,
+        "the EPCIS event hashes (CBV 2.0) to {}, not to {}, the id it would be stored under",
+        short_hex(&facts.hash),
+        short_hex(&hash)
+    );
+    ensure!(
+        describes(&facts.plan, &c.action)?,
+        "the action is not the one the EPCIS event describes"
+    );
     let out = match c.action {
         CapturedAction::Commission(a) => commission(a)?,
         CapturedAction::Transform(a) => transform(a)?,
@@ -709,6 +756,75 @@ fn capture(c: Capture) -> Result<Vec<u8>> {
         storage::set(&keys::epcis_of_lot(&l.gtin, &l.lot, &hash), &true);
     }
     Ok(out)
+}
+
+/// Whether `action` is exactly what the event document says (`plan`), with
+/// nothing the document does not carry: a shipment's receiver must run the
+/// destination site the document names.
+fn describes(plan: &EventPlan, action: &CapturedAction) -> Result<bool> {
+    Ok(match (plan, action) {
+        (
+            EventPlan::Commission {
+                lot,
+                quantity,
+                site,
+            },
+            CapturedAction::Commission(a),
+        ) => {
+            a.id == *lot
+                && a.quantity == *quantity
+                && a.site == *site
+                && a.metadata.is_empty()
+                && a.private_hash.is_none()
+        }
+        (
+            EventPlan::Transform {
+                inputs,
+                outputs,
+                site,
+            },
+            CapturedAction::Transform(a),
+        ) => a.inputs == *inputs && a.outputs == *outputs && a.site == *site,
+        (
+            EventPlan::Record {
+                lot,
+                kind,
+                quantity,
+                site,
+                destination,
+            },
+            CapturedAction::Record(a),
+        ) => {
+            let receiver = match (destination, &a.to) {
+                (None, None) => true,
+                (Some(gln), Some(to)) => {
+                    env::read_public::<SiteRecord>(contract_ids::REGISTRY, &keys::site(gln))?
+                        .is_some_and(|s| s.org == *to)
+                }
+                _ => false,
+            };
+            receiver
+                && a.id == *lot
+                && a.kind == *kind
+                && a.quantity == *quantity
+                && a.site == *site
+                && a.corrects.is_none()
+                && a.note.is_empty()
+        }
+        _ => false,
+    })
+}
+
+/// The first eight bytes of a hash in hex, for messages.
+fn short_hex(h: &Hash32) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(19);
+    for b in &h[..8] {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    out.push('…');
+    out
 }
 
 /// Lifts the recall opened on `r.id`: from that lot and every lot downstream

@@ -119,3 +119,16 @@ pub fn org_of_id(id: &str) -> Result<Option<filiera_contract_api::registry::OrgR
     use filiera_contract_api::{contract_ids, keys};
     read_public(contract_ids::REGISTRY, &keys::org(id))
 }
+
+/// What the host reads from an EPCIS event document: its CBV 2.0 hash and
+/// its lot action, or why the document cannot be stored (invalid event,
+/// `eventID` other than its hash, no lot action, numbers the chain does not
+/// hash). Costs fuel by the document's length.
+pub fn epcis_facts(
+    event: &str,
+) -> Result<core::result::Result<filiera_contract_api::lots::EpcisFacts, String>> {
+    // SAFETY: the slice lives for the call.
+    let len = unsafe { host::epcis_facts(ptr(event.as_ptr()), event.len() as i32) };
+    filiera_contract_api::decode(&register(len))
+        .ok_or_else(|| Error(String::from("epcis_facts: unreadable answer from the host")))
+}

@@ -18,4 +18,5 @@ unsafe extern "C" {
     pub fn emit_event(name_ptr: i32, name_len: i32, data_ptr: i32, data_len: i32);
     pub fn set_return(ptr: i32, len: i32);
     pub fn abort(ptr: i32, len: i32) -> !;
+    pub fn epcis_facts(ptr: i32, len: i32) -> i64;
 }

@@ -97,6 +97,11 @@ pub const HOST_FUNCTIONS: &[HostFn] = &[
         params: &[I32, I32],
         results: &[],
     },
+    HostFn {
+        name: "epcis_facts",
+        params: &[I32, I32],
+        results: &[I64],
+    },
 ];
 
 /// The exported memory the host reads and writes.

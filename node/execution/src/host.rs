@@ -1,11 +1,18 @@
 //! The host side of ABI v1: the state of one call and the functions a contract
 //! imports. Every host function charges fuel **before** it does its work, by
 //! the bytes it touches, so no contract gets host work for free.
+//!
+//! `epcis_facts` runs part of `filiera-epcis` (validation, CBV 2.0 hash, the
+//! lot action) inside consensus: its answers for given bytes are part of the
+//! protocol, pinned by the golden vectors of that crate's tests, and a change
+//! to them needs a new host function, never an edit of this one.
 
 use crate::limits::{
-    EVENT_DATA_BYTES_MAX, EVENTS_PER_CALL_MAX, HOST_BYTE_FUEL, HOST_CALL_FUEL, RETURN_BYTES_MAX,
+    EPCIS_FACTS_BYTE_FUEL, EVENT_DATA_BYTES_MAX, EVENTS_PER_CALL_MAX, HOST_BYTE_FUEL,
+    HOST_CALL_FUEL, RETURN_BYTES_MAX,
 };
 use crate::outcome::FailureCode;
+use filiera_contract_api::lots::{EPCIS_EVENT_BYTES_MAX, EpcisFacts};
 use filiera_types::receipt::Event;
 use filiera_types::state::{STATE_KEY_BYTES_MAX, STATE_VALUE_BYTES_MAX};
 use filiera_types::{ContractId, Hash, PublicKey};
@@ -112,7 +119,14 @@ impl ResourceLimiter for HostState {
 
 /// Charges `HOST_CALL_FUEL` plus `HOST_BYTE_FUEL` per byte, before the work.
 fn charge(caller: &mut Caller<'_, HostState>, bytes: usize) -> wasmtime::Result<()> {
-    let cost = HOST_CALL_FUEL.saturating_add(HOST_BYTE_FUEL.saturating_mul(bytes as u64));
+    burn(
+        caller,
+        HOST_CALL_FUEL.saturating_add(HOST_BYTE_FUEL.saturating_mul(bytes as u64)),
+    )
+}
+
+/// Takes `cost` fuel, or all that is left and stops the call.
+fn burn(caller: &mut Caller<'_, HostState>, cost: u64) -> wasmtime::Result<()> {
     let fuel = caller.get_fuel()?;
     if fuel < cost {
         caller.set_fuel(0)?;
@@ -366,6 +380,23 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             let data = read_bytes(&mut c, ptr, len, RETURN_BYTES_MAX, "return data")?;
             c.data_mut().return_data = data;
             Ok(())
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "epcis_facts",
+        |mut c: Caller<'_, HostState>, ptr: i32, len: i32| -> wasmtime::Result<i64> {
+            // Priced by the declared length before a byte is read or parsed.
+            let declared = len_of(len, EPCIS_EVENT_BYTES_MAX, "EPCIS event")?;
+            burn(
+                &mut c,
+                EPCIS_FACTS_BYTE_FUEL.saturating_mul(declared as u64),
+            )?;
+            let event = read_bytes(&mut c, ptr, len, EPCIS_EVENT_BYTES_MAX, "EPCIS event")?;
+            let facts: Result<EpcisFacts, String> = filiera_epcis::stored_event_facts(&event);
+            let encoded = borsh::to_vec(&facts)
+                .map_err(|_| trap(FailureCode::HostLimit, "epcis_facts: unencodable answer"))?;
+            load_register(&mut c, encoded)
         },
     )?;
     linker.func_wrap(

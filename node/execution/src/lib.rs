@@ -14,7 +14,10 @@
 //! bodies). The engine is configured for determinism: fuel, NaN
 //! canonicalisation, no SIMD, threads, GC or memory64; epoch interruption is
 //! not used. Host functions charge fuel before their work, by bytes touched;
-//! memory growth costs fuel per page. A contract writes only below its own
+//! memory growth costs fuel per page. One host function runs library code in
+//! consensus: `epcis_facts` (an EPCIS event's CBV 2.0 hash and lot action,
+//! from `filiera-epcis`, whole numbers only so no float is involved), whose
+//! answers for given bytes are part of the protocol. A contract writes only below its own
 //! prefix `c/{id}/` and reads other contracts only under their `pub/`. A
 //! failing call (trap, out of fuel, abort, host limit) discards its writes,
 //! keeps the nonce advance, and records a stable code and the contract's

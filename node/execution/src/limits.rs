@@ -22,6 +22,12 @@ pub const MEMORY_PAGE_FUEL: u64 = 10_000;
 pub const HOST_CALL_FUEL: u64 = 200;
 /// Fuel charged per byte a host call reads or writes.
 pub const HOST_BYTE_FUEL: u64 = 2;
+/// Fuel charged per byte of an EPCIS event document the host reads, validates
+/// and hashes for a contract (`epcis_facts`): JSON parsing, CBV checks and
+/// SHA-256 cost the host far more per byte than a copy, so they are priced
+/// like a couple of hundred wasm instructions a byte (a 16 KiB event: 3.3 M
+/// of a transaction's 20 M).
+pub const EPCIS_FACTS_BYTE_FUEL: u64 = 200;
 /// Deepest wasm stack a call may use, in bytes (unbounded recursion traps here).
 pub const WASM_STACK_BYTES_MAX: usize = 512 * 1024;
 /// Native stack of the thread that runs contracts, in bytes: well above the wasm

@@ -4,6 +4,7 @@
 
 mod chain;
 mod determinism;
+mod epcis;
 mod evidence;
 mod genesis;
 mod lifecycle;
