@@ -1,7 +1,9 @@
 //! Hostile inputs at the edges of a live network, counted: forged and
 //! replayed transactions (same node, every other node, after a restart,
 //! another chain), role violations, malformed and oversized bodies, slow
-//! headers, markup stored in strings, and junk on the peer port. Each must
+//! headers, markup stored in strings, EPCIS documents stored under an id
+//! they do not hash to or with lots they do not name, and junk on the peer
+//! port. Each must
 //! be refused with a clear error (a status and a stable code) or, for role
 //! violations, fail in execution; none may change state; every node must
 //! stay healthy and the chain keep going.
@@ -11,7 +13,8 @@ use crate::faults::cluster::Cluster;
 use crate::faults::load::Ack;
 use crate::load::mix::{self, Role, Sender};
 use anyhow::{Context, Result};
-use filiera_contract_api::lots::LotRef;
+use filiera_contract_api::lots::{Capture, CapturedAction, LotRef};
+use filiera_contract_api::registry::{AuthorityAction, OrgStatus};
 use filiera_types::{ChainId, ContractCall, SignedTransaction, Transaction};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -273,6 +276,98 @@ fn lot_exists(agent: &ureq::Agent, api: &str, lot: &LotRef) -> bool {
         .is_ok_and(|r| r.status().as_u16() == 200)
 }
 
+/// The authority sets `org`'s status: key 0 proposes, the next keys approve
+/// up to the threshold; each transaction committed before the next.
+fn authority_sets(
+    agent: &ureq::Agent,
+    api: &str,
+    dir: &std::path::Path,
+    genesis: &filiera_types::genesis::Genesis,
+    org: &str,
+    status: OrgStatus,
+) -> Result<()> {
+    let expiry = check::top_height(agent, &[api.to_owned()]) + 50;
+    let mut proposal: Option<u64> = None;
+    for j in 0..genesis.authority.threshold {
+        let key = filiera_client::keys::read(&dir.join("authority").join(format!("key-{j}.json")))?;
+        let signer = Sender {
+            key,
+            role: Role::Producer {
+                gtin: String::new(),
+            },
+            nonce: 0,
+            last_lot: None,
+        };
+        let nonce = nonce_of(agent, api, &signer).context("authority key nonce")?;
+        let args = match proposal {
+            None => filiera_contract_api::encode(&AuthorityAction::SetOrgStatus {
+                org: org.to_owned(),
+                status,
+            }),
+            Some(id) => filiera_contract_api::encode(&id),
+        };
+        let method = if proposal.is_none() {
+            "propose"
+        } else {
+            "approve"
+        };
+        let call = mix::call(filiera_contract_api::contract_ids::REGISTRY, method, args)?;
+        let tx = sign(&signer, &genesis.chain_id, nonce, expiry, call)?;
+        let a = submit(api, &tx.encode());
+        anyhow::ensure!(a.0 == 202, "authority {method}: {}", answer(&a));
+        let receipt =
+            wait_committed(agent, api, &tx).context("authority transaction never committed")?;
+        anyhow::ensure!(receipt["success"] == true, "authority {method}: {receipt}");
+        if proposal.is_none() {
+            let data = hex::decode(receipt["return_data"].as_str().unwrap_or_default())?;
+            proposal = Some(filiera_contract_api::decode(&data).context("proposal id")?);
+        }
+    }
+    Ok(())
+}
+
+/// A commissioning event of `lot` (no site), as a producer's software sends it.
+fn commissioning(lot: &LotRef) -> String {
+    format!(
+        r#"{{"type":"ObjectEvent","action":"ADD","bizStep":"commissioning",
+        "eventTime":"2026-11-24T06:00:00.000+01:00","eventTimeZoneOffset":"+01:00",
+        "quantityList":[{{"epcClass":"https://id.gs1.org/01/{}/10/{}","quantity":1000}}]}}"#,
+        lot.gtin, lot.lot
+    )
+}
+
+/// The lots `capture` of `event` as the node's API builds it, then changed
+/// by `tamper`; with the event's own id.
+fn epcis_capture(
+    event: &str,
+    tamper: impl FnOnce(&mut Capture),
+) -> Result<(ContractCall, [u8; 32])> {
+    let document = format!(
+        r#"{{"@context":["{}"],"type":"EPCISDocument","schemaVersion":"2.0",
+        "creationDate":"2026-11-25T10:00:00.000+01:00","epcisBody":{{"eventList":[{event}]}}}}"#,
+        filiera_epcis::EPCIS_CONTEXT
+    );
+    let parsed = filiera_epcis::parse_document(document.as_bytes())?;
+    let (id, value) = parsed.events.first().context("one event")?;
+    let mut capture = filiera_epcis::capture_call(id, value, &|_| None)?;
+    tamper(&mut capture);
+    let call = mix::call(
+        filiera_contract_api::contract_ids::LOTS,
+        "capture",
+        filiera_contract_api::encode(&capture),
+    )?;
+    Ok((call, id.0))
+}
+
+/// Makes a capture's action claim the event id `id`.
+fn claim(capture: &mut Capture, id: [u8; 32]) {
+    match &mut capture.action {
+        CapturedAction::Commission(a) => a.epcis_hash = Some(id),
+        CapturedAction::Transform(a) => a.epcis_hash = Some(id),
+        CapturedAction::Record(a) => a.epcis_hash = Some(id),
+    }
+}
+
 /// Waits until the restarted node behind `api` has committed past `height`.
 fn back_up(api: &str, height: u64) -> Result<()> {
     check::wait_progress(std::slice::from_ref(&api.to_owned()), height, RESTART_BOUND)
@@ -404,6 +499,88 @@ pub fn run(net: &mut Cluster, acks: &[Ack], seed: u64) -> Result<Hostile> {
         );
     }
 
+    // A suspended member's well-signed transactions, alone and in a batch,
+    // are refused at the door (not_active) at every node and leave its nonce
+    // where it was; reinstated, the organisation writes again later on.
+    let (suspended_org, suspended_gtin) = mix::PRODUCERS[4];
+    let member = producers
+        .iter()
+        .find(|s| matches!(&s.role, Role::Producer { gtin } if gtin == suspended_gtin))
+        .context("no key of the producer to suspend")?;
+    authority_sets(
+        &agent,
+        &apis[0],
+        &net.dir,
+        &genesis,
+        suspended_org,
+        OrgStatus::Suspended,
+    )?;
+    let suspended_at = check::top_height(&agent, &apis[..1]);
+    check::wait_progress(&apis, suspended_at, Duration::from_millis(COMMIT_BOUND_MS))?;
+    let nonces: Vec<Option<u64>> = apis
+        .iter()
+        .map(|api| nonce_of(&agent, api, member))
+        .collect();
+    let suspended_lot = LotRef {
+        gtin: suspended_gtin.to_owned(),
+        lot: "HOSTILE-SUSPENDED".into(),
+    };
+    for (api, nonce) in apis.iter().zip(&nonces) {
+        let nonce = nonce.context("the member's nonce")?;
+        let one = sign(
+            member,
+            &genesis.chain_id,
+            nonce,
+            expiry,
+            mix::commission(suspended_lot.clone())?,
+        )?;
+        let a = submit(api, &one.encode());
+        h.count(
+            "a suspended member's transaction",
+            answer(&a),
+            a == (403, "not_active".to_owned()),
+            "a well-signed transaction of a suspended organisation",
+        );
+        let batch = (0..STRANGER_BATCH_TXS)
+            .map(|n| {
+                sign(
+                    member,
+                    &genesis.chain_id,
+                    nonce + n,
+                    expiry,
+                    mix::commission(suspended_lot.clone())?,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (status, codes) = submit_batch(api, &batch);
+        h.count(
+            "a suspended member's batch",
+            format!("{status} {}", codes.first().map_or("", |c| c.as_str())),
+            status == 200 && codes.len() == batch.len() && codes.iter().all(|c| c == "not_active"),
+            "a batch of a suspended organisation",
+        );
+    }
+    for (api, before) in apis.iter().zip(&nonces) {
+        let after = nonce_of(&agent, api, member);
+        if after != *before {
+            h.failures.push(format!(
+                "{api}: the suspended member's nonce moved from {before:?} to {after:?}"
+            ));
+        }
+        if lot_exists(&agent, api, &suspended_lot) {
+            h.failures
+                .push(format!("{api}: the suspended member's lot exists"));
+        }
+    }
+    authority_sets(
+        &agent,
+        &apis[0],
+        &net.dir,
+        &genesis,
+        suspended_org,
+        OrgStatus::Active,
+    )?;
+
     // Replays of committed transactions, to every node.
     let replay_set: Vec<&Ack> = acks
         .iter()
@@ -436,13 +613,56 @@ pub fn run(net: &mut Cluster, acks: &[Ack], seed: u64) -> Result<Hostile> {
         );
     }
 
-    // Role violations: admitted (the signature is fine) but refused by the contract.
-    let violations: Vec<(&str, &Sender, ContractCall, LotRef)> = vec![
+    // Role violations: admitted (the signature is fine) but refused by the
+    // contract, for the reason given.
+    let own_lot = |name: &str| LotRef {
+        gtin: own_gtin.clone(),
+        lot: name.into(),
+    };
+    // The event another producer will send: anyone who knows or guesses its
+    // contents can compute its id.
+    let (_, future_id) = epcis_capture(
+        &commissioning(&LotRef {
+            gtin: foreign_gtin.clone(),
+            lot: "HOSTILE-FUTURE".into(),
+        }),
+        |_| {},
+    )?;
+    let violations: Vec<(&str, &Sender, ContractCall, LotRef, &str)> = vec![
         (
             "a certification body registers a lot",
             body,
             mix::commission(probe_lot.clone())?,
             probe_lot.clone(),
+            "may not do this",
+        ),
+        (
+            "EPCIS id squat: a member stores its document under another member's future event id",
+            producers[0],
+            epcis_capture(&commissioning(&own_lot("HOSTILE-SQUAT")), |c| {
+                claim(c, future_id)
+            })?
+            .0,
+            own_lot("HOSTILE-SQUAT"),
+            "hashes (CBV 2.0) to",
+        ),
+        (
+            "planted EPCIS document: a member's lot action with a document naming another member's lot",
+            producers[0],
+            epcis_capture(
+                &commissioning(&LotRef {
+                    gtin: foreign_gtin.clone(),
+                    lot: "HOSTILE-PLANTED".into(),
+                }),
+                |c| {
+                    if let CapturedAction::Commission(a) = &mut c.action {
+                        a.id = own_lot("HOSTILE-PLANTED");
+                    }
+                },
+            )?
+            .0,
+            own_lot("HOSTILE-PLANTED"),
+            "not the one the EPCIS event describes",
         ),
         {
             let lot = LotRef {
@@ -454,10 +674,11 @@ pub fn run(net: &mut Cluster, acks: &[Ack], seed: u64) -> Result<Hostile> {
                 producers[0],
                 mix::commission(lot.clone())?,
                 lot,
+                "belongs to",
             )
         },
     ];
-    for (what, s, call, lot) in violations {
+    for (what, s, call, lot, reason) in violations {
         let api = &apis[rng.random_range(0..apis.len())];
         let Some(nonce) = nonce_of(&agent, api, s) else {
             h.failures.push(format!("{what}: no nonce from {api}"));
@@ -468,7 +689,7 @@ pub fn run(net: &mut Cluster, acks: &[Ack], seed: u64) -> Result<Hostile> {
         let outcome = if a.0 == 202 {
             match wait_committed(&agent, api, &tx) {
                 Some(v) if v["status"] == "failed" => (
-                    true,
+                    v["message"].as_str().unwrap_or("").contains(reason),
                     format!(
                         "failed in execution: {}",
                         v["message"].as_str().unwrap_or("")

@@ -156,7 +156,8 @@ pub struct Chain {
     pub valid_from_ms: u64,
 }
 
-fn call(contract: &str, method: &str, args: Vec<u8>) -> Result<ContractCall> {
+/// A contract call.
+pub fn call(contract: &str, method: &str, args: Vec<u8>) -> Result<ContractCall> {
     Ok(ContractCall {
         contract: ContractId::new(contract)?,
         method: MethodName::new(method)?,
