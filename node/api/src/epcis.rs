@@ -35,7 +35,8 @@ use sha2::{Digest, Sha256};
 use std::sync::Mutex;
 
 pub use filiera_client::epcis::CAPTURE_JOBS_MAX;
-/// Stored events a query reads, at most, before filtering.
+/// Stored events a query reads, at most, before filtering; a query that
+/// would need more is refused (413 `query_too_large`), never cut short.
 pub const QUERY_SCAN_MAX: usize = 10_000;
 /// Events per page of a query answer, at most.
 pub const PER_PAGE_MAX: usize = 100;
@@ -481,29 +482,33 @@ pub async fn capture_job(
 }
 
 /// The filters of `GET /epcis/events` (EPCIS 2.0 query parameters).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 pub struct EventQuery {
-    #[serde(rename = "eventType")]
+    #[serde(rename = "eventType", skip_serializing_if = "Option::is_none")]
     event_type: Option<String>,
-    #[serde(rename = "GE_eventTime")]
+    #[serde(rename = "GE_eventTime", skip_serializing_if = "Option::is_none")]
     ge_event_time: Option<String>,
-    #[serde(rename = "LT_eventTime")]
+    #[serde(rename = "LT_eventTime", skip_serializing_if = "Option::is_none")]
     lt_event_time: Option<String>,
-    #[serde(rename = "EQ_bizStep")]
+    #[serde(rename = "EQ_bizStep", skip_serializing_if = "Option::is_none")]
     eq_biz_step: Option<String>,
-    #[serde(rename = "EQ_disposition")]
+    #[serde(rename = "EQ_disposition", skip_serializing_if = "Option::is_none")]
     eq_disposition: Option<String>,
-    #[serde(rename = "EQ_bizLocation")]
+    #[serde(rename = "EQ_bizLocation", skip_serializing_if = "Option::is_none")]
     eq_biz_location: Option<String>,
-    #[serde(rename = "EQ_readPoint")]
+    #[serde(rename = "EQ_readPoint", skip_serializing_if = "Option::is_none")]
     eq_read_point: Option<String>,
-    #[serde(rename = "MATCH_epc")]
+    #[serde(rename = "MATCH_epc", skip_serializing_if = "Option::is_none")]
     match_epc: Option<String>,
-    #[serde(rename = "MATCH_anyEPCClass", alias = "MATCH_epcClass")]
+    #[serde(
+        rename = "MATCH_anyEPCClass",
+        alias = "MATCH_epcClass",
+        skip_serializing_if = "Option::is_none"
+    )]
     match_epc_class: Option<String>,
-    #[serde(rename = "perPage")]
+    #[serde(rename = "perPage", skip_serializing_if = "Option::is_none")]
     per_page: Option<usize>,
-    #[serde(rename = "nextPageToken")]
+    #[serde(rename = "nextPageToken", skip_serializing_if = "Option::is_none")]
     next_page_token: Option<String>,
 }
 
@@ -520,8 +525,8 @@ pub struct EventQuery {
         ("MATCH_epc" = Option<String>, Query, description = "An EPC in epcList, childEPCs, inputs or outputs"),
         ("MATCH_anyEPCClass" = Option<String>, Query, description = "A lot (lgtin or Digital Link with AI 10) in any quantity list"),
         ("perPage" = Option<usize>, Query, description = "At most 100; 30 by default"),
-        ("nextPageToken" = Option<String>, Query, description = "From the previous page's Link header")),
-    responses((status = 200, description = "An EPCISQueryDocument; a Link header rel=next when more remain"), (status = 400, description = "invalid_query")))]
+        ("nextPageToken" = Option<String>, Query, description = "From the previous page's Link header: the page starts after that event in (event time, event ID) order")),
+    responses((status = 200, description = "An EPCISQueryDocument, complete: a Link header rel=next (same filters, a cursor after the last event) when more remain"), (status = 400, description = "invalid_query"), (status = 413, description = "query_too_large: more stored events to read than one query may; name a lot")))]
 pub async fn events(State(s): State<ApiState>, Query(q): Query<EventQuery>) -> Response {
     let state = s.clone();
     match blocking(&s, move || query(&state, &q)).await {
@@ -549,11 +554,11 @@ fn query(s: &ApiState, q: &EventQuery) -> Result<(Value, Option<String>), ApiErr
     if per_page == 0 || per_page > PER_PAGE_MAX {
         return Err(bad_query(format!("perPage must be 1 to {PER_PAGE_MAX}")));
     }
-    let offset: usize = match &q.next_page_token {
-        Some(t) => t
-            .parse()
-            .map_err(|_| bad_query("nextPageToken is not one this node gave"))?,
-        None => 0,
+    let after: Option<Cursor> = match &q.next_page_token {
+        Some(t) => Some(
+            Cursor::parse(t).ok_or_else(|| bad_query("nextPageToken is not one this node gave"))?,
+        ),
+        None => None,
     };
     let time = |t: &Option<String>, name: &str| -> Result<Option<time::OffsetDateTime>, ApiError> {
         t.as_deref()
@@ -596,7 +601,8 @@ fn query(s: &ApiState, q: &EventQuery) -> Result<(Value, Option<String>), ApiErr
                 &keys::epcis_of_lot_prefix(gtin.as_str(), lot.as_str()),
             );
             let mut docs = Vec::new();
-            for (key, _) in s.store.state_prefix(&prefix, None, QUERY_SCAN_MAX)? {
+            let index = within_scan(s.store.state_prefix(&prefix, None, QUERY_SCAN_MAX + 1)?)?;
+            for (key, _) in index {
                 let hex_hash = &key[prefix.len()..];
                 let hash: [u8; 32] = hex::decode(hex_hash)
                     .ok()
@@ -611,18 +617,16 @@ fn query(s: &ApiState, q: &EventQuery) -> Result<(Value, Option<String>), ApiErr
             }
             docs
         }
-        None => s
-            .store
-            .state_prefix(
-                &full_key(contract_ids::LOTS, keys::EPCIS_EVENTS),
-                None,
-                QUERY_SCAN_MAX,
-            )?
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect(),
+        None => within_scan(s.store.state_prefix(
+            &full_key(contract_ids::LOTS, keys::EPCIS_EVENTS),
+            None,
+            QUERY_SCAN_MAX + 1,
+        )?)?
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect(),
     };
-    let mut matching: Vec<(time::OffsetDateTime, String, Value)> = Vec::new();
+    let mut matching: Vec<(Cursor, Value)> = Vec::new();
     for bytes in documents {
         let text = String::try_from_slice(&bytes)
             .map_err(|e| ApiError::internal(format!("stored EPCIS event does not decode: {e}")))?;
@@ -669,28 +673,92 @@ fn query(s: &ApiState, q: &EventQuery) -> Result<(Value, Option<String>), ApiErr
                 .as_ref()
                 .is_none_or(|c| names(&event, QUANTITY_LISTS, Some("epcClass")).contains(c));
         if ok {
-            let id = str_of("eventID").unwrap_or_default().to_owned();
-            matching.push((at, id, event));
+            let id = str_of("eventID")
+                .and_then(EventHash::from_ni)
+                .map_or([0; 32], |h| h.0);
+            let position = Cursor {
+                event_time_ns: at.unix_timestamp_nanos(),
+                event_id: id,
+            };
+            if after.as_ref().is_none_or(|a| position > *a) {
+                matching.push((position, event));
+            }
         }
     }
-    matching.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    let total = matching.len();
-    let page: Vec<Value> = matching
-        .into_iter()
-        .skip(offset)
-        .take(per_page)
-        .map(|(_, _, e)| e)
-        .collect();
-    let next = (offset + per_page < total).then(|| {
-        format!(
-            "</epcis/events?nextPageToken={}&perPage={per_page}>; rel=\"next\"",
-            offset + per_page
-        )
-    });
+    matching.sort_by(|a, b| a.0.cmp(&b.0));
+    let more = matching.len() > per_page;
+    matching.truncate(per_page);
+    let next = match matching.last() {
+        Some((last, _)) if more => Some(next_link(q, last)),
+        _ => None,
+    };
+    let page: Vec<Value> = matching.into_iter().map(|(_, e)| e).collect();
     let created = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(ApiError::internal)?;
     Ok((query_document("SimpleEventQuery", &created, page), next))
+}
+
+/// Where a page of a query answer ends: the last event's time and id. The
+/// next page starts after it in (event time, event id) order, so an event
+/// captured meanwhile never repeats or hides one already paged over; one
+/// captured with an earlier event time than the cursor is not in this walk
+/// (a new query sees it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Cursor {
+    event_time_ns: i128,
+    event_id: [u8; 32],
+}
+
+impl Cursor {
+    /// `{event time, ns since the epoch}.{event id, hex}`.
+    fn to_token(&self) -> String {
+        format!("{}.{}", self.event_time_ns, hex::encode(self.event_id))
+    }
+
+    fn parse(token: &str) -> Option<Cursor> {
+        let (time, id) = token.split_once('.')?;
+        Some(Cursor {
+            event_time_ns: time.parse().ok()?,
+            event_id: hex::decode(id).ok()?.try_into().ok()?,
+        })
+    }
+}
+
+/// The `Link` header of the next page: the same filters, from `last` on.
+fn next_link(q: &EventQuery, last: &Cursor) -> String {
+    let mut next = q.clone();
+    next.next_page_token = Some(last.to_token());
+    next.per_page = Some(q.per_page.unwrap_or(PER_PAGE_DEFAULT));
+    let query = serde_json::to_value(&next)
+        .ok()
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default();
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in &query {
+        match value {
+            Value::String(text) => form.append_pair(name, text),
+            other => form.append_pair(name, &other.to_string()),
+        };
+    }
+    format!("</epcis/events?{}>; rel=\"next\"", form.finish())
+}
+
+/// Entries read with a bound of `QUERY_SCAN_MAX + 1`: more than
+/// `QUERY_SCAN_MAX` means the answer could not be complete, and the query is
+/// refused as too large (EPCIS 2.0's QueryTooLargeException) rather than
+/// answered in part.
+fn within_scan<T>(entries: Vec<T>) -> Result<Vec<T>, ApiError> {
+    if entries.len() > QUERY_SCAN_MAX {
+        return Err(ApiError {
+            status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            code: "query_too_large",
+            message: format!(
+                "more than {QUERY_SCAN_MAX} stored events to read for this query; name a lot (MATCH_anyEPCClass) to narrow it"
+            ),
+        });
+    }
+    Ok(entries)
 }
 
 const EPC_LISTS: &[&str] = &[
@@ -760,4 +828,80 @@ pub async fn event(
         .ok_or_else(|| ApiError::not_found("no captured EPCIS event with this ID"))?;
     let text = String::try_from_slice(&bytes).map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], text).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn a_cursor_round_trips_and_orders_by_time_then_id() {
+        let early = Cursor {
+            event_time_ns: 1_764_000_000_000_000_000,
+            event_id: [9; 32],
+        };
+        let later_id = Cursor {
+            event_id: [10; 32],
+            ..early.clone()
+        };
+        assert_eq!(Cursor::parse(&early.to_token()), Some(early.clone()));
+        assert!(early < later_id);
+        for junk in [
+            "",
+            "12",
+            "x.00",
+            "1.abcd",
+            &format!("1.{}", "zz".repeat(32)),
+        ] {
+            assert_eq!(Cursor::parse(junk), None, "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn the_next_link_keeps_every_filter() {
+        let q = EventQuery {
+            match_epc_class: Some("https://id.gs1.org/01/09521234100010/10/CU 1&x".into()),
+            ge_event_time: Some("2026-11-25T00:00:00+01:00".into()),
+            per_page: Some(2),
+            next_page_token: Some("old".into()),
+            ..EventQuery::default()
+        };
+        let last = Cursor {
+            event_time_ns: 5,
+            event_id: [1; 32],
+        };
+        let link = next_link(&q, &last);
+        let target = link
+            .strip_prefix("</epcis/events?")
+            .and_then(|l| l.strip_suffix(">; rel=\"next\""))
+            .expect(&link);
+        let pairs: BTreeMap<String, String> = form_urlencoded::parse(target.as_bytes())
+            .into_owned()
+            .collect();
+        assert_eq!(
+            pairs.get("MATCH_anyEPCClass").map(String::as_str),
+            q.match_epc_class.as_deref()
+        );
+        assert_eq!(
+            pairs.get("GE_eventTime").map(String::as_str),
+            q.ge_event_time.as_deref()
+        );
+        assert_eq!(pairs.get("perPage").map(String::as_str), Some("2"));
+        assert_eq!(pairs.get("nextPageToken"), Some(&last.to_token()));
+        assert_eq!(pairs.len(), 4, "{pairs:?}");
+    }
+
+    #[test]
+    fn a_query_needing_more_than_the_scan_bound_is_refused_not_cut() {
+        assert_eq!(
+            within_scan(vec![0u8; QUERY_SCAN_MAX]).map(|v| v.len()),
+            Ok(QUERY_SCAN_MAX)
+        );
+        let refused = within_scan(vec![0u8; QUERY_SCAN_MAX + 1]).unwrap_err();
+        assert_eq!(
+            (refused.status.as_u16(), refused.code),
+            (413, "query_too_large")
+        );
+    }
 }
