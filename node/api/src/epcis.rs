@@ -594,7 +594,9 @@ fn query(s: &ApiState, q: &EventQuery) -> Result<(Value, Option<String>), ApiErr
 
     // A lot filter reads the lot's index; otherwise every stored event, bounded.
     let lot = q.match_epc_class.as_deref().and_then(filiera_epcis::lot_of);
-    let documents: Vec<Vec<u8>> = match &lot {
+    // Each stored document with the hash its storage key names (the cursor's
+    // id: never the document's own eventID text).
+    let documents: Vec<([u8; 32], Vec<u8>)> = match &lot {
         Some((gtin, lot)) => {
             let prefix = full_key(
                 contract_ids::LOTS,
@@ -612,22 +614,27 @@ fn query(s: &ApiState, q: &EventQuery) -> Result<(Value, Option<String>), ApiErr
                     .store
                     .state_get(&full_key(contract_ids::LOTS, &keys::epcis_event(&hash)))?
                 {
-                    docs.push(doc);
+                    docs.push((hash, doc));
                 }
             }
             docs
         }
-        None => within_scan(s.store.state_prefix(
-            &full_key(contract_ids::LOTS, keys::EPCIS_EVENTS),
-            None,
-            QUERY_SCAN_MAX + 1,
-        )?)?
-        .into_iter()
-        .map(|(_, v)| v)
-        .collect(),
+        None => {
+            let prefix = full_key(contract_ids::LOTS, keys::EPCIS_EVENTS);
+            within_scan(s.store.state_prefix(&prefix, None, QUERY_SCAN_MAX + 1)?)?
+                .into_iter()
+                .map(|(key, doc)| {
+                    let hash: [u8; 32] = hex::decode(&key[prefix.len()..])
+                        .ok()
+                        .and_then(|b| b.try_into().ok())
+                        .ok_or_else(|| ApiError::internal("malformed EPCIS event key"))?;
+                    Ok((hash, doc))
+                })
+                .collect::<Result<_, ApiError>>()?
+        }
     };
     let mut matching: Vec<(Cursor, Value)> = Vec::new();
-    for bytes in documents {
+    for (hash, bytes) in documents {
         let text = String::try_from_slice(&bytes)
             .map_err(|e| ApiError::internal(format!("stored EPCIS event does not decode: {e}")))?;
         let Ok(event) = serde_json::from_str::<Value>(&text) else {
@@ -673,12 +680,9 @@ fn query(s: &ApiState, q: &EventQuery) -> Result<(Value, Option<String>), ApiErr
                 .as_ref()
                 .is_none_or(|c| names(&event, QUANTITY_LISTS, Some("epcClass")).contains(c));
         if ok {
-            let id = str_of("eventID")
-                .and_then(EventHash::from_ni)
-                .map_or([0; 32], |h| h.0);
             let position = Cursor {
                 event_time_ns: at.unix_timestamp_nanos(),
-                event_id: id,
+                event_id: hash,
             };
             if after.as_ref().is_none_or(|a| position > *a) {
                 matching.push((position, event));

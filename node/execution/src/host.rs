@@ -194,6 +194,9 @@ fn load_register(caller: &mut Caller<'_, HostState>, bytes: Vec<u8>) -> wasmtime
 
 const MODULE: &str = crate::abi::HOST_MODULE;
 
+/// How `epcis_facts` answers for an event whose hashing panicked.
+const UNHASHABLE: filiera_epcis::StoredEventRefusal = filiera_epcis::StoredEventRefusal::Invalid;
+
 /// Registers every host function of ABI v1.
 pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap(
@@ -393,7 +396,12 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 EPCIS_FACTS_BYTE_FUEL.saturating_mul(declared as u64),
             )?;
             let event = read_bytes(&mut c, ptr, len, EPCIS_EVENT_BYTES_MAX, "EPCIS event")?;
-            let facts: Result<EpcisFacts, String> = filiera_epcis::stored_event_facts(&event);
+            // A panic in library code must not cross into consensus (every
+            // validator would stop on the same block): it refuses the event.
+            let facts: Result<EpcisFacts, String> =
+                std::panic::catch_unwind(|| filiera_epcis::stored_event_facts(&event))
+                    .unwrap_or(Err(UNHASHABLE))
+                    .map_err(|refusal| refusal.to_string());
             let encoded = borsh::to_vec(&facts)
                 .map_err(|_| trap(FailureCode::HostLimit, "epcis_facts: unencodable answer"))?;
             load_register(&mut c, encoded)

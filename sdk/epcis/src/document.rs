@@ -112,7 +112,7 @@ pub fn parse_document_partly(bytes: &[u8]) -> Result<(Document, Vec<EventError>)
                     m.insert("eventID".into(), Value::String(hash.to_ni()));
                     // An event kept on its own (stored, re-hashed by the chain
                     // and by auditors) carries the prefixes its extensions use.
-                    if !namespaces.is_empty() && uses_prefixes(m) {
+                    if !namespaces.is_empty() {
                         m.insert("@context".into(), json!([namespaces]));
                     }
                 }
@@ -125,18 +125,6 @@ pub fn parse_document_partly(bytes: &[u8]) -> Result<(Document, Vec<EventError>)
         }
     }
     Ok((Document { events: ok }, bad))
-}
-
-/// Whether an object has a namespaced (extension) key, at any depth.
-fn uses_prefixes(m: &serde_json::Map<String, Value>) -> bool {
-    fn any(v: &Value) -> bool {
-        match v {
-            Value::Object(m) => uses_prefixes(m),
-            Value::Array(items) => items.iter().any(any),
-            _ => false,
-        }
-    }
-    m.iter().any(|(k, v)| k.contains(':') || any(v))
 }
 
 fn dedup(reasons: &mut Vec<String>) {

@@ -330,7 +330,8 @@ fn canonical_number(text: &str) -> Option<String> {
 fn utc_millis(text: &str) -> Result<String, String> {
     let t = OffsetDateTime::parse(text, &Rfc3339)
         .map_err(|e| format!("time {text:?} is not an RFC 3339 date-time with offset: {e}"))?
-        .to_offset(time::UtcOffset::UTC);
+        .checked_to_offset(time::UtcOffset::UTC)
+        .ok_or_else(|| format!("time {text:?} is out of range in UTC"))?;
     let micros = t.microsecond();
     // Rounded half to even at the millisecond, as the reference does.
     let (q, r) = (micros / 1000, micros % 1000);
@@ -340,7 +341,10 @@ fn utc_millis(text: &str) -> Result<String, String> {
         q
     };
     let t = if ms == 1000 {
-        t.replace_millisecond(0).map_err(|e| e.to_string())? + time::Duration::SECOND
+        t.replace_millisecond(0)
+            .map_err(|e| e.to_string())?
+            .checked_add(time::Duration::SECOND)
+            .ok_or_else(|| format!("time {text:?} is out of range"))?
     } else {
         t.replace_millisecond(ms as u16)
             .map_err(|e| e.to_string())?

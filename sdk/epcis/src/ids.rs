@@ -124,6 +124,16 @@ fn product_class_from_pattern(body: &str) -> Result<Gtin, String> {
             "sgtin pattern {body:?} must have 13 digits around the '.'"
         ));
     }
+    // Digits only before slicing: a multi-byte character must not be cut.
+    if !item
+        .bytes()
+        .chain(prefix.bytes())
+        .all(|b| b.is_ascii_digit())
+    {
+        return Err(format!(
+            "sgtin pattern {body:?} must be digits around the '.'"
+        ));
+    }
     let data = format!("{}{prefix}{}", &item[..1], &item[1..]);
     with_check_digit(&data).and_then(|digits| Gtin::parse(&digits).map_err(|e| e.to_string()))
 }

@@ -74,7 +74,10 @@ pub use document::{
     Document, DocumentError, EPCIS_CONTEXT, EventError, namespaces, parse_document,
     parse_document_partly, query_document, to_epcis_json,
 };
-pub use facts::{EVENT_NUMBER_MAX, stored_event_facts, stored_event_hash};
+pub use facts::{
+    EVENT_NAMESPACE_URI_BYTES_MAX, EVENT_NAMESPACES_MAX, EVENT_NUMBER_MAX, StoredEventRefusal,
+    stored_event_facts, stored_event_hash,
+};
 pub use hash::{Namespaces, event_hash, pre_hash_string};
 pub use ids::{canonical_id, location_of, lot_of};
 pub use plan::{Plan, PlanError, capture_call, normalise_cbv, plan};

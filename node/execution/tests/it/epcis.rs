@@ -231,6 +231,28 @@ fn a_document_the_chain_cannot_rehash_is_refused_with_its_reason() {
             "not a whole number",
         ),
         (capture.event.replace('{', "["), "not JSON"),
+        // Inputs that once panicked the hash code (a panic in a host
+        // function would stop every validator on the same block).
+        (
+            capture.event.replace(
+                "2026-11-24T06:00:00.000+01:00",
+                "9999-12-31T23:30:00.000-01:00",
+            ),
+            "not a valid EPCIS 2.0 event",
+        ),
+        (
+            capture
+                .event
+                .replace("2026-11-24T06:00:00.000+01:00", "9999-12-31T23:59:59.9996Z"),
+            "not a valid EPCIS 2.0 event",
+        ),
+        (
+            capture.event.replace(
+                r#""action":"ADD""#,
+                r#""action":"ADD","ex:note":"urn:epc:idpat:sgtin:12345678901.\u00e9.*""#,
+            ),
+            "not a valid EPCIS 2.0 event",
+        ),
     ];
     for (event, reason) in cases {
         let bad = Capture {

@@ -69,9 +69,10 @@ fn the_chains_rehash_of_each_stored_event_matches_the_reference() {
                     assert_eq!(hash.to_ni(), want[i], "{name} event {i}");
                     rehashed += 1;
                 }
-                Err(why) => assert!(
-                    why.contains("not a whole number"),
-                    "{name} event {i}: {why}"
+                Err(why) => assert_eq!(
+                    why,
+                    filiera_epcis::StoredEventRefusal::NotWhole,
+                    "{name} event {i}"
                 ),
             }
         }
