@@ -276,6 +276,54 @@ fn lot_exists(agent: &ureq::Agent, api: &str, lot: &LotRef) -> bool {
         .is_ok_and(|r| r.status().as_u16() == 200)
 }
 
+/// A sender the door must refuse, and how.
+struct Door<'a> {
+    sender: &'a Sender,
+    chain: &'a ChainId,
+    nonce: u64,
+    expiry: u64,
+    lot: &'a LotRef,
+    /// The code every refusal must carry.
+    code: &'a str,
+    /// Who sends, for the report's rows ("a stranger").
+    who: &'a str,
+    /// Whose key it is, for the report's descriptions.
+    what: &'a str,
+}
+
+/// Sends `door.sender`'s well-signed commission alone, then a batch of
+/// them, to `api`; each counts as refused only with 403 / every item
+/// `door.code`.
+fn refused_at_door(h: &mut Hostile, api: &str, door: Door<'_>) -> Result<()> {
+    let tx = |nonce: u64| {
+        sign(
+            door.sender,
+            door.chain,
+            nonce,
+            door.expiry,
+            mix::commission(door.lot.clone())?,
+        )
+    };
+    let a = submit(api, &tx(door.nonce)?.encode());
+    h.count(
+        &format!("{}'s transaction", door.who),
+        answer(&a),
+        a == (403, door.code.to_owned()),
+        &format!("a well-signed transaction of {}", door.what),
+    );
+    let batch = (0..STRANGER_BATCH_TXS)
+        .map(|n| tx(door.nonce + n))
+        .collect::<Result<Vec<_>>>()?;
+    let (status, codes) = submit_batch(api, &batch);
+    h.count(
+        &format!("{}'s batch", door.who),
+        format!("{status} {}", codes.first().map_or("", |c| c.as_str())),
+        status == 200 && codes.len() == batch.len() && codes.iter().all(|c| c == door.code),
+        &format!("a batch of {}", door.what),
+    );
+    Ok(())
+}
+
 /// The authority sets `org`'s status: key 0 proposes, the next keys approve
 /// up to the threshold; each transaction committed before the next.
 fn authority_sets(
@@ -463,40 +511,20 @@ pub fn run(net: &mut Cluster, acks: &[Ack], seed: u64) -> Result<Hostile> {
         lot: "HOSTILE-STRANGER".into(),
     };
     for api in &apis {
-        let one = sign(
-            &outsider,
-            &genesis.chain_id,
-            0,
-            expiry,
-            mix::commission(stranger_lot.clone())?,
+        refused_at_door(
+            &mut h,
+            api,
+            Door {
+                sender: &outsider,
+                chain: &genesis.chain_id,
+                nonce: 0,
+                expiry,
+                lot: &stranger_lot,
+                code: "not_member",
+                who: "a stranger",
+                what: "a key of no member",
+            },
         )?;
-        let a = submit(api, &one.encode());
-        h.count(
-            "a stranger's transaction",
-            answer(&a),
-            a == (403, "not_member".to_owned()),
-            "a well-signed transaction of a key of no member",
-        );
-        let batch = (0..STRANGER_BATCH_TXS)
-            .map(|n| {
-                sign(
-                    &outsider,
-                    &genesis.chain_id,
-                    n,
-                    expiry,
-                    mix::commission(stranger_lot.clone())?,
-                )
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let (status, codes) = submit_batch(api, &batch);
-        let all_refused =
-            status == 200 && codes.len() == batch.len() && codes.iter().all(|c| c == "not_member");
-        h.count(
-            "a stranger's batch",
-            format!("{status} {}", codes.first().map_or("", |c| c.as_str())),
-            all_refused,
-            "a batch of a key of no member",
-        );
     }
 
     // A suspended member's well-signed transactions, alone and in a batch,
@@ -526,39 +554,20 @@ pub fn run(net: &mut Cluster, acks: &[Ack], seed: u64) -> Result<Hostile> {
         lot: "HOSTILE-SUSPENDED".into(),
     };
     for (api, nonce) in apis.iter().zip(&nonces) {
-        let nonce = nonce.context("the member's nonce")?;
-        let one = sign(
-            member,
-            &genesis.chain_id,
-            nonce,
-            expiry,
-            mix::commission(suspended_lot.clone())?,
+        refused_at_door(
+            &mut h,
+            api,
+            Door {
+                sender: member,
+                chain: &genesis.chain_id,
+                nonce: nonce.context("the member's nonce")?,
+                expiry,
+                lot: &suspended_lot,
+                code: "not_active",
+                who: "a suspended member",
+                what: "a suspended organisation",
+            },
         )?;
-        let a = submit(api, &one.encode());
-        h.count(
-            "a suspended member's transaction",
-            answer(&a),
-            a == (403, "not_active".to_owned()),
-            "a well-signed transaction of a suspended organisation",
-        );
-        let batch = (0..STRANGER_BATCH_TXS)
-            .map(|n| {
-                sign(
-                    member,
-                    &genesis.chain_id,
-                    nonce + n,
-                    expiry,
-                    mix::commission(suspended_lot.clone())?,
-                )
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let (status, codes) = submit_batch(api, &batch);
-        h.count(
-            "a suspended member's batch",
-            format!("{status} {}", codes.first().map_or("", |c| c.as_str())),
-            status == 200 && codes.len() == batch.len() && codes.iter().all(|c| c == "not_active"),
-            "a batch of a suspended organisation",
-        );
     }
     for (api, before) in apis.iter().zip(&nonces) {
         let after = nonce_of(&agent, api, member);
