@@ -27,7 +27,9 @@ use filiera_client::submission::Nonces;
 use filiera_contract_api::lots::Capture;
 use filiera_contract_api::registry::SiteRecord;
 use filiera_contract_api::{contract_ids, keys};
+use filiera_epcis::index::{self, EventPosition, IndexField};
 use filiera_epcis::{EventHash, capture_call, parse_document, query_document};
+use filiera_storage::Store;
 use filiera_types::{ChainId, SecretKey};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -35,9 +37,12 @@ use sha2::{Digest, Sha256};
 use std::sync::Mutex;
 
 pub use filiera_client::epcis::CAPTURE_JOBS_MAX;
-/// Stored events a query reads, at most, before filtering; a query that
-/// would need more is refused (413 `query_too_large`), never cut short.
+/// Index entries one query examines, at most: past it, the page holds the
+/// matches found so far and its `Link` starts the next page where the walk
+/// stopped (never an answer cut short without saying so).
 pub const QUERY_SCAN_MAX: usize = 10_000;
+/// Index keys read from RocksDB at a time during a walk.
+const WALK_CHUNK_KEYS: usize = 256;
 /// Events per page of a query answer, at most.
 pub const PER_PAGE_MAX: usize = 100;
 /// Events per page when the query does not say.
@@ -526,7 +531,7 @@ pub struct EventQuery {
         ("MATCH_anyEPCClass" = Option<String>, Query, description = "A lot (lgtin or Digital Link with AI 10) in any quantity list"),
         ("perPage" = Option<usize>, Query, description = "At most 100; 30 by default"),
         ("nextPageToken" = Option<String>, Query, description = "From the previous page's Link header: the page starts after that event in (event time, event ID) order")),
-    responses((status = 200, description = "An EPCISQueryDocument, complete: a Link header rel=next (same filters, a cursor after the last event) when more remain"), (status = 400, description = "invalid_query"), (status = 413, description = "query_too_large: more stored events to read than one query may; name a lot")))]
+    responses((status = 200, description = "An EPCISQueryDocument: every matching event from the cursor on, in (event time, event ID) order, up to perPage; a Link header rel=next (same filters, a cursor) when more may match. A walk stops after 10,000 index entries: the page then holds fewer events than perPage and its Link goes on from there"), (status = 400, description = "invalid_query"), (status = 503, description = "busy: the query index is being built")))]
 pub async fn events(State(s): State<ApiState>, Query(q): Query<EventQuery>) -> Response {
     let state = s.clone();
     match blocking(&s, move || query(&state, &q)).await {
@@ -550,13 +555,33 @@ fn bad_query(m: impl Into<String>) -> ApiError {
 }
 
 fn query(s: &ApiState, q: &EventQuery) -> Result<(Value, Option<String>), ApiError> {
+    query_events(&s.store, q)
+}
+
+/// The answer to `q` from `store`'s query index: an EPCIS query document and
+/// the `Link` of the next page, if more events may match. Reads at most
+/// [`QUERY_SCAN_MAX`] index entries and holds at most `perPage + 1` events.
+pub fn query_events(store: &Store, q: &EventQuery) -> Result<(Value, Option<String>), ApiError> {
+    query_scanning(store, q, QUERY_SCAN_MAX)
+}
+
+fn query_scanning(
+    store: &Store,
+    q: &EventQuery,
+    scan_max: usize,
+) -> Result<(Value, Option<String>), ApiError> {
+    if store.index_version()? != Some(index::QUERY_INDEX_VERSION) {
+        return Err(ApiError::busy(
+            "the query index is being built; retry shortly",
+        ));
+    }
     let per_page = q.per_page.unwrap_or(PER_PAGE_DEFAULT);
     if per_page == 0 || per_page > PER_PAGE_MAX {
         return Err(bad_query(format!("perPage must be 1 to {PER_PAGE_MAX}")));
     }
     let after: Option<Cursor> = match &q.next_page_token {
         Some(t) => Some(
-            Cursor::parse(t).ok_or_else(|| bad_query("nextPageToken is not one this node gave"))?,
+            parse_cursor(t).ok_or_else(|| bad_query("nextPageToken is not one this node gave"))?,
         ),
         None => None,
     };
@@ -592,109 +617,61 @@ fn query(s: &ApiState, q: &EventQuery) -> Result<(Value, Option<String>), ApiErr
     let biz_step = word(&q.eq_biz_step, filiera_epcis::BIZ_STEP);
     let disposition = word(&q.eq_disposition, filiera_epcis::DISPOSITION);
 
-    // A lot filter reads the lot's index; otherwise every stored event, bounded.
-    let lot = q.match_epc_class.as_deref().and_then(filiera_epcis::lot_of);
-    // Each stored document with the hash its storage key names (the cursor's
-    // id: never the document's own eventID text).
-    let documents: Vec<([u8; 32], Vec<u8>)> = match &lot {
-        Some((gtin, lot)) => {
-            let prefix = full_key(
-                contract_ids::LOTS,
-                &keys::epcis_of_lot_prefix(gtin.as_str(), lot.as_str()),
-            );
-            let mut docs = Vec::new();
-            let index = within_scan(s.store.state_prefix(&prefix, None, QUERY_SCAN_MAX + 1)?)?;
-            for (key, _) in index {
-                let hex_hash = &key[prefix.len()..];
-                let hash: [u8; 32] = hex::decode(hex_hash)
-                    .ok()
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or_else(|| ApiError::internal("malformed EPCIS lot index key"))?;
-                if let Some(doc) = s
-                    .store
-                    .state_get(&full_key(contract_ids::LOTS, &keys::epcis_event(&hash)))?
-                {
-                    docs.push((hash, doc));
-                }
-            }
-            docs
-        }
-        None => {
-            let prefix = full_key(contract_ids::LOTS, keys::EPCIS_EVENTS);
-            within_scan(s.store.state_prefix(&prefix, None, QUERY_SCAN_MAX + 1)?)?
-                .into_iter()
-                .map(|(key, doc)| {
-                    let hash: [u8; 32] = hex::decode(&key[prefix.len()..])
-                        .ok()
-                        .and_then(|b| b.try_into().ok())
-                        .ok_or_else(|| ApiError::internal("malformed EPCIS event key"))?;
-                    Ok((hash, doc))
-                })
-                .collect::<Result<_, ApiError>>()?
-        }
-    };
-    let mut matching: Vec<(Cursor, Value)> = Vec::new();
-    for (hash, bytes) in documents {
-        let text = String::try_from_slice(&bytes)
-            .map_err(|e| ApiError::internal(format!("stored EPCIS event does not decode: {e}")))?;
-        let Ok(event) = serde_json::from_str::<Value>(&text) else {
-            continue;
-        };
-        let Some(at) = event
-            .get("eventTime")
-            .and_then(Value::as_str)
-            .and_then(|t| {
-                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-            })
-        else {
-            continue;
-        };
+    // The walk follows the most selective field the query names (an EPC or
+    // a lot names few events; a location, a step or a type many), else time.
+    let drive = [
+        (IndexField::Epc, &epc),
+        (IndexField::EpcClass, &class),
+        (IndexField::BizLocation, &location),
+        (IndexField::ReadPoint, &read_point),
+        (IndexField::BizStep, &biz_step),
+        (IndexField::Disposition, &disposition),
+        (IndexField::EventType, &q.event_type),
+    ]
+    .into_iter()
+    .find_map(|(field, value)| value.as_ref().map(|v| (field, v.clone())))
+    .unwrap_or((IndexField::Time, String::new()));
+    let matches = |event: &Value| {
         let str_of = |k: &str| event.get(k).and_then(Value::as_str);
-        let canon_of = |v: Option<&Value>| {
-            v.and_then(|p| p.get("id"))
-                .and_then(Value::as_str)
-                .and_then(|i| filiera_epcis::canonical_id(i).ok())
-        };
         let words_match = |field: &str, want: &Option<String>| match want {
             None => true,
             Some(w) => str_of(field) == Some(w.as_str()),
         };
-        let ok = q
-            .event_type
+        q.event_type
             .as_deref()
             .is_none_or(|t| str_of("type") == Some(t))
-            && ge.is_none_or(|g| at >= g)
-            && lt.is_none_or(|l| at < l)
             && words_match("bizStep", &biz_step)
             && words_match("disposition", &disposition)
             && location
                 .as_ref()
-                .is_none_or(|l| canon_of(event.get("bizLocation")).as_ref() == Some(l))
+                .is_none_or(|l| index::location_of(event, "bizLocation").as_ref() == Some(l))
             && read_point
                 .as_ref()
-                .is_none_or(|l| canon_of(event.get("readPoint")).as_ref() == Some(l))
+                .is_none_or(|l| index::location_of(event, "readPoint").as_ref() == Some(l))
             && epc
                 .as_ref()
-                .is_none_or(|e| names(&event, EPC_LISTS, None).contains(e))
-            && class
-                .as_ref()
-                .is_none_or(|c| names(&event, QUANTITY_LISTS, Some("epcClass")).contains(c));
-        if ok {
-            let position = Cursor {
-                event_time_ns: at.unix_timestamp_nanos(),
-                event_id: hash,
-            };
-            if after.as_ref().is_none_or(|a| position > *a) {
-                matching.push((position, event));
-            }
-        }
-    }
-    matching.sort_by(|a, b| a.0.cmp(&b.0));
-    let more = matching.len() > per_page;
-    matching.truncate(per_page);
-    let next = match matching.last() {
-        Some((last, _)) if more => Some(next_link(q, last)),
-        _ => None,
+                .is_none_or(|e| index::names_in(event, index::EPC_LISTS, None).contains(e))
+            && class.as_ref().is_none_or(|c| {
+                index::names_in(event, index::QUANTITY_LISTS, Some("epcClass")).contains(c)
+            })
+    };
+    let walk = walk(
+        store,
+        drive,
+        ge.map(|t| t.unix_timestamp_nanos()),
+        lt.map(|t| t.unix_timestamp_nanos()),
+        after.as_ref(),
+        (per_page, scan_max),
+        &matches,
+    )?;
+    let mut matching = walk.matching;
+    let next = if matching.len() > per_page {
+        matching.truncate(per_page);
+        matching.last().map(|(last, _)| next_link(q, last))
+    } else {
+        // Cut by the scan bound: the page holds every match up to where the
+        // walk stopped, and the next one starts there.
+        walk.cut_at.map(|at| next_link(q, &at))
     };
     let page: Vec<Value> = matching.into_iter().map(|(_, e)| e).collect();
     let created = time::OffsetDateTime::now_utc()
@@ -707,32 +684,99 @@ fn query(s: &ApiState, q: &EventQuery) -> Result<(Value, Option<String>), ApiErr
 /// next page starts after it in (event time, event id) order, so an event
 /// captured meanwhile never repeats or hides one already paged over; one
 /// captured with an earlier event time than the cursor is not in this walk
-/// (a new query sees it).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Cursor {
-    event_time_ns: i128,
-    event_id: [u8; 32],
+/// (a new query sees it). Token: `{event time, ns since the epoch}.{event id, hex}`.
+type Cursor = EventPosition;
+
+fn cursor_token(at: &Cursor) -> String {
+    format!("{}.{}", at.event_time_ns, hex::encode(at.event_id))
 }
 
-impl Cursor {
-    /// `{event time, ns since the epoch}.{event id, hex}`.
-    fn to_token(&self) -> String {
-        format!("{}.{}", self.event_time_ns, hex::encode(self.event_id))
-    }
+fn parse_cursor(token: &str) -> Option<Cursor> {
+    let (time, id) = token.split_once('.')?;
+    Some(Cursor {
+        event_time_ns: time.parse().ok()?,
+        event_id: hex::decode(id).ok()?.try_into().ok()?,
+    })
+}
 
-    fn parse(token: &str) -> Option<Cursor> {
-        let (time, id) = token.split_once('.')?;
-        Some(Cursor {
-            event_time_ns: time.parse().ok()?,
-            event_id: hex::decode(id).ok()?.try_into().ok()?,
-        })
+/// What a walk of the index found.
+struct Walk {
+    /// Matching events in walk order, at most `per_page + 1`.
+    matching: Vec<(Cursor, Value)>,
+    /// Where the walk stopped at the scan bound with fewer matches than a
+    /// full page and more entries left; `None` if it reached the range's end
+    /// or filled the page.
+    cut_at: Option<Cursor>,
+}
+
+/// Walks `drive`'s entries in `[ge, lt)` after `after`, loading each event
+/// and keeping those `matches` accepts, until `per_page + 1` match, the range
+/// ends, or `scan_max` entries were examined.
+fn walk(
+    store: &Store,
+    (field, value): (IndexField, String),
+    ge_ns: Option<i128>,
+    lt_ns: Option<i128>,
+    after: Option<&Cursor>,
+    (per_page, scan_max): (usize, usize),
+    matches: &dyn Fn(&Value) -> bool,
+) -> Result<Walk, ApiError> {
+    let (mut from, to) = index::walk_range(field, &value, ge_ns, lt_ns, after);
+    let mut matching = Vec::new();
+    let mut examined = 0usize;
+    let mut last: Option<Cursor> = None;
+    loop {
+        let keys = store.index_range(&from, &to, WALK_CHUNK_KEYS)?;
+        for key in &keys {
+            let at = index::position_of(key)
+                .ok_or_else(|| ApiError::internal("malformed query index key"))?;
+            if examined == scan_max {
+                // `at` is not examined: the next page starts after the last that was.
+                return Ok(Walk {
+                    matching,
+                    cut_at: last,
+                });
+            }
+            examined += 1;
+            last = Some(at);
+            from.clone_from(key);
+            from.push(0);
+            let Some(bytes) = store.state_get(&full_key(
+                contract_ids::LOTS,
+                &keys::epcis_event(&at.event_id),
+            ))?
+            else {
+                continue;
+            };
+            let text = String::try_from_slice(&bytes).map_err(|e| {
+                ApiError::internal(format!("stored EPCIS event does not decode: {e}"))
+            })?;
+            let Ok(event) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
+            if matches(&event) {
+                matching.push((at, event));
+                if matching.len() > per_page {
+                    return Ok(Walk {
+                        matching,
+                        cut_at: None,
+                    });
+                }
+            }
+        }
+        if keys.len() < WALK_CHUNK_KEYS {
+            return Ok(Walk {
+                matching,
+                cut_at: None,
+            });
+        }
     }
 }
 
 /// The `Link` header of the next page: the same filters, from `last` on.
 fn next_link(q: &EventQuery, last: &Cursor) -> String {
     let mut next = q.clone();
-    next.next_page_token = Some(last.to_token());
+    next.next_page_token = Some(cursor_token(last));
     next.per_page = Some(q.per_page.unwrap_or(PER_PAGE_DEFAULT));
     let query = serde_json::to_value(&next)
         .ok()
@@ -746,62 +790,6 @@ fn next_link(q: &EventQuery, last: &Cursor) -> String {
         };
     }
     format!("</epcis/events?{}>; rel=\"next\"", form.finish())
-}
-
-/// Entries read with a bound of `QUERY_SCAN_MAX + 1`: more than
-/// `QUERY_SCAN_MAX` means the answer could not be complete, and the query is
-/// refused as too large (EPCIS 2.0's QueryTooLargeException) rather than
-/// answered in part.
-fn within_scan<T>(entries: Vec<T>) -> Result<Vec<T>, ApiError> {
-    if entries.len() > QUERY_SCAN_MAX {
-        return Err(ApiError {
-            status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            code: "query_too_large",
-            message: format!(
-                "more than {QUERY_SCAN_MAX} stored events to read for this query; name a lot (MATCH_anyEPCClass) to narrow it"
-            ),
-        });
-    }
-    Ok(entries)
-}
-
-const EPC_LISTS: &[&str] = &[
-    "epcList",
-    "childEPCs",
-    "inputEPCList",
-    "outputEPCList",
-    "parentID",
-];
-const QUANTITY_LISTS: &[&str] = &[
-    "quantityList",
-    "childQuantityList",
-    "inputQuantityList",
-    "outputQuantityList",
-];
-
-/// Canonical identifiers an event names in `lists` (their `field`, for quantities).
-fn names(event: &Value, lists: &[&str], field: Option<&str>) -> Vec<String> {
-    let mut out = Vec::new();
-    for list in lists {
-        let items: Vec<&Value> = match event.get(*list) {
-            Some(Value::Array(items)) => items.iter().collect(),
-            Some(one) => vec![one],
-            None => continue,
-        };
-        for item in items {
-            let value = match field {
-                Some(f) => item.get(f),
-                None => Some(item),
-            };
-            if let Some(id) = value
-                .and_then(Value::as_str)
-                .and_then(|v| filiera_epcis::canonical_id(v).ok())
-            {
-                out.push(id);
-            }
-        }
-    }
-    out
 }
 
 /// `GET /epcis/events/{event_id}`: one stored event, by its CBV 2.0 event ID
@@ -847,9 +835,9 @@ mod tests {
         };
         let later_id = Cursor {
             event_id: [10; 32],
-            ..early.clone()
+            ..early
         };
-        assert_eq!(Cursor::parse(&early.to_token()), Some(early.clone()));
+        assert_eq!(parse_cursor(&cursor_token(&early)), Some(early));
         assert!(early < later_id);
         for junk in [
             "",
@@ -858,7 +846,7 @@ mod tests {
             "1.abcd",
             &format!("1.{}", "zz".repeat(32)),
         ] {
-            assert_eq!(Cursor::parse(junk), None, "{junk:?}");
+            assert_eq!(parse_cursor(junk), None, "{junk:?}");
         }
     }
 
@@ -892,20 +880,135 @@ mod tests {
             q.ge_event_time.as_deref()
         );
         assert_eq!(pairs.get("perPage").map(String::as_str), Some("2"));
-        assert_eq!(pairs.get("nextPageToken"), Some(&last.to_token()));
+        assert_eq!(pairs.get("nextPageToken"), Some(&cursor_token(&last)));
         assert_eq!(pairs.len(), 4, "{pairs:?}");
+    }
+}
+
+#[cfg(test)]
+mod walk_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use filiera_storage::testkit::ChainBuilder;
+    use filiera_storage::{StateChanges, StorageConfig};
+
+    const LOCATIONS: [&str; 3] = [
+        "urn:epc:id:sgln:9521234.00001.0",
+        "urn:epc:id:sgln:9521234.00002.0",
+        "urn:epc:id:sgln:9521234.00003.0",
+    ];
+
+    /// Event `i`: at minute `i` of 2026-11-25, at location `i % 3`, shipped
+    /// and in transit, except every tenth, sold.
+    fn event(i: u32) -> Value {
+        let sold = i % 10 == 9;
+        json!({
+            "type": "ObjectEvent", "action": "OBSERVE",
+            "bizStep": if sold { "retail_selling" } else { "shipping" },
+            "disposition": if sold { "retail_sold" } else { "in_transit" },
+            "eventTime": format!("2026-11-25T{:02}:{:02}:00.000Z", i / 60, i % 60),
+            "eventTimeZoneOffset": "+00:00",
+            "bizLocation": {"id": LOCATIONS[i as usize % 3]},
+            "epcList": [format!("urn:epc:id:sgtin:9521234.010001.{i}")]
+        })
+    }
+
+    fn id(i: u32) -> [u8; 32] {
+        *blake3::hash(&i.to_be_bytes()).as_bytes()
+    }
+
+    /// A real store holding `n` events in committed state, indexed.
+    fn store_with(n: u32) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StorageConfig::default()).unwrap();
+        let chain = ChainBuilder::new();
+        chain.init(&store).unwrap();
+        let (mut state, mut index) = (StateChanges::new(), StateChanges::new());
+        for i in 0..n {
+            let e = event(i);
+            let key = full_key(contract_ids::LOTS, &keys::epcis_event(&id(i)));
+            state.insert(key, Some(borsh::to_vec(&e.to_string()).unwrap()));
+            for k in index::index_keys(&e, id(i)) {
+                index.insert(k, Some(Vec::new()));
+            }
+        }
+        chain.commit(&store, state, vec![]).unwrap();
+        store
+            .write_index(&index, Some(index::QUERY_INDEX_VERSION))
+            .unwrap();
+        (dir, store)
+    }
+
+    /// Every page of `q`, following the Link headers: the events' minutes.
+    fn all_pages(store: &Store, q: Value, scan_max: usize) -> (Vec<u32>, usize) {
+        let mut q: EventQuery = serde_json::from_value(q).unwrap();
+        let (mut minutes, mut pages) = (Vec::new(), 0);
+        loop {
+            let (doc, next) = query_scanning(store, &q, scan_max).unwrap();
+            pages += 1;
+            for e in doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+                .as_array()
+                .unwrap()
+            {
+                let epc = e["epcList"][0].as_str().unwrap();
+                minutes.push(epc.rsplit('.').next().unwrap().parse().unwrap());
+            }
+            let Some(link) = next else { break };
+            let token = link.split("nextPageToken=").nth(1).unwrap();
+            let token = token.split(['&', '>']).next().unwrap();
+            q.next_page_token = Some(token.to_owned());
+            assert!(pages < 1_000, "the pages never end");
+        }
+        (minutes, pages)
     }
 
     #[test]
-    fn a_query_needing_more_than_the_scan_bound_is_refused_not_cut() {
-        assert_eq!(
-            within_scan(vec![0u8; QUERY_SCAN_MAX]).map(|v| v.len()),
-            Ok(QUERY_SCAN_MAX)
+    fn pages_by_location_are_complete_in_time_order_without_repeats() {
+        let (_dir, store) = store_with(300);
+        let (minutes, pages) = all_pages(
+            &store,
+            json!({"EQ_bizLocation": LOCATIONS[1], "perPage": 30}),
+            QUERY_SCAN_MAX,
         );
-        let refused = within_scan(vec![0u8; QUERY_SCAN_MAX + 1]).unwrap_err();
-        assert_eq!(
-            (refused.status.as_u16(), refused.code),
-            (413, "query_too_large")
+        let want: Vec<u32> = (0..300).filter(|i| i % 3 == 1).collect();
+        assert_eq!(minutes, want);
+        assert_eq!(pages, 4, "100 events in pages of 30");
+    }
+
+    #[test]
+    fn a_time_range_and_other_filters_select_exactly() {
+        let (_dir, store) = store_with(300);
+        let (minutes, _) = all_pages(
+            &store,
+            json!({"GE_eventTime": "2026-11-25T01:00:00Z", "LT_eventTime": "2026-11-25T03:00:00.000+01:00",
+                   "EQ_disposition": "retail_sold", "perPage": 7}),
+            QUERY_SCAN_MAX,
         );
+        // 01:00 UTC inclusive to 02:00 UTC exclusive, every tenth.
+        let want: Vec<u32> = (60..120).filter(|i| i % 10 == 9).collect();
+        assert_eq!(minutes, want);
+    }
+
+    #[test]
+    fn a_walk_cut_by_the_scan_bound_says_so_and_goes_on() {
+        let (_dir, store) = store_with(300);
+        // Driven by the location (100 events), filtered by the step: with 50
+        // entries a walk, the first page comes short but its link goes on.
+        let q = json!({"EQ_bizStep": "shipping", "EQ_bizLocation": LOCATIONS[2], "perPage": 100});
+        let (minutes, pages) = all_pages(&store, q.clone(), 50);
+        let want: Vec<u32> = (0..300).filter(|i| i % 3 == 2 && i % 10 != 9).collect();
+        assert_eq!(minutes, want);
+        assert_eq!(pages, 2, "100 entries, 50 a walk");
+        // With the real bound, one page holds them all.
+        assert_eq!(all_pages(&store, q, QUERY_SCAN_MAX), (want, 1));
+    }
+
+    #[test]
+    fn no_answer_before_the_index_is_built() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StorageConfig::default()).unwrap();
+        ChainBuilder::new().init(&store).unwrap();
+        let refused = query_events(&store, &EventQuery::default()).unwrap_err();
+        assert_eq!(refused.status.as_u16(), 503);
     }
 }

@@ -13,13 +13,16 @@
 //! genesis; and if none of its transactions is one that admission would have
 //! refused (bad signature, wrong chain, expired, wrong nonce): a proposer may
 //! include failing calls, never unauthenticated ones. A commit writes block,
-//! certificate, receipts and state in one synced batch.
+//! certificate, receipts and state in one synced batch, with the node's query
+//! index of EPCIS events derived from that state ([`query_index`]).
 //!
 //! **Threats.** Proposed blocks come from any validator and synced ones from
 //! any peer: every rule above is checked before a block is voted for or
 //! committed, and a synced block's certificate is verified against the
 //! validator set of its height. A storage read failing during execution stops
 //! the node (it never executes on state it could not read).
+
+pub mod query_index;
 
 use filiera_contract_api::registry::{ObserverRecord, ValidatorRecord};
 use filiera_contract_api::{contract_ids, keys as contract_keys};
@@ -205,6 +208,9 @@ impl Chain {
             Some(encoding::encode(&params.validators)),
         );
         store.init_genesis(params.genesis_hash, genesis_state)?;
+        if let Some(events) = query_index::ensure_built(&store)? {
+            tracing::info!(events, "query index built from the state");
+        }
         let mut sets = BTreeMap::new();
         for (key, value) in store.state_prefix(sys_keys::VALIDATOR_SETS, None, usize::MAX)? {
             let height = sys_keys::validator_set_height(&key)
@@ -526,8 +532,11 @@ impl Chain {
         certificate: &CommitCertificate,
         executed: Executed,
     ) -> Result<(), ChainError> {
+        let mut prepared = executed.prepared;
+        let index = query_index::index_changes(&self.store, prepared.changes())?;
+        prepared.set_index_changes(index);
         self.store
-            .commit_block(block, certificate, &executed.receipts, executed.prepared)?;
+            .commit_block(block, certificate, &executed.receipts, prepared)?;
         if let Some((from, set)) = executed.new_set {
             tracing::info!(
                 from,

@@ -35,6 +35,12 @@ pub const TREE_VALUES: &str = "tree_values";
 /// Stale-since version (u64 BE) to the keys (borsh) of the nodes pruning may then delete.
 pub const TREE_STALE: &str = "tree_stale";
 
+/// A node's own index of the state for queries (EPCIS events by time,
+/// location, ...): derived at commit, in the same batch, and rebuilt from
+/// the state when its format changes or after a snapshot import; not part of
+/// the state root. Keys only, values empty.
+pub const QUERY_INDEX: &str = "query_index";
+
 /// All column families, in creation order.
 pub const ALL: &[&str] = &[
     META,
@@ -48,6 +54,7 @@ pub const ALL: &[&str] = &[
     TREE_NODES,
     TREE_VALUES,
     TREE_STALE,
+    QUERY_INDEX,
 ];
 
 /// Bloom filter bits per key for point-lookup families.

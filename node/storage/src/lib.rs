@@ -12,6 +12,10 @@
 //! an index of keys in key order names the version of each key's latest value
 //! for reads and prefix scans, and [`Store::verify_state_root`] checks the
 //! values it names give the tree's root.
+//! A query index (`query_index`, keys only) is written in the same batch as
+//! the state it is derived from, outside the state root, and marked complete
+//! with its format version only after a full rebuild, so a reader never takes
+//! a partial index for a whole one.
 //! Pruning deletes only tree nodes no kept version can reach; blocks,
 //! certificates and receipts are never pruned. The nodes the last blocks
 //! wrote are also kept in memory for the next block's tree update, added
@@ -27,6 +31,7 @@
 mod cache;
 mod columns;
 mod error;
+mod query_index;
 mod reader;
 mod snapshot;
 mod store;
@@ -34,6 +39,7 @@ pub mod testkit;
 mod tree;
 
 pub use cache::{STATE_CACHE_ENTRIES, STATE_CACHE_VALUE_BYTES_MAX};
+pub use columns::QUERY_INDEX;
 pub use error::{Result, StorageError};
 pub use snapshot::{
     SNAPSHOT_CHUNK_BYTES_MAX, SNAPSHOT_CHUNK_ENTRIES_MAX, SNAPSHOT_OFFER_BYTES_MAX,

@@ -2,8 +2,8 @@
 
 use crate::cache::{Lookup, StateCache};
 use crate::columns::{
-    self, BLOCK_INDEX, BLOCK_TXS, CERTIFICATES, HEADERS, KEY_HASH_BYTES, META, RECEIPTS, STATE,
-    TREE_NODES, TREE_STALE, TREE_VALUES, TX_INDEX,
+    self, BLOCK_INDEX, BLOCK_TXS, CERTIFICATES, HEADERS, KEY_HASH_BYTES, META, QUERY_INDEX,
+    RECEIPTS, STATE, TREE_NODES, TREE_STALE, TREE_VALUES, TX_INDEX,
 };
 use crate::error::{Result, StorageError};
 use crate::tree::db::DbTree;
@@ -31,7 +31,7 @@ pub const STORAGE_FORMAT_VERSION: u32 = 4;
 /// height has its own tree version and root even when no transaction wrote state.
 pub const HEIGHT_KEY: &[u8] = b"\x00sys/height";
 
-const META_FORMAT: &[u8] = b"format_version";
+pub(crate) const META_FORMAT: &[u8] = b"format_version";
 const META_GENESIS: &[u8] = b"genesis_hash";
 const META_LAST_HEIGHT: &[u8] = b"last_height";
 const META_OLDEST_STATE: &[u8] = b"oldest_state_height";
@@ -101,6 +101,8 @@ pub struct PreparedState {
     root: Hash,
     changes: StateChanges,
     tree: TreeUpdate,
+    /// The query index's writes, committed with the state.
+    index: StateChanges,
 }
 
 impl PreparedState {
@@ -114,6 +116,17 @@ impl PreparedState {
         self.version
     }
 
+    /// The state writes: what a query index is derived from.
+    pub fn changes(&self) -> &StateChanges {
+        &self.changes
+    }
+
+    /// Sets the query index's writes (`QUERY_INDEX` keys) to commit with this
+    /// state, in the same batch: the index never runs ahead of or behind it.
+    pub fn set_index_changes(&mut self, index: StateChanges) {
+        self.index = index;
+    }
+
     /// About the bytes its state and tree take in a write batch.
     fn batch_bytes(&self) -> usize {
         let state: usize = self
@@ -121,6 +134,12 @@ impl PreparedState {
             .keys()
             .map(|k| k.len() + 8 + BATCH_ENTRY_FRAMING_BYTES)
             .sum();
+        let index: usize = self
+            .index
+            .iter()
+            .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len) + BATCH_ENTRY_FRAMING_BYTES)
+            .sum();
+        let state = state + index;
         state + self.tree.batch_bytes()
     }
 }
@@ -285,7 +304,7 @@ impl Store {
             .ok_or_else(|| StorageError::corrupt(name, "column family missing"))
     }
 
-    fn meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Ok(self.db.get_cf(self.cf(META)?, key)?)
     }
 
@@ -426,6 +445,7 @@ impl Store {
             root: Hash(root.0),
             changes,
             tree,
+            index: StateChanges::new(),
         })
     }
 
@@ -450,6 +470,15 @@ impl Store {
         }
         for (key, node) in prepared.tree.nodes() {
             batch.put_cf(nodes, key, node);
+        }
+        if !prepared.index.is_empty() {
+            let index = self.cf(QUERY_INDEX)?;
+            for (k, v) in &prepared.index {
+                match v {
+                    Some(v) => batch.put_cf(index, k, v),
+                    None => batch.delete_cf(index, k),
+                }
+            }
         }
         for (key, value) in prepared.tree.values() {
             batch.put_cf(values, key, value);

@@ -2,7 +2,7 @@
 //! blocks whose headers carry the right roots, with a real commit certificate
 //! signed by a fixed single validator. Not used by the node itself.
 
-use crate::{Result, StateChanges, Store};
+use crate::{PreparedState, Result, StateChanges, Store};
 use filiera_types::block::HEADER_VERSION;
 use filiera_types::receipt::{Receipt, TxStatus};
 use filiera_types::{
@@ -93,12 +93,31 @@ impl ChainBuilder {
         let last = store
             .last_height()?
             .ok_or(crate::StorageError::NotInitialised)?;
+        let prepared = store.prepare_state(last + 1, changes)?;
+        self.commit_block_of(store, prepared, txs, receipts)
+    }
+
+    /// Commits the next block, without transactions, over a state the caller
+    /// prepared (with a query index, say).
+    pub fn commit_prepared(&self, store: &Store, prepared: PreparedState) -> Result<Block> {
+        self.commit_block_of(store, prepared, vec![], vec![])
+    }
+
+    fn commit_block_of(
+        &self,
+        store: &Store,
+        prepared: PreparedState,
+        txs: Vec<SignedTransaction>,
+        receipts: Vec<Receipt>,
+    ) -> Result<Block> {
+        let last = store
+            .last_height()?
+            .ok_or(crate::StorageError::NotInitialised)?;
         let height = last + 1;
         let (parent_hash, parent_time) = match store.header(last)? {
             Some(h) => (h.hash(), h.time_ms),
             None => (self.genesis, 1_764_000_000_000),
         };
-        let prepared = store.prepare_state(height, changes)?;
         let header = Header {
             version: HEADER_VERSION,
             chain_id: self.chain_id.clone(),

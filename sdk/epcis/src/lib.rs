@@ -66,6 +66,7 @@ mod document;
 mod facts;
 mod hash;
 mod ids;
+pub mod index;
 mod plan;
 mod validate;
 mod vocab;

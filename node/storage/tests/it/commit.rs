@@ -265,6 +265,7 @@ fn cf_names() -> Vec<&'static str> {
         "tree_nodes",
         "tree_values",
         "tree_stale",
+        "query_index",
     ]
 }
 
