@@ -29,7 +29,7 @@ filiera="$CARGO_TARGET_DIR/debug/filiera"
 fresh=1
 [ -f "$dir/genesis.json" ] && fresh=0
 
-"$filiera" localnet --validators "$validators" --dir "$dir" \
+"$filiera" localnet --insecure-plain-keys --validators "$validators" --dir "$dir" \
   --p2p-base-port "$p2p_port" --api-base-port "$api_port" --metrics-base-port "$metrics_port" &
 localnet=$!
 stop() { kill -TERM "$localnet" 2>/dev/null || true; wait "$localnet" 2>/dev/null || true; }

@@ -22,13 +22,13 @@ trap cleanup EXIT
 BASE=$(python3 scripts/free-ports.py 24)
 API=$((BASE + 8))
 METRICS=$((BASE + 16))
-"$BIN/filiera" genesis new --validators 4 --out "$NET" --p2p-base-port "$BASE" --api-base-port "$API" \
+"$BIN/filiera" genesis new --insecure-plain-keys --validators 4 --out "$NET" --p2p-base-port "$BASE" --api-base-port "$API" \
   --metrics-base-port "$METRICS" >/dev/null
 PEERS=""
 for i in 0 1 2 3; do PEERS="$PEERS\"/ip4/127.0.0.1/tcp/$((BASE + i))\", "; done
 j=4
 for o in snap replay; do
-  "$BIN/filiera" init --home "$NET/$o" --genesis "$NET/genesis.json" \
+  "$BIN/filiera" init --insecure-plain-keys --home "$NET/$o" --genesis "$NET/genesis.json" \
     --p2p-port $((BASE + j)) --api-port $((API + j)) --metrics-port $((METRICS + j)) >/dev/null
   j=$((j + 1))
   sed -i "s#peers = \[\]#peers = [${PEERS%, }]#" "$NET/$o/config.toml"

@@ -261,7 +261,7 @@ fn load(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let engine = ContractEngine::new(Some(filiera_execution::runtime::ArtifactCache {
         dir: dir.path().to_path_buf(),
-        mac_key: [7; 32],
+        mac_key: zeroize::Zeroizing::new([7; 32]),
     }))
     .expect("engine");
     engine.load(LOTS_WASM).expect("compile into the cache");

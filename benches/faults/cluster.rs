@@ -102,7 +102,13 @@ impl Cluster {
         let p2p_outside_base = p2p_base + n;
         let metrics_base = p2p_outside_base + n;
         run(Command::new(bin)
-            .args(["genesis", "new", "--validators", &validators.to_string()])
+            .args([
+                "genesis",
+                "new",
+                "--insecure-plain-keys",
+                "--validators",
+                &validators.to_string(),
+            ])
             .arg("--out")
             .arg(dir)
             .args(["--p2p-base-port", &p2p_base.to_string()])

@@ -980,7 +980,7 @@ fn stranger(
         .build()?;
     runtime.block_on(async {
         let (network, mut events) = Network::start(NetworkConfig {
-            node_key_seed: seed,
+            node_key_seed: zeroize::Zeroizing::new(seed),
             listen: "/ip4/127.0.0.1/tcp/0".parse()?,
             bootstrap: vec![format!("/ip4/{}/tcp/{}", addr.ip(), addr.port()).parse()?],
             allowed: validators.to_vec(),

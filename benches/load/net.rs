@@ -72,7 +72,7 @@ impl Localnet {
         let api_base = base + validators;
         let metrics_base = api_base + validators;
         let status = Command::new(bin)
-            .args(["genesis", "new", "--validators"])
+            .args(["genesis", "new", "--insecure-plain-keys", "--validators"])
             .arg(validators.to_string())
             .arg("--out")
             .arg(dir)

@@ -16,6 +16,12 @@ pub struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// Read the passphrase of sealed key files from this file descriptor
+    /// (to its end; the first line counts), e.g. `--passphrase-fd 3 3<file`
+    /// or a pipe. Otherwise from the file FILIERA_KEY_PASSPHRASE_FILE names,
+    /// or a prompt when standard input is a terminal.
+    #[arg(long, global = true, value_name = "FD")]
+    passphrase_fd: Option<u32>,
     #[command(subcommand)]
     command: Command,
 }
@@ -189,13 +195,14 @@ enum KeysCmd {
         /// Where to write the key; an existing file is never overwritten.
         #[arg(long)]
         out: PathBuf,
-        /// Seal it with the passphrase from FILIERA_KEY_PASSPHRASE (or the
-        /// file FILIERA_KEY_PASSPHRASE_FILE names): Argon2id and XChaCha20-Poly1305.
+        /// Seal it with a passphrase (--passphrase-fd, the file
+        /// FILIERA_KEY_PASSPHRASE_FILE names, or typed twice at a terminal):
+        /// Argon2id and XChaCha20-Poly1305.
         #[arg(long)]
         encrypt: bool,
     },
-    /// Seal a key file in clear with a passphrase (FILIERA_KEY_PASSPHRASE or
-    /// FILIERA_KEY_PASSPHRASE_FILE), in place.
+    /// Seal a key file in clear with a passphrase (--passphrase-fd,
+    /// FILIERA_KEY_PASSPHRASE_FILE, or typed twice at a terminal), in place.
     #[command(
         after_help = "Example:\n  FILIERA_KEY_PASSPHRASE_FILE=/run/credentials/filiera/passphrase \\\n    filiera keys encrypt /var/lib/filiera/keys/consensus.json"
     )]
@@ -267,6 +274,10 @@ struct NewArgs {
     /// `orgs/load/{org}-{j}.json`: the many senders of the load generator.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=15))]
     load_keys: u8,
+    /// Write every key in clear (owner-only files) instead of sealed with a
+    /// passphrase: for a throwaway test network only.
+    #[arg(long)]
+    insecure_plain_keys: bool,
 }
 
 #[derive(Args)]
@@ -287,6 +298,10 @@ struct LocalnetCmd {
     /// /metrics on base + i. 0: no metrics listener.
     #[arg(long, default_value_t = 0)]
     metrics_base_port: u16,
+    /// Write every key of a new localnet in clear instead of sealed with a
+    /// passphrase (scripts/devnet.sh does: a throwaway network on loopback).
+    #[arg(long)]
+    insecure_plain_keys: bool,
 }
 
 #[derive(Args)]
@@ -309,22 +324,24 @@ struct InitArgs {
     /// Port of the operator's listener (/metrics, /health) on loopback; 0: none.
     #[arg(long, default_value_t = crate::node::config::METRICS_PORT_DEFAULT)]
     metrics_port: u16,
+    /// Write the node's keys in clear instead of sealed with a passphrase
+    /// (a passphrase then has to be given at every start: --passphrase-fd,
+    /// FILIERA_KEY_PASSPHRASE_FILE, or the terminal).
+    #[arg(long)]
+    insecure_plain_keys: bool,
 }
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     let json = cli.json;
+    if let Some(fd) = cli.passphrase_fd {
+        keyfile::set_passphrase_fd(fd);
+    }
     match cli.command {
         Command::Keys(KeysCmd::New { out, encrypt }) => {
             let key = keyfile::generate()?;
             if encrypt {
-                let passphrase = keyfile::passphrase()?.with_context(|| {
-                    format!(
-                        "--encrypt needs a passphrase in {} or {}",
-                        keyfile::PASSPHRASE_ENV,
-                        keyfile::PASSPHRASE_FILE_ENV
-                    )
-                })?;
+                let passphrase = keyfile::new_passphrase("the new key")?;
                 keyfile::write_encrypted(&out, &key, &passphrase)?;
             } else {
                 keyfile::write(&out, &key)?;
@@ -344,16 +361,10 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Keys(KeysCmd::Encrypt { file }) => {
-            let passphrase = keyfile::passphrase()?.with_context(|| {
-                format!(
-                    "a passphrase is needed in {} or {}",
-                    keyfile::PASSPHRASE_ENV,
-                    keyfile::PASSPHRASE_FILE_ENV
-                )
-            })?;
             if filiera_client::keys::is_encrypted(&file)? {
                 bail!("{} is encrypted already", file.display());
             }
+            let passphrase = keyfile::new_passphrase(&file.display().to_string())?;
             let public = keyfile::seal_in_place(&file, &passphrase)?.public_key();
             if json {
                 println!(
@@ -466,6 +477,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 api_base_port: args.api_base_port,
                 metrics_base_port: args.metrics_base_port,
                 genesis_time_ms: now_ms_to_second()?,
+                insecure_plain_keys: args.insecure_plain_keys,
             })?
         }
         Command::Version => {
@@ -515,6 +527,7 @@ fn genesis_new(args: NewArgs, json: bool) -> Result<()> {
         api_base_port: args.api_base_port,
         metrics_base_port: args.metrics_base_port,
         load_keys: usize::from(args.load_keys),
+        sealing: keyfile::Sealing::choose(args.insecure_plain_keys, "the network's keys")?,
     };
     let genesis = localnet_genesis::create(&spec)?;
     if json {
@@ -558,9 +571,10 @@ fn init(args: InitArgs, json: bool) -> Result<()> {
         );
     }
     let genesis = args.genesis.as_deref().map(genesis_cmd::load).transpose()?;
+    let sealing = keyfile::Sealing::choose(args.insecure_plain_keys, "the node's keys")?;
     home.create_dirs()?;
-    let (consensus, _) = Home::load_or_create_key(&home.consensus_key())?;
-    let (p2p, _) = Home::load_or_create_key(&home.p2p_key())?;
+    let (consensus, _) = Home::load_or_create_key(&home.consensus_key(), &sealing)?;
+    let (p2p, _) = Home::load_or_create_key(&home.p2p_key(), &sealing)?;
     home.write_config(&Config::new(
         &args.moniker,
         "127.0.0.1",

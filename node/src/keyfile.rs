@@ -1,52 +1,198 @@
 //! Key files: the SDK's (`filiera_client::keys`), one format for the node,
-//! the CLI and producers' software. A sealed (passphrase-encrypted) file is
-//! opened with the passphrase from `FILIERA_KEY_PASSPHRASE`, or from the
-//! first line of the file `FILIERA_KEY_PASSPHRASE_FILE` names (for systemd
-//! credentials: the passphrase never appears in the unit or the process list).
+//! the CLI and producers' software.
+//!
+//! A sealed (passphrase-encrypted) file is opened with a passphrase read, in
+//! this order, from the file descriptor given with `--passphrase-fd` (read
+//! once, to its end: a pipe from a secret store, or the parent `localnet`),
+//! from the first line of the file `FILIERA_KEY_PASSPHRASE_FILE` names (a
+//! systemd credential), or from a prompt when standard input is a terminal.
+//! Never from the environment: a variable stays readable in
+//! `/proc/<pid>/environ` for the life of the process and is inherited by
+//! every child. A process reads its passphrase once, keeps it until its keys
+//! are open, then wipes it ([`forget_passphrase`]).
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use filiera_types::SecretKey;
+use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::{Mutex, OnceLock};
 use zeroize::Zeroizing;
 
-pub use filiera_client::keys::{generate, write, write_encrypted};
+pub use filiera_client::keys::{PASSPHRASE_CHARS_MIN, generate, write, write_encrypted};
 
-/// Environment variable holding the passphrase of sealed key files.
-pub const PASSPHRASE_ENV: &str = "FILIERA_KEY_PASSPHRASE";
-/// Environment variable naming a file whose first line is that passphrase.
+/// Environment variable naming a file whose first line is the passphrase.
 pub const PASSPHRASE_FILE_ENV: &str = "FILIERA_KEY_PASSPHRASE_FILE";
+/// A variable that once held the passphrase itself: refused, so that a
+/// deployment still setting it learns why its keys do not open.
+pub const PASSPHRASE_ENV_REFUSED: &str = "FILIERA_KEY_PASSPHRASE";
+/// Bytes read from a passphrase descriptor or file, at most.
+pub const PASSPHRASE_SOURCE_BYTES_MAX: u64 = 4_096;
 
-/// The passphrase from the environment, if one is given.
-pub fn passphrase() -> Result<Option<Zeroizing<String>>> {
-    if let Ok(p) = std::env::var(PASSPHRASE_ENV) {
-        return Ok(Some(Zeroizing::new(p)));
+/// Where the passphrase may come from, besides a prompt.
+static PASSPHRASE_FD: OnceLock<u32> = OnceLock::new();
+/// The passphrase once read: a descriptor can be read only once.
+static PASSPHRASE: Mutex<Option<Zeroizing<String>>> = Mutex::new(None);
+
+/// Where to say a passphrase can come from, in errors.
+pub fn sources_hint() -> String {
+    format!(
+        "give it with --passphrase-fd N, in a file named by {PASSPHRASE_FILE_ENV}, or at the prompt of a terminal"
+    )
+}
+
+/// Reads the passphrase from descriptor `fd` (once, on first need).
+pub fn set_passphrase_fd(fd: u32) {
+    let _ = PASSPHRASE_FD.set(fd);
+}
+
+fn first_line(source: &str, mut reader: impl std::io::Read) -> Result<Zeroizing<String>> {
+    use std::io::Read;
+    // Room for all of it up front: a growing buffer would leave copies behind.
+    let mut text = Zeroizing::new(String::with_capacity(
+        PASSPHRASE_SOURCE_BYTES_MAX as usize + 64,
+    ));
+    (&mut reader)
+        .take(PASSPHRASE_SOURCE_BYTES_MAX)
+        .read_to_string(&mut text)
+        .with_context(|| format!("reading the passphrase from {source}"))?;
+    let line = Zeroizing::new(text.lines().next().unwrap_or_default().to_owned());
+    if line.is_empty() {
+        bail!("{source} holds no passphrase");
     }
-    match std::env::var_os(PASSPHRASE_FILE_ENV) {
-        Some(file) => {
-            let text = Zeroizing::new(
-                std::fs::read_to_string(&file)
-                    .with_context(|| format!("reading {PASSPHRASE_FILE_ENV} {file:?}"))?,
-            );
-            Ok(Some(Zeroizing::new(
-                text.lines().next().unwrap_or_default().to_owned(),
-            )))
-        }
-        None => Ok(None),
+    Ok(line)
+}
+
+/// The passphrase from the descriptor or the file, or `None` when neither
+/// is given (and not asked for at a terminal).
+fn from_sources() -> Result<Option<Zeroizing<String>>> {
+    if std::env::var_os(PASSPHRASE_ENV_REFUSED).is_some() {
+        bail!(
+            "{PASSPHRASE_ENV_REFUSED} is no longer read (the environment leaks to children and /proc); {}",
+            sources_hint()
+        );
+    }
+    if let Some(fd) = PASSPHRASE_FD.get() {
+        let path = format!("/dev/fd/{fd}");
+        let file =
+            std::fs::File::open(&path).with_context(|| format!("opening --passphrase-fd {fd}"))?;
+        return first_line(&format!("--passphrase-fd {fd}"), file).map(Some);
+    }
+    if let Some(file) = std::env::var_os(PASSPHRASE_FILE_ENV) {
+        let opened = std::fs::File::open(&file)
+            .with_context(|| format!("reading {PASSPHRASE_FILE_ENV} {file:?}"))?;
+        return first_line(PASSPHRASE_FILE_ENV, opened).map(Some);
+    }
+    Ok(None)
+}
+
+/// The passphrase, read once per process from the sources above or, when
+/// none is given and standard input is a terminal, asked for.
+pub fn passphrase() -> Result<Option<Zeroizing<String>>> {
+    let mut cached = PASSPHRASE
+        .lock()
+        .map_err(|_| anyhow::anyhow!("passphrase lock poisoned"))?;
+    if let Some(p) = cached.as_ref() {
+        return Ok(Some(p.clone()));
+    }
+    let read = match from_sources()? {
+        Some(p) => Some(p),
+        None if std::io::stdin().is_terminal() => Some(Zeroizing::new(
+            rpassword::prompt_password("key passphrase: ").context("reading the passphrase")?,
+        )),
+        None => None,
+    };
+    cached.clone_from(&read);
+    Ok(read)
+}
+
+/// Wipes the passphrase kept in memory: once a node has opened its keys it
+/// has no use for it (a later read would ask again).
+pub fn forget_passphrase() {
+    if let Ok(mut cached) = PASSPHRASE.lock() {
+        // Dropping the `Zeroizing` wipes it.
+        cached.take();
     }
 }
 
-/// Reads a key file, in clear or sealed (with the environment's passphrase).
+/// A passphrase to seal new keys with: from the sources, or typed twice at
+/// a terminal; at least [`PASSPHRASE_CHARS_MIN`] characters.
+pub fn new_passphrase(what: &str) -> Result<Zeroizing<String>> {
+    let mut cached = PASSPHRASE
+        .lock()
+        .map_err(|_| anyhow::anyhow!("passphrase lock poisoned"))?;
+    let chosen = match cached.clone() {
+        Some(p) => p,
+        None => match from_sources()? {
+            Some(p) => p,
+            None if std::io::stdin().is_terminal() => {
+                let first = Zeroizing::new(
+                    rpassword::prompt_password(format!("passphrase to seal {what}: "))
+                        .context("reading the passphrase")?,
+                );
+                let again = Zeroizing::new(
+                    rpassword::prompt_password("the same passphrase again: ")
+                        .context("reading the passphrase")?,
+                );
+                if first != again {
+                    bail!("the two passphrases differ");
+                }
+                first
+            }
+            None => bail!(
+                "sealing {what} needs a passphrase: {}; or, for a throwaway network only, --insecure-plain-keys",
+                sources_hint()
+            ),
+        },
+    };
+    if chosen.chars().count() < PASSPHRASE_CHARS_MIN {
+        bail!("the passphrase needs at least {PASSPHRASE_CHARS_MIN} characters");
+    }
+    *cached = Some(chosen.clone());
+    Ok(chosen)
+}
+
+/// Reads a key file, in clear or sealed (with the process's passphrase,
+/// asked for only if the file is sealed).
 pub fn read(path: &Path) -> Result<SecretKey> {
-    let passphrase = passphrase()?;
+    let sealed = filiera_client::keys::is_encrypted(path).unwrap_or(false);
+    let passphrase = if sealed { passphrase()? } else { None };
     filiera_client::keys::read_with_passphrase(path, passphrase.as_deref().map(String::as_str))
         .map_err(|e| {
-            let hint = if passphrase.is_none() && e.to_string().contains("encrypted") {
-                format!(" (set {PASSPHRASE_ENV} or {PASSPHRASE_FILE_ENV})")
+            let hint = if sealed && passphrase.is_none() {
+                format!(" ({})", sources_hint())
             } else {
                 String::new()
             };
             anyhow::anyhow!("{e}{hint}")
         })
+}
+
+/// How a new key file is written: sealed with a passphrase, or in clear.
+pub enum Sealing {
+    /// Sealed (Argon2id, XChaCha20-Poly1305).
+    With(Zeroizing<String>),
+    /// In clear, owner-only: `--insecure-plain-keys`.
+    Plain,
+}
+
+impl Sealing {
+    /// Sealed with [`new_passphrase`] unless `plain`.
+    pub fn choose(plain: bool, what: &str) -> Result<Sealing> {
+        Ok(if plain {
+            Sealing::Plain
+        } else {
+            Sealing::With(new_passphrase(what)?)
+        })
+    }
+
+    /// Writes `key` to a new file at `path` this way.
+    pub fn write(&self, path: &Path, key: &SecretKey) -> Result<()> {
+        match self {
+            Sealing::With(p) => write_encrypted(path, key, p)?,
+            Sealing::Plain => write(path, key)?,
+        }
+        Ok(())
+    }
 }
 
 /// Seals the key file at `path` in place with `passphrase`: the sealed copy is

@@ -85,7 +85,8 @@ pub fn load(files: &TlsFiles) -> Result<CertifiedKey, TlsError> {
     if chain.is_empty() {
         return Err(invalid(&files.cert, "holds no certificate".into()));
     }
-    let key_pem = read_bounded(&files.key)?;
+    // The private key's PEM is wiped when dropped (on every reload too).
+    let key_pem = zeroize::Zeroizing::new(read_bounded(&files.key)?);
     let key = PrivateKeyDer::from_pem_slice(&key_pem)
         .map_err(|e| invalid(&files.key, format!("not a PEM private key: {e}")))?;
     let provider = rustls::crypto::ring::default_provider();

@@ -217,7 +217,7 @@ pub fn run_blocking(config: Config, stop: &AtomicBool) -> Result<Report, Byzanti
 pub async fn run(config: Config, stop: &AtomicBool) -> Result<Report, ByzantineError> {
     use filiera_p2p::{Network, NetworkConfig};
     let (network, mut events) = Network::start(NetworkConfig {
-        node_key_seed: *config.p2p_key.to_seed(),
+        node_key_seed: config.p2p_key.to_seed(),
         listen: "/ip4/127.0.0.1/tcp/0"
             .parse()
             .map_err(|_| ByzantineError::Runtime(std::io::ErrorKind::InvalidInput.into()))?,

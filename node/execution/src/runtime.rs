@@ -105,8 +105,8 @@ impl LoadedContract {
 pub struct ArtifactCache {
     /// The directory.
     pub dir: PathBuf,
-    /// The MAC key: secret, stable across runs of one node.
-    pub mac_key: [u8; 32],
+    /// The MAC key: secret, stable across runs of one node; wiped on drop.
+    pub mac_key: zeroize::Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for ArtifactCache {

@@ -24,10 +24,11 @@ fn topic_of(hash: &gossipsub::TopicHash) -> Option<Topic> {
 }
 
 /// How to run the network.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct NetworkConfig {
-    /// The node's ed25519 key seed (its peer id derives from it).
-    pub node_key_seed: [u8; 32],
+    /// The node's ed25519 key seed (its peer id derives from it), wiped on
+    /// drop and never printed.
+    pub node_key_seed: zeroize::Zeroizing<[u8; 32]>,
     /// Where to listen, e.g. `/ip4/127.0.0.1/tcp/0`.
     pub listen: Multiaddr,
     /// Peers to dial at start.
@@ -41,6 +42,18 @@ pub struct NetworkConfig {
     pub validate_gossip: bool,
     /// How many connections others can make this node hold.
     pub connection_limits: crate::ConnectionLimits,
+}
+
+impl std::fmt::Debug for NetworkConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetworkConfig")
+            .field("node_key_seed", &"<secret>")
+            .field("listen", &self.listen)
+            .field("bootstrap", &self.bootstrap)
+            .field("allowed", &self.allowed.len())
+            .field("validate_gossip", &self.validate_gossip)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the network tells the node.
@@ -180,8 +193,8 @@ impl Network {
     pub fn start(
         config: NetworkConfig,
     ) -> Result<(Network, mpsc::Receiver<NetworkEvent>), NetworkError> {
-        let mut seed = config.node_key_seed;
-        let keypair = identity::Keypair::ed25519_from_bytes(&mut seed)
+        let mut seed = config.node_key_seed.clone();
+        let keypair = identity::Keypair::ed25519_from_bytes(&mut *seed)
             .map_err(|e| NetworkError::Key(e.to_string()))?;
         let peer_id = keypair.public().to_peer_id();
         let setup = |e: &dyn std::fmt::Display| NetworkError::Setup(e.to_string());

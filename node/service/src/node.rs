@@ -39,7 +39,7 @@ pub struct NodeSpec {
     /// The consensus key (a validator's, or any key for an observer).
     pub consensus_key: SecretKey,
     /// The p2p node key's seed.
-    pub p2p_seed: [u8; 32],
+    pub p2p_seed: zeroize::Zeroizing<[u8; 32]>,
     /// p2p listen address.
     pub p2p_listen: Multiaddr,
     /// Peers dialled at start and redialled while disconnected.
@@ -211,10 +211,10 @@ pub fn run(
     // node holds (derived from its consensus key, never written anywhere).
     let cache = filiera_execution::runtime::ArtifactCache {
         dir: spec.data_dir.join("wasm-cache"),
-        mac_key: blake3::derive_key(
+        mac_key: zeroize::Zeroizing::new(blake3::derive_key(
             "filiera 2026-12-06 compiled-contract cache MAC",
             &spec.consensus_key.to_seed()[..],
-        ),
+        )),
     };
     let engine = ContractEngine::new(Some(cache)).map_err(|e| setup("contract engine")(&e))?;
     let executor = Executor::new(engine, &contracts).map_err(|e| setup("contracts")(&e))?;
@@ -276,7 +276,7 @@ pub fn run(
     let (network, mut net_events) = runtime
         .block_on(async {
             Network::start(NetworkConfig {
-                node_key_seed: spec.p2p_seed,
+                node_key_seed: spec.p2p_seed.clone(),
                 listen: spec.p2p_listen.clone(),
                 bootstrap: spec.peers.clone(),
                 allowed,

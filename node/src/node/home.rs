@@ -71,12 +71,15 @@ impl Home {
     }
 
     /// Loads the key at `path`, or creates it if absent. Returns the key and whether it is new.
-    pub fn load_or_create_key(path: &Path) -> Result<(SecretKey, bool)> {
+    pub fn load_or_create_key(
+        path: &Path,
+        sealing: &keyfile::Sealing,
+    ) -> Result<(SecretKey, bool)> {
         if path.exists() {
             return Ok((keyfile::read(path)?, false));
         }
         let key = keyfile::generate()?;
-        keyfile::write(path, &key)?;
+        sealing.write(path, &key)?;
         Ok((key, true))
     }
 }

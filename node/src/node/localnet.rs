@@ -5,6 +5,7 @@
 //! outright (SIGKILL), it cannot: its validators, started with
 //! `--stop-with-parent`, notice within half a second and stop by themselves.
 
+use crate::keyfile;
 use crate::node::config::Config;
 use crate::node::home::Home;
 use crate::node::localnet_genesis::{self, LocalnetSpec};
@@ -27,6 +28,8 @@ pub struct LocalnetArgs {
     /// 0: no metrics listeners.
     pub metrics_base_port: u16,
     pub genesis_time_ms: u64,
+    /// Write new keys in clear (a throwaway devnet only).
+    pub insecure_plain_keys: bool,
 }
 
 /// Creates the localnet if `dir` holds none, starts its validators, waits for a signal.
@@ -47,6 +50,7 @@ pub fn run(args: LocalnetArgs) -> Result<()> {
             api_base_port: args.api_base_port,
             metrics_base_port: args.metrics_base_port,
             load_keys: 0,
+            sealing: keyfile::Sealing::choose(args.insecure_plain_keys, "the localnet's keys")?,
         })?;
         println!(
             "created a localnet of {} validators in {}",
@@ -55,6 +59,10 @@ pub fn run(args: LocalnetArgs) -> Result<()> {
         );
     }
     let homes = homes(&args.dir)?;
+    // Sealed keys: the passphrase is checked here, once, then handed to each
+    // validator through a pipe (`--passphrase-fd 0`), never through the
+    // environment or the command line.
+    let passphrase = passphrase_for(&homes)?;
     let exe = std::env::current_exe().context("locating the filiera binary")?;
     let mut children: Vec<(PathBuf, Child)> = Vec::new();
     for home in &homes {
@@ -66,11 +74,26 @@ pub fn run(args: LocalnetArgs) -> Result<()> {
             .arg(home)
             // If this supervisor is killed outright, its validators stop too.
             .arg("--stop-with-parent")
-            .stdin(Stdio::null())
+            .args(passphrase.as_ref().map(|_| ["--passphrase-fd", "0"]).into_iter().flatten())
+            .stdin(if passphrase.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()
-            .with_context(|| format!("starting the validator in {}", home.display()));
+            .with_context(|| format!("starting the validator in {}", home.display()))
+            .and_then(|mut child| {
+                if let (Some(p), Some(mut stdin)) = (&passphrase, child.stdin.take()) {
+                    use std::io::Write;
+                    // Dropped at the end of this block: the validator reads to the end.
+                    stdin
+                        .write_all(format!("{}\n", p.as_str()).as_bytes())
+                        .context("handing the passphrase to a validator")?;
+                }
+                Ok(child)
+            });
         match child {
             Ok(child) => children.push((home.clone(), child)),
             Err(e) => {
@@ -105,6 +128,20 @@ pub fn run(args: LocalnetArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The passphrase of the validators' keys if they are sealed, checked
+/// against the first validator's key; `None` if they are in clear.
+fn passphrase_for(homes: &[PathBuf]) -> Result<Option<zeroize::Zeroizing<String>>> {
+    let Some(first) = homes.first() else {
+        return Ok(None);
+    };
+    let key = Home::new(first).consensus_key();
+    if !filiera_client::keys::is_encrypted(&key)? {
+        return Ok(None);
+    }
+    keyfile::read(&key)?;
+    keyfile::passphrase()
 }
 
 /// The validators' homes, `node0`, `node1`, ... in order.

@@ -35,6 +35,8 @@ pub struct LocalnetSpec {
     pub metrics_base_port: u16,
     /// Extra keys for each demo producer and certification body (load generator).
     pub load_keys: usize,
+    /// How every key file is written: sealed unless `--insecure-plain-keys`.
+    pub sealing: keyfile::Sealing,
 }
 
 #[derive(Deserialize)]
@@ -260,7 +262,8 @@ pub fn create(spec: &LocalnetSpec) -> Result<Genesis> {
     }
     for org in DEMO_ORGS {
         let key = keyfile::generate()?;
-        keyfile::write(&orgs_dir.join(format!("{}.json", org.id)), &key)?;
+        spec.sealing
+            .write(&orgs_dir.join(format!("{}.json", org.id)), &key)?;
         let mut keys = vec![key.public_key()];
         let sends = org.roles.contains(&Role::Producer) || !org.accreditations.is_empty();
         for j in 0..spec.load_keys {
@@ -268,7 +271,8 @@ pub fn create(spec: &LocalnetSpec) -> Result<Genesis> {
                 break;
             }
             let extra = keyfile::generate()?;
-            keyfile::write(&load_dir.join(format!("{}-{j}.json", org.id)), &extra)?;
+            spec.sealing
+                .write(&load_dir.join(format!("{}-{j}.json", org.id)), &extra)?;
             keys.push(extra.public_key());
         }
         organisations.push(Organisation {
@@ -295,7 +299,8 @@ pub fn create(spec: &LocalnetSpec) -> Result<Genesis> {
     let mut authority_keys = Vec::new();
     for j in 0..spec.authority_keys {
         let key = keyfile::generate()?;
-        keyfile::write(&authority_dir.join(format!("key-{j}.json")), &key)?;
+        spec.sealing
+            .write(&authority_dir.join(format!("key-{j}.json")), &key)?;
         authority_keys.push(key.public_key());
     }
 
@@ -304,8 +309,8 @@ pub fn create(spec: &LocalnetSpec) -> Result<Genesis> {
     for i in 0..spec.validators {
         let home = Home::new(spec.out.join(format!("node{i}")));
         home.create_dirs()?;
-        let (consensus, _) = Home::load_or_create_key(&home.consensus_key())?;
-        let (p2p, _) = Home::load_or_create_key(&home.p2p_key())?;
+        let (consensus, _) = Home::load_or_create_key(&home.consensus_key(), &spec.sealing)?;
+        let (p2p, _) = Home::load_or_create_key(&home.p2p_key(), &spec.sealing)?;
         validators.push(GenesisValidator {
             name: format!("validator-{i}"),
             organisation: org_id(VALIDATOR_OPERATORS[i % VALIDATOR_OPERATORS.len()])?,
@@ -384,9 +389,9 @@ fn epcis_tokens(orgs_dir: &Path) -> Result<Vec<EpcisClientConfig>> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut clients = Vec::new();
     for org in EPCIS_DEMO_CLIENTS {
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-        let token = hex::encode(secret);
+        let mut secret = zeroize::Zeroizing::new([0u8; 32]);
+        getrandom::fill(secret.as_mut()).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let token = zeroize::Zeroizing::new(hex::encode(secret.as_ref()));
         let path = orgs_dir.join(format!("{org}.epcis-token"));
         std::fs::OpenOptions::new()
             .write(true)

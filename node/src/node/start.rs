@@ -65,12 +65,13 @@ pub fn start(home_dir: &Path, stop_with_parent: bool) -> Result<()> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    keyfile::forget_passphrase();
     let spec = NodeSpec {
         moniker: config.moniker.clone(),
         data_dir: home_dir.join("data"),
         genesis,
         consensus_key,
-        p2p_seed: *p2p_key.to_seed(),
+        p2p_seed: p2p_key.to_seed(),
         p2p_listen: parse_addr(&config.p2p.listen_address)?,
         peers: config
             .p2p

@@ -32,6 +32,7 @@ fn new_localnet(dir: &Path, validators: u32) {
         .args([
             "genesis",
             "new",
+            "--insecure-plain-keys",
             "--validators",
             &validators.to_string(),
             "--out",
@@ -179,7 +180,14 @@ fn user_mistakes_get_one_clear_line() {
     // A second localnet into the same directory must not overwrite keys.
     let err = fails(
         filiera()
-            .args(["genesis", "new", "--validators", "1", "--out"])
+            .args([
+                "genesis",
+                "new",
+                "--insecure-plain-keys",
+                "--validators",
+                "1",
+                "--out",
+            ])
             .arg(&dir),
     );
     assert!(err.contains("not empty"), "{err}");
@@ -205,7 +213,14 @@ fn init_creates_a_home_once() {
     new_localnet(&net, 1);
     let home = tmp.path().join("observer");
     let out = filiera()
-        .args(["--json", "init", "--moniker", "observer-1", "--home"])
+        .args([
+            "--json",
+            "init",
+            "--insecure-plain-keys",
+            "--moniker",
+            "observer-1",
+            "--home",
+        ])
         .arg(&home)
         .arg("--genesis")
         .arg(net.join("genesis.json"))
@@ -264,9 +279,11 @@ fn version_and_completions() {
     assert!(String::from_utf8(out.stdout).unwrap().contains("filiera"));
 }
 
-/// Keys at rest: `keys new --encrypt` and `keys encrypt` seal with the
-/// passphrase from the environment (or a file it names); a sealed key opens
-/// only with it.
+/// Keys at rest: `keys new --encrypt` and `keys encrypt` seal with a
+/// passphrase from a file descriptor (`--passphrase-fd`) or the file
+/// `FILIERA_KEY_PASSPHRASE_FILE` names, never from the environment; a sealed
+/// key opens only with it; `genesis new` and `init` seal unless told
+/// `--insecure-plain-keys`.
 #[test]
 fn keys_are_sealed_with_a_passphrase_and_open_only_with_it() {
     // It starts a node: serialised with the networks, whose ports it could
@@ -274,19 +291,48 @@ fn keys_are_sealed_with_a_passphrase_and_open_only_with_it() {
     let _serial = crate::network::one_network_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let pass = "verdicchio dei castelli di jesi";
+    let on_stdin = format!("{pass}\n");
     let sealed = tmp.path().join("sealed.json");
+    // No terminal, no descriptor, no file: refused, saying where a passphrase comes from.
     let err = fails(
         filiera()
             .args(["keys", "new", "--encrypt", "--out"])
             .arg(&sealed),
     );
-    assert!(err.contains("FILIERA_KEY_PASSPHRASE"), "{err}");
+    assert!(
+        err.contains("--passphrase-fd") && err.contains("FILIERA_KEY_PASSPHRASE_FILE"),
+        "{err}"
+    );
     assert!(!sealed.exists());
-    let made = json_ok(
+    // The passphrase in the environment is refused, not silently used.
+    let err = fails(
         filiera()
             .env("FILIERA_KEY_PASSPHRASE", pass)
-            .args(["--json", "keys", "new", "--encrypt", "--out"])
+            .args(["keys", "new", "--encrypt", "--out"])
             .arg(&sealed),
+    );
+    assert!(err.contains("no longer read"), "{err}");
+    assert!(!sealed.exists());
+    let err = fails(
+        filiera()
+            .args(["--passphrase-fd", "0", "keys", "new", "--encrypt", "--out"])
+            .arg(&sealed)
+            .write_stdin("too short\n"),
+    );
+    assert!(err.contains("at least 12 characters"), "{err}");
+    let made = json_ok(
+        filiera()
+            .args([
+                "--json",
+                "--passphrase-fd",
+                "0",
+                "keys",
+                "new",
+                "--encrypt",
+                "--out",
+            ])
+            .arg(&sealed)
+            .write_stdin(on_stdin.clone()),
     );
     assert_eq!(mode(&sealed), 0o600);
     assert!(
@@ -294,17 +340,17 @@ fn keys_are_sealed_with_a_passphrase_and_open_only_with_it() {
             .unwrap()
             .contains("argon2id")
     );
-    // Shown with the passphrase (from the variable, or from a file), not without it.
+    // Shown with the passphrase (from a descriptor, or from a file), not without it.
     let err = fails(filiera().args(["keys", "show"]).arg(&sealed));
     assert!(
-        err.contains("encrypted") && err.contains("FILIERA_KEY_PASSPHRASE"),
+        err.contains("encrypted") && err.contains("--passphrase-fd"),
         "{err}"
     );
     let err = fails(
         filiera()
-            .env("FILIERA_KEY_PASSPHRASE", "another passphrase entirely")
-            .args(["keys", "show"])
-            .arg(&sealed),
+            .args(["--passphrase-fd", "0", "keys", "show"])
+            .arg(&sealed)
+            .write_stdin("another passphrase entirely\n"),
     );
     assert!(err.contains("wrong passphrase"), "{err}");
     let pass_file = tmp.path().join("passphrase");
@@ -325,7 +371,7 @@ fn keys_are_sealed_with_a_passphrase_and_open_only_with_it() {
         .success();
     let before = json_ok(filiera().args(["--json", "keys", "show"]).arg(&clear));
     filiera()
-        .env("FILIERA_KEY_PASSPHRASE", pass)
+        .env("FILIERA_KEY_PASSPHRASE_FILE", &pass_file)
         .args(["keys", "encrypt"])
         .arg(&clear)
         .assert()
@@ -338,18 +384,36 @@ fn keys_are_sealed_with_a_passphrase_and_open_only_with_it() {
     );
     let after = json_ok(
         filiera()
-            .env("FILIERA_KEY_PASSPHRASE", pass)
-            .args(["--json", "keys", "show"])
-            .arg(&clear),
+            .args(["--json", "--passphrase-fd", "0", "keys", "show"])
+            .arg(&clear)
+            .write_stdin(on_stdin.clone()),
     );
     assert_eq!(after["public_key"], before["public_key"]);
     let err = fails(
         filiera()
-            .env("FILIERA_KEY_PASSPHRASE", pass)
+            .env("FILIERA_KEY_PASSPHRASE_FILE", &pass_file)
             .args(["keys", "encrypt"])
             .arg(&clear),
     );
     assert!(err.contains("encrypted already"), "{err}");
+
+    // `init` seals the node's keys by default, and refuses without a passphrase.
+    let observer = tmp.path().join("observer");
+    let err = fails(filiera().args(["init", "--home"]).arg(&observer));
+    assert!(err.contains("--insecure-plain-keys"), "{err}");
+    filiera()
+        .env("FILIERA_KEY_PASSPHRASE_FILE", &pass_file)
+        .args(["init", "--home"])
+        .arg(&observer)
+        .assert()
+        .success();
+    for key in ["consensus.json", "p2p.json"] {
+        let text = std::fs::read_to_string(observer.join("keys").join(key)).unwrap();
+        assert!(
+            text.contains("ciphertext") && !text.contains("secret_key"),
+            "{key}: {text}"
+        );
+    }
 
     // A validator whose keys are sealed starts only with the passphrase.
     let base = (0..200u16)
@@ -358,7 +422,14 @@ fn keys_are_sealed_with_a_passphrase_and_open_only_with_it() {
         .unwrap();
     let net = tmp.path().join("net");
     filiera()
-        .args(["genesis", "new", "--validators", "1", "--out"])
+        .args([
+            "genesis",
+            "new",
+            "--insecure-plain-keys",
+            "--validators",
+            "1",
+            "--out",
+        ])
         .arg(&net)
         .args(["--p2p-base-port", &base.to_string()])
         .args(["--api-base-port", &(base + 1).to_string()])
@@ -367,7 +438,7 @@ fn keys_are_sealed_with_a_passphrase_and_open_only_with_it() {
     let home = net.join("node0");
     for key in ["consensus.json", "p2p.json"] {
         filiera()
-            .env("FILIERA_KEY_PASSPHRASE", pass)
+            .env("FILIERA_KEY_PASSPHRASE_FILE", &pass_file)
             .args(["keys", "encrypt"])
             .arg(home.join("keys").join(key))
             .assert()
@@ -383,14 +454,20 @@ fn keys_are_sealed_with_a_passphrase_and_open_only_with_it() {
         !refused.status.success() && stderr.contains("encrypted"),
         "{stderr}"
     );
+    // The passphrase through a pipe, as `localnet` hands it to its validators.
     let mut node = std::process::Command::new(assert_cmd::cargo::cargo_bin("filiera"))
-        .env("FILIERA_KEY_PASSPHRASE", pass)
-        .args(["start", "--home"])
+        .args(["--passphrase-fd", "0", "start", "--home"])
         .arg(&home)
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = node.stdin.take().unwrap();
+        stdin.write_all(on_stdin.as_bytes()).unwrap();
+    }
     let status = format!("http://127.0.0.1:{}/v1/status", base + 1);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let height = loop {

@@ -66,7 +66,13 @@ impl Supervisor {
     fn start(dir: &Path, validators: u8, base: u16, output: fn() -> Stdio) -> Supervisor {
         Supervisor(Some(
             filiera()
-                .args(["localnet", "--validators", &validators.to_string(), "--dir"])
+                .args([
+                    "localnet",
+                    "--insecure-plain-keys",
+                    "--validators",
+                    &validators.to_string(),
+                    "--dir",
+                ])
                 .arg(dir)
                 .args(["--p2p-base-port", &base.to_string()])
                 .args(["--api-base-port", &(base + 8).to_string()])
@@ -75,6 +81,32 @@ impl Supervisor {
                 .spawn()
                 .unwrap(),
         ))
+    }
+}
+
+impl Supervisor {
+    /// As [`Supervisor::start`], with every key sealed by `passphrase`,
+    /// which the supervisor reads from a pipe and hands to its validators.
+    fn start_sealed(dir: &Path, validators: u8, base: u16, passphrase: &str) -> Supervisor {
+        use std::io::Write;
+        let mut child = filiera()
+            .args(["--passphrase-fd", "0", "localnet", "--validators"])
+            .arg(validators.to_string())
+            .arg("--dir")
+            .arg(dir)
+            .args(["--p2p-base-port", &base.to_string()])
+            .args(["--api-base-port", &(base + 8).to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(format!("{passphrase}\n").as_bytes())
+            .unwrap();
+        drop(stdin);
+        Supervisor(Some(child))
     }
 }
 
@@ -189,7 +221,14 @@ impl Net {
         let p2p_base = free_base(24);
         let api_base = p2p_base + 8;
         let out = filiera()
-            .args(["genesis", "new", "--validators", "4", "--out"])
+            .args([
+                "genesis",
+                "new",
+                "--insecure-plain-keys",
+                "--validators",
+                "4",
+                "--out",
+            ])
             .arg(dir)
             .args(["--p2p-base-port", &p2p_base.to_string()])
             .args(["--api-base-port", &api_base.to_string()])
@@ -369,7 +408,7 @@ fn commit_ok(net: &Net, node: usize, reader: usize, tx: &[u8]) -> Value {
 /// `filiera init` of a node outside the validator set, dialling `peers`.
 fn init_extra_node(net: &Net, home: &Path, p2p_port: u16, api_port: u16, peers: &[u16]) {
     let out = filiera()
-        .args(["init", "--home"])
+        .args(["init", "--insecure-plain-keys", "--home"])
         .arg(home)
         .args(["--genesis"])
         .arg(net.dir.join("genesis.json"))
@@ -592,17 +631,32 @@ fn four_validators_finalise_survive_kill9_refuse_strangers_and_halt_without_quor
     net.assert_no_fork(&all, common);
 }
 
+/// Also the sealed localnet: every key it writes is sealed with the
+/// passphrase it read from a pipe, and its validators, given it through
+/// pipes of their own, open their keys and run.
 #[test]
 fn validators_of_a_killed_localnet_supervisor_stop_by_themselves() {
     let _serial = one_network_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("localnet");
     let base = free_base(16);
-    let localnet = Supervisor::start(&dir, 2, base, Stdio::null);
+    let localnet = Supervisor::start_sealed(&dir, 2, base, "ciauscolo di visso igp");
     let status = |i: u16| get(&format!("http://127.0.0.1:{}/v1/status", base + 8 + i));
-    wait_until("the localnet did not start", 200, || {
+    wait_until("the sealed localnet did not start", 300, || {
         (0..2).all(|i| status(i).is_some()).then_some(())
     });
+    for key in [
+        "node0/keys/consensus.json",
+        "node1/keys/p2p.json",
+        "authority/key-0.json",
+        "orgs/caseificio-montefeltro-demo.json",
+    ] {
+        let text = std::fs::read_to_string(dir.join(key)).unwrap();
+        assert!(
+            text.contains("ciphertext") && !text.contains("secret_key"),
+            "{key} is not sealed: {text}"
+        );
+    }
     // SIGKILL: the supervisor cannot stop anyone itself.
     nix::sys::signal::kill(localnet.pid(), nix::sys::signal::Signal::SIGKILL).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -87,7 +87,14 @@ fn the_node_serves_https_and_takes_a_new_certificate_on_sighup() {
     let base = free_base(2);
     let api_port = base + 1;
     let out = filiera()
-        .args(["genesis", "new", "--validators", "1", "--out"])
+        .args([
+            "genesis",
+            "new",
+            "--insecure-plain-keys",
+            "--validators",
+            "1",
+            "--out",
+        ])
         .arg(&net)
         .args(["--p2p-base-port", &base.to_string()])
         .args(["--api-base-port", &api_port.to_string()])

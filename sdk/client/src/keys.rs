@@ -39,9 +39,9 @@ struct KeyFileJson {
     #[serde(rename = "type")]
     kind: String,
     public_key: PublicKey,
-    /// The 32-byte seed, hex (a file in clear).
+    /// The 32-byte seed, hex (a file in clear); wiped when dropped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    secret_key: Option<String>,
+    secret_key: Option<Zeroizing<String>>,
     /// The seed sealed with a passphrase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     encrypted: Option<Sealed>,
@@ -116,7 +116,7 @@ pub fn write(path: &Path, key: &SecretKey) -> Result<(), ClientError> {
     let json = KeyFileJson {
         kind: "ed25519".into(),
         public_key: key.public_key(),
-        secret_key: Some(hex::encode(key.to_seed().as_ref())),
+        secret_key: Some(Zeroizing::new(hex::encode(key.to_seed().as_ref()))),
         encrypted: None,
     };
     write_json(path, &json)
@@ -244,7 +244,7 @@ pub fn read_with_passphrase(
     let seed = match (&json.secret_key, &json.encrypted) {
         (Some(hex_seed), None) => {
             let mut seed = Zeroizing::new([0u8; 32]);
-            hex::decode_to_slice(hex_seed, seed.as_mut())
+            hex::decode_to_slice(hex_seed.as_bytes(), seed.as_mut())
                 .map_err(|_| key_error(path, "secret_key is not 64 hex characters"))?;
             seed
         }

@@ -68,7 +68,7 @@ pub fn open_chain(dir: &Path, cache: &Path, genesis: &Genesis) -> Chain {
     let store = Arc::new(Store::open(&dir.join("db"), StorageConfig::default()).unwrap());
     let engine = ContractEngine::new(Some(filiera_execution::runtime::ArtifactCache {
         dir: cache.to_owned(),
-        mac_key: [7; 32],
+        mac_key: zeroize::Zeroizing::new([7; 32]),
     }))
     .unwrap();
     let executor = Executor::new(engine, &builtin()).unwrap();

@@ -66,7 +66,7 @@ fn a_block_executes_identically_twice_and_on_two_runtimes() {
         let other = Executor::new(
             ContractEngine::new(Some(filiera_execution::runtime::ArtifactCache {
                 dir: cache.path().to_path_buf(),
-                mac_key: [3; 32],
+                mac_key: zeroize::Zeroizing::new([3; 32]),
             }))
             .unwrap(),
             &builtin(),

@@ -252,7 +252,7 @@ fn floats_are_deterministic_nan_is_canonical() {
 fn cache_in(dir: &std::path::Path, key: u8) -> Option<ArtifactCache> {
     Some(ArtifactCache {
         dir: dir.to_path_buf(),
-        mac_key: [key; 32],
+        mac_key: zeroize::Zeroizing::new([key; 32]),
     })
 }
 

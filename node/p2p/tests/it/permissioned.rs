@@ -19,7 +19,7 @@ pub(crate) fn config_with(
     validate: bool,
 ) -> NetworkConfig {
     NetworkConfig {
-        node_key_seed: [seed; 32],
+        node_key_seed: zeroize::Zeroizing::new([seed; 32]),
         // Port 0: the OS picks a free port; the test reads it back.
         listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
         bootstrap,

@@ -7,7 +7,7 @@ use tokio::time::timeout;
 
 fn config(seed: u8, bootstrap: Vec<libp2p::Multiaddr>) -> NetworkConfig {
     NetworkConfig {
-        node_key_seed: [seed; 32],
+        node_key_seed: zeroize::Zeroizing::new([seed; 32]),
         listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
         bootstrap,
         allowed: [11u8, 12]
