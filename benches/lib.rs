@@ -3,6 +3,7 @@
 //! Run them with `cargo bench -p filiera-benches`. The network load
 //! generator (`filiera-bench`, see [`load`]) measures whole localnets.
 
+pub mod bulk;
 pub mod faults;
 pub mod load;
 

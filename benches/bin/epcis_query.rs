@@ -1,0 +1,237 @@
+//! Measures `GET /epcis/events` over many stored events: the node's own query
+//! function (`filiera_api::epcis::query_events`, everything but HTTP) on a
+//! real RocksDB store holding `--events` EPCIS events, committed in blocks of
+//! 10,000 through the real store with the query index the chain derives at
+//! commit (`filiera_chain::query_index::index_changes`).
+//!
+//! Events are what a capture stores: each a valid EPCIS 2.0 ObjectEvent
+//! (validated and hashed by `filiera_epcis::parse_document`, stored with its
+//! eventID) at one of `--sites` locations, 31 s apart (a million events span
+//! about a year), the site and business step drawn from a seeded generator.
+//!
+//! Queries, `--queries` of each kind, each answering one page of 100:
+//! a one-hour and a one-day time range, one location, one location within a
+//! 30-day range, and the second page of a location (through its cursor).
+//! Prints one JSON line per kind: count, p50/p99/max in µs, events per page.
+//! With `--answers DIR`, writes one answer of each kind there, for GS1's
+//! schema and hash tools.
+//!
+//! Usage: epcis-query [--events N] [--sites N] [--queries N] [--seed N] [--answers DIR]
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use filiera_api::epcis::{EventQuery, query_events};
+use filiera_contract_api::{contract_ids, keys};
+use filiera_storage::testkit::ChainBuilder;
+use filiera_storage::{StateChanges, StorageConfig, Store};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::Instant;
+
+const EVENTS_PER_BLOCK: u64 = 10_000;
+/// Events per EPCIS document parsed (validated and hashed) at a time.
+const EVENTS_PER_DOCUMENT: u64 = 100;
+/// First event time: 2026-01-01T00:00:00Z.
+const START_S: i64 = 1_767_225_600;
+const EVENT_SPACING_S: i64 = 31;
+const STEPS: [(&str, &str); 4] = [
+    ("receiving", "in_progress"),
+    ("storing", "in_progress"),
+    ("inspecting", "in_progress"),
+    ("shipping", "in_transit"),
+];
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value_t = 1_000_000)]
+    events: u64,
+    #[arg(long, default_value_t = 1_000)]
+    sites: u64,
+    #[arg(long, default_value_t = 2_000)]
+    queries: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long)]
+    answers: Option<PathBuf>,
+}
+
+fn rfc3339(s: i64) -> Result<String> {
+    Ok(time::OffsetDateTime::from_unix_timestamp(s)?
+        .format(&time::format_description::well_known::Rfc3339)?)
+}
+
+fn site(n: u64) -> String {
+    format!("urn:epc:id:sgln:9521234.{n:05}.0")
+}
+
+fn event(i: u64, rng: &mut StdRng, sites: u64) -> Result<Value> {
+    let (step, disposition) = STEPS[rng.random_range(0..STEPS.len())];
+    let at = site(rng.random_range(0..sites));
+    let product = 10_001 + i % 40;
+    Ok(json!({
+        "type": "ObjectEvent", "action": "OBSERVE",
+        "bizStep": step, "disposition": disposition,
+        "eventTime": rfc3339(START_S + i as i64 * EVENT_SPACING_S)?,
+        "eventTimeZoneOffset": "+00:00",
+        "readPoint": {"id": at}, "bizLocation": {"id": at},
+        "quantityList": [{"epcClass": format!("urn:epc:class:lgtin:9521234.0{product}.L{}", i / 500), "quantity": 1 + i % 90, "uom": "KGM"}]
+    }))
+}
+
+/// Stores `args.events` events and their index; returns the store.
+fn fill(store: &Store, args: &Args) -> Result<()> {
+    let chain = ChainBuilder::new();
+    chain.init(store)?;
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let started = Instant::now();
+    let mut i = 0u64;
+    while i < args.events {
+        let block_end = (i + EVENTS_PER_BLOCK).min(args.events);
+        let mut state = StateChanges::new();
+        while i < block_end {
+            let doc_end = (i + EVENTS_PER_DOCUMENT).min(block_end);
+            let events = (i..doc_end)
+                .map(|n| event(n, &mut rng, args.sites))
+                .collect::<Result<Vec<_>>>()?;
+            let document = json!({
+                "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+                "type": "EPCISDocument", "schemaVersion": "2.0",
+                "creationDate": rfc3339(START_S)?,
+                "epcisBody": {"eventList": events}
+            });
+            let parsed = filiera_epcis::parse_document(document.to_string().as_bytes())
+                .map_err(|e| anyhow::anyhow!("generated document refused: {e:?}"))?;
+            for (hash, event) in &parsed.events {
+                let stored = filiera_epcis::to_epcis_json(event);
+                state.insert(
+                    keys::state_key(contract_ids::LOTS, &keys::epcis_event(&hash.0)),
+                    Some(borsh::to_vec(&stored)?),
+                );
+            }
+            i = doc_end;
+        }
+        let index = filiera_chain::query_index::index_changes(store, &state)?;
+        let height = store.last_height()?.context("initialised")? + 1;
+        let mut prepared = store.prepare_state(height, state)?;
+        prepared.set_index_changes(index);
+        chain.commit_prepared(store, prepared)?;
+        if height % 10 == 0 {
+            eprintln!(
+                "{i} events stored in {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    filiera_chain::query_index::ensure_built(store)?;
+    eprintln!(
+        "{} events stored and indexed in {:.1} s",
+        args.events,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn percentile(sorted: &[u128], p: usize) -> u128 {
+    let rank = (sorted.len() * p).div_ceil(100).max(1) - 1;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn page_events(doc: &Value) -> usize {
+    doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .map_or(0, Vec::len)
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if args.events == 0 || args.sites == 0 || args.queries == 0 {
+        bail!("--events, --sites and --queries must be positive");
+    }
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(
+        dir.path(),
+        StorageConfig {
+            block_cache_bytes: 256 << 20,
+            state_versions_kept: 10,
+            ..StorageConfig::default()
+        },
+    )?;
+    fill(&store, &args)?;
+    // Queries read flushed, compacted files, as on a node that has run a while.
+    store.compact()?;
+    let by_column = store.disk_bytes_by_column()?;
+    println!(
+        "{}",
+        json!({"events": args.events, "disk_bytes": store.disk_bytes()?, "disk_bytes_by_column": by_column})
+    );
+    let span_s = args.events as i64 * EVENT_SPACING_S;
+    let mut rng = StdRng::seed_from_u64(args.seed ^ 0x5eed);
+    let kinds = [
+        "time_range_1h",
+        "time_range_1d",
+        "location",
+        "location_30d",
+        "location_page_2",
+    ];
+    for kind in kinds {
+        let mut micros = Vec::with_capacity(args.queries);
+        let mut returned = 0usize;
+        for n in 0..args.queries {
+            let from = START_S + rng.random_range(0..span_s.max(1));
+            let at = site(rng.random_range(0..args.sites));
+            let q = match kind {
+                "time_range_1h" => {
+                    json!({"GE_eventTime": rfc3339(from)?, "LT_eventTime": rfc3339(from + 3_600)?, "perPage": 100})
+                }
+                "time_range_1d" => {
+                    json!({"GE_eventTime": rfc3339(from)?, "LT_eventTime": rfc3339(from + 86_400)?, "perPage": 100})
+                }
+                "location_30d" => {
+                    json!({"EQ_bizLocation": at, "GE_eventTime": rfc3339(from)?, "LT_eventTime": rfc3339(from + 30 * 86_400)?, "perPage": 100})
+                }
+                _ => json!({"EQ_bizLocation": at, "perPage": 100}),
+            };
+            let mut query: EventQuery = serde_json::from_value(q)?;
+            if kind == "location_page_2" {
+                let (_, next) =
+                    query_events(&store, &query).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                let link = next.context("a location holds more than one page")?;
+                let token = link
+                    .split("nextPageToken=")
+                    .nth(1)
+                    .and_then(|t| t.split(['&', '>']).next())
+                    .context("a next link with a token")?;
+                query = serde_json::from_value(
+                    json!({"EQ_bizLocation": at, "perPage": 100, "nextPageToken": token}),
+                )?;
+            }
+            let started = Instant::now();
+            let (doc, _) =
+                query_events(&store, &query).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            micros.push(started.elapsed().as_micros());
+            returned += page_events(&doc);
+            if n == 0
+                && let Some(out) = &args.answers
+            {
+                std::fs::create_dir_all(out)?;
+                std::fs::write(
+                    out.join(format!("{kind}.json")),
+                    filiera_epcis::to_epcis_json(&doc),
+                )?;
+            }
+        }
+        micros.sort_unstable();
+        println!(
+            "{}",
+            json!({
+                "kind": kind, "events": args.events, "sites": args.sites, "queries": args.queries,
+                "p50_us": percentile(&micros, 50), "p99_us": percentile(&micros, 99),
+                "max_us": micros.last().copied().unwrap_or(0),
+                "events_per_page_mean": returned as f64 / args.queries as f64,
+            })
+        );
+    }
+    Ok(())
+}
