@@ -38,8 +38,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Blocks a transaction stays valid for (well inside any genesis' limit).
+/// Blocks a transaction stays valid for. (Inside a block only "not expired"
+/// is checked; the genesis' `tx_expiry_blocks_max` applies at admission.)
 const EXPIRY_BLOCKS: u64 = 100;
+/// How far the chain's clock may be ahead of the wall clock, ms, before the
+/// loader stops: a node refuses blocks more than 5 s in its future.
+const AHEAD_OF_WALL_MS_MAX: u64 = 2_000;
 /// The tag of the lots every producer key registers first (attestation targets).
 const BASE_TAG: &str = "BULK";
 
@@ -205,18 +209,41 @@ pub fn load(options: &Options, progress: &mut dyn FnMut(&Report)) -> Result<Repo
         let parent_ms = store
             .header(height - 1)?
             .map_or(params.genesis_time_ms, |h| h.time_ms);
-        let wall_ms = u64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)?
-                .as_millis(),
-        )?;
+        // Strictly after the parent, never ahead of the wall clock: wait out
+        // a parent in the same millisecond, stop on a clock stepped back.
+        let wall_ms = loop {
+            let wall = u64::try_from(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)?
+                    .as_millis(),
+            )?;
+            if wall > parent_ms {
+                break wall;
+            }
+            if parent_ms - wall > AHEAD_OF_WALL_MS_MAX {
+                bail!(
+                    "the chain's last block is {} ms ahead of this clock",
+                    parent_ms - wall
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        };
         let now_ms = (parent_ms + options.block_interval_ms).min(wall_ms);
         let (block, executed) = chain.build(height, now_ms, address, txs)?;
-        let failed = executed
-            .receipts
-            .iter()
-            .filter(|r| !matches!(r.status, TxStatus::Success))
-            .count() as u64;
+        // What Chain::check would refuse in a peer's block is refused here
+        // too: a block observers could not sync must never be committed.
+        if borsh::object_length(&block).unwrap_or(usize::MAX) > params.block_bytes_max {
+            bail!("block {height} is over the genesis' block_bytes_max: lower --block-txs");
+        }
+        let mut failed = 0u64;
+        for r in &executed.receipts {
+            if let TxStatus::Failed { code, message } = &r.status {
+                if filiera_types::admission::is_refusal_receipt(*code) {
+                    bail!("block {height} would hold a transaction admission refuses: {message}");
+                }
+                failed += 1;
+            }
+        }
         let certificate = certify(&key, params.chain_id.as_str(), &block)?;
         let n = block.txs.len() as u64;
         chain.commit(&block, &certificate, executed)?;

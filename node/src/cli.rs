@@ -335,7 +335,7 @@ struct InitArgs {
 pub fn run(cli: Cli) -> Result<()> {
     let json = cli.json;
     if let Some(fd) = cli.passphrase_fd {
-        keyfile::set_passphrase_fd(fd);
+        keyfile::read_passphrase_fd(fd)?;
     }
     match cli.command {
         Command::Keys(KeysCmd::New { out, encrypt }) => {

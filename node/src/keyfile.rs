@@ -2,8 +2,10 @@
 //! the CLI and producers' software.
 //!
 //! A sealed (passphrase-encrypted) file is opened with a passphrase read, in
-//! this order, from the file descriptor given with `--passphrase-fd` (read
-//! once, to its end: a pipe from a secret store, or the parent `localnet`),
+//! this order, from the file descriptor given with `--passphrase-fd` (its
+//! first line, read once when the command starts, before the process opens
+//! any file of its own: a pipe from a secret store, a file the caller's shell
+//! opened, or the parent `localnet`'s pipe),
 //! from the first line of the file `FILIERA_KEY_PASSPHRASE_FILE` names (a
 //! systemd credential), or from a prompt when standard input is a terminal.
 //! Never from the environment: a variable stays readable in
@@ -28,10 +30,10 @@ pub const PASSPHRASE_ENV_REFUSED: &str = "FILIERA_KEY_PASSPHRASE";
 /// Bytes read from a passphrase descriptor or file, at most.
 pub const PASSPHRASE_SOURCE_BYTES_MAX: u64 = 4_096;
 
-/// Where the passphrase may come from, besides a prompt.
-static PASSPHRASE_FD: OnceLock<u32> = OnceLock::new();
 /// The passphrase once read: a descriptor can be read only once.
 static PASSPHRASE: Mutex<Option<Zeroizing<String>>> = Mutex::new(None);
+/// Whether `--passphrase-fd` was given (and so already read).
+static FROM_FD: OnceLock<u32> = OnceLock::new();
 
 /// Where to say a passphrase can come from, in errors.
 pub fn sources_hint() -> String {
@@ -40,22 +42,49 @@ pub fn sources_hint() -> String {
     )
 }
 
-/// Reads the passphrase from descriptor `fd` (once, on first need).
-pub fn set_passphrase_fd(fd: u32) {
-    let _ = PASSPHRASE_FD.set(fd);
+/// Reads the passphrase from descriptor `fd` now: called once, first thing,
+/// so the descriptor is still the caller's (not a file this process opened
+/// since). The descriptor itself is read, not reopened through `/dev/fd`: a
+/// pipe or file the caller opened may not be openable by this process's user
+/// (`sudo -u filiera`).
+pub fn read_passphrase_fd(fd: u32) -> Result<()> {
+    if FROM_FD.set(fd).is_err() {
+        bail!("--passphrase-fd was read already");
+    }
+    let source = format!("--passphrase-fd {fd}");
+    let line = if fd == 0 {
+        first_line(&source, std::io::stdin().lock())?
+    } else {
+        let raw = i32::try_from(fd).with_context(|| format!("{source}: not a descriptor"))?;
+        // SAFETY: the caller handed this process descriptor `raw` for the
+        // passphrase; it is taken over exactly once (FROM_FD), at start-up
+        // before this process opened anything that could have reused the
+        // number, read, and closed when `file` drops. A number that is not
+        // open makes the read fail with EBADF, never undefined behaviour.
+        #[allow(unsafe_code)]
+        let file = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+        first_line(&source, std::io::BufReader::new(file))?
+    };
+    let mut cached = PASSPHRASE
+        .lock()
+        .map_err(|_| anyhow::anyhow!("passphrase lock poisoned"))?;
+    *cached = Some(line);
+    Ok(())
 }
 
-fn first_line(source: &str, mut reader: impl std::io::Read) -> Result<Zeroizing<String>> {
-    use std::io::Read;
+/// The first line of `reader` (at most [`PASSPHRASE_SOURCE_BYTES_MAX`]
+/// bytes), read up to its newline only: a writer that keeps the pipe open
+/// does not hold the start-up.
+fn first_line(source: &str, reader: impl std::io::BufRead) -> Result<Zeroizing<String>> {
+    use std::io::BufRead;
     // Room for all of it up front: a growing buffer would leave copies behind.
-    let mut text = Zeroizing::new(String::with_capacity(
-        PASSPHRASE_SOURCE_BYTES_MAX as usize + 64,
-    ));
-    (&mut reader)
+    let mut bytes = Zeroizing::new(Vec::with_capacity(PASSPHRASE_SOURCE_BYTES_MAX as usize + 1));
+    reader
         .take(PASSPHRASE_SOURCE_BYTES_MAX)
-        .read_to_string(&mut text)
+        .read_until(b'\n', &mut bytes)
         .with_context(|| format!("reading the passphrase from {source}"))?;
-    let line = Zeroizing::new(text.lines().next().unwrap_or_default().to_owned());
+    let text = std::str::from_utf8(&bytes).with_context(|| format!("{source}: not UTF-8"))?;
+    let line = Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_owned());
     if line.is_empty() {
         bail!("{source} holds no passphrase");
     }
@@ -71,16 +100,13 @@ fn from_sources() -> Result<Option<Zeroizing<String>>> {
             sources_hint()
         );
     }
-    if let Some(fd) = PASSPHRASE_FD.get() {
-        let path = format!("/dev/fd/{fd}");
-        let file =
-            std::fs::File::open(&path).with_context(|| format!("opening --passphrase-fd {fd}"))?;
-        return first_line(&format!("--passphrase-fd {fd}"), file).map(Some);
+    if let Some(fd) = FROM_FD.get() {
+        bail!("the passphrase from --passphrase-fd {fd} was used and wiped already");
     }
     if let Some(file) = std::env::var_os(PASSPHRASE_FILE_ENV) {
         let opened = std::fs::File::open(&file)
             .with_context(|| format!("reading {PASSPHRASE_FILE_ENV} {file:?}"))?;
-        return first_line(PASSPHRASE_FILE_ENV, opened).map(Some);
+        return first_line(PASSPHRASE_FILE_ENV, std::io::BufReader::new(opened)).map(Some);
     }
     Ok(None)
 }
@@ -106,7 +132,8 @@ pub fn passphrase() -> Result<Option<Zeroizing<String>>> {
 }
 
 /// Wipes the passphrase kept in memory: once a node has opened its keys it
-/// has no use for it (a later read would ask again).
+/// has no use for it (a later read takes it from the file or the terminal
+/// again; one from a descriptor is gone).
 pub fn forget_passphrase() {
     if let Ok(mut cached) = PASSPHRASE.lock() {
         // Dropping the `Zeroizing` wipes it.

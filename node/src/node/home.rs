@@ -76,6 +76,16 @@ impl Home {
         sealing: &keyfile::Sealing,
     ) -> Result<(SecretKey, bool)> {
         if path.exists() {
+            // A key left in clear (an interrupted init, say) is not taken
+            // for a sealed one.
+            if matches!(sealing, keyfile::Sealing::With(_))
+                && !filiera_client::keys::is_encrypted(path)?
+            {
+                anyhow::bail!(
+                    "{} exists in clear; seal it (filiera keys encrypt) or remove it",
+                    path.display()
+                );
+            }
             return Ok((keyfile::read(path)?, false));
         }
         let key = keyfile::generate()?;

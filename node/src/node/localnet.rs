@@ -87,10 +87,15 @@ pub fn run(args: LocalnetArgs) -> Result<()> {
             .and_then(|mut child| {
                 if let (Some(p), Some(mut stdin)) = (&passphrase, child.stdin.take()) {
                     use std::io::Write;
-                    // Dropped at the end of this block: the validator reads to the end.
-                    stdin
-                        .write_all(format!("{}\n", p.as_str()).as_bytes())
-                        .context("handing the passphrase to a validator")?;
+                    // Closed at the end of this block; no copy of it is made.
+                    let handed = stdin
+                        .write_all(p.as_bytes())
+                        .and_then(|()| stdin.write_all(b"\n"));
+                    if let Err(e) = handed {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        return Err(e).context("handing the passphrase to a validator");
+                    }
                 }
                 Ok(child)
             });
@@ -111,6 +116,9 @@ pub fn run(args: LocalnetArgs) -> Result<()> {
             home.display()
         );
     }
+    // Every validator has it: this supervisor keeps no copy.
+    drop(passphrase);
+    keyfile::forget_passphrase();
     println!("press Ctrl-C to stop the localnet");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -463,11 +463,9 @@ fn keys_are_sealed_with_a_passphrase_and_open_only_with_it() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    {
-        use std::io::Write;
-        let mut stdin = node.stdin.take().unwrap();
-        stdin.write_all(on_stdin.as_bytes()).unwrap();
-    }
+    // Kept open while the node starts: it reads the first line, not to the end.
+    let mut held_open = node.stdin.take().unwrap();
+    std::io::Write::write_all(&mut held_open, on_stdin.as_bytes()).unwrap();
     let status = format!("http://127.0.0.1:{}/v1/status", base + 1);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let height = loop {
@@ -479,6 +477,7 @@ fn keys_are_sealed_with_a_passphrase_and_open_only_with_it() {
     };
     let _ = node.kill();
     let _ = node.wait();
+    drop(held_open);
     assert!(
         height >= 1,
         "the validator with sealed keys committed no block"
