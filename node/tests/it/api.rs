@@ -558,8 +558,9 @@ fn outside_check(program: &str, script: &str, doc: &Value) -> Option<String> {
 
 /// EPCIS 2.0 capture by two organisations' software, refusals, the job, the
 /// query with paging, the lot it made, and outside checks of what the node
-/// answers (GS1's reference hashes, GS1's JSON Schema).
-pub fn check_epcis(api: &str, dir: &Path) {
+/// answers (GS1's reference hashes, GS1's JSON Schema). Returns the path of
+/// the dairy's capture job, to read again after a restart.
+pub fn check_epcis(api: &str, dir: &Path) -> String {
     let token = |org: &str| {
         std::fs::read_to_string(dir.join("orgs").join(format!("{org}.epcis-token"))).unwrap()
     };
@@ -669,6 +670,7 @@ pub fn check_epcis(api: &str, dir: &Path) {
         "{early}"
     );
     let job_url = format!("{api}{}", location.expect("Location of the capture job"));
+    let dairy_job_path = job_url[api.len()..].to_owned();
     // A job is the organisation's: no token, 401; another's token, unknown.
     assert_eq!(capture_job(&job_url, None).0, 401);
     assert_eq!(capture_job(&job_url, Some(&warehouse)).0, 404);
@@ -839,6 +841,7 @@ pub fn check_epcis(api: &str, dir: &Path) {
     if let Some(out) = outside_check("python3", "epcis-schema-check.py", &found) {
         assert!(out.contains("valid"), "{out}");
     }
+    dairy_job_path
 }
 
 /// `filiera epcis import`: the organisation signs its own events; a bad

@@ -710,7 +710,7 @@ fn localnet_starts_takes_the_demo_and_stops_cleanly_on_sigterm() {
     );
     crate::api::check(&api, &dir);
     crate::api::check_in_browser(&api);
-    crate::api::check_epcis(&api, &dir);
+    let job_path = crate::api::check_epcis(&api, &dir);
     crate::api::check_epcis_cli(&api, &dir);
     crate::api::check_verify_cli(&api, &dir);
     crate::api::check_sdk(&api, &dir);
@@ -718,6 +718,26 @@ fn localnet_starts_takes_the_demo_and_stops_cleanly_on_sigterm() {
     crate::api::check_roles_cli(&api, &dir);
     crate::api::check_export_cli(&api, &dir);
     crate::api::check_status_cli(&api, &dir);
+    // The dairy's capture job as the running node answers it last (the
+    // re-capture of the same document in check_epcis named the same job).
+    let dairy =
+        std::fs::read_to_string(dir.join("orgs/caseificio-montefeltro-demo.epcis-token")).unwrap();
+    let url = format!("{api}{job_path}");
+    let read_job = || -> Option<(u16, Value)> {
+        let mut answer = ureq::get(&url)
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .header("authorization", &format!("Bearer {dairy}"))
+            .call()
+            .ok()?;
+        let status = answer.status().as_u16();
+        let body = answer.body_mut().read_to_string().ok()?;
+        Some((status, serde_json::from_str::<Value>(&body).ok()?))
+    };
+    let (status, job) = read_job().expect("the job before the stop");
+    assert_eq!(status, 200, "{job}");
+    assert_eq!(job["success"], true, "{job}");
     // SIGTERM: every validator stops and the parent reports it.
     nix::sys::signal::kill(localnet.pid(), nix::sys::signal::Signal::SIGTERM).unwrap();
     let output = localnet.wait_with_output();
@@ -739,6 +759,17 @@ fn localnet_starts_takes_the_demo_and_stops_cleanly_on_sigterm() {
             "node{i} must stop cleanly:\n{log}"
         );
     }
+    // The dairy's capture job outlives the processes: the same localnet,
+    // started again, answers it with the dairy's token, as it was.
+    let again = Supervisor::start(&dir, 4, base, Stdio::null);
+    let (status, kept) = wait_until(
+        "the restarted localnet does not answer the job",
+        200,
+        read_job,
+    );
+    assert_eq!(status, 200, "{kept}");
+    assert_eq!(kept, job, "the job after a restart");
+    drop(again);
 }
 
 fn call(
