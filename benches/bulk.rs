@@ -28,12 +28,10 @@ use filiera_execution::contracts::builtin;
 use filiera_execution::executor::Executor;
 use filiera_execution::genesis::genesis_state;
 use filiera_execution::runtime::ContractEngine;
+use filiera_storage::testkit::certify_alone;
 use filiera_storage::{StorageConfig, Store};
 use filiera_types::receipt::TxStatus;
-use filiera_types::{
-    Block, CommitCertificate, CommitSignature, Genesis, SecretKey, SignedTransaction, Vote,
-    VoteKind, encoding,
-};
+use filiera_types::{Genesis, SecretKey, SignedTransaction};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -109,34 +107,6 @@ fn open(dir: &Path, genesis: &Genesis) -> Result<(Arc<Store>, Chain, SecretKey)>
         .collect();
     let chain = Chain::open(store.clone(), executor, genesis, state)?;
     Ok((store, chain, key))
-}
-
-/// A commit certificate of `block` with the only validator's precommit.
-fn certify(key: &SecretKey, chain_id: &str, block: &Block) -> Result<CommitCertificate> {
-    let address = key.public_key().address();
-    let vote = Vote {
-        kind: VoteKind::Precommit,
-        height: block.header.height,
-        round: 0,
-        block_hash: Some(block.hash()),
-        validator: address,
-    };
-    let signature = key
-        .sign(
-            chain_id,
-            filiera_types::SignKind::Vote,
-            &encoding::encode(&vote),
-        )
-        .map_err(|e| anyhow::anyhow!("signing the precommit: {e}"))?;
-    Ok(CommitCertificate::new(
-        block.header.height,
-        0,
-        block.hash(),
-        vec![CommitSignature {
-            validator: address,
-            signature,
-        }],
-    ))
 }
 
 /// The lot each producer key registers first, named as on the first run.
@@ -244,7 +214,8 @@ pub fn load(options: &Options, progress: &mut dyn FnMut(&Report)) -> Result<Repo
                 failed += 1;
             }
         }
-        let certificate = certify(&key, params.chain_id.as_str(), &block)?;
+        let certificate = certify_alone(&key, params.chain_id.as_str(), &block)
+            .map_err(|e| anyhow::anyhow!("signing the precommit: {e}"))?;
         let n = block.txs.len() as u64;
         chain.commit(&block, &certificate, executed)?;
         report.to_height = height;

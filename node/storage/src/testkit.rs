@@ -139,32 +139,41 @@ impl ChainBuilder {
 
     /// A commit certificate for `block` signed by the validator.
     pub fn certify(&self, block: &Block) -> CommitCertificate {
-        let address = self.validator.public_key().address();
-        let vote = Vote {
-            kind: VoteKind::Precommit,
-            height: block.header.height,
-            round: 0,
-            block_hash: Some(block.hash()),
-            validator: address,
-        };
-        let signature = self
-            .validator
-            .sign(
-                self.chain_id.as_str(),
-                filiera_types::SignKind::Vote,
-                &encoding::encode(&vote),
-            )
-            .expect("test chain id is valid");
-        CommitCertificate::new(
-            block.header.height,
-            0,
-            block.hash(),
-            vec![CommitSignature {
-                validator: address,
-                signature,
-            }],
-        )
+        certify_alone(&self.validator, self.chain_id.as_str(), block)
+            .expect("test chain id is valid")
     }
+}
+
+/// A commit certificate for `block` holding `validator`'s precommit alone:
+/// a quorum for a chain of that one validator (the test chains here, the
+/// bulk loader's).
+pub fn certify_alone(
+    validator: &SecretKey,
+    chain_id: &str,
+    block: &Block,
+) -> std::result::Result<CommitCertificate, filiera_types::crypto::CryptoError> {
+    let address = validator.public_key().address();
+    let vote = Vote {
+        kind: VoteKind::Precommit,
+        height: block.header.height,
+        round: 0,
+        block_hash: Some(block.hash()),
+        validator: address,
+    };
+    let signature = validator.sign(
+        chain_id,
+        filiera_types::SignKind::Vote,
+        &encoding::encode(&vote),
+    )?;
+    Ok(CommitCertificate::new(
+        block.header.height,
+        0,
+        block.hash(),
+        vec![CommitSignature {
+            validator: address,
+            signature,
+        }],
+    ))
 }
 
 /// Deterministic pseudo-random state writes for `height`: `n` keys drawn from
