@@ -2,13 +2,29 @@
 //! derived from each block's state writes and committed in the block's own
 //! batch, and rebuilt from the state when it is missing or of another format.
 //!
+//! Besides the document's own fields, each event is indexed under its
+//! **parties**, the organisations that may read it (ADR 0010): the one that
+//! captured it (the `by` of the lot event that anchors it), the owners of
+//! the lots it acts on, and the organisations running the sites it names
+//! (its own site and a shipment's destination, whose organisation is the
+//! receiver). Every one of them is read from records the contracts never
+//! rewrite (lot events are appended, a lot's owner and a site's organisation
+//! are fixed when they are registered), so a rebuild gives the same parties
+//! as the commits did.
+//!
 //! A stored document that does not decode is left out of the index and
 //! reported: the state is authenticated, so it can only be a document the
 //! contract wrote, and a query would skip it anyway.
 
+use borsh::BorshDeserialize;
+use filiera_contract_api::lots::{LotEvent, LotRecord, LotRef};
+use filiera_contract_api::registry::SiteRecord;
 use filiera_contract_api::{contract_ids, keys};
-use filiera_epcis::index::{QUERY_INDEX_VERSION, index_keys};
+use filiera_epcis::index::{EventPosition, IndexField, QUERY_INDEX_VERSION, index_key, index_keys};
+use filiera_epcis::{Plan, plan};
 use filiera_storage::{StateChanges, StorageError, Store};
+use serde_json::Value;
+use std::collections::BTreeSet;
 
 /// Stored events a rebuild reads per batch.
 pub const REBUILD_BATCH_EVENTS: usize = 4_096;
@@ -18,30 +34,142 @@ pub fn events_prefix() -> Vec<u8> {
     keys::state_key(contract_ids::LOTS, keys::EPCIS_EVENTS)
 }
 
+/// The state-key prefix of every lot record, lot event and lot link.
+fn lots_prefix() -> Vec<u8> {
+    keys::state_key(contract_ids::LOTS, b"pub/lot/")
+}
+
+/// Reads a committed state value, or one a block is about to write.
+type Read<'a> = dyn Fn(&[u8]) -> Result<Option<Vec<u8>>, StorageError> + 'a;
+
 /// The event id (its CBV 2.0 hash) a stored event's state key names.
 fn event_id(prefix: &[u8], key: &[u8]) -> Option<[u8; 32]> {
     let hex_id = key.strip_prefix(prefix)?;
     hex::decode(hex_id).ok()?.try_into().ok()
 }
 
-/// The index keys of one stored event's bytes (a borsh string of JSON).
-fn keys_of(stored: &[u8], id: [u8; 32]) -> Vec<Vec<u8>> {
-    let document = borsh::from_slice::<String>(stored)
+/// A stored event's document (a borsh string of JSON).
+fn document(stored: &[u8]) -> Option<Value> {
+    borsh::from_slice::<String>(stored)
         .ok()
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
-    match document {
-        Some(event) => index_keys(&event, id),
-        None => {
-            tracing::warn!(event = %hex::encode(id), "stored EPCIS event does not decode; not indexed");
-            Vec::new()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+}
+
+fn decoded<T: BorshDeserialize>(read: &Read<'_>, key: Vec<u8>) -> Result<Option<T>, StorageError> {
+    Ok(read(&key)?.and_then(|bytes| T::try_from_slice(&bytes).ok()))
+}
+
+/// The organisation running site `gln`, if it is registered.
+fn site_org(read: &Read<'_>, gln: &str) -> Result<Option<String>, StorageError> {
+    let key = keys::state_key(contract_ids::REGISTRY, &keys::site(gln));
+    Ok(decoded::<SiteRecord>(read, key)?.map(|s| s.org))
+}
+
+/// The owner of lot `l`, if it exists.
+fn lot_owner(read: &Read<'_>, l: &LotRef) -> Result<Option<String>, StorageError> {
+    let key = keys::state_key(contract_ids::LOTS, &keys::lot(&l.gtin, &l.lot));
+    Ok(decoded::<LotRecord>(read, key)?.map(|r| r.owner))
+}
+
+/// The parties an event's document names through the state: the owners of
+/// the lots it acts on and the organisations running its sites.
+fn document_parties(read: &Read<'_>, event: &Value) -> Result<BTreeSet<String>, StorageError> {
+    let mut parties = BTreeSet::new();
+    let Ok(action) = plan(event) else {
+        return Ok(parties);
+    };
+    let (lots, sites): (Vec<&LotRef>, Vec<&Option<String>>) = match &action {
+        Plan::Commission { lot, site, .. } => (vec![lot], vec![site]),
+        Plan::Transform {
+            inputs,
+            outputs,
+            site,
+        } => (
+            inputs.iter().chain(outputs).map(|a| &a.id).collect(),
+            vec![site],
+        ),
+        Plan::Record {
+            lot,
+            site,
+            destination,
+            ..
+        } => (vec![lot], vec![site, destination]),
+    };
+    for l in lots {
+        parties.extend(lot_owner(read, l)?);
+    }
+    for gln in sites.into_iter().flatten() {
+        parties.extend(site_org(read, gln)?);
+    }
+    Ok(parties)
+}
+
+/// The index keys of one stored event: its fields and its document parties.
+fn keys_of(read: &Read<'_>, stored: &[u8], id: [u8; 32]) -> Result<Vec<Vec<u8>>, StorageError> {
+    let Some(event) = document(stored) else {
+        tracing::warn!(event = %hex::encode(id), "stored EPCIS event does not decode; not indexed");
+        return Ok(Vec::new());
+    };
+    let mut out = index_keys(&event, id);
+    if let Some(event_time_ns) = filiera_epcis::index::event_time_ns(&event) {
+        let at = EventPosition {
+            event_time_ns,
+            event_id: id,
+        };
+        for party in document_parties(read, &event)? {
+            out.push(index_key(IndexField::Party, &party, &at));
         }
     }
+    Ok(out)
+}
+
+/// Whether a key under the lots prefix is a lot event's (`.../ev/{8 hex}`).
+fn is_lot_event_key(key: &[u8]) -> bool {
+    key.len() > 12
+        && key[key.len() - 12..key.len() - 8] == *b"/ev/"
+        && key[key.len() - 8..].iter().all(u8::is_ascii_hexdigit)
+}
+
+/// The party key of a lot event that anchors a stored EPCIS event: its
+/// recorder (the capturer), at the event's position. `None` for a lot event
+/// of no captured event.
+fn capturer_key(read: &Read<'_>, stored_lot_event: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+    let Ok(lot_event) = LotEvent::try_from_slice(stored_lot_event) else {
+        return Ok(None);
+    };
+    let Some(id) = lot_event.epcis_hash else {
+        return Ok(None);
+    };
+    let stored = read(&keys::state_key(
+        contract_ids::LOTS,
+        &keys::epcis_event(&id),
+    ))?;
+    let Some(event_time_ns) = stored
+        .as_deref()
+        .and_then(document)
+        .and_then(|e| filiera_epcis::index::event_time_ns(&e))
+    else {
+        return Ok(None);
+    };
+    let at = EventPosition {
+        event_time_ns,
+        event_id: id,
+    };
+    Ok(Some(index_key(IndexField::Party, &lot_event.by, &at)))
 }
 
 /// The index writes of a block's state `changes`: the keys of every event
 /// written, less those of any event it replaces or deletes (read from the
-/// committed state, which the block has not changed yet).
+/// committed state, which the block has not changed yet), and the capturer
+/// of every lot event the block appends that anchors a stored event.
 pub fn index_changes(store: &Store, changes: &StateChanges) -> Result<StateChanges, StorageError> {
+    // What the block leaves: its own writes over the committed state (a lot
+    // and the event acting on it are often written by the same block).
+    let after = |key: &[u8]| match changes.get(key) {
+        Some(value) => Ok(value.clone()),
+        None => store.state_get(key),
+    };
+    let before = |key: &[u8]| store.state_get(key);
     let prefix = events_prefix();
     let mut out = StateChanges::new();
     for (key, value) in changes.range(prefix.clone()..) {
@@ -52,41 +180,72 @@ pub fn index_changes(store: &Store, changes: &StateChanges) -> Result<StateChang
             continue;
         };
         if let Some(old) = store.state_get(key)? {
-            for k in keys_of(&old, id) {
+            for k in keys_of(&before, &old, id)? {
                 out.insert(k, None);
             }
         }
         if let Some(new) = value {
-            for k in keys_of(new, id) {
+            for k in keys_of(&after, new, id)? {
                 out.insert(k, Some(Vec::new()));
             }
+        }
+    }
+    let lots = lots_prefix();
+    for (key, value) in changes.range(lots.clone()..) {
+        if !key.starts_with(&lots) {
+            break;
+        }
+        if let (true, Some(value)) = (is_lot_event_key(key), value)
+            && let Some(k) = capturer_key(&after, value)?
+        {
+            out.insert(k, Some(Vec::new()));
         }
     }
     Ok(out)
 }
 
 /// Brings the index to the committed state if it is not complete in this
-/// format: empties it, indexes every stored event in batches, and marks it
-/// built last. Returns the events indexed, or `None` if it was complete.
-/// Runs before the node commits or serves (nothing else writes meanwhile).
+/// format: empties it, indexes every stored event in batches, then the
+/// capturer of every lot event that anchors one, and marks it built last.
+/// Returns the events indexed, or `None` if it was complete. Runs before the
+/// node commits or serves (nothing else writes meanwhile).
 pub fn ensure_built(store: &Store) -> Result<Option<u64>, StorageError> {
     if store.index_version()? == Some(QUERY_INDEX_VERSION) {
         return Ok(None);
     }
     store.clear_index()?;
+    let read = |key: &[u8]| store.state_get(key);
     let prefix = events_prefix();
     let mut after: Option<Vec<u8>> = None;
     let mut events = 0u64;
     loop {
         let batch = store.state_prefix(&prefix, after.as_deref(), REBUILD_BATCH_EVENTS)?;
-        let last = batch.len() < REBUILD_BATCH_EVENTS;
         let mut writes = StateChanges::new();
         for (key, value) in &batch {
             if let Some(id) = event_id(&prefix, key) {
-                for k in keys_of(value, id) {
+                for k in keys_of(&read, value, id)? {
                     writes.insert(k, Some(Vec::new()));
                 }
                 events += 1;
+            }
+        }
+        after = batch.last().map(|(k, _)| k.clone());
+        store.write_index(&writes, None)?;
+        if batch.len() < REBUILD_BATCH_EVENTS {
+            break;
+        }
+    }
+    let lots = lots_prefix();
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let batch = store.state_prefix(&lots, after.as_deref(), REBUILD_BATCH_EVENTS)?;
+        let last = batch.len() < REBUILD_BATCH_EVENTS;
+        let mut writes = StateChanges::new();
+        for (key, value) in &batch {
+            if is_lot_event_key(key)
+                && let Some(k) = capturer_key(&read, value)?
+            {
+                writes.insert(k, Some(Vec::new()));
             }
         }
         after = batch.last().map(|(k, _)| k.clone());
@@ -133,6 +292,125 @@ mod tests {
         };
         let (from, to) = walk_range(field, &value, None, None, None);
         store.index_range(&from, &to, usize::MAX).unwrap().len()
+    }
+
+    /// The state of one captured shipment: the lot (owned by `owner-org`),
+    /// its site's and destination's records, the document, and the lot
+    /// event that anchors it (recorded by `capturer-org`).
+    fn shipment_state() -> (StateChanges, [u8; 32]) {
+        use filiera_contract_api::lots::{EventKind, LotStatus};
+        let doc = json!({
+            "type": "ObjectEvent", "action": "OBSERVE", "bizStep": "shipping",
+            "disposition": "in_transit",
+            "eventTime": "2026-11-25T09:00:00.000+01:00", "eventTimeZoneOffset": "+01:00",
+            "quantityList": [{"epcClass": "urn:epc:class:lgtin:9521234.010001.CU-P-1", "quantity": 5}],
+            "bizLocation": {"id": HERE},
+            "destinationList": [{"type": "location", "destination": THERE}]
+        });
+        let Ok(Plan::Record {
+            lot,
+            site: Some(site),
+            destination: Some(destination),
+            ..
+        }) = plan(&doc)
+        else {
+            panic!("a shipment with a site and a destination: {doc}");
+        };
+        let id = [42; 32];
+        let lots = |k: Vec<u8>| keys::state_key(contract_ids::LOTS, &k);
+        let registry = |k: Vec<u8>| keys::state_key(contract_ids::REGISTRY, &k);
+        let site_of = |gln: &str, org: &str| SiteRecord {
+            gln: gln.into(),
+            org: org.into(),
+            kind: "plant".into(),
+            name: gln.into(),
+        };
+        let record = LotRecord {
+            id: lot.clone(),
+            owner: "owner-org".into(),
+            holder: "capturer-org".into(),
+            destination: None,
+            quantity: 5,
+            initial_quantity: 5,
+            site: None,
+            status: LotStatus::Active,
+            recall: None,
+            inputs: vec![],
+            metadata: vec![],
+            private_hash: None,
+            events: 1,
+            created_ms: 0,
+        };
+        let anchor = LotEvent {
+            kind: EventKind::Ship,
+            epcis_hash: Some(id),
+            by: "capturer-org".into(),
+            height: 1,
+            time_ms: 0,
+            quantity_delta: 0,
+            site: None,
+            corrects: None,
+            note: String::new(),
+        };
+        let mut state = StateChanges::new();
+        state.insert(lots(keys::epcis_event(&id)), stored(&doc));
+        state.insert(
+            lots(keys::lot(&lot.gtin, &lot.lot)),
+            Some(borsh::to_vec(&record).unwrap()),
+        );
+        state.insert(
+            lots(keys::lot_event(&lot.gtin, &lot.lot, 0)),
+            Some(borsh::to_vec(&anchor).unwrap()),
+        );
+        state.insert(
+            registry(keys::site(&site)),
+            Some(borsh::to_vec(&site_of(&site, "site-org")).unwrap()),
+        );
+        state.insert(
+            registry(keys::site(&destination)),
+            Some(borsh::to_vec(&site_of(&destination, "receiver-org")).unwrap()),
+        );
+        (state, id)
+    }
+
+    /// The organisations the index lists as parties, sorted.
+    fn parties(store: &Store) -> Vec<String> {
+        let (from, to) = (vec![b'p'], vec![b'q']);
+        let mut orgs: Vec<String> = store
+            .index_range(&from, &to, usize::MAX)
+            .unwrap()
+            .iter()
+            .map(|k| {
+                let len = u32::from_be_bytes(k[1..5].try_into().unwrap()) as usize;
+                String::from_utf8(k[5..5 + len].to_vec()).unwrap()
+            })
+            .collect();
+        orgs.sort();
+        orgs
+    }
+
+    #[test]
+    fn an_event_s_parties_are_the_same_from_its_block_and_from_a_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), StorageConfig::default()).unwrap();
+        let chain = ChainBuilder::new();
+        chain.init(&store).unwrap();
+        assert_eq!(ensure_built(&store).unwrap(), Some(0));
+        // One block writes the lot, the document and its anchoring lot event.
+        let (block, _) = shipment_state();
+        let index = index_changes(&store, &block).unwrap();
+        let next = store.last_height().unwrap().unwrap() + 1;
+        let mut prepared = store.prepare_state(next, block).unwrap();
+        prepared.set_index_changes(index);
+        chain.commit_prepared(&store, prepared).unwrap();
+        let want = ["capturer-org", "owner-org", "receiver-org", "site-org"];
+        assert_eq!(parties(&store), want);
+        // A rebuild reads the same parties from the state alone.
+        store.write_index(&StateChanges::new(), Some(0)).unwrap();
+        assert_eq!(ensure_built(&store).unwrap(), Some(1));
+        assert_eq!(parties(&store), want);
+        assert_eq!(under(&store, IndexField::Party, "capturer-org"), 1);
+        assert_eq!(under(&store, IndexField::Party, "someone-else"), 0);
     }
 
     const HERE: &str = "urn:epc:id:sgln:9521234.00001.0";

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 /// Version of the key layout below; a node whose index was written by
 /// another rebuilds it from the state.
-pub const QUERY_INDEX_VERSION: u32 = 1;
+pub const QUERY_INDEX_VERSION: u32 = 2;
 
 /// A field events are indexed by: one byte at the start of each key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -40,6 +40,11 @@ pub enum IndexField {
     Epc,
     /// Each `epcClass` of the quantity lists, canonical.
     EpcClass,
+    /// Each organisation that is a party to the event (its capturer, the
+    /// owners of the lots it acts on, the receiver of a shipment): who may
+    /// read it. Not read from the document alone: the node derives it from
+    /// the state (see `filiera_chain::query_index`).
+    Party,
 }
 
 impl IndexField {
@@ -53,6 +58,7 @@ impl IndexField {
             IndexField::ReadPoint => b'r',
             IndexField::Epc => b'e',
             IndexField::EpcClass => b'c',
+            IndexField::Party => b'p',
         }
     }
 }
