@@ -20,7 +20,7 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use filiera_api::epcis::{EventQuery, query_events};
+use filiera_api::epcis::{EventQuery, Scope, query_events};
 use filiera_contract_api::{contract_ids, keys};
 use filiera_storage::testkit::ChainBuilder;
 use filiera_storage::{StateChanges, StorageConfig, Store};
@@ -195,8 +195,8 @@ fn main() -> Result<()> {
             };
             let mut query: EventQuery = serde_json::from_value(q)?;
             if kind == "location_page_2" {
-                let (_, next) =
-                    query_events(&store, &query).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                let (_, next) = query_events(&store, &query, &Scope::All)
+                    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
                 let link = next.context("a location holds more than one page")?;
                 let token = link
                     .split("nextPageToken=")
@@ -208,8 +208,8 @@ fn main() -> Result<()> {
                 )?;
             }
             let started = Instant::now();
-            let (doc, _) =
-                query_events(&store, &query).map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let (doc, _) = query_events(&store, &query, &Scope::All)
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             micros.push(started.elapsed().as_micros());
             returned += page_events(&doc);
             if n == 0

@@ -135,6 +135,11 @@ enum Command {
         /// A node's API base URL.
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         api: String,
+        /// A file holding your organisation's API token, for `--format epcis`:
+        /// EPCIS documents are read by their parties (an auditor's or the
+        /// authority's token reads them all).
+        #[arg(long, env = "FILIERA_API_TOKEN_FILE")]
+        token_file: Option<std::path::PathBuf>,
     },
     /// A lot's QR label (GS1 Digital Link with its text), SVG or PNG by the file's extension.
     #[command(
@@ -426,7 +431,14 @@ pub fn run(cli: Cli) -> Result<()> {
             org,
             format,
             api,
-        } => crate::client::export::export(lot.as_deref(), org.as_deref(), format, &api)?,
+            token_file,
+        } => crate::client::export::export(
+            lot.as_deref(),
+            org.as_deref(),
+            format,
+            &api,
+            token_file.as_deref(),
+        )?,
         Command::Qr { lot, base_url, out } => crate::client::export::qr(&lot, &base_url, &out)?,
         Command::Status { api, home } => {
             crate::client::status::status(&api, home.as_deref(), json)?

@@ -4,10 +4,21 @@ use anyhow::{Context, Result};
 
 /// GETs `url` and reads at most `limit_bytes` of the answer.
 pub fn get_bytes(url: &str, accept: &str, limit_bytes: usize) -> Result<Vec<u8>> {
-    let mut answer = ureq::get(url)
-        .header("accept", accept)
-        .call()
-        .with_context(|| format!("GET {url}"))?;
+    get_bytes_with(url, accept, &[], limit_bytes)
+}
+
+/// GETs `url` with `headers` and reads at most `limit_bytes` of the answer.
+pub fn get_bytes_with(
+    url: &str,
+    accept: &str,
+    headers: &[(&str, &str)],
+    limit_bytes: usize,
+) -> Result<Vec<u8>> {
+    let mut request = ureq::get(url).header("accept", accept);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut answer = request.call().with_context(|| format!("GET {url}"))?;
     answer
         .body_mut()
         .with_config()

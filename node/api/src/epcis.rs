@@ -5,7 +5,8 @@
 //! capture job (`GET /epcis/capture/{id}`, with the same organisation's token
 //! only), and the query
 //! interface (`GET /epcis/events`, `GET /epcis/events/{eventID}`) answering
-//! EPCIS query documents from the events stored on chain.
+//! EPCIS query documents from the events stored on chain, to their parties
+//! only (ADR 0010, [`crate::readers`]).
 //!
 //! A document with one invalid event, or one event without a lot action here,
 //! is refused whole (400, each bad event by position); nothing is submitted.
@@ -13,6 +14,7 @@
 //! capturing twice is harmless.
 
 use crate::error::ApiError;
+use crate::readers::Reader;
 use crate::reads::full_key;
 use crate::{ApiState, blocking};
 use axum::Json;
@@ -157,14 +159,16 @@ fn unauthorized() -> ApiError {
     ApiError {
         status: StatusCode::UNAUTHORIZED,
         code: "unauthorized",
-        message: "capture needs `Authorization: Bearer <organisation API token>`".into(),
+        message: "this needs `Authorization: Bearer <organisation API token>`, a token this node \
+                  knows"
+            .into(),
     }
 }
 
 /// Refuses a bearer token that came on an insecure transport (plain HTTP
 /// from another host, no TLS proxy in front): it crossed the network in
 /// clear. Checked before the token is looked at.
-fn token_transport(transport: Option<crate::SecureTransport>) -> Result<(), ApiError> {
+pub(crate) fn token_transport(transport: Option<crate::SecureTransport>) -> Result<(), ApiError> {
     match transport {
         Some(crate::SecureTransport(false)) => Err(ApiError {
             status: StatusCode::FORBIDDEN,
@@ -186,6 +190,30 @@ fn client_of(s: &ApiState, headers: &HeaderMap) -> Result<usize, ApiError> {
         .ok_or_else(unauthorized)?;
     let token_sha256: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
     s.epcis.desk_of(&token_sha256).ok_or_else(unauthorized)
+}
+
+/// The organisation whose API token a request's `Authorization` header
+/// holds: the registry's owner of the key the node signs with for that token
+/// (the configuration's `org` is a label, and a typo there must not hand a
+/// token another organisation's reads).
+pub(crate) fn token_org(s: &ApiState, headers: &HeaderMap) -> Result<String, ApiError> {
+    let desk = client_of(s, headers)?;
+    let client = &s.epcis.clients.get(desk).ok_or_else(unauthorized)?.client;
+    let owner_key = full_key(
+        contract_ids::REGISTRY,
+        &keys::key_owner(&client.key.public_key().0),
+    );
+    s.store
+        .state_get(&owner_key)?
+        .and_then(|b| String::try_from_slice(&b).ok())
+        .ok_or_else(|| ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: "not_member",
+            message: format!(
+                "the key this node holds for the token of {:?} is no member organisation's",
+                client.org
+            ),
+        })
 }
 
 /// The capture client a request is from, found by [`capture_edge`].
@@ -531,10 +559,18 @@ pub struct EventQuery {
         ("MATCH_anyEPCClass" = Option<String>, Query, description = "A lot (lgtin or Digital Link with AI 10) in any quantity list"),
         ("perPage" = Option<usize>, Query, description = "At most 100; 30 by default"),
         ("nextPageToken" = Option<String>, Query, description = "From the previous page's Link header: the page starts after that event in (event time, event ID) order")),
-    responses((status = 200, description = "An EPCISQueryDocument: every matching event from the cursor on, in (event time, event ID) order, up to perPage; a Link header rel=next (same filters, a cursor) when more may match. A walk stops after 10,000 index entries: the page then holds fewer events than perPage and its Link goes on from there"), (status = 400, description = "invalid_query"), (status = 503, description = "busy: the query index is being built")))]
-pub async fn events(State(s): State<ApiState>, Query(q): Query<EventQuery>) -> Response {
+    responses((status = 200, description = "An EPCISQueryDocument: every matching event from the cursor on, in (event time, event ID) order, up to perPage; a Link header rel=next (same filters, a cursor) when more may match. A walk stops after 10,000 index entries: the page then holds fewer events than perPage and its Link goes on from there"), (status = 400, description = "invalid_query"), (status = 401, description = "unauthorized: no organisation's token, or one this node does not know; only the events the token's organisation is a party to are returned (every event for the authority, auditors and the operator's listener)"), (status = 403, description = "tls_required, not_active"), (status = 503, description = "busy: the query index is being built")))]
+pub async fn events(
+    State(s): State<ApiState>,
+    reader: Reader,
+    Query(q): Query<EventQuery>,
+) -> Response {
+    let scope = match Scope::of(&reader) {
+        Ok(scope) => scope,
+        Err(e) => return e.into_response(),
+    };
     let state = s.clone();
-    match blocking(&s, move || query(&state, &q)).await {
+    match blocking(&s, move || query_events(&state.store, &q, &scope)).await {
         Ok((doc, next)) => {
             let mut r = (
                 [(header::CONTENT_TYPE, "application/json")],
@@ -554,20 +590,73 @@ fn bad_query(m: impl Into<String>) -> ApiError {
     ApiError::bad_request("invalid_query", m)
 }
 
-fn query(s: &ApiState, q: &EventQuery) -> Result<(Value, Option<String>), ApiError> {
-    query_events(&s.store, q)
+/// Whose events a reader's query and lookups may return (ADR 0010).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every stored event: the operator, the authority, auditors.
+    All,
+    /// The events this organisation is a party to.
+    PartyOf(String),
 }
 
-/// The answer to `q` from `store`'s query index: an EPCIS query document and
-/// the `Link` of the next page, if more events may match. Reads at most
-/// [`QUERY_SCAN_MAX`] index entries and holds at most `perPage + 1` events.
-pub fn query_events(store: &Store, q: &EventQuery) -> Result<(Value, Option<String>), ApiError> {
-    query_scanning(store, q, QUERY_SCAN_MAX)
+impl Scope {
+    /// The scope of `reader`; anyone else is refused.
+    pub fn of(reader: &Reader) -> Result<Scope, ApiError> {
+        match reader {
+            Reader::Anyone => Err(crate::readers::member_only()),
+            Reader::Member(org) => Ok(Scope::PartyOf(org.clone())),
+            Reader::Everything => Ok(Scope::All),
+        }
+    }
+}
+
+/// Whether the index lists `org` as a party to the event at `at`.
+pub fn is_party(store: &Store, org: &str, at: &EventPosition) -> Result<bool, ApiError> {
+    let key = index::index_key(IndexField::Party, org, at);
+    let mut past = key.clone();
+    past.push(0);
+    Ok(!store.index_range(&key, &past, 1)?.is_empty())
+}
+
+/// Whether `scope` may read the stored event `id` (whose document is `event`).
+pub fn may_read(
+    store: &Store,
+    scope: &Scope,
+    id: [u8; 32],
+    event: &Value,
+) -> Result<bool, ApiError> {
+    match scope {
+        Scope::All => Ok(true),
+        Scope::PartyOf(org) => match index::event_time_ns(event) {
+            Some(event_time_ns) => is_party(
+                store,
+                org,
+                &EventPosition {
+                    event_time_ns,
+                    event_id: id,
+                },
+            ),
+            None => Ok(false),
+        },
+    }
+}
+
+/// The answer to `q` from `store`'s query index, within `scope`: an EPCIS
+/// query document and the `Link` of the next page, if more events may
+/// match. Reads at most [`QUERY_SCAN_MAX`] index entries and holds at most
+/// `perPage + 1` events.
+pub fn query_events(
+    store: &Store,
+    q: &EventQuery,
+    scope: &Scope,
+) -> Result<(Value, Option<String>), ApiError> {
+    query_scanning(store, q, scope, QUERY_SCAN_MAX)
 }
 
 fn query_scanning(
     store: &Store,
     q: &EventQuery,
+    scope: &Scope,
     scan_max: usize,
 ) -> Result<(Value, Option<String>), ApiError> {
     if store.index_version()? != Some(index::QUERY_INDEX_VERSION) {
@@ -619,18 +708,26 @@ fn query_scanning(
 
     // The walk follows the most selective field the query names (an EPC or
     // a lot names few events; a location, a step or a type many), else time.
-    let drive = [
-        (IndexField::Epc, &epc),
-        (IndexField::EpcClass, &class),
-        (IndexField::BizLocation, &location),
-        (IndexField::ReadPoint, &read_point),
-        (IndexField::BizStep, &biz_step),
-        (IndexField::Disposition, &disposition),
-        (IndexField::EventType, &q.event_type),
-    ]
-    .into_iter()
-    .find_map(|(field, value)| value.as_ref().map(|v| (field, v.clone())))
-    .unwrap_or((IndexField::Time, String::new()));
+    // A member's walk follows its own party field, whatever else it names:
+    // every entry it examines is one of its events, so neither a page nor
+    // the cursor of a page cut by the scan bound tells it anything of
+    // another's (an EPC walk checked against the party field would put a
+    // stranger's event time in the cursor).
+    let drive = match scope {
+        Scope::All => [
+            (IndexField::Epc, &epc),
+            (IndexField::EpcClass, &class),
+            (IndexField::BizLocation, &location),
+            (IndexField::ReadPoint, &read_point),
+            (IndexField::BizStep, &biz_step),
+            (IndexField::Disposition, &disposition),
+            (IndexField::EventType, &q.event_type),
+        ]
+        .into_iter()
+        .find_map(|(field, value)| value.as_ref().map(|v| (field, v.clone())))
+        .unwrap_or((IndexField::Time, String::new())),
+        Scope::PartyOf(org) => (IndexField::Party, org.clone()),
+    };
     let matches = |event: &Value| {
         let str_of = |k: &str| event.get(k).and_then(Value::as_str);
         let words_match = |field: &str, want: &Option<String>| match want {
@@ -796,11 +893,13 @@ fn next_link(q: &EventQuery, last: &Cursor) -> String {
 /// (`ni:///sha-256;…?ver=CBV2.0`, URL-encoded) or the hash in hex.
 #[utoipa::path(get, path = "/epcis/events/{event_id}", tag = "epcis",
     params(("event_id" = String, Path, description = "ni:///sha-256;{hex}?ver=CBV2.0 (URL-encoded) or the 64 hex digits")),
-    responses((status = 200, description = "The event as captured, with its eventID"), (status = 400, description = "invalid_event_id"), (status = 404, description = "no such event")))]
+    responses((status = 200, description = "The event as captured, with its eventID"), (status = 400, description = "invalid_event_id"), (status = 401, description = "unauthorized: an organisation's token is needed"), (status = 404, description = "no such event, or none the token's organisation is a party to")))]
 pub async fn event(
     State(s): State<ApiState>,
+    reader: Reader,
     Path(event_id): Path<String>,
 ) -> Result<Response, ApiError> {
+    let scope = Scope::of(&reader)?;
     let hash = EventHash::from_ni(&event_id)
         .or_else(|| {
             hex::decode(&event_id)
@@ -814,11 +913,17 @@ pub async fn event(
                 "not a CBV 2.0 event ID nor 64 hex digits",
             )
         })?;
+    // Not a party: the same answer as for an event that does not exist.
+    let missing = || ApiError::not_found("no captured EPCIS event with this ID that you may read");
     let bytes = s
         .store
         .state_get(&full_key(contract_ids::LOTS, &keys::epcis_event(&hash.0)))?
-        .ok_or_else(|| ApiError::not_found("no captured EPCIS event with this ID"))?;
+        .ok_or_else(missing)?;
     let text = String::try_from_slice(&bytes).map_err(ApiError::internal)?;
+    let event: Value = serde_json::from_str(&text).map_err(ApiError::internal)?;
+    if !may_read(&s.store, &scope, hash.0, &event)? {
+        return Err(missing());
+    }
     Ok(([(header::CONTENT_TYPE, "application/json")], text).into_response())
 }
 
@@ -931,6 +1036,16 @@ mod walk_tests {
             for k in index::index_keys(&e, id(i)) {
                 index.insert(k, Some(Vec::new()));
             }
+            // Event i's party: the even ones org-even's, the odd ones org-odd's.
+            let at = EventPosition {
+                event_time_ns: index::event_time_ns(&e).unwrap(),
+                event_id: id(i),
+            };
+            let party = if i % 2 == 0 { "org-even" } else { "org-odd" };
+            index.insert(
+                index::index_key(IndexField::Party, party, &at),
+                Some(Vec::new()),
+            );
         }
         chain.commit(&store, state, vec![]).unwrap();
         store
@@ -941,10 +1056,15 @@ mod walk_tests {
 
     /// Every page of `q`, following the Link headers: the events' minutes.
     fn all_pages(store: &Store, q: Value, scan_max: usize) -> (Vec<u32>, usize) {
+        scoped_pages(store, q, &Scope::All, scan_max)
+    }
+
+    /// Every page of `q` within `scope`: the events' minutes and the pages.
+    fn scoped_pages(store: &Store, q: Value, scope: &Scope, scan_max: usize) -> (Vec<u32>, usize) {
         let mut q: EventQuery = serde_json::from_value(q).unwrap();
         let (mut minutes, mut pages) = (Vec::new(), 0);
         loop {
-            let (doc, next) = query_scanning(store, &q, scan_max).unwrap();
+            let (doc, next) = query_scanning(store, &q, scope, scan_max).unwrap();
             pages += 1;
             for e in doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
                 .as_array()
@@ -1004,11 +1124,62 @@ mod walk_tests {
     }
 
     #[test]
+    fn a_member_reads_only_the_events_it_is_a_party_to() {
+        let (_dir, store) = store_with(300);
+        let even = Scope::PartyOf("org-even".into());
+        // Walked by its party field: every even event, in time order.
+        let (minutes, _) = scoped_pages(&store, json!({"perPage": 100}), &even, QUERY_SCAN_MAX);
+        assert_eq!(minutes, (0..300).step_by(2).collect::<Vec<u32>>());
+        // With other filters, on the party walk.
+        let (minutes, _) = scoped_pages(
+            &store,
+            json!({"EQ_bizLocation": LOCATIONS[1], "EQ_disposition": "in_transit"}),
+            &even,
+            QUERY_SCAN_MAX,
+        );
+        let want: Vec<u32> = (0..300)
+            .filter(|i| i % 2 == 0 && i % 3 == 1 && i % 10 != 9)
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!(minutes, want);
+        // An EPC filter on the party walk.
+        let epc = |i: u32| json!({"MATCH_epc": format!("urn:epc:id:sgtin:9521234.010001.{i}")});
+        assert_eq!(scoped_pages(&store, epc(8), &even, QUERY_SCAN_MAX).0, [8]);
+        assert!(
+            scoped_pages(&store, epc(7), &even, QUERY_SCAN_MAX)
+                .0
+                .is_empty()
+        );
+        assert_eq!(
+            scoped_pages(&store, epc(7), &Scope::All, QUERY_SCAN_MAX).0,
+            [7]
+        );
+        // An organisation no event names reads none.
+        let stranger = Scope::PartyOf("org".into());
+        assert!(
+            scoped_pages(&store, json!({}), &stranger, QUERY_SCAN_MAX)
+                .0
+                .is_empty()
+        );
+        // One event at a time.
+        let at = |i: u32| (id(i), event(i));
+        let (seven, doc) = at(7);
+        assert!(!may_read(&store, &even, seven, &doc).unwrap());
+        assert!(may_read(&store, &Scope::PartyOf("org-odd".into()), seven, &doc).unwrap());
+        assert!(may_read(&store, &Scope::All, seven, &doc).unwrap());
+        assert_eq!(
+            Scope::of(&Reader::Anyone).unwrap_err().status.as_u16(),
+            401,
+            "anyone reads no EPCIS document"
+        );
+    }
+
+    #[test]
     fn no_answer_before_the_index_is_built() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), StorageConfig::default()).unwrap();
         ChainBuilder::new().init(&store).unwrap();
-        let refused = query_events(&store, &EventQuery::default()).unwrap_err();
+        let refused = query_events(&store, &EventQuery::default(), &Scope::All).unwrap_err();
         assert_eq!(refused.status.as_u16(), 503);
     }
 }

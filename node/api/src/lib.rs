@@ -27,7 +27,9 @@ pub mod job_files;
 pub mod limiter;
 pub mod operator;
 pub mod page;
+pub mod peer_reads;
 pub mod qr;
+pub mod readers;
 pub mod reads;
 pub mod resolver;
 pub mod rest;
@@ -70,6 +72,10 @@ pub struct ApiState {
     pub epcis: Arc<epcis::EpcisState>,
     /// Lot bundles served at the current height.
     pub bundles: Arc<bundle_cache::BundleCache>,
+    /// The p2p keys this node's network lets in (the chain's validators and
+    /// allowed observers, and the operator's `p2p.observers`), kept current
+    /// by the node's driver: the nodes that may take its state snapshot.
+    pub allowed_peers: Arc<std::sync::RwLock<Vec<filiera_types::PublicKey>>>,
 }
 
 /// Heavy reads at once, at most (see [`ApiState::heavy_reads`]).

@@ -452,10 +452,16 @@ pub async fn attestation(State(s): State<ApiState>, Path(id): Path<u64>) -> Answ
     Ok(Json(views::attestation(&a, head_time(&s)?)))
 }
 
-/// `GET /v1/proofs/{key_hex}`: a proof of presence or absence of any state
-/// key at the last height, with the header and certificate it is checked against.
-#[utoipa::path(get, path = "/v1/proofs/{key_hex}", tag = "chain", params(("key_hex" = String, Path, description = "State key, hex")), responses((status = 200, description = "Proof of presence or absence at the last height, with its header and certificate"), (status = 400, description = "invalid_key")))]
-pub async fn proof(State(s): State<ApiState>, Path(key_hex): Path<String>) -> Answer {
+/// `GET /v1/proofs/{key_hex}`: a proof of presence or absence of a state
+/// key at the last height, with the header and certificate it is checked
+/// against. Captured EPCIS documents are proven to their parties only (ADR
+/// 0010); every other record is what consumer pages prove, to anyone.
+#[utoipa::path(get, path = "/v1/proofs/{key_hex}", tag = "chain", params(("key_hex" = String, Path, description = "State key, hex")), responses((status = 200, description = "Proof of presence or absence at the last height, with its header and certificate"), (status = 400, description = "invalid_key"), (status = 401, description = "unauthorized: an EPCIS document's key without an organisation's token"), (status = 403, description = "not_a_party: an EPCIS document's key, and the token's organisation is no party to it (or it does not exist)")))]
+pub async fn proof(
+    State(s): State<ApiState>,
+    reader: Result<crate::readers::Reader, ApiError>,
+    Path(key_hex): Path<String>,
+) -> Answer {
     let key = hex::decode(&key_hex)
         .map_err(|_| ApiError::bad_request("invalid_key", "the key is not hex"))?;
     if key.is_empty() || key.len() > PROOF_KEY_BYTES_MAX {
@@ -464,6 +470,7 @@ pub async fn proof(State(s): State<ApiState>, Path(key_hex): Path<String>) -> An
             format!("a state key has 1 to {PROOF_KEY_BYTES_MAX} bytes"),
         ));
     }
+    may_prove(&s, &reader, &key)?;
     let height = s.store.last_height()?.unwrap_or(0);
     let store = s.store.clone();
     let proof = crate::blocking(&s, move || {
@@ -480,6 +487,47 @@ pub async fn proof(State(s): State<ApiState>, Path(key_hex): Path<String>) -> An
         "header": header.map(|h| hex::encode(filiera_types::encoding::encode(&h))),
         "certificate": certificate.map(|c| hex::encode(filiera_types::encoding::encode(&c))),
     })))
+}
+
+/// Refuses a proof of a captured EPCIS document's key (or of any key under
+/// their prefix) to a reader that is not one of its parties. A non-party gets
+/// the same answer whether the document exists or not.
+/// A public record's proof is served whatever the reader's credentials say.
+fn may_prove(
+    s: &ApiState,
+    reader: &Result<crate::readers::Reader, ApiError>,
+    key: &[u8],
+) -> Result<(), ApiError> {
+    use filiera_contract_api::{contract_ids, keys};
+    let documents = reads::full_key(contract_ids::LOTS, keys::EPCIS_EVENTS);
+    let Some(tail) = key.strip_prefix(documents.as_slice()) else {
+        return Ok(());
+    };
+    let scope = crate::epcis::Scope::of(reader.as_ref().map_err(Clone::clone)?)?;
+    let not_a_party = || ApiError {
+        status: StatusCode::FORBIDDEN,
+        code: "not_a_party",
+        message: "EPCIS documents are proven to their parties only".into(),
+    };
+    if scope == crate::epcis::Scope::All {
+        return Ok(());
+    }
+    let id: [u8; 32] = hex::decode(tail)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(not_a_party)?;
+    let Some(stored) = s.store.state_get(key)? else {
+        return Err(not_a_party());
+    };
+    let event = <String as borsh::BorshDeserialize>::try_from_slice(&stored)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .ok_or_else(not_a_party)?;
+    if crate::epcis::may_read(&s.store, &scope, id, &event)? {
+        Ok(())
+    } else {
+        Err(not_a_party())
+    }
 }
 
 /// Longest state key a proof is asked for, bytes.

@@ -271,6 +271,8 @@ pub fn run(
     let (driver, initial) = NodeDriver::start(parts, wall_ms())?;
     let mut allowed: Vec<PublicKey> = genesis.validators.iter().map(|v| v.p2p_key).collect();
     allowed.extend(spec.observers.iter().copied());
+    // The same list decides who may take this node's state snapshot (the API).
+    let allowed_peers = Arc::new(std::sync::RwLock::new(allowed.clone()));
     let (urgent_tx, urgent_rx) = crossbeam_channel::bounded(DRIVER_QUEUE_MAX);
     let (inbox_tx, inbox_rx) = crossbeam_channel::bounded(DRIVER_QUEUE_MAX);
     let (network, mut net_events) = runtime
@@ -392,6 +394,7 @@ pub fn run(
             Some(&spec.data_dir.join("epcis-jobs")),
         )),
         bundles: Default::default(),
+        allowed_peers: allowed_peers.clone(),
     };
     let api_limits = spec.api_limits;
     let listener = runtime
@@ -455,7 +458,7 @@ pub fn run(
                 },
                 network,
                 handle,
-                observers,
+                (observers, allowed_peers),
                 halt_height,
             )
         })

@@ -61,7 +61,10 @@ pub fn run(
     Lanes { urgent, bulk }: Lanes,
     network: Network,
     runtime: tokio::runtime::Handle,
-    observers: Vec<filiera_types::PublicKey>,
+    (observers, allowed_peers): (
+        Vec<filiera_types::PublicKey>,
+        std::sync::Arc<std::sync::RwLock<Vec<filiera_types::PublicKey>>>,
+    ),
     halt_height: Option<u64>,
 ) -> Result<(), Fatal> {
     let mut timers: BTreeMap<(Instant, u64), Timer> = BTreeMap::new();
@@ -97,6 +100,9 @@ pub fn run(
                 }
                 Effect::AllowValidators(mut keys) => {
                     keys.extend(observers.iter().copied());
+                    if let Ok(mut peers) = allowed_peers.write() {
+                        peers.clone_from(&keys);
+                    }
                     if let Err(e) = runtime.block_on(network.set_allowed(&keys)) {
                         tracing::error!(error = %e, "allow list not updated");
                     }

@@ -26,8 +26,25 @@ fn split(lot: &str) -> Result<(Gtin, Lot)> {
 
 /// The trail of one lot (`GTIN/LOT`) or of every lot an organisation made
 /// or holds (`--org`), to standard output.
-pub fn export(lot: Option<&str>, org: Option<&str>, format: Format, api: &str) -> Result<()> {
+pub fn export(
+    lot: Option<&str>,
+    org: Option<&str>,
+    format: Format,
+    api: &str,
+    token_file: Option<&std::path::Path>,
+) -> Result<()> {
     let node = Client::connect(api)?;
+    let token = match (format, token_file) {
+        (Format::Epcis, Some(path)) => zeroize::Zeroizing::new(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the API token in {}", path.display()))?,
+        ),
+        (Format::Epcis, None) => bail!(
+            "an EPCIS export reads members' documents: give your organisation's API token with \
+             --token-file (or FILIERA_API_TOKEN_FILE)"
+        ),
+        _ => zeroize::Zeroizing::new(String::new()),
+    };
     let lots: Vec<(Gtin, Lot)> = match (lot, org) {
         (Some(l), None) => vec![split(l)?],
         (None, Some(o)) => {
@@ -116,10 +133,13 @@ pub fn export(lot: Option<&str>, org: Option<&str>, format: Format, api: &str) -
             let mut events: Vec<serde_json::Value> = Vec::new();
             for (gtin, lot_number) in lots {
                 let class = DigitalLink::for_lot("https://id.gs1.org", gtin, lot_number).to_uri();
-                let page = node.get(&format!(
-                    "/epcis/events?MATCH_anyEPCClass={}&perPage=100",
-                    class.replace(':', "%3A").replace('/', "%2F")
-                ))?;
+                let page = node.get_as(
+                    &format!(
+                        "/epcis/events?MATCH_anyEPCClass={}&perPage=100",
+                        class.replace(':', "%3A").replace('/', "%2F")
+                    ),
+                    &token,
+                )?;
                 let found = page["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
                     .as_array()
                     .cloned()

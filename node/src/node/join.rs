@@ -11,11 +11,12 @@
 
 use crate::node::home::Home;
 use anyhow::{Context, Result, bail};
+use filiera_api::peer_reads::{PEER_SIGNATURE_HEADER, peer_signature};
 use filiera_storage::{
     SNAPSHOT_CHUNK_BYTES_MAX, SNAPSHOT_OFFER_BYTES_MAX, SnapshotChunk, SnapshotOffer,
     StorageConfig, Store,
 };
-use filiera_types::Genesis;
+use filiera_types::{Genesis, SecretKey};
 use serde_json::json;
 use std::path::Path;
 use std::time::Instant;
@@ -23,8 +24,27 @@ use std::time::Instant;
 /// How often one chunk is asked for (across the peers) before the join gives up.
 const CHUNK_ATTEMPTS_MAX: usize = 6;
 
-fn fetch(url: &str, limit_bytes: usize) -> Result<Vec<u8>> {
-    crate::http::get_bytes(url, "application/octet-stream", limit_bytes)
+/// The p2p key this home's node will run with, and the chain: a peer serves
+/// its state only to a request signed with a key the chain allows (a
+/// validator's or an observer's the authority allows, ADR 0010).
+struct Signer<'a> {
+    key: &'a SecretKey,
+    chain_id: &'a str,
+}
+
+/// GETs `peer`'s `path`, signed with this node's p2p key, reading at most `limit_bytes`.
+fn fetch(signer: &Signer<'_>, peer: &str, path: &str, limit_bytes: usize) -> Result<Vec<u8>> {
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let signature = peer_signature(signer.key, signer.chain_id, path, now_s)
+        .context("signing the snapshot request")?;
+    crate::http::get_bytes_with(
+        &format!("{peer}{path}"),
+        "application/octet-stream",
+        &[(PEER_SIGNATURE_HEADER, &signature)],
+        limit_bytes,
+    )
 }
 
 /// What a join did, for the operator and for measurements.
@@ -85,6 +105,11 @@ fn run(home_dir: &Path, peers: &[String]) -> Result<Joined> {
     let genesis_set = genesis
         .validator_set()
         .context("the genesis validator set")?;
+    let p2p_key = crate::keyfile::read(&home.p2p_key()).context("this home's p2p key")?;
+    let signer = Signer {
+        key: &p2p_key,
+        chain_id: genesis.chain_id.as_str(),
+    };
     let db_dir = home_dir.join("data").join("db");
     std::fs::create_dir_all(&db_dir).with_context(|| format!("creating {}", db_dir.display()))?;
     let store = Store::open(&db_dir, StorageConfig::default())
@@ -99,7 +124,7 @@ fn run(home_dir: &Path, peers: &[String]) -> Result<Joined> {
     // The first peer that answers with an offer that checks out.
     let mut chosen = None;
     for peer in &peers {
-        let offer = fetch(&format!("{peer}/v1/snapshot"), SNAPSHOT_OFFER_BYTES_MAX)
+        let offer = fetch(&signer, peer, "/v1/snapshot", SNAPSHOT_OFFER_BYTES_MAX)
             .and_then(|b| Ok((b.len(), SnapshotOffer::decode(&b)?)))
             .and_then(|(len, o)| check_offer(&genesis, &genesis_set, &o).map(|()| (len, o)));
         match offer {
@@ -143,8 +168,8 @@ fn run(home_dir: &Path, peers: &[String]) -> Result<Joined> {
         let mut done = false;
         for attempt in 0..CHUNK_ATTEMPTS_MAX {
             let peer = peers[(index as usize + attempt) % peers.len()];
-            let url = format!("{peer}/v1/snapshot/{height}/{index}");
-            let got = fetch(&url, SNAPSHOT_CHUNK_BYTES_MAX).and_then(|b| {
+            let path = format!("/v1/snapshot/{height}/{index}");
+            let got = fetch(&signer, peer, &path, SNAPSHOT_CHUNK_BYTES_MAX).and_then(|b| {
                 let chunk = SnapshotChunk::decode(&b)?;
                 Ok((b.len(), chunk))
             });

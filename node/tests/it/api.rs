@@ -33,6 +33,36 @@ fn json(url: &str) -> (u16, Value) {
     (status, serde_json::from_str(&body).unwrap())
 }
 
+/// A JSON answer read with an organisation's API token; the Link header too.
+fn json_as(url: &str, token: &str) -> (u16, Value, Option<String>) {
+    let mut response = ureq::get(url)
+        .header("accept", "application/json")
+        .header("authorization", &format!("Bearer {token}"))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap();
+    let status = response.status().as_u16();
+    let link = response
+        .headers()
+        .get("link")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&body).unwrap(), link)
+}
+
+/// The event IDs of a query answer.
+fn event_ids(answer: &Value) -> Vec<String> {
+    answer["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .iter()
+        .map(|e| e["eventID"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 type Tamper = fn(&mut Value);
 
 /// One changed byte or field in each part of a bundle.
@@ -639,7 +669,10 @@ pub fn check_epcis(api: &str, dir: &Path) -> String {
         "{answer}"
     );
     let class = EPCIS_LOT.replace(':', "%3A");
-    let (_, none) = json(&format!("{api}/epcis/events?MATCH_anyEPCClass={class}"));
+    let (_, none, _) = json_as(
+        &format!("{api}/epcis/events?MATCH_anyEPCClass={class}"),
+        &dairy,
+    );
     assert_eq!(
         none["epcisBody"]["queryResults"]["resultsBody"]["eventList"],
         serde_json::json!([]),
@@ -741,8 +774,31 @@ pub fn check_epcis(api: &str, dir: &Path) -> String {
         "{again}"
     );
 
-    // Query: by lot, by step, with paging; ids are the anchored hashes.
-    let (status, found) = json(&format!("{api}/epcis/events?MATCH_anyEPCClass={class}"));
+    // Members' documents are read by their parties only (ADR 0010): no
+    // token, nothing; a wrong token, refused, not read as anonymous.
+    let by_lot = format!("{api}/epcis/events?MATCH_anyEPCClass={class}");
+    let (status, refused) = json(&by_lot);
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    assert_eq!(json_as(&by_lot, "not-a-token").0, 401);
+    // The warehouse is a party to the shipment to its site and to its own
+    // receiving, not to the dairy's commissioning.
+    let (status, theirs, _) = json_as(&by_lot, &warehouse);
+    assert_eq!(status, 200, "{theirs}");
+    let warehouse_ids = event_ids(&theirs);
+    assert_eq!(warehouse_ids.len(), 2, "{theirs}");
+    let (_, theirs_all, _) = json_as(&format!("{api}/epcis/events"), &warehouse);
+    assert_eq!(
+        event_ids(&theirs_all),
+        warehouse_ids,
+        "walked by its party field"
+    );
+
+    // Query: by lot, by step, with paging; ids are the anchored hashes. The
+    // dairy owns the lot: a party to all three.
+    let (status, found, _) = json_as(&by_lot, &dairy);
     assert_eq!(status, 200);
     assert_eq!(found["type"], "EPCISQueryDocument");
     let events = found["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
@@ -766,9 +822,13 @@ pub fn check_epcis(api: &str, dir: &Path) -> String {
         events[1]["bizStep"], "shipping",
         "CBV values normalised to EPCIS 2.0 words"
     );
-    let (_, shipping) = json(&format!(
-        "{api}/epcis/events?MATCH_anyEPCClass={class}&EQ_bizStep=https://ref.gs1.org/cbv/BizStep-shipping"
-    ));
+    assert_eq!(warehouse_ids, ids[1..], "shipping and receiving");
+    let (_, shipping, _) = json_as(
+        &format!(
+            "{api}/epcis/events?MATCH_anyEPCClass={class}&EQ_bizStep=https://ref.gs1.org/cbv/BizStep-shipping"
+        ),
+        &dairy,
+    );
     assert_eq!(
         shipping["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
             .as_array()
@@ -776,25 +836,21 @@ pub fn check_epcis(api: &str, dir: &Path) -> String {
             .len(),
         1
     );
-    let (_, located) = json(&format!(
-        "{api}/epcis/events?EQ_bizLocation=urn:epc:id:sgln:9521234.00008.0&GE_eventTime=2026-11-25T00:00:00Z"
-    ));
+    let (_, located, _) = json_as(
+        &format!(
+            "{api}/epcis/events?EQ_bizLocation=urn:epc:id:sgln:9521234.00008.0&GE_eventTime=2026-11-25T00:00:00Z"
+        ),
+        &dairy,
+    );
     assert_eq!(
         located["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]["eventID"].as_str(),
         Some(ids[2].as_str())
     );
-    let page1 = ureq::get(&format!(
-        "{api}/epcis/events?MATCH_anyEPCClass={class}&perPage=2"
-    ))
-    .call()
-    .unwrap();
-    let link = page1
-        .headers()
-        .get("link")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let (_, _, link) = json_as(
+        &format!("{api}/epcis/events?MATCH_anyEPCClass={class}&perPage=2"),
+        &dairy,
+    );
+    let link = link.expect("a Link to the next page");
     // The next page is the Link as given: the same filter, after the last
     // event of this page.
     let target = link
@@ -803,15 +859,13 @@ pub fn check_epcis(api: &str, dir: &Path) -> String {
         .map(|(t, _)| t)
         .unwrap_or_else(|| panic!("{link}"));
     assert!(target.contains("MATCH_anyEPCClass="), "{link}");
-    let (_, page2) = json(&format!("{api}{target}"));
-    let page2 = page2["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["eventID"].as_str().unwrap().to_owned())
-        .collect::<Vec<_>>();
-    assert_eq!(page2, ids[2..], "the rest of the lot's events, once each");
-    let (status, err) = json(&format!("{api}/epcis/events?perPage=1000"));
+    let (_, page2, _) = json_as(&format!("{api}{target}"), &dairy);
+    assert_eq!(
+        event_ids(&page2),
+        ids[2..],
+        "the rest of the lot's events, once each"
+    );
+    let (status, err, _) = json_as(&format!("{api}/epcis/events?perPage=1000"), &dairy);
     assert_eq!((status, err["code"].as_str()), (400, Some("invalid_query")));
     let encoded = ids[0]
         .replace(':', "%3A")
@@ -819,13 +873,36 @@ pub fn check_epcis(api: &str, dir: &Path) -> String {
         .replace(';', "%3B")
         .replace('?', "%3F")
         .replace('=', "%3D");
-    let (status, one) = json(&format!("{api}/epcis/events/{encoded}"));
+    let (status, one, _) = json_as(&format!("{api}/epcis/events/{encoded}"), &dairy);
     assert_eq!(
         (status, one["eventID"].as_str()),
         (200, Some(ids[0].as_str()))
     );
-    let (status, _) = json(&format!("{api}/epcis/events/{}", "00".repeat(32)));
+    assert_eq!(json(&format!("{api}/epcis/events/{encoded}")).0, 401);
+    // Not a party: the answer of an event that does not exist.
+    let (status, not_theirs, _) = json_as(&format!("{api}/epcis/events/{encoded}"), &warehouse);
+    assert_eq!(status, 404, "{not_theirs}");
+    let (status, _, _) = json_as(&format!("{api}/epcis/events/{}", "00".repeat(32)), &dairy);
     assert_eq!(status, 404);
+    // The stored document's state proof: the same rule.
+    let commission_id = filiera_epcis::EventHash::from_ni(&ids[0]).unwrap();
+    let document_key = hex::encode(filiera_contract_api::keys::state_key(
+        filiera_contract_api::contract_ids::LOTS,
+        &filiera_contract_api::keys::epcis_event(&commission_id.0),
+    ));
+    let proof_url = format!("{api}/v1/proofs/{document_key}");
+    assert_eq!(json(&proof_url).0, 401, "no document proof to anyone");
+    let (status, refused, _) = json_as(&proof_url, &warehouse);
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (403, Some("not_a_party"))
+    );
+    let (status, proven, _) = json_as(&proof_url, &dairy);
+    assert_eq!(
+        (status, proven["present"].as_bool()),
+        (200, Some(true)),
+        "{proven}"
+    );
 
     // Outside checks: GS1's reference implementation gives the same event IDs,
     // and the query document validates against GS1's EPCIS 2.0 JSON Schema.
@@ -1458,6 +1535,27 @@ pub fn check_roles_cli(api: &str, dir: &Path) {
 /// trail (GS1's schema and reference hashes agree), a PNG label read back.
 pub fn check_export_cli(api: &str, dir: &Path) {
     let run = |args: &[&str]| crate::network::run_ok(crate::network::filiera().args(args));
+    // The dairy's own token: it is a party to every event of its lots.
+    let token_file = dir
+        .join("orgs/caseificio-montefeltro-demo.epcis-token")
+        .to_string_lossy()
+        .into_owned();
+    let refused = crate::network::filiera()
+        .args([
+            "export",
+            "09521234100010/CU-EPCIS-1",
+            "--format",
+            "epcis",
+            "--api",
+            api,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !refused.status.success()
+            && String::from_utf8_lossy(&refused.stderr).contains("--token-file"),
+        "an EPCIS export without a token is refused with the way out"
+    );
     let csv = run(&[
         "export",
         "09521234100010/CU-EPCIS-1",
@@ -1487,6 +1585,8 @@ pub fn check_export_cli(api: &str, dir: &Path) {
         "epcis",
         "--api",
         api,
+        "--token-file",
+        &token_file,
     ]);
     let doc: Value = serde_json::from_str(&epcis).unwrap();
     let events = doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
@@ -1536,6 +1636,8 @@ pub fn check_export_cli(api: &str, dir: &Path) {
         "epcis",
         "--api",
         api,
+        "--token-file",
+        &token_file,
     ]);
     let doc: Value = serde_json::from_str(&org_epcis).unwrap();
     assert!(

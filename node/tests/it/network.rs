@@ -961,14 +961,70 @@ fn an_observer_joins_by_snapshot_then_follows_and_serves_the_same_records() {
     }
     net.wait_height(&[1], last + 1);
 
-    // Fast join from node 1's API (node 2 as a second source).
-    let joined = run_ok(
+    // The state (members' EPCIS documents among it) goes only to nodes the
+    // chain lets hold it (ADR 0010): before the authority registers this
+    // observer's p2p key, every peer refuses its signed snapshot request.
+    let join = || {
         filiera()
             .args(["--json", "join", "--home"])
             .arg(&home)
-            .args(["--from", &net.url(1, ""), "--from", &net.url(2, "")]),
+            .args(["--from", &net.url(1, ""), "--from", &net.url(2, "")])
+            .output()
+            .unwrap()
+    };
+    let refused_join = |why: &str| {
+        let out = join();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !out.status.success()
+                && stderr.contains("403")
+                && stderr.contains("no peer offered a snapshot"),
+            "{why}: {stderr}"
+        );
+    };
+    refused_join("not registered yet, a peer served its state");
+    let unsigned = ureq::get(&net.url(1, "/v1/snapshot"))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap();
+    assert_eq!(unsigned.status().as_u16(), 401, "an unsigned request");
+    // The authority (2 of 3 keys, with the CLI) registers it; peers serve it
+    // from the block that approves it.
+    let answer = run_ok(
+        filiera()
+            .args(["--json", "authority", "observer", "--org", "regione-marche"])
+            .args(["--p2p-key", &observer_key.to_hex(), "--key"])
+            .arg(net.dir.join("authority/key-0.json"))
+            .args(["--api", &net.url(0, "")]),
     );
-    let joined: Value = serde_json::from_str(joined.trim()).unwrap();
+    let answer: Value = serde_json::from_str(answer.trim()).unwrap();
+    let proposal = answer["returned"].as_u64().expect("proposal number");
+    net.wait_height(&[1, 2], height_at(&net.url(0, "/v1/status")) + 1);
+    refused_join("one approval of two lets nobody in");
+    run_ok(
+        filiera()
+            .args([
+                "--json",
+                "authority",
+                "approve",
+                &proposal.to_string(),
+                "--key",
+            ])
+            .arg(net.dir.join("authority/key-1.json"))
+            .args(["--api", &net.url(1, "")]),
+    );
+    net.wait_height(&[1, 2], height_at(&net.url(0, "/v1/status")) + 1);
+
+    // Fast join from node 1's API (node 2 as a second source).
+    let joined = join();
+    assert!(
+        joined.status.success(),
+        "{}",
+        String::from_utf8_lossy(&joined.stderr)
+    );
+    let joined: Value = serde_json::from_slice(&joined.stdout).unwrap();
     let base = joined["height"].as_u64().unwrap();
     assert!(base > last, "{joined}");
     assert!(joined["entries"].as_u64().unwrap() > 6, "{joined}");
@@ -992,55 +1048,9 @@ fn an_observer_joins_by_snapshot_then_follows_and_serves_the_same_records() {
         "{stderr}"
     );
 
-    // Started before the authority lets it in: every validator refuses it.
     net.nodes.push(Some(spawn(&home)));
     let url_of = |path: &str| format!("http://127.0.0.1:{api_port}{path}");
     wait_api(&url_of("/v1/status"));
-    // The observer redials every 3 s, and its side counts a connection for the
-    // moment between the handshake and the validator closing it: a peer that
-    // stays is the failure, so the fewest seen over a second is what counts.
-    let settled_peers = || {
-        (0..10)
-            .map(|_| {
-                std::thread::sleep(Duration::from_millis(100));
-                get(&url_of("/v1/status")).map_or(u64::MAX, |s| s["peers"].as_u64().unwrap_or(0))
-            })
-            .min()
-            .unwrap_or(u64::MAX)
-    };
-    std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(
-        settled_peers(),
-        0,
-        "not registered yet, a validator let it in"
-    );
-    let status = wait_api(&url_of("/v1/status"));
-    assert_eq!(status["height"], base, "no block reaches it: {status}");
-    // The authority (2 of 3 keys, with the CLI) registers it; validators let
-    // it in from the next block.
-    let answer = run_ok(
-        filiera()
-            .args(["--json", "authority", "observer", "--org", "regione-marche"])
-            .args(["--p2p-key", &observer_key.to_hex(), "--key"])
-            .arg(net.dir.join("authority/key-0.json"))
-            .args(["--api", &net.url(0, "")]),
-    );
-    let answer: Value = serde_json::from_str(answer.trim()).unwrap();
-    let proposal = answer["returned"].as_u64().expect("proposal number");
-    std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(settled_peers(), 0, "one approval of two lets nobody in");
-    run_ok(
-        filiera()
-            .args([
-                "--json",
-                "authority",
-                "approve",
-                &proposal.to_string(),
-                "--key",
-            ])
-            .arg(net.dir.join("authority/key-1.json"))
-            .args(["--api", &net.url(1, "")]),
-    );
     wait_until("the observer did not follow", 200, || {
         (height_at(&url_of("/v1/status")) >= base + 4).then_some(())
     });

@@ -94,6 +94,20 @@ impl Client {
         get_json(&format!("{}{path}", self.api))
     }
 
+    /// `GET` a JSON answer with an organisation's API token (`Authorization:
+    /// Bearer`): members' EPCIS documents are read by their parties only.
+    pub fn get_as(&self, path: &str, token: &str) -> Result<Value, ClientError> {
+        let url = format!("{}{path}", self.api);
+        let answer = ureq::get(&url)
+            .header("accept", "application/json")
+            .header("authorization", &format!("Bearer {}", token.trim()))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call();
+        read_answer(&url, answer)
+    }
+
     /// The last committed height.
     pub fn height(&self) -> Result<u64, ClientError> {
         self.get("/v1/status")?["height"]

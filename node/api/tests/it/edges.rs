@@ -61,6 +61,7 @@ fn state(dir: &std::path::Path) -> ApiState {
             heavy_reads: Arc::new(tokio::sync::Semaphore::new(filiera_api::HEAVY_READS_MAX)),
             epcis: Default::default(),
             bundles: Default::default(),
+            allowed_peers: Default::default(),
         }
     }
 }
@@ -280,6 +281,154 @@ async fn metrics_are_served_only_by_the_operator_router() {
         assert_eq!(r.status(), StatusCode::OK, "{path}");
         assert!(body(r).await.contains(expected), "{path}");
     }
+}
+
+/// The answer's status and error code.
+async fn code_of(r: axum::response::Response) -> (u16, String) {
+    let status = r.status().as_u16();
+    // A snapshot's answer is borsh bytes, not text.
+    let bytes = axum::body::to_bytes(r.into_body(), 1 << 24).await.unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    let code = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v["code"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    (status, code)
+}
+
+fn signed(uri: &str, header: &str) -> Request<Body> {
+    let mut r = request(uri, [10, 0, 0, 9]);
+    r.headers_mut().insert(
+        filiera_api::peer_reads::PEER_SIGNATURE_HEADER,
+        header.parse().unwrap(),
+    );
+    r
+}
+
+#[tokio::test]
+async fn the_state_and_members_documents_go_only_to_who_may_read_them() {
+    use filiera_api::peer_reads::peer_signature;
+    let dir = tempfile::tempdir().unwrap();
+    let stranger = filiera_types::SecretKey::from_seed(&[9; 32]);
+    let let_in = filiera_types::SecretKey::from_seed(&[10; 32]);
+    let mut state = state(dir.path());
+    state.allowed_peers = Arc::new(std::sync::RwLock::new(vec![let_in.public_key()]));
+    state
+        .store
+        .write_index(
+            &Default::default(),
+            Some(filiera_epcis::index::QUERY_INDEX_VERSION),
+        )
+        .unwrap();
+    let public = router(state.clone(), ApiLimits::default());
+    let operator = filiera_api::operator::router(state, &ApiLimits::default());
+    let call = |app: &axum::Router, r: Request<Body>| {
+        let app = app.clone();
+        async move { code_of(app.oneshot(r).await.unwrap()).await }
+    };
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let sign = |key: &filiera_types::SecretKey, path: &str, at: u64| {
+        peer_signature(key, "filiera-test", path, at).unwrap()
+    };
+
+    // The snapshot: nobody's, a stranger's key, a stale or misdirected
+    // signature are refused; a key this node lets in and the operator get it.
+    let offer = "/v1/snapshot";
+    assert_eq!(
+        call(&public, request(offer, [10, 0, 0, 9])).await,
+        (401, "unauthorized".into())
+    );
+    assert_eq!(
+        call(&public, signed(offer, &sign(&stranger, offer, now_s))).await,
+        (403, "not_allowed".into())
+    );
+    assert_eq!(
+        call(&public, signed(offer, &sign(&let_in, offer, now_s - 600))).await,
+        (401, "stale_signature".into())
+    );
+    assert_eq!(
+        call(
+            &public,
+            signed(offer, &sign(&let_in, "/v1/snapshot/1/0", now_s))
+        )
+        .await,
+        (401, "bad_signature".into())
+    );
+    assert_eq!(
+        call(&public, signed(offer, &sign(&let_in, offer, now_s)))
+            .await
+            .0,
+        200
+    );
+    let chunk = "/v1/snapshot/1/0";
+    assert_eq!(call(&public, request(chunk, [10, 0, 0, 9])).await.0, 401);
+    assert_eq!(
+        call(&public, signed(chunk, &sign(&let_in, chunk, now_s)))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(call(&operator, request(offer, [127, 0, 0, 1])).await.0, 200);
+    // The operator's unscoped reads answer this host only, even when the
+    // listener is opened to a network for a remote Prometheus.
+    assert_eq!(
+        call(&operator, request(offer, [10, 0, 0, 2])).await,
+        (403, "loopback_only".into())
+    );
+    assert_eq!(
+        call(&operator, request("/metrics", [10, 0, 0, 2])).await.0,
+        200
+    );
+
+    // A captured EPCIS document's proof and the EPCIS query: not to anyone;
+    // consumer-page records stay public.
+    let document = filiera_contract_api::keys::state_key(
+        filiera_contract_api::contract_ids::LOTS,
+        &filiera_contract_api::keys::epcis_event(&[3; 32]),
+    );
+    let proof = format!("/v1/proofs/{}", hex::encode(&document));
+    assert_eq!(
+        call(&public, request(&proof, [10, 0, 0, 9])).await,
+        (401, "unauthorized".into())
+    );
+    assert_eq!(
+        call(&operator, request(&proof, [127, 0, 0, 1])).await.0,
+        200
+    );
+    let product = filiera_contract_api::keys::state_key(
+        filiera_contract_api::contract_ids::LOTS,
+        &filiera_contract_api::keys::product("09521234100010"),
+    );
+    let product = format!("/v1/proofs/{}", hex::encode(&product));
+    assert_eq!(call(&public, request(&product, [10, 0, 0, 9])).await.0, 200);
+    for path in [
+        "/epcis/events",
+        &format!("/epcis/events/{}", "03".repeat(32)),
+    ] {
+        assert_eq!(
+            call(&public, request(path, [10, 0, 0, 9])).await,
+            (401, "unauthorized".into()),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        call(&operator, request("/epcis/events", [127, 0, 0, 1]))
+            .await
+            .0,
+        200
+    );
+    // An unknown token is refused, not read as anonymous.
+    let mut with_token = request("/epcis/events", [127, 0, 0, 1]);
+    with_token
+        .headers_mut()
+        .insert("authorization", "Bearer not-a-token".parse().unwrap());
+    assert_eq!(
+        call(&public, with_token).await,
+        (401, "unauthorized".into())
+    );
 }
 
 #[tokio::test]
