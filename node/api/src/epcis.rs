@@ -708,7 +708,8 @@ fn query_scanning(
 
     // The walk follows the most selective field the query names (an EPC or
     // a lot names few events; a location, a step or a type many), else time.
-    // A member's walk follows its own party field, whatever else it names:
+    // A member's walk follows its own party field (with the location, if it
+    // names one), whatever else it names:
     // every entry it examines is one of its events, so neither a page nor
     // the cursor of a page cut by the scan bound tells it anything of
     // another's (an EPC walk checked against the party field would put a
@@ -726,7 +727,13 @@ fn query_scanning(
         .into_iter()
         .find_map(|(field, value)| value.as_ref().map(|v| (field, v.clone())))
         .unwrap_or((IndexField::Time, String::new())),
-        Scope::PartyOf(org) => (IndexField::Party, org.clone()),
+        Scope::PartyOf(org) => match &location {
+            Some(location) => (
+                IndexField::PartyLocation,
+                index::party_location(org, location),
+            ),
+            None => (IndexField::Party, org.clone()),
+        },
     };
     let matches = |event: &Value| {
         let str_of = |k: &str| event.get(k).and_then(Value::as_str);
@@ -1046,6 +1053,15 @@ mod walk_tests {
                 index::index_key(IndexField::Party, party, &at),
                 Some(Vec::new()),
             );
+            let location = index::location_of(&e, "bizLocation").unwrap();
+            index.insert(
+                index::index_key(
+                    IndexField::PartyLocation,
+                    &index::party_location(party, &location),
+                    &at,
+                ),
+                Some(Vec::new()),
+            );
         }
         chain.commit(&store, state, vec![]).unwrap();
         store
@@ -1130,7 +1146,7 @@ mod walk_tests {
         // Walked by its party field: every even event, in time order.
         let (minutes, _) = scoped_pages(&store, json!({"perPage": 100}), &even, QUERY_SCAN_MAX);
         assert_eq!(minutes, (0..300).step_by(2).collect::<Vec<u32>>());
-        // With other filters, on the party walk.
+        // With other filters, on the party-and-location walk.
         let (minutes, _) = scoped_pages(
             &store,
             json!({"EQ_bizLocation": LOCATIONS[1], "EQ_disposition": "in_transit"}),

@@ -20,7 +20,10 @@ use borsh::BorshDeserialize;
 use filiera_contract_api::lots::{LotEvent, LotRecord, LotRef};
 use filiera_contract_api::registry::SiteRecord;
 use filiera_contract_api::{contract_ids, keys};
-use filiera_epcis::index::{EventPosition, IndexField, QUERY_INDEX_VERSION, index_key, index_keys};
+use filiera_epcis::index::{
+    EventPosition, IndexField, QUERY_INDEX_VERSION, index_key, index_keys, location_of,
+    party_location,
+};
 use filiera_epcis::{Plan, plan};
 use filiera_storage::{StateChanges, StorageError, Store};
 use serde_json::Value;
@@ -117,7 +120,7 @@ fn keys_of(read: &Read<'_>, stored: &[u8], id: [u8; 32]) -> Result<Vec<Vec<u8>>,
             event_id: id,
         };
         for party in document_parties(read, &event)? {
-            out.push(index_key(IndexField::Party, &party, &at));
+            out.extend(party_keys(&party, &event, &at));
         }
     }
     Ok(out)
@@ -130,32 +133,45 @@ fn is_lot_event_key(key: &[u8]) -> bool {
         && key[key.len() - 8..].iter().all(u8::is_ascii_hexdigit)
 }
 
-/// The party key of a lot event that anchors a stored EPCIS event: its
-/// recorder (the capturer), at the event's position. `None` for a lot event
-/// of no captured event.
-fn capturer_key(read: &Read<'_>, stored_lot_event: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+/// The keys that make `party` a reader of the event at `at`: its party
+/// field, and its party-and-location field when the event has a location.
+fn party_keys(party: &str, event: &Value, at: &EventPosition) -> Vec<Vec<u8>> {
+    let mut keys = vec![index_key(IndexField::Party, party, at)];
+    if let Some(location) = location_of(event, "bizLocation") {
+        keys.push(index_key(
+            IndexField::PartyLocation,
+            &party_location(party, &location),
+            at,
+        ));
+    }
+    keys
+}
+
+/// The party keys of a lot event that anchors a stored EPCIS event: its
+/// recorder's (the capturer's), at the event's position. None for a lot
+/// event of no captured event.
+fn capturer_keys(read: &Read<'_>, stored_lot_event: &[u8]) -> Result<Vec<Vec<u8>>, StorageError> {
     let Ok(lot_event) = LotEvent::try_from_slice(stored_lot_event) else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let Some(id) = lot_event.epcis_hash else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let stored = read(&keys::state_key(
         contract_ids::LOTS,
         &keys::epcis_event(&id),
     ))?;
-    let Some(event_time_ns) = stored
-        .as_deref()
-        .and_then(document)
-        .and_then(|e| filiera_epcis::index::event_time_ns(&e))
-    else {
-        return Ok(None);
+    let Some(event) = stored.as_deref().and_then(document) else {
+        return Ok(Vec::new());
+    };
+    let Some(event_time_ns) = filiera_epcis::index::event_time_ns(&event) else {
+        return Ok(Vec::new());
     };
     let at = EventPosition {
         event_time_ns,
         event_id: id,
     };
-    Ok(Some(index_key(IndexField::Party, &lot_event.by, &at)))
+    Ok(party_keys(&lot_event.by, &event, &at))
 }
 
 /// The index writes of a block's state `changes`: the keys of every event
@@ -195,10 +211,10 @@ pub fn index_changes(store: &Store, changes: &StateChanges) -> Result<StateChang
         if !key.starts_with(&lots) {
             break;
         }
-        if let (true, Some(value)) = (is_lot_event_key(key), value)
-            && let Some(k) = capturer_key(&after, value)?
-        {
-            out.insert(k, Some(Vec::new()));
+        if let (true, Some(value)) = (is_lot_event_key(key), value) {
+            for k in capturer_keys(&after, value)? {
+                out.insert(k, Some(Vec::new()));
+            }
         }
     }
     Ok(out)
@@ -242,10 +258,10 @@ pub fn ensure_built(store: &Store) -> Result<Option<u64>, StorageError> {
         let last = batch.len() < REBUILD_BATCH_EVENTS;
         let mut writes = StateChanges::new();
         for (key, value) in &batch {
-            if is_lot_event_key(key)
-                && let Some(k) = capturer_key(&read, value)?
-            {
-                writes.insert(k, Some(Vec::new()));
+            if is_lot_event_key(key) {
+                for k in capturer_keys(&read, value)? {
+                    writes.insert(k, Some(Vec::new()));
+                }
             }
         }
         after = batch.last().map(|(k, _)| k.clone());
@@ -410,6 +426,22 @@ mod tests {
         assert_eq!(ensure_built(&store).unwrap(), Some(1));
         assert_eq!(parties(&store), want);
         assert_eq!(under(&store, IndexField::Party, "capturer-org"), 1);
+        // Each party also finds it at its location, and only there.
+        let here = filiera_epcis::canonical_id(HERE).unwrap();
+        let there = filiera_epcis::canonical_id(THERE).unwrap();
+        for org in want {
+            let at = |l: &str| {
+                let (from, to) = walk_range(
+                    IndexField::PartyLocation,
+                    &party_location(org, l),
+                    None,
+                    None,
+                    None,
+                );
+                store.index_range(&from, &to, usize::MAX).unwrap().len()
+            };
+            assert_eq!((at(&here), at(&there)), (1, 0), "{org}");
+        }
         assert_eq!(under(&store, IndexField::Party, "someone-else"), 0);
     }
 

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 /// Version of the key layout below; a node whose index was written by
 /// another rebuilds it from the state.
-pub const QUERY_INDEX_VERSION: u32 = 2;
+pub const QUERY_INDEX_VERSION: u32 = 3;
 
 /// A field events are indexed by: one byte at the start of each key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,6 +45,9 @@ pub enum IndexField {
     /// read it. Not read from the document alone: the node derives it from
     /// the state (see `filiera_chain::query_index`).
     Party,
+    /// A party and the event's `bizLocation` ([`party_location`]): a
+    /// member's query by location walks only its own events there.
+    PartyLocation,
 }
 
 impl IndexField {
@@ -59,8 +62,15 @@ impl IndexField {
             IndexField::Epc => b'e',
             IndexField::EpcClass => b'c',
             IndexField::Party => b'p',
+            IndexField::PartyLocation => b'q',
         }
     }
+}
+
+/// The [`IndexField::PartyLocation`] value of `party` at `location`
+/// (canonical): organisation ids hold no newline, so the pair is unambiguous.
+pub fn party_location(party: &str, location: &str) -> String {
+    format!("{party}\n{location}")
 }
 
 /// Lists holding EPCs (or one EPC: `parentID`).
