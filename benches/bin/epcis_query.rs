@@ -9,14 +9,21 @@
 //! eventID) at one of `--sites` locations, 31 s apart (a million events span
 //! about a year), the site and business step drawn from a seeded generator.
 //!
+//! Each site is registered (a registry site record) to one of `--orgs`
+//! organisations, so each event has a party (ADR 0010): the organisation
+//! running its site, derived at commit as on a node.
+//!
 //! Queries, `--queries` of each kind, each answering one page of 100:
 //! a one-hour and a one-day time range, one location, one location within a
-//! 30-day range, and the second page of a location (through its cursor).
+//! 30-day range, and the second page of a location (through its cursor), as
+//! an auditor reads (every event); then, as a member reads (its own events:
+//! the walk of its party field), a one-day range, one of its locations, and
+//! one of its locations within 30 days.
 //! Prints one JSON line per kind: count, p50/p99/max in µs, events per page.
 //! With `--answers DIR`, writes one answer of each kind there, for GS1's
 //! schema and hash tools.
 //!
-//! Usage: epcis-query [--events N] [--sites N] [--queries N] [--seed N] [--answers DIR]
+//! Usage: epcis-query [--events N] [--sites N] [--orgs N] [--queries N] [--seed N] [--answers DIR]
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
@@ -49,6 +56,9 @@ struct Args {
     events: u64,
     #[arg(long, default_value_t = 1_000)]
     sites: u64,
+    /// Organisations running the sites (site n: org n mod orgs).
+    #[arg(long, default_value_t = 100)]
+    orgs: u64,
     #[arg(long, default_value_t = 2_000)]
     queries: usize,
     #[arg(long, default_value_t = 1)]
@@ -64,6 +74,40 @@ fn rfc3339(s: i64) -> Result<String> {
 
 fn site(n: u64) -> String {
     format!("urn:epc:id:sgln:9521234.{n:05}.0")
+}
+
+fn org(site: u64, args: &Args) -> String {
+    format!("org-{:03}", site % args.orgs)
+}
+
+/// The registry records of every site, each run by its organisation.
+fn site_records(args: &Args, rng_seed: u64) -> Result<StateChanges> {
+    let mut rng = StdRng::seed_from_u64(rng_seed);
+    let mut out = StateChanges::new();
+    for n in 0..args.sites {
+        // The GLN as the node reads it from an event at that site.
+        let mut probe = event(0, &mut rng, 1)?;
+        probe["bizLocation"]["id"] = json!(site(n));
+        probe["bizStep"] = json!("receiving");
+        probe["disposition"] = json!("in_progress");
+        let Ok(filiera_epcis::Plan::Record {
+            site: Some(gln), ..
+        }) = filiera_epcis::plan(&probe)
+        else {
+            bail!("an event at site {n} has no site");
+        };
+        let record = filiera_contract_api::registry::SiteRecord {
+            gln: gln.clone(),
+            org: org(n, args),
+            kind: "warehouse".into(),
+            name: format!("site {n}"),
+        };
+        out.insert(
+            keys::state_key(contract_ids::REGISTRY, &keys::site(&gln)),
+            Some(borsh::to_vec(&record)?),
+        );
+    }
+    Ok(out)
 }
 
 fn event(i: u64, rng: &mut StdRng, sites: u64) -> Result<Value> {
@@ -86,6 +130,7 @@ fn fill(store: &Store, args: &Args) -> Result<()> {
     chain.init(store)?;
     let mut rng = StdRng::seed_from_u64(args.seed);
     let started = Instant::now();
+    chain.commit(store, site_records(args, args.seed)?, vec![])?;
     let mut i = 0u64;
     while i < args.events {
         let block_end = (i + EVENTS_PER_BLOCK).min(args.events);
@@ -146,8 +191,8 @@ fn page_events(doc: &Value) -> usize {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    if args.events == 0 || args.sites == 0 || args.queries == 0 {
-        bail!("--events, --sites and --queries must be positive");
+    if args.events == 0 || args.sites == 0 || args.orgs == 0 || args.queries == 0 {
+        bail!("--events, --sites, --orgs and --queries must be positive");
     }
     let dir = tempfile::tempdir()?;
     let store = Store::open(
@@ -174,14 +219,23 @@ fn main() -> Result<()> {
         "location",
         "location_30d",
         "location_page_2",
+        "member_time_range_1d",
+        "member_location",
+        "member_location_30d",
     ];
     for kind in kinds {
         let mut micros = Vec::with_capacity(args.queries);
         let mut returned = 0usize;
         for n in 0..args.queries {
             let from = START_S + rng.random_range(0..span_s.max(1));
-            let at = site(rng.random_range(0..args.sites));
-            let q = match kind {
+            let site_n = rng.random_range(0..args.sites);
+            let at = site(site_n);
+            // A member reads as the organisation running the site drawn.
+            let scope = match kind.strip_prefix("member_") {
+                Some(_) => Scope::PartyOf(org(site_n, &args)),
+                None => Scope::All,
+            };
+            let q = match kind.strip_prefix("member_").unwrap_or(kind) {
                 "time_range_1h" => {
                     json!({"GE_eventTime": rfc3339(from)?, "LT_eventTime": rfc3339(from + 3_600)?, "perPage": 100})
                 }
@@ -195,7 +249,7 @@ fn main() -> Result<()> {
             };
             let mut query: EventQuery = serde_json::from_value(q)?;
             if kind == "location_page_2" {
-                let (_, next) = query_events(&store, &query, &Scope::All)
+                let (_, next) = query_events(&store, &query, &scope)
                     .map_err(|e| anyhow::anyhow!("{}", e.message))?;
                 let link = next.context("a location holds more than one page")?;
                 let token = link
@@ -208,7 +262,7 @@ fn main() -> Result<()> {
                 )?;
             }
             let started = Instant::now();
-            let (doc, _) = query_events(&store, &query, &Scope::All)
+            let (doc, _) = query_events(&store, &query, &scope)
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             micros.push(started.elapsed().as_micros());
             returned += page_events(&doc);
@@ -226,7 +280,7 @@ fn main() -> Result<()> {
         println!(
             "{}",
             json!({
-                "kind": kind, "events": args.events, "sites": args.sites, "queries": args.queries,
+                "kind": kind, "events": args.events, "sites": args.sites, "orgs": args.orgs, "queries": args.queries,
                 "p50_us": percentile(&micros, 50), "p99_us": percentile(&micros, 99),
                 "max_us": micros.last().copied().unwrap_or(0),
                 "events_per_page_mean": returned as f64 / args.queries as f64,
