@@ -8,22 +8,32 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-fn get(url: &str, accept: &str) -> (u16, String, String) {
-    let response = ureq::get(url)
-        .header("accept", accept)
+/// A GET of `url`, with an organisation's API token if given; any status.
+fn fetch(url: &str, accept: &str, token: Option<&str>) -> ureq::http::Response<ureq::Body> {
+    let mut request = ureq::get(url).header("accept", accept);
+    if let Some(token) = token {
+        request = request.header("authorization", &format!("Bearer {token}"));
+    }
+    request
         .config()
         .http_status_as_error(false)
         .build()
         .call()
-        .unwrap();
-    let status = response.status().as_u16();
-    let content_type = response
+        .unwrap()
+}
+
+fn header_of(response: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
+    response
         .headers()
-        .get("content-type")
+        .get(name)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let mut response = response;
+        .map(str::to_owned)
+}
+
+fn get(url: &str, accept: &str) -> (u16, String, String) {
+    let mut response = fetch(url, accept, None);
+    let status = response.status().as_u16();
+    let content_type = header_of(&response, "content-type").unwrap_or_default();
     let body = response.body_mut().read_to_string().unwrap();
     (status, content_type, body)
 }
@@ -35,20 +45,9 @@ fn json(url: &str) -> (u16, Value) {
 
 /// A JSON answer read with an organisation's API token; the Link header too.
 fn json_as(url: &str, token: &str) -> (u16, Value, Option<String>) {
-    let mut response = ureq::get(url)
-        .header("accept", "application/json")
-        .header("authorization", &format!("Bearer {token}"))
-        .config()
-        .http_status_as_error(false)
-        .build()
-        .call()
-        .unwrap();
+    let mut response = fetch(url, "application/json", Some(token));
     let status = response.status().as_u16();
-    let link = response
-        .headers()
-        .get("link")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let link = header_of(&response, "link");
     let body = response.body_mut().read_to_string().unwrap();
     (status, serde_json::from_str(&body).unwrap(), link)
 }
