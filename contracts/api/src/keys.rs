@@ -72,6 +72,18 @@ pub fn accreditation(org: &str, scheme: &str) -> Vec<u8> {
     push_part(&mut k, scheme);
     k
 }
+/// A device key's grant (rights, label, expiry).
+pub fn device(key: &KeyBytes) -> Vec<u8> {
+    let mut k = b"pub/dev/".to_vec();
+    push_hex(&mut k, key);
+    k
+}
+/// An open enrolment ticket, by its public key.
+pub fn enrolment(ticket_key: &KeyBytes) -> Vec<u8> {
+    let mut k = b"pub/enrol/".to_vec();
+    push_hex(&mut k, ticket_key);
+    k
+}
 /// A site, by GLN.
 pub fn site(gln: &str) -> Vec<u8> {
     key(&[b"pub/site/", gln.as_bytes()])

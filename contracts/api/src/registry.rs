@@ -307,6 +307,21 @@ pub enum AuthorityAction {
         /// Whether it may connect.
         allowed: bool,
     },
+    /// Opens a one-time enrolment for an organisation's first (or a
+    /// restored) device key: whoever holds the ticket's secret key may enrol
+    /// one device key with `rights`, once, before `expires_ms` (block time).
+    /// Only the ticket's public key is on chain (a one-way image of the
+    /// secret the link carries), so the link is what must be kept.
+    OpenEnrolment {
+        /// The organisation the device will sign for.
+        org: String,
+        /// The ticket's ed25519 public key.
+        ticket_key: KeyBytes,
+        /// The rights the enrolled key gets ([`rights`]).
+        rights: u8,
+        /// The last block time (ms since the epoch) it may be used at.
+        expires_ms: u64,
+    },
 }
 
 /// An observer node as the authority set it (`pub/observer/{p2p key hex}`).
@@ -352,6 +367,95 @@ pub struct Proposal {
     pub proposed_height: u64,
 }
 
+/// What a device key may do for its organisation, as bits of a byte. A key
+/// the authority gave (genesis, `RegisterOrg`, `AddKey`) has no
+/// [`DeviceGrant`] and may do everything its organisation's roles allow.
+pub mod rights {
+    /// Add, restrict and revoke the organisation's device keys; register sites.
+    pub const ADMIN: u8 = 1;
+    /// Register products and lots, record, transform, split, merge, ship,
+    /// receive; issue and change attestations (a certification body).
+    pub const RECORD: u8 = 2;
+    /// Open and close recalls.
+    pub const RECALL: u8 = 4;
+    /// Every right.
+    pub const ALL: u8 = ADMIN | RECORD | RECALL;
+}
+
+/// A device key an organisation enrolled itself (`pub/dev/{key hex}`): its
+/// label is pseudonymous on purpose ("device 3, admin"); names of persons
+/// stay off chain.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct DeviceGrant {
+    /// The organisation it signs for.
+    pub org: String,
+    /// A pseudonymous label.
+    pub label: String,
+    /// What it may do ([`rights`]).
+    pub rights: u8,
+    /// The last block time (ms since the epoch) it may act at; 0 = no expiry.
+    pub expires_ms: u64,
+    /// The key that added it: an admin device, or the enrolment ticket's key.
+    pub added_by: KeyBytes,
+    /// The height of the block that added it.
+    pub added_height: u64,
+}
+
+impl DeviceGrant {
+    /// Whether the key may act with `right` at block time `time_ms`.
+    pub fn allows(&self, right: u8, time_ms: u64) -> bool {
+        self.rights & right == right && (self.expires_ms == 0 || time_ms <= self.expires_ms)
+    }
+}
+
+/// An open enrolment (`pub/enrol/{ticket key hex}`), removed when used.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct EnrolmentTicket {
+    /// The organisation the device will sign for.
+    pub org: String,
+    /// The rights the enrolled key gets.
+    pub rights: u8,
+    /// The last block time (ms) it may be used at.
+    pub expires_ms: u64,
+}
+
+/// `enrol`'s arguments, sent by the new device's own key (a key of no
+/// organisation yet: the only call such a key may make, and only with an
+/// open ticket, see `filiera_execution::standing`).
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Enrol {
+    /// The ticket's ed25519 public key (the ticket's name).
+    pub ticket_key: KeyBytes,
+    /// The ticket key's signature of [`enrolment_message`] for the sender.
+    pub proof: Vec<u8>,
+    /// The device's pseudonymous label.
+    pub label: String,
+}
+
+/// What a ticket key signs to enrol `device` on `chain_id`: binding the
+/// device key means a copy of the transaction seen in the mempool cannot
+/// enrol another key with the same ticket.
+pub fn enrolment_message(chain_id: &str, device: &KeyBytes) -> Vec<u8> {
+    let mut m = b"filiera/enrol/v1\n".to_vec();
+    m.extend_from_slice(chain_id.as_bytes());
+    m.push(b'\n');
+    m.extend_from_slice(device);
+    m
+}
+
+/// `add_device`'s arguments: an admin device of the organisation adds a key.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct AddDevice {
+    /// The new device's key (shown by the new device as a pairing code).
+    pub key: KeyBytes,
+    /// Its pseudonymous label.
+    pub label: String,
+    /// What it may do ([`rights`]).
+    pub rights: u8,
+    /// Last block time (ms) it may act at; 0 = no expiry.
+    pub expires_ms: u64,
+}
+
 /// Registry methods.
 pub mod method {
     /// `AuthorityAction` → proposal id (u64); executes at once if the threshold is 1.
@@ -360,9 +464,20 @@ pub mod method {
     pub const APPROVE: &str = "approve";
     /// `SiteRecord` (its `org` must be the caller's); producers and processors only.
     pub const REGISTER_SITE: &str = "register_site";
+    /// `Enrol`, by the new device's key: uses an open enrolment ticket.
+    pub const ENROL: &str = "enrol";
+    /// `AddDevice`, by an admin device of the organisation.
+    pub const ADD_DEVICE: &str = "add_device";
+    /// `KeyBytes`, by an admin device of the same organisation: revokes a
+    /// device key (a lost phone), never the caller's own.
+    pub const REVOKE_DEVICE: &str = "revoke_device";
 }
 
-/// Largest number of keys an organisation may have.
-pub const ORG_KEYS_MAX: usize = 16;
+/// Largest device label, bytes.
+pub const DEVICE_LABEL_BYTES_MAX: usize = 64;
+
+/// Largest number of keys an organisation may have: a dairy's office, its
+/// cellar tablets and its staff's phones.
+pub const ORG_KEYS_MAX: usize = 64;
 /// Largest number of protected names in an accreditation scope.
 pub const SCOPE_NAMES_MAX: usize = 32;

@@ -19,7 +19,7 @@ use filiera_contract_api::certification::{
     Attest, Attestation, Change, ChangeStatus, HISTORY_MAX, StatusChange, Subject, method,
 };
 use filiera_contract_api::lots::{LotRecord, ProductRecord};
-use filiera_contract_api::registry::{AccreditationRecord, OrgRecord, Role};
+use filiera_contract_api::registry::{AccreditationRecord, OrgRecord, Role, rights};
 use filiera_contract_api::{
     TEXT_BYTES_MAX, code_is_valid, contract_ids, encode, keys, text_is_valid,
 };
@@ -38,7 +38,7 @@ fn dispatch(method: &str, input: &[u8]) -> Result<Vec<u8>> {
 }
 
 fn caller_org() -> Result<OrgRecord> {
-    env::org_of(&env::caller())?.ok_or_else(|| fail!("caller's key belongs to no organisation"))
+    env::caller_org_with(rights::RECORD)
 }
 
 /// The product a subject names, if it names one.

@@ -27,7 +27,7 @@ use filiera_contract_api::lots::{
     RECALL_LOTS_MAX, Recall, RecallMark, Record, RegisterProduct, Split, Transform, YIELD_SCALE,
     method,
 };
-use filiera_contract_api::registry::{OrgRecord, Role, SiteRecord};
+use filiera_contract_api::registry::{OrgRecord, Role, SiteRecord, rights};
 use filiera_contract_api::{
     Hash32, METADATA_PAIRS_MAX, TEXT_BYTES_MAX, code_is_valid, contract_ids, encode, gs1, keys,
     text_is_valid,
@@ -82,10 +82,10 @@ fn unanchored(epcis_hash: Option<Hash32>) -> Result<()> {
     Ok(())
 }
 
-/// The caller's organisation if it is active with one of `roles`.
-fn caller_org(roles: &[Role]) -> Result<OrgRecord> {
-    let org = env::org_of(&env::caller())?
-        .ok_or_else(|| fail!("caller's key belongs to no organisation"))?;
+/// The caller's organisation if it is active with one of `roles` and the
+/// caller's key holds `right` for it (a device key may be limited).
+fn caller_org(roles: &[Role], right: u8) -> Result<OrgRecord> {
+    let org = env::caller_org_with(right)?;
     ensure!(
         roles.iter().any(|r| org.may(*r)),
         "organisation {} may not do this (needs one of {:?})",
@@ -230,7 +230,7 @@ fn new_lot(
 
 fn register_product(p: RegisterProduct) -> Result<Vec<u8>> {
     // Processors own the GTINs of what they pack or make from others' lots.
-    let org = caller_org(&[Role::Producer, Role::Processor])?;
+    let org = caller_org(&[Role::Producer, Role::Processor], rights::RECORD)?;
     ensure!(gs1::gtin_is_valid(&p.gtin), "{:?} is not a GTIN-14", p.gtin);
     ensure!(
         !storage::has(&keys::product(&p.gtin)),
@@ -263,7 +263,7 @@ fn register_product(p: RegisterProduct) -> Result<Vec<u8>> {
 }
 
 fn commission(c: Commission) -> Result<Vec<u8>> {
-    let org = caller_org(&[Role::Producer])?;
+    let org = caller_org(&[Role::Producer], rights::RECORD)?;
     let product = product(&c.id.gtin)?;
     ensure!(
         product.owner == org.id,
@@ -394,7 +394,7 @@ fn links(len: usize, what: &str) -> Result<()> {
 }
 
 fn transform(t: Transform) -> Result<Vec<u8>> {
-    let org = caller_org(&[Role::Producer, Role::Processor])?;
+    let org = caller_org(&[Role::Producer, Role::Processor], rights::RECORD)?;
     links(t.inputs.len(), "inputs")?;
     links(t.outputs.len(), "outputs")?;
     check_site(&t.site, &org.id)?;
@@ -440,7 +440,7 @@ fn transform(t: Transform) -> Result<Vec<u8>> {
 }
 
 fn split(s: Split) -> Result<Vec<u8>> {
-    let org = caller_org(&[Role::Producer, Role::Processor])?;
+    let org = caller_org(&[Role::Producer, Role::Processor], rights::RECORD)?;
     links(s.parts.len(), "parts")?;
     let from = usable(&s.from, &org.id)?;
     ensure!(
@@ -477,7 +477,7 @@ fn split(s: Split) -> Result<Vec<u8>> {
 }
 
 fn merge(m: Merge) -> Result<Vec<u8>> {
-    let org = caller_org(&[Role::Producer, Role::Processor])?;
+    let org = caller_org(&[Role::Producer, Role::Processor], rights::RECORD)?;
     ensure!(
         m.from.len() >= 2 && m.from.len() <= LOT_LINKS_MAX,
         "merge: 2 to {LOT_LINKS_MAX} lots"
@@ -514,7 +514,10 @@ fn merge(m: Merge) -> Result<Vec<u8>> {
 }
 
 fn record(r: Record) -> Result<Vec<u8>> {
-    let org = caller_org(&[Role::Producer, Role::Processor, Role::CertificationBody])?;
+    let org = caller_org(
+        &[Role::Producer, Role::Processor, Role::CertificationBody],
+        rights::RECORD,
+    )?;
     let mut lot = load(&r.id)?;
     ensure!(
         r.note.len() <= TEXT_BYTES_MAX && !r.note.chars().any(char::is_control),
@@ -653,7 +656,10 @@ fn parse_child(suffix: &[u8]) -> Result<LotRef> {
 }
 
 fn recall(r: Recall) -> Result<Vec<u8>> {
-    let org = caller_org(&[Role::Producer, Role::Processor, Role::Authority])?;
+    let org = caller_org(
+        &[Role::Producer, Role::Processor, Role::Authority],
+        rights::RECALL,
+    )?;
     let root = load(&r.id)?;
     ensure!(
         root.owner == org.id || org.may(Role::Authority),
@@ -831,7 +837,10 @@ fn short_hex(h: &Hash32) -> String {
 /// that carries this recall's mark (a lot also recalled from elsewhere keeps
 /// that other mark), through the same [`downstream`] walk as the recall.
 fn close_recall(r: Recall) -> Result<Vec<u8>> {
-    let org = caller_org(&[Role::Producer, Role::Processor, Role::Authority])?;
+    let org = caller_org(
+        &[Role::Producer, Role::Processor, Role::Authority],
+        rights::RECALL,
+    )?;
     let root = load(&r.id)?;
     ensure!(
         root.owner == org.id || org.may(Role::Authority),

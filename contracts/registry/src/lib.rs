@@ -1,22 +1,33 @@
 //! The registry contract: who is who and who may do what.
 //!
 //! **Invariants.** Only the authority, by `threshold` distinct approvals of its
-//! keys, onboards organisations, changes their status, roles and keys, and
-//! accredits certification bodies. An organisation registers only its own
-//! sites. A key belongs to at most one organisation. Everything other
-//! contracts need is under `pub/`.
+//! keys, onboards organisations, changes their status and roles, accredits
+//! certification bodies, and opens enrolments. An organisation manages its
+//! own device keys: an admin device adds a key with a pseudonymous label,
+//! rights and an expiry, and revokes any other of its keys; a new device
+//! enrols itself with a one-time ticket the authority opened (the
+//! organisation's first key, or one restored after every admin device was
+//! lost). An organisation registers only its own sites. A key belongs to at
+//! most one organisation, and never to more than [`ORG_KEYS_MAX`] at once.
+//! Everything other contracts need is under `pub/`.
 //!
 //! **Threats.** A single authority key, a replayed approval, or a key of
 //! another organisation must not be enough: each is refused with a reason.
+//! A device without the admin right, an expired one, or one of another
+//! organisation cannot add or revoke keys. A ticket is used once: a copy of
+//! the enrolment seen in the mempool names the same device key (the ticket
+//! key signed it, checked at admission), so it cannot enrol another.
 
 #![no_std]
 
 extern crate alloc;
 
 use alloc::vec::Vec;
+use filiera_contract_api::KeyBytes;
 use filiera_contract_api::registry::{
-    AccreditationRecord, AuthorityAction, AuthorityRecord, ORG_KEYS_MAX, ObserverRecord, OrgRecord,
-    OrgStatus, Proposal, Role, RoleSet, SCOPE_NAMES_MAX, SiteRecord, ValidatorRecord, method,
+    AccreditationRecord, AddDevice, AuthorityAction, AuthorityRecord, DEVICE_LABEL_BYTES_MAX,
+    DeviceGrant, Enrol, EnrolmentTicket, ORG_KEYS_MAX, ObserverRecord, OrgRecord, OrgStatus,
+    Proposal, Role, RoleSet, SCOPE_NAMES_MAX, SiteRecord, ValidatorRecord, method, rights,
 };
 use filiera_contract_api::{TEXT_BYTES_MAX, code_is_valid, encode, gs1, keys, text_is_valid};
 use filiera_contract_sdk::{Result, args, ensure, env, fail, storage};
@@ -28,6 +39,9 @@ fn dispatch(method: &str, input: &[u8]) -> Result<Vec<u8>> {
         method::PROPOSE => propose(args(input)?),
         method::APPROVE => approve(args(input)?),
         method::REGISTER_SITE => register_site(args(input)?),
+        method::ENROL => enrol(args(input)?),
+        method::ADD_DEVICE => add_device(args(input)?),
+        method::REVOKE_DEVICE => revoke_device(args(input)?),
         other => Err(fail!("registry has no method {other:?}")),
     }
 }
@@ -132,6 +146,17 @@ fn check_action(action: &AuthorityAction) -> Result<()> {
                 "accreditation window is empty"
             );
         }
+        AuthorityAction::OpenEnrolment {
+            rights: granted,
+            expires_ms,
+            ..
+        } => {
+            ensure!(
+                *granted != 0 && granted & !rights::ALL == 0,
+                "rights {granted:#x} name no right or an unknown one"
+            );
+            ensure!(*expires_ms > 0, "an enrolment must expire");
+        }
         _ => {}
     }
     Ok(())
@@ -198,13 +223,7 @@ fn execute(action: &AuthorityAction) -> Result<()> {
             storage::set(&keys::key_owner(key), id);
             storage::set(&keys::org(id), &record);
         }
-        AuthorityAction::RemoveKey { org: id, key } => {
-            let mut record = org(id)?;
-            ensure!(record.keys.contains(key), "the key is not one of {id:?}'s");
-            record.keys.retain(|k| k != key);
-            storage::remove(&keys::key_owner(key));
-            storage::set(&keys::org(id), &record);
-        }
+        AuthorityAction::RemoveKey { org: id, key } => remove_key(&mut org(id)?, key)?,
         AuthorityAction::Accredit {
             org: id,
             scheme,
@@ -266,6 +285,31 @@ fn execute(action: &AuthorityAction) -> Result<()> {
             storage::set(&keys::observer(p2p_key), &observer);
             env::emit("observer_set", p2p_key);
         }
+        AuthorityAction::OpenEnrolment {
+            org: id,
+            ticket_key,
+            rights: granted,
+            expires_ms,
+        } => {
+            let record = org(id)?;
+            ensure!(
+                record.status == OrgStatus::Active,
+                "organisation {id:?} is not active"
+            );
+            ensure!(
+                !storage::has(&keys::enrolment(ticket_key)),
+                "this enrolment ticket is already open"
+            );
+            storage::set(
+                &keys::enrolment(ticket_key),
+                &EnrolmentTicket {
+                    org: id.clone(),
+                    rights: *granted,
+                    expires_ms: *expires_ms,
+                },
+            );
+            env::emit("enrolment_opened", ticket_key);
+        }
         AuthorityAction::WithdrawAccreditation { org: id, scheme } => {
             let key = keys::accreditation(id, scheme);
             let mut accreditation: AccreditationRecord =
@@ -285,8 +329,7 @@ fn update_roles(id: &str, change: impl Fn(RoleSet) -> RoleSet) -> Result<()> {
 }
 
 fn register_site(site: SiteRecord) -> Result<Vec<u8>> {
-    let me = env::org_of(&env::caller())?
-        .ok_or_else(|| fail!("caller's key belongs to no organisation"))?;
+    let me = env::caller_org_with(rights::ADMIN)?;
     ensure!(
         me.may(Role::Producer) || me.may(Role::Processor),
         "only an active producer or processor registers sites"
@@ -311,5 +354,122 @@ fn register_site(site: SiteRecord) -> Result<Vec<u8>> {
     }
     storage::set(&keys::site(&site.gln), &site);
     env::emit("site_registered", &site.gln);
+    Ok(Vec::new())
+}
+
+/// Adds `key` to `record` (saved) with `grant`.
+fn add_key(record: &mut OrgRecord, key: &KeyBytes, grant: &DeviceGrant) -> Result<()> {
+    ensure!(
+        record.keys.len() < ORG_KEYS_MAX,
+        "organisation {:?} has {ORG_KEYS_MAX} keys already",
+        record.id
+    );
+    ensure!(
+        !storage::has(&keys::key_owner(key)) && !storage::has(&keys::device(key)),
+        "the key already belongs to an organisation"
+    );
+    record.keys.push(*key);
+    storage::set(&keys::key_owner(key), &record.id);
+    storage::set(&keys::device(key), grant);
+    storage::set(&keys::org(&record.id), record);
+    env::emit("device_added", key);
+    Ok(())
+}
+
+/// Removes `key` from `record` (saved), with its grant if it has one.
+fn remove_key(record: &mut OrgRecord, key: &KeyBytes) -> Result<()> {
+    ensure!(
+        record.keys.contains(key),
+        "the key is not one of {:?}'s",
+        record.id
+    );
+    record.keys.retain(|k| k != key);
+    storage::remove(&keys::key_owner(key));
+    storage::remove(&keys::device(key));
+    storage::set(&keys::org(&record.id), record);
+    Ok(())
+}
+
+fn check_device(label: &str, granted: u8) -> Result<()> {
+    ensure!(
+        text_is_valid(label, DEVICE_LABEL_BYTES_MAX),
+        "a device label is 1 to {DEVICE_LABEL_BYTES_MAX} bytes of text"
+    );
+    ensure!(
+        granted != 0 && granted & !rights::ALL == 0,
+        "rights {granted:#x} name no right or an unknown one"
+    );
+    Ok(())
+}
+
+/// A new device uses an open ticket. Admission already checked that the
+/// ticket is open and that its key signed the caller's key
+/// (`filiera_execution::standing`); the ticket's expiry is judged here, by
+/// block time, and an expired ticket is closed so it cannot be tried again.
+fn enrol(e: Enrol) -> Result<Vec<u8>> {
+    let me = env::caller();
+    let ticket: EnrolmentTicket =
+        storage::get(&keys::enrolment(&e.ticket_key))?.ok_or_else(|| {
+            fail!("no open enrolment for this ticket (used, expired or never opened)")
+        })?;
+    check_device(&e.label, ticket.rights)?;
+    if env::time_ms() > ticket.expires_ms {
+        // Not an error: the ticket's removal must be kept.
+        storage::remove(&keys::enrolment(&e.ticket_key));
+        env::emit("enrolment_expired", &e.ticket_key);
+        return Ok(encode(&false));
+    }
+    let mut record = org(&ticket.org)?;
+    ensure!(
+        record.status == OrgStatus::Active,
+        "organisation {:?} is not active",
+        record.id
+    );
+    storage::remove(&keys::enrolment(&e.ticket_key));
+    let grant = DeviceGrant {
+        org: record.id.clone(),
+        label: e.label,
+        rights: ticket.rights,
+        expires_ms: 0,
+        added_by: e.ticket_key,
+        added_height: env::height(),
+    };
+    add_key(&mut record, &me, &grant)?;
+    Ok(encode(&true))
+}
+
+fn add_device(a: AddDevice) -> Result<Vec<u8>> {
+    let mut record = env::caller_org_with(rights::ADMIN)?;
+    ensure!(
+        record.status == OrgStatus::Active,
+        "organisation {:?} is not active",
+        record.id
+    );
+    check_device(&a.label, a.rights)?;
+    ensure!(
+        a.expires_ms == 0 || a.expires_ms > env::time_ms(),
+        "the device key would be expired already"
+    );
+    let grant = DeviceGrant {
+        org: record.id.clone(),
+        label: a.label,
+        rights: a.rights,
+        expires_ms: a.expires_ms,
+        added_by: env::caller(),
+        added_height: env::height(),
+    };
+    add_key(&mut record, &a.key, &grant)?;
+    Ok(Vec::new())
+}
+
+fn revoke_device(key: KeyBytes) -> Result<Vec<u8>> {
+    let me = env::caller();
+    let mut record = env::caller_org_with(rights::ADMIN)?;
+    ensure!(
+        key != me,
+        "a device does not revoke itself: revoke it from another admin device"
+    );
+    remove_key(&mut record, &key)?;
+    env::emit("device_revoked", &key);
     Ok(Vec::new())
 }

@@ -114,6 +114,28 @@ pub fn org_of(key: &KeyBytes) -> Result<Option<filiera_contract_api::registry::O
     org_of_id(&org_id)
 }
 
+/// The caller's organisation, if the caller's key may act for it with
+/// `right` (a bit of `registry::rights`) at this block's time: a device key
+/// the organisation enrolled itself must hold the right and be unexpired; a
+/// key the authority gave has every right. The organisation's roles and
+/// status are the contract's to check.
+pub fn caller_org_with(right: u8) -> Result<filiera_contract_api::registry::OrgRecord> {
+    use filiera_contract_api::registry::DeviceGrant;
+    use filiera_contract_api::{contract_ids, keys};
+    let caller = caller();
+    let org =
+        org_of(&caller)?.ok_or_else(|| crate::fail!("caller's key belongs to no organisation"))?;
+    if let Some(grant) = read_public::<DeviceGrant>(contract_ids::REGISTRY, &keys::device(&caller))?
+    {
+        crate::ensure!(
+            grant.allows(right, time_ms()),
+            "this device key ({}) may not do this: it lacks the right or has expired",
+            grant.label
+        );
+    }
+    Ok(org)
+}
+
 /// An organisation of the registry, by id.
 pub fn org_of_id(id: &str) -> Result<Option<filiera_contract_api::registry::OrgRecord>> {
     use filiera_contract_api::{contract_ids, keys};

@@ -35,7 +35,7 @@ use filiera_types::block::{Block, HEADER_VERSION, Header};
 use filiera_types::genesis::Genesis;
 use filiera_types::receipt::{Receipt, TxStatus};
 use filiera_types::state::StateUnreadable;
-use filiera_types::{Address, CommitCertificate, Hash, PublicKey, ValidatorSet};
+use filiera_types::{Address, CommitCertificate, Hash, PublicKey, Transaction, ValidatorSet};
 use filiera_types::{Validator, encoding, sys_keys};
 use filiera_wire::{SYNC_BATCH_BLOCKS_MAX, SYNC_BATCH_BYTES_MAX, SyncRequest, SyncResponse};
 use std::collections::BTreeMap;
@@ -170,17 +170,15 @@ pub fn committed_nonce(store: &Store, sender: &PublicKey) -> Result<u64, ChainEr
     })
 }
 
-/// `sender`'s standing in the committed state of `store`, for a transaction
-/// of block `height` (what the chain's admission checks; callable off the
-/// driver thread, before a signature is worth verifying).
+/// The standing of `tx`'s sender in the committed state of `store`, for a
+/// transaction of block `height` (what the chain's admission checks;
+/// callable off the driver thread, before a signature is worth verifying).
 pub fn committed_standing(
     store: &Store,
-    sender: &PublicKey,
+    tx: &Transaction,
     height: u64,
 ) -> Result<admission::Standing, ChainError> {
-    Ok(filiera_execution::standing::standing(
-        store, sender, height,
-    )?)
+    Ok(filiera_execution::standing::standing(store, tx, height)?)
 }
 
 /// The chain as this node holds it.
@@ -584,12 +582,8 @@ impl Ledger for Chain {
     fn nonce(&self, sender: &PublicKey) -> Result<u64, LedgerError> {
         Ok(Chain::nonce(self, sender)?)
     }
-    fn standing(
-        &self,
-        sender: &PublicKey,
-        height: u64,
-    ) -> Result<admission::Standing, LedgerError> {
-        Ok(committed_standing(&self.store, sender, height)?)
+    fn standing(&self, tx: &Transaction, height: u64) -> Result<admission::Standing, LedgerError> {
+        Ok(committed_standing(&self.store, tx, height)?)
     }
     fn certificate(&self, height: u64) -> Result<Option<CommitCertificate>, LedgerError> {
         self.store

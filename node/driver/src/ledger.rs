@@ -8,7 +8,8 @@ use filiera_types::evidence::Offence;
 use filiera_types::genesis::Genesis;
 use filiera_types::receipt::Receipt;
 use filiera_types::{
-    Address, ChainId, CommitCertificate, Hash, PublicKey, SignedTransaction, ValidatorSet,
+    Address, ChainId, CommitCertificate, Hash, PublicKey, SignedTransaction, Transaction,
+    ValidatorSet,
 };
 use filiera_wire::SyncResponse;
 
@@ -116,9 +117,9 @@ pub trait Ledger {
     fn allowed_p2p_keys(&self, height: u64) -> Result<Vec<PublicKey>, LedgerError>;
     /// `sender`'s next nonce in the committed state.
     fn nonce(&self, sender: &PublicKey) -> Result<u64, LedgerError>;
-    /// `sender`'s standing in the committed state, for a transaction of
-    /// block `height` (see [`filiera_types::admission`]).
-    fn standing(&self, sender: &PublicKey, height: u64) -> Result<Standing, LedgerError>;
+    /// The standing of `tx`'s sender in the committed state, for a
+    /// transaction of block `height` (see [`filiera_types::admission`]).
+    fn standing(&self, tx: &Transaction, height: u64) -> Result<Standing, LedgerError>;
     /// The commit certificate of committed `height`, if any.
     fn certificate(&self, height: u64) -> Result<Option<CommitCertificate>, LedgerError>;
     /// Whether the chain recorded evidence of `offence`.

@@ -164,15 +164,19 @@ impl Executor {
             changes: RwLock::new(BTreeMap::new()),
         });
         let mut receipts = Vec::with_capacity(txs.len());
-        // Judged on the state before the block (see `admission`), once per sender.
+        // Judged on the state before the block (see `admission`), once per
+        // sender; a key of no one is judged per transaction (an enrolment's
+        // standing depends on what it calls).
         let mut standings: BTreeMap<PublicKey, Standing> = BTreeMap::new();
         for (tx, signature_valid) in txs.iter().zip(signatures_valid) {
             let sender = tx.tx.sender;
             let standing = match standings.get(&sender) {
                 Some(s) => *s,
                 None => {
-                    let s = crate::standing::standing(&*overlay.base, &sender, block.height)?;
-                    standings.insert(sender, s);
+                    let s = crate::standing::standing(&*overlay.base, &tx.tx, block.height)?;
+                    if !matches!(s, Standing::Enrolling | Standing::Stranger) {
+                        standings.insert(sender, s);
+                    }
                     s
                 }
             };

@@ -89,7 +89,7 @@ fn rejection(e: &AdmitError) -> Rejection {
 /// An unreadable state refuses nothing here.
 pub fn stranger(store: &Store, tx: &SignedTransaction) -> Option<AdmitError> {
     let next_height = store.last_height().ok()?.unwrap_or(0) + 1;
-    let standing = crate::chain::committed_standing(store, &tx.tx.sender, next_height).ok()?;
+    let standing = crate::chain::committed_standing(store, &tx.tx, next_height).ok()?;
     admission::standing_allows(&tx.tx, standing)
         .err()
         .map(AdmitError::Refused)

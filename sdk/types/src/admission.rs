@@ -4,7 +4,8 @@
 //! Only members write: the sender must be a key of an active organisation of
 //! the registry or one of the authority's keys ([`Standing::Member`]); a key
 //! of a validator of the height may only report equivocation evidence
-//! ([`Standing::Validator`]). Anyone else's transaction is refused at the
+//! ([`Standing::Validator`]); a new device's key holding an open enrolment
+//! ticket may only enrol itself with it ([`Standing::Enrolling`]). Anyone else's transaction is refused at the
 //! door and makes a block that carries it invalid, so it never reaches a
 //! block or the state (not even a nonce entry). Standing is judged on the
 //! state before the block: a suspension takes effect from the next block, so
@@ -52,9 +53,18 @@ pub enum Standing {
     /// A consensus key of a validator of the height, of no organisation: it
     /// may report equivocation evidence only.
     Validator,
+    /// A key of no organisation whose transaction enrols it with an open
+    /// enrolment ticket whose key signed it: it may call
+    /// [`ENROL_CONTRACT`]`.`[`ENROL_METHOD`] only.
+    Enrolling,
     /// Anyone else.
     Stranger,
 }
+
+/// The contract a new device enrols with (the registry).
+pub const ENROL_CONTRACT: &str = "registry";
+/// The method a new device enrols with.
+pub const ENROL_METHOD: &str = "enrol";
 
 /// Whether a receipt's failure code is a refusal: the transaction should
 /// never have been in a block.
@@ -247,7 +257,15 @@ pub fn standing_allows(tx: &Transaction, standing: Standing) -> Result<(), Refus
         Standing::Validator if tx.call.contract.as_str() == crate::evidence::EVIDENCE_CONTRACT => {
             Ok(())
         }
-        Standing::Validator | Standing::Stranger => Err(Refusal::NotMember(sender())),
+        Standing::Enrolling
+            if tx.call.contract.as_str() == ENROL_CONTRACT
+                && tx.call.method.as_str() == ENROL_METHOD =>
+        {
+            Ok(())
+        }
+        Standing::Validator | Standing::Enrolling | Standing::Stranger => {
+            Err(Refusal::NotMember(sender()))
+        }
         Standing::Inactive => Err(Refusal::NotActive(sender())),
     }
 }

@@ -70,7 +70,7 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
         // invalid with its transactions (standing is judged before the block).
         let txs = self.mempool.take(txs_bytes_max, block_txs_max, |tx| {
             let sender = &tx.tx.sender;
-            let standing = chain.standing(sender, height);
+            let standing = chain.standing(&tx.tx, height);
             match standing.and_then(|s| Ok((s, chain.nonce(sender)?))) {
                 Ok((s, nonce)) => admission::standing_allows(&tx.tx, s).ok().map(|()| nonce),
                 Err(e) => {

@@ -43,7 +43,7 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
         let committed_nonce = self.chain.nonce(sender).map_err(unavailable)?;
         let standing = self
             .chain
-            .standing(sender, self.height())
+            .standing(&tx.tx().tx, self.height())
             .map_err(unavailable)?;
         let params = self.chain.params();
         let ctx = AdmitContext {
@@ -67,8 +67,7 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
     pub(super) fn admit_unverified(&mut self, tx: SignedTransaction) -> Verdict {
         // A stranger's transaction costs a state read, not a verification;
         // it may be a race with a suspension, so no blame, but no forwarding.
-        let sender = tx.tx.sender;
-        if let Ok(standing) = self.chain.standing(&sender, self.height())
+        if let Ok(standing) = self.chain.standing(&tx.tx, self.height())
             && let Err(refusal) = admission::standing_allows(&tx.tx, standing)
         {
             self.metrics.count_refused(&AdmitError::Refused(refusal));

@@ -4,6 +4,7 @@
 
 mod chain;
 mod determinism;
+mod devices;
 mod epcis;
 mod evidence;
 mod genesis;

@@ -188,7 +188,8 @@ fn the_door_and_the_block_both_judge_by_the_admission_rules() {
     for (key, expected) in senders() {
         // The real lookup, on the records the block executes over.
         let standing =
-            filiera_execution::standing::standing(&state, &key.public_key(), HEIGHT).unwrap();
+            filiera_execution::standing::sender_standing(&state, &key.public_key(), HEIGHT)
+                .unwrap();
         assert_eq!(standing, expected, "the registry's records say who is who");
         for stx in grid(&key) {
             let door = admission::door(
