@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds the in-browser verifier (sdk/verify for wasm32) and writes the
-# committed artifact node/api/assets/verify.wasm, which the node serves to the
-# consumer page.
+# Builds the node's in-browser WebAssembly and writes the committed artifacts
+# the node serves: node/api/assets/verify.wasm (sdk/verify, the consumer
+# page's verifier) and node/api/assets/tx.wasm (sdk/tx, the producers' app's
+# transaction building; the app signs with a key that stays in the browser).
 #
-#   scripts/build-verifier.sh           rebuild and overwrite the artifact
+#   scripts/build-verifier.sh           rebuild and overwrite the artifacts
 #   scripts/build-verifier.sh --check   rebuild elsewhere and fail if any byte differs
 #
 # Reproducible like the contracts: fixed size-oriented profile, the lockfile,
@@ -26,17 +27,21 @@ export CARGO_PROFILE_RELEASE_DEBUG=false
 export CARGO_PROFILE_RELEASE_PANIC=abort
 export CARGO_PROFILE_RELEASE_STRIP=true
 
-cargo build -p filiera-verify --release --locked --target wasm32-unknown-unknown --quiet
-built="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/filiera_verify.wasm"
-
-if [ "$mode" = build ]; then
-  mkdir -p node/api/assets
-  cp "$built" node/api/assets/verify.wasm
-  echo "build-verifier: wrote node/api/assets/verify.wasm ($(stat -c %s node/api/assets/verify.wasm) bytes)"
-  exit 0
-fi
-if ! cmp -s "$built" node/api/assets/verify.wasm; then
-  echo "build-verifier: node/api/assets/verify.wasm is not what sdk/verify builds to; run scripts/build-verifier.sh and commit" >&2
-  exit 1
-fi
-echo "build-verifier: node/api/assets/verify.wasm matches the source"
+cargo build -p filiera-verify -p filiera-tx --release --locked --target wasm32-unknown-unknown --quiet
+status=0
+for pair in filiera_verify:verify filiera_tx:tx; do
+  crate=${pair%%:*}
+  name=${pair##*:}
+  built="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/$crate.wasm"
+  if [ "$mode" = build ]; then
+    mkdir -p node/api/assets
+    cp "$built" "node/api/assets/$name.wasm"
+    echo "build-verifier: wrote node/api/assets/$name.wasm ($(stat -c %s "node/api/assets/$name.wasm") bytes)"
+  elif ! cmp -s "$built" "node/api/assets/$name.wasm"; then
+    echo "build-verifier: node/api/assets/$name.wasm is not what $crate builds to; run scripts/build-verifier.sh and commit" >&2
+    status=1
+  else
+    echo "build-verifier: node/api/assets/$name.wasm matches the source"
+  fi
+done
+exit $status

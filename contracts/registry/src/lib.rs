@@ -120,9 +120,11 @@ fn check_action(action: &AuthorityAction) -> Result<()> {
                 vat_number.as_deref().is_none_or(code_is_valid),
                 "VAT number is not a code"
             );
+            // No key at all is allowed: the organisation's first device
+            // then enrols with a ticket (`OpenEnrolment`).
             ensure!(
-                !keys.is_empty() && keys.len() <= ORG_KEYS_MAX,
-                "an organisation needs 1 to {ORG_KEYS_MAX} keys"
+                keys.len() <= ORG_KEYS_MAX,
+                "an organisation has at most {ORG_KEYS_MAX} keys"
             );
         }
         AuthorityAction::Accredit {

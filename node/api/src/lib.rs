@@ -37,6 +37,7 @@ pub mod snapshot;
 pub mod tls;
 pub use filiera_verify::views;
 
+mod app;
 mod assets;
 
 use axum::Router;
@@ -117,6 +118,7 @@ pub async fn blocking<T: Send + 'static>(
         rest::nonce,
         rest::org,
         rest::org_lots,
+        rest::key,
         rest::evidence,
         rest::product,
         rest::lot,
@@ -267,6 +269,7 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
         .route("/v1/blocks/{height}", get(rest::block))
         .route("/v1/accounts/{public_key}/nonce", get(rest::nonce))
         .route("/v1/orgs/{id}", get(rest::org))
+        .route("/v1/keys/{public_key}", get(rest::key))
         .route("/v1/orgs/{id}/lots", get(rest::org_lots))
         .route("/v1/evidence", get(rest::evidence))
         .route("/v1/products/{gtin}", get(rest::product))
@@ -319,7 +322,10 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
     let private = Router::new()
         .route("/health", get(rest::health))
         .route("/openapi.json", get(openapi_json))
-        .route("/assets/verify.wasm", get(assets::verifier));
+        .route("/assets/verify.wasm", get(assets::verifier))
+        .route("/app", get(app::root))
+        .route("/app/", get(app::file))
+        .route("/app/{file}", get(app::file));
     public
         .merge(private)
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

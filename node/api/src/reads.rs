@@ -30,6 +30,25 @@ pub fn org(store: &Store, id: &str) -> Result<Option<OrgRecord>, ApiError> {
     get(store, &full_key(contract_ids::REGISTRY, &keys::org(id)))
 }
 
+/// A device key's grant, if its organisation enrolled it itself.
+pub fn device(
+    store: &Store,
+    key: &filiera_contract_api::KeyBytes,
+) -> Result<Option<filiera_contract_api::registry::DeviceGrant>, ApiError> {
+    get(store, &full_key(contract_ids::REGISTRY, &keys::device(key)))
+}
+
+/// The organisation a key signs for.
+pub fn key_owner(
+    store: &Store,
+    key: &filiera_contract_api::KeyBytes,
+) -> Result<Option<String>, ApiError> {
+    get(
+        store,
+        &full_key(contract_ids::REGISTRY, &keys::key_owner(key)),
+    )
+}
+
 /// A product.
 pub fn product(store: &Store, gtin: &str) -> Result<Option<ProductRecord>, ApiError> {
     get(store, &full_key(contract_ids::LOTS, &keys::product(gtin)))

@@ -275,7 +275,59 @@ pub async fn org(State(s): State<ApiState>, Path(id): Path<String>) -> Answer {
     }
     let org =
         reads::org(&s.store, &id)?.ok_or_else(|| ApiError::not_found("no such organisation"))?;
-    Ok(Json(views::org(&org)))
+    let mut view = views::org(&org);
+    let mut devices = Vec::with_capacity(org.keys.len());
+    for key in &org.keys {
+        devices.push(device_view(key, reads::device(&s.store, key)?.as_ref()));
+    }
+    view["devices"] = json!(devices);
+    Ok(Json(view))
+}
+
+/// A key and what it may do: a device the organisation enrolled has its
+/// grant; a key the authority gave has every right and no label.
+fn device_view(
+    key: &filiera_contract_api::KeyBytes,
+    grant: Option<&filiera_contract_api::registry::DeviceGrant>,
+) -> Value {
+    use filiera_contract_api::registry::rights;
+    match grant {
+        Some(g) => json!({
+            "key": hex::encode(key),
+            "label": g.label,
+            "rights": g.rights,
+            "expires_ms": g.expires_ms,
+            "added_by": hex::encode(g.added_by),
+            "added_height": g.added_height,
+        }),
+        None => json!({
+            "key": hex::encode(key),
+            "label": null,
+            "rights": rights::ALL,
+            "expires_ms": 0,
+        }),
+    }
+}
+
+/// `GET /v1/keys/{public_key}`: the organisation a key signs for and, for a
+/// device the organisation enrolled, its label, rights and expiry (a new
+/// device polls it to learn that it was approved).
+#[utoipa::path(get, path = "/v1/keys/{public_key}", tag = "records", params(("public_key" = String, Path, description = "ed25519 public key, hex")), responses((status = 200, description = "Its organisation (null if none) and device grant"), (status = 400, description = "invalid_key")))]
+pub async fn key(State(s): State<ApiState>, Path(public_key): Path<String>) -> Answer {
+    let key = filiera_types::PublicKey::from_hex(&public_key).map_err(|_| {
+        ApiError::bad_request("invalid_key", "not a 64-hex-digit ed25519 public key")
+    })?;
+    let org = reads::key_owner(&s.store, &key.0)?;
+    let device = match &org {
+        Some(_) => Some(device_view(
+            &key.0,
+            reads::device(&s.store, &key.0)?.as_ref(),
+        )),
+        None => None,
+    };
+    Ok(Json(
+        json!({ "public_key": key.to_hex(), "org": org, "device": device }),
+    ))
 }
 
 /// Keys an organisation's lot listing reads, at most (records, events and links share the prefix).

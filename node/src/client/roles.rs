@@ -213,8 +213,9 @@ pub enum AuthorityCmd {
         /// Roles granted (repeat).
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
-        /// Its public keys, hex (repeat).
-        #[arg(long = "org-key", required = true)]
+        /// Its public keys, hex (repeat); none when its first device will
+        /// enrol with `filiera authority enrolment`.
+        #[arg(long = "org-key")]
         org_keys: Vec<String>,
         #[command(flatten)]
         signer: Signer,
@@ -259,6 +260,31 @@ pub enum AuthorityCmd {
         /// active, suspended or revoked.
         #[arg(long = "set")]
         status: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Propose a one-time enrolment link for an organisation's first admin
+    /// device (or to restore one when every admin device is lost). The link
+    /// carries the ticket's secret after `#`, so no server ever sees it in a
+    /// request; only the ticket's public key goes on chain. Give it to the
+    /// organisation by hand or as a QR; it works once, until it expires, and
+    /// only after the proposal has its approvals.
+    #[command(
+        after_help = "Example:\n  filiera authority enrolment --org caseificio-nuovo --app-url https://nodo.regione.marche.it/app/ --key authority/key-0.json"
+    )]
+    Enrolment {
+        /// Organisation id.
+        #[arg(long)]
+        org: String,
+        /// The app's address the link opens (a node's `/app/`).
+        #[arg(long)]
+        app_url: String,
+        /// Hours the link stays valid, from now.
+        #[arg(long, default_value_t = 72)]
+        valid_hours: u64,
+        /// Rights of the enrolled device: admin, record, recall (comma separated).
+        #[arg(long, default_value = "admin,record,recall")]
+        rights: String,
         #[command(flatten)]
         signer: Signer,
     },
@@ -532,8 +558,85 @@ fn org_status(text: &str) -> Result<OrgStatus> {
     })
 }
 
+/// Rights named in words, as `registry::rights` bits.
+pub fn rights_of(text: &str) -> Result<u8> {
+    use filiera_contract_api::registry::rights;
+    text.split(',').map(str::trim).try_fold(0u8, |bits, word| {
+        Ok(bits
+            | match word {
+                "admin" => rights::ADMIN,
+                "record" => rights::RECORD,
+                "recall" => rights::RECALL,
+                other => bail!("right {other:?}: admin, record or recall"),
+            })
+    })
+}
+
+/// The enrolment link: the app's address with the ticket's seed, the
+/// organisation and the chain after `#`.
+pub fn enrolment_link(app_url: &str, seed: &[u8; 32], org: &str, chain_id: &str) -> String {
+    let fragment: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("enrol", &hex::encode(seed))
+        .append_pair("org", org)
+        .append_pair("chain", chain_id)
+        .finish();
+    format!(
+        "{}#{fragment}",
+        app_url.split('#').next().unwrap_or(app_url)
+    )
+}
+
+fn enrolment(
+    org: String,
+    app_url: String,
+    valid_hours: u64,
+    rights: &str,
+    signer: &Signer,
+    json: bool,
+) -> Result<()> {
+    let granted = rights_of(rights)?;
+    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::fill(seed.as_mut()).map_err(|e| anyhow::anyhow!("randomness: {e}"))?;
+    let ticket = filiera_types::SecretKey::from_seed(&seed);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as u64;
+    let action = AuthorityAction::OpenEnrolment {
+        org: org.clone(),
+        ticket_key: ticket.public_key().0,
+        rights: granted,
+        expires_ms: now_ms.saturating_add(valid_hours.saturating_mul(3_600_000)),
+    };
+    let chain_id = Client::connect(&signer.api)?.chain_id().as_str().to_owned();
+    let receipt = run(
+        signer,
+        actions::propose(&action),
+        &format!("proposal to open an enrolment for {org}"),
+        json,
+    )?;
+    let link = enrolment_link(&app_url, &seed, &org, &chain_id);
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "enrolment_link": link, "proposal": receipt.returned_u64() })
+        );
+    } else {
+        println!(
+            "enrolment link (valid {valid_hours} h, once, after the proposal's approvals):\n{link}"
+        );
+    }
+    Ok(())
+}
+
 pub fn authority(cmd: AuthorityCmd, json: bool) -> Result<()> {
     let (signer, call, what) = match cmd {
+        AuthorityCmd::Enrolment {
+            org,
+            app_url,
+            valid_hours,
+            rights,
+            signer,
+        } => return enrolment(org, app_url, valid_hours, &rights, &signer, json),
         AuthorityCmd::Onboard {
             id,
             name,

@@ -2,6 +2,7 @@
 //! Integration tests of the `filiera` binary, run as a real process.
 
 mod api;
+mod app;
 mod byzantine;
 mod cli;
 mod layout;

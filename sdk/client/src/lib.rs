@@ -33,7 +33,7 @@
 //! verified lot is checked against the genesis the caller trusts, not the
 //! node's word.
 
-pub mod actions;
+pub use filiera_tx::actions;
 pub mod epcis;
 pub mod keys;
 pub mod submission;

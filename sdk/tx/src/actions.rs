@@ -2,7 +2,7 @@
 //! API's own types, so a call that compiles is one the contract can decode.
 //!
 //! ```
-//! use filiera_client::actions;
+//! use filiera_tx::actions;
 //! use filiera_contract_api::lots::{Commission, LotRef};
 //! let call = actions::commission(&Commission {
 //!     id: LotRef { gtin: "09521234100010".into(), lot: "CU-2026-0150".into() },
@@ -118,4 +118,17 @@ pub fn revoke(c: &ChangeStatus) -> ContractCall {
         certification::method::REVOKE,
         c,
     )
+}
+/// A new device enrols itself with an open enrolment ticket (the only call
+/// a key of no organisation may make).
+pub fn enrol(e: &registry::Enrol) -> ContractCall {
+    call(contract_ids::REGISTRY, registry::method::ENROL, e)
+}
+/// An admin device adds a device key to its organisation.
+pub fn add_device(a: &registry::AddDevice) -> ContractCall {
+    call(contract_ids::REGISTRY, registry::method::ADD_DEVICE, a)
+}
+/// An admin device revokes another device key of its organisation.
+pub fn revoke_device(key: &filiera_contract_api::KeyBytes) -> ContractCall {
+    call(contract_ids::REGISTRY, registry::method::REVOKE_DEVICE, key)
 }

@@ -1,0 +1,462 @@
+// The producers' app. The organisation's key is made here (WebCrypto
+// Ed25519, not extractable, kept in IndexedDB) and signs here: the node only
+// ever sees signed transactions. Transactions are built by the node's own
+// code compiled to WebAssembly (tx.wasm, from sdk/tx), so what is signed is
+// exactly what the node verifies. Every submission goes through a queue kept
+// on the device, sent in nonce order and followed until the chain answers.
+import { WORDS, refusal } from "./i18n.js";
+
+const EXPIRY_BLOCKS = 1000; // as the SDK: the node refuses more than its limit
+const COMMIT_WAIT_MS = 60000;
+const PAIR_POLL_MS = 1000;
+
+let lang = localStorage.getItem("filiera-lang") || ((navigator.language || "it").toLowerCase().startsWith("en") ? "en" : "it");
+const t = (key, vars = {}) => Object.entries(vars).reduce((s, [k, v]) => s.replace(`{${k}}`, v), WORDS[lang][key] ?? key);
+const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+const $ = (sel) => document.querySelector(sel);
+const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, "0")).join("");
+const unhex = (h) => new Uint8Array(h.match(/../g).map((b) => parseInt(b, 16)));
+
+// ---- the transaction module -------------------------------------------------
+let wasm;
+async function loadWasm() {
+  const { instance } = await WebAssembly.instantiateStreaming(fetch("tx.wasm"), {});
+  wasm = instance.exports;
+}
+function txCall(request) {
+  const input = new TextEncoder().encode(JSON.stringify(request));
+  const ptr = wasm.filiera_alloc(input.length);
+  new Uint8Array(wasm.memory.buffer, ptr, input.length).set(input);
+  const packed = wasm.filiera_tx(ptr, input.length);
+  const outPtr = Number(packed >> 32n), outLen = Number(packed & 0xffffffffn);
+  const text = new TextDecoder().decode(new Uint8Array(wasm.memory.buffer, outPtr, outLen).slice());
+  wasm.filiera_free(outPtr, outLen);
+  const answer = JSON.parse(text);
+  if (!answer.ok) throw new Error(answer.error);
+  return answer;
+}
+
+// ---- storage on the device --------------------------------------------------
+let db;
+function openDb() {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open("filiera-app", 1);
+    req.onupgradeneeded = () => {
+      req.result.createObjectStore("device");
+      req.result.createObjectStore("queue", { keyPath: "tx_id" });
+    };
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+function store(name, mode, fn) {
+  return new Promise((resolve, reject) => {
+    const tr = db.transaction(name, mode);
+    const req = fn(tr.objectStore(name));
+    tr.oncomplete = () => resolve(req?.result);
+    tr.onerror = () => reject(tr.error);
+  });
+}
+const getDevice = () => store("device", "readonly", (s) => s.get("self"));
+const putDevice = (d) => store("device", "readwrite", (s) => s.put(d, "self"));
+const queueAll = () => store("queue", "readonly", (s) => s.getAll());
+const queuePut = (item) => store("queue", "readwrite", (s) => s.put(item));
+
+// ---- the node ----------------------------------------------------------------
+async function api(path, options) {
+  const response = await fetch(path, options);
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error(body.message || body.error || `HTTP ${response.status}`);
+    error.code = body.code || body.error;
+    error.status = response.status;
+    throw error;
+  }
+  return body;
+}
+
+// ---- keys ---------------------------------------------------------------------
+async function newDevice() {
+  const keys = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
+  const pub = hex(await crypto.subtle.exportKey("raw", keys.publicKey));
+  const device = { keys, pub, org: null, label: null };
+  await putDevice(device);
+  return device;
+}
+
+// ---- submissions ----------------------------------------------------------------
+function notice(kind, text) {
+  const n = $("#notice");
+  n.className = `notice ${kind}`;
+  n.textContent = text;
+  n.hidden = !text;
+}
+
+async function nextNonce(device) {
+  const { next_nonce } = await api(`/v1/accounts/${device.pub}/nonce`);
+  const open = (await queueAll()).filter((i) => i.sender === device.pub && (i.status === "waiting" || i.status === "sent"));
+  return Math.max(next_nonce, ...open.map((i) => i.nonce + 1));
+}
+
+/// Signs `action` with this device's key, queues it, sends it, and waits for
+/// the chain's answer. Resolves to the queue item.
+async function submit(action, what) {
+  const device = await getDevice();
+  const status = await api("/v1/status");
+  const nonce = await nextNonce(device);
+  const prepared = txCall({ op: "prepare", chain_id: status.chain_id, sender: device.pub, nonce, expiry_height: status.height + EXPIRY_BLOCKS, action });
+  const signature = hex(await crypto.subtle.sign({ name: "Ed25519" }, device.keys.privateKey, unhex(prepared.message)));
+  const signed = txCall({ op: "assemble", body: prepared.body, signature });
+  const item = { tx_id: signed.tx_id, tx: signed.tx, sender: device.pub, nonce, what, kind: action.kind, status: "waiting", reason: null, recorded_ms: Date.now() };
+  await queuePut(item);
+  await pump();
+  return waitFor(item.tx_id);
+}
+
+async function finish(item, status, reason) {
+  item.status = status;
+  item.reason = reason;
+  await queuePut(item);
+}
+
+/// Sends what waits, in nonce order; stops at the first that cannot be sent
+/// for want of a connection (the rest would leave a gap).
+async function pump() {
+  const waiting = (await queueAll()).filter((i) => i.status === "waiting").sort((a, b) => a.nonce - b.nonce);
+  for (const item of waiting) {
+    try {
+      txCall({ op: "inspect", tx: item.tx }); // altered while stored? refuse here
+    } catch (e) {
+      await finish(item, "failed", String(e.message));
+      continue;
+    }
+    let response;
+    try {
+      response = await fetch("/v1/txs", { method: "POST", headers: { "content-type": "application/octet-stream" }, body: unhex(item.tx) });
+    } catch {
+      notice("wait", t("offline"));
+      return;
+    }
+    if (response.status === 202 || response.status === 409) {
+      await finish(item, "sent", null);
+    } else if (response.status === 429 || response.status === 503) {
+      return; // later
+    } else {
+      const body = await response.json().catch(() => ({}));
+      await finish(item, "failed", body.code || body.error || `HTTP ${response.status}`);
+    }
+  }
+}
+
+async function waitFor(txId) {
+  const deadline = Date.now() + COMMIT_WAIT_MS;
+  for (;;) {
+    const item = (await queueAll()).find((i) => i.tx_id === txId);
+    if (item.status === "failed" || item.status === "committed" || item.status === "waiting") return item;
+    try {
+      const answer = await api(`/v1/txs/${txId}`);
+      if (answer.status === "committed") { await finish(item, "committed", null); return item; }
+      if (answer.status === "failed") { await finish(item, "failed", answer.message); return item; }
+    } catch (e) {
+      if (e.status === undefined) { notice("wait", t("offline")); return item; }
+    }
+    if (Date.now() > deadline) return item;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/// Runs a submission from a form and reports the outcome in words.
+async function run(form, action, what, then) {
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  notice("wait", t("signing"));
+  try {
+    const item = await submit(action, what);
+    if (item.status === "committed") {
+      notice("ok", t("committed", { what }));
+      if (then) await then();
+    } else if (item.status === "failed") {
+      notice("bad", t("failed", { why: refusal(lang, item.reason) }));
+    } else {
+      notice("wait", t("offline"));
+    }
+  } catch (e) {
+    notice("bad", t("failed", { why: e.status === undefined && !e.code ? `${t("r_network")} ${e.message}` : refusal(lang, e.code || e.message) }));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---- screens ------------------------------------------------------------------
+const main = () => $("#main");
+function screen(html) {
+  main().innerHTML = html;
+  main().focus();
+}
+const field = (id, label, attrs = "", hint = "") =>
+  `<label for="${id}">${esc(label)}${hint ? `<span class="hint" id="${id}-hint">${esc(hint)}</span>` : ""}</label><input id="${id}" name="${id}" ${hint ? `aria-describedby="${id}-hint"` : ""} ${attrs}>`;
+const backLink = () => `<p><a href="#/">${esc(t("back"))}</a></p>`;
+
+function gtinValid(g) {
+  if (!/^\d{14}$/.test(g)) return false;
+  const sum = [...g.slice(0, 13)].reduce((s, d, i) => s + Number(d) * (i % 2 === 0 ? 3 : 1), 0);
+  return (10 - (sum % 10)) % 10 === Number(g[13]);
+}
+
+async function showEnrol(params) {
+  screen(`<h1>${esc(t("welcome_title"))}</h1><p>${esc(t("welcome_text", { org: params.get("org") }))}</p>
+    <form id="f">${field("label", t("device_label"), 'required maxlength="64" autocomplete="off"', t("device_label_hint"))}
+    <div class="actions"><button type="submit">${esc(t("enrol_button"))}</button></div></form>`);
+  $("#label").value = lang === "it" ? "telefono 1, amministrazione" : "phone 1, admin";
+  $("#f").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const device = (await getDevice()) || (await newDevice());
+    const status = await api("/v1/status");
+    const proof = txCall({ op: "enrol_proof", chain_id: status.chain_id, ticket_seed: params.get("enrol"), device: device.pub });
+    const label = $("#label").value.trim();
+    await run(ev.target, { kind: "enrol", ticket_key: proof.ticket_key, proof: proof.proof, label }, label, async () => {
+      const answer = await api(`/v1/keys/${device.pub}`);
+      device.org = answer.org;
+      device.label = label;
+      await putDevice(device);
+      notice("ok", t("enrolled", { org: answer.org }));
+      location.hash = "#/";
+    });
+  });
+}
+
+async function showUnpaired() {
+  screen(`<h1>${esc(t("unpaired_title"))}</h1><p>${esc(t("unpaired_text"))}</p>
+    <div class="actions"><a class="button" href="#/pair">${esc(t("pair_button"))}</a></div>`);
+}
+
+async function showPair() {
+  const device = (await getDevice()) || (await newDevice());
+  screen(`<h1>${esc(t("pair_title"))}</h1><p>${esc(t("pair_text"))}</p>
+    <p class="code" id="pairing-code">${esc(device.pub)}</p><p role="status" id="pair-status">${esc(t("pair_waiting"))}</p>`);
+  const poll = async () => {
+    if (location.hash !== "#/pair") return;
+    try {
+      const answer = await api(`/v1/keys/${device.pub}`);
+      if (answer.org) {
+        device.org = answer.org;
+        device.label = answer.device?.label ?? null;
+        await putDevice(device);
+        notice("ok", t("paired", { org: answer.org }));
+        location.hash = "#/";
+        return;
+      }
+    } catch { /* offline: keep trying */ }
+    setTimeout(poll, PAIR_POLL_MS);
+  };
+  poll();
+}
+
+async function showHome(device) {
+  const { lots } = await api(`/v1/orgs/${encodeURIComponent(device.org)}/lots`);
+  const items = lots.map((l) => `<li><strong>${esc(l.lot)}</strong> · ${esc(l.gtin)}<br>
+    <span class="meta">${esc(t("lot_status"))}: ${esc(l.status)} · ${esc(t("quantity"))}: ${esc(l.quantity)} · ${esc(t("holder"))}: ${esc(l.holder)}</span><br>
+    <a href="/01/${esc(l.gtin)}/10/${encodeURIComponent(l.lot)}">${esc(t("consumer_page"))}</a></li>`).join("");
+  screen(`<h1>${esc(t("home_title"))}</h1>
+    <nav class="menu" aria-label="${esc(t("home_title"))}">
+      <a class="button" href="#/lot">${esc(t("menu_new_lot"))}</a><a class="button" href="#/record">${esc(t("menu_record"))}</a>
+      <a class="button secondary" href="#/split">${esc(t("menu_split"))}</a><a class="button secondary" href="#/product">${esc(t("menu_product"))}</a>
+      <a class="button secondary" href="#/devices">${esc(t("menu_devices"))}</a><a class="button secondary" href="#/queue">${esc(t("menu_queue"))}</a>
+    </nav>
+    ${items ? `<ul class="list" id="lots">${items}</ul>` : `<p>${esc(t("no_lots"))}</p>`}`);
+}
+
+async function lotOptions(device) {
+  const { lots } = await api(`/v1/orgs/${encodeURIComponent(device.org)}/lots`);
+  return lots.filter((l) => l.holder === device.org)
+    .map((l) => `<option value="${esc(l.gtin)}/${esc(l.lot)}" data-quantity="${esc(l.quantity)}">${esc(l.lot)} · ${esc(l.gtin)} (${esc(l.quantity)})</option>`).join("");
+}
+
+function showProduct() {
+  screen(`<h1>${esc(t("product_title"))}</h1><form id="f" novalidate>
+    ${field("gtin", t("gtin"), 'required inputmode="numeric" autocomplete="off"', t("gtin_hint"))}
+    ${field("name", t("product_name"), 'required maxlength="200"')}
+    <label for="scheme">${esc(t("scheme"))}</label><select id="scheme"><option>DOP</option><option>IGP</option><option>DOC</option><option>DOCG</option><option>none</option></select>
+    <label for="uom">${esc(t("uom"))}</label><select id="uom"><option>kg</option><option>l</option><option>pcs</option></select>
+    ${field("yield", t("max_yield"), 'required inputmode="numeric" value="1000"')}
+    <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit">${esc(t("submit"))}</button></div></form>${backLink()}`);
+  $("#f").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const gtin = $("#gtin").value.trim();
+    if (!gtinValid(gtin)) { $("#err").textContent = t("bad_gtin"); $("#gtin").focus(); return; }
+    const name = $("#name").value.trim();
+    if (!name) { $("#err").textContent = t("required"); $("#name").focus(); return; }
+    $("#err").textContent = "";
+    run(ev.target, { kind: "register_product", gtin, name, scheme: $("#scheme").value, uom: $("#uom").value, max_yield_permille: Number($("#yield").value) }, name);
+  });
+}
+
+function positive(text) {
+  return /^\d+$/.test(text) && Number(text) > 0 ? Number(text) : null;
+}
+
+function showLot() {
+  screen(`<h1>${esc(t("lot_title"))}</h1><form id="f" novalidate>
+    ${field("gtin", t("product"), 'required inputmode="numeric" autocomplete="off"', t("gtin_hint"))}
+    ${field("lot", t("lot_number"), 'required maxlength="20" autocomplete="off"')}
+    ${field("quantity", t("quantity"), 'required inputmode="numeric"')}
+    ${field("site", t("site"), 'inputmode="numeric" autocomplete="off"')}
+    <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit">${esc(t("submit"))}</button></div></form>${backLink()}`);
+  $("#f").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const gtin = $("#gtin").value.trim(), lot = $("#lot").value.trim(), quantity = positive($("#quantity").value.trim());
+    if (!gtinValid(gtin)) { $("#err").textContent = t("bad_gtin"); $("#gtin").focus(); return; }
+    if (!lot) { $("#err").textContent = t("required"); $("#lot").focus(); return; }
+    if (!quantity) { $("#err").textContent = t("bad_quantity"); $("#quantity").focus(); return; }
+    $("#err").textContent = "";
+    const site = $("#site").value.trim() || null;
+    run(ev.target, { kind: "commission", gtin, lot, quantity, site }, `${lot} (${gtin})`);
+  });
+}
+
+async function showRecord(device) {
+  const events = ["store", "inspect", "ship", "receive", "hold", "release", "sell", "destroy"];
+  screen(`<h1>${esc(t("record_title"))}</h1><form id="f" novalidate>
+    <label for="lot">${esc(t("lot"))}</label><select id="lot" required>${await lotOptions(device)}</select>
+    <label for="event">${esc(t("event"))}</label><select id="event">${events.map((e) => `<option value="${e}">${esc(t(`ev_${e}`))}</option>`).join("")}</select>
+    <div id="to-box" hidden>${field("to", t("to_org"), 'autocomplete="off"')}</div>
+    ${field("note", t("note"), 'maxlength="200"')}
+    <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit">${esc(t("submit"))}</button></div></form>${backLink()}`);
+  $("#event").addEventListener("change", () => { $("#to-box").hidden = $("#event").value !== "ship"; });
+  $("#f").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const [gtin, lot] = ($("#lot").value || "/").split("/");
+    if (!lot) { $("#err").textContent = t("required"); return; }
+    const event = $("#event").value;
+    const to = event === "ship" ? $("#to").value.trim() : null;
+    if (event === "ship" && !to) { $("#err").textContent = t("required"); $("#to").focus(); return; }
+    $("#err").textContent = "";
+    run(ev.target, { kind: "record", gtin, lot, event, to, note: $("#note").value.trim() }, `${t(`ev_${event}`)}: ${lot}`);
+  });
+}
+
+async function showSplit(device) {
+  screen(`<h1>${esc(t("split_title"))}</h1><form id="f" novalidate>
+    <label for="lot">${esc(t("lot"))}</label><select id="lot" required>${await lotOptions(device)}</select>
+    <label for="parts">${esc(t("parts"))}<span class="hint" id="parts-hint">${esc(t("parts_hint"))}</span></label>
+    <textarea id="parts" rows="4" aria-describedby="parts-hint" required></textarea>
+    <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit">${esc(t("submit"))}</button></div></form>${backLink()}`);
+  $("#f").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const [gtin, lot] = ($("#lot").value || "/").split("/");
+    const parts = $("#parts").value.split("\n").map((l) => l.trim()).filter(Boolean).map((l) => {
+      const at = l.lastIndexOf("=");
+      return at > 0 ? [l.slice(0, at).trim(), positive(l.slice(at + 1).trim())] : [l, null];
+    });
+    if (!lot || parts.length === 0 || parts.some(([n, q]) => !n || !q)) { $("#err").textContent = t("bad_quantity"); return; }
+    // The contract's rule, checked before anything is signed.
+    const quantity = Number($("#lot").selectedOptions[0].dataset.quantity);
+    const sum = parts.reduce((s, [, q]) => s + q, 0);
+    if (sum !== quantity) { $("#err").textContent = t("split_sum", { sum, quantity }); $("#parts").focus(); return; }
+    $("#err").textContent = "";
+    run(ev.target, { kind: "split", gtin, lot, parts }, `${t("menu_split")}: ${lot}`);
+  });
+}
+
+async function showDevices(device) {
+  const org = await api(`/v1/orgs/${encodeURIComponent(device.org)}`);
+  const rightsText = (r) => [["right_admin", 1], ["right_record", 2], ["right_recall", 4]].filter(([, b]) => r & b).map(([k]) => t(k)).join(", ");
+  const rows = org.devices.map((d) => `<li><strong>${esc(d.label ?? t("key_from_authority"))}</strong>${d.key === device.pub ? ` (${esc(t("this_device"))})` : ""}<br>
+    <span class="meta">${esc(rightsText(d.rights))}${d.expires_ms ? ` · ${esc(t("expires"))}: ${esc(new Date(d.expires_ms).toLocaleDateString(lang))}` : ""}</span><br>
+    <span class="meta">${esc(d.key.slice(0, 16))}…</span>
+    ${d.key !== device.pub ? `<br><button type="button" class="danger" data-revoke="${esc(d.key)}" data-label="${esc(d.label ?? d.key.slice(0, 8))}">${esc(t("revoke"))}</button>` : ""}</li>`).join("");
+  screen(`<h1>${esc(t("devices_title"))}</h1><ul class="list" id="devices">${rows}</ul>
+    <h2>${esc(t("add_device"))}</h2><form id="f" novalidate>
+    ${field("code", t("pairing_code"), 'required autocomplete="off" spellcheck="false"')}
+    ${field("label", t("device_label"), 'required maxlength="64" autocomplete="off"', t("device_label_hint"))}
+    <fieldset><legend>${esc(t("rights"))}</legend>
+      <label class="check"><input type="checkbox" id="r-admin"> ${esc(t("right_admin"))}</label>
+      <label class="check"><input type="checkbox" id="r-record" checked> ${esc(t("right_record"))}</label>
+      <label class="check"><input type="checkbox" id="r-recall"> ${esc(t("right_recall"))}</label>
+    </fieldset>
+    <label for="expires">${esc(t("expires"))}</label><input type="date" id="expires">
+    <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit">${esc(t("submit"))}</button></div></form>
+    <form id="revoke-form" hidden><button type="submit"></button></form>${backLink()}`);
+  main().querySelectorAll("[data-revoke]").forEach((b) => b.addEventListener("click", () => {
+    // Two steps instead of a dialog: the second press confirms.
+    if (b.dataset.armed !== "1") {
+      b.dataset.armed = "1";
+      b.textContent = t("revoke_confirm", { label: b.dataset.label });
+      return;
+    }
+    const f = $("#revoke-form");
+    run(f, { kind: "revoke_device", key: b.dataset.revoke }, `${t("revoke")}: ${b.dataset.label}`, () => showDevices(device));
+  }));
+  $("#f").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const key = $("#code").value.replace(/\s+/g, "").toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(key)) { $("#err").textContent = t("required"); $("#code").focus(); return; }
+    const label = $("#label").value.trim();
+    if (!label) { $("#err").textContent = t("required"); $("#label").focus(); return; }
+    const rights = ($("#r-admin").checked ? 1 : 0) | ($("#r-record").checked ? 2 : 0) | ($("#r-recall").checked ? 4 : 0);
+    const expires = $("#expires").value ? Date.parse(`${$("#expires").value}T23:59:59Z`) : 0;
+    $("#err").textContent = "";
+    run(ev.target, { kind: "add_device", key, label, rights, expires_ms: expires }, label, () => showDevices(device));
+  });
+}
+
+async function showQueue() {
+  const items = (await queueAll()).sort((a, b) => b.recorded_ms - a.recorded_ms);
+  const tag = { waiting: "wait", sent: "wait", committed: "ok", failed: "bad" };
+  const rows = items.map((i) => `<li><strong>${esc(i.what)}</strong> <span class="tag ${tag[i.status]}">${esc(t(`st_${i.status}`))}</span><br>
+    <span class="meta">${esc(new Date(i.recorded_ms).toLocaleString(lang))}${i.reason ? ` · ${esc(refusal(lang, i.reason))}` : ""}</span></li>`).join("");
+  screen(`<h1>${esc(t("queue_title"))}</h1>${rows ? `<ul class="list" id="queue">${rows}</ul>` : `<p>${esc(t("queue_empty"))}</p>`}${backLink()}`);
+}
+
+// ---- routing --------------------------------------------------------------------
+let enrolParams = null;
+
+async function route() {
+  const device = await getDevice();
+  const hash = location.hash || "#/";
+  if (enrolParams && !(device && device.org)) return showEnrol(enrolParams);
+  if (hash === "#/pair") return showPair();
+  if (!device || !device.org) return showUnpaired();
+  $("#org-name").textContent = device.org;
+  const screens = { "#/lot": showLot, "#/record": showRecord, "#/split": showSplit, "#/product": showProduct, "#/devices": showDevices, "#/queue": showQueue };
+  return (screens[hash] || showHome)(device);
+}
+
+function applyLanguage() {
+  document.documentElement.lang = lang;
+  $("#skip-link").textContent = t("skip");
+  $("#lang").textContent = t("switch_to");
+  $("#lang").setAttribute("aria-label", t("switch_label"));
+}
+
+async function start() {
+  applyLanguage();
+  $("#lang").addEventListener("click", () => {
+    lang = lang === "it" ? "en" : "it";
+    localStorage.setItem("filiera-lang", lang);
+    applyLanguage();
+    route();
+  });
+  if (!window.isSecureContext || !crypto.subtle) {
+    screen(`<h1>${esc(t("insecure_title"))}</h1><p>${esc(t("insecure_text"))}</p>`);
+    return;
+  }
+  // The enrolment link's secret leaves the address bar and the history at once.
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get("enrol")) {
+    enrolParams = fragment;
+    history.replaceState(null, "", `${location.pathname}#/enrol`);
+  }
+  db = await openDb();
+  await loadWasm();
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catch(() => {});
+  window.addEventListener("hashchange", () => route().catch(fail));
+  window.addEventListener("online", () => pump().catch(() => {}));
+  await route();
+}
+
+function fail(e) {
+  notice("bad", t("failed", { why: refusal(lang, e.code || e.message) }));
+}
+
+start().catch(fail);

@@ -1,0 +1,91 @@
+//! The producers' app, served under `/app/`: static files compiled into the
+//! node (`node/api/app/`, also usable as they are from any web server that
+//! proxies `/v1/` to a node) and the transaction module built from
+//! `sdk/tx` (`assets/tx.wasm`, checked byte for byte by the test command).
+//!
+//! The app keeps its key in the browser (WebCrypto, non-extractable) and
+//! posts signed transactions to `/v1/txs` like any other client: the node
+//! holds nothing of it. Served with a policy that lets the page run only its
+//! own script and WebAssembly and talk only to this origin, so a stored
+//! string shown by the app cannot become script.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+/// The transaction module (`scripts/build-verifier.sh` writes it).
+pub const TX_WASM: &[u8] = include_bytes!("../assets/tx.wasm");
+
+/// The app's files: path under `/app/`, content type, bytes.
+const FILES: &[(&str, &str, &[u8])] = &[
+    (
+        "",
+        "text/html; charset=utf-8",
+        include_bytes!("../app/index.html"),
+    ),
+    (
+        "index.html",
+        "text/html; charset=utf-8",
+        include_bytes!("../app/index.html"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../app/app.js"),
+    ),
+    (
+        "i18n.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../app/i18n.js"),
+    ),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../app/app.css"),
+    ),
+    (
+        "sw.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../app/sw.js"),
+    ),
+    (
+        "manifest.webmanifest",
+        "application/manifest+json",
+        include_bytes!("../app/manifest.webmanifest"),
+    ),
+    (
+        "icon.svg",
+        "image/svg+xml",
+        include_bytes!("../app/icon.svg"),
+    ),
+    ("tx.wasm", "application/wasm", TX_WASM),
+];
+
+/// What the app's pages may do: their own script and WebAssembly, this
+/// origin's API, no frames, no plugins.
+const POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'";
+
+/// `GET /app`: to `/app/`, so relative paths resolve.
+pub async fn root() -> Redirect {
+    Redirect::permanent("/app/")
+}
+
+/// `GET /app/` and `GET /app/{file}`.
+pub async fn file(path: Option<axum::extract::Path<String>>) -> Response {
+    let name = path.map(|p| p.0).unwrap_or_default();
+    let Some((_, content_type, bytes)) = FILES.iter().find(|(n, _, _)| *n == name) else {
+        return (StatusCode::NOT_FOUND, "no such file of the app").into_response();
+    };
+    // The shell is revalidated on every load (the service worker keeps the
+    // offline copy); a new node version serves a new app at once.
+    (
+        [
+            (header::CONTENT_TYPE, *content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::CONTENT_SECURITY_POLICY, POLICY),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        *bytes,
+    )
+        .into_response()
+}

@@ -1,0 +1,136 @@
+//! The producers' app on a real localnet, in a real browser
+//! (scripts/app-journey.py: Playwright driving Debian's Chromium): the
+//! authority onboards an organisation with no key and opens an enrolment
+//! with the CLI (2 of 3 approvals); the journey enrols a phone from the
+//! link, pairs a second, records, splits, revokes. Then the chain is read
+//! back: what the browser did is on chain, signed by the keys it made.
+
+use crate::network::{Net, filiera, height_at, one_network_at_a_time, run_ok};
+use serde_json::Value;
+use std::process::Command;
+
+const ORG: &str = "caseificio-app-demo";
+
+fn tools_present() -> bool {
+    let chromium = ["chromium", "chromium-browser"]
+        .iter()
+        .any(|b| Command::new(b).arg("--version").output().is_ok());
+    let playwright = Command::new("python3")
+        .args(["-c", "import playwright"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if chromium && playwright {
+        return true;
+    }
+    assert!(
+        std::env::var_os("FILIERA_REQUIRE_TOOLS").is_none(),
+        "chromium and Python's playwright are required (FILIERA_REQUIRE_TOOLS is set; scripts/setup.sh installs them)"
+    );
+    eprintln!(
+        "chromium or playwright missing: the app journey is skipped (scripts/setup.sh installs them)"
+    );
+    false
+}
+
+/// Proposes with authority key 0 and approves with key 1; the CLI's JSON.
+fn authority(net: &Net, args: &[&str]) -> Vec<Value> {
+    let out = run_ok(
+        filiera()
+            .args(["--json", "authority"])
+            .args(args)
+            .arg("--key")
+            .arg(net.dir.join("authority/key-0.json"))
+            .args(["--api", &net.url(0, "")]),
+    );
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let proposal = lines
+        .iter()
+        .find_map(|l| l["returned"].as_u64())
+        .expect("a proposal number");
+    run_ok(
+        filiera()
+            .args(["--json", "authority", "approve", &proposal.to_string()])
+            .arg("--key")
+            .arg(net.dir.join("authority/key-1.json"))
+            .args(["--api", &net.url(1, "")]),
+    );
+    lines
+}
+
+#[test]
+fn a_dairy_enrols_pairs_records_splits_and_revokes_from_the_app_in_a_browser() {
+    if !tools_present() {
+        return;
+    }
+    let _one = one_network_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let net = Net::new(dir.path());
+    net.wait_height(&[0, 1, 2, 3], 2);
+    authority(
+        &net,
+        &[
+            "onboard",
+            "--id",
+            ORG,
+            "--name",
+            "Caseificio App Demo",
+            "--kind",
+            "producer",
+            "--role",
+            "producer",
+        ],
+    );
+    let app_url = net.url(0, "/app/");
+    let lines = authority(&net, &["enrolment", "--org", ORG, "--app-url", &app_url]);
+    let link = lines
+        .iter()
+        .find_map(|l| l["enrolment_link"].as_str())
+        .expect("an enrolment link")
+        .to_owned();
+    assert!(link.starts_with(&format!("{app_url}#enrol=")), "{link}");
+    net.wait_height(&[0], height_at(&net.url(0, "/v1/status")) + 1);
+
+    let shots = std::env::temp_dir().join("filiera-app-journey");
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/app-journey.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(net.url(0, ""))
+        .arg(&link)
+        .arg(&shots)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}screenshots in {}", shots.display());
+    assert!(
+        out.status.success(),
+        "app journey failed:\n{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // What the browser did is on chain.
+    let org: Value = crate::network::get(&net.url(2, &format!("/v1/orgs/{ORG}"))).unwrap();
+    let devices = org["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 1, "the second phone was revoked: {org}");
+    assert_eq!(devices[0]["label"], "telefono 1, amministrazione");
+    assert_eq!(devices[0]["rights"], 7);
+    let admin = devices[0]["key"].as_str().unwrap();
+    let lots: Value = crate::network::get(&net.url(3, &format!("/v1/orgs/{ORG}/lots"))).unwrap();
+    let names: Vec<&str> = lots["lots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["lot"].as_str().unwrap())
+        .collect();
+    for lot in ["CU-APP-0001", "CU-APP-0001-A", "CU-APP-0001-B"] {
+        assert!(names.contains(&lot), "{lot} in {names:?}");
+    }
+    // The admin phone signed: its nonce counts its transactions (enrol,
+    // product, lot, 2 events, pairing, split, revocation, one in English).
+    let nonce = crate::network::get(&net.url(0, &format!("/v1/accounts/{admin}/nonce"))).unwrap();
+    assert_eq!(nonce["next_nonce"], 9, "{nonce}");
+}

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""The producers' app in a real browser (Playwright from PyPI driving
+Debian's Chromium), on a running network, in a phone-sized viewport:
+
+    scripts/app-journey.py API_URL ENROLMENT_LINK OUT_DIR
+
+enrolment link -> first device (admin) -> a Casciotta product and lot ->
+events -> a second device paired and approved (record right only) -> it
+records -> split -> the consumer page shows the events
+-> the second device revoked -> its next submission refused -> the same
+screens in English. A screenshot of each step goes to OUT_DIR. Prints one
+JSON line: the steps passed and the time from tapping "sign and send" to the
+answer of each submission (ms). Exits non-zero at the first failed check.
+"""
+import json
+import shutil
+import sys
+import time
+
+from playwright.sync_api import expect, sync_playwright
+
+API, LINK, OUT = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3]
+BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
+PHONE = {"viewport": {"width": 412, "height": 915}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+GTIN = "09521234100980"  # a Casciotta pack of this test's dairy (check digit computed below)
+LOT = "CU-APP-0001"
+TIMEOUT_MS = 60_000
+steps, timings = [], []
+
+
+def gtin(body13):
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(body13))
+    return body13 + str((10 - total % 10) % 10)
+
+
+GTIN = gtin(GTIN[:13])
+
+
+def shot(page, name):
+    page.screenshot(path=f"{OUT}/{len(steps):02d}-{name}.png", full_page=True)
+    steps.append(name)
+
+
+def send(page, expect_text):
+    """Taps the form's button and waits for the notice; returns its text."""
+    started = time.monotonic()
+    page.locator("main button[type=submit]").first.click()
+    notice = page.locator("#notice")
+    expect(notice).to_contain_text(expect_text, timeout=TIMEOUT_MS)
+    timings.append(round((time.monotonic() - started) * 1000))
+    return notice.inner_text()
+
+
+def main():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=BROWSER, args=["--no-sandbox"])
+        first = browser.new_context(locale="it-IT", **PHONE)
+        first.set_default_timeout(TIMEOUT_MS)
+        a = first.new_page()
+        errors = []
+        a.on("pageerror", lambda e: errors.append(str(e)))
+
+        # 1. The enrolment link: the first device makes its key and enrols.
+        a.goto(LINK)
+        expect(a.locator("h1")).to_have_text("Attiva questo dispositivo")
+        assert "enrol=" not in a.url, "the ticket's secret left the address bar"
+        shot(a, "enrol")
+        a.fill("#label", "telefono 1, amministrazione")
+        send(a, "Dispositivo attivato per")
+        expect(a.locator("h1")).to_have_text("I miei lotti")
+        shot(a, "home-empty")
+
+        # 2. A product and a lot of Casciotta d'Urbino.
+        a.goto(f"{API}/app/#/product")
+        a.fill("#gtin", "09521234100981" if GTIN != "09521234100981" else "09521234100982")
+        a.fill("#name", "Casciotta d'Urbino DOP")
+        a.locator("main button[type=submit]").click()
+        expect(a.locator("#err")).to_have_text("Il GTIN deve avere 14 cifre con la cifra di controllo giusta.")
+        shot(a, "product-bad-gtin")
+        a.fill("#gtin", GTIN)
+        send(a, "Registrato in rete")
+        shot(a, "product")
+        a.goto(f"{API}/app/#/lot")
+        a.fill("#gtin", GTIN)
+        a.fill("#lot", LOT)
+        a.fill("#quantity", "120")
+        send(a, "Registrato in rete")
+        shot(a, "lot")
+
+        # 3. Its events.
+        for event in ["store", "inspect"]:
+            a.goto(f"{API}/app/#/record")
+            a.select_option("#lot", f"{GTIN}/{LOT}")
+            a.select_option("#event", event)
+            send(a, "Registrato in rete")
+            shot(a, f"event-{event}")
+
+        # 4. A second phone shows its pairing code; the admin approves it
+        #    with the record right only.
+        second = browser.new_context(locale="it-IT", **PHONE)
+        second.set_default_timeout(TIMEOUT_MS)
+        b = second.new_page()
+        b.goto(f"{API}/app/")
+        expect(b.locator("h1")).to_have_text("Questo dispositivo non è ancora attivo")
+        b.click("text=Mostra il codice di abbinamento")
+        code = b.locator("#pairing-code").inner_text().strip()
+        assert len(code) == 64, code
+        shot(b, "pair-code")
+        a.goto(f"{API}/app/#/devices")
+        a.fill("#code", code)
+        a.fill("#label", "telefono 2, cantina")
+        send(a, "Registrato in rete")
+        expect(a.locator("#devices")).to_contain_text("telefono 2, cantina")
+        shot(a, "devices-paired")
+        expect(b.locator("h1")).to_have_text("I miei lotti", timeout=TIMEOUT_MS)
+        shot(b, "second-home")
+
+        # 5. The second phone records with its own key.
+        b.goto(f"{API}/app/#/record")
+        b.select_option("#lot", f"{GTIN}/{LOT}")
+        b.select_option("#event", "store")
+        send(b, "Registrato in rete")
+        shot(b, "second-records")
+
+        # 6. Split the lot.
+        a.goto(f"{API}/app/#/split")
+        a.select_option("#lot", f"{GTIN}/{LOT}")
+        a.fill("#parts", f"{LOT}-A=40\n{LOT}-B=30")
+        a.locator("main button[type=submit]").click()
+        expect(a.locator("#err")).to_have_text("Le parti sommano 70, il lotto ne ha 120.")
+        shot(a, "split-checked-on-device")
+        a.fill("#parts", f"{LOT}-A=70\n{LOT}-B=50")
+        send(a, "Registrato in rete")
+        shot(a, "split")
+        a.goto(f"{API}/app/")
+        expect(a.locator("#lots")).to_contain_text(f"{LOT}-A")
+        expect(a.locator("#lots")).to_contain_text(f"{LOT}-B")
+        shot(a, "home-lots")
+
+        # 7. The consumer page of the lot shows what was recorded.
+        a.goto(f"{API}/01/{GTIN}/10/{LOT}")
+        expect(a.locator("body")).to_contain_text("Casciotta d'Urbino DOP")
+        shot(a, "consumer-page")
+
+        # 8. The admin revokes the second phone (two taps); its next
+        #    submission is refused, said in words.
+        a.goto(f"{API}/app/#/devices")
+        revoke = a.locator("[data-revoke]")
+        expect(revoke).to_have_count(1)
+        revoke.click()
+        expect(revoke).to_contain_text("Revocare il dispositivo")
+        revoke.click()
+        expect(a.locator("#notice")).to_contain_text("Registrato in rete", timeout=TIMEOUT_MS)
+        expect(a.locator("[data-revoke]")).to_have_count(0, timeout=TIMEOUT_MS)
+        shot(a, "revoked")
+        b.goto(f"{API}/app/#/record")
+        b.select_option("#lot", f"{GTIN}/{LOT}")
+        b.select_option("#event", "store")
+        send(b, "non è (più) autorizzato")
+        shot(b, "revoked-refused")
+
+        # 9. The same app in English: the language switch, a recorded event,
+        #    the submissions list.
+        a.goto(f"{API}/app/")
+        a.click("#lang")
+        expect(a.locator("h1")).to_have_text("My lots")
+        expect(a.locator("html")).to_have_attribute("lang", "en")
+        a.goto(f"{API}/app/#/record")
+        a.select_option("#lot", f"{GTIN}/{LOT}-A")
+        a.select_option("#event", "sell")
+        send(a, "Recorded on the network")
+        shot(a, "english-record")
+        a.goto(f"{API}/app/#/queue")
+        expect(a.locator("#queue")).to_contain_text("recorded")
+        shot(a, "english-queue")
+
+        assert not errors, f"script errors in the page: {errors}"
+        browser.close()
+    print(json.dumps({"steps": steps, "submit_to_final_ms": timings}))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as e:  # noqa: BLE001 - report which step failed
+        print(f"app-journey: failed after steps {steps}: {e}", file=sys.stderr)
+        sys.exit(1)
