@@ -13,6 +13,7 @@ JSON line: the steps passed and the time from tapping "sign and send" to the
 answer of each submission (ms). Exits non-zero at the first failed check.
 """
 import json
+import re
 import shutil
 import sys
 import time
@@ -24,6 +25,7 @@ BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 PHONE = {"viewport": {"width": 412, "height": 915}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 GTIN = "09521234100980"  # a Casciotta pack of this test's dairy (check digit computed below)
 LOT = "CU-APP-0001"
+ORG = LINK.split("org=")[1].split("&")[0]
 TIMEOUT_MS = 60_000
 steps, timings = [], []
 
@@ -39,6 +41,18 @@ GTIN = gtin(GTIN[:13])
 def shot(page, name):
     page.screenshot(path=f"{OUT}/{len(steps):02d}-{name}.png", full_page=True)
     steps.append(name)
+
+
+TITLES = {"#/record": ["Registra un evento", "Record an event"], "#/split": ["Dividi un lotto"],
+          "#/devices": ["Dispositivi"], "#/queue": ["Invii", "Submissions"], "#/lot": ["Nuovo lotto"],
+          "#/product": ["Nuovo prodotto"], "#/": ["I miei lotti", "My lots"]}
+
+
+def go(page, route):
+    """Opens a screen of the app and waits until it is drawn (the old
+    screen's fields stay until then)."""
+    page.goto(f"{API}/app/{route}")
+    expect(page.locator("h1")).to_have_text(re.compile("|".join(map(re.escape, TITLES[route]))))
 
 
 def send(page, expect_text):
@@ -71,7 +85,7 @@ def main():
         shot(a, "home-empty")
 
         # 2. A product and a lot of Casciotta d'Urbino.
-        a.goto(f"{API}/app/#/product")
+        go(a, "#/product")
         a.fill("#gtin", "09521234100981" if GTIN != "09521234100981" else "09521234100982")
         a.fill("#name", "Casciotta d'Urbino DOP")
         a.locator("main button[type=submit]").click()
@@ -80,7 +94,7 @@ def main():
         a.fill("#gtin", GTIN)
         send(a, "Registrato in rete")
         shot(a, "product")
-        a.goto(f"{API}/app/#/lot")
+        go(a, "#/lot")
         a.fill("#gtin", GTIN)
         a.fill("#lot", LOT)
         a.fill("#quantity", "120")
@@ -89,11 +103,45 @@ def main():
 
         # 3. Its events.
         for event in ["store", "inspect"]:
-            a.goto(f"{API}/app/#/record")
+            go(a, "#/record")
             a.select_option("#lot", f"{GTIN}/{LOT}")
             a.select_option("#event", event)
             send(a, "Registrato in rete")
             shot(a, f"event-{event}")
+
+        # 3b. In the cellar, without a connection (the browser's own offline
+        #     mode): the app reopens from its service worker, two events are
+        #     recorded and wait on the device; back online they are signed,
+        #     sent in order and recorded.
+        go(a, "#/queue")  # the service worker is in control from here
+        a.wait_for_function("navigator.serviceWorker.controller !== null")
+        first.set_offline(True)
+        a.reload()
+        expect(a.locator("h1")).to_have_text("Invii")
+        for event in ["store", "hold"]:
+            a.evaluate("location.hash = '#/record'")
+            expect(a.locator("h1")).to_have_text("Registra un evento")
+            a.select_option("#lot", f"{GTIN}/{LOT}")
+            a.select_option("#event", event)
+            a.locator("main button[type=submit]").click()
+            expect(a.locator("#notice")).to_contain_text("Senza connessione")
+            expect(a.locator("main button[type=submit]")).to_be_enabled()
+        a.evaluate("location.hash = '#/queue'")
+        expect(a.locator("h1")).to_have_text("Invii")
+        expect(a.locator("#queue .tag.wait")).to_have_count(2)
+        shot(a, "offline-queue")
+        started = time.monotonic()
+        first.set_offline(False)
+        expect(a.locator("#notice")).to_contain_text("2 invii ricevuti", timeout=TIMEOUT_MS)
+        timings.append(round((time.monotonic() - started) * 1000))
+        expect(a.locator("#queue .tag.wait")).to_have_count(0)
+        expect(a.locator("#queue")).not_to_contain_text("rifiutato")
+        shot(a, "back-online")
+        a.evaluate("location.hash = '#/record'")
+        expect(a.locator("h1")).to_have_text("Registra un evento")
+        a.select_option("#lot", f"{GTIN}/{LOT}")
+        a.select_option("#event", "release")
+        send(a, "Registrato in rete")
 
         # 4. A second phone shows its pairing code; the admin approves it
         #    with the record right only.
@@ -103,10 +151,12 @@ def main():
         b.goto(f"{API}/app/")
         expect(b.locator("h1")).to_have_text("Questo dispositivo non è ancora attivo")
         b.click("text=Mostra il codice di abbinamento")
+        b.fill("#org", ORG)
+        b.locator("main button[type=submit]").click()
         code = b.locator("#pairing-code").inner_text().strip()
         assert len(code) == 64, code
         shot(b, "pair-code")
-        a.goto(f"{API}/app/#/devices")
+        go(a, "#/devices")
         a.fill("#code", code)
         a.fill("#label", "telefono 2, cantina")
         send(a, "Registrato in rete")
@@ -116,14 +166,14 @@ def main():
         shot(b, "second-home")
 
         # 5. The second phone records with its own key.
-        b.goto(f"{API}/app/#/record")
+        go(b, "#/record")
         b.select_option("#lot", f"{GTIN}/{LOT}")
         b.select_option("#event", "store")
         send(b, "Registrato in rete")
         shot(b, "second-records")
 
         # 6. Split the lot.
-        a.goto(f"{API}/app/#/split")
+        go(a, "#/split")
         a.select_option("#lot", f"{GTIN}/{LOT}")
         a.fill("#parts", f"{LOT}-A=40\n{LOT}-B=30")
         a.locator("main button[type=submit]").click()
@@ -144,7 +194,7 @@ def main():
 
         # 8. The admin revokes the second phone (two taps); its next
         #    submission is refused, said in words.
-        a.goto(f"{API}/app/#/devices")
+        go(a, "#/devices")
         revoke = a.locator("[data-revoke]")
         expect(revoke).to_have_count(1)
         revoke.click()
@@ -153,7 +203,7 @@ def main():
         expect(a.locator("#notice")).to_contain_text("Registrato in rete", timeout=TIMEOUT_MS)
         expect(a.locator("[data-revoke]")).to_have_count(0, timeout=TIMEOUT_MS)
         shot(a, "revoked")
-        b.goto(f"{API}/app/#/record")
+        go(b, "#/record")
         b.select_option("#lot", f"{GTIN}/{LOT}")
         b.select_option("#event", "store")
         send(b, "non è (più) autorizzato")
@@ -165,12 +215,12 @@ def main():
         a.click("#lang")
         expect(a.locator("h1")).to_have_text("My lots")
         expect(a.locator("html")).to_have_attribute("lang", "en")
-        a.goto(f"{API}/app/#/record")
+        go(a, "#/record")
         a.select_option("#lot", f"{GTIN}/{LOT}-A")
         a.select_option("#event", "sell")
         send(a, "Recorded on the network")
         shot(a, "english-record")
-        a.goto(f"{API}/app/#/queue")
+        go(a, "#/queue")
         expect(a.locator("#queue")).to_contain_text("recorded")
         shot(a, "english-queue")
 

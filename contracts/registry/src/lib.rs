@@ -298,6 +298,11 @@ fn execute(action: &AuthorityAction) -> Result<()> {
                 record.status == OrgStatus::Active,
                 "organisation {id:?} is not active"
             );
+            // Approvals slower than the link's life would open a dead ticket.
+            ensure!(
+                *expires_ms > env::time_ms(),
+                "the enrolment would be expired already"
+            );
             ensure!(
                 !storage::has(&keys::enrolment(ticket_key)),
                 "this enrolment ticket is already open"
@@ -367,6 +372,10 @@ fn add_key(record: &mut OrgRecord, key: &KeyBytes, grant: &DeviceGrant) -> Resul
         record.id
     );
     ensure!(
+        !authority()?.keys.contains(key),
+        "the key is one of the authority's"
+    );
+    ensure!(
         !storage::has(&keys::key_owner(key)) && !storage::has(&keys::device(key)),
         "the key already belongs to an organisation"
     );
@@ -404,23 +413,30 @@ fn check_device(label: &str, granted: u8) -> Result<()> {
     Ok(())
 }
 
-/// A new device uses an open ticket. Admission already checked that the
-/// ticket is open and that its key signed the caller's key
-/// (`filiera_execution::standing`); the ticket's expiry is judged here, by
-/// block time, and an expired ticket is closed so it cannot be tried again.
+/// A new device uses an open ticket. Admission checked that the ticket is
+/// open and that its key signed the caller's key
+/// (`filiera_execution::standing`), but only for a key of no one: so the
+/// caller must be a key of no one here too (an authority key, a member at
+/// admission, would otherwise take a ticket without its secret). The
+/// ticket's expiry is judged here, by block time, first, and an expired
+/// ticket is closed so it cannot be tried again.
 fn enrol(e: Enrol) -> Result<Vec<u8>> {
     let me = env::caller();
+    ensure!(
+        !authority()?.keys.contains(&me) && env::org_of(&me)?.is_none(),
+        "only a key of no organisation enrols"
+    );
     let ticket: EnrolmentTicket =
         storage::get(&keys::enrolment(&e.ticket_key))?.ok_or_else(|| {
             fail!("no open enrolment for this ticket (used, expired or never opened)")
         })?;
-    check_device(&e.label, ticket.rights)?;
     if env::time_ms() > ticket.expires_ms {
         // Not an error: the ticket's removal must be kept.
         storage::remove(&keys::enrolment(&e.ticket_key));
         env::emit("enrolment_expired", &e.ticket_key);
         return Ok(encode(&false));
     }
+    check_device(&e.label, ticket.rights)?;
     let mut record = org(&ticket.org)?;
     ensure!(
         record.status == OrgStatus::Active,
@@ -440,6 +456,9 @@ fn enrol(e: Enrol) -> Result<Vec<u8>> {
     Ok(encode(&true))
 }
 
+/// An admin device adds a key. It gives no more than it holds: an admin
+/// device limited in rights or time cannot make an unlimited one (a key
+/// the authority gave holds everything, for ever).
 fn add_device(a: AddDevice) -> Result<Vec<u8>> {
     let mut record = env::caller_org_with(rights::ADMIN)?;
     ensure!(
@@ -452,6 +471,16 @@ fn add_device(a: AddDevice) -> Result<Vec<u8>> {
         a.expires_ms == 0 || a.expires_ms > env::time_ms(),
         "the device key would be expired already"
     );
+    if let Some(mine) = storage::get::<DeviceGrant>(&keys::device(&env::caller()))? {
+        ensure!(
+            a.rights & !mine.rights == 0,
+            "a device gives no right it does not hold"
+        );
+        ensure!(
+            mine.expires_ms == 0 || (a.expires_ms != 0 && a.expires_ms <= mine.expires_ms),
+            "a device gives no key that outlives its own"
+        );
+    }
     let grant = DeviceGrant {
         org: record.id.clone(),
         label: a.label,

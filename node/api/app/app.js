@@ -43,7 +43,7 @@ function openDb() {
     const req = indexedDB.open("filiera-app", 1);
     req.onupgradeneeded = () => {
       req.result.createObjectStore("device");
-      req.result.createObjectStore("queue", { keyPath: "tx_id" });
+      req.result.createObjectStore("queue", { keyPath: "id" });
     };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
@@ -92,25 +92,42 @@ function notice(kind, text) {
   n.hidden = !text;
 }
 
+// Offline: what is recorded without a connection is kept on the device as
+// the action and the time it was recorded, unsigned; it is signed when the
+// connection returns, in the order it was recorded, with the next nonces and
+// an expiry counted from then. So a morning in the cellar is never lost to a
+// transaction's expiry (at most 1,000 blocks, a few minutes), and a retry or
+// a second device never leaves a gap: each device has its own key and nonces,
+// and nonces are given only when a transaction is signed right before it is
+// sent. On chain the event carries its block's time; the time it was
+// recorded stays on the device, in the list of submissions.
+
 async function nextNonce(device) {
   const { next_nonce } = await api(`/v1/accounts/${device.pub}/nonce`);
-  const open = (await queueAll()).filter((i) => i.sender === device.pub && (i.status === "waiting" || i.status === "sent"));
+  const open = (await queueAll()).filter((i) => i.sender === device.pub && i.nonce !== null && (i.status === "waiting" || i.status === "sent"));
   return Math.max(next_nonce, ...open.map((i) => i.nonce + 1));
 }
 
-/// Signs `action` with this device's key, queues it, sends it, and waits for
-/// the chain's answer. Resolves to the queue item.
-async function submit(action, what) {
-  const device = await getDevice();
+/// Signs a queued action with this device's key (online: the chain's id and
+/// height and the key's nonce come from the node).
+async function sign(item, device) {
   const status = await api("/v1/status");
   const nonce = await nextNonce(device);
-  const prepared = txCall({ op: "prepare", chain_id: status.chain_id, sender: device.pub, nonce, expiry_height: status.height + EXPIRY_BLOCKS, action });
+  const prepared = txCall({ op: "prepare", chain_id: status.chain_id, sender: device.pub, nonce, expiry_height: status.height + EXPIRY_BLOCKS, action: item.action });
   const signature = hex(await crypto.subtle.sign({ name: "Ed25519" }, device.keys.privateKey, unhex(prepared.message)));
   const signed = txCall({ op: "assemble", body: prepared.body, signature });
-  const item = { tx_id: signed.tx_id, tx: signed.tx, sender: device.pub, nonce, what, kind: action.kind, status: "waiting", reason: null, recorded_ms: Date.now() };
+  Object.assign(item, { tx: signed.tx, tx_id: signed.tx_id, nonce });
+  await queuePut(item);
+}
+
+/// Queues `action`, sends what waits, and follows it to the chain's answer.
+/// Resolves to the queue item (still "waiting" when offline).
+async function submit(action, what) {
+  const device = await getDevice();
+  const item = { id: crypto.randomUUID(), action, what, kind: action.kind, sender: device.pub, tx: null, tx_id: null, nonce: null, status: "waiting", reason: null, recorded_ms: Date.now(), resigned: false };
   await queuePut(item);
   await pump();
-  return waitFor(item.tx_id);
+  return waitFor(item.id);
 }
 
 async function finish(item, status, reason) {
@@ -119,13 +136,36 @@ async function finish(item, status, reason) {
   await queuePut(item);
 }
 
-/// Sends what waits, in nonce order; stops at the first that cannot be sent
-/// for want of a connection (the rest would leave a gap).
-async function pump() {
-  const waiting = (await queueAll()).filter((i) => i.status === "waiting").sort((a, b) => a.nonce - b.nonce);
+// A refusal that only says the transaction was signed at the wrong moment:
+// signed again once, with a fresh nonce and expiry.
+const RESIGN = new Set(["nonce_used", "nonce_gap", "expired"]);
+let pumping = null;
+
+/// Signs and sends what waits, in the order it was recorded; stops at the
+/// first that cannot go for want of a connection (the rest would leave a
+/// gap). One pass at a time.
+function pump() {
+  pumping = (pumping || Promise.resolve()).then(pumpOnce).catch(() => {});
+  return pumping;
+}
+
+async function pumpOnce() {
+  const device = await getDevice();
+  const waiting = (await queueAll())
+    .filter((i) => i.status === "waiting" && i.sender === device.pub)
+    .sort((a, b) => (a.nonce ?? Infinity) - (b.nonce ?? Infinity) || a.recorded_ms - b.recorded_ms);
   for (const item of waiting) {
+    if (!item.tx) {
+      try {
+        await sign(item, device);
+      } catch (e) {
+        if (e.status === undefined) { notice("wait", t("offline")); return; }
+        await finish(item, "failed", e.code || e.message);
+        continue;
+      }
+    }
     try {
-      txCall({ op: "inspect", tx: item.tx }); // altered while stored? refuse here
+      txCall({ op: "inspect", tx: item.tx }); // altered while stored? refused here
     } catch (e) {
       await finish(item, "failed", String(e.message));
       continue;
@@ -143,18 +183,25 @@ async function pump() {
       return; // later
     } else {
       const body = await response.json().catch(() => ({}));
-      await finish(item, "failed", body.code || body.error || `HTTP ${response.status}`);
+      const code = body.code || body.error || `HTTP ${response.status}`;
+      if (RESIGN.has(code) && !item.resigned) {
+        Object.assign(item, { tx: null, tx_id: null, nonce: null, resigned: true });
+        await queuePut(item);
+        return pumpOnce();
+      }
+      await finish(item, "failed", code);
     }
   }
 }
 
-async function waitFor(txId) {
+/// Follows a queue item until the chain answers (or the wait ends).
+async function waitFor(id) {
   const deadline = Date.now() + COMMIT_WAIT_MS;
   for (;;) {
-    const item = (await queueAll()).find((i) => i.tx_id === txId);
-    if (item.status === "failed" || item.status === "committed" || item.status === "waiting") return item;
+    const item = (await queueAll()).find((i) => i.id === id);
+    if (item.status !== "sent") return item;
     try {
-      const answer = await api(`/v1/txs/${txId}`);
+      const answer = await api(`/v1/txs/${item.tx_id}`);
       if (answer.status === "committed") { await finish(item, "committed", null); return item; }
       if (answer.status === "failed") { await finish(item, "failed", answer.message); return item; }
     } catch (e) {
@@ -163,6 +210,17 @@ async function waitFor(txId) {
     if (Date.now() > deadline) return item;
     await new Promise((r) => setTimeout(r, 300));
   }
+}
+
+/// Back online (or the app opened): send what waits, follow what was sent,
+/// and show the submissions' new state.
+async function settle() {
+  await pump();
+  const open = (await queueAll()).filter((i) => i.status === "sent");
+  let failed = 0;
+  for (const item of open) failed += (await waitFor(item.id)).status === "failed" ? 1 : 0;
+  if (open.length) notice(failed ? "bad" : "ok", t("settled", { count: open.length }));
+  if (location.hash === "#/queue" || location.hash === "#/" || location.hash === "") await route();
 }
 
 /// Runs a submission from a form and reports the outcome in words.
@@ -210,12 +268,20 @@ async function showEnrol(params) {
   $("#label").value = lang === "it" ? "telefono 1, amministrazione" : "phone 1, admin";
   $("#f").addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const device = (await getDevice()) || (await newDevice());
+    let device = (await getDevice()) || (await newDevice());
+    // A key someone else already took (say, from the enrolment seen in the
+    // mempool) is given up for a new one.
+    if ((await api(`/v1/keys/${device.pub}`)).org) device = await newDevice();
     const status = await api("/v1/status");
     const proof = txCall({ op: "enrol_proof", chain_id: status.chain_id, ticket_seed: params.get("enrol"), device: device.pub });
     const label = $("#label").value.trim();
     await run(ev.target, { kind: "enrol", ticket_key: proof.ticket_key, proof: proof.proof, label }, label, async () => {
       const answer = await api(`/v1/keys/${device.pub}`);
+      if (answer.org !== params.get("org")) {
+        // Committed but not enrolled: the ticket had expired (it is closed).
+        notice("bad", t("enrol_expired"));
+        return;
+      }
       device.org = answer.org;
       device.label = label;
       await putDevice(device);
@@ -230,14 +296,36 @@ async function showUnpaired() {
     <div class="actions"><a class="button" href="#/pair">${esc(t("pair_button"))}</a></div>`);
 }
 
+/// A new device shows its key as a pairing code. It asks first which
+/// organisation it is for, and takes a pairing only from that one: anyone
+/// who saw the code could add the key to their own organisation, and this
+/// device would then sign for a stranger. Such a key is given up.
 async function showPair() {
-  const device = (await getDevice()) || (await newDevice());
+  screen(`<h1>${esc(t("pair_title"))}</h1><form id="f" novalidate>
+    ${field("org", t("pair_org"), 'required autocomplete="organization" spellcheck="false"', t("pair_org_hint"))}
+    <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit">${esc(t("pair_button"))}</button></div></form>`);
+  $("#f").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const org = $("#org").value.trim();
+    if (!org) { $("#err").textContent = t("required"); $("#org").focus(); return; }
+    let device = (await getDevice()) || (await newDevice());
+    if ((await api(`/v1/keys/${device.pub}`).catch(() => ({}))).org) device = await newDevice();
+    showCode(device, org);
+  });
+}
+
+function showCode(device, org) {
   screen(`<h1>${esc(t("pair_title"))}</h1><p>${esc(t("pair_text"))}</p>
     <p class="code" id="pairing-code">${esc(device.pub)}</p><p role="status" id="pair-status">${esc(t("pair_waiting"))}</p>`);
   const poll = async () => {
     if (location.hash !== "#/pair") return;
     try {
       const answer = await api(`/v1/keys/${device.pub}`);
+      if (answer.org && answer.org !== org) {
+        notice("bad", t("pair_foreign", { org: answer.org }));
+        showCode(await newDevice(), org);
+        return;
+      }
       if (answer.org) {
         device.org = answer.org;
         device.label = answer.device?.label ?? null;
@@ -252,8 +340,22 @@ async function showPair() {
   poll();
 }
 
+/// The organisation's lots: from the node, or (offline) as last seen.
+async function orgLots(device) {
+  const cacheKey = `filiera-lots-${device.org}`;
+  try {
+    const { lots } = await api(`/v1/orgs/${encodeURIComponent(device.org)}/lots`);
+    localStorage.setItem(cacheKey, JSON.stringify(lots));
+    return { lots, offline: false };
+  } catch (e) {
+    if (e.status !== undefined) throw e;
+    return { lots: JSON.parse(localStorage.getItem(cacheKey) || "[]"), offline: true };
+  }
+}
+
 async function showHome(device) {
-  const { lots } = await api(`/v1/orgs/${encodeURIComponent(device.org)}/lots`);
+  const { lots, offline } = await orgLots(device);
+  if (offline) notice("wait", t("offline_view"));
   const items = lots.map((l) => `<li><strong>${esc(l.lot)}</strong> · ${esc(l.gtin)}<br>
     <span class="meta">${esc(t("lot_status"))}: ${esc(WORDS[lang][`lot_${l.status}`] ?? l.status)} · ${esc(t("quantity"))}: ${esc(l.quantity)} · ${esc(t("holder"))}: ${esc(l.holder)}</span><br>
     <a href="/01/${esc(l.gtin)}/10/${encodeURIComponent(l.lot)}">${esc(t("consumer_page"))}</a></li>`).join("");
@@ -266,8 +368,13 @@ async function showHome(device) {
     ${items ? `<ul class="list" id="lots">${items}</ul>` : `<p>${esc(t("no_lots"))}</p>`}`);
 }
 
+/// The GTIN and lot of a lot option: a lot number may itself contain "/".
+function lotOf(value) {
+  return [String(value).slice(0, 14), String(value).slice(15)];
+}
+
 async function lotOptions(device) {
-  const { lots } = await api(`/v1/orgs/${encodeURIComponent(device.org)}/lots`);
+  const { lots } = await orgLots(device);
   return lots.filter((l) => l.holder === device.org)
     .map((l) => `<option value="${esc(l.gtin)}/${esc(l.lot)}" data-quantity="${esc(l.quantity)}">${esc(l.lot)} · ${esc(l.gtin)} (${esc(l.quantity)})</option>`).join("");
 }
@@ -325,7 +432,7 @@ async function showRecord(device) {
   $("#event").addEventListener("change", () => { $("#to-box").hidden = $("#event").value !== "ship"; });
   $("#f").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const [gtin, lot] = ($("#lot").value || "/").split("/");
+    const [gtin, lot] = lotOf($("#lot").value);
     if (!lot) { $("#err").textContent = t("required"); return; }
     const event = $("#event").value;
     const to = event === "ship" ? $("#to").value.trim() : null;
@@ -343,7 +450,7 @@ async function showSplit(device) {
     <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit">${esc(t("submit"))}</button></div></form>${backLink()}`);
   $("#f").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const [gtin, lot] = ($("#lot").value || "/").split("/");
+    const [gtin, lot] = lotOf($("#lot").value);
     const parts = $("#parts").value.split("\n").map((l) => l.trim()).filter(Boolean).map((l) => {
       const at = l.lastIndexOf("=");
       return at > 0 ? [l.slice(0, at).trim(), positive(l.slice(at + 1).trim())] : [l, null];
@@ -365,7 +472,7 @@ async function showDevices(device) {
     <span class="meta">${esc(rightsText(d.rights))}${d.expires_ms ? ` · ${esc(t("expires"))}: ${esc(new Date(d.expires_ms).toLocaleDateString(lang))}` : ""}</span><br>
     <span class="meta">${esc(d.key.slice(0, 16))}…</span>
     ${d.key !== device.pub ? `<br><button type="button" class="danger" data-revoke="${esc(d.key)}" data-label="${esc(d.label ?? d.key.slice(0, 8))}">${esc(t("revoke"))}</button>` : ""}</li>`).join("");
-  screen(`<h1>${esc(t("devices_title"))}</h1><ul class="list" id="devices">${rows}</ul>
+  screen(`<h1>${esc(t("devices_title"))}</h1><p>${esc(t("org_code"))}: <strong id="org-code">${esc(device.org)}</strong></p><ul class="list" id="devices">${rows}</ul>
     <h2>${esc(t("add_device"))}</h2><form id="f" novalidate>
     ${field("code", t("pairing_code"), 'required autocomplete="off" spellcheck="false"')}
     ${field("label", t("device_label"), 'required maxlength="64" autocomplete="off"', t("device_label_hint"))}
@@ -437,22 +544,24 @@ async function start() {
     applyLanguage();
     route();
   });
-  if (!window.isSecureContext || !crypto.subtle) {
-    screen(`<h1>${esc(t("insecure_title"))}</h1><p>${esc(t("insecure_text"))}</p>`);
-    return;
-  }
-  // The enrolment link's secret leaves the address bar and the history at once.
+  // The enrolment link's secret leaves the address bar and the history at
+  // once, whatever happens next.
   const fragment = new URLSearchParams(location.hash.slice(1));
   if (fragment.get("enrol")) {
     enrolParams = fragment;
     history.replaceState(null, "", `${location.pathname}#/enrol`);
   }
+  if (!window.isSecureContext || !crypto.subtle) {
+    screen(`<h1>${esc(t("insecure_title"))}</h1><p>${esc(t("insecure_text"))}</p>`);
+    return;
+  }
   db = await openDb();
   await loadWasm();
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catch(() => {});
   window.addEventListener("hashchange", () => route().catch(fail));
-  window.addEventListener("online", () => pump().catch(() => {}));
+  window.addEventListener("online", () => settle().catch(fail));
   await route();
+  settle().catch(() => {});
 }
 
 function fail(e) {

@@ -10,12 +10,15 @@
 //!
 //! A key of no one is [`Standing::Enrolling`] when its transaction is the
 //! registry's `enrol` naming an open ticket (`pub/enrol/{ticket key}`) whose
-//! key signed the sender's key for this chain. The signature is checked here
-//! (one verification, only for a transaction that names an open ticket), so
-//! a stranger without the ticket's secret costs a state read and never
-//! reaches a block, and a copy of someone's enrolment names their key, not
-//! the copier's. The ticket's expiry is the contract's to judge, by block
-//! time.
+//! key signed the sender's key for this chain. The signature is checked here,
+//! so an enrolment without the ticket's secret never reaches a block, and a
+//! copy of someone's enrolment names their key, not the copier's. Cost: a
+//! stranger's transaction that does not call `enrol` costs a state read; one
+//! that names an open ticket (ticket keys are public on chain) costs a
+//! signature verification too, like any member's transaction, within the
+//! API's per-client write allowance. The ticket's expiry is the contract's
+//! to judge, by block time; so is the caller being a key of no one (an
+//! authority key is a member here and never asked for the proof).
 
 use crate::host::{StateReader, StateUnreadable};
 use filiera_contract_api::registry::{

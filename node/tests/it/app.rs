@@ -130,7 +130,8 @@ fn a_dairy_enrols_pairs_records_splits_and_revokes_from_the_app_in_a_browser() {
         assert!(names.contains(&lot), "{lot} in {names:?}");
     }
     // The admin phone signed: its nonce counts its transactions (enrol,
-    // product, lot, 2 events, pairing, split, revocation, one in English).
+    // product, lot, 2 events, 2 recorded offline, 1 after, pairing, split,
+    // revocation, one in English): no gap, no duplicate.
     let nonce = crate::network::get(&net.url(0, &format!("/v1/accounts/{admin}/nonce"))).unwrap();
-    assert_eq!(nonce["next_nonce"], 9, "{nonce}");
+    assert_eq!(nonce["next_nonce"], 12, "{nonce}");
 }

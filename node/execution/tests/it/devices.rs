@@ -113,9 +113,10 @@ fn a_ticket_enrols_one_device_once_and_a_copy_enrols_no_one() {
 fn an_expired_ticket_is_closed_and_enrols_nothing() {
     let mut chain = Chain::new();
     chain.onboard(ORG, 3, &[Role::Producer], &key(10));
-    let expires_ms = chain.time_ms + 60_000;
+    // Each block is a minute: proposed and approved in the next two, then
+    // two empty blocks take the chain past it.
+    let expires_ms = chain.time_ms + 150_000;
     open_ticket(&mut chain, 60, rights::ALL, expires_ms);
-    // Each block is a minute: two empty blocks take the chain past it.
     chain.block(&[]);
     chain.block(&[]);
     assert!(chain.time_ms > expires_ms);
@@ -304,4 +305,105 @@ fn a_device_key_stops_acting_after_its_expiry() {
         "commission",
         encode(&commission_args(&lot(&g, "V-1"), 10)),
     );
+}
+
+#[test]
+fn an_authority_key_takes_no_ticket_and_no_organisation_adopts_an_authority_key() {
+    let (mut chain, admin) = enrolled();
+    let until = chain.time_ms + 3_600_000;
+    open_ticket(&mut chain, 70, rights::ALL, until);
+    // An authority key is a member at admission, where the proof is not
+    // asked of it: the contract refuses it, whatever proof it carries.
+    let authority = chain.authority[2].clone();
+    let forged = Enrol {
+        ticket_key: ed25519(70).verifying_key().to_bytes(),
+        proof: vec![0; 64],
+        label: "not mine".into(),
+    };
+    chain.refused(
+        &authority,
+        REGISTRY,
+        "enrol",
+        encode(&forged),
+        "only a key of no organisation enrols",
+    );
+    // An organisation's admin cannot make an authority key its own (a later
+    // suspension would silence the authority).
+    chain.refused(
+        &admin,
+        REGISTRY,
+        "add_device",
+        encode(&AddDevice {
+            key: authority.public_key().0,
+            label: "authority?".into(),
+            rights: rights::RECORD,
+            expires_ms: 0,
+        }),
+        "one of the authority's",
+    );
+}
+
+#[test]
+fn a_limited_admin_gives_no_more_than_it_holds() {
+    let (mut chain, admin) = enrolled();
+    let deputy = key(60);
+    let until = chain.time_ms + 3_600_000;
+    chain.ok(
+        &admin,
+        REGISTRY,
+        "add_device",
+        encode(&AddDevice {
+            key: deputy.public_key().0,
+            label: "deputy".into(),
+            rights: rights::ADMIN | rights::RECORD,
+            expires_ms: until,
+        }),
+    );
+    let add = |rights: u8, expires_ms: u64| {
+        encode(&AddDevice {
+            key: key(61).public_key().0,
+            label: "device 3".into(),
+            rights,
+            expires_ms,
+        })
+    };
+    chain.refused(
+        &deputy,
+        REGISTRY,
+        "add_device",
+        add(rights::ALL, until),
+        "no right it does not hold",
+    );
+    chain.refused(
+        &deputy,
+        REGISTRY,
+        "add_device",
+        add(rights::RECORD, 0),
+        "outlives its own",
+    );
+    chain.refused(
+        &deputy,
+        REGISTRY,
+        "add_device",
+        add(rights::RECORD, until + 1),
+        "outlives its own",
+    );
+    chain.ok(&deputy, REGISTRY, "add_device", add(rights::RECORD, until));
+}
+
+#[test]
+fn an_enrolment_the_approvals_reached_too_late_opens_nothing() {
+    let mut chain = Chain::new();
+    chain.onboard(ORG, 3, &[Role::Producer], &key(10));
+    let (a, b) = (chain.authority[0].clone(), chain.authority[1].clone());
+    let action = AuthorityAction::OpenEnrolment {
+        org: ORG.into(),
+        ticket_key: ed25519(80).verifying_key().to_bytes(),
+        rights: rights::ALL,
+        expires_ms: chain.time_ms + 90_000,
+    };
+    let r = chain.ok(&a, REGISTRY, "propose", encode(&action));
+    let id: u64 = filiera_contract_api::decode(&r.return_data).unwrap();
+    chain.block(&[]);
+    chain.refused(&b, REGISTRY, "approve", encode(&id), "expired already");
 }
