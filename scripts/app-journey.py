@@ -2,15 +2,18 @@
 """The producers' app in a real browser (Playwright from PyPI driving
 Debian's Chromium), on a running network, in a phone-sized viewport:
 
-    scripts/app-journey.py API_URL ENROLMENT_LINK OUT_DIR
+    scripts/app-journey.py API_URL ENROLMENT_LINK OUT_DIR [AXE_JS]
 
 enrolment link -> first device (admin) -> a Casciotta product and lot ->
 events -> a second device paired and approved (record right only) -> it
 records -> split -> the consumer page shows the events
 -> the second device revoked -> its next submission refused -> the same
-screens in English. A screenshot of each step goes to OUT_DIR. Prints one
-JSON line: the steps passed and the time from tapping "sign and send" to the
-answer of each submission (ms). Exits non-zero at the first failed check.
+screens in English. A screenshot of each step goes to OUT_DIR. With AXE_JS
+(axe-core's axe.min.js), axe checks each screen against the WCAG 2.0/2.1 A
+and AA rules and any serious or critical violation fails the run. Prints one
+JSON line: the steps passed, the time from tapping "sign and send" to the
+answer of each submission (ms), and axe's findings per screen. Exits non-zero
+at the first failed check.
 """
 import json
 import re
@@ -28,6 +31,9 @@ LOT = "CU-APP-0001"
 ORG = LINK.split("org=")[1].split("&")[0]
 TIMEOUT_MS = 60_000
 steps, timings = [], []
+AXE = open(sys.argv[4]).read() if len(sys.argv) > 4 else None
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+axe_findings = {}
 
 
 def gtin(body13):
@@ -41,6 +47,17 @@ GTIN = gtin(GTIN[:13])
 def shot(page, name):
     page.screenshot(path=f"{OUT}/{len(steps):02d}-{name}.png", full_page=True)
     steps.append(name)
+    if AXE:
+        # Evaluated through the DevTools protocol, which the page's CSP does
+        # not govern; the page's own policy stays as served.
+        if not page.evaluate("typeof axe !== 'undefined'"):
+            page.evaluate(AXE + "\n;0")
+        result = page.evaluate("(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
+                               ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length})))",
+                               AXE_TAGS)
+        axe_findings[name] = result
+        grave = [v for v in result if v["impact"] in ("serious", "critical")]
+        assert not grave, f"axe on {name}: {grave}"
 
 
 TITLES = {"#/record": ["Registra un evento", "Record an event"], "#/split": ["Dividi un lotto"],
@@ -226,7 +243,8 @@ def main():
 
         assert not errors, f"script errors in the page: {errors}"
         browser.close()
-    print(json.dumps({"steps": steps, "submit_to_final_ms": timings}))
+    print(json.dumps({"steps": steps, "submit_to_final_ms": timings,
+                      "axe": axe_findings if AXE else "not run"}))
 
 
 if __name__ == "__main__":

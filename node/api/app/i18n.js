@@ -3,7 +3,7 @@
 // sentences by their stable phrases (see `refusal`).
 export const WORDS = {
   it: {
-    skip: "Vai al contenuto", loading: "Caricamento…", switch_to: "EN", switch_label: "English",
+    skip: "Vai al contenuto", loading: "Caricamento…", switch_to: "EN", switch_label: "EN, English",
     insecure_title: "Connessione non sicura",
     insecure_text: "Questa app firma con una chiave custodita nel dispositivo e funziona solo su una connessione sicura (HTTPS) o dal computer stesso del nodo. Apri l'indirizzo HTTPS del nodo.",
     no_crypto: "Questo browser non sa firmare con chiavi Ed25519: aggiornalo o usa Chrome, Edge o Firefox recenti.",
@@ -62,7 +62,7 @@ export const WORDS = {
     r_network: "Il nodo non risponde.", r_other: "Il nodo ha rifiutato l'operazione ({detail}).",
   },
   en: {
-    skip: "Skip to content", loading: "Loading…", switch_to: "IT", switch_label: "Italiano",
+    skip: "Skip to content", loading: "Loading…", switch_to: "IT", switch_label: "IT, Italiano",
     insecure_title: "Connection not secure",
     insecure_text: "This app signs with a key kept on this device and works only over a secure connection (HTTPS) or on the node's own computer. Open the node's HTTPS address.",
     no_crypto: "This browser cannot sign with Ed25519 keys: update it or use a recent Chrome, Edge or Firefox.",

@@ -11,6 +11,12 @@ use std::process::Command;
 
 const ORG: &str = "caseificio-app-demo";
 
+/// axe-core as scripts/setup.sh fetches it.
+fn axe_js() -> std::path::PathBuf {
+    std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+        .join(".cache/filiera-tools/axe-core/package/axe.min.js")
+}
+
 fn tools_present() -> bool {
     let chromium = ["chromium", "chromium-browser"]
         .iter()
@@ -19,15 +25,16 @@ fn tools_present() -> bool {
         .args(["-c", "import playwright"])
         .output()
         .is_ok_and(|o| o.status.success());
-    if chromium && playwright {
+    let axe = axe_js().is_file();
+    if chromium && playwright && axe {
         return true;
     }
     assert!(
         std::env::var_os("FILIERA_REQUIRE_TOOLS").is_none(),
-        "chromium and Python's playwright are required (FILIERA_REQUIRE_TOOLS is set; scripts/setup.sh installs them)"
+        "chromium, Python's playwright and axe-core are required (FILIERA_REQUIRE_TOOLS is set; scripts/setup.sh installs them)"
     );
     eprintln!(
-        "chromium or playwright missing: the app journey is skipped (scripts/setup.sh installs them)"
+        "chromium, playwright or axe-core missing: the app journey is skipped (scripts/setup.sh installs them)"
     );
     false
 }
@@ -102,6 +109,7 @@ fn a_dairy_enrols_pairs_records_splits_and_revokes_from_the_app_in_a_browser() {
         .arg(net.url(0, ""))
         .arg(&link)
         .arg(&shots)
+        .arg(axe_js())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
