@@ -17,6 +17,7 @@ at the first failed check.
 """
 import json
 import re
+import subprocess
 import shutil
 import sys
 import time
@@ -34,6 +35,7 @@ steps, timings = [], []
 AXE = open(sys.argv[4]).read() if len(sys.argv) > 4 else None
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 axe_findings = {}
+labels_read = []
 
 
 def gtin(body13):
@@ -204,6 +206,24 @@ def main():
         expect(a.locator("#lots")).to_contain_text(f"{LOT}-B")
         shot(a, "home-lots")
 
+        # 6b. Print the label sheet of the two parts, and read every code
+        #     back with zbarimg from the page as the browser draws it.
+        sheet = a.locator("#sheets a.sheet-link")
+        expect(sheet).to_have_count(1)
+        href = sheet.get_attribute("href")
+        printed = browser.new_page(viewport={"width": 1240, "height": 1754})
+        printed.set_content(f'<body style="margin:0"><img id="sheet" src="{API}{href}" style="width:1240px"></body>')
+        printed.wait_for_function("document.getElementById('sheet').complete && document.getElementById('sheet').naturalWidth > 0")
+        png = f"{OUT}/{len(steps):02d}-label-sheet.png"
+        printed.screenshot(path=png, full_page=True)
+        printed.close()
+        steps.append("label-sheet")
+        read = subprocess.run(["zbarimg", "--quiet", "--raw", png], capture_output=True, text=True)
+        codes = sorted(set(read.stdout.split()))
+        want = sorted(f"{API}/01/{GTIN}/10/{LOT}-{part}" for part in "AB")
+        assert codes == want, f"zbarimg read {codes}, expected {want} ({read.stderr})"
+        labels_read.extend(codes)
+
         # 7. The consumer page of the lot shows what was recorded.
         a.goto(f"{API}/01/{GTIN}/10/{LOT}")
         expect(a.locator("body")).to_contain_text("Casciotta d'Urbino DOP")
@@ -243,7 +263,7 @@ def main():
 
         assert not errors, f"script errors in the page: {errors}"
         browser.close()
-    print(json.dumps({"steps": steps, "submit_to_final_ms": timings,
+    print(json.dumps({"steps": steps, "submit_to_final_ms": timings, "labels_read": labels_read,
                       "axe": axe_findings if AXE else "not run"}))
 
 

@@ -358,14 +358,23 @@ async function showHome(device) {
   if (offline) notice("wait", t("offline_view"));
   const items = lots.map((l) => `<li><strong>${esc(l.lot)}</strong> · ${esc(l.gtin)}<br>
     <span class="meta">${esc(t("lot_status"))}: ${esc(WORDS[lang][`lot_${l.status}`] ?? l.status)} · ${esc(t("quantity"))}: ${esc(l.quantity)} · ${esc(t("holder"))}: ${esc(l.holder)}</span><br>
-    <a href="/01/${esc(l.gtin)}/10/${encodeURIComponent(l.lot)}">${esc(t("consumer_page"))}</a></li>`).join("");
+    <a href="/01/${esc(l.gtin)}/10/${encodeURIComponent(l.lot)}">${esc(t("consumer_page"))}</a> ·
+    <a href="/qr/01/${esc(l.gtin)}/10/${encodeURIComponent(l.lot)}.svg" class="label-link">${esc(t("label"))}</a></li>`).join("");
+  // One A4 sheet of GS1 Digital Link labels per product, for the lots that
+  // still have a quantity (the node draws at most 20 a sheet).
+  const byGtin = new Map();
+  for (const l of lots) {
+    if (l.quantity > 0 && l.holder === device.org) byGtin.set(l.gtin, [...(byGtin.get(l.gtin) || []), l.lot]);
+  }
+  const sheets = [...byGtin].map(([gtin, numbers]) => `<li><a class="sheet-link" href="/qr/sheet/01/${esc(gtin)}?lots=${numbers.slice(0, 20).map(encodeURIComponent).join(",")}">${esc(t("label_sheet", { gtin, count: Math.min(numbers.length, 20) }))}</a></li>`).join("");
   screen(`<h1>${esc(t("home_title"))}</h1>
     <nav class="menu" aria-label="${esc(t("home_title"))}">
       <a class="button" href="#/lot">${esc(t("menu_new_lot"))}</a><a class="button" href="#/record">${esc(t("menu_record"))}</a>
       <a class="button secondary" href="#/split">${esc(t("menu_split"))}</a><a class="button secondary" href="#/product">${esc(t("menu_product"))}</a>
       <a class="button secondary" href="#/devices">${esc(t("menu_devices"))}</a><a class="button secondary" href="#/queue">${esc(t("menu_queue"))}</a>
     </nav>
-    ${items ? `<ul class="list" id="lots">${items}</ul>` : `<p>${esc(t("no_lots"))}</p>`}`);
+    ${items ? `<ul class="list" id="lots">${items}</ul>` : `<p>${esc(t("no_lots"))}</p>`}
+    ${sheets ? `<h2>${esc(t("labels_title"))}</h2><ul class="list" id="sheets">${sheets}</ul>` : ""}`);
 }
 
 /// The GTIN and lot of a lot option: a lot number may itself contain "/".

@@ -26,15 +26,16 @@ fn tools_present() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     let axe = axe_js().is_file();
-    if chromium && playwright && axe {
+    let zbarimg = Command::new("zbarimg").arg("--version").output().is_ok();
+    if chromium && playwright && axe && zbarimg {
         return true;
     }
     assert!(
         std::env::var_os("FILIERA_REQUIRE_TOOLS").is_none(),
-        "chromium, Python's playwright and axe-core are required (FILIERA_REQUIRE_TOOLS is set; scripts/setup.sh installs them)"
+        "chromium, Python's playwright, axe-core and zbarimg are required (FILIERA_REQUIRE_TOOLS is set; scripts/setup.sh installs them)"
     );
     eprintln!(
-        "chromium, playwright or axe-core missing: the app journey is skipped (scripts/setup.sh installs them)"
+        "chromium, playwright, axe-core or zbarimg missing: the app journey is skipped (scripts/setup.sh installs them)"
     );
     false
 }
