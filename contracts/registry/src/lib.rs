@@ -153,10 +153,7 @@ fn check_action(action: &AuthorityAction) -> Result<()> {
             expires_ms,
             ..
         } => {
-            ensure!(
-                *granted != 0 && granted & !rights::ALL == 0,
-                "rights {granted:#x} name no right or an unknown one"
-            );
+            check_rights(*granted)?;
             ensure!(*expires_ms > 0, "an enrolment must expire");
         }
         _ => {}
@@ -401,16 +398,21 @@ fn remove_key(record: &mut OrgRecord, key: &KeyBytes) -> Result<()> {
     Ok(())
 }
 
-fn check_device(label: &str, granted: u8) -> Result<()> {
-    ensure!(
-        text_is_valid(label, DEVICE_LABEL_BYTES_MAX),
-        "a device label is 1 to {DEVICE_LABEL_BYTES_MAX} bytes of text"
-    );
+/// Rights name at least one right and no unknown one.
+fn check_rights(granted: u8) -> Result<()> {
     ensure!(
         granted != 0 && granted & !rights::ALL == 0,
         "rights {granted:#x} name no right or an unknown one"
     );
     Ok(())
+}
+
+fn check_device(label: &str, granted: u8) -> Result<()> {
+    ensure!(
+        text_is_valid(label, DEVICE_LABEL_BYTES_MAX),
+        "a device label is 1 to {DEVICE_LABEL_BYTES_MAX} bytes of text"
+    );
+    check_rights(granted)
 }
 
 /// A new device uses an open ticket. Admission checked that the ticket is
