@@ -29,6 +29,16 @@ fn enrolment(chain: &Chain, ticket: u8, device: &SecretKey, label: &str) -> Enro
     }
 }
 
+/// `add_device`'s arguments for `device`.
+fn add_device(device: &SecretKey, label: &str, granted: u8, expires_ms: u64) -> Vec<u8> {
+    encode(&AddDevice {
+        key: device.public_key().0,
+        label: label.into(),
+        rights: granted,
+        expires_ms,
+    })
+}
+
 fn open_ticket(chain: &mut Chain, ticket: u8, granted: u8, expires_ms: u64) {
     chain.authority_does(AuthorityAction::OpenEnrolment {
         org: ORG.into(),
@@ -152,12 +162,7 @@ fn an_admin_device_adds_a_limited_key_that_may_record_but_not_recall_nor_add() {
         &admin,
         REGISTRY,
         "add_device",
-        encode(&AddDevice {
-            key: worker.public_key().0,
-            label: "device 2, cellar".into(),
-            rights: rights::RECORD,
-            expires_ms: 0,
-        }),
+        add_device(&worker, "device 2, cellar", rights::RECORD, 0),
     );
     let g = gtin("0952123410001");
     product(
@@ -189,12 +194,7 @@ fn an_admin_device_adds_a_limited_key_that_may_record_but_not_recall_nor_add() {
         &worker,
         REGISTRY,
         "add_device",
-        encode(&AddDevice {
-            key: key(61).public_key().0,
-            label: "device 3".into(),
-            rights: rights::ALL,
-            expires_ms: 0,
-        }),
+        add_device(&key(61), "device 3", rights::ALL, 0),
         "may not do this",
     );
     // The admin device may recall.
@@ -217,12 +217,7 @@ fn a_revoked_device_is_refused_at_the_door_and_a_device_never_revokes_itself() {
         &admin,
         REGISTRY,
         "add_device",
-        encode(&AddDevice {
-            key: phone.public_key().0,
-            label: "device 2".into(),
-            rights: rights::RECORD,
-            expires_ms: 0,
-        }),
+        add_device(&phone, "device 2", rights::RECORD, 0),
     );
     let g = gtin("0952123410001");
     product(
@@ -279,13 +274,13 @@ fn a_device_key_stops_acting_after_its_expiry() {
         &admin,
         REGISTRY,
         "add_device",
-        encode(&AddDevice {
-            key: temp.public_key().0,
-            label: "harvest helper".into(),
-            rights: rights::RECORD,
-            // Each block is a minute: good for the next two blocks.
-            expires_ms: chain.time_ms + 2 * 60_000,
-        }),
+        // Each block is a minute: good for the next two blocks.
+        add_device(
+            &temp,
+            "harvest helper",
+            rights::RECORD,
+            chain.time_ms + 2 * 60_000,
+        ),
     );
     let g = gtin("0952123410001");
     product(&mut chain, &temp, &g, "Verdicchio DOC", "DOC", 1000);
@@ -333,12 +328,7 @@ fn an_authority_key_takes_no_ticket_and_no_organisation_adopts_an_authority_key(
         &admin,
         REGISTRY,
         "add_device",
-        encode(&AddDevice {
-            key: authority.public_key().0,
-            label: "authority?".into(),
-            rights: rights::RECORD,
-            expires_ms: 0,
-        }),
+        add_device(&authority, "authority?", rights::RECORD, 0),
         "one of the authority's",
     );
 }
@@ -352,21 +342,9 @@ fn a_limited_admin_gives_no_more_than_it_holds() {
         &admin,
         REGISTRY,
         "add_device",
-        encode(&AddDevice {
-            key: deputy.public_key().0,
-            label: "deputy".into(),
-            rights: rights::ADMIN | rights::RECORD,
-            expires_ms: until,
-        }),
+        add_device(&deputy, "deputy", rights::ADMIN | rights::RECORD, until),
     );
-    let add = |rights: u8, expires_ms: u64| {
-        encode(&AddDevice {
-            key: key(61).public_key().0,
-            label: "device 3".into(),
-            rights,
-            expires_ms,
-        })
-    };
+    let add = |granted: u8, expires_ms: u64| add_device(&key(61), "device 3", granted, expires_ms);
     chain.refused(
         &deputy,
         REGISTRY,
