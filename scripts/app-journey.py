@@ -74,6 +74,19 @@ def go(page, route):
     expect(page.locator("h1")).to_have_text(re.compile("|".join(map(re.escape, TITLES[route]))))
 
 
+def record_form(page, lot, event, offline=False):
+    """Opens "record an event" and fills it for `lot` (of GTIN) and `event`.
+    Offline, only the address's fragment changes: nothing is asked of the
+    network."""
+    if offline:
+        page.evaluate("location.hash = '#/record'")
+        expect(page.locator("h1")).to_have_text("Registra un evento")
+    else:
+        go(page, "#/record")
+    page.select_option("#lot", f"{GTIN}/{lot}")
+    page.select_option("#event", event)
+
+
 def send(page, expect_text):
     """Taps the form's button and waits for the notice; returns its text."""
     started = time.monotonic()
@@ -122,9 +135,7 @@ def main():
 
         # 3. Its events.
         for event in ["store", "inspect"]:
-            go(a, "#/record")
-            a.select_option("#lot", f"{GTIN}/{LOT}")
-            a.select_option("#event", event)
+            record_form(a, LOT, event)
             send(a, "Registrato in rete")
             shot(a, f"event-{event}")
 
@@ -138,10 +149,7 @@ def main():
         a.reload()
         expect(a.locator("h1")).to_have_text("Invii")
         for event in ["store", "hold"]:
-            a.evaluate("location.hash = '#/record'")
-            expect(a.locator("h1")).to_have_text("Registra un evento")
-            a.select_option("#lot", f"{GTIN}/{LOT}")
-            a.select_option("#event", event)
+            record_form(a, LOT, event, offline=True)
             a.locator("main button[type=submit]").click()
             expect(a.locator("#notice")).to_contain_text("Senza connessione")
             expect(a.locator("main button[type=submit]")).to_be_enabled()
@@ -156,10 +164,7 @@ def main():
         expect(a.locator("#queue .tag.wait")).to_have_count(0)
         expect(a.locator("#queue")).not_to_contain_text("rifiutato")
         shot(a, "back-online")
-        a.evaluate("location.hash = '#/record'")
-        expect(a.locator("h1")).to_have_text("Registra un evento")
-        a.select_option("#lot", f"{GTIN}/{LOT}")
-        a.select_option("#event", "release")
+        record_form(a, LOT, "release", offline=True)
         send(a, "Registrato in rete")
 
         # 4. A second phone shows its pairing code; the admin approves it
@@ -185,9 +190,7 @@ def main():
         shot(b, "second-home")
 
         # 5. The second phone records with its own key.
-        go(b, "#/record")
-        b.select_option("#lot", f"{GTIN}/{LOT}")
-        b.select_option("#event", "store")
+        record_form(b, LOT, "store")
         send(b, "Registrato in rete")
         shot(b, "second-records")
 
@@ -240,9 +243,7 @@ def main():
         expect(a.locator("#notice")).to_contain_text("Registrato in rete", timeout=TIMEOUT_MS)
         expect(a.locator("[data-revoke]")).to_have_count(0, timeout=TIMEOUT_MS)
         shot(a, "revoked")
-        go(b, "#/record")
-        b.select_option("#lot", f"{GTIN}/{LOT}")
-        b.select_option("#event", "store")
+        record_form(b, LOT, "store")
         send(b, "non è (più) autorizzato")
         shot(b, "revoked-refused")
 
@@ -252,9 +253,7 @@ def main():
         a.click("#lang")
         expect(a.locator("h1")).to_have_text("My lots")
         expect(a.locator("html")).to_have_attribute("lang", "en")
-        go(a, "#/record")
-        a.select_option("#lot", f"{GTIN}/{LOT}-A")
-        a.select_option("#event", "sell")
+        record_form(a, f"{LOT}-A", "sell")
         send(a, "Recorded on the network")
         shot(a, "english-record")
         go(a, "#/queue")
