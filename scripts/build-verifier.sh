@@ -2,7 +2,9 @@
 # Builds the node's in-browser WebAssembly and writes the committed artifacts
 # the node serves: node/api/assets/verify.wasm (sdk/verify, the consumer
 # page's verifier) and node/api/assets/tx.wasm (sdk/tx, the producers' app's
-# transaction building; the app signs with a key that stays in the browser).
+# transaction building; the app signs with a key that stays in the browser)
+# and node/api/assets/sheet.wasm (sdk/sheet, the app's spreadsheets, loaded
+# only when one is opened).
 #
 #   scripts/build-verifier.sh           rebuild and overwrite the artifacts
 #   scripts/build-verifier.sh --check   rebuild elsewhere and fail if any byte differs
@@ -27,9 +29,14 @@ export CARGO_PROFILE_RELEASE_DEBUG=false
 export CARGO_PROFILE_RELEASE_PANIC=abort
 export CARGO_PROFILE_RELEASE_STRIP=true
 
-cargo build -p filiera-verify -p filiera-tx --release --locked --target wasm32-unknown-unknown --quiet
+# One build per module: built together, their shared dependencies would
+# take the union of their features and each module would change with the
+# others.
+for crate in filiera-verify filiera-tx filiera-sheet; do
+  cargo build -p "$crate" --release --locked --target wasm32-unknown-unknown --quiet
+done
 status=0
-for pair in filiera_verify:verify filiera_tx:tx; do
+for pair in filiera_verify:verify filiera_tx:tx filiera_sheet:sheet; do
   crate=${pair%%:*}
   name=${pair##*:}
   built="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/$crate.wasm"

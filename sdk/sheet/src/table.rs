@@ -1,0 +1,142 @@
+//! A file, CSV or XLSX, read into a header and rows of text.
+//!
+//! CSV comes from every spreadsheet program in its own dialect: Italian
+//! Excel separates with `;` and saves in Windows-1252 unless asked for
+//! UTF-8, others use `,` or tab. The separator is the one the header line
+//! uses most; text that is not UTF-8 is read as Windows-1252. XLSX is read
+//! with calamine (its first worksheet); a number cell is written out as the
+//! digits a person typed, so a GTIN stored as a number stays a GTIN.
+
+use crate::{CELL_BYTES_MAX, SHEET_BYTES_MAX, SHEET_COLUMNS_MAX, SHEET_ROWS_MAX, SheetError};
+use calamine::{Data, Reader, Xlsx};
+use std::borrow::Cow;
+use std::io::Cursor;
+
+/// A file's rows: the header and the data rows with their row numbers as
+/// the spreadsheet shows them (the header is row 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    /// The header's cells.
+    pub header: Vec<String>,
+    /// Data rows that are not blank: (row number, cells).
+    pub rows: Vec<(usize, Vec<String>)>,
+}
+
+/// Reads `bytes`, an XLSX workbook (by its ZIP signature) or CSV.
+pub fn read(bytes: &[u8]) -> Result<Table, SheetError> {
+    if bytes.len() > SHEET_BYTES_MAX {
+        return Err(SheetError::TooLarge { bytes: bytes.len() });
+    }
+    let rows = if bytes.starts_with(b"PK\x03\x04") {
+        xlsx_rows(bytes)?
+    } else {
+        csv_rows(bytes)?
+    };
+    into_table(rows)
+}
+
+fn into_table(rows: Vec<(usize, Vec<String>)>) -> Result<Table, SheetError> {
+    let mut rows = rows.into_iter();
+    let (_, header) = rows.next().ok_or(SheetError::Empty)?;
+    let rows: Vec<_> = rows
+        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
+        .collect();
+    if rows.is_empty() {
+        return Err(SheetError::Empty);
+    }
+    Ok(Table { header, rows })
+}
+
+/// Checks one row's cells against the limits, keeping the first columns.
+fn bounded(row: usize, mut cells: Vec<String>) -> Result<(usize, Vec<String>), SheetError> {
+    if row > SHEET_ROWS_MAX + 1 {
+        return Err(SheetError::TooManyRows);
+    }
+    cells.truncate(SHEET_COLUMNS_MAX);
+    if cells.iter().any(|c| c.len() > CELL_BYTES_MAX) {
+        return Err(SheetError::CellTooLong { row });
+    }
+    Ok((row, cells))
+}
+
+fn csv_rows(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, SheetError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text: Cow<'_, str> = match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => windows_1252(bytes),
+    };
+    let first_line = text.lines().next().unwrap_or("");
+    let delimiter = [b';', b',', b'\t']
+        .into_iter()
+        .max_by_key(|d| first_line.bytes().filter(|b| b == d).count())
+        .unwrap_or(b',');
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| SheetError::Unreadable(e.to_string()))?;
+        let line = record.position().map_or(i + 1, |p| p.line() as usize);
+        rows.push(bounded(line, record.iter().map(str::to_owned).collect())?);
+    }
+    Ok(rows)
+}
+
+/// Windows-1252, the code page Italian Excel saves CSV in: Latin-1 but for
+/// 0x80..=0x9F.
+fn windows_1252(bytes: &[u8]) -> Cow<'static, str> {
+    const HIGH: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž',
+        '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}',
+        'ž', 'Ÿ',
+    ];
+    Cow::Owned(
+        bytes
+            .iter()
+            .map(|&b| match b {
+                0x80..=0x9F => HIGH[usize::from(b - 0x80)],
+                _ => char::from(b),
+            })
+            .collect(),
+    )
+}
+
+fn xlsx_rows(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, SheetError> {
+    let unreadable = |e: calamine::XlsxError| SheetError::Unreadable(e.to_string());
+    let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
+    let range = workbook
+        .worksheet_range_at(0)
+        .ok_or_else(|| SheetError::Unreadable("the workbook has no worksheet".into()))?
+        .map_err(unreadable)?;
+    let first_row = range.start().map_or(0, |(row, _)| row as usize);
+    let mut rows = Vec::new();
+    for (i, cells) in range.rows().enumerate() {
+        let row = first_row + i + 1;
+        if row > SHEET_ROWS_MAX + 1 {
+            return Err(SheetError::TooManyRows);
+        }
+        rows.push(bounded(row, cells.iter().map(cell_text).collect())?);
+    }
+    Ok(rows)
+}
+
+/// A cell as the text a person typed: whole numbers without a decimal part
+/// (spreadsheets keep every number as a float).
+fn cell_text(cell: &Data) -> String {
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        // Whole numbers up to 2^53 are exact in a float.
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
+            format!("{f:.0}")
+        }
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(d) => d.as_f64().to_string(),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => format!("#{e:?}"),
+    }
+}
