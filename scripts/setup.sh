@@ -80,9 +80,11 @@ if ! python3 -c 'import epcis_event_hash_generator, jsonschema' >/dev/null 2>&1;
 fi
 # Playwright drives Debian's Chromium through the producers' app
 # (scripts/app-journey.py); its own browser downloads are never used.
-if ! python3 -c 'import playwright' >/dev/null 2>&1; then
-  python3 -m pip install --quiet --disable-pip-version-check 'playwright==1.65.3' 2>/dev/null \
-    || python3 -m pip install --quiet --break-system-packages --disable-pip-version-check 'playwright==1.65.3' \
+# openpyxl writes the journey's XLSX as a spreadsheet program would and reads
+# the app's XLSX export back, a reader that is not the app's own.
+if ! python3 -c 'import playwright, openpyxl' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check 'playwright==1.65.3' 'openpyxl==3.1.5' 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages --disable-pip-version-check 'playwright==1.65.3' 'openpyxl==3.1.5' \
     || say "warning: could not install playwright; the app's browser journey will skip"
 fi
 # axe-core checks every screen of the app's journey (WCAG 2.1 AA rules), pinned by hash.

@@ -9,6 +9,7 @@ import { WORDS, refusal } from "./i18n.js";
 const EXPIRY_BLOCKS = 1000; // as the SDK: the node refuses more than its limit
 const COMMIT_WAIT_MS = 60000;
 const PAIR_POLL_MS = 1000;
+const BATCH_TXS = 100; // transactions per POST /v1/txs/batch (the node takes up to 1,000)
 
 let lang = localStorage.getItem("filiera-lang") || ((navigator.language || "it").toLowerCase().startsWith("en") ? "en" : "it");
 const t = (key, vars = {}) => Object.entries(vars).reduce((s, [k, v]) => s.replace(`{${k}}`, v), WORDS[lang][key] ?? key);
@@ -34,6 +35,52 @@ function txCall(request) {
   const answer = JSON.parse(text);
   if (!answer.ok) throw new Error(answer.error);
   return answer;
+}
+
+// The spreadsheet module (sheet.wasm, from sdk/sheet): 1.5 MB, so fetched
+// only when the spreadsheet screen opens, then kept by the service worker.
+let sheetWasm;
+async function sheetCall(request, data = new Uint8Array()) {
+  if (!sheetWasm) {
+    const module = await WebAssembly.compileStreaming(fetch("sheet.wasm"));
+    // The XLSX libraries are built for wasm-bindgen glue this app does not
+    // use: the workbook writer reads the clock through Date.now (the module
+    // then stamps the time the app gives it), and the ZIP library links a
+    // random source that it wants only to encrypt an archive. The clock is
+    // given; every other import gets a function that refuses.
+    const imports = {};
+    for (const i of WebAssembly.Module.imports(module)) {
+      (imports[i.module] ??= {})[i.name] = i.name.startsWith("__wbg_now_")
+        ? () => Date.now()
+        : () => { throw new Error(`sheet.wasm asked for ${i.name}`); };
+    }
+    sheetWasm = (await WebAssembly.instantiate(module, imports)).exports;
+  }
+  const put = (bytes) => {
+    const ptr = sheetWasm.filiera_alloc(bytes.length);
+    new Uint8Array(sheetWasm.memory.buffer, ptr, bytes.length).set(bytes);
+    return ptr;
+  };
+  const input = new TextEncoder().encode(JSON.stringify(request));
+  const reqPtr = put(input), dataPtr = put(data);
+  const packed = sheetWasm.filiera_sheet(reqPtr, input.length, dataPtr, data.length);
+  const outPtr = Number(packed >> 32n), outLen = Number(packed & 0xffffffffn);
+  const text = new TextDecoder().decode(new Uint8Array(sheetWasm.memory.buffer, outPtr, outLen).slice());
+  sheetWasm.filiera_free(outPtr, outLen);
+  return JSON.parse(text);
+}
+
+/// Hands a file of the spreadsheet module to the browser as a download.
+function download(file) {
+  const bytes = Uint8Array.from(atob(file.base64), (c) => c.charCodeAt(0));
+  const url = URL.createObjectURL(new Blob([bytes], { type: file.mime }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = file.file_name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
 // ---- storage on the device --------------------------------------------------
@@ -108,16 +155,20 @@ async function nextNonce(device) {
   return Math.max(next_nonce, ...open.map((i) => i.nonce + 1));
 }
 
-/// Signs a queued action with this device's key (online: the chain's id and
-/// height and the key's nonce come from the node).
-async function sign(item, device) {
+/// Signs queued actions with this device's key, with consecutive nonces
+/// (online: the chain's id and height and the key's next nonce come from
+/// the node, once for all of them).
+async function signAll(items, device) {
   const status = await api("/v1/status");
-  const nonce = await nextNonce(device);
-  const prepared = txCall({ op: "prepare", chain_id: status.chain_id, sender: device.pub, nonce, expiry_height: status.height + EXPIRY_BLOCKS, action: item.action });
-  const signature = hex(await crypto.subtle.sign({ name: "Ed25519" }, device.keys.privateKey, unhex(prepared.message)));
-  const signed = txCall({ op: "assemble", body: prepared.body, signature });
-  Object.assign(item, { tx: signed.tx, tx_id: signed.tx_id, nonce });
-  await queuePut(item);
+  const first = await nextNonce(device);
+  for (const [i, item] of items.entries()) {
+    const nonce = first + i;
+    const prepared = txCall({ op: "prepare", chain_id: status.chain_id, sender: device.pub, nonce, expiry_height: status.height + EXPIRY_BLOCKS, action: item.action });
+    const signature = hex(await crypto.subtle.sign({ name: "Ed25519" }, device.keys.privateKey, unhex(prepared.message)));
+    const signed = txCall({ op: "assemble", body: prepared.body, signature });
+    Object.assign(item, { tx: signed.tx, tx_id: signed.tx_id, nonce });
+    await queuePut(item);
+  }
 }
 
 /// Queues `action`, sends what waits, and follows it to the chain's answer.
@@ -139,6 +190,8 @@ async function finish(item, status, reason) {
 // A refusal that only says the transaction was signed at the wrong moment:
 // signed again once, with a fresh nonce and expiry.
 const RESIGN = new Set(["nonce_used", "nonce_gap", "expired"]);
+// Refusals that say only "not now": sent again on the next pass.
+const RETRY_LATER = new Set(["busy", "timeout"]);
 let pumping = null;
 
 /// Signs and sends what waits, in the order it was recorded; stops at the
@@ -154,44 +207,64 @@ async function pumpOnce() {
   const waiting = (await queueAll())
     .filter((i) => i.status === "waiting" && i.sender === device.pub)
     .sort((a, b) => (a.nonce ?? Infinity) - (b.nonce ?? Infinity) || a.recorded_ms - b.recorded_ms);
-  for (const item of waiting) {
-    if (!item.tx) {
+  let again = false;
+  for (let at = 0; at < waiting.length; at += BATCH_TXS) {
+    const batch = waiting.slice(at, at + BATCH_TXS);
+    const unsigned = batch.filter((i) => !i.tx);
+    if (unsigned.length) {
       try {
-        await sign(item, device);
+        await signAll(unsigned, device);
       } catch (e) {
         if (e.status === undefined) { notice("wait", t("offline")); return; }
-        await finish(item, "failed", e.code || e.message);
+        for (const item of unsigned) await finish(item, "failed", e.code || e.message);
         continue;
       }
     }
-    try {
-      txCall({ op: "inspect", tx: item.tx }); // altered while stored? refused here
-    } catch (e) {
-      await finish(item, "failed", String(e.message));
-      continue;
+    const ready = [];
+    for (const item of batch.filter((i) => i.tx)) {
+      try {
+        txCall({ op: "inspect", tx: item.tx }); // altered while stored? refused here
+        ready.push(item);
+      } catch (e) {
+        await finish(item, "failed", String(e.message));
+      }
     }
+    if (!ready.length) continue;
+    // One request for the batch: a borsh Vec, its length then the signed
+    // transactions as they are stored.
+    const txs = ready.map((i) => unhex(i.tx));
+    const body = new Uint8Array(4 + txs.reduce((n, tx) => n + tx.length, 0));
+    new DataView(body.buffer).setUint32(0, txs.length, true);
+    txs.reduce((offset, tx) => { body.set(tx, offset); return offset + tx.length; }, 4);
     let response;
     try {
-      response = await fetch("/v1/txs", { method: "POST", headers: { "content-type": "application/octet-stream" }, body: unhex(item.tx) });
+      response = await fetch("/v1/txs/batch", { method: "POST", headers: { "content-type": "application/octet-stream" }, body });
     } catch {
       notice("wait", t("offline"));
       return;
     }
-    if (response.status === 202 || response.status === 409) {
-      await finish(item, "sent", null);
-    } else if (response.status === 429 || response.status === 503) {
-      return; // later
-    } else {
-      const body = await response.json().catch(() => ({}));
-      const code = body.code || body.error || `HTTP ${response.status}`;
-      if (RESIGN.has(code) && !item.resigned) {
+    if (response.status === 429 || response.status === 503) return; // later
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      for (const item of ready) await finish(item, "failed", answer.code || answer.error || `HTTP ${response.status}`);
+      continue;
+    }
+    for (const [i, item] of ready.entries()) {
+      const result = answer.results?.[i] ?? {};
+      if (result.tx_hash || result.code === "duplicate") {
+        await finish(item, "sent", null);
+      } else if (RETRY_LATER.has(result.code)) {
+        return; // this one and the rest, later, in order
+      } else if (RESIGN.has(result.code) && !item.resigned) {
         Object.assign(item, { tx: null, tx_id: null, nonce: null, resigned: true });
         await queuePut(item);
-        return pumpOnce();
+        again = true;
+      } else {
+        await finish(item, "failed", result.code || `HTTP ${response.status}`);
       }
-      await finish(item, "failed", code);
     }
   }
+  if (again) return pumpOnce();
 }
 
 /// Follows a queue item until the chain answers (or the wait ends).
@@ -372,6 +445,7 @@ async function showHome(device) {
       <a class="button" href="#/lot">${esc(t("menu_new_lot"))}</a><a class="button" href="#/record">${esc(t("menu_record"))}</a>
       <a class="button secondary" href="#/split">${esc(t("menu_split"))}</a><a class="button secondary" href="#/product">${esc(t("menu_product"))}</a>
       <a class="button secondary" href="#/devices">${esc(t("menu_devices"))}</a><a class="button secondary" href="#/queue">${esc(t("menu_queue"))}</a>
+      <a class="button secondary" href="#/sheets">${esc(t("menu_sheets"))}</a>
     </nav>
     ${items ? `<ul class="list" id="lots">${items}</ul>` : `<p>${esc(t("no_lots"))}</p>`}
     ${sheets ? `<h2>${esc(t("labels_title"))}</h2><ul class="list" id="sheets">${sheets}</ul>` : ""}`);
@@ -516,6 +590,127 @@ async function showDevices(device) {
   });
 }
 
+/// Spreadsheets: templates, an import checked row by row before anything
+/// is signed, then signed and sent in batches with its progress shown; and
+/// the organisation's lots and events exported.
+async function showSheets(device) {
+  const kinds = ["lots", "events"];
+  screen(`<h1>${esc(t("sheets_title"))}</h1>
+    <h2>${esc(t("import_title"))}</h2><p>${esc(t("import_text"))}</p>
+    <form id="f" novalidate>
+      <label for="kind">${esc(t("sheet_kind"))}</label><select id="kind">${kinds.map((k) => `<option value="${k}">${esc(t(`kind_${k}`))}</option>`).join("")}</select>
+      <p>${esc(t("templates"))}: <button type="button" class="secondary" id="tpl-csv">CSV</button> <button type="button" class="secondary" id="tpl-xlsx">XLSX</button></p>
+      <label for="file">${esc(t("sheet_file"))}<span class="hint" id="file-hint">${esc(t("sheet_file_hint"))}</span></label>
+      <input type="file" id="file" accept=".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" aria-describedby="file-hint">
+      <p class="error" id="err" role="alert"></p>
+      <div class="actions"><button type="submit">${esc(t("check_button"))}</button></div>
+    </form>
+    <div id="report" aria-live="polite"></div>
+    <h2>${esc(t("export_title"))}</h2><p>${esc(t("export_text"))}</p>
+    <div class="actions"><button type="button" class="secondary" data-export="csv_lots">${esc(t("export_csv_lots"))}</button>
+      <button type="button" class="secondary" data-export="csv_events">${esc(t("export_csv_events"))}</button>
+      <button type="button" class="secondary" data-export="xlsx">${esc(t("export_xlsx"))}</button></div>
+    ${backLink()}`);
+  const template = async (format) => {
+    const file = await sheetCall({ op: "template", kind: $("#kind").value, format, lang, now_ms: Date.now() });
+    if (file.ok) download(file); else notice("bad", file.error);
+  };
+  $("#tpl-csv").addEventListener("click", () => template("csv").catch(fail));
+  $("#tpl-xlsx").addEventListener("click", () => template("xlsx").catch(fail));
+  $("#f").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    checkSheet(device).catch(fail);
+  });
+  main().querySelectorAll("[data-export]").forEach((b) => b.addEventListener("click", () => exportSheet(device, b).catch(fail)));
+}
+
+async function checkSheet(device) {
+  const picked = $("#file").files[0];
+  if (!picked) { $("#err").textContent = t("required"); $("#file").focus(); return; }
+  $("#err").textContent = "";
+  const kind = $("#kind").value;
+  const data = new Uint8Array(await picked.arrayBuffer());
+  // What the dry run checks against: the organisation's lots, and the
+  // products the file names as the chain knows them.
+  const { lots } = await orgLots(device);
+  let report = await sheetCall({ op: "check", kind, context: { org: device.org, lots, products: [] } }, data);
+  if (report.ok && kind === "lots") {
+    const products = [];
+    for (const gtin of report.gtins) {
+      const p = await api(`/v1/products/${gtin}`).catch(() => null);
+      if (p) products.push({ gtin, owner: p.owner });
+    }
+    report = await sheetCall({ op: "check", kind, context: { org: device.org, lots, products } }, data);
+  }
+  const box = $("#report");
+  if (!report.ok) {
+    box.innerHTML = `<p class="error" role="alert">${esc(t(report.code, { column: report.column ?? "", row: report.row ?? "" }))}</p>`;
+    return;
+  }
+  const bad = report.rows.filter((r) => r.errors.length);
+  const ignored = report.ignored_columns.length ? `<p>${esc(t("ignored_columns", { columns: report.ignored_columns.join(", ") }))}</p>` : "";
+  const rows = bad.map((r) => `<li><strong>${esc(t("row", { row: r.row }))}</strong>: ${r.errors.map((e) => `${esc(e.column)} — ${esc(t(`x_${e.code}`))}`).join("; ")}</li>`).join("");
+  if (bad.length) {
+    box.innerHTML = `<h3>${esc(t("dry_run_bad", { bad: bad.length, good: report.good }))}</h3>${ignored}<ul class="list" id="bad-rows">${rows}</ul><p>${esc(t("dry_run_fix"))}</p>`;
+    return;
+  }
+  box.innerHTML = `<h3>${esc(t("dry_run_good", { good: report.good }))}</h3>${ignored}
+    <form id="send"><div class="actions"><button type="submit">${esc(t("sign_rows", { good: report.good }))}</button></div></form>
+    <label for="progress">${esc(t("progress"))}</label><progress id="progress" max="${report.good}" value="0"></progress>
+    <p id="progress-text" role="status"></p>`;
+  $("#send").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    ev.target.querySelector("button").disabled = true;
+    sendRows(device, report.rows.map((r) => r.action), picked.name).catch(fail);
+  });
+}
+
+/// Queues every row's action (in file order), sends them in batches and
+/// follows them to the chain's answer, showing how far it got.
+async function sendRows(device, actions, fileName) {
+  const importId = crypto.randomUUID();
+  const now = Date.now();
+  for (const [i, action] of actions.entries()) {
+    const what = action.kind === "commission" ? `${action.lot} (${action.gtin})` : `${t(`ev_${action.event}`)}: ${action.lot}`;
+    await queuePut({ id: crypto.randomUUID(), import_id: importId, action, what: `${what} · ${fileName}`, kind: action.kind, sender: device.pub, tx: null, tx_id: null, nonce: null, status: "waiting", reason: null, recorded_ms: now + i, resigned: false });
+  }
+  const progress = async () => {
+    const mine = (await queueAll()).filter((i) => i.import_id === importId);
+    const done = mine.filter((i) => i.status === "committed" || i.status === "failed");
+    const failed = mine.filter((i) => i.status === "failed").length;
+    $("#progress").value = done.length;
+    $("#progress-text").textContent = t("progress_text", { done: done.length, total: mine.length, failed });
+    return { mine, done, failed };
+  };
+  notice("wait", t("signing"));
+  await pump();
+  await progress();
+  const deadline = Date.now() + COMMIT_WAIT_MS;
+  for (;;) {
+    const { mine, done, failed } = await progress();
+    if (done.length === mine.length || Date.now() > deadline) {
+      notice(failed ? "bad" : done.length === mine.length ? "ok" : "wait", t("import_done", { done: done.length - failed, failed }));
+      return;
+    }
+    const sent = mine.find((i) => i.status === "sent");
+    if (sent) await waitFor(sent.id);
+    else { await pump(); await new Promise((r) => setTimeout(r, 500)); }
+  }
+}
+
+async function exportSheet(device, button) {
+  button.disabled = true;
+  try {
+    const { lots } = await api(`/v1/orgs/${encodeURIComponent(device.org)}/lots`);
+    const full = [];
+    for (const l of lots) full.push(await api(`/v1/lots/${l.gtin}/${encodeURIComponent(l.lot)}`));
+    const file = await sheetCall({ op: "export", what: button.dataset.export, lots: full, lang, now_ms: Date.now() });
+    if (file.ok) download(file); else notice("bad", file.error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
 async function showQueue() {
   const items = (await queueAll()).sort((a, b) => b.recorded_ms - a.recorded_ms);
   const tag = { waiting: "wait", sent: "wait", committed: "ok", failed: "bad" };
@@ -534,7 +729,7 @@ async function route() {
   if (hash === "#/pair") return showPair();
   if (!device || !device.org) return showUnpaired();
   $("#org-name").textContent = device.org;
-  const screens = { "#/lot": showLot, "#/record": showRecord, "#/split": showSplit, "#/product": showProduct, "#/devices": showDevices, "#/queue": showQueue };
+  const screens = { "#/lot": showLot, "#/record": showRecord, "#/split": showSplit, "#/product": showProduct, "#/devices": showDevices, "#/queue": showQueue, "#/sheets": showSheets };
   return (screens[hash] || showHome)(device);
 }
 

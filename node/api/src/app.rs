@@ -1,7 +1,9 @@
 //! The producers' app, served under `/app/`: static files compiled into the
 //! node (`node/api/app/`, also usable as they are from any web server that
 //! proxies `/v1/` to a node) and the transaction module built from
-//! `sdk/tx` (`assets/tx.wasm`, checked byte for byte by the test command).
+//! `sdk/tx` (`assets/tx.wasm`) and the spreadsheet module built from
+//! `sdk/sheet` (`assets/sheet.wasm`), both checked byte for byte by the test
+//! command.
 //!
 //! The app keeps its key in the browser (WebCrypto, non-extractable) and
 //! posts signed transactions to `/v1/txs` like any other client: the node
@@ -14,6 +16,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 /// The transaction module (`scripts/build-verifier.sh` writes it).
 pub const TX_WASM: &[u8] = include_bytes!("../assets/tx.wasm");
+
+/// The spreadsheet module (`scripts/build-verifier.sh` writes it), fetched
+/// by the app only when a spreadsheet is opened.
+pub const SHEET_WASM: &[u8] = include_bytes!("../assets/sheet.wasm");
 
 /// The app's files: path under `/app/`, content type, bytes.
 const FILES: &[(&str, &str, &[u8])] = &[
@@ -58,6 +64,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../app/icon.svg"),
     ),
     ("tx.wasm", "application/wasm", TX_WASM),
+    ("sheet.wasm", "application/wasm", SHEET_WASM),
 ];
 
 /// What the app's pages may do: their own script and WebAssembly, this

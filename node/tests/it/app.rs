@@ -22,7 +22,7 @@ fn tools_present() -> bool {
         .iter()
         .any(|b| Command::new(b).arg("--version").output().is_ok());
     let playwright = Command::new("python3")
-        .args(["-c", "import playwright"])
+        .args(["-c", "import playwright, openpyxl"])
         .output()
         .is_ok_and(|o| o.status.success());
     let axe = axe_js().is_file();
@@ -32,10 +32,10 @@ fn tools_present() -> bool {
     }
     assert!(
         std::env::var_os("FILIERA_REQUIRE_TOOLS").is_none(),
-        "chromium, Python's playwright, axe-core and zbarimg are required (FILIERA_REQUIRE_TOOLS is set; scripts/setup.sh installs them)"
+        "chromium, Python's playwright and openpyxl, axe-core and zbarimg are required (FILIERA_REQUIRE_TOOLS is set; scripts/setup.sh installs them)"
     );
     eprintln!(
-        "chromium, playwright, axe-core or zbarimg missing: the app journey is skipped (scripts/setup.sh installs them)"
+        "chromium, playwright, openpyxl, axe-core or zbarimg missing: the app journey is skipped (scripts/setup.sh installs them)"
     );
     false
 }
@@ -135,12 +135,20 @@ fn a_dairy_enrols_pairs_records_splits_and_revokes_from_the_app_in_a_browser() {
         .iter()
         .map(|l| l["lot"].as_str().unwrap())
         .collect();
-    for lot in ["CU-APP-0001", "CU-APP-0001-A", "CU-APP-0001-B"] {
+    for lot in [
+        "CU-APP-0001",
+        "CU-APP-0001-A",
+        "CU-APP-0001-B",
+        "CU-XLS-01",
+        "CU-XLS-02",
+        "CU-XLS-03",
+    ] {
         assert!(names.contains(&lot), "{lot} in {names:?}");
     }
     // The admin phone signed: its nonce counts its transactions (enrol,
     // product, lot, 2 events, 2 recorded offline, 1 after, pairing, split,
-    // revocation, one in English): no gap, no duplicate.
+    // 3 lots and 2 events from spreadsheets, revocation, one in English):
+    // no gap, no duplicate, and nothing of the spreadsheet with bad rows.
     let nonce = crate::network::get(&net.url(0, &format!("/v1/accounts/{admin}/nonce"))).unwrap();
-    assert_eq!(nonce["next_nonce"], 12, "{nonce}");
+    assert_eq!(nonce["next_nonce"], 17, "{nonce}");
 }
