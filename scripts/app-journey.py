@@ -196,6 +196,19 @@ def spreadsheets(a):
     lots_sheet = [row[1] for row in book["lots"].iter_rows(min_row=2, values_only=True)]
     assert {"CU-XLS-01", "CU-XLS-02", "CU-XLS-03", LOT} <= set(lots_sheet), lots_sheet
     sheet_checks["export_events_rows"] = len(exported.splitlines()) - 1
+    # EPCIS 2.0: GS1's schema and GS1's reference hashes, on the file as downloaded.
+    document = downloaded(a, "[data-export=epcis]")
+    path = f"{OUT}/export.jsonld"
+    open(path, "wb").write(document)
+    events = json.loads(document)["epcisBody"]["eventList"]
+    assert len(events) == sheet_checks["export_events_rows"], (len(events), sheet_checks)
+    here = __file__.rsplit("/", 1)[0]
+    valid = subprocess.run(["python3", f"{here}/epcis-schema-check.py", path], capture_output=True, text=True)
+    assert valid.returncode == 0, f"EPCIS export against GS1's schema: {valid.stdout}{valid.stderr}"
+    reference = subprocess.run(["python3", f"{here}/epcis-reference-hashes.py", path], capture_output=True, text=True)
+    assert reference.returncode == 0, reference.stderr
+    assert json.loads(reference.stdout)["hashes"] == [e["eventID"] for e in events], "eventIDs differ from GS1's reference hashes"
+    sheet_checks["epcis_events"] = len(events)
     shot(a, "sheet-exported")
 
 

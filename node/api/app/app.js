@@ -609,7 +609,8 @@ async function showSheets(device) {
     <h2>${esc(t("export_title"))}</h2><p>${esc(t("export_text"))}</p>
     <div class="actions"><button type="button" class="secondary" data-export="csv_lots">${esc(t("export_csv_lots"))}</button>
       <button type="button" class="secondary" data-export="csv_events">${esc(t("export_csv_events"))}</button>
-      <button type="button" class="secondary" data-export="xlsx">${esc(t("export_xlsx"))}</button></div>
+      <button type="button" class="secondary" data-export="xlsx">${esc(t("export_xlsx"))}</button>
+      <button type="button" class="secondary" data-export="epcis">${esc(t("export_epcis"))}</button></div>
     ${backLink()}`);
   const template = async (format) => {
     const file = await sheetCall({ op: "template", kind: $("#kind").value, format, lang, now_ms: Date.now() });

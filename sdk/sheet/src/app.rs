@@ -6,7 +6,7 @@
 //! - `check`: the file read and dry-run as records of a kind, against what
 //!   the app knows of the organisation (see [`crate::check::Context`]);
 //! - `export`: the organisation's lots and their histories as a CSV of lots,
-//!   a CSV of events or an XLSX workbook of both.
+//!   a CSV of events, an XLSX workbook of both or an EPCIS 2.0 document.
 //!
 //! The answer is `{"ok":true,...}` or `{"ok":false,"code":...,"error":...}`
 //! with a stable code the app puts into words.
@@ -39,6 +39,8 @@ pub enum ExportWhat {
     CsvEvents,
     /// XLSX, both.
     Xlsx,
+    /// EPCIS 2.0 JSON-LD, one event per event of a lot.
+    Epcis,
 }
 
 /// A request of the app.
@@ -145,6 +147,13 @@ fn answer(request: &[u8], data: &[u8]) -> Result<Value, SheetError> {
                 &csv(CsvExport::Events, &lots, delimiter(&lang))?,
             ),
             ExportWhat::Xlsx => file("filiera-lots.xlsx".into(), XLSX_MIME, &xlsx(&lots, now_ms)?),
+            ExportWhat::Epcis => file(
+                "filiera-epcis.jsonld".into(),
+                "application/ld+json",
+                crate::epcis::document(&lots, now_ms)?
+                    .to_string()
+                    .as_bytes(),
+            ),
         },
     })
 }

@@ -145,7 +145,7 @@ fn event_rows(lots: &[ExportLot]) -> Vec<Vec<Cell<'_>>> {
 }
 
 /// A block time (ms since 1970, UTC) as ISO 8601.
-fn iso_time(ms: u64) -> String {
+pub(crate) fn iso_time(ms: u64) -> String {
     i128::from(ms)
         .checked_mul(1_000_000)
         .and_then(|ns| time::OffsetDateTime::from_unix_timestamp_nanos(ns).ok())

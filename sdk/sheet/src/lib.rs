@@ -11,6 +11,9 @@
 //! lots, the organisation's own lots and products as last seen); the
 //! contracts decide the rest and refuse with their own codes.
 //!
+//! It also writes the same lots as an EPCIS 2.0 document whose event IDs
+//! are the CBV 2.0 hashes the node computes.
+//!
 //! Invariants: a file larger than [`SHEET_BYTES_MAX`], with more than
 //! [`SHEET_ROWS_MAX`] rows or a cell longer than [`CELL_BYTES_MAX`] is
 //! refused whole, never cut short; every data row gets exactly one outcome,
@@ -27,6 +30,7 @@
 
 pub mod app;
 pub mod check;
+pub mod epcis;
 pub mod export;
 pub mod kinds;
 pub mod table;

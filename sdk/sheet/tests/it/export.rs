@@ -99,3 +99,78 @@ fn an_xlsx_export_holds_strings_and_numbers_never_formulas() -> anyhow::Result<(
     );
     Ok(())
 }
+
+/// Runs one of the repository's outside checks (GS1's schema, GS1's hash
+/// reference) on `path`; `None` when the tool is absent and not required.
+fn outside(script: &str, path: &std::path::Path) -> Option<std::process::Output> {
+    let path_of_script = format!("{}/../../scripts/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("python3")
+        .arg(&path_of_script)
+        .arg(path)
+        .output()
+        .ok();
+    match out {
+        Some(out)
+            if out.status.code() != Some(3)
+                && !String::from_utf8_lossy(&out.stderr).contains("ModuleNotFoundError") =>
+        {
+            Some(out)
+        }
+        _ => {
+            assert!(
+                std::env::var_os("FILIERA_REQUIRE_TOOLS").is_none(),
+                "{script} needs its tools (FILIERA_REQUIRE_TOOLS is set)"
+            );
+            eprintln!("{script}: tools missing, check skipped");
+            None
+        }
+    }
+}
+
+#[test]
+fn the_epcis_export_is_valid_and_its_ids_are_gs1_reference_hashes() -> anyhow::Result<()> {
+    let mut lots = lots();
+    lots[0].history[0].kind = "commissioning".into();
+    lots[0].history[1].kind = "releasing".into();
+    lots[0].history[2].site = Some("8012345000104".into());
+    let doc = filiera_sheet::epcis::document(&lots, 1_796_601_600_000)?;
+    let events = doc["epcisBody"]["eventList"].as_array().expect("events");
+    assert_eq!(events.len(), HOSTILE.len());
+    assert_eq!(events[0]["action"], "ADD");
+    assert_eq!(events[1]["bizStep"], "urn:filiera:bizstep:releasing");
+    assert_eq!(events[2]["bizStep"], "storing");
+    assert_eq!(
+        events[2]["quantityList"][0],
+        serde_json::json!({"epcClass": "https://id.gs1.org/01/08012345000012/10/CU-2026-001", "quantity": 30})
+    );
+    // The node would take it back: every event valid, every ID its hash.
+    let parsed = filiera_epcis::parse_document(doc.to_string().as_bytes())
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    assert_eq!(parsed.events.len(), HOSTILE.len());
+
+    let file = tempfile::Builder::new().suffix(".jsonld").tempfile()?;
+    std::fs::write(file.path(), doc.to_string())?;
+    if let Some(out) = outside("epcis-schema-check.py", file.path()) {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    if let Some(out) = outside("epcis-reference-hashes.py", file.path()) {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let reference: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        let ids: Vec<&serde_json::Value> = events.iter().map(|e| &e["eventID"]).collect();
+        let theirs: Vec<&serde_json::Value> = reference["hashes"]
+            .as_array()
+            .expect("hashes")
+            .iter()
+            .collect();
+        assert_eq!(ids, theirs, "eventIDs are GS1's reference hashes");
+    }
+    Ok(())
+}
