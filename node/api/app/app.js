@@ -445,7 +445,7 @@ async function showHome(device) {
       <a class="button" href="#/lot">${esc(t("menu_new_lot"))}</a><a class="button" href="#/record">${esc(t("menu_record"))}</a>
       <a class="button secondary" href="#/split">${esc(t("menu_split"))}</a><a class="button secondary" href="#/product">${esc(t("menu_product"))}</a>
       <a class="button secondary" href="#/devices">${esc(t("menu_devices"))}</a><a class="button secondary" href="#/queue">${esc(t("menu_queue"))}</a>
-      <a class="button secondary" href="#/sheets">${esc(t("menu_sheets"))}</a>
+      <a class="button secondary" href="#/sheets">${esc(t("menu_sheets"))}</a><a class="button secondary" href="#/recall">${esc(t("menu_recall"))}</a>
     </nav>
     ${items ? `<ul class="list" id="lots">${items}</ul>` : `<p>${esc(t("no_lots"))}</p>`}
     ${sheets ? `<h2>${esc(t("labels_title"))}</h2><ul class="list" id="sheets">${sheets}</ul>` : ""}`);
@@ -545,6 +545,26 @@ async function showSplit(device) {
     if (sum !== quantity) { $("#err").textContent = t("split_sum", { sum, quantity }); $("#parts").focus(); return; }
     $("#err").textContent = "";
     run(ev.target, { kind: "split", gtin, lot, parts }, `${t("menu_split")}: ${lot}`);
+  });
+}
+
+/// A recall of a lot and of every lot made from it: for devices with the
+/// recall right. Confirmed by a box the user ticks, since it cannot be
+/// undone from the app.
+async function showRecall(device) {
+  screen(`<h1>${esc(t("recall_title"))}</h1><p>${esc(t("recall_text"))}</p><form id="f" novalidate>
+    <label for="lot">${esc(t("lot"))}</label><select id="lot" required>${await lotOptions(device)}</select>
+    ${field("reason", t("recall_reason"), 'required maxlength="256" autocomplete="off"')}
+    <label class="check"><input type="checkbox" id="sure"> ${esc(t("recall_sure"))}</label>
+    <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit" class="danger">${esc(t("recall_button"))}</button></div></form>${backLink()}`);
+  $("#f").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const [gtin, lot] = lotOf($("#lot").value);
+    const reason = $("#reason").value.trim();
+    if (!lot || !reason) { $("#err").textContent = t("required"); $("#reason").focus(); return; }
+    if (!$("#sure").checked) { $("#err").textContent = t("recall_unsure"); $("#sure").focus(); return; }
+    $("#err").textContent = "";
+    run(ev.target, { kind: "recall", gtin, lot, reason }, `${t("recall_title")}: ${lot}`);
   });
 }
 
@@ -730,7 +750,7 @@ async function route() {
   if (hash === "#/pair") return showPair();
   if (!device || !device.org) return showUnpaired();
   $("#org-name").textContent = device.org;
-  const screens = { "#/lot": showLot, "#/record": showRecord, "#/split": showSplit, "#/product": showProduct, "#/devices": showDevices, "#/queue": showQueue, "#/sheets": showSheets };
+  const screens = { "#/lot": showLot, "#/record": showRecord, "#/split": showSplit, "#/product": showProduct, "#/devices": showDevices, "#/queue": showQueue, "#/sheets": showSheets, "#/recall": showRecall };
   return (screens[hash] || showHome)(device);
 }
 

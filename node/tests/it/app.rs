@@ -154,8 +154,16 @@ fn a_dairy_enrols_pairs_records_splits_and_revokes_from_the_app_in_a_browser() {
     }
     // The admin phone signed: its nonce counts its transactions (enrol,
     // product, lot, 2 events, 2 recorded offline, 1 after, pairing, split,
-    // 3 lots and 2 events from spreadsheets, revocation, one in English):
-    // no gap, no duplicate, and nothing of the spreadsheet with bad rows.
+    // 3 lots and 2 events from spreadsheets, a recall, revocation, one in
+    // English): no gap, no duplicate, nothing of the spreadsheet with bad
+    // rows and nothing of the transaction altered on the device.
     let nonce = crate::network::get(&net.url(0, &format!("/v1/accounts/{admin}/nonce"))).unwrap();
-    assert_eq!(nonce["next_nonce"], 17, "{nonce}");
+    assert_eq!(nonce["next_nonce"], 18, "{nonce}");
+    // The admin's recall stands; the record-only phone's did not.
+    let recalled: Value =
+        crate::network::get(&net.url(1, "/v1/lots/09521234100980/CU-XLS-03")).unwrap();
+    assert!(recalled["recall"]["reason"].is_string(), "{recalled}");
+    let kept: Value =
+        crate::network::get(&net.url(1, "/v1/lots/09521234100980/CU-APP-0001")).unwrap();
+    assert!(kept["recall"].is_null(), "{kept}");
 }
