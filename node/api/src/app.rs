@@ -11,7 +11,8 @@
 //! own script and WebAssembly and talk only to this origin, so a stored
 //! string shown by the app cannot become script.
 
-use axum::http::{StatusCode, header};
+use crate::static_files::StaticFile;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 /// The transaction module (`scripts/build-verifier.sh` writes it).
@@ -21,50 +22,57 @@ pub const TX_WASM: &[u8] = include_bytes!("../assets/tx.wasm");
 /// by the app only when a spreadsheet is opened.
 pub const SHEET_WASM: &[u8] = include_bytes!("../assets/sheet.wasm");
 
-/// The app's files: path under `/app/`, content type, bytes.
-const FILES: &[(&str, &str, &[u8])] = &[
+const FILE_COUNT: usize = 10;
+
+/// The app's files: path under `/app/`, content type, bytes (with their
+/// gzip copy and tag, computed once).
+static FILES: [(&str, &str, StaticFile); FILE_COUNT] = [
     (
         "",
         "text/html; charset=utf-8",
-        include_bytes!("../app/index.html"),
+        StaticFile::new(include_bytes!("../app/index.html")),
     ),
     (
         "index.html",
         "text/html; charset=utf-8",
-        include_bytes!("../app/index.html"),
+        StaticFile::new(include_bytes!("../app/index.html")),
     ),
     (
         "app.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../app/app.js"),
+        StaticFile::new(include_bytes!("../app/app.js")),
     ),
     (
         "i18n.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../app/i18n.js"),
+        StaticFile::new(include_bytes!("../app/i18n.js")),
     ),
     (
         "app.css",
         "text/css; charset=utf-8",
-        include_bytes!("../app/app.css"),
+        StaticFile::new(include_bytes!("../app/app.css")),
     ),
     (
         "sw.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../app/sw.js"),
+        StaticFile::new(include_bytes!("../app/sw.js")),
     ),
     (
         "manifest.webmanifest",
         "application/manifest+json",
-        include_bytes!("../app/manifest.webmanifest"),
+        StaticFile::new(include_bytes!("../app/manifest.webmanifest")),
     ),
     (
         "icon.svg",
         "image/svg+xml",
-        include_bytes!("../app/icon.svg"),
+        StaticFile::new(include_bytes!("../app/icon.svg")),
     ),
-    ("tx.wasm", "application/wasm", TX_WASM),
-    ("sheet.wasm", "application/wasm", SHEET_WASM),
+    ("tx.wasm", "application/wasm", StaticFile::new(TX_WASM)),
+    (
+        "sheet.wasm",
+        "application/wasm",
+        StaticFile::new(SHEET_WASM),
+    ),
 ];
 
 /// What the app's pages may do: their own script and WebAssembly, this
@@ -79,32 +87,35 @@ pub async fn root() -> Redirect {
 
 /// `GET /app/`: the app's page.
 #[utoipa::path(get, path = "/app/", tag = "app", responses((status = 200, description = "The producers' app (HTML)")))]
-pub async fn index() -> Response {
-    serve("")
+pub async fn index(request: HeaderMap) -> Response {
+    serve("", &request)
 }
 
 /// `GET /app/{file}`: the app's script, styles, service worker, manifest,
 /// icon and transaction module.
 #[utoipa::path(get, path = "/app/{file}", tag = "app", params(("file" = String, Path, description = "A file of the app, e.g. app.js or tx.wasm")), responses((status = 200, description = "The file"), (status = 404, description = "No such file of the app")))]
-pub async fn file(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
-    serve(&name)
+pub async fn file(
+    axum::extract::Path(name): axum::extract::Path<String>,
+    request: HeaderMap,
+) -> Response {
+    serve(&name, &request)
 }
 
-fn serve(name: &str) -> Response {
-    let Some((_, content_type, bytes)) = FILES.iter().find(|(n, _, _)| *n == name) else {
+fn serve(name: &str, request: &HeaderMap) -> Response {
+    let Some(at) = FILES.iter().position(|(n, _, _)| *n == name) else {
         return (StatusCode::NOT_FOUND, "no such file of the app").into_response();
     };
     // The shell is revalidated on every load (the service worker keeps the
-    // offline copy); a new node version serves a new app at once.
-    (
-        [
-            (header::CONTENT_TYPE, *content_type),
+    // offline copy); a new node version serves a new app at once, and an
+    // unchanged file costs a 304.
+    FILES[at].2.respond(
+        request,
+        &[
+            (header::CONTENT_TYPE, FILES[at].1),
             (header::CACHE_CONTROL, "no-cache"),
             (header::CONTENT_SECURITY_POLICY, POLICY),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::REFERRER_POLICY, "no-referrer"),
         ],
-        *bytes,
     )
-        .into_response()
 }

@@ -3,7 +3,8 @@
 //! test command). Served under a versioned URL with a year-long cache, so a
 //! phone downloads it once per release.
 
-use axum::http::header;
+use crate::static_files::StaticFile;
+use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use std::sync::LazyLock;
 
@@ -18,12 +19,13 @@ pub static VERIFIER_URL: LazyLock<String> = LazyLock::new(|| {
 
 /// `GET /assets/verify.wasm`.
 #[utoipa::path(get, path = "/assets/verify.wasm", tag = "resolver", responses((status = 200, description = "The consumer page's verifier (WebAssembly); the page asks for it with ?v={version} and caches it for a year")))]
-pub async fn verifier() -> impl IntoResponse {
-    (
-        [
+pub async fn verifier(request: HeaderMap) -> impl IntoResponse {
+    static FILE: StaticFile = StaticFile::new(VERIFIER_WASM);
+    FILE.respond(
+        &request,
+        &[
             (header::CONTENT_TYPE, "application/wasm"),
             (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
         ],
-        VERIFIER_WASM,
     )
 }

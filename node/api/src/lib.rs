@@ -34,6 +34,7 @@ pub mod reads;
 pub mod resolver;
 pub mod rest;
 pub mod snapshot;
+mod static_files;
 pub mod tls;
 pub use filiera_verify::views;
 
