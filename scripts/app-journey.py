@@ -2,7 +2,7 @@
 """The producers' app in a real browser (Playwright from PyPI driving
 Debian's Chromium), on a running network, in a phone-sized viewport:
 
-    scripts/app-journey.py API_URL ENROLMENT_LINK OUT_DIR [AXE_JS]
+    scripts/app-journey.py API_URL ENROLMENT_LINK OUT_DIR [AXE_JS [ENGLISH_LINK]]
 
 enrolment link -> first device (admin) -> a Casciotta product and lot ->
 events -> a second device paired and approved (record right only) -> it
@@ -12,7 +12,8 @@ signed, an XLSX of lots and a CSV of events imported, the exports read back
 with a hostile note neutralised -> a recall by the record-only phone refused, a queued transaction altered
 on the device refused before sending, a recall by the admin -> the second
 device revoked -> its next submission refused -> the same
-screens in English. A screenshot of each step goes to OUT_DIR. With AXE_JS
+screens in English; with ENGLISH_LINK, a shorter journey from another
+organisation's enrolment in an English browser. A screenshot of each step goes to OUT_DIR. With AXE_JS
 (axe-core's axe.min.js), axe checks each screen against the WCAG 2.0/2.1 A
 and AA rules and any serious or critical violation fails the run. Prints one
 JSON line: the steps passed, the time from tapping "sign and send" to the
@@ -40,7 +41,9 @@ LOT = "CU-APP-0001"
 ORG = LINK.split("org=")[1].split("&")[0]
 TIMEOUT_MS = 60_000
 steps, timings = [], []
-AXE = open(sys.argv[4]).read() if len(sys.argv) > 4 else None
+AXE = open(sys.argv[4]).read() if len(sys.argv) > 4 and sys.argv[4] else None
+# A second organisation's enrolment link: the shorter journey in English.
+ENGLISH_LINK = sys.argv[5] if len(sys.argv) > 5 else None
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 axe_findings = {}
 labels_read = []
@@ -130,7 +133,7 @@ def spreadsheets(a):
     go(a, "#/sheets")
     shot(a, "sheets")
     template = downloaded(a, "#tpl-csv")
-    assert template == "\ufeffgtin;lot;quantity;site\n".encode(), template
+    assert template == '\ufeff"gtin";"lot";"quantity";"site"\n'.encode(), template
 
     bad = ("prodotto;lotto;quantità\n"
            f"{GTIN};CU-XLS-01;10\n"
@@ -178,12 +181,15 @@ def spreadsheets(a):
     a.select_option("#kind", "events")
     quoted = '"' + HOSTILE_NOTE.replace('"', '""') + '"'
     events = ("gtin;lotto;evento;nota\n"
+              f"{GTIN};CU-XLS-02;ispezione;verificata la maturità\n"
               f"{GTIN};CU-XLS-01;stoccaggio;{quoted}\n"
-              f"{GTIN};CU-XLS-02;ispezione;\n")
+              )
     upload(a, "eventi.csv", events.encode("cp1252"), "text/csv")
     expect(a.locator("#report h3")).to_have_text("Tutte le 2 righe sono corrette.")
     a.locator("#send button").click()
     expect(a.locator("#notice")).to_have_text("Importazione: 2 registrate, 0 rifiutate (vedi «Invii»).", timeout=TIMEOUT_MS)
+    notes = [e["note"] for e in a.request.get(f"{API}/v1/lots/{GTIN}/CU-XLS-02").json()["history"]]
+    assert "verificata la maturità" in notes, f"Windows-1252 read as such: {notes}"
 
     # The exports: the hostile note is text, in CSV and in XLSX.
     exported = downloaded(a, "[data-export=csv_events]").decode("utf-8-sig")
@@ -246,6 +252,59 @@ def admin_key(page):
       const db = await new Promise((ok) => { const r = indexedDB.open("filiera-app", 1); r.onsuccess = () => ok(r.result); });
       return await new Promise((ok) => { const r = db.transaction("device").objectStore("device").get("self"); r.onsuccess = () => ok(r.result.pub); });
     }""")
+
+
+def english(browser):
+    """The shorter journey, in a browser whose language is English: a
+    Verdicchio winery enrols its first phone, registers a product and a lot,
+    records two events, reads its submissions and the lot's consumer page."""
+    context = browser.new_context(locale="en-GB", **PHONE)
+    context.set_default_timeout(TIMEOUT_MS)
+    e = context.new_page()
+    errors = []
+    e.on("pageerror", lambda x: errors.append(str(x)))
+    e.goto(ENGLISH_LINK)
+    expect(e.locator("h1")).to_have_text("Activate this device")
+    expect(e.locator("html")).to_have_attribute("lang", "en")
+    shot(e, "en-enrol")
+    e.fill("#label", "phone 1, admin")
+    send(e, "Device activated for")
+    expect(e.locator("h1")).to_have_text("My lots")
+    shot(e, "en-home-empty")
+    wine = gtin("0952123430098")
+    e.goto(f"{API}/app/#/product")
+    expect(e.locator("h1")).to_have_text("New product")
+    e.fill("#gtin", wine[:13] + str((int(wine[13]) + 1) % 10))
+    e.fill("#name", "Verdicchio dei Castelli di Jesi DOC")
+    e.locator("main button[type=submit]").click()
+    expect(e.locator("#err")).to_have_text("A GTIN has 14 digits with the right check digit.")
+    e.fill("#gtin", wine)
+    e.select_option("#scheme", "DOC")
+    e.select_option("#uom", "l")
+    send(e, "Recorded on the network")
+    shot(e, "en-product")
+    e.goto(f"{API}/app/#/lot")
+    expect(e.locator("h1")).to_have_text("New lot")
+    e.fill("#gtin", wine)
+    e.fill("#lot", "VJ-2026-EN")
+    e.fill("#quantity", "900")
+    send(e, "Recorded on the network")
+    for event in ["store", "inspect"]:
+        e.goto(f"{API}/app/#/record")
+        expect(e.locator("h1")).to_have_text("Record an event")
+        e.select_option("#lot", f"{wine}/VJ-2026-EN")
+        e.select_option("#event", event)
+        send(e, "Recorded on the network")
+    shot(e, "en-record")
+    e.goto(f"{API}/app/#/queue")
+    expect(e.locator("#queue li")).to_have_count(5)
+    expect(e.locator("#queue")).not_to_contain_text("refused")
+    shot(e, "en-queue")
+    e.goto(f"{API}/01/{wine}/10/VJ-2026-EN")
+    expect(e.locator("body")).to_contain_text("Verdicchio dei Castelli di Jesi DOC")
+    shot(e, "en-consumer-page")
+    assert not errors, f"script errors in the English journey: {errors}"
+    context.close()
 
 
 def main():
@@ -442,6 +501,8 @@ def main():
         shot(a, "english-queue")
 
         assert not errors, f"script errors in the page: {errors}"
+        if ENGLISH_LINK:
+            english(browser)
         browser.close()
     print(json.dumps({"steps": steps, "submit_to_final_ms": timings, "labels_read": labels_read, "sheets": sheet_checks,
                       "axe": axe_findings if AXE else "not run"}))

@@ -155,18 +155,19 @@ async function nextNonce(device) {
   return Math.max(next_nonce, ...open.map((i) => i.nonce + 1));
 }
 
-/// Signs queued actions with this device's key, with consecutive nonces
-/// (online: the chain's id and height and the key's next nonce come from
-/// the node, once for all of them).
-async function signAll(items, device) {
-  const status = await api("/v1/status");
-  const first = await nextNonce(device);
-  for (const [i, item] of items.entries()) {
-    const nonce = first + i;
+/// Signs queued actions with this device's key. An item that was signed
+/// before keeps its nonce (only its expiry is new): its earlier copy may
+/// still be executed somewhere, and one nonce lets only one of them in. Other
+/// items get consecutive nonces after every open one. Online only: the
+/// chain's id and height and the key's next nonce come from the node, once.
+async function signAll(items, device, status) {
+  let next = items.some((i) => i.nonce === null) ? await nextNonce(device) : 0;
+  for (const item of items) {
+    const nonce = item.nonce ?? next++;
     const prepared = txCall({ op: "prepare", chain_id: status.chain_id, sender: device.pub, nonce, expiry_height: status.height + EXPIRY_BLOCKS, action: item.action });
     const signature = hex(await crypto.subtle.sign({ name: "Ed25519" }, device.keys.privateKey, unhex(prepared.message)));
     const signed = txCall({ op: "assemble", body: prepared.body, signature });
-    Object.assign(item, { tx: signed.tx, tx_id: signed.tx_id, nonce });
+    Object.assign(item, { tx: signed.tx, tx_id: signed.tx_id, nonce, tx_ids: [...(item.tx_ids || []), signed.tx_id], expiry_height: status.height + EXPIRY_BLOCKS });
     await queuePut(item);
   }
 }
@@ -175,7 +176,7 @@ async function signAll(items, device) {
 /// Resolves to the queue item (still "waiting" when offline).
 async function submit(action, what) {
   const device = await getDevice();
-  const item = { id: crypto.randomUUID(), action, what, kind: action.kind, sender: device.pub, tx: null, tx_id: null, nonce: null, status: "waiting", reason: null, recorded_ms: Date.now(), resigned: false };
+  const item = { id: crypto.randomUUID(), action, what, kind: action.kind, sender: device.pub, tx: null, tx_id: null, tx_ids: [], nonce: null, status: "waiting", reason: null, recorded_ms: Date.now(), resigned: false };
   await queuePut(item);
   await pump();
   return waitFor(item.id);
@@ -187,19 +188,47 @@ async function finish(item, status, reason) {
   await queuePut(item);
 }
 
-// A refusal that only says the transaction was signed at the wrong moment:
-// signed again once, with a fresh nonce and expiry.
-const RESIGN = new Set(["nonce_used", "nonce_gap", "expired"]);
 // Refusals that say only "not now": sent again on the next pass.
 const RETRY_LATER = new Set(["busy", "timeout"]);
+// HTTP answers that say the same of a whole request.
+const retryLater = (status) => status === undefined || status === 0 || status === 408 || status === 429 || status >= 500;
 let pumping = null;
 
-/// Signs and sends what waits, in the order it was recorded; stops at the
-/// first that cannot go for want of a connection (the rest would leave a
-/// gap). One pass at a time.
+/// Signs and sends what waits, in nonce order, in batches; stops at the
+/// first that cannot go for want of a connection or of the node's room (the
+/// rest would leave a gap). One pass at a time.
 function pump() {
   pumping = (pumping || Promise.resolve()).then(pumpOnce).catch(() => {});
   return pumping;
+}
+
+/// Whether one of the transactions an item was ever signed as is known to
+/// the chain: its answer, or null.
+async function knownCopy(item) {
+  for (const id of item.tx_ids || []) {
+    try {
+      return { id, answer: await api(`/v1/txs/${id}`) };
+    } catch (e) {
+      if (e.status !== 404) throw e;
+    }
+  }
+  return null;
+}
+
+/// A nonce no open item holds, below the ones that wait (an item refused
+/// or found altered after it was signed): the lowest waiting item whose
+/// every signed copy has expired takes it, so the ones above can go. One
+/// hole per pass; the next pass fills the one this leaves, if any.
+async function fillHole(device, status, waiting) {
+  const { next_nonce } = await api(`/v1/accounts/${device.pub}/nonce`);
+  const open = (await queueAll()).filter((i) => i.sender === device.pub && i.nonce !== null && (i.status === "waiting" || i.status === "sent"));
+  if (open.some((i) => i.nonce === next_nonce)) return;
+  const above = waiting.filter((i) => i.nonce !== null && i.nonce > next_nonce && (i.expiry_height ?? 0) < status.height);
+  if (!above.length || above.length !== waiting.filter((i) => i.nonce !== null && i.nonce > next_nonce).length) return;
+  const lowest = above.reduce((a, b) => (a.nonce < b.nonce ? a : b));
+  Object.assign(lowest, { nonce: next_nonce, tx: null, tx_id: null });
+  await queuePut(lowest);
+  waiting.sort((a, b) => (a.nonce ?? Infinity) - (b.nonce ?? Infinity) || a.recorded_ms - b.recorded_ms);
 }
 
 async function pumpOnce() {
@@ -207,28 +236,35 @@ async function pumpOnce() {
   const waiting = (await queueAll())
     .filter((i) => i.status === "waiting" && i.sender === device.pub)
     .sort((a, b) => (a.nonce ?? Infinity) - (b.nonce ?? Infinity) || a.recorded_ms - b.recorded_ms);
-  let again = false;
+  if (!waiting.length) return;
+  let status;
+  try {
+    status = await api("/v1/status");
+  } catch (e) {
+    if (retryLater(e.status)) { notice("wait", t("offline")); return; }
+    throw e;
+  }
+  await fillHole(device, status, waiting);
   for (let at = 0; at < waiting.length; at += BATCH_TXS) {
     const batch = waiting.slice(at, at + BATCH_TXS);
-    const unsigned = batch.filter((i) => !i.tx);
-    if (unsigned.length) {
-      try {
-        await signAll(unsigned, device);
-      } catch (e) {
-        if (e.status === undefined) { notice("wait", t("offline")); return; }
-        for (const item of unsigned) await finish(item, "failed", e.code || e.message);
-        continue;
-      }
-    }
-    const ready = [];
     for (const item of batch.filter((i) => i.tx)) {
       try {
-        txCall({ op: "inspect", tx: item.tx }); // altered while stored? refused here
-        ready.push(item);
+        // Altered while stored? Refused here, never sent.
+        const seen = txCall({ op: "inspect", tx: item.tx });
+        // Expired while it waited: signed again, with its own nonce.
+        if (seen.expiry_height <= status.height) Object.assign(item, { tx: null, tx_id: null });
       } catch (e) {
         await finish(item, "failed", String(e.message));
       }
     }
+    const live = batch.filter((i) => i.status === "waiting");
+    try {
+      await signAll(live.filter((i) => !i.tx), device, status);
+    } catch (e) {
+      if (retryLater(e.status)) { notice("wait", t("offline")); return; }
+      for (const item of live.filter((i) => !i.tx)) await finish(item, "failed", e.code || e.message);
+    }
+    const ready = live.filter((i) => i.tx && i.status === "waiting").sort((a, b) => a.nonce - b.nonce);
     if (!ready.length) continue;
     // One request for the batch: a borsh Vec, its length then the signed
     // transactions as they are stored.
@@ -243,31 +279,51 @@ async function pumpOnce() {
       notice("wait", t("offline"));
       return;
     }
-    if (response.status === 429 || response.status === 503) return; // later
+    // Not now (or maybe admitted, on a timeout): the same bytes go again
+    // later; a copy already admitted answers "duplicate".
+    if (retryLater(response.status)) return;
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) {
       for (const item of ready) await finish(item, "failed", answer.code || answer.error || `HTTP ${response.status}`);
       continue;
     }
+    // Every answer is recorded; the pass stops after a batch where one was
+    // not admitted, and starts over from the chain's view.
+    let stop = false;
     for (const [i, item] of ready.entries()) {
       const result = answer.results?.[i] ?? {};
       if (result.tx_hash || result.code === "duplicate") {
         await finish(item, "sent", null);
-      } else if (RETRY_LATER.has(result.code)) {
-        return; // this one and the rest, later, in order
-      } else if (RESIGN.has(result.code) && !item.resigned) {
-        Object.assign(item, { tx: null, tx_id: null, nonce: null, resigned: true });
+      } else if (RETRY_LATER.has(result.code) || result.code === "nonce_gap") {
+        stop = true; // later, in order: a lower nonce goes first
+      } else if (result.code === "expired") {
+        Object.assign(item, { tx: null, tx_id: null }); // its nonce kept
         await queuePut(item);
-        again = true;
+        stop = true;
+      } else if (result.code === "nonce_used") {
+        // Ours, signed before (a timeout, a retry)? Then it is that one.
+        const copy = await knownCopy(item).catch(() => null);
+        if (copy) {
+          item.tx_id = copy.id;
+          await finish(item, "sent", null);
+        } else if (!item.resigned) {
+          Object.assign(item, { tx: null, tx_id: null, nonce: null, resigned: true });
+          await queuePut(item);
+        } else {
+          await finish(item, "failed", result.code);
+        }
+        stop = true;
       } else {
         await finish(item, "failed", result.code || `HTTP ${response.status}`);
       }
     }
+    if (stop) return;
   }
-  if (again) return pumpOnce();
 }
 
-/// Follows a queue item until the chain answers (or the wait ends).
+/// Follows a queue item until the chain answers (or the wait ends). A sent
+/// transaction the node no longer knows (it expired or was dropped) waits
+/// again, to be signed again with its own nonce.
 async function waitFor(id) {
   const deadline = Date.now() + COMMIT_WAIT_MS;
   for (;;) {
@@ -279,6 +335,11 @@ async function waitFor(id) {
       if (answer.status === "failed") { await finish(item, "failed", answer.message); return item; }
     } catch (e) {
       if (e.status === undefined) { notice("wait", t("offline")); return item; }
+      if (e.status === 404) {
+        Object.assign(item, { status: "waiting", tx: null, tx_id: null });
+        await queuePut(item);
+        return item;
+      }
     }
     if (Date.now() > deadline) return item;
     await new Promise((r) => setTimeout(r, 300));
@@ -320,9 +381,15 @@ async function run(form, action, what, then) {
 
 // ---- screens ------------------------------------------------------------------
 const main = () => $("#main");
-function screen(html) {
+// Each route change counts; a screen drawn after an await is dropped when
+// the user has gone elsewhere meanwhile (a slow answer must not paint over
+// the screen the user is on).
+let routeToken = 0;
+function screen(html, token = routeToken) {
+  if (token !== routeToken) return false;
   main().innerHTML = html;
   main().focus();
+  return true;
 }
 const field = (id, label, attrs = "", hint = "") =>
   `<label for="${id}">${esc(label)}${hint ? `<span class="hint" id="${id}-hint">${esc(hint)}</span>` : ""}</label><input id="${id}" name="${id}" ${hint ? `aria-describedby="${id}-hint"` : ""} ${attrs}>`;
@@ -427,6 +494,7 @@ async function orgLots(device) {
 }
 
 async function showHome(device) {
+  const token = routeToken;
   const { lots, offline } = await orgLots(device);
   if (offline) notice("wait", t("offline_view"));
   const items = lots.map((l) => `<li><strong>${esc(l.lot)}</strong> · ${esc(l.gtin)}<br>
@@ -440,7 +508,7 @@ async function showHome(device) {
     if (l.quantity > 0 && l.holder === device.org) byGtin.set(l.gtin, [...(byGtin.get(l.gtin) || []), l.lot]);
   }
   const sheets = [...byGtin].map(([gtin, numbers]) => `<li><a class="sheet-link" href="/qr/sheet/01/${esc(gtin)}?lots=${numbers.slice(0, 20).map(encodeURIComponent).join(",")}">${esc(t("label_sheet", { gtin, count: Math.min(numbers.length, 20) }))}</a></li>`).join("");
-  screen(`<h1>${esc(t("home_title"))}</h1>
+  if (!screen(`<h1>${esc(t("home_title"))}</h1>
     <nav class="menu" aria-label="${esc(t("home_title"))}">
       <a class="button" href="#/lot">${esc(t("menu_new_lot"))}</a><a class="button" href="#/record">${esc(t("menu_record"))}</a>
       <a class="button secondary" href="#/split">${esc(t("menu_split"))}</a><a class="button secondary" href="#/product">${esc(t("menu_product"))}</a>
@@ -448,7 +516,7 @@ async function showHome(device) {
       <a class="button secondary" href="#/sheets">${esc(t("menu_sheets"))}</a><a class="button secondary" href="#/recall">${esc(t("menu_recall"))}</a>
     </nav>
     ${items ? `<ul class="list" id="lots">${items}</ul>` : `<p>${esc(t("no_lots"))}</p>`}
-    ${sheets ? `<h2>${esc(t("labels_title"))}</h2><ul class="list" id="sheets">${sheets}</ul>` : ""}`);
+    ${sheets ? `<h2>${esc(t("labels_title"))}</h2><ul class="list" id="sheets">${sheets}</ul>` : ""}`, token)) return;
 }
 
 /// The GTIN and lot of a lot option: a lot number may itself contain "/".
@@ -456,9 +524,11 @@ function lotOf(value) {
   return [String(value).slice(0, 14), String(value).slice(15)];
 }
 
-async function lotOptions(device) {
+/// The lots a form may name: those the organisation holds, or (a recall)
+/// those it made, wherever they are now.
+async function lotOptions(device, role = "holder") {
   const { lots } = await orgLots(device);
-  return lots.filter((l) => l.holder === device.org)
+  return lots.filter((l) => l[role] === device.org)
     .map((l) => `<option value="${esc(l.gtin)}/${esc(l.lot)}" data-quantity="${esc(l.quantity)}">${esc(l.lot)} · ${esc(l.gtin)} (${esc(l.quantity)})</option>`).join("");
 }
 
@@ -505,13 +575,14 @@ function showLot() {
 }
 
 async function showRecord(device) {
+  const token = routeToken;
   const events = ["store", "inspect", "ship", "receive", "hold", "release", "sell", "destroy"];
-  screen(`<h1>${esc(t("record_title"))}</h1><form id="f" novalidate>
+  if (!screen(`<h1>${esc(t("record_title"))}</h1><form id="f" novalidate>
     <label for="lot">${esc(t("lot"))}</label><select id="lot" required>${await lotOptions(device)}</select>
     <label for="event">${esc(t("event"))}</label><select id="event">${events.map((e) => `<option value="${e}">${esc(t(`ev_${e}`))}</option>`).join("")}</select>
     <div id="to-box" hidden>${field("to", t("to_org"), 'autocomplete="off"')}</div>
     ${field("note", t("note"), 'maxlength="200"')}
-    <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit">${esc(t("submit"))}</button></div></form>${backLink()}`);
+    <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit">${esc(t("submit"))}</button></div></form>${backLink()}`, token)) return;
   $("#event").addEventListener("change", () => { $("#to-box").hidden = $("#event").value !== "ship"; });
   $("#f").addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -526,11 +597,12 @@ async function showRecord(device) {
 }
 
 async function showSplit(device) {
-  screen(`<h1>${esc(t("split_title"))}</h1><form id="f" novalidate>
+  const token = routeToken;
+  if (!screen(`<h1>${esc(t("split_title"))}</h1><form id="f" novalidate>
     <label for="lot">${esc(t("lot"))}</label><select id="lot" required>${await lotOptions(device)}</select>
     <label for="parts">${esc(t("parts"))}<span class="hint" id="parts-hint">${esc(t("parts_hint"))}</span></label>
     <textarea id="parts" rows="4" aria-describedby="parts-hint" required></textarea>
-    <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit">${esc(t("submit"))}</button></div></form>${backLink()}`);
+    <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit">${esc(t("submit"))}</button></div></form>${backLink()}`, token)) return;
   $("#f").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const [gtin, lot] = lotOf($("#lot").value);
@@ -552,11 +624,12 @@ async function showSplit(device) {
 /// recall right. Confirmed by a box the user ticks, since it cannot be
 /// undone from the app.
 async function showRecall(device) {
-  screen(`<h1>${esc(t("recall_title"))}</h1><p>${esc(t("recall_text"))}</p><form id="f" novalidate>
-    <label for="lot">${esc(t("lot"))}</label><select id="lot" required>${await lotOptions(device)}</select>
-    ${field("reason", t("recall_reason"), 'required maxlength="256" autocomplete="off"')}
+  const token = routeToken;
+  if (!screen(`<h1>${esc(t("recall_title"))}</h1><p>${esc(t("recall_text"))}</p><form id="f" novalidate>
+    <label for="lot">${esc(t("lot"))}</label><select id="lot" required>${await lotOptions(device, "owner")}</select>
+    ${field("reason", t("recall_reason"), 'required maxlength="200" autocomplete="off"')}
     <label class="check"><input type="checkbox" id="sure"> ${esc(t("recall_sure"))}</label>
-    <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit" class="danger">${esc(t("recall_button"))}</button></div></form>${backLink()}`);
+    <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit" class="danger">${esc(t("recall_button"))}</button></div></form>${backLink()}`, token)) return;
   $("#f").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const [gtin, lot] = lotOf($("#lot").value);
@@ -569,13 +642,14 @@ async function showRecall(device) {
 }
 
 async function showDevices(device) {
+  const token = routeToken;
   const org = await api(`/v1/orgs/${encodeURIComponent(device.org)}`);
   const rightsText = (r) => [["right_admin", 1], ["right_record", 2], ["right_recall", 4]].filter(([, b]) => r & b).map(([k]) => t(k)).join(", ");
   const rows = org.devices.map((d) => `<li><strong>${esc(d.label ?? t("key_from_authority"))}</strong>${d.key === device.pub ? ` (${esc(t("this_device"))})` : ""}<br>
     <span class="meta">${esc(rightsText(d.rights))}${d.expires_ms ? ` · ${esc(t("expires"))}: ${esc(new Date(d.expires_ms).toLocaleDateString(lang))}` : ""}</span><br>
     <span class="meta">${esc(d.key.slice(0, 16))}…</span>
     ${d.key !== device.pub ? `<br><button type="button" class="danger" data-revoke="${esc(d.key)}" data-label="${esc(d.label ?? d.key.slice(0, 8))}">${esc(t("revoke"))}</button>` : ""}</li>`).join("");
-  screen(`<h1>${esc(t("devices_title"))}</h1><p>${esc(t("org_code"))}: <strong id="org-code">${esc(device.org)}</strong></p><ul class="list" id="devices">${rows}</ul>
+  if (!screen(`<h1>${esc(t("devices_title"))}</h1><p>${esc(t("org_code"))}: <strong id="org-code">${esc(device.org)}</strong></p><ul class="list" id="devices">${rows}</ul>
     <h2>${esc(t("add_device"))}</h2><form id="f" novalidate>
     ${field("code", t("pairing_code"), 'required autocomplete="off" spellcheck="false"')}
     ${field("label", t("device_label"), 'required maxlength="64" autocomplete="off"', t("device_label_hint"))}
@@ -586,7 +660,7 @@ async function showDevices(device) {
     </fieldset>
     <label for="expires">${esc(t("expires"))}</label><input type="date" id="expires">
     <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit">${esc(t("submit"))}</button></div></form>
-    <form id="revoke-form" hidden><button type="submit"></button></form>${backLink()}`);
+    <form id="revoke-form" hidden><button type="submit"></button></form>${backLink()}`, token)) return;
   main().querySelectorAll("[data-revoke]").forEach((b) => b.addEventListener("click", () => {
     // Two steps instead of a dialog: the second press confirms.
     if (b.dataset.armed !== "1") {
@@ -693,7 +767,7 @@ async function sendRows(device, actions, fileName) {
   const now = Date.now();
   for (const [i, action] of actions.entries()) {
     const what = action.kind === "commission" ? `${action.lot} (${action.gtin})` : `${t(`ev_${action.event}`)}: ${action.lot}`;
-    await queuePut({ id: crypto.randomUUID(), import_id: importId, action, what: `${what} · ${fileName}`, kind: action.kind, sender: device.pub, tx: null, tx_id: null, nonce: null, status: "waiting", reason: null, recorded_ms: now + i, resigned: false });
+    await queuePut({ id: crypto.randomUUID(), import_id: importId, action, what: `${what} · ${fileName}`, kind: action.kind, sender: device.pub, tx: null, tx_id: null, tx_ids: [], nonce: null, status: "waiting", reason: null, recorded_ms: now + i, resigned: false });
   }
   const progress = async () => {
     const mine = (await queueAll()).filter((i) => i.import_id === importId);
@@ -705,14 +779,19 @@ async function sendRows(device, actions, fileName) {
   };
   notice("wait", t("signing"));
   await pump();
-  await progress();
-  const deadline = Date.now() + COMMIT_WAIT_MS;
+  // Until every row has its answer; while rows wait, the queue is sent
+  // again; a minute without progress leaves the rest to the queue (the
+  // submissions screen, the next connection).
+  let last = -1, since = Date.now();
   for (;;) {
+    if (!$("#progress")) return; // the user went elsewhere; the queue goes on
     const { mine, done, failed } = await progress();
-    if (done.length === mine.length || Date.now() > deadline) {
-      notice(failed ? "bad" : done.length === mine.length ? "ok" : "wait", t("import_done", { done: done.length - failed, failed }));
+    if (done.length === mine.length) {
+      notice(failed ? "bad" : "ok", t("import_done", { done: done.length - failed, failed }));
       return;
     }
+    if (done.length !== last) { last = done.length; since = Date.now(); }
+    if (Date.now() - since > COMMIT_WAIT_MS) { notice("wait", t("import_waiting", { left: mine.length - done.length })); return; }
     const sent = mine.find((i) => i.status === "sent");
     if (sent) await waitFor(sent.id);
     else { await pump(); await new Promise((r) => setTimeout(r, 500)); }
@@ -733,17 +812,19 @@ async function exportSheet(device, button) {
 }
 
 async function showQueue() {
+  const token = routeToken;
   const items = (await queueAll()).sort((a, b) => b.recorded_ms - a.recorded_ms);
   const tag = { waiting: "wait", sent: "wait", committed: "ok", failed: "bad" };
   const rows = items.map((i) => `<li><strong>${esc(i.what)}</strong> <span class="tag ${tag[i.status]}">${esc(t(`st_${i.status}`))}</span><br>
     <span class="meta">${esc(new Date(i.recorded_ms).toLocaleString(lang))}${i.reason ? ` · ${esc(refusal(lang, i.reason))}` : ""}</span></li>`).join("");
-  screen(`<h1>${esc(t("queue_title"))}</h1>${rows ? `<ul class="list" id="queue">${rows}</ul>` : `<p>${esc(t("queue_empty"))}</p>`}${backLink()}`);
+  if (!screen(`<h1>${esc(t("queue_title"))}</h1>${rows ? `<ul class="list" id="queue">${rows}</ul>` : `<p>${esc(t("queue_empty"))}</p>`}${backLink()}`, token)) return;
 }
 
 // ---- routing --------------------------------------------------------------------
 let enrolParams = null;
 
 async function route() {
+  routeToken += 1;
   const device = await getDevice();
   const hash = location.hash || "#/";
   if (enrolParams && !(device && device.org)) return showEnrol(enrolParams);

@@ -101,6 +101,22 @@ pub async fn file(
     serve(&name, &request)
 }
 
+/// Compresses every file of the app on a thread of its own, once per
+/// process, so that no request waits for it.
+pub fn warm_up() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        let _ = std::thread::Builder::new()
+            .name("app-files".into())
+            .spawn(|| {
+                for (_, _, file) in &FILES {
+                    file.warm();
+                }
+                crate::assets::warm_up();
+            });
+    });
+}
+
 fn serve(name: &str, request: &HeaderMap) -> Response {
     let Some(at) = FILES.iter().position(|(n, _, _)| *n == name) else {
         return (StatusCode::NOT_FOUND, "no such file of the app").into_response();

@@ -17,10 +17,16 @@ pub static VERIFIER_URL: LazyLock<String> = LazyLock::new(|| {
     format!("/assets/verify.wasm?v={}", &version[..16])
 });
 
+static FILE: StaticFile = StaticFile::new(VERIFIER_WASM);
+
+/// Compresses the verifier now (see `app::warm_up`).
+pub fn warm_up() {
+    FILE.warm();
+}
+
 /// `GET /assets/verify.wasm`.
 #[utoipa::path(get, path = "/assets/verify.wasm", tag = "resolver", responses((status = 200, description = "The consumer page's verifier (WebAssembly); the page asks for it with ?v={version} and caches it for a year")))]
 pub async fn verifier(request: HeaderMap) -> impl IntoResponse {
-    static FILE: StaticFile = StaticFile::new(VERIFIER_WASM);
     FILE.respond(
         &request,
         &[

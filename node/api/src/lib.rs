@@ -323,6 +323,8 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
         ))
         .layer(cors());
     let public = reads.merge(writes);
+    // The static files' gzip copies, made off the request path.
+    app::warm_up();
     let private = Router::new()
         .route("/health", get(rest::health))
         .route("/openapi.json", get(openapi_json))

@@ -26,6 +26,13 @@ impl StaticFile {
         }
     }
 
+    /// Compresses the file now (a blocking thread calls this at start, so
+    /// no request waits for it).
+    pub fn warm(&self) {
+        let _ = self.gzip();
+        let _ = self.tag();
+    }
+
     fn gzip(&self) -> &[u8] {
         self.gzip.get_or_init(|| {
             let mut encoder =
@@ -46,7 +53,11 @@ impl StaticFile {
 
     /// The response to a `GET` with `request`'s headers; `headers` are the
     /// file's own (type, cache policy, security policy).
-    pub fn respond(&self, request: &HeaderMap, headers: &[(header::HeaderName, &str)]) -> Response {
+    pub fn respond(
+        &'static self,
+        request: &HeaderMap,
+        headers: &[(header::HeaderName, &str)],
+    ) -> Response {
         let gzip = accepts_gzip(request) && !self.gzip().is_empty();
         // One strong tag per representation.
         let etag = if gzip {
@@ -57,7 +68,7 @@ impl StaticFile {
         let mut response = if matches_tag(request, &etag) {
             StatusCode::NOT_MODIFIED.into_response()
         } else if gzip {
-            self.gzip().to_vec().into_response()
+            axum::body::Bytes::from_static(self.gzip()).into_response()
         } else {
             self.bytes.into_response()
         };
@@ -78,22 +89,31 @@ impl StaticFile {
     }
 }
 
-/// Whether `Accept-Encoding` names gzip with a weight above zero.
+/// Whether `Accept-Encoding` takes gzip: named (or `x-gzip`) with a weight
+/// above zero, or not named and `*` taken.
 fn accepts_gzip(request: &HeaderMap) -> bool {
-    request
+    let mut gzip = None;
+    let mut any = None;
+    for coding in request
         .get_all(header::ACCEPT_ENCODING)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';').map(str::trim);
-            let name = parts.next().unwrap_or("");
-            let refused = parts.any(|p| {
-                p.strip_prefix("q=")
-                    .is_some_and(|q| q.trim_end_matches(['0', '.']).is_empty())
-            });
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-        })
+    {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or("").to_ascii_lowercase();
+        let taken = !parts.any(|p| {
+            let p = p.to_ascii_lowercase();
+            p.strip_prefix("q=")
+                .is_some_and(|q| q.trim_end_matches(['0', '.']).is_empty())
+        });
+        match name.as_str() {
+            "gzip" | "x-gzip" => gzip = Some(taken),
+            "*" => any = Some(taken),
+            _ => {}
+        }
+    }
+    gzip.or(any).unwrap_or(false)
 }
 
 /// Whether `If-None-Match` names `etag` (or `*`).
@@ -119,10 +139,18 @@ mod tests {
 
     #[test]
     fn gzip_is_served_only_to_browsers_that_take_it() {
-        let file = StaticFile::new(b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        static FILE: StaticFile =
+            StaticFile::new(b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        let file = &FILE;
         let yes = file.respond(&with(header::ACCEPT_ENCODING, "br, gzip, deflate"), &[]);
         assert_eq!(yes.headers()[header::CONTENT_ENCODING], "gzip");
-        for no in ["identity", "gzip;q=0", "gzip; q=0.0", "deflate"] {
+        for no in [
+            "identity",
+            "gzip;q=0",
+            "gzip; Q=0.0",
+            "deflate",
+            "gzip;q=0, *",
+        ] {
             let r = file.respond(&with(header::ACCEPT_ENCODING, no), &[]);
             assert!(r.headers().get(header::CONTENT_ENCODING).is_none(), "{no}");
         }
@@ -130,7 +158,8 @@ mod tests {
 
     #[test]
     fn an_unchanged_file_revalidates_without_a_body() {
-        let file = StaticFile::new(b"app");
+        static FILE: StaticFile = StaticFile::new(b"app");
+        let file = &FILE;
         let first = file.respond(&HeaderMap::new(), &[]);
         let tag = first.headers()[header::ETAG].to_str().unwrap().to_owned();
         assert_eq!(first.status(), StatusCode::OK);

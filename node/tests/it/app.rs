@@ -10,6 +10,7 @@ use serde_json::Value;
 use std::process::Command;
 
 const ORG: &str = "caseificio-app-demo";
+const WINERY: &str = "cantina-app-demo";
 
 /// axe-core as scripts/setup.sh fetches it.
 fn axe_js() -> std::path::PathBuf {
@@ -106,6 +107,27 @@ fn a_dairy_enrols_pairs_records_splits_and_revokes_from_the_app_in_a_browser() {
         .expect("an enrolment link")
         .to_owned();
     assert!(link.starts_with(&format!("{app_url}#enrol=")), "{link}");
+    // A winery for the shorter journey in English.
+    authority(
+        &net,
+        &[
+            "onboard",
+            "--id",
+            WINERY,
+            "--name",
+            "Cantina App Demo",
+            "--kind",
+            "producer",
+            "--role",
+            "producer",
+        ],
+    );
+    let lines = authority(&net, &["enrolment", "--org", WINERY, "--app-url", &app_url]);
+    let english_link = lines
+        .iter()
+        .find_map(|l| l["enrolment_link"].as_str())
+        .expect("an enrolment link")
+        .to_owned();
     net.wait_height(&[0], height_at(&net.url(0, "/v1/status")) + 1);
 
     let shots = std::env::temp_dir().join("filiera-app-journey");
@@ -118,6 +140,7 @@ fn a_dairy_enrols_pairs_records_splits_and_revokes_from_the_app_in_a_browser() {
         .arg(&link)
         .arg(&shots)
         .arg(axe_js())
+        .arg(&english_link)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -159,6 +182,9 @@ fn a_dairy_enrols_pairs_records_splits_and_revokes_from_the_app_in_a_browser() {
     // rows and nothing of the transaction altered on the device.
     let nonce = crate::network::get(&net.url(0, &format!("/v1/accounts/{admin}/nonce"))).unwrap();
     assert_eq!(nonce["next_nonce"], 18, "{nonce}");
+    // The winery's English journey: its phone enrolled and recorded.
+    let wine: Value = crate::network::get(&net.url(2, &format!("/v1/orgs/{WINERY}/lots"))).unwrap();
+    assert_eq!(wine["lots"][0]["lot"], "VJ-2026-EN", "{wine}");
     // The admin's recall stands; the record-only phone's did not.
     let recalled: Value =
         crate::network::get(&net.url(1, "/v1/lots/09521234100980/CU-XLS-03")).unwrap();

@@ -114,6 +114,7 @@ pub const ROW_CODES: &[&str] = &[
     "lot_unknown",
     "lot_not_held",
     "lot_finished",
+    "quantity_not_applicable",
 ];
 
 /// Final states: nothing more can be recorded of such a lot.
@@ -197,6 +198,12 @@ pub fn dry_run(kind: Kind, table: &Table, context: &Context) -> Result<Report, S
                 }
                 let to = row_check.receiver(event, cell("to"), &context.org);
                 let quantity = row_check.quantity(cell("quantity"), false);
+                // The contract reads a quantity for a sale or a destruction
+                // only (none: the whole lot); elsewhere it would be ignored,
+                // and a row saying "ship 50" would ship the whole lot.
+                if quantity.is_some() && !matches!(event, Some("sell" | "destroy")) {
+                    row_check.fail("quantity", "quantity_not_applicable");
+                }
                 let site = row_check.site(cell("site"));
                 let note = cell("note");
                 if !note.is_empty() && !text_is_valid(note, TEXT_BYTES_MAX) {

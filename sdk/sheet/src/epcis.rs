@@ -14,6 +14,7 @@
 use crate::SheetError;
 use crate::export::{ExportLot, iso_time};
 use filiera_epcis::{BIZ_STEPS, event_hash, namespaces};
+use filiera_types::gs1::{DigitalLink, Gtin, Lot};
 use serde_json::{Value, json};
 
 const CONTEXT: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
@@ -24,7 +25,19 @@ pub fn document(lots: &[ExportLot], now_ms: u64) -> Result<Value, SheetError> {
     let ns = namespaces(&context);
     let mut events = Vec::new();
     for lot in lots {
-        let class = format!("https://id.gs1.org/01/{}/10/{}", lot.gtin, lot.lot);
+        // The GS1 Digital Link of the class, its lot percent-encoded (a lot
+        // number may hold `/`, `%`, `?`...), as the node writes it.
+        let class = match (Gtin::parse(&lot.gtin), Lot::parse(&lot.lot)) {
+            (Ok(gtin), Ok(number)) => {
+                DigitalLink::for_lot("https://id.gs1.org", gtin, number).to_uri()
+            }
+            _ => {
+                return Err(SheetError::Write(format!(
+                    "lot {}/{} is not a GS1 lot",
+                    lot.gtin, lot.lot
+                )));
+            }
+        };
         for e in &lot.history {
             let action = match e.kind.as_str() {
                 "commissioning" => "ADD",

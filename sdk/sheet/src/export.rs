@@ -184,8 +184,12 @@ fn write_csv(
     let write = |e: csv::Error| SheetError::Write(e.to_string());
     let mut out = b"\xEF\xBB\xBF".to_vec();
     {
+        // Every cell quoted: a program that splits on another
+        // separator than this file's (`,` for `;`) still keeps a note such
+        // as `ok,=cmd` in one cell, whose first character is neutralised.
         let mut w = csv::WriterBuilder::new()
             .delimiter(delimiter)
+            .quote_style(csv::QuoteStyle::Always)
             .from_writer(&mut out);
         w.write_record(header).map_err(write)?;
         for row in rows {

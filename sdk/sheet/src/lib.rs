@@ -73,7 +73,7 @@ pub enum SheetError {
     /// The file has a header and no data.
     #[error("the file has no rows below its header")]
     Empty,
-    /// Writing a workbook failed.
-    #[error("writing the workbook: {0}")]
+    /// Writing a file (workbook, CSV, EPCIS document) failed.
+    #[error("writing the file: {0}")]
     Write(String),
 }

@@ -135,7 +135,10 @@ fn cell_text(cell: &Data) -> String {
         }
         Data::Float(f) => f.to_string(),
         Data::Bool(b) => b.to_string(),
-        Data::DateTime(d) => d.as_f64().to_string(),
+        // A date where a lot number was typed (Excel turns "12/03" into
+        // one): never a valid lot, quantity or GTIN, so the row is refused
+        // rather than read as the date's serial number.
+        Data::DateTime(d) => format!("#date {}", d.as_f64()),
         Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
         Data::Error(e) => format!("#{e:?}"),
     }

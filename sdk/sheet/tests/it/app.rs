@@ -22,7 +22,10 @@ fn a_template_filled_in_comes_back_as_actions() {
     );
     assert_eq!(template["file_name"], "filiera-lots.csv");
     let mut csv = file_bytes(&template);
-    assert_eq!(&csv[..], b"\xEF\xBB\xBFgtin;lot;quantity;site\n");
+    assert_eq!(
+        &csv[..],
+        b"\xEF\xBB\xBF\"gtin\";\"lot\";\"quantity\";\"site\"\n"
+    );
     csv.extend_from_slice(b"08012345000012;CU-2026-030;25;\n");
     let context = json!({"org": "caseificio-montefeltro", "lots": [],
         "products": [{"gtin": "08012345000012", "owner": "caseificio-montefeltro"}]});

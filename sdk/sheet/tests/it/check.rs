@@ -144,7 +144,8 @@ fn a_csv_of_events_knows_the_lots_the_organisation_holds() {
         08012345000012,CU-2026-003,destroy,,,,\n\
         08012345000012,CU-2026-002,ricevimento,,,,\n\
         08012345000012,CU-2026-001,sell,,7,,\"bell\u{7}\"\n\
-        08012345000012,CU-2026-001,ship,a b,,,\n";
+        08012345000012,CU-2026-001,ship,a b,,,\n\
+        08012345000012,CU-2026-001,ship,distributore-pesaro,50,,\n";
     let table = read(file.as_bytes()).expect("read");
     let report = dry_run(Kind::Events, &table, &context()).expect("checked");
 
@@ -169,7 +170,12 @@ fn a_csv_of_events_knows_the_lots_the_organisation_holds() {
     );
     assert_eq!(codes(&report, 12), vec![("note", "bad_note")]);
     assert_eq!(codes(&report, 13), vec![("to", "bad_org")]);
-    assert_eq!((report.good, report.bad), (3, 9));
+    assert_eq!(
+        codes(&report, 14),
+        vec![("quantity", "quantity_not_applicable")],
+        "a shipment moves the whole lot: a quantity would be ignored"
+    );
+    assert_eq!((report.good, report.bad), (3, 10));
     assert_actions_are_transactions(&report);
 }
 

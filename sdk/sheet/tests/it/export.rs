@@ -68,7 +68,19 @@ fn a_csv_cell_that_would_be_a_formula_is_plain_text() -> anyhow::Result<()> {
     }
     assert_eq!(neutralise("Casciotta d'Urbino"), "Casciotta d'Urbino");
     let lots_csv = String::from_utf8(csv(CsvExport::Lots, &lots(), b',')?)?;
-    assert!(lots_csv.contains("08012345000012,CU-2026-001,active,90,120,"));
+    assert!(
+        lots_csv.contains("\"08012345000012\",\"CU-2026-001\",\"active\",\"90\",\"120\","),
+        "{lots_csv}"
+    );
+    // Opened with the other separator, a note stays one cell.
+    let mut split = lots();
+    split[0].history.truncate(1);
+    split[0].history[0].note = "ok,=cmd|' /C calc'!A0".into();
+    let events_csv = String::from_utf8(csv(CsvExport::Events, &split, b';')?)?;
+    assert!(
+        events_csv.contains(";\"ok,=cmd|' /C calc'!A0\";"),
+        "{events_csv}"
+    );
     Ok(())
 }
 
@@ -133,6 +145,7 @@ fn the_epcis_export_is_valid_and_its_ids_are_gs1_reference_hashes() -> anyhow::R
     lots[0].history[0].kind = "commissioning".into();
     lots[0].history[1].kind = "releasing".into();
     lots[0].history[2].site = Some("8012345000104".into());
+    lots[0].lot = "CU/2026%1".into();
     let doc = filiera_sheet::epcis::document(&lots, 1_796_601_600_000)?;
     let events = doc["epcisBody"]["eventList"].as_array().expect("events");
     assert_eq!(events.len(), HOSTILE.len());
@@ -141,7 +154,8 @@ fn the_epcis_export_is_valid_and_its_ids_are_gs1_reference_hashes() -> anyhow::R
     assert_eq!(events[2]["bizStep"], "storing");
     assert_eq!(
         events[2]["quantityList"][0],
-        serde_json::json!({"epcClass": "https://id.gs1.org/01/08012345000012/10/CU-2026-001", "quantity": 30})
+        serde_json::json!({"epcClass": "https://id.gs1.org/01/08012345000012/10/CU%2F2026%251", "quantity": 30}),
+        "the lot percent-encoded in the Digital Link"
     );
     // The node would take it back: every event valid, every ID its hash.
     let parsed = filiera_epcis::parse_document(doc.to_string().as_bytes())
