@@ -27,6 +27,7 @@ EVENTS = int(sys.argv[4]) if len(sys.argv) > 4 else 100
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 PHONE = {"viewport": {"width": 412, "height": 915}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 TIMEOUT_MS = 60_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 def gtin(body13):
@@ -52,6 +53,8 @@ def main():
         page = context.new_page()
         loaded = []
         page.on("requestfinished", lambda r: loaded.append(r))
+        batches = []
+        page.on("response", lambda r: batches.append((r.status, r.text())) if r.url.endswith("/v1/txs/batch") else None)
 
         # 1. First load, a new phone: the enrolment link.
         page.goto(LINK)
@@ -115,7 +118,15 @@ def main():
             notice = page.locator("#notice")
             started = time.monotonic()
             page.locator("main button[type=submit]").click()
-            expect(notice).to_have_text(f"Registrato in rete: Stoccaggio o stagionatura: {LOT}.")
+            try:
+                expect(notice).to_have_text(f"Registrato in rete: Stoccaggio o stagionatura: {LOT}.", timeout=TIMEOUT_MS)
+            except AssertionError as e:
+                queue = page.evaluate("""async () => {
+                  const db = await new Promise((ok) => { const r = indexedDB.open("filiera-app", 1); r.onsuccess = () => ok(r.result); });
+                  return await new Promise((ok) => { const r = db.transaction("queue").objectStore("queue").getAll(); r.onsuccess = () => ok(r.result.map((i) => [i.what, i.status, i.nonce, i.reason])); });
+                }""")
+                stop = page.evaluate("document.documentElement.dataset.pumpStop")
+                raise AssertionError(f"event {i}: {notice.inner_text()!r}; pump stopped: {stop!r}; batches {batches[-3:]}; queue {queue}") from e
             timings.append(round((time.monotonic() - started) * 1000, 1))
             # The next tap starts from a cleared notice, so each wait sees its own answer.
             page.evaluate("document.getElementById('notice').textContent = ''")

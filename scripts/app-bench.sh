@@ -68,7 +68,10 @@ link=$(python3 -c 'import json,sys
 for l in open(sys.argv[1]):
     v = json.loads(l)
     if v.get("enrolment_link"): print(v["enrolment_link"])' "$out/authority.jsonl" | tail -1)
-sleep 2
+# The ticket is open once the approval is in a block: two blocks later.
+height() { curl -fsS "$api/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["height"])'; }
+until_height=$(( $(height) + 2 ))
+while [ "$(height)" -lt "$until_height" ]; do sleep 0.3; done
 
 echo "== lighthouse (mobile, simulated slow 4G) on $api/app/"
 CHROME_PATH="$(command -v chromium)" "$lighthouse" "$api/app/" --quiet \

@@ -179,6 +179,13 @@ async function submit(action, what) {
   const item = { id: crypto.randomUUID(), action, what, kind: action.kind, sender: device.pub, tx: null, tx_id: null, tx_ids: [], nonce: null, status: "waiting", reason: null, recorded_ms: Date.now(), resigned: false };
   await queuePut(item);
   await pump();
+  // Still waiting while the browser is online: the node said "not now"
+  // (busy, a timeout, a lower nonce first); tried again a few times.
+  for (let tries = 0; tries < 3 && navigator.onLine; tries += 1) {
+    if ((await queueAll()).find((i) => i.id === item.id)?.status !== "waiting") break;
+    await new Promise((r) => setTimeout(r, 1000));
+    await pump();
+  }
   return waitFor(item.id);
 }
 
@@ -193,12 +200,16 @@ const RETRY_LATER = new Set(["busy", "timeout"]);
 // HTTP answers that say the same of a whole request.
 const retryLater = (status) => status === undefined || status === 0 || status === 408 || status === 429 || status >= 500;
 let pumping = null;
+// Why the last pass stopped early, for the submissions screen and for tests.
+let pumpStop = null;
 
 /// Signs and sends what waits, in nonce order, in batches; stops at the
 /// first that cannot go for want of a connection or of the node's room (the
 /// rest would leave a gap). One pass at a time.
 function pump() {
-  pumping = (pumping || Promise.resolve()).then(pumpOnce).catch(() => {});
+  pumping = (pumping || Promise.resolve()).then(pumpOnce)
+    .catch((e) => { pumpStop = `error ${e.status} ${e.message}`; })
+    .then(() => { document.documentElement.dataset.pumpStop = pumpStop ?? ""; });
   return pumping;
 }
 
@@ -232,6 +243,7 @@ async function fillHole(device, status, waiting) {
 }
 
 async function pumpOnce() {
+  pumpStop = null;
   const device = await getDevice();
   const waiting = (await queueAll())
     .filter((i) => i.status === "waiting" && i.sender === device.pub)
@@ -241,7 +253,7 @@ async function pumpOnce() {
   try {
     status = await api("/v1/status");
   } catch (e) {
-    if (retryLater(e.status)) { notice("wait", t("offline")); return; }
+    if (retryLater(e.status)) { pumpStop = `status ${e.status} ${e.message}`; notice("wait", t("offline")); return; }
     throw e;
   }
   await fillHole(device, status, waiting);
@@ -261,7 +273,7 @@ async function pumpOnce() {
     try {
       await signAll(live.filter((i) => !i.tx), device, status);
     } catch (e) {
-      if (retryLater(e.status)) { notice("wait", t("offline")); return; }
+      if (retryLater(e.status)) { pumpStop = `sign ${e.status} ${e.message}`; notice("wait", t("offline")); return; }
       for (const item of live.filter((i) => !i.tx)) await finish(item, "failed", e.code || e.message);
     }
     const ready = live.filter((i) => i.tx && i.status === "waiting").sort((a, b) => a.nonce - b.nonce);
@@ -272,16 +284,21 @@ async function pumpOnce() {
     const body = new Uint8Array(4 + txs.reduce((n, tx) => n + tx.length, 0));
     new DataView(body.buffer).setUint32(0, txs.length, true);
     txs.reduce((offset, tx) => { body.set(tx, offset); return offset + tx.length; }, 4);
+    // A kept-alive connection the node closed just as it was reused fails
+    // without an answer: the same bytes go once more at once (a copy the
+    // node took answers "duplicate").
     let response;
-    try {
-      response = await fetch("/v1/txs/batch", { method: "POST", headers: { "content-type": "application/octet-stream" }, body });
-    } catch {
-      notice("wait", t("offline"));
-      return;
+    for (let attempt = 0; !response; attempt += 1) {
+      try {
+        response = await fetch("/v1/txs/batch", { method: "POST", headers: { "content-type": "application/octet-stream" }, body });
+      } catch {
+        if (attempt === 1) { pumpStop = "post failed twice"; notice("wait", t("offline")); return; }
+        await new Promise((r) => setTimeout(r, 250));
+      }
     }
     // Not now (or maybe admitted, on a timeout): the same bytes go again
     // later; a copy already admitted answers "duplicate".
-    if (retryLater(response.status)) return;
+    if (retryLater(response.status)) { pumpStop = `post ${response.status}`; return; }
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) {
       for (const item of ready) await finish(item, "failed", answer.code || answer.error || `HTTP ${response.status}`);
@@ -317,13 +334,13 @@ async function pumpOnce() {
         await finish(item, "failed", result.code || `HTTP ${response.status}`);
       }
     }
-    if (stop) return;
+    if (stop) { pumpStop = `results ${JSON.stringify(answer.results)}`; return; }
   }
 }
 
 /// Follows a queue item until the chain answers (or the wait ends). A sent
-/// transaction the node no longer knows (it expired or was dropped) waits
-/// again, to be signed again with its own nonce.
+/// transaction the node no longer knows once it has expired waits again, to
+/// be signed again with its own nonce.
 async function waitFor(id) {
   const deadline = Date.now() + COMMIT_WAIT_MS;
   for (;;) {
@@ -335,10 +352,16 @@ async function waitFor(id) {
       if (answer.status === "failed") { await finish(item, "failed", answer.message); return item; }
     } catch (e) {
       if (e.status === undefined) { notice("wait", t("offline")); return item; }
-      if (e.status === 404) {
-        Object.assign(item, { status: "waiting", tx: null, tx_id: null });
-        await queuePut(item);
-        return item;
+      // Unknown to the node: between a block's commit and its index, or
+      // dropped. Only once it has expired can it never be included: then it
+      // waits again, to be signed with its own nonce.
+      if (e.status === 404 && item.expiry_height !== undefined) {
+        const { height } = await api("/v1/status").catch(() => ({ height: 0 }));
+        if (height > item.expiry_height) {
+          Object.assign(item, { status: "waiting", tx: null, tx_id: null });
+          await queuePut(item);
+          return item;
+        }
       }
     }
     if (Date.now() > deadline) return item;
