@@ -449,6 +449,8 @@ def main():
         want = sorted(f"{API}/01/{GTIN}/10/{LOT}-{part}" for part in "AB")
         assert codes == want, f"zbarimg read {codes}, expected {want} ({read.stderr})"
         labels_read.extend(codes)
+        drawn = a.request.get(f"{API}{href}").text()
+        assert "Casciotta d&#39;Urbino DOP" in drawn or "Casciotta d&#x27;Urbino DOP" in drawn, "the product's name in clear on the sheet"
 
         # 6c. Spreadsheets: import with a dry run, export neutralised.
         spreadsheets(a)

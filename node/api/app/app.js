@@ -826,7 +826,18 @@ async function exportSheet(device, button) {
   try {
     const { lots } = await api(`/v1/orgs/${encodeURIComponent(device.org)}/lots`);
     const full = [];
-    for (const l of lots) full.push(await api(`/v1/lots/${l.gtin}/${encodeURIComponent(l.lot)}`));
+    for (const l of lots) {
+      // One read per lot: past the node's read allowance (429), wait and go on.
+      for (let tries = 0; ; tries += 1) {
+        try {
+          full.push(await api(`/v1/lots/${l.gtin}/${encodeURIComponent(l.lot)}`));
+          break;
+        } catch (e) {
+          if (e.status !== 429 || tries >= 30) throw e;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
+    }
     const file = await sheetCall({ op: "export", what: button.dataset.export, lots: full, lang, now_ms: Date.now() });
     if (file.ok) download(file); else notice("bad", file.error);
   } finally {

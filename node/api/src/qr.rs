@@ -18,7 +18,7 @@ const MODULE_PX: u32 = 8;
 const TEXT_BAND_PX: u32 = 40;
 
 /// The label SVG for `uri`, with `caption` under it.
-pub fn label_svg(uri: &str, caption: &str) -> Result<String, ApiError> {
+pub fn label_svg(uri: &str, caption: &str, title: Option<&str>) -> Result<String, ApiError> {
     let code = QrCode::with_error_correction_level(uri.as_bytes(), EcLevel::M)
         .map_err(|e| ApiError::bad_request("uri_too_long", e.to_string()))?;
     let inner = code
@@ -32,25 +32,51 @@ pub fn label_svg(uri: &str, caption: &str) -> Result<String, ApiError> {
         .map(|i| inner[i..].to_owned())
         .unwrap_or(inner);
     let side = (code.width() as u32 + 8) * MODULE_PX;
+    // The product's name in clear above the GS1 caption, when known: cut to
+    // what a label's width holds.
+    let (band, name) = match title {
+        Some(t) if !t.trim().is_empty() => {
+            let mut name: String = t.chars().take(LABEL_TITLE_CHARS_MAX).collect();
+            if t.chars().count() > LABEL_TITLE_CHARS_MAX {
+                name.push('…');
+            }
+            (
+                2 * TEXT_BAND_PX,
+                format!(
+                    "<text x=\"{x}\" y=\"{y}\" font-family=\"sans-serif\" font-size=\"15\" font-weight=\"bold\" text-anchor=\"middle\">{text}</text>",
+                    x = side / 2,
+                    y = side + TEXT_BAND_PX / 2,
+                    text = escape(&name),
+                ),
+            )
+        }
+        _ => (TEXT_BAND_PX, String::new()),
+    };
     Ok(format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
          <svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{side}\" height=\"{h}\" viewBox=\"0 0 {side} {h}\">\
-         <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>{inner}\
+         <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>{inner}{name}\
          <text x=\"{x}\" y=\"{y}\" font-family=\"monospace\" font-size=\"14\" text-anchor=\"middle\">{text}</text></svg>",
-        h = side + TEXT_BAND_PX,
+        h = side + band,
         x = side / 2,
-        y = side + TEXT_BAND_PX / 2,
+        y = side + band - TEXT_BAND_PX / 2,
         text = escape(caption),
     ))
 }
+
+/// Characters of a product's name printed on a label, at most.
+const LABEL_TITLE_CHARS_MAX: usize = 34;
 
 /// Labels one printable A4 sheet holds, at most (4 columns, 5 rows).
 pub const SHEET_LABELS_MAX: usize = 20;
 /// Labels per row of a sheet.
 const SHEET_COLUMNS: usize = 4;
+/// Height of a sheet's row beyond its label's width, mm: the product's name
+/// and the GS1 caption (5 rows of 47 + 10 mm fit an A4 with its margins).
+const ROW_TEXT_MM: u32 = 10;
 
 /// An A4 sheet (portrait, in mm) of labels laid out in a grid.
-pub fn sheet_svg(labels: &[(String, String)]) -> Result<String, ApiError> {
+pub fn sheet_svg(labels: &[(String, String)], title: Option<&str>) -> Result<String, ApiError> {
     // A4 with 10 mm margins; each cell keeps the label's aspect ratio.
     let (width_mm, margin_mm) = (210u32, 10u32);
     let cell_mm = (width_mm - 2 * margin_mm) / SHEET_COLUMNS as u32;
@@ -60,7 +86,7 @@ pub fn sheet_svg(labels: &[(String, String)]) -> Result<String, ApiError> {
          <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>",
     );
     for (i, (uri, caption)) in labels.iter().enumerate() {
-        let label = label_svg(uri, caption)?;
+        let label = label_svg(uri, caption, title)?;
         let body = label.find("<svg").map_or(label.as_str(), |at| &label[at..]);
         let open_end = body.find('>').unwrap_or(0);
         let view_box = body[..open_end]
@@ -73,8 +99,8 @@ pub fn sheet_svg(labels: &[(String, String)]) -> Result<String, ApiError> {
         let nested = format!(
             "<svg x=\"{}\" y=\"{}\" width=\"{cell_mm}\" height=\"{}\" viewBox=\"{view_box}\">{}",
             margin_mm + col * cell_mm,
-            margin_mm + row * (cell_mm + 5),
-            cell_mm + 5,
+            margin_mm + row * (cell_mm + ROW_TEXT_MM),
+            cell_mm + ROW_TEXT_MM,
             &body[open_end + 1..]
         );
         out.push_str(&nested);
@@ -121,7 +147,14 @@ pub async fn lot_sheet(
             caption,
         ));
     }
-    match crate::blocking(&s, move || sheet_svg(&labels)).await {
+    let store = s.store.clone();
+    let gtin_text = gtin.as_str().to_owned();
+    match crate::blocking(&s, move || {
+        let title = crate::reads::product(&store, &gtin_text)?.map(|p| p.name);
+        sheet_svg(&labels, title.as_deref())
+    })
+    .await
+    {
         Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response(),
         Err(e) => e.into_response(),
     }
@@ -244,6 +277,7 @@ pub async fn lot_label(
         (Err(e), _) | (_, Err(e)) => return e.into_response(),
     };
     let caption = format!("(01) {} (10) {}", gtin.as_str(), lot.as_str());
+    let gtin_text = gtin.as_str().to_owned();
     let uri = DigitalLink::for_lot(&s.public_base_url, gtin, lot).to_uri();
     if png {
         return match crate::blocking(&s, move || label_png(&uri, &caption)).await {
@@ -251,7 +285,14 @@ pub async fn lot_label(
             Err(e) => e.into_response(),
         };
     }
-    match label_svg(&uri, &caption) {
+    let store = s.store.clone();
+    let gtin_text = gtin_text.clone();
+    match crate::blocking(&s, move || {
+        let title = crate::reads::product(&store, &gtin_text)?.map(|p| p.name);
+        label_svg(&uri, &caption, title.as_deref())
+    })
+    .await
+    {
         Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response(),
         Err(e) => e.into_response(),
     }

@@ -171,7 +171,7 @@ pub fn qr(lot: &str, base_url: &str, out: &Path) -> Result<()> {
     let bytes = if out.extension().is_some_and(|e| e == "png") {
         filiera_api::qr::label_png(&uri, &caption).map_err(|e| anyhow::anyhow!(e.message))?
     } else {
-        filiera_api::qr::label_svg(&uri, &caption)
+        filiera_api::qr::label_svg(&uri, &caption, None)
             .map_err(|e| anyhow::anyhow!(e.message))?
             .into_bytes()
     };

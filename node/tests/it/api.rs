@@ -402,9 +402,14 @@ pub fn check(api: &str, dir: &Path) {
     );
     assert_eq!((status, content_type.as_str()), (200, "image/svg+xml"));
     assert_eq!(
-        sheet.matches("<text").count(),
+        sheet.matches("(01) 09521234100010 (10)").count(),
         3,
         "three labels on the sheet"
+    );
+    assert_eq!(
+        sheet.matches(">Casciotta d&#39;Urbino</text>").count(),
+        3,
+        "the product's name in clear on each label"
     );
     assert!(sheet.contains("(10) CU-2026-0144") && sheet.contains("width=\"210mm\""));
     let many: Vec<String> = (0..21).map(|i| format!("L{i}")).collect();
