@@ -149,10 +149,18 @@ function notice(kind, text) {
 // sent. On chain the event carries its block's time; the time it was
 // recorded stays on the device, in the list of submissions.
 
-async function nextNonce(device) {
-  const { next_nonce } = await api(`/v1/accounts/${device.pub}/nonce`);
-  const open = (await queueAll()).filter((i) => i.sender === device.pub && i.nonce !== null && (i.status === "waiting" || i.status === "sent"));
-  return Math.max(next_nonce, ...open.map((i) => i.nonce + 1));
+/// Queue order: by nonce (unsigned ones last), then as recorded.
+const byNonce = (a, b) => (a.nonce ?? Infinity) - (b.nonce ?? Infinity) || a.recorded_ms - b.recorded_ms;
+
+/// This device's items that hold a nonce and may still reach the chain.
+async function openItems(device) {
+  return (await queueAll()).filter((i) => i.sender === device.pub && i.nonce !== null && (i.status === "waiting" || i.status === "sent"));
+}
+
+/// The first nonce no open item holds, above the chain's next one (read once
+/// per pass, by `pumpOnce`).
+async function nextNonce(device, chainNext) {
+  return Math.max(chainNext, ...(await openItems(device)).map((i) => i.nonce + 1));
 }
 
 /// Signs queued actions with this device's key. An item that was signed
@@ -160,8 +168,8 @@ async function nextNonce(device) {
 /// still be executed somewhere, and one nonce lets only one of them in. Other
 /// items get consecutive nonces after every open one. Online only: the
 /// chain's id and height and the key's next nonce come from the node, once.
-async function signAll(items, device, status) {
-  let next = items.some((i) => i.nonce === null) ? await nextNonce(device) : 0;
+async function signAll(items, device, status, chainNext) {
+  let next = items.some((i) => i.nonce === null) ? await nextNonce(device, chainNext) : 0;
   for (const item of items) {
     const nonce = item.nonce ?? next++;
     const prepared = txCall({ op: "prepare", chain_id: status.chain_id, sender: device.pub, nonce, expiry_height: status.height + EXPIRY_BLOCKS, action: item.action });
@@ -230,16 +238,14 @@ async function knownCopy(item) {
 /// or found altered after it was signed): the lowest waiting item whose
 /// every signed copy has expired takes it, so the ones above can go. One
 /// hole per pass; the next pass fills the one this leaves, if any.
-async function fillHole(device, status, waiting) {
-  const { next_nonce } = await api(`/v1/accounts/${device.pub}/nonce`);
-  const open = (await queueAll()).filter((i) => i.sender === device.pub && i.nonce !== null && (i.status === "waiting" || i.status === "sent"));
-  if (open.some((i) => i.nonce === next_nonce)) return;
+async function fillHole(device, status, waiting, next_nonce) {
+  if ((await openItems(device)).some((i) => i.nonce === next_nonce)) return;
   const above = waiting.filter((i) => i.nonce !== null && i.nonce > next_nonce && (i.expiry_height ?? 0) < status.height);
   if (!above.length || above.length !== waiting.filter((i) => i.nonce !== null && i.nonce > next_nonce).length) return;
   const lowest = above.reduce((a, b) => (a.nonce < b.nonce ? a : b));
   Object.assign(lowest, { nonce: next_nonce, tx: null, tx_id: null });
   await queuePut(lowest);
-  waiting.sort((a, b) => (a.nonce ?? Infinity) - (b.nonce ?? Infinity) || a.recorded_ms - b.recorded_ms);
+  waiting.sort(byNonce);
 }
 
 async function pumpOnce() {
@@ -247,16 +253,18 @@ async function pumpOnce() {
   const device = await getDevice();
   const waiting = (await queueAll())
     .filter((i) => i.status === "waiting" && i.sender === device.pub)
-    .sort((a, b) => (a.nonce ?? Infinity) - (b.nonce ?? Infinity) || a.recorded_ms - b.recorded_ms);
+    .sort(byNonce);
   if (!waiting.length) return;
-  let status;
+  // The chain's height and this key's next nonce, once for the pass.
+  let status, chainNext;
   try {
     status = await api("/v1/status");
+    chainNext = (await api(`/v1/accounts/${device.pub}/nonce`)).next_nonce;
   } catch (e) {
     if (retryLater(e.status)) { pumpStop = `status ${e.status} ${e.message}`; notice("wait", t("offline")); return; }
     throw e;
   }
-  await fillHole(device, status, waiting);
+  await fillHole(device, status, waiting, chainNext);
   for (let at = 0; at < waiting.length; at += BATCH_TXS) {
     const batch = waiting.slice(at, at + BATCH_TXS);
     for (const item of batch.filter((i) => i.tx)) {
@@ -271,7 +279,7 @@ async function pumpOnce() {
     }
     const live = batch.filter((i) => i.status === "waiting");
     try {
-      await signAll(live.filter((i) => !i.tx), device, status);
+      await signAll(live.filter((i) => !i.tx), device, status, chainNext);
     } catch (e) {
       if (retryLater(e.status)) { pumpStop = `sign ${e.status} ${e.message}`; notice("wait", t("offline")); return; }
       for (const item of live.filter((i) => !i.tx)) await finish(item, "failed", e.code || e.message);

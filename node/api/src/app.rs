@@ -22,16 +22,11 @@ pub const TX_WASM: &[u8] = include_bytes!("../assets/tx.wasm");
 /// by the app only when a spreadsheet is opened.
 pub const SHEET_WASM: &[u8] = include_bytes!("../assets/sheet.wasm");
 
-const FILE_COUNT: usize = 10;
+const FILE_COUNT: usize = 9;
 
 /// The app's files: path under `/app/`, content type, bytes (with their
 /// gzip copy and tag, computed once).
 static FILES: [(&str, &str, StaticFile); FILE_COUNT] = [
-    (
-        "",
-        "text/html; charset=utf-8",
-        StaticFile::new(include_bytes!("../app/index.html")),
-    ),
     (
         "index.html",
         "text/html; charset=utf-8",
@@ -88,7 +83,7 @@ pub async fn root() -> Redirect {
 /// `GET /app/`: the app's page.
 #[utoipa::path(get, path = "/app/", tag = "app", responses((status = 200, description = "The producers' app (HTML)")))]
 pub async fn index(request: HeaderMap) -> Response {
-    serve("", &request)
+    serve("index.html", &request)
 }
 
 /// `GET /app/{file}`: the app's script, styles, service worker, manifest,

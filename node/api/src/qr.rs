@@ -67,6 +67,11 @@ pub fn label_svg(uri: &str, caption: &str, title: Option<&str>) -> Result<String
 /// Characters of a product's name printed on a label, at most.
 const LABEL_TITLE_CHARS_MAX: usize = 34;
 
+/// The name of the product of `gtin`, printed on its labels, if registered.
+fn product_name(store: &filiera_storage::Store, gtin: &str) -> Result<Option<String>, ApiError> {
+    Ok(crate::reads::product(store, gtin)?.map(|p| p.name))
+}
+
 /// Labels one printable A4 sheet holds, at most (4 columns, 5 rows).
 pub const SHEET_LABELS_MAX: usize = 20;
 /// Labels per row of a sheet.
@@ -150,7 +155,7 @@ pub async fn lot_sheet(
     let store = s.store.clone();
     let gtin_text = gtin.as_str().to_owned();
     match crate::blocking(&s, move || {
-        let title = crate::reads::product(&store, &gtin_text)?.map(|p| p.name);
+        let title = product_name(&store, &gtin_text)?;
         sheet_svg(&labels, title.as_deref())
     })
     .await
@@ -288,7 +293,7 @@ pub async fn lot_label(
     let store = s.store.clone();
     let gtin_text = gtin_text.clone();
     match crate::blocking(&s, move || {
-        let title = crate::reads::product(&store, &gtin_text)?.map(|p| p.name);
+        let title = product_name(&store, &gtin_text)?;
         label_svg(&uri, &caption, title.as_deref())
     })
     .await

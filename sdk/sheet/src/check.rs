@@ -150,7 +150,7 @@ pub fn dry_run(kind: Kind, table: &Table, context: &Context) -> Result<Report, S
         .iter()
         .map(|p| (p.gtin.as_str(), p.owner.as_str()))
         .collect();
-    let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
     let mut gtins = BTreeSet::new();
     let mut rows = Vec::with_capacity(table.rows.len());
     for (row, cells) in &table.rows {
@@ -169,7 +169,7 @@ pub fn dry_run(kind: Kind, table: &Table, context: &Context) -> Result<Report, S
                 let quantity = row_check.quantity(cell("quantity"), true);
                 let site = row_check.site(cell("site"));
                 if let (Some(g), Some(l)) = (&gtin, &lot) {
-                    if seen.insert((g.clone(), l.clone()), *row).is_some() {
+                    if !seen.insert((g.clone(), l.clone())) {
                         row_check.fail("lot", "duplicate_lot");
                     } else if lots.contains_key(&(g.as_str(), l.as_str())) {
                         row_check.fail("lot", "lot_exists");

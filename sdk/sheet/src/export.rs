@@ -196,10 +196,7 @@ fn write_csv(
             let cells: Vec<Cow<'_, str>> = row
                 .iter()
                 .map(|c| match c {
-                    Cell::Text(t) => match neutralise(t) {
-                        Cow::Borrowed(_) => Cow::Borrowed(t.as_ref()),
-                        Cow::Owned(o) => Cow::Owned(o),
-                    },
+                    Cell::Text(t) => neutralise(t),
                     Cell::Number(n) => Cow::Owned(n.to_string()),
                 })
                 .collect();
