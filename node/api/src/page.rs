@@ -129,6 +129,28 @@ fn event_label(kind: EventKind, lang: Lang) -> &'static str {
     }
 }
 
+/// The steps of a product's making that the app records as a tag at the
+/// head of an event's note (`#ageing_start`, then the user's words): the
+/// contract's event kinds are the CBV business steps, and a step names what
+/// a disciplinare speaks of (ageing starts and ends in the `Store` kind).
+/// The app has words for each (`step_<code>` in `app/i18n.js`; a test
+/// checks both lists agree).
+pub const STEPS: [(&str, &str, &str); 3] = [
+    ("ageing_start", "Inizio stagionatura", "Ageing started"),
+    ("ageing_end", "Fine stagionatura", "Ageing ended"),
+    ("drying", "Essiccazione", "Drying"),
+];
+
+/// The step a note starts with, in `lang`, and the rest of the note.
+pub fn note_step(note: &str, lang: Lang) -> Option<(&'static str, &str)> {
+    let tagged = note.strip_prefix('#')?;
+    let (code, rest) = tagged.split_once(' ').unwrap_or((tagged, ""));
+    STEPS
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, it, en)| (t(lang, it, en), rest))
+}
+
 fn validity_label(v: Validity, lang: Lang) -> &'static str {
     match v {
         Validity::Valid => t(lang, "valida", "valid"),
@@ -252,15 +274,19 @@ pub fn lot_page(b: &Bundle, lang: Lang, self_path: &str) -> String {
         t(lang, "La storia del lotto", "The lot's story")
     ));
     for ev in &b.events {
+        let (step, note) = match note_step(&ev.note, lang) {
+            Some((step, rest)) => (format!(" · {}", e(step)), rest),
+            None => (String::new(), ev.note.as_str()),
+        };
         html.push_str(&format!(
-            "<li><b>{}</b> <small>{} · {}</small>{}</li>",
+            "<li><b>{}</b>{step} <small>{} · {}</small>{}</li>",
             event_label(ev.kind, lang),
             date(ev.time_ms),
             e(&ev.by),
-            if ev.note.is_empty() {
+            if note.is_empty() {
                 String::new()
             } else {
-                format!("<br>{}", e(&ev.note))
+                format!("<br>{}", e(note))
             }
         ));
     }

@@ -438,7 +438,7 @@ pub async fn product(State(s): State<ApiState>, Path(gtin_text): Path<String>) -
         reads::product(&s.store, &gtin)?.ok_or_else(|| ApiError::not_found("no such product"))?;
     let attestations = reads::attestations_of(&s.store, &format!("product:{gtin}"))?;
     let now = head_time(&s)?;
-    let mut v = views::product(&p);
+    let mut v = crate::directory::product_view(&p);
     v["attestations"] = attestations
         .iter()
         .map(|a| views::attestation(a, now))

@@ -395,6 +395,7 @@ pub fn run(
         )),
         bundles: Default::default(),
         allowed_peers: allowed_peers.clone(),
+        catalogue: Arc::new(genesis.catalogue.clone()),
     };
     let api_limits = spec.api_limits;
     let listener = runtime

@@ -382,6 +382,39 @@ pub fn check(api: &str, dir: &Path) {
     assert_eq!(status, 404);
     assert!(missing.contains("Lotto non trovato"));
 
+    // The directory the app fills its forms from: the demo's organisations,
+    // its products with their yields, the genesis catalogue's categories.
+    let (status, orgs) = json(&format!("{api}/v1/orgs"));
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = orgs["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"caseificio-montefeltro-demo") && ids.contains(&"cantina-cupramontana-demo"),
+        "{ids:?}"
+    );
+    assert_eq!(orgs["truncated"], false);
+    let (_, products) = json(&format!("{api}/v1/products"));
+    let casciotta = products["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["gtin"] == "09521234100010")
+        .expect("Casciotta among the products");
+    assert_eq!(casciotta["owner"], "caseificio-montefeltro-demo");
+    assert!(casciotta["max_yield_permille"].as_u64().unwrap() > 0);
+    let (_, catalogue) = json(&format!("{api}/v1/catalogue"));
+    let listed = catalogue["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["gtin"] == "09521234100010")
+        .expect("Casciotta in the catalogue");
+    assert_eq!(listed["category"], "cheese");
+
     // GS1 linkset.
     let (status, content_type, linkset) = get(&lot_url, "application/linkset+json");
     assert_eq!(status, 200);

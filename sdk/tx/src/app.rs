@@ -15,7 +15,9 @@
 
 use crate::actions;
 use filiera_contract_api::lots::{Commission, EventKind};
-use filiera_contract_api::lots::{LotAmount, LotRef, Recall, Record, RegisterProduct, Split};
+use filiera_contract_api::lots::{
+    LotAmount, LotRef, Recall, Record, RegisterProduct, Split, Transform,
+};
 use filiera_contract_api::registry::{AddDevice, Enrol, SiteRecord, enrolment_message};
 use filiera_types::crypto::{SignKind, signing_message};
 use filiera_types::{ChainId, ContractCall, PublicKey, Signature, SignedTransaction, Transaction};
@@ -190,6 +192,17 @@ pub enum Action {
         /// The parts: lot numbers and quantities.
         parts: Vec<(String, u64)>,
     },
+    /// Lots the organisation holds made into new lots of its own products
+    /// (milk into cheese, grapes into wine): `[gtin, lot, quantity]` each.
+    Transform {
+        /// What is drawn from each input lot.
+        inputs: Vec<(String, String, u64)>,
+        /// The new lots and their quantities.
+        outputs: Vec<(String, String, u64)>,
+        /// Where (GLN).
+        #[serde(default)]
+        site: Option<String>,
+    },
     /// A recall of a lot and every lot made from it.
     Recall {
         /// Its GTIN.
@@ -319,6 +332,26 @@ pub fn call_of(action: Action) -> Result<ContractCall, TxError> {
                 .collect(),
             epcis_hash: None,
         }),
+        Action::Transform {
+            inputs,
+            outputs,
+            site,
+        } => {
+            let amounts = |list: Vec<(String, String, u64)>| -> Vec<LotAmount> {
+                list.into_iter()
+                    .map(|(gtin, lot, quantity)| LotAmount {
+                        id: lot_ref(gtin, lot),
+                        quantity,
+                    })
+                    .collect()
+            };
+            actions::transform(&Transform {
+                inputs: amounts(inputs),
+                outputs: amounts(outputs),
+                site,
+                epcis_hash: None,
+            })
+        }
         Action::Recall { gtin, lot, reason } => actions::recall(&Recall {
             id: lot_ref(gtin, lot),
             reason,

@@ -62,6 +62,11 @@ fn state(dir: &std::path::Path) -> ApiState {
             epcis: Default::default(),
             bundles: Default::default(),
             allowed_peers: Default::default(),
+            catalogue: Arc::new(filiera_types::genesis::Catalogue {
+                schemes: vec![],
+                products: vec![],
+                locations: vec![],
+            }),
         }
     }
 }
@@ -852,4 +857,70 @@ async fn the_app_is_served_under_its_policy_and_says_everything_in_both_language
     ] {
         assert!(it_words.contains(&format!("ev_{event}")), "{event}");
     }
+    // The steps the app tags notes with are the ones the consumer page
+    // names: a step the page does not know would show as a raw tag.
+    for (code, _, _) in filiera_api::page::STEPS {
+        assert!(it_words.contains(&format!("step_{code}")), "{code}");
+    }
+    let steps_in_app = it_words.iter().filter(|w| w.starts_with("step_")).count();
+    assert_eq!(steps_in_app, filiera_api::page::STEPS.len());
+    use filiera_api::page::{Lang, note_step};
+    assert_eq!(
+        note_step("#ageing_start cella 2", Lang::It),
+        Some(("Inizio stagionatura", "cella 2"))
+    );
+    assert_eq!(
+        note_step("#ageing_end", Lang::En),
+        Some(("Ageing ended", ""))
+    );
+    assert_eq!(note_step("#unknown step", Lang::It), None);
+    assert_eq!(note_step("ageing_start", Lang::It), None);
+}
+
+#[tokio::test]
+async fn apps_of_other_origins_may_post_signed_transactions_and_read_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(dir.path(), ApiLimits::default());
+    // A browser's preflight for the app's batch POST from another origin.
+    let mut preflight = Request::builder()
+        .method("OPTIONS")
+        .uri("/v1/txs/batch")
+        .header("origin", "https://app.consorzio.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .body(Body::empty())
+        .unwrap();
+    preflight
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 9], 40_000))));
+    let r = app.clone().oneshot(preflight).await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let methods = r.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap();
+    assert!(methods.contains("POST"), "{methods}");
+    let headers = r.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
+    assert!(headers.contains("content-type"), "{headers}");
+    assert!(!headers.contains("authorization"), "{headers}");
+    // The directory: empty lists on an empty chain, the catalogue as given.
+    for (uri, list) in [("/v1/orgs", "orgs"), ("/v1/products", "products")] {
+        let r = app
+            .clone()
+            .oneshot(request(uri, [10, 0, 0, 9]))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{uri}");
+        assert_eq!(r.headers()["access-control-allow-origin"], "*");
+        let v: serde_json::Value = serde_json::from_str(&body(r).await).unwrap();
+        assert_eq!(v[list], serde_json::json!([]), "{uri}");
+        assert_eq!(v["truncated"], false);
+    }
+    let r = app
+        .oneshot(request("/v1/catalogue", [10, 0, 0, 9]))
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&body(r).await).unwrap();
+    assert_eq!(v["products"], serde_json::json!([]));
 }

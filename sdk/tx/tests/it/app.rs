@@ -150,3 +150,43 @@ fn an_enrolment_proof_signs_the_device_key_for_the_chain() {
     assert_eq!(enrol.proof, signature.to_vec());
     assert_eq!(enrol.label, "device 1");
 }
+
+#[test]
+fn a_transform_from_the_app_is_the_contracts_own_call() {
+    use filiera_contract_api::lots::{LotAmount, LotRef, Transform};
+    let (_, public) = device(9);
+    let prepared = ask(json!({
+        "op": "prepare", "chain_id": CHAIN, "sender": public, "nonce": 4, "expiry_height": 900,
+        "action": {"kind": "transform",
+            "inputs": [["09521234100027", "LO-1", 120], ["09521234100034", "LV-1", 30]],
+            "outputs": [["09521234100010", "CU-9", 20]], "site": "9521234000013"},
+    }));
+    assert_eq!(prepared["ok"], true, "{prepared}");
+    let body = hex::decode(prepared["body"].as_str().unwrap()).unwrap();
+    let tx: filiera_types::Transaction = borsh::from_slice(&body).unwrap();
+    assert_eq!(tx.call.method.as_str(), "transform");
+    let lot = |gtin: &str, lot: &str, quantity| LotAmount {
+        id: LotRef {
+            gtin: gtin.into(),
+            lot: lot.into(),
+        },
+        quantity,
+    };
+    let expected = Transform {
+        inputs: vec![
+            lot("09521234100027", "LO-1", 120),
+            lot("09521234100034", "LV-1", 30),
+        ],
+        outputs: vec![lot("09521234100010", "CU-9", 20)],
+        site: Some("9521234000013".into()),
+        epcis_hash: None,
+    };
+    assert_eq!(tx.call, filiera_tx::actions::transform(&expected));
+    // A quantity that is not a whole number is refused with a reason.
+    let bad = ask(json!({
+        "op": "prepare", "chain_id": CHAIN, "sender": public, "nonce": 4, "expiry_height": 900,
+        "action": {"kind": "transform", "inputs": [["09521234100027", "LO-1", -1]], "outputs": []},
+    }));
+    assert_eq!(bad["ok"], false);
+    assert!(bad["error"].as_str().unwrap().contains("request"), "{bad}");
+}
