@@ -130,6 +130,21 @@ fn a_dairy_enrols_pairs_records_splits_and_revokes_from_the_app_in_a_browser() {
         .to_owned();
     net.wait_height(&[0], height_at(&net.url(0, "/v1/status")) + 1);
 
+    // Opened over plain HTTP under a name that is not localhost, the app
+    // says it needs HTTPS and makes no key (HTTPS itself: tls.rs).
+    let https = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/app-https.py");
+    let out = Command::new("python3")
+        .arg(https)
+        .arg(&app_url)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("\"secure_context\": false"),
+        "the app over plain HTTP: {said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     let shots = std::env::temp_dir().join("filiera-app-journey");
     let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();

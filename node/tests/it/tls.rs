@@ -77,6 +77,30 @@ impl Drop for Node {
     }
 }
 
+/// Whether Chromium and Python's Playwright are here; when
+/// `FILIERA_REQUIRE_TOOLS` is set (CI), they must be.
+fn browser_present() -> bool {
+    let chromium = ["chromium", "chromium-browser"].iter().any(|b| {
+        std::process::Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok()
+    });
+    let playwright = std::process::Command::new("python3")
+        .args(["-c", "import playwright"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if chromium && playwright {
+        return true;
+    }
+    assert!(
+        std::env::var_os("FILIERA_REQUIRE_TOOLS").is_none(),
+        "chromium and Python's playwright are required (FILIERA_REQUIRE_TOOLS is set; scripts/setup.sh installs them)"
+    );
+    eprintln!("chromium or playwright missing: the app over HTTPS is not opened in a browser");
+    false
+}
+
 #[test]
 fn the_node_serves_https_and_takes_a_new_certificate_on_sighup() {
     // Serialised with the other networks: a port picked free here could
@@ -138,6 +162,23 @@ fn the_node_serves_https_and_takes_a_new_certificate_on_sighup() {
     wait_for(&first, "HTTPS with the first certificate");
     let status = https_get(api_port, &first, "/v1/status").unwrap();
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    // The producers' app over this HTTPS, in a real browser under a name
+    // that is not the loopback's: a secure context, where WebCrypto makes
+    // the device's key.
+    if browser_present() {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/app-https.py");
+        let out = std::process::Command::new("python3")
+            .arg(script)
+            .arg(format!("https://localhost:{api_port}/app/"))
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && said.contains("\"secure_context\": true"),
+            "the app over HTTPS: {said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 
     // A client that trusts another certificate refuses this server.
     let (second, second_pem, second_key) = certificate();
