@@ -531,6 +531,14 @@ def main():
         recall = b.request.get(f"{API}/v1/lots/{GTIN}/{LOT}").json()["recall"]
         assert recall is None, f"a refused recall changed the lot: {recall}"
         shot(b, "recall-refused-no-right")
+        # 5c. Nor may it add a device of its own choosing (admin right).
+        go(b, "#/devices")
+        b.fill("#code", "ab" * 32)
+        b.fill("#label", "telefono non autorizzato")
+        send(b, "non ha il permesso")
+        devices = b.request.get(f"{API}/v1/orgs/{ORG}").json()["devices"]
+        assert len(devices) == 2, f"a record-only phone added a device: {devices}"
+        shot(b, "add-device-refused-no-right")
 
         # 6. Split the lot.
         go(a, "#/split")

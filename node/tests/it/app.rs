@@ -217,6 +217,52 @@ fn a_dairy_enrols_pairs_records_splits_and_revokes_from_the_app_in_a_browser() {
     // The winery's English journey: its phone enrolled and recorded.
     let wine: Value = crate::network::get(&net.url(2, &format!("/v1/orgs/{WINERY}/lots"))).unwrap();
     assert_eq!(wine["lots"][0]["lot"], "VJ-2026-EN", "{wine}");
+    // A copy of the used enrolment link, taken by a stranger's key (a link
+    // forwarded, a screenshot, the ticket's seed read off a phone): refused
+    // by the real network, no key added.
+    let chain = filiera_types::ChainId::new("filiera-marche-localnet").unwrap();
+    let stranger = filiera_types::SecretKey::from_seed(&[77; 32]);
+    let seed = link
+        .split("enrol=")
+        .nth(1)
+        .and_then(|rest| rest.split('&').next())
+        .expect("the ticket's seed in the link");
+    let proof = filiera_tx::app::enrol_proof(chain.as_str(), seed, &stranger.public_key().to_hex())
+        .unwrap();
+    let enrol = filiera_contract_api::registry::Enrol {
+        ticket_key: hex::decode(proof["ticket_key"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap(),
+        proof: hex::decode(proof["proof"].as_str().unwrap()).unwrap(),
+        label: "telefono rubato".into(),
+    };
+    let tx = crate::network::call(
+        &chain,
+        &stranger,
+        0,
+        filiera_contract_api::contract_ids::REGISTRY,
+        "enrol",
+        borsh::to_vec(&enrol).unwrap(),
+    );
+    let mut answer = ureq::post(&net.url(1, "/v1/txs"))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .header("content-type", "application/octet-stream")
+        .send(&tx[..])
+        .unwrap();
+    let status = answer.status().as_u16();
+    let said: Value = answer.body_mut().read_json().unwrap();
+    // Refused at the door: the ticket is closed, so the key is no one's.
+    assert_eq!(status, 403, "a used ticket's copy was admitted: {said}");
+    let key: Value =
+        crate::network::get(&net.url(3, &format!("/v1/keys/{}", stranger.public_key().to_hex())))
+            .unwrap();
+    assert!(key["org"].is_null(), "{key}");
+    let after: Value = crate::network::get(&net.url(0, &format!("/v1/orgs/{ORG}"))).unwrap();
+    assert_eq!(after["devices"].as_array().unwrap().len(), 2, "{after}");
+
     // The admin's recall stands; the record-only phone's did not.
     let recalled: Value =
         crate::network::get(&net.url(1, "/v1/lots/09521234100980/CU-XLS-03")).unwrap();

@@ -772,7 +772,7 @@ fn localnet_starts_takes_the_demo_and_stops_cleanly_on_sigterm() {
     drop(again);
 }
 
-fn call(
+pub(crate) fn call(
     chain: &ChainId,
     key: &SecretKey,
     nonce: u64,
