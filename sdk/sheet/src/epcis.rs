@@ -7,47 +7,161 @@
 //! otherwise; the business step is the CBV word where CBV 2.0 has one and a
 //! `urn:filiera:bizstep:` name where it does not (releasing, splitting,
 //! recalls). Each `eventID` is the event's CBV 2.0 hash, computed by the
-//! same code the node uses for captured documents. Splits and
-//! transformations are exported as the lots' own events, not yet as
-//! `TransformationEvent`s linking inputs to outputs.
+//! same code the node uses for captured documents.
+//!
+//! A lot made from others (a transformation, a split, a merge) is one
+//! `TransformationEvent` instead: its inputs with what was drawn from each
+//! (where the input is among the exported lots; another organisation's
+//! input is named without a quantity), its outputs with what was made. The
+//! events that recorded both sides on the lots are not repeated as
+//! `ObjectEvent`s. Outputs of one block, one kind and the same inputs are
+//! one transformation.
 
 use crate::SheetError;
-use crate::export::{ExportLot, iso_time};
+use crate::export::{ExportEvent, ExportInput, ExportLot, iso_time};
 use filiera_epcis::{BIZ_STEPS, event_hash, namespaces};
 use filiera_types::gs1::{DigitalLink, Gtin, Lot};
 use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
 
 const CONTEXT: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
+
+/// The kinds of event that make lots out of others.
+const MAKING: [&str; 3] = ["transforming", "splitting", "merging"];
+
+/// The GS1 Digital Link of a lot's class, its lot percent-encoded (a lot
+/// number may hold `/`, `%`, `?`...), as the node writes it.
+fn class_of(gtin: &str, lot: &str) -> Result<String, SheetError> {
+    match (Gtin::parse(gtin), Lot::parse(lot)) {
+        (Ok(gtin), Ok(number)) => {
+            Ok(DigitalLink::for_lot("https://id.gs1.org", gtin, number).to_uri())
+        }
+        _ => Err(SheetError::Write(format!(
+            "lot {gtin}/{lot} is not a GS1 lot"
+        ))),
+    }
+}
+
+fn biz_step(kind: &str) -> String {
+    if BIZ_STEPS.contains(&kind) {
+        kind.to_owned()
+    } else {
+        format!("urn:filiera:bizstep:{kind}")
+    }
+}
+
+/// One transformation: its block, its kind and its inputs.
+type MakingKey = (u64, String, Vec<ExportInput>);
+
+/// What a transformation made: the output's class, the quantity and the
+/// event that recorded it.
+struct Made<'a> {
+    class: String,
+    event: &'a ExportEvent,
+}
+
+/// The transformations among `lots`, and the events (lot index, seq) they
+/// stand for.
+fn makings(
+    lots: &[ExportLot],
+) -> Result<(BTreeMap<MakingKey, Vec<Made<'_>>>, BTreeSet<(usize, u64)>), SheetError> {
+    let mut made: BTreeMap<MakingKey, Vec<Made<'_>>> = BTreeMap::new();
+    let mut covered = BTreeSet::new();
+    for (at, lot) in lots.iter().enumerate() {
+        if lot.inputs.is_empty() {
+            continue;
+        }
+        let mut inputs = lot.inputs.clone();
+        inputs.sort();
+        for e in &lot.history {
+            if MAKING.contains(&e.kind.as_str()) && e.quantity_delta > 0 {
+                made.entry((e.height, e.kind.clone(), inputs.clone()))
+                    .or_default()
+                    .push(Made {
+                        class: class_of(&lot.gtin, &lot.lot)?,
+                        event: e,
+                    });
+                covered.insert((at, e.seq));
+            }
+        }
+    }
+    // The inputs' side: what each exported input gave at that block.
+    for (height, kind, inputs) in made.keys() {
+        for input in inputs {
+            for (at, lot) in lots.iter().enumerate() {
+                if lot.gtin != input.gtin || lot.lot != input.lot {
+                    continue;
+                }
+                for e in &lot.history {
+                    if e.height == *height && e.kind == *kind && e.quantity_delta < 0 {
+                        covered.insert((at, e.seq));
+                    }
+                }
+            }
+        }
+    }
+    Ok((made, covered))
+}
+
+/// The `TransformationEvent` of one transformation.
+fn transformation(
+    lots: &[ExportLot],
+    (height, kind, inputs): &MakingKey,
+    outputs: &[Made<'_>],
+) -> Result<Value, SheetError> {
+    let mut input_list = Vec::new();
+    for input in inputs {
+        let mut entry = json!({"epcClass": class_of(&input.gtin, &input.lot)?});
+        let drawn: u64 = lots
+            .iter()
+            .filter(|l| l.gtin == input.gtin && l.lot == input.lot)
+            .flat_map(|l| &l.history)
+            .filter(|e| e.height == *height && e.kind == *kind && e.quantity_delta < 0)
+            .map(|e| e.quantity_delta.unsigned_abs())
+            .sum();
+        if drawn > 0 {
+            entry["quantity"] = json!(drawn);
+        }
+        input_list.push(entry);
+    }
+    let output_list: Vec<Value> = outputs
+        .iter()
+        .map(|m| json!({"epcClass": m.class, "quantity": m.event.quantity_delta.unsigned_abs()}))
+        .collect();
+    let first = outputs
+        .first()
+        .ok_or_else(|| SheetError::Write("a transformation without outputs".into()))?
+        .event;
+    let mut event = json!({
+        "type": "TransformationEvent",
+        "eventTime": iso_time(first.time_ms),
+        "eventTimeZoneOffset": "+00:00",
+        "inputQuantityList": input_list,
+        "outputQuantityList": output_list,
+        "bizStep": biz_step(kind),
+    });
+    if let Some(site) = &first.site {
+        event["bizLocation"] = json!({"id": format!("https://id.gs1.org/414/{site}")});
+    }
+    Ok(event)
+}
 
 /// The EPCIS 2.0 document of `lots`' events, created at `now_ms`.
 pub fn document(lots: &[ExportLot], now_ms: u64) -> Result<Value, SheetError> {
     let context = json!([CONTEXT]);
     let ns = namespaces(&context);
     let mut events = Vec::new();
-    for lot in lots {
-        // The GS1 Digital Link of the class, its lot percent-encoded (a lot
-        // number may hold `/`, `%`, `?`...), as the node writes it.
-        let class = match (Gtin::parse(&lot.gtin), Lot::parse(&lot.lot)) {
-            (Ok(gtin), Ok(number)) => {
-                DigitalLink::for_lot("https://id.gs1.org", gtin, number).to_uri()
-            }
-            _ => {
-                return Err(SheetError::Write(format!(
-                    "lot {}/{} is not a GS1 lot",
-                    lot.gtin, lot.lot
-                )));
-            }
-        };
+    let (made, covered) = makings(lots)?;
+    for (at, lot) in lots.iter().enumerate() {
+        let class = class_of(&lot.gtin, &lot.lot)?;
         for e in &lot.history {
+            if covered.contains(&(at, e.seq)) {
+                continue;
+            }
             let action = match e.kind.as_str() {
                 "commissioning" => "ADD",
                 "destroying" => "DELETE",
                 _ => "OBSERVE",
-            };
-            let biz_step = if BIZ_STEPS.contains(&e.kind.as_str()) {
-                e.kind.clone()
-            } else {
-                format!("urn:filiera:bizstep:{}", e.kind)
             };
             let mut quantity = json!({"epcClass": class});
             if e.quantity_delta != 0 {
@@ -58,17 +172,22 @@ pub fn document(lots: &[ExportLot], now_ms: u64) -> Result<Value, SheetError> {
                 "eventTime": iso_time(e.time_ms),
                 "eventTimeZoneOffset": "+00:00",
                 "action": action,
-                "bizStep": biz_step,
+                "bizStep": biz_step(&e.kind),
                 "epcList": [],
                 "quantityList": [quantity],
             });
             if let Some(site) = &e.site {
                 event["bizLocation"] = json!({"id": format!("https://id.gs1.org/414/{site}")});
             }
-            let hash = event_hash(&event, &ns).map_err(SheetError::Write)?;
-            event["eventID"] = json!(hash.to_ni());
             events.push(event);
         }
+    }
+    for (key, outputs) in &made {
+        events.push(transformation(lots, key, outputs)?);
+    }
+    for event in &mut events {
+        let hash = event_hash(event, &ns).map_err(SheetError::Write)?;
+        event["eventID"] = json!(hash.to_ni());
     }
     Ok(json!({
         "@context": context,

@@ -36,6 +36,18 @@ pub struct ExportLot {
     pub created_ms: u64,
     /// Its events.
     pub history: Vec<ExportEvent>,
+    /// The lots it was made from (a transformation, a split, a merge).
+    pub inputs: Vec<ExportInput>,
+}
+
+/// A lot another was made from.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(default)]
+pub struct ExportInput {
+    /// GTIN.
+    pub gtin: String,
+    /// Lot number.
+    pub lot: String,
 }
 
 /// One event of a lot.

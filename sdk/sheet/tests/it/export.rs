@@ -40,6 +40,7 @@ fn lots() -> Vec<ExportLot> {
                 note: (*note).into(),
             })
             .collect(),
+        inputs: vec![],
     }]
 }
 
@@ -161,6 +162,115 @@ fn the_epcis_export_is_valid_and_its_ids_are_gs1_reference_hashes() -> anyhow::R
     let parsed = filiera_epcis::parse_document(doc.to_string().as_bytes())
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     assert_eq!(parsed.events.len(), HOSTILE.len());
+
+    let file = tempfile::Builder::new().suffix(".jsonld").tempfile()?;
+    std::fs::write(file.path(), doc.to_string())?;
+    if let Some(out) = outside("epcis-schema-check.py", file.path()) {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    if let Some(out) = outside("epcis-reference-hashes.py", file.path()) {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let reference: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        let ids: Vec<&serde_json::Value> = events.iter().map(|e| &e["eventID"]).collect();
+        let theirs: Vec<&serde_json::Value> = reference["hashes"]
+            .as_array()
+            .expect("hashes")
+            .iter()
+            .collect();
+        assert_eq!(ids, theirs, "eventIDs are GS1's reference hashes");
+    }
+    Ok(())
+}
+
+/// A lot of milk and the cheese made from it, as the node shows them.
+fn milk_into_cheese() -> Vec<ExportLot> {
+    let event = |seq, kind: &str, height, delta| ExportEvent {
+        seq,
+        kind: kind.into(),
+        by: "caseificio-montefeltro".into(),
+        height,
+        time_ms: 1_796_601_600_000 + height * 1000,
+        quantity_delta: delta,
+        site: Some("8012345000104".into()),
+        note: String::new(),
+    };
+    let lot = |gtin: &str, number: &str, history, inputs| ExportLot {
+        gtin: gtin.into(),
+        lot: number.into(),
+        owner: "caseificio-montefeltro".into(),
+        holder: "caseificio-montefeltro".into(),
+        history,
+        inputs,
+        ..Default::default()
+    };
+    let input = |gtin: &str, number: &str| filiera_sheet::export::ExportInput {
+        gtin: gtin.into(),
+        lot: number.into(),
+    };
+    vec![
+        lot(
+            "08012345000029",
+            "LO-1",
+            vec![
+                event(0, "commissioning", 5, 200),
+                event(1, "transforming", 9, -200),
+            ],
+            vec![],
+        ),
+        lot(
+            "08012345000012",
+            "CU-9",
+            vec![event(0, "transforming", 9, 30), event(1, "storing", 12, 0)],
+            // Another dairy's cow milk went in too: named, not counted.
+            vec![
+                input("08012345000029", "LO-1"),
+                input("08012345000036", "LV-7"),
+            ],
+        ),
+    ]
+}
+
+#[test]
+fn a_transformation_is_one_transformation_event_from_inputs_to_outputs() -> anyhow::Result<()> {
+    let lots = milk_into_cheese();
+    let doc = filiera_sheet::epcis::document(&lots, 1_796_601_600_000)?;
+    let events = doc["epcisBody"]["eventList"].as_array().expect("events");
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    // The milk's commissioning and the cheese's storing stay object events;
+    // the two sides of the cheesemaking are one transformation.
+    assert_eq!(
+        kinds,
+        ["ObjectEvent", "ObjectEvent", "TransformationEvent"],
+        "{doc}"
+    );
+    let t = &events[2];
+    assert_eq!(
+        t["inputQuantityList"],
+        serde_json::json!([
+            {"epcClass": "https://id.gs1.org/01/08012345000029/10/LO-1", "quantity": 200},
+            {"epcClass": "https://id.gs1.org/01/08012345000036/10/LV-7"},
+        ])
+    );
+    assert_eq!(
+        t["outputQuantityList"],
+        serde_json::json!([{"epcClass": "https://id.gs1.org/01/08012345000012/10/CU-9", "quantity": 30}])
+    );
+    assert_eq!(t["bizStep"], "urn:filiera:bizstep:transforming");
+    assert_eq!(
+        t["bizLocation"]["id"],
+        "https://id.gs1.org/414/8012345000104"
+    );
+    let parsed = filiera_epcis::parse_document(doc.to_string().as_bytes())
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    assert_eq!(parsed.events.len(), 3);
 
     let file = tempfile::Builder::new().suffix(".jsonld").tempfile()?;
     std::fs::write(file.path(), doc.to_string())?;
