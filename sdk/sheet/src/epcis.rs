@@ -53,19 +53,20 @@ fn biz_step(kind: &str) -> String {
 /// One transformation: its block, its kind and its inputs.
 type MakingKey = (u64, String, Vec<ExportInput>);
 
-/// What a transformation made: the output's class, the quantity and the
-/// event that recorded it.
+/// What a transformation made: the output's class and the event that
+/// recorded it (with the quantity).
 struct Made<'a> {
     class: String,
     event: &'a ExportEvent,
 }
 
+/// Each transformation and what it made.
+type Makings<'a> = BTreeMap<MakingKey, Vec<Made<'a>>>;
+
 /// The transformations among `lots`, and the events (lot index, seq) they
 /// stand for.
-fn makings(
-    lots: &[ExportLot],
-) -> Result<(BTreeMap<MakingKey, Vec<Made<'_>>>, BTreeSet<(usize, u64)>), SheetError> {
-    let mut made: BTreeMap<MakingKey, Vec<Made<'_>>> = BTreeMap::new();
+fn makings(lots: &[ExportLot]) -> Result<(Makings<'_>, BTreeSet<(usize, u64)>), SheetError> {
+    let mut made: Makings<'_> = BTreeMap::new();
     let mut covered = BTreeSet::new();
     for (at, lot) in lots.iter().enumerate() {
         if lot.inputs.is_empty() {
