@@ -103,7 +103,7 @@ def main():
         expect(page.locator("#notice")).to_contain_text("Registrato in rete")
         page.goto(f"{API}/app/#/lot")
         expect(page.locator("h1")).to_have_text("Nuovo lotto")
-        page.fill("#gtin", GTIN)
+        page.select_option("#gtin", GTIN)
         page.fill("#lot", LOT)
         page.fill("#quantity", "1000")
         page.locator("main button[type=submit]").click()

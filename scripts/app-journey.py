@@ -116,6 +116,19 @@ def fname(text):
     return re.sub(r"[^a-z0-9-]+", "-", text.lower())
 
 
+def pairing_code(page, app_url):
+    """A new device opens the app at `app_url`, names its organisation and
+    shows its pairing code (its new key), which this returns."""
+    page.goto(app_url)
+    expect(page.locator("h1")).to_have_text("Questo dispositivo non è ancora attivo")
+    page.click("text=Mostra il codice di abbinamento")
+    page.fill("#org", ORG)
+    page.locator("main button[type=submit]").click()
+    code = page.locator("#pairing-code").inner_text().strip()
+    assert len(code) == 64, code
+    return code
+
+
 def send(page, expect_text):
     """Taps the form's button and waits for the notice; returns its text."""
     started = time.monotonic()
@@ -359,13 +372,7 @@ def static_origin(browser, admin):
         c = context.new_page()
         errors = []
         c.on("pageerror", lambda x: errors.append(str(x)))
-        c.goto(f"{origin}/")
-        expect(c.locator("h1")).to_have_text("Questo dispositivo non è ancora attivo")
-        c.click("text=Mostra il codice di abbinamento")
-        c.fill("#org", ORG)
-        c.locator("main button[type=submit]").click()
-        code = c.locator("#pairing-code").inner_text().strip()
-        assert len(code) == 64, code
+        code = pairing_code(c, f"{origin}/")
         go(admin, "#/devices")
         admin.fill("#code", code)
         admin.fill("#label", "tablet, sito statico")
@@ -509,13 +516,7 @@ def main():
         second = browser.new_context(locale="it-IT", **PHONE)
         second.set_default_timeout(TIMEOUT_MS)
         b = second.new_page()
-        b.goto(f"{API}/app/")
-        expect(b.locator("h1")).to_have_text("Questo dispositivo non è ancora attivo")
-        b.click("text=Mostra il codice di abbinamento")
-        b.fill("#org", ORG)
-        b.locator("main button[type=submit]").click()
-        code = b.locator("#pairing-code").inner_text().strip()
-        assert len(code) == 64, code
+        code = pairing_code(b, f"{API}/app/")
         shot(b, "pair-code")
         go(a, "#/devices")
         a.fill("#code", code)

@@ -31,7 +31,11 @@ cp node/api/app/app.js node/api/app/i18n.js node/api/app/app.css node/api/app/sw
   node/api/app/manifest.webmanifest node/api/app/icon.svg \
   node/api/assets/tx.wasm node/api/assets/sheet.wasm "$out/"
 policy="default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: $api; connect-src 'self' $api; base-uri 'none'; form-action 'none'; object-src 'none'"
-sed -e "s#<meta name=\"filiera-api\" content=\"\">#<meta name=\"filiera-api\" content=\"$api\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"$policy\">#" \
+# The empty meta the node's copy carries becomes the node's origin and the
+# policy (awk, not sed: a newline in a replacement is not portable).
+awk -v named="<meta name=\"filiera-api\" content=\"$api\">" \
+  -v policy="<meta http-equiv=\"Content-Security-Policy\" content=\"$policy\">" \
+  '$0 == "<meta name=\"filiera-api\" content=\"\">" { print named; print policy; next } { print }' \
   node/api/app/index.html > "$out/index.html"
 grep -q "content=\"$api\"" "$out/index.html" || { echo "build-app: index.html has no filiera-api meta to fill" >&2; exit 1; }
 echo "build-app: wrote the app to $out for the node at $api"

@@ -204,6 +204,9 @@ async function finish(item, status, reason) {
   item.status = status;
   item.reason = reason;
   await queuePut(item);
+  // A new product (committed now or after a morning offline) is in the
+  // next form's list.
+  if (status === "committed" && item.kind === "register_product") directory = null;
 }
 
 // Refusals that say only "not now": sent again on the next pass.
@@ -398,7 +401,6 @@ async function run(form, action, what, then) {
   notice("wait", t("signing"));
   try {
     const item = await submit(action, what);
-    if (item.status === "committed" && action.kind === "register_product") directory = null;
     if (item.status === "committed") {
       notice("ok", t("committed", { what }));
       if (then) await then();
@@ -532,6 +534,8 @@ async function showHome(device) {
   const token = routeToken;
   const { lots, offline } = await orgLots(device);
   if (offline) notice("wait", t("offline_view"));
+  // Read while online, so the forms have it in the field.
+  else loadDirectory().catch(() => {});
   const items = lots.map((l) => `<li><strong>${esc(l.lot)}</strong> · ${esc(l.gtin)}<br>
     <span class="meta">${esc(t("lot_status"))}: ${esc(WORDS[lang][`lot_${l.status}`] ?? l.status)} · ${esc(t("quantity"))}: ${esc(l.quantity)} · ${esc(t("holder"))}: ${esc(l.holder)}</span><br>
     <a href="${esc(API)}/01/${esc(l.gtin)}/10/${encodeURIComponent(l.lot)}">${esc(t("consumer_page"))}</a> ·
@@ -607,8 +611,10 @@ async function loadDirectory() {
     directoryRead = Date.now();
     localStorage.setItem("filiera-directory", JSON.stringify(directory));
   } catch (e) {
-    if (e.status !== undefined) throw e;
-    directory = JSON.parse(localStorage.getItem("filiera-directory") || "null") || { catalogue: { products: [] }, products: [], orgs: [] };
+    // Offline, or the node busy or older: the last copy, if there is one.
+    const kept = directory || JSON.parse(localStorage.getItem("filiera-directory") || "null");
+    if (!kept && e.status !== undefined) throw e;
+    directory = kept || { catalogue: { products: [] }, products: [], orgs: [] };
   }
   return directory;
 }
@@ -654,7 +660,7 @@ async function showLot(device) {
   const dir = await loadDirectory();
   const own = dir.products.filter((p) => p.owner === device.org);
   if (!screen(`<h1>${esc(t("lot_title"))}</h1>${own.length ? `<form id="f" novalidate>
-    <label for="gtin">${esc(t("product_pick"))}</label><select id="gtin" required aria-describedby="uom-hint">${productOptions(own)}</select>
+    <label for="gtin">${esc(t("product_pick"))}</label><select id="gtin" required>${productOptions(own)}</select>
     ${field("lot", t("lot_number"), 'required maxlength="20" autocomplete="off"')}
     ${field("quantity", t("quantity"), 'required inputmode="numeric"', " ")}
     ${field("site", t("site"), 'inputmode="numeric" autocomplete="off"')}
@@ -702,6 +708,8 @@ async function showRecord(device) {
   $("#f").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const form = ev.target;
+    const button = form.querySelector("button[type=submit]");
+    if (button.disabled) return; // a second tap while the history is read
     const [gtin, lot] = lotOf($("#lot").value);
     if (!lot) { $("#err").textContent = t("required"); return; }
     const choice = $("#event").value;
@@ -712,7 +720,9 @@ async function showRecord(device) {
     // The order of an ageing, checked against the lot's history before
     // anything is signed (offline: left to the record's reader).
     if (step === "ageing_start" || step === "ageing_end") {
+      button.disabled = true;
       const open = await ageingOpen(gtin, lot).catch(() => null);
+      button.disabled = false;
       if (open === true && step === "ageing_start") { $("#err").textContent = t("ageing_open"); return; }
       if (open === false && step === "ageing_end") { $("#err").textContent = t("ageing_not_started"); return; }
     }

@@ -20,6 +20,8 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
   if (!url.pathname.startsWith(new URL("./", self.location).pathname)) return;
+  // The node's answers are never kept: only the app's own files.
+  if (/^\/(v1|01|qr|epcis)\//.test(url.pathname)) return;
   // Network first, so a new version is seen at once; the cache when offline.
   event.respondWith(
     fetch(event.request)

@@ -35,8 +35,10 @@ pub async fn orgs(State(s): State<ApiState>) -> Answer {
     let store = s.store.clone();
     crate::blocking(&s, move || {
         let prefix = reads::full_key(contract_ids::REGISTRY, ORGS_PREFIX);
-        let entries = store.state_prefix(&prefix, None, ORGS_LIST_MAX)?;
-        let truncated = entries.len() == ORGS_LIST_MAX;
+        // One more than the bound tells a full listing from a cut one.
+        let mut entries = store.state_prefix(&prefix, None, ORGS_LIST_MAX + 1)?;
+        let truncated = entries.len() > ORGS_LIST_MAX;
+        entries.truncate(ORGS_LIST_MAX);
         let orgs: Vec<Value> = entries
             .iter()
             .filter_map(|(_, value)| borsh::from_slice::<OrgRecord>(value).ok())
@@ -62,8 +64,10 @@ pub async fn products(State(s): State<ApiState>) -> Answer {
     let store = s.store.clone();
     crate::blocking(&s, move || {
         let prefix = reads::full_key(contract_ids::LOTS, PRODUCTS_PREFIX);
-        let entries = store.state_prefix(&prefix, None, PRODUCTS_LIST_MAX)?;
-        let truncated = entries.len() == PRODUCTS_LIST_MAX;
+        // One more than the bound tells a full listing from a cut one.
+        let mut entries = store.state_prefix(&prefix, None, PRODUCTS_LIST_MAX + 1)?;
+        let truncated = entries.len() > PRODUCTS_LIST_MAX;
+        entries.truncate(PRODUCTS_LIST_MAX);
         let products: Vec<Value> = entries
             .iter()
             .filter_map(|(_, value)| borsh::from_slice::<ProductRecord>(value).ok())

@@ -15,7 +15,9 @@
 //! input is named without a quantity), its outputs with what was made. The
 //! events that recorded both sides on the lots are not repeated as
 //! `ObjectEvent`s. Outputs of one block, one kind and the same inputs are
-//! one transformation.
+//! one transformation; a lot drawn by two transformations of one block is
+//! named in both without a quantity (its events do not say which draw went
+//! where). Events are in time order.
 
 use crate::SheetError;
 use crate::export::{ExportEvent, ExportInput, ExportLot, iso_time};
@@ -107,12 +109,20 @@ fn makings(lots: &[ExportLot]) -> Result<(Makings<'_>, BTreeSet<(usize, u64)>), 
 /// The `TransformationEvent` of one transformation.
 fn transformation(
     lots: &[ExportLot],
+    makings: &Makings<'_>,
     (height, kind, inputs): &MakingKey,
     outputs: &[Made<'_>],
 ) -> Result<Value, SheetError> {
     let mut input_list = Vec::new();
     for input in inputs {
         let mut entry = json!({"epcClass": class_of(&input.gtin, &input.lot)?});
+        // A lot drawn by two transformations of one block: the lot's events
+        // do not say which draw went where, so neither claims a quantity.
+        let shared = makings
+            .keys()
+            .filter(|(h, k, ins)| h == height && k == kind && ins.contains(input))
+            .count()
+            > 1;
         let drawn: u64 = lots
             .iter()
             .filter(|l| l.gtin == input.gtin && l.lot == input.lot)
@@ -120,7 +130,7 @@ fn transformation(
             .filter(|e| e.height == *height && e.kind == *kind && e.quantity_delta < 0)
             .map(|e| e.quantity_delta.unsigned_abs())
             .sum();
-        if drawn > 0 {
+        if drawn > 0 && !shared {
             entry["quantity"] = json!(drawn);
         }
         input_list.push(entry);
@@ -180,12 +190,17 @@ pub fn document(lots: &[ExportLot], now_ms: u64) -> Result<Value, SheetError> {
             if let Some(site) = &e.site {
                 event["bizLocation"] = json!({"id": format!("https://id.gs1.org/414/{site}")});
             }
-            events.push(event);
+            events.push((e.time_ms, event));
         }
     }
     for (key, outputs) in &made {
-        events.push(transformation(lots, key, outputs)?);
+        let time_ms = outputs.first().map_or(0, |m| m.event.time_ms);
+        events.push((time_ms, transformation(lots, &made, key, outputs)?));
     }
+    // In the order they happened (a lot's later events after the
+    // transformation that made it); the same time keeps the order above.
+    events.sort_by_key(|(time_ms, _)| *time_ms);
+    let mut events: Vec<Value> = events.into_iter().map(|(_, event)| event).collect();
     for event in &mut events {
         let hash = event_hash(event, &ns).map_err(SheetError::Write)?;
         event["eventID"] = json!(hash.to_ni());

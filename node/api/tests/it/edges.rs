@@ -864,6 +864,22 @@ async fn the_app_is_served_under_its_policy_and_says_everything_in_both_language
     }
     let steps_in_app = it_words.iter().filter(|w| w.starts_with("step_")).count();
     assert_eq!(steps_in_app, filiera_api::page::STEPS.len());
+    // Every step the app's forms offer (STEPS_OF's lists) is one the page
+    // names.
+    let table = &script[script.find("const STEPS_OF = {").unwrap()..];
+    let table = &table[..table.find("};").unwrap()];
+    let mut offered = 0;
+    for list in table.split('[').skip(1) {
+        let list = &list[..list.find(']').unwrap()];
+        for code in list.split('"').skip(1).step_by(2) {
+            offered += 1;
+            assert!(
+                filiera_api::page::STEPS.iter().any(|(c, _, _)| *c == code),
+                "the app offers step {code:?}, which the consumer page does not name"
+            );
+        }
+    }
+    assert!(offered >= 3, "{table}");
     use filiera_api::page::{Lang, note_step};
     assert_eq!(
         note_step("#ageing_start cella 2", Lang::It),
