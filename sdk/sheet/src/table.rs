@@ -103,23 +103,49 @@ fn windows_1252(bytes: &[u8]) -> Cow<'static, str> {
     )
 }
 
+/// The first worksheet's rows, read cell by cell as they are stored: a row
+/// past `SHEET_ROWS_MAX` refuses the file when it is reached, and cells past
+/// `SHEET_COLUMNS_MAX` are never kept, so a hostile file's claimed size (a
+/// used range of a million rows) costs nothing before it is refused.
 fn xlsx_rows(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, SheetError> {
     let unreadable = |e: calamine::XlsxError| SheetError::Unreadable(e.to_string());
     let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
-    let range = workbook
-        .worksheet_range_at(0)
-        .ok_or_else(|| SheetError::Unreadable("the workbook has no worksheet".into()))?
+    let first = workbook
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or_else(|| SheetError::Unreadable("the workbook has no worksheet".into()))?;
+    let mut cells = workbook
+        .worksheet_cells_reader(&first)
         .map_err(unreadable)?;
-    let first_row = range.start().map_or(0, |(row, _)| row as usize);
-    let mut rows = Vec::new();
-    for (i, cells) in range.rows().enumerate() {
-        let row = first_row + i + 1;
+    let mut by_row: std::collections::BTreeMap<usize, Vec<String>> = Default::default();
+    while let Some(cell) = cells.next_cell().map_err(unreadable)? {
+        let (row, column) = cell.get_position();
+        let (row, column) = (row as usize + 1, column as usize);
         if row > SHEET_ROWS_MAX + 1 {
             return Err(SheetError::TooManyRows);
         }
-        rows.push(bounded(row, cells.iter().map(cell_text).collect())?);
+        if column >= SHEET_COLUMNS_MAX {
+            continue;
+        }
+        let text = cell_text(&Data::from(cell.get_value().clone()));
+        if text.len() > CELL_BYTES_MAX {
+            return Err(SheetError::CellTooLong { row });
+        }
+        let line = by_row.entry(row).or_default();
+        if line.len() <= column {
+            line.resize(column + 1, String::new());
+        }
+        line[column] = text;
     }
-    Ok(rows)
+    // Rows from the first to the last, the empty ones included, numbered as
+    // the spreadsheet shows them.
+    let (Some(&top), Some(&bottom)) = (by_row.keys().next(), by_row.keys().next_back()) else {
+        return Ok(Vec::new());
+    };
+    (top..=bottom)
+        .map(|row| bounded(row, by_row.remove(&row).unwrap_or_default()))
+        .collect()
 }
 
 /// A cell as the text a person typed: whole numbers without a decimal part

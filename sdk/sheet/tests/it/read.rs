@@ -73,3 +73,33 @@ fn files_past_the_limits_are_refused_whole_and_named() {
         Err(SheetError::Unreadable(_))
     ));
 }
+
+/// An XLSX whose used range claims the whole grid (a cell at A1 and one at
+/// XFD1048576: 17 billion cells as a rectangle) is refused when its far
+/// row is reached, without the rectangle ever being allocated; columns past
+/// the bound are left out; an overlong cell is named by its row.
+#[test]
+fn an_xlsx_claiming_the_whole_grid_is_refused_without_allocating_it() {
+    let book = |cells: &[(u32, u16, &str)]| {
+        let mut workbook = Workbook::new();
+        let sheet = workbook.add_worksheet();
+        for (row, column, text) in cells {
+            sheet.write_string(*row, *column, *text).unwrap();
+        }
+        workbook.save_to_buffer().unwrap()
+    };
+    let grid = book(&[(0, 0, "gtin"), (1, 0, "1"), (1_048_575, 16_383, "x")]);
+    assert!(matches!(read(&grid), Err(SheetError::TooManyRows)));
+
+    let wide = book(&[(0, 0, "gtin"), (0, 1, "lot"), (1, 0, "1"), (1, 500, "far")]);
+    let rows = read(&wide).unwrap();
+    assert_eq!(rows.header, ["gtin", "lot"]);
+    assert_eq!(rows.rows, vec![(2, vec!["1".to_string()])]);
+
+    let long = "x".repeat(CELL_BYTES_MAX + 1);
+    let overlong = book(&[(0, 0, "gtin"), (3, 0, &long)]);
+    assert!(matches!(
+        read(&overlong),
+        Err(SheetError::CellTooLong { row: 4 })
+    ));
+}
