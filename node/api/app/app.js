@@ -550,7 +550,7 @@ async function showHome(device) {
   if (!screen(`<h1>${esc(t("home_title"))}</h1>
     <nav class="menu" aria-label="${esc(t("home_title"))}">
       <a class="button" href="#/lot">${esc(t("menu_new_lot"))}</a><a class="button" href="#/record">${esc(t("menu_record"))}</a>
-      <a class="button secondary" href="#/transform">${esc(t("menu_transform"))}</a><a class="button secondary" href="#/split">${esc(t("menu_split"))}</a><a class="button secondary" href="#/product">${esc(t("menu_product"))}</a>
+      <a class="button secondary" href="#/transform">${esc(t("menu_transform"))}</a><a class="button secondary" href="#/split">${esc(t("menu_split"))}</a><a class="button secondary" href="#/merge">${esc(t("menu_merge"))}</a><a class="button secondary" href="#/product">${esc(t("menu_product"))}</a>
       <a class="button secondary" href="#/devices">${esc(t("menu_devices"))}</a><a class="button secondary" href="#/queue">${esc(t("menu_queue"))}</a>
       <a class="button secondary" href="#/sheets">${esc(t("menu_sheets"))}</a><a class="button secondary" href="#/recall">${esc(t("menu_recall"))}</a>
     </nav>
@@ -806,6 +806,35 @@ async function showSplit(device) {
   });
 }
 
+/// Whole lots of one product made one (two cheese makings aged together,
+/// two tanks blended): the contract's rules checked first.
+const MERGE_LOTS_MAX = 32; // the lots contract's LOT_LINKS_MAX
+async function showMerge(device) {
+  const token = routeToken;
+  const { lots } = await orgLots(device);
+  const held = lots.filter((l) => l.holder === device.org && l.status === "active" && l.quantity > 0);
+  const boxes = held.map((l, i) => `<li><label class="check"><input type="checkbox" class="merge" id="m-${i}" value="${esc(l.gtin)}/${esc(l.lot)}">
+    ${esc(l.lot)} · ${esc(l.gtin)} (${esc(l.quantity)})</label></li>`).join("");
+  if (!screen(`<h1>${esc(t("merge_title"))}</h1><p>${esc(t("merge_text"))}</p>${held.length >= 2 ? `<form id="f" novalidate>
+    <fieldset><legend>${esc(t("merge_lots"))}</legend><ul class="list" id="merge-lots">${boxes}</ul></fieldset>
+    ${field("into", t("merge_into"), 'required maxlength="20" autocomplete="off"')}
+    <p class="error" id="err" role="alert"></p><div class="actions"><button type="submit">${esc(t("submit"))}</button></div></form>`
+    : `<p>${esc(t("merge_none"))}</p>`}${backLink()}`, token)) return;
+  if (held.length < 2) return;
+  $("#f").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const picked = [...main().querySelectorAll(".merge:checked")].map((b) => lotOf(b.value));
+    const into = $("#into").value.trim();
+    if (picked.length < 2) { $("#err").textContent = t("merge_two"); return; }
+    if (picked.length > MERGE_LOTS_MAX) { $("#err").textContent = t("merge_too_many", { max: MERGE_LOTS_MAX }); return; }
+    if (new Set(picked.map(([gtin]) => gtin)).size !== 1) { $("#err").textContent = t("merge_same_product"); return; }
+    if (!into) { $("#err").textContent = t("required"); $("#into").focus(); return; }
+    $("#err").textContent = "";
+    const gtin = picked[0][0];
+    run(ev.target, { kind: "merge", gtin, lots: picked.map(([, lot]) => lot), into }, `${t("merge_title")}: ${into} (${gtin})`);
+  });
+}
+
 /// A recall of a lot and of every lot made from it: for devices with the
 /// recall right. Confirmed by a box the user ticks, since it cannot be
 /// undone from the app.
@@ -1028,7 +1057,7 @@ async function route() {
   if (hash === "#/pair") return showPair();
   if (!device || !device.org) return showUnpaired();
   $("#org-name").textContent = device.org;
-  const screens = { "#/lot": showLot, "#/record": showRecord, "#/transform": showTransform, "#/split": showSplit, "#/product": showProduct, "#/devices": showDevices, "#/queue": showQueue, "#/sheets": showSheets, "#/recall": showRecall };
+  const screens = { "#/lot": showLot, "#/record": showRecord, "#/transform": showTransform, "#/split": showSplit, "#/merge": showMerge, "#/product": showProduct, "#/devices": showDevices, "#/queue": showQueue, "#/sheets": showSheets, "#/recall": showRecall };
   return (screens[hash] || showHome)(device);
 }
 

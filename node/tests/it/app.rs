@@ -195,20 +195,21 @@ fn a_dairy_enrols_pairs_records_splits_and_revokes_from_the_app_in_a_browser() {
         "CU-XLS-03",
         "CU-APP-0002",
         "LO-APP-01",
+        "CU-XLS-M",
     ] {
         assert!(names.contains(&lot), "{lot} in {names:?}");
     }
     // The admin phone signed: its nonce counts its transactions (enrol,
     // product, lot, 2 events, a milk product, its lot, a transformation,
     // 2 recorded offline, 2 after, pairing, split, a shipment, 3 lots and 2
-    // events from spreadsheets, a recall, revocation, the static app's
+    // events from spreadsheets, a merge, a recall, revocation, the static app's
     // pairing, one in English, the other organisation's lot refused by the
     // contract): no gap, no duplicate, nothing of the ageing started twice,
     // of the yield exceeded or of the unknown partner (refused on the
     // device), of the spreadsheet with bad rows or of the transaction
     // altered on the device.
     let nonce = crate::network::get(&net.url(0, &format!("/v1/accounts/{admin}/nonce"))).unwrap();
-    assert_eq!(nonce["next_nonce"], 25, "{nonce}");
+    assert_eq!(nonce["next_nonce"], 26, "{nonce}");
     // The lot shipped to the winery is on its way there; the other
     // organisation's lot the dairy named was left as it was.
     let shipped: Value =

@@ -16,7 +16,7 @@
 use crate::actions;
 use filiera_contract_api::lots::{Commission, EventKind};
 use filiera_contract_api::lots::{
-    LotAmount, LotRef, Recall, Record, RegisterProduct, Split, Transform,
+    LotAmount, LotRef, Merge, Recall, Record, RegisterProduct, Split, Transform,
 };
 use filiera_contract_api::registry::{AddDevice, Enrol, SiteRecord, enrolment_message};
 use filiera_types::crypto::{SignKind, signing_message};
@@ -203,6 +203,16 @@ pub enum Action {
         #[serde(default)]
         site: Option<String>,
     },
+    /// Whole lots of one product merged into a new lot (their quantities
+    /// summed).
+    Merge {
+        /// Their GTIN.
+        gtin: String,
+        /// The lots merged.
+        lots: Vec<String>,
+        /// The new lot's number.
+        into: String,
+    },
     /// A recall of a lot and every lot made from it.
     Recall {
         /// Its GTIN.
@@ -352,6 +362,14 @@ pub fn call_of(action: Action) -> Result<ContractCall, TxError> {
                 epcis_hash: None,
             })
         }
+        Action::Merge { gtin, lots, into } => actions::merge(&Merge {
+            from: lots
+                .into_iter()
+                .map(|lot| lot_ref(gtin.clone(), lot))
+                .collect(),
+            into: lot_ref(gtin, into),
+            epcis_hash: None,
+        }),
         Action::Recall { gtin, lot, reason } => actions::recall(&Recall {
             id: lot_ref(gtin, lot),
             reason,

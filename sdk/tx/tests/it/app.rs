@@ -190,3 +190,26 @@ fn a_transform_from_the_app_is_the_contracts_own_call() {
     assert_eq!(bad["ok"], false);
     assert!(bad["error"].as_str().unwrap().contains("request"), "{bad}");
 }
+
+#[test]
+fn a_merge_from_the_app_is_the_contracts_own_call() {
+    use filiera_contract_api::lots::{LotRef, Merge};
+    let (_, public) = device(9);
+    let prepared = ask(json!({
+        "op": "prepare", "chain_id": CHAIN, "sender": public, "nonce": 5, "expiry_height": 900,
+        "action": {"kind": "merge", "gtin": "09521234100010", "lots": ["CU-1", "CU-2"], "into": "CU-12"},
+    }));
+    assert_eq!(prepared["ok"], true, "{prepared}");
+    let body = hex::decode(prepared["body"].as_str().unwrap()).unwrap();
+    let tx: filiera_types::Transaction = borsh::from_slice(&body).unwrap();
+    let lot = |lot: &str| LotRef {
+        gtin: "09521234100010".into(),
+        lot: lot.into(),
+    };
+    let expected = Merge {
+        from: vec![lot("CU-1"), lot("CU-2")],
+        into: lot("CU-12"),
+        epcis_hash: None,
+    };
+    assert_eq!(tx.call, filiera_tx::actions::merge(&expected));
+}
