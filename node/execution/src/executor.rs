@@ -17,6 +17,7 @@ use crate::runtime::{ContractEngine, LoadedContract, RuntimeError};
 use filiera_contract_api::CallInput;
 use filiera_types::admission::{self, Standing};
 use filiera_types::evidence::{EVIDENCE_CONTRACT, EVIDENCE_METHOD};
+use filiera_types::governance::{GOVERNANCE_CONTRACT, version_at};
 use filiera_types::receipt::{Receipt, TxStatus};
 use filiera_types::{ChainId, ContractId, Hash, PublicKey, SignedTransaction};
 use std::collections::BTreeMap;
@@ -50,11 +51,19 @@ pub struct BlockOutcome {
     pub receipts: Vec<Receipt>,
 }
 
-/// Runs blocks against the installed contracts.
+/// Runs blocks against the contracts' versions in state.
 pub struct Executor {
     engine: ContractEngine,
+    /// The contracts this node ships, by id: the code of a contract that has
+    /// no version table in state (a chain built without one, in tests).
     contracts: BTreeMap<ContractId, LoadedContract>,
+    builtin_hashes: BTreeMap<ContractId, Hash>,
 }
+
+/// The code each contract runs at one height, resolved once per block (a
+/// version is scheduled at least `UPGRADE_NOTICE_BLOCKS_MIN` blocks ahead, so
+/// no transaction of a block changes what another one runs).
+type Resolved = BTreeMap<ContractId, Option<LoadedContract>>;
 
 /// Committed state with the block's earlier transactions applied on top.
 struct Overlay {
@@ -96,15 +105,70 @@ impl Executor {
     ) -> Result<Executor, RuntimeError> {
         let mut loaded = BTreeMap::new();
         for (id, code) in contracts {
-            if id.as_str() == EVIDENCE_CONTRACT {
+            if [EVIDENCE_CONTRACT, GOVERNANCE_CONTRACT].contains(&id.as_str()) {
                 return Err(RuntimeError::ReservedId(id.to_string()));
             }
             loaded.insert(id.clone(), engine.load(code)?);
         }
+        let builtin_hashes = loaded
+            .iter()
+            .map(|(id, c)| (id.clone(), c.code_hash()))
+            .collect();
         Ok(Executor {
             engine,
             contracts: loaded,
+            builtin_hashes,
         })
+    }
+
+    /// The code contract `id` runs at `height` (`None`: no such contract,
+    /// or none yet). Code the state names but this node cannot load is an
+    /// error: the node stops rather than execute something else.
+    fn resolve(
+        &self,
+        state: &dyn StateReader,
+        id: &ContractId,
+        height: u64,
+    ) -> Result<Option<LoadedContract>, StateUnreadable> {
+        let Some(versions) = crate::governance::versions(state, id)? else {
+            return Ok(self.contracts.get(id).cloned());
+        };
+        let Some(version) = version_at(&versions, height) else {
+            return Ok(None);
+        };
+        if let Some(c) = self.contracts.get(id)
+            && c.code_hash() == version.code_hash
+        {
+            return Ok(Some(c.clone()));
+        }
+        if let Some(c) = self.engine.loaded(&version.code_hash) {
+            return Ok(Some(c));
+        }
+        let cannot = |why: String| {
+            StateUnreadable(format!(
+                "this node cannot run version {} of {id} ({}) at height {height}: {why}",
+                version.version,
+                version.code_hash.to_hex()
+            ))
+        };
+        let Some(code) = state.get(&filiera_types::sys_keys::code(&version.code_hash))? else {
+            return Err(cannot("its module is not in state".into()));
+        };
+        self.engine
+            .load(&code)
+            .map(Some)
+            .map_err(|e| cannot(e.to_string()))
+    }
+
+    /// Compiles the code of a version just scheduled, so that its activation
+    /// costs nothing. Not consensus: a module this node cannot load fails
+    /// again at the activation height, where [`Executor::resolve`] stops the
+    /// node with the reason.
+    fn compile_ahead(&self, code: Option<Vec<u8>>) {
+        if let Some(code) = code {
+            // The compiled module stays in the engine (and its disk cache).
+            let _ = self.engine.load(&code);
+        }
     }
 
     /// The code hash of each installed contract.
@@ -168,6 +232,7 @@ impl Executor {
         // sender; a key of no one is judged per transaction (an enrolment's
         // standing depends on what it calls).
         let mut standings: BTreeMap<PublicKey, Standing> = BTreeMap::new();
+        let mut resolved = Resolved::new();
         for (tx, signature_valid) in txs.iter().zip(signatures_valid) {
             let sender = tx.tx.sender;
             let standing = match standings.get(&sender) {
@@ -180,8 +245,14 @@ impl Executor {
                     s
                 }
             };
-            let (receipt, writes) =
-                self.execute_tx(overlay.clone(), block, tx, *signature_valid, standing)?;
+            let (receipt, writes) = self.execute_tx(
+                overlay.clone(),
+                block,
+                tx,
+                *signature_valid,
+                standing,
+                &mut resolved,
+            )?;
             if let Ok(mut changes) = overlay.changes.write() {
                 changes.extend(writes);
             }
@@ -203,6 +274,7 @@ impl Executor {
         stx: &SignedTransaction,
         signature_valid: bool,
         standing: Standing,
+        resolved: &mut Resolved,
     ) -> Result<(Receipt, Changes), StateUnreadable> {
         let tx = &stx.tx;
         let tx_hash = stx.hash();
@@ -243,7 +315,19 @@ impl Executor {
         if tx.call.contract.as_str() == EVIDENCE_CONTRACT {
             return self.report_evidence(&*state, block, stx, writes);
         }
-        let Some(contract) = self.contracts.get(&tx.call.contract) else {
+        if tx.call.contract.as_str() == GOVERNANCE_CONTRACT {
+            return self.govern(&*state, block, stx, writes);
+        }
+        let id = &tx.call.contract;
+        let contract = match resolved.get(id) {
+            Some(c) => c.clone(),
+            None => {
+                let c = self.resolve(&*state.base, id, block.height)?;
+                resolved.insert(id.clone(), c.clone());
+                c
+            }
+        };
+        let Some(contract) = contract else {
             let status = TxStatus::Failed {
                 code: FailureCode::NoContract as u16,
                 message: format!("no contract {}", tx.call.contract.as_str()),
@@ -272,7 +356,7 @@ impl Executor {
         });
         let outcome = self
             .engine
-            .call(contract, state, context, input, TX_FUEL_MAX)?;
+            .call(&contract, state, context, input, TX_FUEL_MAX)?;
         let status = match outcome.status {
             CallStatus::Success => {
                 writes.extend(outcome.writes);
@@ -289,6 +373,55 @@ impl Executor {
             fuel_used: outcome.fuel_used,
             events: outcome.events,
             return_data: outcome.return_data,
+        };
+        Ok((receipt, writes))
+    }
+
+    /// The native governance calls (see [`crate::governance`]).
+    fn govern(
+        &self,
+        state: &dyn StateReader,
+        block: &BlockContext,
+        stx: &SignedTransaction,
+        mut writes: Changes,
+    ) -> Result<(Receipt, Changes), StateUnreadable> {
+        let tx = &stx.tx;
+        let result = crate::governance::call(
+            state,
+            &self.builtin_hashes,
+            block.height,
+            &tx.sender,
+            tx.call.method.as_str(),
+            &tx.call.args,
+        )?;
+        let (status, events, return_data) = match result {
+            Ok(done) => {
+                for scheduled in crate::governance::scheduled(&done.writes) {
+                    let code_key = filiera_types::sys_keys::code(&scheduled);
+                    let code = match done.writes.get(&code_key) {
+                        Some(written) => written.clone(),
+                        None => state.get(&code_key)?,
+                    };
+                    self.compile_ahead(code);
+                }
+                writes.extend(done.writes);
+                (TxStatus::Success, done.events, done.return_data)
+            }
+            Err((code, message)) => (
+                TxStatus::Failed {
+                    code: code as u16,
+                    message,
+                },
+                Vec::new(),
+                Vec::new(),
+            ),
+        };
+        let receipt = Receipt {
+            tx_hash: stx.hash(),
+            status,
+            fuel_used: 0,
+            events,
+            return_data,
         };
         Ok((receipt, writes))
     }

@@ -9,7 +9,9 @@ use filiera_contract_api::registry::{
 };
 use filiera_contract_api::{contract_ids, encode, keys};
 use filiera_types::genesis::Genesis;
+use filiera_types::governance::ContractVersion;
 use filiera_types::{ContractId, Hash};
+use filiera_types::{encoding, sys_keys};
 use std::collections::BTreeMap;
 
 /// Why a genesis cannot start a chain with these contracts.
@@ -33,9 +35,9 @@ pub enum GenesisStateError {
     MissingContract(String),
 }
 
-/// The state key recording the code hash of an installed contract.
+/// The state key of a contract's version table.
 pub fn contract_key(id: &ContractId) -> Vec<u8> {
-    filiera_types::sys_keys::contract_code(id)
+    filiera_types::sys_keys::contract_versions(id)
 }
 
 /// Checks that genesis pins exactly `contracts` (id and code).
@@ -143,8 +145,23 @@ pub fn genesis_state(genesis: &Genesis) -> BTreeMap<Vec<u8>, Vec<u8>> {
             );
         }
     }
+    // Genesis contracts are version 1 of each, their modules in state so
+    // that the code that ran at any height can be read with a proof.
+    let shipped = crate::contracts::builtin();
     for c in &genesis.contracts {
-        state.insert(contract_key(&c.id), c.code_hash.0.to_vec());
+        let version = ContractVersion {
+            version: 1,
+            code_hash: c.code_hash,
+            from_height: 0,
+            proposal: None,
+        };
+        state.insert(contract_key(&c.id), encoding::encode(&vec![version]));
+        if let Some((_, code)) = shipped
+            .iter()
+            .find(|(id, code)| *id == c.id && code_hash(code) == c.code_hash)
+        {
+            state.insert(sys_keys::code(&c.code_hash), code.to_vec());
+        }
     }
     state
 }

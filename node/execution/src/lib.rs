@@ -38,6 +38,7 @@ pub mod contracts;
 mod evidence;
 pub mod executor;
 pub mod genesis;
+mod governance;
 pub mod host;
 pub mod limits;
 pub mod memstate;

@@ -37,6 +37,9 @@ pub enum FailureCode {
     NotMember = admission::RECEIPT_NOT_MEMBER,
     /// The sender's organisation is suspended or revoked (a refusal).
     NotActive = admission::RECEIPT_NOT_ACTIVE,
+    /// A governance call (upload, proposal, approval of contract code) that
+    /// its rules refuse: nothing changes but the nonce.
+    GovernanceRefused = 14,
 }
 
 /// The result of one call.

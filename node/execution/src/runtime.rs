@@ -162,6 +162,11 @@ impl ContractEngine {
         }
     }
 
+    /// The module of `code_hash` if this engine loaded it already.
+    pub fn loaded(&self, code_hash: &Hash) -> Option<LoadedContract> {
+        self.loaded.lock().ok()?.get(code_hash).cloned()
+    }
+
     /// Validates, compiles (or loads from the local cache) and links a module.
     pub fn load(&self, code: &[u8]) -> Result<LoadedContract, RuntimeError> {
         let code_hash = Hash::of(Domain::ContractCode, code);

@@ -70,6 +70,7 @@ pub mod crypto;
 pub mod encoding;
 pub mod evidence;
 pub mod genesis;
+pub mod governance;
 pub mod gs1;
 pub mod hash;
 pub mod limits;

@@ -4,6 +4,7 @@
 
 use crate::crypto::PublicKey;
 use crate::evidence::Offence;
+use crate::hash::Hash;
 use crate::name::ContractId;
 
 /// A sender's next nonce (u64, little endian).
@@ -13,10 +14,41 @@ pub fn nonce(sender: &PublicKey) -> Vec<u8> {
     k
 }
 
-/// The code hash of an installed contract.
-pub fn contract_code(id: &ContractId) -> Vec<u8> {
+/// A contract's versions (borsh `Vec<governance::ContractVersion>`, sorted by
+/// the height each runs from).
+pub fn contract_versions(id: &ContractId) -> Vec<u8> {
     let mut k = b"sys/contract/".to_vec();
     k.extend_from_slice(id.as_str().as_bytes());
+    k
+}
+
+/// Prefix of the contracts' version tables.
+pub const CONTRACTS: &[u8] = b"sys/contract/";
+
+/// The module bytes whose code hash is `hash`.
+pub fn code(hash: &Hash) -> Vec<u8> {
+    let mut k = b"sys/code/".to_vec();
+    k.extend_from_slice(&hash.0);
+    k
+}
+
+/// The upload in progress of an authority key.
+pub fn upload(uploader: &PublicKey) -> Vec<u8> {
+    let mut k = b"sys/upload/".to_vec();
+    k.extend_from_slice(&uploader.0);
+    k
+}
+
+/// The id the next upgrade proposal gets (u64, little endian).
+pub const NEXT_UPGRADE_PROPOSAL: &[u8] = b"sys/next_upgrade";
+
+/// Prefix of the upgrade proposals, keyed by id (big endian, so they sort).
+pub const UPGRADE_PROPOSALS: &[u8] = b"sys/upgrade/";
+
+/// An upgrade proposal.
+pub fn upgrade_proposal(id: u64) -> Vec<u8> {
+    let mut k = UPGRADE_PROPOSALS.to_vec();
+    k.extend_from_slice(&id.to_be_bytes());
     k
 }
 

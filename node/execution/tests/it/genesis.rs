@@ -7,7 +7,8 @@ use filiera_contract_api::{decode, keys};
 use filiera_execution::contracts::{builtin, code_hash};
 use filiera_execution::genesis::{GenesisStateError, check_contracts, genesis_state};
 use filiera_types::genesis::{Genesis, GenesisContract};
-use filiera_types::{Domain, Hash};
+use filiera_types::governance::ContractVersion;
+use filiera_types::{Domain, Hash, encoding, sys_keys};
 
 fn fixture() -> Genesis {
     Genesis::from_json(include_bytes!(
@@ -66,4 +67,39 @@ fn genesis_must_pin_exactly_the_shipped_contract_code() {
         check_contracts(&g, &builtin()),
         Err(GenesisStateError::CodeMismatch { .. })
     ));
+}
+
+#[test]
+fn genesis_contracts_are_version_one_with_their_modules_in_state() {
+    let mut g = fixture();
+    g.contracts = builtin()
+        .iter()
+        .map(|(id, code)| GenesisContract {
+            id: id.clone(),
+            code_hash: code_hash(code),
+        })
+        .collect();
+    let state = genesis_state(&g);
+    for (id, code) in builtin() {
+        let table = state
+            .get(&sys_keys::contract_versions(&id))
+            .unwrap_or_else(|| panic!("{id} has a version table"));
+        let table: Vec<ContractVersion> = encoding::decode("versions", table, usize::MAX).unwrap();
+        assert_eq!(
+            table,
+            vec![ContractVersion {
+                version: 1,
+                code_hash: code_hash(code),
+                from_height: 0,
+                proposal: None,
+            }]
+        );
+        assert_eq!(
+            state
+                .get(&sys_keys::code(&code_hash(code)))
+                .map(Vec::as_slice),
+            Some(code),
+            "{id}'s module is readable from state"
+        );
+    }
 }

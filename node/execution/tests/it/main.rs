@@ -12,5 +12,6 @@ mod lifecycle;
 mod permissions;
 mod runtime;
 mod signatures;
+mod upgrades;
 mod validate;
 mod validators;

@@ -1,0 +1,438 @@
+//! The native governance calls: contract code uploaded, proposed and
+//! scheduled by the authority, k of n (see [`filiera_types::governance`]).
+//!
+//! Native rather than a contract because a module is judged by the node's
+//! own deploy-time checks ([`crate::validate_module`]) and the version table
+//! is node state under `sys/`, which no contract may write.
+//!
+//! Who may do what: only a key of the authority's multisignature (the
+//! registry's `pub/authority`, as for every other authority act) uploads,
+//! proposes or approves; a version is scheduled when `threshold` distinct
+//! keys approved it, before its activation height, and while the version it
+//! replaces is still the latest. A failed call changes nothing but the nonce.
+//! An authority key uploads one module at a time, so the bytes a rogue key
+//! can leave half-uploaded are bounded by [`CODE_BYTES_MAX`] per key.
+
+use crate::host::{StateReader, StateUnreadable};
+use crate::outcome::FailureCode;
+use filiera_contract_api::registry::AuthorityRecord;
+use filiera_contract_api::{contract_ids, keys};
+use filiera_types::encoding::{decode, encode};
+use filiera_types::evidence::EVIDENCE_CONTRACT;
+use filiera_types::governance::{
+    CODE_BYTES_MAX, CONTRACT_VERSIONS_MAX, ContractVersion, GOVERNANCE_ARGS_BYTES_MAX,
+    GOVERNANCE_CONTRACT, UPGRADE_NOTICE_BLOCKS_MAX, UPGRADE_NOTICE_BLOCKS_MIN,
+    UPLOAD_CHUNK_BYTES_MAX, Upgrade, UpgradeProposal, Upload, UploadInProgress, method,
+};
+use filiera_types::receipt::Event;
+use filiera_types::{ContractId, Domain, Hash, PublicKey, sys_keys};
+use std::collections::BTreeMap;
+
+/// What a call writes and emits, or why it changes nothing.
+pub(crate) type GovernResult = Result<Governed, (FailureCode, String)>;
+
+/// What a successful call changed, emitted and returned.
+pub(crate) struct Governed {
+    /// State writes (full keys), `None` deletes.
+    pub writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Events.
+    pub events: Vec<Event>,
+    /// A proposal's id, borsh, for `propose`; empty otherwise.
+    pub return_data: Vec<u8>,
+}
+
+/// The code hashes of the contracts this node ships, by id: the version of a
+/// contract that has no version table in state.
+pub(crate) type Builtin<'a> = &'a BTreeMap<ContractId, Hash>;
+
+/// Runs governance call `method` of `caller` at `height`.
+pub(crate) fn call(
+    state: &dyn StateReader,
+    builtin: Builtin<'_>,
+    height: u64,
+    caller: &PublicKey,
+    method: &str,
+    args: &[u8],
+) -> Result<GovernResult, StateUnreadable> {
+    let Some(authority) = authority(state)? else {
+        return Ok(refuse("no authority in state"));
+    };
+    if !authority.keys.contains(&caller.0) {
+        return Ok(refuse(format!(
+            "only an authority key may call {GOVERNANCE_CONTRACT}.{method}"
+        )));
+    }
+    let mut g = Governance {
+        state,
+        builtin,
+        height,
+        caller,
+        authority: &authority,
+        writes: BTreeMap::new(),
+        events: Vec::new(),
+        return_data: Vec::new(),
+    };
+    let done = match method {
+        method::UPLOAD => match parse::<Upload>("upload", args) {
+            Ok(u) => g.upload(u)?,
+            Err(e) => Err(e),
+        },
+        method::PROPOSE => match parse::<Upgrade>("upgrade", args) {
+            Ok(u) => g.propose(u)?,
+            Err(e) => Err(e),
+        },
+        method::APPROVE => match parse::<u64>("proposal id", args) {
+            Ok(id) => g.approve(id)?,
+            Err(e) => Err(e),
+        },
+        other => Err(format!("{GOVERNANCE_CONTRACT} has no method {other:?}")),
+    };
+    Ok(match done {
+        Ok(()) => Ok(Governed {
+            writes: g.writes,
+            events: g.events,
+            return_data: g.return_data,
+        }),
+        Err(message) => refuse(message),
+    })
+}
+
+fn refuse(message: impl Into<String>) -> GovernResult {
+    Err((FailureCode::GovernanceRefused, message.into()))
+}
+
+fn parse<T: borsh::BorshDeserialize>(kind: &'static str, args: &[u8]) -> Result<T, String> {
+    decode(kind, args, GOVERNANCE_ARGS_BYTES_MAX).map_err(|e| e.to_string())
+}
+
+fn authority(state: &dyn StateReader) -> Result<Option<AuthorityRecord>, StateUnreadable> {
+    let key = keys::state_key(contract_ids::REGISTRY, keys::AUTHORITY);
+    Ok(state
+        .get(&key)?
+        .and_then(|v| filiera_contract_api::decode::<AuthorityRecord>(&v)))
+}
+
+/// The code hashes of the versions `writes` schedules (a proposal written
+/// as scheduled).
+pub(crate) fn scheduled(writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> Vec<Hash> {
+    writes
+        .iter()
+        .filter(|(k, _)| k.starts_with(sys_keys::UPGRADE_PROPOSALS))
+        .filter_map(|(_, v)| v.as_ref())
+        .filter_map(|v| decode::<UpgradeProposal>("proposal", v, usize::MAX).ok())
+        .filter(|p| p.scheduled)
+        .map(|p| p.upgrade.code_hash)
+        .collect()
+}
+
+/// A contract's version table as stored, if it has one.
+pub(crate) fn versions(
+    state: &dyn StateReader,
+    id: &ContractId,
+) -> Result<Option<Vec<ContractVersion>>, StateUnreadable> {
+    let Some(bytes) = state.get(&sys_keys::contract_versions(id))? else {
+        return Ok(None);
+    };
+    decode("contract versions", &bytes, usize::MAX)
+        .map(Some)
+        .map_err(|e| StateUnreadable(format!("the versions of {id}: {e}")))
+}
+
+/// The hash of the code a proposal must replace: the contract's latest
+/// version (scheduled or running), or the built-in one if it has no table.
+fn latest(
+    state: &dyn StateReader,
+    builtin: Builtin<'_>,
+    id: &ContractId,
+) -> Result<(Option<Hash>, Vec<ContractVersion>), StateUnreadable> {
+    Ok(match versions(state, id)? {
+        Some(v) => (v.last().map(|l| l.code_hash), v),
+        None => match builtin.get(id) {
+            Some(hash) => (
+                Some(*hash),
+                vec![ContractVersion {
+                    version: 1,
+                    code_hash: *hash,
+                    from_height: 0,
+                    proposal: None,
+                }],
+            ),
+            None => (None, Vec::new()),
+        },
+    })
+}
+
+struct Governance<'a> {
+    state: &'a dyn StateReader,
+    builtin: Builtin<'a>,
+    height: u64,
+    caller: &'a PublicKey,
+    authority: &'a AuthorityRecord,
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    events: Vec<Event>,
+    return_data: Vec<u8>,
+}
+
+/// A call either changes state as it says or is refused with a reason.
+type Step = Result<Result<(), String>, StateUnreadable>;
+
+impl Governance<'_> {
+    fn emit(&mut self, name: &str, data: Vec<u8>) {
+        self.events.push(Event {
+            // The id satisfies ContractId's rules (a test builds it).
+            contract: ContractId::new(GOVERNANCE_CONTRACT)
+                .unwrap_or_else(|_| unreachable!("{GOVERNANCE_CONTRACT} is a valid id")),
+            name: name.into(),
+            data,
+        });
+    }
+
+    fn upload(&mut self, u: Upload) -> Step {
+        let total = u.code_bytes as usize;
+        if total == 0 || total > CODE_BYTES_MAX {
+            return Ok(Err(format!(
+                "a module of {total} bytes: it must have 1 to {CODE_BYTES_MAX}"
+            )));
+        }
+        if u.bytes.is_empty() || u.bytes.len() > UPLOAD_CHUNK_BYTES_MAX {
+            return Ok(Err(format!(
+                "a chunk of {} bytes: it must have 1 to {UPLOAD_CHUNK_BYTES_MAX}",
+                u.bytes.len()
+            )));
+        }
+        if self.stored(&u.code_hash)? || self.held(self.caller, &u.code_hash)?.is_some() {
+            return Ok(Err(format!(
+                "module {} is uploaded already",
+                u.code_hash.to_hex()
+            )));
+        }
+        let slot = sys_keys::upload(self.caller);
+        let mut upload = if u.offset == 0 {
+            UploadInProgress {
+                code_hash: u.code_hash,
+                code_bytes: u.code_bytes,
+                bytes: Vec::new(),
+            }
+        } else {
+            let Some(current) = self
+                .state
+                .get(&slot)?
+                .and_then(|v| decode::<UploadInProgress>("upload", &v, usize::MAX).ok())
+            else {
+                return Ok(Err(format!(
+                    "no upload in progress: start at offset 0, not {}",
+                    u.offset
+                )));
+            };
+            if current.code_hash != u.code_hash || current.code_bytes != u.code_bytes {
+                return Ok(Err(format!(
+                    "this key is uploading module {}, not {}: start again at offset 0",
+                    current.code_hash.to_hex(),
+                    u.code_hash.to_hex()
+                )));
+            }
+            if current.bytes.len() != u.offset as usize {
+                return Ok(Err(format!(
+                    "the upload has {} bytes: the next chunk starts there, not at {}",
+                    current.bytes.len(),
+                    u.offset
+                )));
+            }
+            current
+        };
+        if upload.bytes.len() + u.bytes.len() > total {
+            return Ok(Err(format!(
+                "the chunk ends at byte {}, past the module's {total}",
+                upload.bytes.len() + u.bytes.len()
+            )));
+        }
+        upload.bytes.extend_from_slice(&u.bytes);
+        if upload.bytes.len() < total {
+            self.writes.insert(slot, Some(encode(&upload)));
+            return Ok(Ok(()));
+        }
+        let actual = Hash::of(Domain::ContractCode, &upload.bytes);
+        if actual != upload.code_hash {
+            return Ok(Err(format!(
+                "the module hashes to {}, not {}",
+                actual.to_hex(),
+                upload.code_hash.to_hex()
+            )));
+        }
+        if let Err(e) = crate::validate_module(&upload.bytes) {
+            return Ok(Err(format!("the module is refused: {e}")));
+        }
+        // Complete and valid: it waits in the slot for a proposal's approvals.
+        self.writes.insert(slot, Some(encode(&upload)));
+        self.emit("code_uploaded", encode(&actual));
+        Ok(Ok(()))
+    }
+
+    /// Whether the module is stored for good (a scheduled version has it).
+    fn stored(&self, code_hash: &Hash) -> Result<bool, StateUnreadable> {
+        Ok(self.state.get(&sys_keys::code(code_hash))?.is_some())
+    }
+
+    /// The module `code_hash`, if `uploader`'s slot holds all of it.
+    fn held(
+        &self,
+        uploader: &PublicKey,
+        code_hash: &Hash,
+    ) -> Result<Option<Vec<u8>>, StateUnreadable> {
+        Ok(self
+            .state
+            .get(&sys_keys::upload(uploader))?
+            .and_then(|v| decode::<UploadInProgress>("upload", &v, usize::MAX).ok())
+            .filter(|u| u.code_hash == *code_hash && u.bytes.len() == u.code_bytes as usize)
+            .map(|u| u.bytes))
+    }
+
+    fn propose(&mut self, upgrade: Upgrade) -> Step {
+        let id = &upgrade.contract;
+        if [EVIDENCE_CONTRACT, GOVERNANCE_CONTRACT].contains(&id.as_str()) {
+            return Ok(Err(format!("{id} is the node's own, not a contract")));
+        }
+        if !self.stored(&upgrade.code_hash)?
+            && self.held(self.caller, &upgrade.code_hash)?.is_none()
+        {
+            return Ok(Err(format!(
+                "no module {} was uploaded by this key",
+                upgrade.code_hash.to_hex()
+            )));
+        }
+        let earliest = self.height + UPGRADE_NOTICE_BLOCKS_MIN;
+        let latest_height = self.height + UPGRADE_NOTICE_BLOCKS_MAX;
+        if upgrade.activation_height < earliest || upgrade.activation_height > latest_height {
+            return Ok(Err(format!(
+                "activation at height {}: proposed at {}, it must be from {earliest} to {latest_height}",
+                upgrade.activation_height, self.height
+            )));
+        }
+        if let Err(e) = self.still_applies(&upgrade)? {
+            return Ok(Err(e));
+        }
+        let next_key = sys_keys::NEXT_UPGRADE_PROPOSAL.to_vec();
+        let proposal_id = self
+            .state
+            .get(&next_key)?
+            .and_then(|v| v.try_into().ok())
+            .map(u64::from_le_bytes)
+            .unwrap_or(0);
+        self.writes
+            .insert(next_key, Some((proposal_id + 1).to_le_bytes().to_vec()));
+        let proposal = UpgradeProposal {
+            upgrade,
+            approvals: vec![*self.caller],
+            proposed_height: self.height,
+            scheduled: false,
+        };
+        self.emit("upgrade_proposed", encode(&proposal_id));
+        self.return_data = encode(&proposal_id);
+        self.settle(proposal_id, proposal)
+    }
+
+    fn approve(&mut self, proposal_id: u64) -> Step {
+        let key = sys_keys::upgrade_proposal(proposal_id);
+        let Some(mut proposal) = self
+            .state
+            .get(&key)?
+            .and_then(|v| decode::<UpgradeProposal>("proposal", &v, usize::MAX).ok())
+        else {
+            return Ok(Err(format!("no upgrade proposal {proposal_id}")));
+        };
+        if proposal.scheduled {
+            return Ok(Err(format!(
+                "upgrade proposal {proposal_id} is scheduled already"
+            )));
+        }
+        if proposal.approvals.contains(self.caller) {
+            return Ok(Err(format!(
+                "this key already approved upgrade proposal {proposal_id}"
+            )));
+        }
+        if self.height >= proposal.upgrade.activation_height {
+            return Ok(Err(format!(
+                "upgrade proposal {proposal_id} expired: its activation height {} has come",
+                proposal.upgrade.activation_height
+            )));
+        }
+        proposal.approvals.push(*self.caller);
+        self.emit("upgrade_approved", encode(&proposal_id));
+        self.settle(proposal_id, proposal)
+    }
+
+    /// Whether `upgrade` still replaces the contract's latest version.
+    fn still_applies(&self, upgrade: &Upgrade) -> Result<Result<(), String>, StateUnreadable> {
+        let (latest, versions) = latest(self.state, self.builtin, &upgrade.contract)?;
+        if latest != upgrade.replaces {
+            let name = |h: Option<Hash>| h.map_or("no version".to_owned(), |h| h.to_hex());
+            return Ok(Err(format!(
+                "{} replaces {}, but its latest version is {}",
+                upgrade.contract,
+                name(upgrade.replaces),
+                name(latest)
+            )));
+        }
+        if let Some(last) = versions.last()
+            && last.from_height >= upgrade.activation_height
+        {
+            return Ok(Err(format!(
+                "{} has a version from height {}: a later one must start after it",
+                upgrade.contract, last.from_height
+            )));
+        }
+        if versions.len() >= CONTRACT_VERSIONS_MAX {
+            return Ok(Err(format!(
+                "{} has {CONTRACT_VERSIONS_MAX} versions, the most it may have",
+                upgrade.contract
+            )));
+        }
+        Ok(Ok(()))
+    }
+
+    /// Stores the proposal, scheduling its version if enough keys approved.
+    fn settle(&mut self, proposal_id: u64, mut proposal: UpgradeProposal) -> Step {
+        let approvals = proposal
+            .approvals
+            .iter()
+            .filter(|k| self.authority.keys.contains(&k.0))
+            .count();
+        if approvals >= self.authority.threshold as usize {
+            if let Err(e) = self.still_applies(&proposal.upgrade)? {
+                return Ok(Err(e));
+            }
+            let code_hash = proposal.upgrade.code_hash;
+            if !self.stored(&code_hash)? {
+                // The proposer's slot still holds the module: it is kept now.
+                let proposer = proposal.approvals.first().copied().unwrap_or(*self.caller);
+                let Some(code) = self.held(&proposer, &code_hash)? else {
+                    return Ok(Err(format!(
+                        "the proposer's upload of module {} is gone (it started another): propose again",
+                        code_hash.to_hex()
+                    )));
+                };
+                self.writes.insert(sys_keys::upload(&proposer), None);
+                self.writes.insert(sys_keys::code(&code_hash), Some(code));
+            }
+            let (_, mut versions) = latest(self.state, self.builtin, &proposal.upgrade.contract)?;
+            let version = versions.last().map_or(1, |v| v.version + 1);
+            versions.push(ContractVersion {
+                version,
+                code_hash: proposal.upgrade.code_hash,
+                from_height: proposal.upgrade.activation_height,
+                proposal: Some(proposal_id),
+            });
+            self.writes.insert(
+                sys_keys::contract_versions(&proposal.upgrade.contract),
+                Some(encode(&versions)),
+            );
+            proposal.scheduled = true;
+            self.emit("upgrade_scheduled", encode(&proposal_id));
+        }
+        self.writes.insert(
+            sys_keys::upgrade_proposal(proposal_id),
+            Some(encode(&proposal)),
+        );
+        Ok(Ok(()))
+    }
+}

@@ -1,0 +1,453 @@
+//! Contract upgrades on the real runtime: a module uploaded in chunks by an
+//! authority key, proposed with its activation height, scheduled by 2 of 3
+//! authority keys, and run from that height on; and what may not happen.
+
+use crate::chain::{Chain, key};
+use crate::lifecycle::{commission_args, gtin, lot, product, record_args};
+use filiera_contract_api::contract_ids::LOTS;
+use filiera_contract_api::lots::{EventKind, LotRecord};
+use filiera_contract_api::registry::Role;
+use filiera_contract_api::{encode, keys};
+use filiera_execution::contracts::{LOTS_WASM, code_hash};
+use filiera_types::governance::{
+    CODE_BYTES_MAX, ContractVersion, GOVERNANCE_CONTRACT, UPGRADE_NOTICE_BLOCKS_MIN,
+    UPLOAD_CHUNK_BYTES_MAX, Upgrade, UpgradeProposal, Upload, UploadInProgress, method,
+};
+use filiera_types::receipt::{Receipt, TxStatus};
+use filiera_types::{ContractId, Hash, SecretKey, encoding, sys_keys};
+use std::collections::BTreeMap;
+
+const ORG: &str = "caseificio-montefeltro";
+
+/// The lots contract with a custom section appended: a valid module with
+/// another hash that behaves as version 1 does.
+fn lots_rebuilt() -> Vec<u8> {
+    let mut code = LOTS_WASM.to_vec();
+    let name = b"filiera-version";
+    let payload = b"2";
+    code.push(0); // custom section
+    code.push((1 + name.len() + payload.len()) as u8);
+    code.push(name.len() as u8);
+    code.extend_from_slice(name);
+    code.extend_from_slice(payload);
+    code
+}
+
+/// A contract that answers every call with "v2": which code runs is visible.
+fn answers_v2() -> Vec<u8> {
+    wat::parse_str(
+        r#"(module
+            (import "filiera" "set_return" (func $ret (param i32 i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "v2")
+            (func (export "call") (call $ret (i32.const 0) (i32.const 2))))"#,
+    )
+    .unwrap()
+}
+
+fn lots_id() -> ContractId {
+    ContractId::new(LOTS).unwrap()
+}
+
+/// Every state entry but the nonces: what a refused call must leave alone.
+fn state_but_nonces(chain: &Chain) -> BTreeMap<Vec<u8>, Vec<u8>> {
+    chain
+        .state
+        .0
+        .iter()
+        .filter(|(k, _)| !k.starts_with(b"sys/nonce/"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn failed(receipt: &Receipt) -> &str {
+    match &receipt.status {
+        TxStatus::Failed { message, .. } => message,
+        TxStatus::Success => panic!("expected a failure"),
+    }
+}
+
+/// Submits a governance call that must be refused with `needle`, changing
+/// nothing but the sender's nonce.
+fn refused(chain: &mut Chain, signer: &SecretKey, method: &str, args: Vec<u8>, needle: &str) {
+    let before = state_but_nonces(chain);
+    let r = chain.submit(signer, GOVERNANCE_CONTRACT, method, args);
+    let message = failed(&r);
+    assert!(
+        message.contains(needle),
+        "{method}: {message:?} lacks {needle:?}"
+    );
+    assert_eq!(
+        state_but_nonces(chain),
+        before,
+        "{method} refused changes nothing"
+    );
+}
+
+/// Uploads `code` in chunks from `signer`.
+fn upload(chain: &mut Chain, signer: &SecretKey, code: &[u8]) {
+    let hash = code_hash(code);
+    for (i, chunk) in code.chunks(UPLOAD_CHUNK_BYTES_MAX).enumerate() {
+        let args = Upload {
+            code_hash: hash,
+            code_bytes: code.len() as u32,
+            offset: (i * UPLOAD_CHUNK_BYTES_MAX) as u32,
+            bytes: chunk.to_vec(),
+        };
+        chain.ok(signer, GOVERNANCE_CONTRACT, method::UPLOAD, encode(&args));
+    }
+    let slot: UploadInProgress = encoding::decode(
+        "slot",
+        &chain.state.0[&sys_keys::upload(&signer.public_key())],
+        usize::MAX,
+    )
+    .unwrap();
+    assert_eq!(slot.bytes, code, "the module waits in the uploader's slot");
+    assert!(
+        !chain.state.0.contains_key(&sys_keys::code(&hash)),
+        "kept for good only once approved"
+    );
+}
+
+/// Proposes `upgrade` from `signer`; the proposal's id.
+fn propose(chain: &mut Chain, signer: &SecretKey, upgrade: &Upgrade) -> u64 {
+    let r = chain.ok(
+        signer,
+        GOVERNANCE_CONTRACT,
+        method::PROPOSE,
+        encode(upgrade),
+    );
+    let event = r
+        .events
+        .iter()
+        .find(|e| e.name == "upgrade_proposed")
+        .expect("a proposal event");
+    encoding::decode("id", &event.data, 8).unwrap()
+}
+
+fn versions(chain: &Chain) -> Vec<ContractVersion> {
+    let bytes = chain
+        .state
+        .0
+        .get(&sys_keys::contract_versions(&lots_id()))
+        .expect("a version table");
+    encoding::decode("versions", bytes, usize::MAX).unwrap()
+}
+
+fn proposal(chain: &Chain, id: u64) -> UpgradeProposal {
+    let bytes = chain.state.0.get(&sys_keys::upgrade_proposal(id)).unwrap();
+    encoding::decode("proposal", bytes, usize::MAX).unwrap()
+}
+
+/// An organisation with a product and a lot commissioned under version 1.
+fn with_a_lot() -> (Chain, SecretKey, String) {
+    let mut chain = Chain::new();
+    let producer = key(10);
+    chain.onboard(ORG, 3, &[Role::Producer], &producer);
+    let g = gtin("0952123410001");
+    product(
+        &mut chain,
+        &producer,
+        &g,
+        "Casciotta d'Urbino DOP",
+        "casciotta-durbino-dop",
+        1000,
+    );
+    chain.ok(
+        &producer,
+        LOTS,
+        "commission",
+        encode(&commission_args(&lot(&g, "CU-1"), 100)),
+    );
+    (chain, producer, g)
+}
+
+fn upgrade_to(chain: &Chain, code: &[u8], replaces: Hash) -> Upgrade {
+    Upgrade {
+        contract: lots_id(),
+        code_hash: code_hash(code),
+        replaces: Some(replaces),
+        activation_height: chain.height + 1 + UPGRADE_NOTICE_BLOCKS_MIN,
+    }
+}
+
+#[test]
+fn an_upgrade_approved_by_two_of_three_runs_from_its_height_on() {
+    let (mut chain, producer, g) = with_a_lot();
+    let (a, b) = (chain.authority[0].clone(), chain.authority[1].clone());
+    let v2 = answers_v2();
+    upload(&mut chain, &a, &v2);
+    let upgrade = upgrade_to(&chain, &v2, code_hash(LOTS_WASM));
+    let id = propose(&mut chain, &a, &upgrade);
+    assert!(!proposal(&chain, id).scheduled, "one approval of two");
+
+    let r = chain.ok(&b, GOVERNANCE_CONTRACT, method::APPROVE, encode(&id));
+    assert!(r.events.iter().any(|e| e.name == "upgrade_scheduled"));
+    assert_eq!(
+        chain.state.0.get(&sys_keys::code(&code_hash(&v2))),
+        Some(&v2),
+        "approved: the module is kept for good"
+    );
+    assert!(
+        !chain
+            .state
+            .0
+            .contains_key(&sys_keys::upload(&a.public_key()))
+    );
+    let table = versions(&chain);
+    assert_eq!(table.len(), 2, "{table:?}");
+    assert_eq!(table[0].code_hash, code_hash(LOTS_WASM));
+    assert_eq!(
+        table[1],
+        ContractVersion {
+            version: 2,
+            code_hash: code_hash(&v2),
+            from_height: upgrade.activation_height,
+            proposal: Some(id),
+        }
+    );
+
+    // Up to the height before, version 1 runs: the lot takes an event.
+    while chain.height + 2 < upgrade.activation_height {
+        chain.block(&[]);
+    }
+    let record = encode(&record_args(&lot(&g, "CU-1"), EventKind::Inspect));
+    let r = chain.ok(&producer, LOTS, "record", record.clone());
+    assert_eq!(chain.height + 1, upgrade.activation_height);
+    assert_ne!(r.return_data, b"v2");
+    // From its height, version 2 answers.
+    let r = chain.ok(&producer, LOTS, "record", record);
+    assert_eq!(chain.height, upgrade.activation_height);
+    assert_eq!(r.return_data, b"v2", "the new version runs at its height");
+}
+
+#[test]
+fn records_written_before_an_upgrade_are_read_and_changed_by_the_new_version() {
+    let (mut chain, producer, g) = with_a_lot();
+    let (a, c) = (chain.authority[0].clone(), chain.authority[2].clone());
+    let v2 = lots_rebuilt();
+    upload(&mut chain, &c, &v2);
+    let upgrade = upgrade_to(&chain, &v2, code_hash(LOTS_WASM));
+    let id = propose(&mut chain, &c, &upgrade);
+    chain.ok(&a, GOVERNANCE_CONTRACT, method::APPROVE, encode(&id));
+    while chain.height < upgrade.activation_height {
+        chain.block(&[]);
+    }
+    // The lot commissioned under version 1 takes an event under version 2.
+    let id_cu = lot(&g, "CU-1");
+    chain.ok(
+        &producer,
+        LOTS,
+        "record",
+        encode(&record_args(&id_cu, EventKind::Inspect)),
+    );
+    let after: LotRecord = chain
+        .get(LOTS, &keys::lot(&id_cu.gtin, &id_cu.lot))
+        .unwrap();
+    assert_eq!(after.quantity, 100);
+    assert_eq!(versions(&chain)[1].code_hash, code_hash(&v2));
+    // A replacement of version 2 must name version 2, not version 1.
+    let v3 = answers_v2();
+    upload(&mut chain, &a, &v3);
+    let stale = upgrade_to(&chain, &v3, code_hash(LOTS_WASM));
+    refused(
+        &mut chain,
+        &a,
+        method::PROPOSE,
+        encode(&stale),
+        "but its latest version is",
+    );
+    let fresh = upgrade_to(&chain, &v3, code_hash(&v2));
+    propose(&mut chain, &a, &fresh);
+}
+
+#[test]
+fn what_governance_refuses_changes_nothing() {
+    let (mut chain, producer, _) = with_a_lot();
+    let (a, b) = (chain.authority[0].clone(), chain.authority[1].clone());
+    let v2 = answers_v2();
+    let chunk = |code: &[u8], offset: usize| Upload {
+        code_hash: code_hash(code),
+        code_bytes: code.len() as u32,
+        offset: offset as u32,
+        bytes: code[offset..].to_vec(),
+    };
+
+    // A member's key, not the authority's: refused at every method.
+    refused(
+        &mut chain,
+        &producer,
+        method::UPLOAD,
+        encode(&chunk(&v2, 0)),
+        "only an authority key",
+    );
+    // An invalid module, a module that lies about its hash, a chunk out of
+    // place, a size past the limit.
+    let not_wasm = b"\0asm\x01\0\0\0garbage".to_vec();
+    refused(
+        &mut chain,
+        &a,
+        method::UPLOAD,
+        encode(&chunk(&not_wasm, 0)),
+        "the module is refused",
+    );
+    let mut lying = chunk(&v2, 0);
+    lying.code_hash = code_hash(b"another module");
+    refused(
+        &mut chain,
+        &a,
+        method::UPLOAD,
+        encode(&lying),
+        "the module hashes to",
+    );
+    refused(
+        &mut chain,
+        &a,
+        method::UPLOAD,
+        encode(&chunk(&v2, 4)),
+        "no upload in progress",
+    );
+    let mut huge = chunk(&v2, 0);
+    huge.code_bytes = (CODE_BYTES_MAX + 1) as u32;
+    refused(
+        &mut chain,
+        &a,
+        method::UPLOAD,
+        encode(&huge),
+        "it must have 1 to",
+    );
+    refused(
+        &mut chain,
+        &a,
+        method::UPLOAD,
+        b"\x01\x02".to_vec(),
+        "upload",
+    );
+
+    // Proposals: code never uploaded, activation too soon (or backdated),
+    // the node's own ids, a wrong version replaced.
+    let mut upgrade = upgrade_to(&chain, &v2, code_hash(LOTS_WASM));
+    refused(
+        &mut chain,
+        &a,
+        method::PROPOSE,
+        encode(&upgrade),
+        "was uploaded",
+    );
+    upload(&mut chain, &a, &v2);
+    refused(
+        &mut chain,
+        &a,
+        method::UPLOAD,
+        encode(&chunk(&v2, 0)),
+        "uploaded already",
+    );
+    let mut soon = upgrade_to(&chain, &v2, code_hash(LOTS_WASM));
+    soon.activation_height = chain.height + UPGRADE_NOTICE_BLOCKS_MIN;
+    refused(
+        &mut chain,
+        &a,
+        method::PROPOSE,
+        encode(&soon),
+        "it must be from",
+    );
+    soon.activation_height = 1;
+    refused(
+        &mut chain,
+        &a,
+        method::PROPOSE,
+        encode(&soon),
+        "it must be from",
+    );
+    let mut own = upgrade_to(&chain, &v2, code_hash(LOTS_WASM));
+    own.contract = ContractId::new(GOVERNANCE_CONTRACT).unwrap();
+    refused(
+        &mut chain,
+        &a,
+        method::PROPOSE,
+        encode(&own),
+        "not a contract",
+    );
+    let mut wrong = upgrade_to(&chain, &v2, code_hash(LOTS_WASM));
+    wrong.replaces = Some(code_hash(&v2));
+    refused(
+        &mut chain,
+        &a,
+        method::PROPOSE,
+        encode(&wrong),
+        "but its latest version is",
+    );
+    let mut new_named_old = upgrade_to(&chain, &v2, code_hash(LOTS_WASM));
+    new_named_old.replaces = None;
+    refused(
+        &mut chain,
+        &a,
+        method::PROPOSE,
+        encode(&new_named_old),
+        "but its latest version is",
+    );
+
+    // One approval of two schedules nothing; the same key twice is one.
+    upgrade = upgrade_to(&chain, &v2, code_hash(LOTS_WASM));
+    let id = propose(&mut chain, &a, &upgrade);
+    refused(
+        &mut chain,
+        &a,
+        method::APPROVE,
+        encode(&id),
+        "already approved",
+    );
+    refused(
+        &mut chain,
+        &producer,
+        method::APPROVE,
+        encode(&id),
+        "only an authority key",
+    );
+    refused(
+        &mut chain,
+        &b,
+        method::APPROVE,
+        encode(&(id + 1)),
+        "no upgrade proposal",
+    );
+    assert!(!proposal(&chain, id).scheduled);
+    assert!(
+        !chain
+            .state
+            .0
+            .contains_key(&sys_keys::contract_versions(&lots_id())),
+        "nothing scheduled"
+    );
+    // The proposer starts another upload before the approvals: its module is
+    // gone from its slot, and the proposal cannot be scheduled.
+    let other = lots_rebuilt();
+    let first: Vec<u8> = other[..UPLOAD_CHUNK_BYTES_MAX].to_vec();
+    chain.ok(
+        &a,
+        GOVERNANCE_CONTRACT,
+        method::UPLOAD,
+        encode(&Upload {
+            code_hash: code_hash(&other),
+            code_bytes: other.len() as u32,
+            offset: 0,
+            bytes: first,
+        }),
+    );
+    refused(&mut chain, &b, method::APPROVE, encode(&id), "is gone");
+    upload(&mut chain, &a, &v2);
+    // An approval that comes at or after the activation height is too late:
+    // the version never runs, version 1 goes on.
+    while chain.height + 1 < upgrade.activation_height {
+        chain.block(&[]);
+    }
+    refused(&mut chain, &b, method::APPROVE, encode(&id), "expired");
+    let g = gtin("0952123410001");
+    let r = chain.ok(
+        &producer,
+        LOTS,
+        "record",
+        encode(&record_args(&lot(&g, "CU-1"), EventKind::Inspect)),
+    );
+    assert_ne!(r.return_data, b"v2");
+}
