@@ -19,6 +19,7 @@
 
 pub mod bundle;
 pub mod bundle_cache;
+pub mod contracts;
 pub mod directory;
 pub mod epcis;
 pub mod error;
@@ -128,6 +129,8 @@ pub async fn blocking<T: Send + 'static>(
         directory::catalogue,
         rest::key,
         rest::evidence,
+        contracts::list,
+        contracts::code,
         rest::product,
         rest::lot,
         rest::lot_bundle,
@@ -297,6 +300,8 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
         .route("/v1/keys/{public_key}", get(rest::key))
         .route("/v1/orgs/{id}/lots", get(rest::org_lots))
         .route("/v1/evidence", get(rest::evidence))
+        .route("/v1/contracts", get(contracts::list))
+        .route("/v1/code/{hash}", get(contracts::code))
         .route("/v1/products/{gtin}", get(rest::product))
         .route("/v1/lots/{gtin}/{lot}", get(rest::lot))
         .route("/v1/lots/{gtin}/{lot}/bundle", get(rest::lot_bundle))

@@ -295,6 +295,37 @@ pub enum AuthorityCmd {
         #[command(flatten)]
         signer: Signer,
     },
+    /// Upload a contract module and propose it as the next version of a
+    /// contract (or a new contract), from a height at least 10 blocks ahead.
+    /// Other authority keys approve it with `filiera authority
+    /// approve-upgrade`; see docs/GOVERNANCE.md.
+    #[command(
+        after_help = "Example:\n  filiera authority upgrade --contract lots --wasm lots-v2.wasm --in-blocks 600 --key authority/key-0.json"
+    )]
+    Upgrade {
+        /// The contract id (lots, registry, certification, or a new one).
+        #[arg(long)]
+        contract: String,
+        /// The module (.wasm).
+        #[arg(long)]
+        wasm: std::path::PathBuf,
+        /// The new version runs from this many blocks after the head.
+        #[arg(long, default_value_t = 600, conflicts_with = "height")]
+        in_blocks: u64,
+        /// Or from this height.
+        #[arg(long)]
+        height: Option<u64>,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Approve an upgrade proposal; the version is scheduled when enough
+    /// authority keys approved it, before its height.
+    ApproveUpgrade {
+        /// The upgrade proposal number.
+        id: u64,
+        #[command(flatten)]
+        signer: Signer,
+    },
 }
 
 fn lot_ref(text: &str) -> Result<LotRef> {
@@ -719,8 +750,110 @@ pub fn authority(cmd: AuthorityCmd, json: bool) -> Result<()> {
             actions::approve(id),
             format!("approval of proposal {id}"),
         ),
+        AuthorityCmd::Upgrade {
+            contract,
+            wasm,
+            in_blocks,
+            height,
+            signer,
+        } => return upgrade(&contract, &wasm, in_blocks, height, &signer, json),
+        AuthorityCmd::ApproveUpgrade { id, signer } => (
+            signer,
+            actions::approve_upgrade(id),
+            format!("approval of upgrade proposal {id}"),
+        ),
     };
     run(&signer, call, &what, json)?;
+    Ok(())
+}
+
+/// Uploads `wasm` (the chunks it lacks) and proposes it as `contract`'s
+/// next version.
+fn upgrade(
+    contract: &str,
+    wasm: &std::path::Path,
+    in_blocks: u64,
+    height: Option<u64>,
+    signer: &Signer,
+    json: bool,
+) -> Result<()> {
+    use filiera_types::governance::{CODE_BYTES_MAX, Upgrade};
+    let id =
+        filiera_types::ContractId::new(contract).map_err(|e| anyhow::anyhow!("--contract: {e}"))?;
+    let code = std::fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
+    if code.len() > CODE_BYTES_MAX {
+        bail!(
+            "{} has {} bytes: a contract module may have {CODE_BYTES_MAX} at most",
+            wasm.display(),
+            code.len()
+        );
+    }
+    let code_hash = filiera_types::Hash::of(filiera_types::Domain::ContractCode, &code);
+    let key = keyfile::read(&signer.key)?;
+    let mut node = Client::connect(&signer.api)?;
+    let listing = node.get("/v1/contracts")?;
+    let head = listing["height"].as_u64().unwrap_or(0);
+    let replaces = listing["contracts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["id"] == contract)
+        .and_then(|c| {
+            c["versions"].as_array()?.last()?["code_hash"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .map(|h| filiera_types::Hash::from_hex(&h))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("the node's version table: {e}"))?;
+    // A module on chain already (uploaded by another authority key, say) is
+    // refused at its first chunk: then only the proposal is sent.
+    let calls = actions::upload_code(&code);
+    let chunks = calls.len();
+    for (i, call) in calls.into_iter().enumerate() {
+        let receipt = node.execute(&key, call)?;
+        let message = receipt.message.as_deref().unwrap_or("no reason given");
+        if !receipt.success && i == 0 && message.contains("uploaded already") {
+            if !json {
+                println!(
+                    "ok: module {} is on chain already",
+                    &code_hash.to_hex()[..16]
+                );
+            }
+            break;
+        }
+        if !receipt.success {
+            bail!("refused: upload of chunk {} of {chunks}: {message}", i + 1);
+        }
+        if !json && i + 1 == chunks {
+            println!(
+                "ok: module {} uploaded ({} bytes, {chunks} chunks)",
+                &code_hash.to_hex()[..16],
+                code.len()
+            );
+        }
+    }
+    let upgrade = Upgrade {
+        contract: id,
+        code_hash,
+        replaces,
+        activation_height: height.unwrap_or(head.saturating_add(in_blocks)),
+    };
+    let receipt = run(
+        signer,
+        actions::propose_upgrade(&upgrade),
+        &format!(
+            "proposal of {contract} {} from height {}",
+            &code_hash.to_hex()[..16],
+            upgrade.activation_height
+        ),
+        json,
+    )?;
+    if !json && let Some(n) = receipt.returned_u64() {
+        println!(
+            "upgrade proposal {n}: other authority keys approve it with `filiera authority approve-upgrade {n}`"
+        );
+    }
     Ok(())
 }
 

@@ -42,8 +42,24 @@ pub fn status(api: &str, home: Option<&Path>, json: bool) -> Result<()> {
         .ok()
         .and_then(|e| e["offences"].as_array().cloned())
         .unwrap_or_default();
+    // Upgrades ahead (scheduled) or waiting for approvals: an operator
+    // learns of a new version well before it runs.
+    let upgrades: Vec<serde_json::Value> = node
+        .get("/v1/contracts")
+        .ok()
+        .and_then(|c| c["upgrades"].as_array().cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|u| {
+            matches!(
+                u["state"].as_str(),
+                Some("scheduled" | "awaiting_approvals")
+            )
+        })
+        .collect();
     if json {
         let mut v = s.clone();
+        v["upgrades_ahead"] = upgrades.clone().into();
         v["sync_state"] = state.into();
         v["last_block_age_ms"] = age_ms.into();
         v["disk_bytes"] = disk.into();
@@ -83,6 +99,24 @@ pub fn status(api: &str, home: Option<&Path>, json: bool) -> Result<()> {
             o["step"].as_str().unwrap_or("?"),
             o["height"],
             o["round"],
+        );
+    }
+    let height = s["height"].as_u64().unwrap_or(0);
+    for u in &upgrades {
+        let at = u["activation_height"].as_u64().unwrap_or(0);
+        let what = if u["state"] == "scheduled" {
+            "UPGRADE scheduled"
+        } else {
+            "upgrade proposed, awaiting approvals,"
+        };
+        println!(
+            "  {what}: {} to code {} from height {at} (in {} blocks; proposal {})",
+            u["contract"].as_str().unwrap_or("?"),
+            u["code_hash"]
+                .as_str()
+                .map_or("?", |h| &h[..16.min(h.len())]),
+            at.saturating_sub(height),
+            u["id"],
         );
     }
     if let Some(bytes) = disk {

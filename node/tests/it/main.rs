@@ -8,3 +8,4 @@ mod cli;
 mod layout;
 mod network;
 mod tls;
+mod upgrade;

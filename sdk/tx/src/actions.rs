@@ -22,6 +22,7 @@ use filiera_contract_api::lots::{
 };
 use filiera_contract_api::registry::{self, AuthorityAction, SiteRecord};
 use filiera_contract_api::{contract_ids, encode};
+use filiera_types::governance;
 use filiera_types::{ContractCall, ContractId, MethodName};
 
 fn call<T: BorshSerialize>(contract: &'static str, method: &'static str, args: &T) -> ContractCall {
@@ -131,4 +132,43 @@ pub fn add_device(a: &registry::AddDevice) -> ContractCall {
 /// An admin device revokes another device key of its organisation.
 pub fn revoke_device(key: &filiera_contract_api::KeyBytes) -> ContractCall {
     call(contract_ids::REGISTRY, registry::method::REVOKE_DEVICE, key)
+}
+
+/// An authority key uploads a contract module: one call per chunk of at most
+/// [`governance::UPLOAD_CHUNK_BYTES_MAX`] bytes, to send in order.
+pub fn upload_code(code: &[u8]) -> Vec<ContractCall> {
+    let code_hash = filiera_types::Hash::of(filiera_types::Domain::ContractCode, code);
+    code.chunks(governance::UPLOAD_CHUNK_BYTES_MAX)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let upload = governance::Upload {
+                code_hash,
+                code_bytes: u32::try_from(code.len()).unwrap_or(u32::MAX),
+                offset: u32::try_from(i * governance::UPLOAD_CHUNK_BYTES_MAX).unwrap_or(u32::MAX),
+                bytes: chunk.to_vec(),
+            };
+            call(
+                governance::GOVERNANCE_CONTRACT,
+                governance::method::UPLOAD,
+                &upload,
+            )
+        })
+        .collect()
+}
+/// An authority key proposes a version of a contract (its module uploaded).
+pub fn propose_upgrade(upgrade: &governance::Upgrade) -> ContractCall {
+    call(
+        governance::GOVERNANCE_CONTRACT,
+        governance::method::PROPOSE,
+        upgrade,
+    )
+}
+/// Another authority key approves upgrade proposal `id`; the version is
+/// scheduled at the threshold.
+pub fn approve_upgrade(id: u64) -> ContractCall {
+    call(
+        governance::GOVERNANCE_CONTRACT,
+        governance::method::APPROVE,
+        &id,
+    )
 }

@@ -1,0 +1,121 @@
+//! The code the chain runs, for auditors and operators: every contract's
+//! versions with the height each runs from, the upgrade proposals and their
+//! approvals, and the module bytes of any version.
+//!
+//! All of it is node state under `sys/` (see `filiera_types::governance`), so
+//! `GET /v1/proofs/{key}` proves any of it against a committed state root:
+//! which module ran at a height is a fact a light client can check, not the
+//! answering node's word.
+
+use crate::error::ApiError;
+use crate::{ApiState, blocking};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use filiera_types::encoding::decode;
+use filiera_types::governance::{ContractVersion, UpgradeProposal, version_at};
+use filiera_types::{Hash, sys_keys};
+use serde_json::{Value, json};
+
+/// Contracts a listing reads, at most.
+pub const CONTRACTS_LIST_MAX: usize = 256;
+/// Upgrade proposals a listing reads, at most (the newest).
+pub const PROPOSALS_LIST_MAX: usize = 256;
+
+fn version_view(v: &ContractVersion, running: Option<u32>) -> Value {
+    json!({
+        "version": v.version,
+        "code_hash": v.code_hash.to_hex(),
+        "from_height": v.from_height,
+        "proposal": v.proposal,
+        "running": running == Some(v.version),
+    })
+}
+
+/// `GET /v1/contracts`: each contract's versions (which one runs at the
+/// head, which are scheduled) and the upgrade proposals.
+#[utoipa::path(get, path = "/v1/contracts", tag = "records", responses((status = 200, description = "Contracts, their versions and upgrade proposals")))]
+pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
+    let store = s.store.clone();
+    blocking(&s, move || {
+        let height = store.last_height()?.unwrap_or(0);
+        let tables = store.state_prefix(sys_keys::CONTRACTS, None, CONTRACTS_LIST_MAX + 1)?;
+        let mut contracts = Vec::new();
+        for (key, value) in tables.iter().take(CONTRACTS_LIST_MAX) {
+            let id = String::from_utf8_lossy(&key[sys_keys::CONTRACTS.len()..]).into_owned();
+            let Ok(versions) = decode::<Vec<ContractVersion>>("versions", value, usize::MAX) else {
+                continue;
+            };
+            let running = version_at(&versions, height).map(|v| v.version);
+            contracts.push(json!({
+                "id": id,
+                "running": running,
+                "versions": versions.iter().map(|v| version_view(v, running)).collect::<Vec<_>>(),
+            }));
+        }
+        let proposals =
+            store.state_prefix(sys_keys::UPGRADE_PROPOSALS, None, PROPOSALS_LIST_MAX + 1)?;
+        let upgrades: Vec<Value> = proposals
+            .iter()
+            .take(PROPOSALS_LIST_MAX)
+            .filter_map(|(key, value)| {
+                let id = u64::from_be_bytes(
+                    key.get(sys_keys::UPGRADE_PROPOSALS.len()..)?
+                        .try_into()
+                        .ok()?,
+                );
+                let p = decode::<UpgradeProposal>("proposal", value, usize::MAX).ok()?;
+                let state = if p.scheduled {
+                    if p.upgrade.activation_height <= height {
+                        "active"
+                    } else {
+                        "scheduled"
+                    }
+                } else if p.upgrade.activation_height <= height {
+                    "expired"
+                } else {
+                    "awaiting_approvals"
+                };
+                Some(json!({
+                    "id": id,
+                    "contract": p.upgrade.contract.as_str(),
+                    "code_hash": p.upgrade.code_hash.to_hex(),
+                    "replaces": p.upgrade.replaces.map(|h| h.to_hex()),
+                    "activation_height": p.upgrade.activation_height,
+                    "proposed_height": p.proposed_height,
+                    "approvals": p.approvals.iter().map(|k| k.to_hex()).collect::<Vec<_>>(),
+                    "state": state,
+                }))
+            })
+            .collect();
+        Ok(Json(json!({
+            "height": height,
+            "contracts": contracts,
+            "contracts_truncated": tables.len() > CONTRACTS_LIST_MAX,
+            "upgrades": upgrades,
+            "upgrades_truncated": proposals.len() > PROPOSALS_LIST_MAX,
+        })))
+    })
+    .await
+}
+
+/// `GET /v1/code/{hash}`: a module uploaded to the chain, as it is stored
+/// (prove it with `GET /v1/proofs/{key}`, key `sys/code/{hash}`).
+#[utoipa::path(get, path = "/v1/code/{hash}", tag = "records", params(("hash" = String, Path, description = "Code hash, hex")), responses((status = 200, description = "The module (application/wasm)"), (status = 400, description = "invalid_identifier"), (status = 404, description = "not_found")))]
+pub async fn code(State(s): State<ApiState>, Path(hash): Path<String>) -> Response {
+    let hash = match Hash::from_hex(&hash) {
+        Ok(h) => h,
+        Err(e) => {
+            return ApiError::bad_request("invalid_identifier", format!("code hash: {e}"))
+                .into_response();
+        }
+    };
+    let store = s.store.clone();
+    let found = blocking(&s, move || Ok(store.state_get(&sys_keys::code(&hash))?)).await;
+    match found {
+        Ok(Some(bytes)) => ([(header::CONTENT_TYPE, "application/wasm")], bytes).into_response(),
+        Ok(None) => ApiError::not_found("no module with this code hash").into_response(),
+        Err(e) => e.into_response(),
+    }
+}

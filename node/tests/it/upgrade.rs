@@ -1,0 +1,163 @@
+//! A contract upgrade on a real localnet: the lots contract's next version
+//! uploaded and proposed with `filiera authority upgrade`, approved by a
+//! second authority key, announced by `filiera status`, and run from its
+//! height with no pause in block production; lots written before and after
+//! are read and verified from genesis; the old module stays served; a
+//! validator that was down replays across the activation to the same blocks
+//! and state roots.
+
+use crate::network::{
+    Net, commission, filiera, get, one_network_at_a_time, read_key, run_ok, submit, wait_receipt,
+};
+use filiera_execution::contracts::{LOTS_WASM, code_hash};
+use filiera_types::ChainId;
+use serde_json::Value;
+
+/// The lots contract with a custom section appended: valid, another hash,
+/// the same behaviour (a change of rules is the next part of this work).
+fn lots_v2() -> Vec<u8> {
+    let mut code = LOTS_WASM.to_vec();
+    let (name, payload) = (b"filiera-version".as_slice(), b"2".as_slice());
+    code.push(0);
+    code.push((1 + name.len() + payload.len()) as u8);
+    code.push(name.len() as u8);
+    code.extend_from_slice(name);
+    code.extend_from_slice(payload);
+    code
+}
+
+fn lots_entry(net: &Net) -> Value {
+    let listing = get(&net.url(0, "/v1/contracts")).expect("/v1/contracts");
+    listing["contracts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "lots")
+        .cloned()
+        .expect("lots in the listing")
+}
+
+#[test]
+fn a_lots_upgrade_approved_by_two_of_three_runs_from_its_height_without_a_pause() {
+    let _serial = one_network_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = Net::new(&tmp.path().join("localnet"));
+    net.wait_height(&[0, 1, 2, 3], 2);
+    // Validator 3 is down for the whole upgrade: it replays it afterwards.
+    net.kill9(3);
+
+    let chain = ChainId::new("filiera-marche-localnet").unwrap();
+    let producer = read_key(&net.dir.join("orgs/caseificio-montefeltro-demo.json"));
+    let hash = submit(&net, 0, &commission(&chain, &producer, 0, "CU-2026-PRE"));
+    wait_receipt(&net, 0, &hash);
+
+    let v1 = lots_entry(&net);
+    assert_eq!(v1["running"], 1, "{v1}");
+    assert_eq!(
+        v1["versions"][0]["code_hash"],
+        code_hash(LOTS_WASM).to_hex(),
+        "genesis lots is version 1"
+    );
+
+    let wasm = net.dir.join("lots-v2.wasm");
+    std::fs::write(&wasm, lots_v2()).unwrap();
+    let api = net.url(0, "");
+    let out = run_ok(
+        filiera()
+            .args([
+                "authority",
+                "upgrade",
+                "--contract",
+                "lots",
+                "--in-blocks",
+                "20",
+                "--wasm",
+            ])
+            .arg(&wasm)
+            .arg("--key")
+            .arg(net.dir.join("authority/key-0.json"))
+            .args(["--api", &api]),
+    );
+    assert!(out.contains("uploaded"), "{out}");
+    let id: u64 = out
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("upgrade proposal ")?
+                .split(':')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no proposal number in {out}"));
+    let status = run_ok(filiera().args(["status", "--api", &api]));
+    assert!(status.contains("awaiting approvals"), "{status}");
+
+    // One key of the three is not enough: nothing is scheduled yet.
+    assert_eq!(lots_entry(&net)["versions"].as_array().unwrap().len(), 1);
+    let out = run_ok(
+        filiera()
+            .args(["authority", "approve-upgrade", &id.to_string(), "--key"])
+            .arg(net.dir.join("authority/key-1.json"))
+            .args(["--api", &api]),
+    );
+    assert!(out.starts_with("ok:"), "{out}");
+    let scheduled = lots_entry(&net);
+    let activation = scheduled["versions"][1]["from_height"].as_u64().unwrap();
+    assert_eq!(
+        scheduled["versions"][1]["code_hash"],
+        code_hash(&lots_v2()).to_hex()
+    );
+    assert_eq!(scheduled["running"], 1, "not before its height");
+    let status = run_ok(filiera().args(["status", "--api", &api]));
+    assert!(status.contains("UPGRADE scheduled: lots"), "{status}");
+
+    // Blocks go on through the activation height.
+    net.wait_height(&[0, 1, 2], activation + 5);
+    let times = net.height_times(activation - 5, activation + 5);
+    eprintln!(
+        "block times from height {} to {}: {times}",
+        activation - 5,
+        activation + 5
+    );
+    let gaps: Vec<u64> = (activation - 5..activation + 5)
+        .map(|h| {
+            net.block(0, h + 1)["time_ms"].as_u64().unwrap()
+                - net.block(0, h)["time_ms"].as_u64().unwrap()
+        })
+        .collect();
+    eprintln!("gaps around activation at {activation}: {gaps:?} ms");
+    assert!(
+        gaps.iter().all(|&g| g < 10_000),
+        "a pause at activation: {gaps:?}"
+    );
+    let running = lots_entry(&net);
+    assert_eq!(running["running"], 2, "{running}");
+
+    // The new version takes lots; the old ones stay readable and verifiable.
+    let hash = submit(&net, 0, &commission(&chain, &producer, 1, "CU-2026-POST"));
+    let receipt = wait_receipt(&net, 0, &hash);
+    assert!(receipt["height"].as_u64().unwrap() >= activation);
+    for lot in ["CU-2026-PRE", "CU-2026-POST"] {
+        let url = net.url(0, &format!("/01/09521234100010/10/{lot}"));
+        let out = run_ok(
+            filiera()
+                .args(["verify", &url, "--genesis"])
+                .arg(net.dir.join("genesis.json")),
+        );
+        assert!(out.contains("VERIFIED") && out.contains(lot), "{out}");
+    }
+    // The module that ran before is still served, byte for byte.
+    let old = ureq::get(&net.url(0, &format!("/v1/code/{}", code_hash(LOTS_WASM).to_hex())))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_vec()
+        .unwrap();
+    assert_eq!(old, LOTS_WASM);
+
+    // The validator that was down replays across the activation.
+    net.restart(3);
+    let head = net.height(0);
+    net.wait_height(&[3], head);
+    net.assert_no_fork(&[0, 3], head);
+}
