@@ -12,7 +12,7 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Incremental caches grow by gigabytes per day of edits; CI builds once.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s (%s UTC)\n' "$*" "$(date -u +%H:%M:%S)"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
