@@ -14,13 +14,15 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use filiera_types::encoding::decode;
-use filiera_types::governance::{ContractVersion, UpgradeProposal, version_at};
+use filiera_types::governance::{
+    ContractVersion, UPGRADE_NOTICE_BLOCKS_MIN, UpgradeProposal, version_at,
+};
 use filiera_types::{Hash, sys_keys};
 use serde_json::{Value, json};
 
 /// Contracts a listing reads, at most.
 pub const CONTRACTS_LIST_MAX: usize = 256;
-/// Upgrade proposals a listing reads, at most (the newest).
+/// Upgrade proposals a listing reads, at most (the newest first).
 pub const PROPOSALS_LIST_MAX: usize = 256;
 
 fn version_view(v: &ContractVersion, running: Option<u32>) -> Value {
@@ -42,59 +44,69 @@ pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
         let height = store.last_height()?.unwrap_or(0);
         let tables = store.state_prefix(sys_keys::CONTRACTS, None, CONTRACTS_LIST_MAX + 1)?;
         let mut contracts = Vec::new();
+        // Each contract's latest version (running or scheduled), by id.
+        let mut latest: std::collections::BTreeMap<String, Option<Hash>> = Default::default();
         for (key, value) in tables.iter().take(CONTRACTS_LIST_MAX) {
             let id = String::from_utf8_lossy(&key[sys_keys::CONTRACTS.len()..]).into_owned();
             let Ok(versions) = decode::<Vec<ContractVersion>>("versions", value, usize::MAX) else {
                 continue;
             };
             let running = version_at(&versions, height).map(|v| v.version);
+            latest.insert(id.clone(), versions.last().map(|v| v.code_hash));
             contracts.push(json!({
                 "id": id,
                 "running": running,
                 "versions": versions.iter().map(|v| version_view(v, running)).collect::<Vec<_>>(),
             }));
         }
-        let proposals =
-            store.state_prefix(sys_keys::UPGRADE_PROPOSALS, None, PROPOSALS_LIST_MAX + 1)?;
-        let upgrades: Vec<Value> = proposals
-            .iter()
-            .take(PROPOSALS_LIST_MAX)
-            .filter_map(|(key, value)| {
-                let id = u64::from_be_bytes(
-                    key.get(sys_keys::UPGRADE_PROPOSALS.len()..)?
-                        .try_into()
-                        .ok()?,
-                );
-                let p = decode::<UpgradeProposal>("proposal", value, usize::MAX).ok()?;
-                let state = if p.scheduled {
-                    if p.upgrade.activation_height <= height {
-                        "active"
-                    } else {
-                        "scheduled"
-                    }
-                } else if p.upgrade.activation_height <= height {
-                    "expired"
+        // The newest proposals, counted down from the next id: old or junk
+        // proposals never hide new ones.
+        let next = store
+            .state_get(sys_keys::NEXT_UPGRADE_PROPOSAL)?
+            .and_then(|v| v.try_into().ok())
+            .map(u64::from_le_bytes)
+            .unwrap_or(0);
+        let mut upgrades = Vec::new();
+        for id in (next.saturating_sub(PROPOSALS_LIST_MAX as u64)..next).rev() {
+            let Some(p) = store
+                .state_get(&sys_keys::upgrade_proposal(id))?
+                .and_then(|v| decode::<UpgradeProposal>("proposal", &v, usize::MAX).ok())
+            else {
+                continue;
+            };
+            let at = p.upgrade.activation_height;
+            let state = if p.scheduled {
+                if at <= height {
+                    "activated"
                 } else {
-                    "awaiting_approvals"
-                };
-                Some(json!({
-                    "id": id,
-                    "contract": p.upgrade.contract.as_str(),
-                    "code_hash": p.upgrade.code_hash.to_hex(),
-                    "replaces": p.upgrade.replaces.map(|h| h.to_hex()),
-                    "activation_height": p.upgrade.activation_height,
-                    "proposed_height": p.proposed_height,
-                    "approvals": p.approvals.iter().map(|k| k.to_hex()).collect::<Vec<_>>(),
-                    "state": state,
-                }))
-            })
-            .collect();
+                    "scheduled"
+                }
+            } else if height + UPGRADE_NOTICE_BLOCKS_MIN > at {
+                "expired"
+            } else if latest.get(p.upgrade.contract.as_str()).copied().flatten()
+                != p.upgrade.replaces
+            {
+                "stale"
+            } else {
+                "awaiting_approvals"
+            };
+            upgrades.push(json!({
+                "id": id,
+                "contract": p.upgrade.contract.as_str(),
+                "code_hash": p.upgrade.code_hash.to_hex(),
+                "replaces": p.upgrade.replaces.map(|h| h.to_hex()),
+                "activation_height": at,
+                "proposed_height": p.proposed_height,
+                "approvals": p.approvals.iter().map(|k| k.to_hex()).collect::<Vec<_>>(),
+                "state": state,
+            }));
+        }
         Ok(Json(json!({
             "height": height,
             "contracts": contracts,
             "contracts_truncated": tables.len() > CONTRACTS_LIST_MAX,
             "upgrades": upgrades,
-            "upgrades_truncated": proposals.len() > PROPOSALS_LIST_MAX,
+            "upgrades_truncated": next > PROPOSALS_LIST_MAX as u64,
         })))
     })
     .await

@@ -57,6 +57,16 @@ pub(crate) fn call(
     let Some(authority) = authority(state)? else {
         return Ok(refuse("no authority in state"));
     };
+    // The registry is upgradeable too: a record that one key could satisfy
+    // alone, or none could, schedules nothing.
+    let distinct: std::collections::BTreeSet<_> = authority.keys.iter().collect();
+    if authority.threshold == 0 || authority.threshold as usize > distinct.len() {
+        return Ok(refuse(format!(
+            "the authority record is unusable: threshold {} of {} distinct keys",
+            authority.threshold,
+            distinct.len()
+        )));
+    }
     if !authority.keys.contains(&caller.0) {
         return Ok(refuse(format!(
             "only an authority key may call {GOVERNANCE_CONTRACT}.{method}"
@@ -240,6 +250,13 @@ impl Governance<'_> {
             }
             current
         };
+        let ends = upload.bytes.len() + u.bytes.len();
+        if ends < total && u.bytes.len() != UPLOAD_CHUNK_BYTES_MAX {
+            return Ok(Err(format!(
+                "a chunk of {} bytes: every chunk but the last has {UPLOAD_CHUNK_BYTES_MAX}",
+                u.bytes.len()
+            )));
+        }
         if upload.bytes.len() + u.bytes.len() > total {
             return Ok(Err(format!(
                 "the chunk ends at byte {}, past the module's {total}",
@@ -260,7 +277,15 @@ impl Governance<'_> {
             )));
         }
         if let Err(e) = crate::validate_module(&upload.bytes) {
-            return Ok(Err(format!("the module is refused: {e}")));
+            // The receipt's text is consensus: never wasmparser's own words,
+            // which may change with its version.
+            let reason = match e {
+                crate::DeployError::Invalid(_) => {
+                    "invalid or disallowed WebAssembly (run the deploy-time checks locally for the details)".to_owned()
+                }
+                other => other.to_string(),
+            };
+            return Ok(Err(format!("the module is refused: {reason}")));
         }
         // Complete and valid: it waits in the slot for a proposal's approvals.
         self.writes.insert(slot, Some(encode(&upload)));
@@ -350,9 +375,10 @@ impl Governance<'_> {
                 "this key already approved upgrade proposal {proposal_id}"
             )));
         }
-        if self.height >= proposal.upgrade.activation_height {
+        // The last approval too must leave every node the notice.
+        if self.height + UPGRADE_NOTICE_BLOCKS_MIN > proposal.upgrade.activation_height {
             return Ok(Err(format!(
-                "upgrade proposal {proposal_id} expired: its activation height {} has come",
+                "upgrade proposal {proposal_id} expired: approvals must be in {UPGRADE_NOTICE_BLOCKS_MIN} blocks before its activation height {}",
                 proposal.upgrade.activation_height
             )));
         }

@@ -320,9 +320,16 @@ pub enum AuthorityCmd {
     },
     /// Approve an upgrade proposal; the version is scheduled when enough
     /// authority keys approved it, before its height.
+    #[command(
+        after_help = "Example:\n  filiera authority approve-upgrade 0 --wasm lots-v2.wasm --key authority/key-1.json"
+    )]
     ApproveUpgrade {
         /// The upgrade proposal number.
         id: u64,
+        /// The module you built yourself from the published source: approve
+        /// only if the proposal names exactly its code hash.
+        #[arg(long)]
+        wasm: Option<std::path::PathBuf>,
         #[command(flatten)]
         signer: Signer,
     },
@@ -757,13 +764,40 @@ pub fn authority(cmd: AuthorityCmd, json: bool) -> Result<()> {
             height,
             signer,
         } => return upgrade(&contract, &wasm, in_blocks, height, &signer, json),
-        AuthorityCmd::ApproveUpgrade { id, signer } => (
-            signer,
-            actions::approve_upgrade(id),
-            format!("approval of upgrade proposal {id}"),
-        ),
+        AuthorityCmd::ApproveUpgrade { id, wasm, signer } => {
+            if let Some(path) = wasm {
+                same_module(id, &path, &signer)?;
+            }
+            (
+                signer,
+                actions::approve_upgrade(id),
+                format!("approval of upgrade proposal {id}"),
+            )
+        }
     };
     run(&signer, call, &what, json)?;
+    Ok(())
+}
+
+/// Refuses unless upgrade proposal `id` names the code hash of `wasm`.
+fn same_module(id: u64, wasm: &std::path::Path, signer: &Signer) -> Result<()> {
+    let code = std::fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
+    let mine = filiera_types::Hash::of(filiera_types::Domain::ContractCode, &code).to_hex();
+    let node = Client::connect(&signer.api)?;
+    let listing = node.get("/v1/contracts")?;
+    let proposed = listing["upgrades"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|u| u["id"].as_u64() == Some(id))
+        .and_then(|u| u["code_hash"].as_str().map(str::to_owned))
+        .with_context(|| format!("upgrade proposal {id} is not among the node's newest"))?;
+    if proposed != mine {
+        bail!(
+            "upgrade proposal {id} names code {proposed}, but {} hashes to {mine}: not approved",
+            wasm.display()
+        );
+    }
     Ok(())
 }
 
@@ -777,7 +811,14 @@ fn upgrade(
     signer: &Signer,
     json: bool,
 ) -> Result<()> {
-    use filiera_types::governance::{CODE_BYTES_MAX, Upgrade};
+    use filiera_types::governance::{CODE_BYTES_MAX, UPGRADE_NOTICE_BLOCKS_MIN, Upgrade};
+    // A margin for the blocks between reading the head and the proposal's own.
+    const IN_BLOCKS_MIN: u64 = UPGRADE_NOTICE_BLOCKS_MIN + 5;
+    if height.is_none() && in_blocks < IN_BLOCKS_MIN {
+        bail!(
+            "--in-blocks {in_blocks}: at least {IN_BLOCKS_MIN} (the chain wants {UPGRADE_NOTICE_BLOCKS_MIN} blocks' notice, counted from the block that carries the proposal)"
+        );
+    }
     let id =
         filiera_types::ContractId::new(contract).map_err(|e| anyhow::anyhow!("--contract: {e}"))?;
     let code = std::fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
@@ -833,6 +874,9 @@ fn upgrade(
             );
         }
     }
+    // Counted from the head now, after the upload's blocks; the chain counts
+    // its notice from the block that carries the proposal, a few later.
+    let head = node.height().unwrap_or(head);
     let upgrade = Upgrade {
         contract: id,
         code_hash,

@@ -92,12 +92,30 @@ fn a_lots_upgrade_approved_by_two_of_three_runs_from_its_height_without_a_pause(
 
     // One key of the three is not enough: nothing is scheduled yet.
     assert_eq!(lots_entry(&net)["versions"].as_array().unwrap().len(), 1);
-    let out = run_ok(
+    // The second key approves only the module it built itself: another
+    // file is refused before anything is signed.
+    let other = net.dir.join("lots-v1.wasm");
+    std::fs::write(&other, LOTS_WASM).unwrap();
+    let approve = |module: &std::path::Path| {
         filiera()
-            .args(["authority", "approve-upgrade", &id.to_string(), "--key"])
+            .args(["authority", "approve-upgrade", &id.to_string(), "--wasm"])
+            .arg(module)
+            .arg("--key")
             .arg(net.dir.join("authority/key-1.json"))
-            .args(["--api", &api]),
+            .args(["--api", &api])
+            .output()
+            .unwrap()
+    };
+    let refused = approve(&other);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("not approved"),
+        "{refused:?}"
     );
+    assert_eq!(lots_entry(&net)["versions"].as_array().unwrap().len(), 1);
+    let approved = approve(&wasm);
+    assert!(approved.status.success(), "{approved:?}");
+    let out = String::from_utf8_lossy(&approved.stdout).into_owned();
     assert!(out.starts_with("ok:"), "{out}");
     let scheduled = lots_entry(&net);
     let activation = scheduled["versions"][1]["from_height"].as_u64().unwrap();

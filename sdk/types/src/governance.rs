@@ -44,9 +44,9 @@ const _: () = assert!(CODE_BYTES_MAX + 1024 <= crate::state::STATE_VALUE_BYTES_M
 pub const UPLOAD_CHUNK_BYTES_MAX: usize = 24 * 1024;
 /// Encoded arguments of a governance call, at most, in bytes.
 pub const GOVERNANCE_ARGS_BYTES_MAX: usize = UPLOAD_CHUNK_BYTES_MAX + 1024;
-/// Fewest blocks between a proposal and the height its version takes effect
-/// from: every node has seen it, compiled it and said whether it can run it,
-/// well before.
+/// Fewest blocks between a proposal, and its last approval, and the height
+/// its version takes effect from: every node has seen and compiled it well
+/// before.
 pub const UPGRADE_NOTICE_BLOCKS_MIN: u64 = 10;
 /// Most blocks between a proposal and its height (about 58 days at 1 s
 /// blocks): a proposal is not a standing order.
@@ -56,8 +56,9 @@ pub const CONTRACT_VERSIONS_MAX: usize = 1_024;
 
 /// One chunk of a module. An authority key uploads one module at a time: a
 /// chunk at offset 0 starts its upload again (forgetting any other it had),
-/// the next must start where the last ended, and the last completes it, when
-/// the bytes must hash to `code_hash` and pass the deploy-time checks.
+/// the next must start where the last ended, every chunk but the last has
+/// [`UPLOAD_CHUNK_BYTES_MAX`] bytes, and the last completes it, when the
+/// bytes must hash to `code_hash` and pass the deploy-time checks.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Upload {
     /// The hash of the whole module ([`crate::Domain::ContractCode`]).
@@ -96,7 +97,7 @@ pub struct Upgrade {
     pub activation_height: u64,
 }
 
-/// A proposal and its approvals, under `sys/proposal/{id}`.
+/// A proposal and its approvals, under `sys/upgrade/{id}`.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct UpgradeProposal {
     /// What is proposed.

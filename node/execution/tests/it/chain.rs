@@ -67,6 +67,23 @@ impl Chain {
         for k in &auth_keys {
             put(&keys::key_owner(k), encode(&"regione-marche".to_string()));
         }
+        // As genesis writes them: each built-in contract is version 1.
+        for (id, code) in builtin() {
+            let hash = filiera_execution::contracts::code_hash(code);
+            let v1 = filiera_types::governance::ContractVersion {
+                version: 1,
+                code_hash: hash,
+                from_height: 0,
+                proposal: None,
+            };
+            state.0.insert(
+                filiera_types::sys_keys::contract_versions(&id),
+                filiera_types::encoding::encode(&vec![v1]),
+            );
+            state
+                .0
+                .insert(filiera_types::sys_keys::code(&hash), code.to_vec());
+        }
         Chain {
             executor,
             state,

@@ -167,8 +167,29 @@ fn upgrade_to(chain: &Chain, code: &[u8], replaces: Hash) -> Upgrade {
         contract: lots_id(),
         code_hash: code_hash(code),
         replaces: Some(replaces),
-        activation_height: chain.height + 1 + UPGRADE_NOTICE_BLOCKS_MIN,
+        // Room for a few blocks of approvals before the notice runs out.
+        activation_height: chain.height + 1 + UPGRADE_NOTICE_BLOCKS_MIN + 5,
     }
+}
+
+/// A contract that returns the record version 1 of lots stored under `key`
+/// (its own storage): what the old version wrote, the new one reads.
+fn reads_back(key: &[u8]) -> Vec<u8> {
+    let escaped: String = key.iter().map(|b| format!("\\{b:02x}")).collect();
+    wat::parse_str(format!(
+        r#"(module
+            (import "filiera" "storage_read" (func $read (param i32 i32) (result i64)))
+            (import "filiera" "register_read" (func $register_read (param i32)))
+            (import "filiera" "set_return" (func $ret (param i32 i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "{escaped}")
+            (func (export "call") (local $n i64)
+                (local.set $n (call $read (i32.const 0) (i32.const {len})))
+                (call $register_read (i32.const 1024))
+                (call $ret (i32.const 1024) (i32.wrap_i64 (local.get $n)))))"#,
+        len = key.len()
+    ))
+    .unwrap()
 }
 
 #[test]
@@ -222,30 +243,29 @@ fn an_upgrade_approved_by_two_of_three_runs_from_its_height_on() {
 }
 
 #[test]
-fn records_written_before_an_upgrade_are_read_and_changed_by_the_new_version() {
+fn a_new_version_reads_what_the_old_one_wrote() {
     let (mut chain, producer, g) = with_a_lot();
     let (a, c) = (chain.authority[0].clone(), chain.authority[2].clone());
-    let v2 = lots_rebuilt();
+    let lot_key = keys::lot(&g, "CU-1");
+    let v2 = reads_back(&lot_key);
     upload(&mut chain, &c, &v2);
     let upgrade = upgrade_to(&chain, &v2, code_hash(LOTS_WASM));
     let id = propose(&mut chain, &c, &upgrade);
     chain.ok(&a, GOVERNANCE_CONTRACT, method::APPROVE, encode(&id));
-    while chain.height < upgrade.activation_height {
+    // Version 1 has no such method.
+    let r = chain.submit(&producer, LOTS, "read_back", vec![]);
+    failed(&r);
+    while chain.height + 1 < upgrade.activation_height {
         chain.block(&[]);
     }
-    // The lot commissioned under version 1 takes an event under version 2.
-    let id_cu = lot(&g, "CU-1");
-    chain.ok(
-        &producer,
-        LOTS,
-        "record",
-        encode(&record_args(&id_cu, EventKind::Inspect)),
-    );
-    let after: LotRecord = chain
-        .get(LOTS, &keys::lot(&id_cu.gtin, &id_cu.lot))
-        .unwrap();
-    assert_eq!(after.quantity, 100);
+    // Version 2 returns the lot record version 1 stored, byte for byte.
+    let r = chain.ok(&producer, LOTS, "read_back", vec![]);
+    let stored = chain.state.0[&filiera_contract_api::keys::state_key(LOTS, &lot_key)].clone();
+    assert_eq!(r.return_data, stored);
+    let record: LotRecord = filiera_contract_api::decode(&r.return_data).unwrap();
+    assert_eq!(record.quantity, 100);
     assert_eq!(versions(&chain)[1].code_hash, code_hash(&v2));
+
     // A replacement of version 2 must name version 2, not version 1.
     let v3 = answers_v2();
     upload(&mut chain, &a, &v3);
@@ -259,6 +279,29 @@ fn records_written_before_an_upgrade_are_read_and_changed_by_the_new_version() {
     );
     let fresh = upgrade_to(&chain, &v3, code_hash(&v2));
     propose(&mut chain, &a, &fresh);
+}
+
+#[test]
+fn a_proposal_overtaken_by_another_is_refused_at_its_last_approval() {
+    let (mut chain, _, _) = with_a_lot();
+    let [a, b, c] = [0, 1, 2].map(|i| chain.authority[i].clone());
+    let (x, y) = (answers_v2(), lots_rebuilt());
+    upload(&mut chain, &a, &x);
+    upload(&mut chain, &b, &y);
+    let to_x = upgrade_to(&chain, &x, code_hash(LOTS_WASM));
+    let first = propose(&mut chain, &a, &to_x);
+    let to_y = upgrade_to(&chain, &y, code_hash(LOTS_WASM));
+    let second = propose(&mut chain, &b, &to_y);
+    chain.ok(&c, GOVERNANCE_CONTRACT, method::APPROVE, encode(&first));
+    refused(
+        &mut chain,
+        &c,
+        method::APPROVE,
+        encode(&second),
+        "but its latest version is",
+    );
+    assert_eq!(versions(&chain).len(), 2);
+    assert_eq!(versions(&chain)[1].code_hash, code_hash(&x));
 }
 
 #[test]
@@ -306,6 +349,18 @@ fn what_governance_refuses_changes_nothing() {
         method::UPLOAD,
         encode(&chunk(&v2, 4)),
         "no upload in progress",
+    );
+    // A chunk shorter than the limit that is not the last (it would make
+    // every node rewrite the slot for a few bytes).
+    let big = lots_rebuilt();
+    let mut short = chunk(&big, 0);
+    short.bytes.truncate(100);
+    refused(
+        &mut chain,
+        &a,
+        method::UPLOAD,
+        encode(&short),
+        "every chunk but the last",
     );
     let mut huge = chunk(&v2, 0);
     huge.code_bytes = (CODE_BYTES_MAX + 1) as u32;
@@ -359,15 +414,17 @@ fn what_governance_refuses_changes_nothing() {
         encode(&soon),
         "it must be from",
     );
-    let mut own = upgrade_to(&chain, &v2, code_hash(LOTS_WASM));
-    own.contract = ContractId::new(GOVERNANCE_CONTRACT).unwrap();
-    refused(
-        &mut chain,
-        &a,
-        method::PROPOSE,
-        encode(&own),
-        "not a contract",
-    );
+    for reserved in [GOVERNANCE_CONTRACT, "evidence"] {
+        let mut own = upgrade_to(&chain, &v2, code_hash(LOTS_WASM));
+        own.contract = ContractId::new(reserved).unwrap();
+        refused(
+            &mut chain,
+            &a,
+            method::PROPOSE,
+            encode(&own),
+            "not a contract",
+        );
+    }
     let mut wrong = upgrade_to(&chain, &v2, code_hash(LOTS_WASM));
     wrong.replaces = Some(code_hash(&v2));
     refused(
@@ -412,13 +469,7 @@ fn what_governance_refuses_changes_nothing() {
         "no upgrade proposal",
     );
     assert!(!proposal(&chain, id).scheduled);
-    assert!(
-        !chain
-            .state
-            .0
-            .contains_key(&sys_keys::contract_versions(&lots_id())),
-        "nothing scheduled"
-    );
+    assert_eq!(versions(&chain).len(), 1, "nothing scheduled");
     // The proposer starts another upload before the approvals: its module is
     // gone from its slot, and the proposal cannot be scheduled.
     let other = lots_rebuilt();
@@ -436,9 +487,9 @@ fn what_governance_refuses_changes_nothing() {
     );
     refused(&mut chain, &b, method::APPROVE, encode(&id), "is gone");
     upload(&mut chain, &a, &v2);
-    // An approval that comes at or after the activation height is too late:
-    // the version never runs, version 1 goes on.
-    while chain.height + 1 < upgrade.activation_height {
+    // An approval that leaves less than the notice before the activation
+    // height is too late: the version never runs, version 1 goes on.
+    while chain.height + 1 + UPGRADE_NOTICE_BLOCKS_MIN <= upgrade.activation_height {
         chain.block(&[]);
     }
     refused(&mut chain, &b, method::APPROVE, encode(&id), "expired");
