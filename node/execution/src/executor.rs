@@ -383,7 +383,7 @@ impl Executor {
         state: &dyn StateReader,
         block: &BlockContext,
         stx: &SignedTransaction,
-        mut writes: Changes,
+        writes: Changes,
     ) -> Result<(Receipt, Changes), StateUnreadable> {
         let tx = &stx.tx;
         let result = crate::governance::call(
@@ -394,36 +394,19 @@ impl Executor {
             tx.call.method.as_str(),
             &tx.call.args,
         )?;
-        let (status, events, return_data) = match result {
-            Ok(done) => {
-                for scheduled in crate::governance::scheduled(&done.writes) {
-                    let code_key = filiera_types::sys_keys::code(&scheduled);
-                    let code = match done.writes.get(&code_key) {
-                        Some(written) => written.clone(),
-                        None => state.get(&code_key)?,
-                    };
-                    self.compile_ahead(code);
-                }
-                writes.extend(done.writes);
-                (TxStatus::Success, done.events, done.return_data)
-            }
-            Err((code, message)) => (
-                TxStatus::Failed {
-                    code: code as u16,
-                    message,
-                },
-                Vec::new(),
-                Vec::new(),
-            ),
-        };
-        let receipt = Receipt {
-            tx_hash: stx.hash(),
-            status,
-            fuel_used: 0,
-            events,
-            return_data,
-        };
-        Ok((receipt, writes))
+        if let Ok(done) = &result
+            && let Some(hash) = done.scheduled
+        {
+            // Stored by this call, or earlier for a version scheduled before.
+            let code_key = filiera_types::sys_keys::code(&hash);
+            let code = match done.writes.get(&code_key) {
+                Some(written) => written.clone(),
+                None => state.get(&code_key)?,
+            };
+            self.compile_ahead(code);
+        }
+        let result = result.map(|done| (done.writes, done.events, done.return_data));
+        Ok(native_receipt(stx, result, writes))
     }
 
     /// The native evidence call (see [`crate::evidence`]).
@@ -432,7 +415,7 @@ impl Executor {
         state: &dyn StateReader,
         block: &BlockContext,
         stx: &SignedTransaction,
-        mut writes: Changes,
+        writes: Changes,
     ) -> Result<(Receipt, Changes), StateUnreadable> {
         let tx = &stx.tx;
         let result = if tx.call.method.as_str() == EVIDENCE_METHOD {
@@ -449,26 +432,43 @@ impl Executor {
                 format!("{EVIDENCE_CONTRACT} has no method {}", tx.call.method),
             ))
         };
-        let (status, events) = match result {
-            Ok((recorded, events)) => {
-                writes.extend(recorded);
-                (TxStatus::Success, events)
-            }
-            Err((code, message)) => (
-                TxStatus::Failed {
-                    code: code as u16,
-                    message,
-                },
-                Vec::new(),
-            ),
-        };
-        let receipt = Receipt {
-            tx_hash: stx.hash(),
-            status,
-            fuel_used: 0,
-            events,
-            return_data: Vec::new(),
-        };
-        Ok((receipt, writes))
+        let result = result.map(|(recorded, events)| (recorded, events, Vec::new()));
+        Ok(native_receipt(stx, result, writes))
     }
+}
+
+/// What a native call changed, emitted and returned, or its failure.
+type NativeResult =
+    Result<(Changes, Vec<filiera_types::receipt::Event>, Vec<u8>), (FailureCode, String)>;
+
+/// The receipt of a native call (evidence, governance), which uses no fuel:
+/// its writes join the nonce advance in `writes` on success; a failure
+/// keeps only the nonce advance.
+fn native_receipt(
+    stx: &SignedTransaction,
+    result: NativeResult,
+    mut writes: Changes,
+) -> (Receipt, Changes) {
+    let (status, events, return_data) = match result {
+        Ok((changed, events, return_data)) => {
+            writes.extend(changed);
+            (TxStatus::Success, events, return_data)
+        }
+        Err((code, message)) => (
+            TxStatus::Failed {
+                code: code as u16,
+                message,
+            },
+            Vec::new(),
+            Vec::new(),
+        ),
+    };
+    let receipt = Receipt {
+        tx_hash: stx.hash(),
+        status,
+        fuel_used: 0,
+        events,
+        return_data,
+    };
+    (receipt, writes)
 }

@@ -39,6 +39,8 @@ pub(crate) struct Governed {
     pub events: Vec<Event>,
     /// A proposal's id, borsh, for `propose`; empty otherwise.
     pub return_data: Vec<u8>,
+    /// The code hash of the version this call scheduled, if it did.
+    pub scheduled: Option<Hash>,
 }
 
 /// The code hashes of the contracts this node ships, by id: the version of a
@@ -81,6 +83,7 @@ pub(crate) fn call(
         writes: BTreeMap::new(),
         events: Vec::new(),
         return_data: Vec::new(),
+        scheduled: None,
     };
     let done = match method {
         method::UPLOAD => match parse::<Upload>("upload", args) {
@@ -102,6 +105,7 @@ pub(crate) fn call(
             writes: g.writes,
             events: g.events,
             return_data: g.return_data,
+            scheduled: g.scheduled,
         }),
         Err(message) => refuse(message),
     })
@@ -122,19 +126,6 @@ fn authority(state: &dyn StateReader) -> Result<Option<AuthorityRecord>, StateUn
         .and_then(|v| filiera_contract_api::decode::<AuthorityRecord>(&v)))
 }
 
-/// The code hashes of the versions `writes` schedules (a proposal written
-/// as scheduled).
-pub(crate) fn scheduled(writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> Vec<Hash> {
-    writes
-        .iter()
-        .filter(|(k, _)| k.starts_with(sys_keys::UPGRADE_PROPOSALS))
-        .filter_map(|(_, v)| v.as_ref())
-        .filter_map(|v| decode::<UpgradeProposal>("proposal", v, usize::MAX).ok())
-        .filter(|p| p.scheduled)
-        .map(|p| p.upgrade.code_hash)
-        .collect()
-}
-
 /// A contract's version table as stored, if it has one.
 pub(crate) fn versions(
     state: &dyn StateReader,
@@ -148,27 +139,25 @@ pub(crate) fn versions(
         .map_err(|e| StateUnreadable(format!("the versions of {id}: {e}")))
 }
 
-/// The hash of the code a proposal must replace: the contract's latest
-/// version (scheduled or running), or the built-in one if it has no table.
-fn latest(
+/// A contract's versions, scheduled or running: its table, or the built-in
+/// code as version 1 if it has none. The last is what a proposal replaces.
+fn versions_or_builtin(
     state: &dyn StateReader,
     builtin: Builtin<'_>,
     id: &ContractId,
-) -> Result<(Option<Hash>, Vec<ContractVersion>), StateUnreadable> {
+) -> Result<Vec<ContractVersion>, StateUnreadable> {
     Ok(match versions(state, id)? {
-        Some(v) => (v.last().map(|l| l.code_hash), v),
-        None => match builtin.get(id) {
-            Some(hash) => (
-                Some(*hash),
-                vec![ContractVersion {
-                    version: 1,
-                    code_hash: *hash,
-                    from_height: 0,
-                    proposal: None,
-                }],
-            ),
-            None => (None, Vec::new()),
-        },
+        Some(v) => v,
+        None => builtin
+            .get(id)
+            .map(|hash| ContractVersion {
+                version: 1,
+                code_hash: *hash,
+                from_height: 0,
+                proposal: None,
+            })
+            .into_iter()
+            .collect(),
     })
 }
 
@@ -181,6 +170,7 @@ struct Governance<'a> {
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     events: Vec<Event>,
     return_data: Vec<u8>,
+    scheduled: Option<Hash>,
 }
 
 /// A call either changes state as it says or is refused with a reason.
@@ -389,7 +379,8 @@ impl Governance<'_> {
 
     /// Whether `upgrade` still replaces the contract's latest version.
     fn still_applies(&self, upgrade: &Upgrade) -> Result<Result<(), String>, StateUnreadable> {
-        let (latest, versions) = latest(self.state, self.builtin, &upgrade.contract)?;
+        let versions = versions_or_builtin(self.state, self.builtin, &upgrade.contract)?;
+        let latest = versions.last().map(|v| v.code_hash);
         if latest != upgrade.replaces {
             let name = |h: Option<Hash>| h.map_or("no version".to_owned(), |h| h.to_hex());
             return Ok(Err(format!(
@@ -440,7 +431,8 @@ impl Governance<'_> {
                 self.writes.insert(sys_keys::upload(&proposer), None);
                 self.writes.insert(sys_keys::code(&code_hash), Some(code));
             }
-            let (_, mut versions) = latest(self.state, self.builtin, &proposal.upgrade.contract)?;
+            let mut versions =
+                versions_or_builtin(self.state, self.builtin, &proposal.upgrade.contract)?;
             let version = versions.last().map_or(1, |v| v.version + 1);
             versions.push(ContractVersion {
                 version,
@@ -453,6 +445,7 @@ impl Governance<'_> {
                 Some(encode(&versions)),
             );
             proposal.scheduled = true;
+            self.scheduled = Some(code_hash);
             self.emit("upgrade_scheduled", encode(&proposal_id));
         }
         self.writes.insert(

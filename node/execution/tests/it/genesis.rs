@@ -17,6 +17,17 @@ fn fixture() -> Genesis {
     .unwrap()
 }
 
+/// Genesis entries pinning the contracts this node ships.
+fn pinned_builtin() -> Vec<GenesisContract> {
+    builtin()
+        .iter()
+        .map(|(id, code)| GenesisContract {
+            id: id.clone(),
+            code_hash: code_hash(code),
+        })
+        .collect()
+}
+
 #[test]
 fn genesis_state_is_what_the_contracts_read() {
     let g = fixture();
@@ -54,13 +65,7 @@ fn genesis_must_pin_exactly_the_shipped_contract_code() {
         check_contracts(&g, &builtin()),
         Err(GenesisStateError::MissingContract(_))
     ));
-    g.contracts = builtin()
-        .iter()
-        .map(|(id, code)| GenesisContract {
-            id: id.clone(),
-            code_hash: code_hash(code),
-        })
-        .collect();
+    g.contracts = pinned_builtin();
     check_contracts(&g, &builtin()).unwrap();
     g.contracts[1].code_hash = Hash::of(Domain::ContractCode, b"other code");
     assert!(matches!(
@@ -72,13 +77,7 @@ fn genesis_must_pin_exactly_the_shipped_contract_code() {
 #[test]
 fn genesis_contracts_are_version_one_with_their_modules_in_state() {
     let mut g = fixture();
-    g.contracts = builtin()
-        .iter()
-        .map(|(id, code)| GenesisContract {
-            id: id.clone(),
-            code_hash: code_hash(code),
-        })
-        .collect();
+    g.contracts = pinned_builtin();
     let state = genesis_state(&g);
     for (id, code) in builtin() {
         let table = state
