@@ -88,6 +88,21 @@ pub fn enrolment(ticket_key: &KeyBytes) -> Vec<u8> {
 pub fn site(gln: &str) -> Vec<u8> {
     key(&[b"pub/site/", gln.as_bytes()])
 }
+/// Every version of a protected name's production rules.
+/// The name is folded ([`crate::rules::fold`]): a product finds its rules
+/// whatever the case of its name's letters.
+pub fn rules(scheme: &str, name: &str) -> Vec<u8> {
+    let mut k = with_part(b"pub/rules/", scheme);
+    k.push(b'/');
+    push_part(&mut k, &crate::rules::fold(name));
+    k
+}
+/// The prefix of every protected name's rules.
+pub const RULES: &[u8] = b"pub/rules/";
+/// A site's official place, vouched by the authority.
+pub fn site_area(gln: &str) -> Vec<u8> {
+    key(&[b"pub/site_area/", gln.as_bytes()])
+}
 /// Prefix of the validator records (the node reads them after each block).
 pub const VALIDATORS: &[u8] = b"pub/validator/";
 /// A validator's record, by consensus key.
@@ -128,6 +143,12 @@ pub fn lot_event(gtin: &str, lot_number: &str, seq: u32) -> Vec<u8> {
     let mut k = lot(gtin, lot_number);
     k.extend_from_slice(b"/ev/");
     push_hex(&mut k, &seq.to_be_bytes());
+    k
+}
+/// The rules a lot was made under and the steps it went through.
+pub fn lot_rules(gtin: &str, lot_number: &str) -> Vec<u8> {
+    let mut k = lot(gtin, lot_number);
+    k.extend_from_slice(b"/rules");
     k
 }
 /// The prefix of a lot's downstream links.

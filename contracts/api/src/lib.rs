@@ -23,6 +23,7 @@ pub mod gs1;
 pub mod keys;
 pub mod lots;
 pub mod registry;
+pub mod rules;
 
 use alloc::string::String;
 use alloc::vec::Vec;

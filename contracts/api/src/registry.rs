@@ -322,6 +322,17 @@ pub enum AuthorityAction {
         /// The last block time (ms since the epoch) it may be used at.
         expires_ms: u64,
     },
+    /// Sets a new version of a protected name's production rules, applying
+    /// from its `applies_from_ms` (never before the block that approves it).
+    SetRules(crate::rules::ProductionRules),
+    /// Vouches for a registered site's official place (ISTAT municipality
+    /// code), as the authority checked it against the official register.
+    VouchSite {
+        /// The site's GLN.
+        gln: String,
+        /// ISTAT municipality code, 6 digits.
+        istat: String,
+    },
 }
 
 /// An observer node as the authority set it (`pub/observer/{p2p key hex}`).

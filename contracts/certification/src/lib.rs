@@ -18,8 +18,9 @@ use alloc::vec::Vec;
 use filiera_contract_api::certification::{
     Attest, Attestation, Change, ChangeStatus, HISTORY_MAX, StatusChange, Subject, method,
 };
-use filiera_contract_api::lots::{LotRecord, ProductRecord};
+use filiera_contract_api::lots::{LotRecord, LotRef, ProductRecord};
 use filiera_contract_api::registry::{AccreditationRecord, OrgRecord, Role, rights};
+use filiera_contract_api::rules::{self, LotRules, RulesVersion};
 use filiera_contract_api::{
     TEXT_BYTES_MAX, code_is_valid, contract_ids, encode, keys, text_is_valid,
 };
@@ -59,6 +60,42 @@ fn product_of(subject: &Subject) -> Result<Option<ProductRecord>> {
     env::read_public(contract_ids::LOTS, &keys::product(&gtin))?
         .ok_or_else(|| fail!("no product {gtin}"))
         .map(Some)
+}
+
+/// A lot made under production rules is attested only if it went through
+/// their steps, in order, within their durations (the version it was made
+/// under, not today's).
+fn meets_its_rules(lot: &LotRef) -> Result<()> {
+    let made: Option<LotRules> =
+        env::read_public(contract_ids::LOTS, &keys::lot_rules(&lot.gtin, &lot.lot))?;
+    let Some(made) = made else {
+        return Ok(());
+    };
+    let versions: Vec<RulesVersion> = env::read_public(
+        contract_ids::REGISTRY,
+        &keys::rules(&made.scheme, &made.name),
+    )?
+    .ok_or_else(|| fail!("no rules of {:?} in the registry", made.name))?;
+    let version = versions
+        .iter()
+        .find(|v| v.version == made.version)
+        .ok_or_else(|| {
+            fail!(
+                "no version {} of the rules of {:?}",
+                made.version,
+                made.name
+            )
+        })?;
+    match rules::attestable(&version.rules, &made) {
+        Some(why) => Err(fail!(
+            "{why}: lot {}/{} does not meet {:?} v{}",
+            lot.gtin,
+            lot.lot,
+            made.name,
+            made.version
+        )),
+        None => Ok(()),
+    }
 }
 
 fn attest(a: Attest) -> Result<Vec<u8>> {
@@ -109,6 +146,9 @@ fn attest(a: Attest) -> Result<Vec<u8>> {
             product.name,
             a.protected_name
         );
+    }
+    if let Subject::Lot(lot) = &a.subject {
+        meets_its_rules(lot)?;
     }
     let id: u64 = storage::get(keys::NEXT_ATTESTATION)?.unwrap_or(0);
     storage::set(keys::NEXT_ATTESTATION, &(id + 1));

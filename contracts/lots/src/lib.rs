@@ -34,6 +34,8 @@ use filiera_contract_api::{
 };
 use filiera_contract_sdk::{Error, Result, args, ensure, env, fail, storage};
 
+mod rules;
+
 filiera_contract_sdk::entry!(dispatch);
 
 fn dispatch(method: &str, input: &[u8]) -> Result<Vec<u8>> {
@@ -275,6 +277,10 @@ fn commission(c: Commission) -> Result<Vec<u8>> {
     check_new_lot(&c.id)?;
     ensure!(c.quantity > 0, "a lot needs a quantity");
     check_site(&c.site, &org.id)?;
+    let made = rules::applying(&product)?;
+    if let Some(v) = &made {
+        rules::check_made(&v.rules, &product, &c.site)?;
+    }
     ensure!(
         c.metadata.len() <= METADATA_PAIRS_MAX,
         "more than {METADATA_PAIRS_MAX} metadata pairs"
@@ -300,6 +306,9 @@ fn commission(c: Commission) -> Result<Vec<u8>> {
         ),
     );
     save(&lot);
+    if let Some(v) = made {
+        rules::start(&lot.id, &v, false);
+    }
     env::emit("lot_commissioned", &lot.id);
     Ok(Vec::new())
 }
@@ -400,7 +409,18 @@ fn transform(t: Transform) -> Result<Vec<u8>> {
     check_site(&t.site, &org.id)?;
     // Each output, converted back through its product's maximum yield, needs
     // that much input: together they may not need more than was drawn.
+    // The inputs as the rules see them, read before they are drawn down.
+    let mut drawn = Vec::with_capacity(t.inputs.len());
+    for input in &t.inputs {
+        let lot = load(&input.id)?;
+        drawn.push(rules::Drawn {
+            product_name: product(&input.id.gtin)?.name,
+            quantity: input.quantity,
+            made_ms: lot.created_ms,
+        });
+    }
     let mut needed: u128 = 0;
+    let mut under_rules = Vec::new();
     for out in &t.outputs {
         let p = product(&out.id.gtin)?;
         ensure!(
@@ -410,11 +430,20 @@ fn transform(t: Transform) -> Result<Vec<u8>> {
             p.owner,
             org.id
         );
-        needed += (u128::from(out.quantity) * u128::from(YIELD_SCALE))
-            .div_ceil(u128::from(p.max_yield_permille));
+        let made = rules::applying(&p)?;
+        if let Some(v) = &made {
+            rules::check_made(&v.rules, &p, &t.site)?;
+            rules::check_inputs(&v.rules, &drawn)?;
+            under_rules.push((out.id.clone(), v.clone()));
+        }
+        needed += rules::input_needed(
+            made.as_ref().map(|v| &v.rules),
+            p.max_yield_permille,
+            out.quantity,
+        );
     }
     let output_ids: Vec<LotRef> = t.outputs.iter().map(|o| o.id.clone()).collect();
-    let drawn = draw_down(
+    let total = draw_down(
         &t.inputs,
         &org.id,
         EventKind::Transform,
@@ -422,8 +451,9 @@ fn transform(t: Transform) -> Result<Vec<u8>> {
         t.epcis_hash,
     )?;
     ensure!(
-        needed <= u128::from(drawn),
-        "outputs exceed inputs times the maximum yield ({drawn} drawn, {needed} needed)"
+        needed <= u128::from(total),
+        "rule {}: outputs exceed inputs times the maximum yield ({total} drawn, {needed} needed)",
+        filiera_contract_api::rules::code::YIELD
     );
     let input_ids = t.inputs.iter().map(|i| i.id.clone()).collect();
     create_outputs(
@@ -434,6 +464,9 @@ fn transform(t: Transform) -> Result<Vec<u8>> {
         t.site,
         t.epcis_hash,
     )?;
+    for (id, v) in &under_rules {
+        rules::start(id, v, true);
+    }
     anchor(t.epcis_hash, &output_ids[0])?;
     env::emit("lots_transformed", &output_ids);
     Ok(Vec::new())
@@ -471,6 +504,7 @@ fn split(s: Split) -> Result<Vec<u8>> {
         from.site,
         s.epcis_hash,
     )?;
+    rules::inherit(core::slice::from_ref(&s.from), &part_ids)?;
     anchor(s.epcis_hash, &s.from)?;
     env::emit("lot_split", &s.from);
     Ok(Vec::new())
@@ -497,6 +531,7 @@ fn merge(m: Merge) -> Result<Vec<u8>> {
     let into = [m.into.clone()];
     let total = draw_down(&whole, &org.id, EventKind::Merge, &into, m.epcis_hash)?;
     let site = load(&m.from[0])?.site;
+    rules::inherit(&m.from, core::slice::from_ref(&m.into))?;
     create_outputs(
         &[LotAmount {
             id: m.into.clone(),
@@ -628,6 +663,11 @@ fn record(r: Record) -> Result<Vec<u8>> {
     }
     if r.kind != EventKind::Inspect && r.kind != EventKind::Store && r.kind != EventKind::Receive {
         ensure!(r.site.is_none() || holder, "site given by a non-holder");
+    }
+    // Steps are what a note names: an inspection may come at any time
+    // (unannounced), so no event kind is a step by itself.
+    if let Some(step) = filiera_contract_api::rules::note_step(&r.note) {
+        rules::step(&lot, step)?;
     }
     anchor(r.epcis_hash, &r.id)?;
     let mut ev = event(r.kind, &org.id, quantity_delta, r.site, r.epcis_hash);

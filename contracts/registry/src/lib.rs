@@ -29,6 +29,7 @@ use filiera_contract_api::registry::{
     DeviceGrant, Enrol, EnrolmentTicket, ORG_KEYS_MAX, ObserverRecord, OrgRecord, OrgStatus,
     Proposal, Role, RoleSet, SCOPE_NAMES_MAX, SiteRecord, ValidatorRecord, method, rights,
 };
+use filiera_contract_api::rules::{self, ProductionRules, RulesVersion, SiteArea};
 use filiera_contract_api::{TEXT_BYTES_MAX, code_is_valid, encode, gs1, keys, text_is_valid};
 use filiera_contract_sdk::{Result, args, ensure, env, fail, storage};
 
@@ -155,6 +156,18 @@ fn check_action(action: &AuthorityAction) -> Result<()> {
         } => {
             check_rights(*granted)?;
             ensure!(*expires_ms > 0, "an enrolment must expire");
+        }
+        AuthorityAction::SetRules(r) => {
+            if let Some(why) = rules::malformed(r) {
+                return Err(fail!("{why}"));
+            }
+        }
+        AuthorityAction::VouchSite { gln, istat } => {
+            ensure!(gs1::gln_is_valid(gln), "{gln:?} is not a GLN");
+            ensure!(
+                istat.len() == 6 && rules::istat_is_valid(istat),
+                "{istat:?} is not an ISTAT municipality code (6 digits)"
+            );
         }
         _ => {}
     }
@@ -314,6 +327,19 @@ fn execute(action: &AuthorityAction) -> Result<()> {
             );
             env::emit("enrolment_opened", ticket_key);
         }
+        AuthorityAction::SetRules(r) => set_rules(r)?,
+        AuthorityAction::VouchSite { gln, istat } => {
+            ensure!(
+                storage::has(&keys::site(gln)),
+                "site {gln} is not registered"
+            );
+            let area = SiteArea {
+                istat: istat.clone(),
+                vouched_height: env::height(),
+            };
+            storage::set(&keys::site_area(gln), &area);
+            env::emit("site_vouched", gln);
+        }
         AuthorityAction::WithdrawAccreditation { org: id, scheme } => {
             let key = keys::accreditation(id, scheme);
             let mut accreditation: AccreditationRecord =
@@ -322,6 +348,45 @@ fn execute(action: &AuthorityAction) -> Result<()> {
             storage::set(&key, &accreditation);
         }
     }
+    Ok(())
+}
+
+/// Appends a version of a protected name's rules. Its date may not be
+/// before the block that approves it (a backdated amendment would change
+/// what lots already made were made under) nor before the version it
+/// amends (versions apply in their order).
+fn set_rules(r: &ProductionRules) -> Result<()> {
+    ensure!(
+        r.applies_from_ms >= env::time_ms(),
+        "rules of {:?} would apply from {} ms, before this block ({} ms): backdated",
+        r.name,
+        r.applies_from_ms,
+        env::time_ms()
+    );
+    let key = keys::rules(&r.scheme, &r.name);
+    let mut versions: Vec<RulesVersion> = storage::get(&key)?.unwrap_or_default();
+    if let Some(last) = versions.last() {
+        ensure!(
+            r.applies_from_ms > last.rules.applies_from_ms,
+            "rules of {:?} would apply before version {} they amend",
+            r.name,
+            last.version
+        );
+    }
+    ensure!(
+        versions.len() < rules::VERSIONS_MAX,
+        "{:?} has {} versions of its rules already",
+        r.name,
+        rules::VERSIONS_MAX
+    );
+    let version = versions.last().map_or(1, |v| v.version + 1);
+    versions.push(RulesVersion {
+        version,
+        rules: r.clone(),
+        approved_height: env::height(),
+    });
+    storage::set(&key, &versions);
+    env::emit("rules_set", &(r.name.clone(), version));
     Ok(())
 }
 
