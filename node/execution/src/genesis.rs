@@ -7,6 +7,7 @@ use filiera_contract_api::lots::{ProductRecord, YIELD_SCALE};
 use filiera_contract_api::registry::{
     AccreditationRecord, AuthorityRecord, OrgRecord, OrgStatus, Role, RoleSet, SiteRecord,
 };
+use filiera_contract_api::rules::RulesVersion;
 use filiera_contract_api::{contract_ids, encode, keys};
 use filiera_types::genesis::Genesis;
 use filiera_types::governance::ContractVersion;
@@ -125,6 +126,14 @@ pub fn genesis_state(genesis: &Genesis) -> BTreeMap<Vec<u8>, Vec<u8>> {
             };
             put(registry, &keys::site(site.gln.as_str()), encode(&record));
         }
+    }
+    for r in &genesis.catalogue.rules {
+        let first = vec![RulesVersion {
+            version: 1,
+            rules: r.clone(),
+            approved_height: 0,
+        }];
+        put(registry, &keys::rules(&r.scheme, &r.name), encode(&first));
     }
     // Catalogue products without an owner are registered later by the producer
     // who owns the GTIN. Genesis has no yields: no transformation gains quantity.

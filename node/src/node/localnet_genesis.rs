@@ -44,6 +44,7 @@ struct CatalogueFile {
     schemes: Vec<Scheme>,
     products: Vec<CatalogueProduct>,
     locations: Vec<CatalogueLocation>,
+    rules: Vec<filiera_contract_api::rules::ProductionRules>,
 }
 
 #[derive(Deserialize)]
@@ -453,6 +454,7 @@ fn catalogue() -> Result<Catalogue> {
         schemes: file.schemes,
         products,
         locations,
+        rules: file.rules,
     })
 }
 

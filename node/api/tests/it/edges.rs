@@ -66,6 +66,7 @@ fn state(dir: &std::path::Path) -> ApiState {
                 schemes: vec![],
                 products: vec![],
                 locations: vec![],
+                rules: vec![],
             }),
         }
     }

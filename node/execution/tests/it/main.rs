@@ -10,6 +10,7 @@ mod evidence;
 mod genesis;
 mod lifecycle;
 mod permissions;
+mod rules;
 mod runtime;
 mod signatures;
 mod upgrades;

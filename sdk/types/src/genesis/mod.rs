@@ -195,6 +195,10 @@ pub struct Catalogue {
     /// Locations.
     #[serde(default)]
     pub locations: Vec<Location>,
+    /// Production rules of protected names: version 1 of each, applying
+    /// from genesis (later versions are set by the authority on chain).
+    #[serde(default)]
+    pub rules: Vec<filiera_contract_api::rules::ProductionRules>,
 }
 
 /// A certification scheme.

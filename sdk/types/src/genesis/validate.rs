@@ -409,6 +409,34 @@ fn catalogue(g: &Genesis, orgs: &BTreeMap<&str, &[Role]>) -> Check {
         text(&format!("{at}.name"), &l.name)?;
         owner_ok(format!("{at}.owner"), &l.owner)?;
     }
+    for (i, r) in c.rules.iter().enumerate() {
+        let at = format!("catalogue.rules[{i}]");
+        if let Some(why) = filiera_contract_api::rules::malformed(r) {
+            return Err(GenesisError::new(at, why));
+        }
+        if !c.schemes.iter().any(|s| s.code == r.scheme) {
+            return Err(GenesisError::new(
+                format!("{at}.scheme"),
+                format!("unknown scheme {:?} (not in catalogue.schemes)", r.scheme),
+            ));
+        }
+        if r.applies_from_ms != 0 {
+            return Err(GenesisError::new(
+                format!("{at}.applies_from_ms"),
+                "rules in genesis apply from genesis: 0".to_owned(),
+            ));
+        }
+        let fold = filiera_contract_api::rules::fold;
+        if c.rules[..i]
+            .iter()
+            .any(|o| o.scheme == r.scheme && fold(&o.name) == fold(&r.name))
+        {
+            return Err(GenesisError::new(
+                format!("{at}.name"),
+                format!("{} {:?} has rules twice", r.scheme, r.name),
+            ));
+        }
+    }
     Ok(())
 }
 

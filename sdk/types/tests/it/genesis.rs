@@ -254,3 +254,61 @@ fn trailing_garbage_and_oversize_are_refused() {
             .contains("exceed the limit")
     );
 }
+
+fn rules_json(scheme: &str, name: &str) -> Value {
+    json!({
+        "scheme": scheme, "name": name, "applies_from_ms": 0, "area": ["041"],
+        "inputs": [], "steps": ["commission", "ageing_start", "ageing_end"],
+        "durations": [{"from": "ageing_start", "to": "ageing_end", "min_days": 15, "max_days": null}],
+        "max_yield_permille": null, "units": ["kg"], "notes": ["area: example"],
+    })
+}
+
+#[test]
+fn production_rules_in_genesis_are_checked_and_named() {
+    let mut value = sample_genesis_json();
+    value["catalogue"]["rules"] = json!([rules_json("DOP", "Casciotta d'Urbino")]);
+    let g = load(&value).unwrap();
+    assert_eq!(g.catalogue.rules[0].durations[0].min_days, 15);
+    type Edit = Box<dyn FnOnce(&mut Value)>;
+    let cases: Vec<(Edit, &str, &str)> = vec![
+        (
+            Box::new(|v| v["catalogue"]["rules"] = json!([rules_json("IGP", "Ciauscolo")])),
+            "catalogue.rules[0].scheme",
+            "unknown scheme",
+        ),
+        (
+            Box::new(|v| {
+                let mut r = rules_json("DOP", "Casciotta d'Urbino");
+                r["applies_from_ms"] = json!(1);
+                v["catalogue"]["rules"] = json!([r]);
+            }),
+            "catalogue.rules[0].applies_from_ms",
+            "apply from genesis",
+        ),
+        (
+            Box::new(|v| {
+                v["catalogue"]["rules"] = json!([
+                    rules_json("DOP", "Casciotta d'Urbino"),
+                    rules_json("DOP", "CASCIOTTA D'URBINO")
+                ])
+            }),
+            "catalogue.rules[1].name",
+            "has rules twice",
+        ),
+        (
+            Box::new(|v| {
+                let mut r = rules_json("DOP", "Casciotta d'Urbino");
+                r["area"] = json!(["41"]);
+                v["catalogue"]["rules"] = json!([r]);
+            }),
+            "catalogue.rules[0]",
+            "ISTAT codes",
+        ),
+    ];
+    for (edit, field, needle) in cases {
+        let (f, message) = broken(edit);
+        assert_eq!(f, field, "{message}");
+        assert!(message.contains(needle), "{message}");
+    }
+}

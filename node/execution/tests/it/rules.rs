@@ -1,0 +1,627 @@
+//! Production rules as data, on the real runtime and the committed contracts:
+//! set and amended by the authority (k of n, never backdated), applied to the
+//! lots made while they apply, each kind of rule refused by its code.
+
+use crate::chain::{Chain, DAY_MS, key};
+use crate::lifecycle::{commission_args, gtin, lot, record_args};
+use filiera_contract_api::certification::{Attest, Subject};
+use filiera_contract_api::contract_ids::{CERTIFICATION, LOTS, REGISTRY};
+use filiera_contract_api::lots::{
+    EventKind, LotAmount, LotRef, Record, RegisterProduct, Split, Transform,
+};
+use filiera_contract_api::registry::{AuthorityAction, Role, SiteRecord};
+use filiera_contract_api::rules::{
+    DurationRule, InputRule, LotRules, ProductionRules, RulesVersion, violated,
+};
+use filiera_contract_api::{decode, encode, keys};
+use filiera_types::SecretKey;
+
+fn rules(scheme: &str, name: &str, applies_from_ms: u64) -> ProductionRules {
+    ProductionRules {
+        scheme: scheme.into(),
+        name: name.into(),
+        applies_from_ms,
+        area: vec![],
+        inputs: vec![],
+        steps: vec![],
+        durations: vec![],
+        max_yield_permille: None,
+        units: vec![],
+        notes: vec![],
+    }
+}
+
+fn ageing(min_days: u32) -> DurationRule {
+    DurationRule {
+        from: "ageing_start".into(),
+        to: "ageing_end".into(),
+        min_days,
+        max_days: None,
+    }
+}
+
+fn register(chain: &mut Chain, owner: &SecretKey, gtin: &str, name: &str, scheme: &str, uom: &str) {
+    let args = RegisterProduct {
+        gtin: gtin.into(),
+        name: name.into(),
+        scheme: scheme.into(),
+        uom: uom.into(),
+        max_yield_permille: 1_000,
+    };
+    chain.ok(owner, LOTS, "register_product", encode(&args));
+}
+
+fn step(id: &LotRef, tag: &str) -> Vec<u8> {
+    encode(&Record {
+        note: format!("#{tag} cella 2"),
+        ..record_args(id, EventKind::Store)
+    })
+}
+
+fn made_under(chain: &Chain, id: &LotRef) -> Option<LotRules> {
+    chain.get(LOTS, &keys::lot_rules(&id.gtin, &id.lot))
+}
+
+fn versions(chain: &Chain, scheme: &str, name: &str) -> Vec<RulesVersion> {
+    chain
+        .get(REGISTRY, &keys::rules(scheme, name))
+        .unwrap_or_default()
+}
+
+/// A producer with one key, a site at `istat` (vouched when given).
+fn producer(chain: &mut Chain, id: &str, signer: &SecretKey, sites: &[(&str, Option<&str>)]) {
+    chain.onboard(id, 3, &[Role::Producer], signer);
+    for (gln, istat) in sites {
+        let site = SiteRecord {
+            gln: (*gln).into(),
+            org: id.into(),
+            kind: "dairy".into(),
+            name: "sito".into(),
+        };
+        chain.ok(signer, REGISTRY, "register_site", encode(&site));
+        if let Some(istat) = istat {
+            chain.authority_does(AuthorityAction::VouchSite {
+                gln: (*gln).into(),
+                istat: (*istat).into(),
+            });
+        }
+    }
+}
+
+#[test]
+fn an_amendment_with_a_future_date_reaches_only_lots_made_after_it() {
+    let mut chain = Chain::new();
+    let salumificio = key(20);
+    producer(&mut chain, "salumificio-visso", &salumificio, &[]);
+    let ciauscolo = gtin("0952123410006");
+    register(
+        &mut chain,
+        &salumificio,
+        &ciauscolo,
+        "Ciauscolo",
+        "IGP",
+        "kg",
+    );
+    let mut v1 = rules("IGP", "Ciauscolo", chain.time_ms + 120_000);
+    v1.steps = vec![
+        "commission".into(),
+        "ageing_start".into(),
+        "ageing_end".into(),
+    ];
+    v1.durations = vec![ageing(15)];
+    chain.authority_does(AuthorityAction::SetRules(v1.clone()));
+
+    let before = lot(&ciauscolo, "CI-V1");
+    chain.ok(
+        &salumificio,
+        LOTS,
+        "commission",
+        encode(&commission_args(&before, 40)),
+    );
+    // The amendment: 30 days of ageing, from 10 days ahead.
+    let mut v2 = v1.clone();
+    v2.applies_from_ms = chain.time_ms + 10 * DAY_MS;
+    v2.durations = vec![ageing(30)];
+    chain.authority_does(AuthorityAction::SetRules(v2));
+    let all = versions(&chain, "IGP", "ciauscolo");
+    assert_eq!(all.iter().map(|v| v.version).collect::<Vec<_>>(), [1, 2]);
+
+    let still_v1 = lot(&ciauscolo, "CI-V1-BIS");
+    chain.ok(
+        &salumificio,
+        LOTS,
+        "commission",
+        encode(&commission_args(&still_v1, 40)),
+    );
+    chain.time_ms += 10 * DAY_MS;
+    let after = lot(&ciauscolo, "CI-V2");
+    chain.ok(
+        &salumificio,
+        LOTS,
+        "commission",
+        encode(&commission_args(&after, 40)),
+    );
+    let version = |c: &Chain, id: &LotRef| made_under(c, id).unwrap().version;
+    assert_eq!(
+        [
+            version(&chain, &before),
+            version(&chain, &still_v1),
+            version(&chain, &after)
+        ],
+        [1, 1, 2]
+    );
+
+    for id in [&before, &after] {
+        chain.ok(&salumificio, LOTS, "record", step(id, "ageing_start"));
+    }
+    chain.time_ms += 16 * DAY_MS;
+    // 16 days: enough under version 1, which the older lot keeps...
+    chain.ok(&salumificio, LOTS, "record", step(&before, "ageing_end"));
+    // ...not under version 2.
+    chain.refused(
+        &salumificio,
+        LOTS,
+        "record",
+        step(&after, "ageing_end"),
+        "rule duration_min: ageing_start to ageing_end takes at least 30 days, this lot 16",
+    );
+    chain.time_ms += 14 * DAY_MS;
+    chain.ok(&salumificio, LOTS, "record", step(&after, "ageing_end"));
+    let steps: Vec<String> = made_under(&chain, &after)
+        .unwrap()
+        .steps
+        .into_iter()
+        .map(|s| s.step)
+        .collect();
+    assert_eq!(steps, ["commission", "ageing_start", "ageing_end"]);
+}
+
+#[test]
+fn a_backdated_change_or_one_approval_of_two_sets_nothing() {
+    let mut chain = Chain::new();
+    let (a, b) = (chain.authority[0].clone(), chain.authority[1].clone());
+    // One approval of two: pending, no rules.
+    let r = chain.ok(
+        &a,
+        REGISTRY,
+        "propose",
+        encode(&AuthorityAction::SetRules(rules(
+            "DOP",
+            "Cartoceto",
+            chain.time_ms + 2 * DAY_MS,
+        ))),
+    );
+    let pending: u64 = decode(&r.return_data).unwrap();
+    assert!(versions(&chain, "DOP", "Cartoceto").is_empty());
+    // A date before the block that would approve it.
+    let backdated = rules("DOP", "Cartoceto", chain.time_ms + 60_000);
+    let r = chain.ok(
+        &a,
+        REGISTRY,
+        "propose",
+        encode(&AuthorityAction::SetRules(backdated)),
+    );
+    let id: u64 = decode(&r.return_data).unwrap();
+    chain.time_ms += DAY_MS;
+    chain.refused(&b, REGISTRY, "approve", encode(&id), "backdated");
+    // A member's key may not propose; malformed rules are refused at once.
+    let member = key(30);
+    producer(&mut chain, "frantoio", &member, &[]);
+    let action = AuthorityAction::SetRules(rules("DOP", "Cartoceto", chain.time_ms + DAY_MS));
+    chain.refused(
+        &member,
+        REGISTRY,
+        "propose",
+        encode(&action),
+        "only an authority key",
+    );
+    let mut bad = rules("DOP", "Cartoceto", chain.time_ms + DAY_MS);
+    bad.area = vec!["41".into()];
+    chain.refused(
+        &a,
+        REGISTRY,
+        "propose",
+        encode(&AuthorityAction::SetRules(bad)),
+        "ISTAT codes",
+    );
+    let mut bad = rules("DOP", "Cartoceto", chain.time_ms + DAY_MS);
+    bad.inputs = vec![InputRule {
+        kind: "olive".into(),
+        names: vec!["Olive".into()],
+        min_share_permille: 900,
+        max_share_permille: 800,
+    }];
+    chain.refused(
+        &a,
+        REGISTRY,
+        "propose",
+        encode(&AuthorityAction::SetRules(bad)),
+        "min <= max",
+    );
+    assert!(versions(&chain, "DOP", "Cartoceto").is_empty());
+    // The pending one, approved while its date is ahead, applies.
+    chain.ok(&b, REGISTRY, "approve", encode(&pending));
+    assert_eq!(versions(&chain, "DOP", "Cartoceto").len(), 1);
+    // An amendment dated before the version it amends is refused.
+    let earlier = rules("DOP", "Cartoceto", chain.time_ms + 600_000);
+    let r = chain.ok(
+        &a,
+        REGISTRY,
+        "propose",
+        encode(&AuthorityAction::SetRules(earlier)),
+    );
+    let id: u64 = decode(&r.return_data).unwrap();
+    chain.refused(&b, REGISTRY, "approve", encode(&id), "before version 1");
+}
+
+struct Dairy {
+    chain: Chain,
+    dairy: SecretKey,
+    sheep: String,
+    cow: String,
+    goat: String,
+    cheese: String,
+}
+
+const VOUCHED: &str = "9521234000013";
+const UNVOUCHED: &str = "9521234000020";
+const ANCONA: &str = "9521234000037";
+
+/// A dairy under Casciotta-like rules: area the province of Pesaro e
+/// Urbino (041), 70-80% sheep milk and 20-30% cow milk, a yield of 150
+/// per thousand, kg only, then ageing of at least 20 days.
+fn dairy() -> Dairy {
+    let mut chain = Chain::new();
+    let dairy = key(21);
+    producer(
+        &mut chain,
+        "caseificio",
+        &dairy,
+        &[
+            (VOUCHED, Some("041067")),
+            (UNVOUCHED, None),
+            (ANCONA, Some("042002")),
+        ],
+    );
+    let (sheep, cow, goat, cheese) = (
+        gtin("0952123410002"),
+        gtin("0952123410003"),
+        gtin("0952123410099"),
+        gtin("0952123410001"),
+    );
+    register(
+        &mut chain,
+        &dairy,
+        &sheep,
+        "Latte ovino crudo",
+        "none",
+        "kg",
+    );
+    register(
+        &mut chain,
+        &dairy,
+        &cow,
+        "Latte vaccino crudo",
+        "none",
+        "kg",
+    );
+    register(&mut chain, &dairy, &goat, "Latte caprino", "none", "kg");
+    register(
+        &mut chain,
+        &dairy,
+        &cheese,
+        "Casciotta d'Urbino",
+        "DOP",
+        "kg",
+    );
+    for (g, l) in [(&sheep, "LO-1"), (&cow, "LV-1"), (&goat, "LC-1")] {
+        let id = lot(g, l);
+        chain.ok(
+            &dairy,
+            LOTS,
+            "commission",
+            encode(&commission_args(&id, 1_000)),
+        );
+    }
+    let mut r = rules("DOP", "Casciotta d'Urbino", chain.time_ms + 120_000);
+    r.area = vec!["041".into()];
+    r.inputs = vec![
+        InputRule {
+            kind: "latte ovino".into(),
+            names: vec!["Latte ovino".into()],
+            min_share_permille: 700,
+            max_share_permille: 800,
+        },
+        InputRule {
+            kind: "latte vaccino".into(),
+            names: vec!["Latte vaccino".into()],
+            min_share_permille: 200,
+            max_share_permille: 300,
+        },
+    ];
+    r.steps = vec![
+        "commission".into(),
+        "ageing_start".into(),
+        "ageing_end".into(),
+    ];
+    r.durations = vec![ageing(20)];
+    r.max_yield_permille = Some(150);
+    r.units = vec!["kg".into()];
+    chain.authority_does(AuthorityAction::SetRules(r));
+    Dairy {
+        chain,
+        dairy,
+        sheep,
+        cow,
+        goat,
+        cheese,
+    }
+}
+
+fn make(d: &Dairy, inputs: &[(&str, u64)], out: u64, site: Option<&str>) -> Vec<u8> {
+    encode(&Transform {
+        inputs: inputs
+            .iter()
+            .map(|(g, q)| LotAmount {
+                id: lot(
+                    g,
+                    if *g == d.sheep {
+                        "LO-1"
+                    } else if *g == d.cow {
+                        "LV-1"
+                    } else {
+                        "LC-1"
+                    },
+                ),
+                quantity: *q,
+            })
+            .collect(),
+        outputs: vec![LotAmount {
+            id: lot(&d.cheese, "CU-1"),
+            quantity: out,
+        }],
+        site: site.map(Into::into),
+        epcis_hash: None,
+    })
+}
+
+#[test]
+fn each_rule_refuses_by_its_code_and_changes_nothing() {
+    let mut d = dairy();
+    let (sheep, cow, goat) = (d.sheep.clone(), d.cow.clone(), d.goat.clone());
+    let ok_mix = [(sheep.as_str(), 750), (cow.as_str(), 250)];
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (make(&d, &ok_mix, 150, None), "rule area: a lot of"),
+        (
+            make(&d, &ok_mix, 150, Some(UNVOUCHED)),
+            "rule area: site 9521234000020 has no ISTAT code",
+        ),
+        (
+            make(&d, &ok_mix, 150, Some(ANCONA)),
+            "rule area: site 9521234000037 (ISTAT 042002) is outside",
+        ),
+        (
+            make(&d, &[(sheep.as_str(), 1_000)], 150, Some(VOUCHED)),
+            "rule input_share: latte ovino must be 700 to 800",
+        ),
+        (
+            make(
+                &d,
+                &[(sheep.as_str(), 650), (cow.as_str(), 350)],
+                150,
+                Some(VOUCHED),
+            ),
+            "rule input_share: latte ovino",
+        ),
+        (
+            make(
+                &d,
+                &[(sheep.as_str(), 750), (goat.as_str(), 250)],
+                150,
+                Some(VOUCHED),
+            ),
+            "rule input_kind: \"Latte caprino\"",
+        ),
+        (
+            make(&d, &ok_mix, 151, Some(VOUCHED)),
+            "rule yield: outputs exceed",
+        ),
+    ];
+    for (args, needle) in cases {
+        d.chain
+            .refused(&d.dairy, LOTS, "transform", args.clone(), needle);
+        assert!(violated(needle).is_some(), "{needle} names a known rule");
+    }
+    // Within every rule: made, under version 1, from the commission on.
+    d.chain.ok(
+        &d.dairy,
+        LOTS,
+        "transform",
+        make(&d, &ok_mix, 150, Some(VOUCHED)),
+    );
+    let cheese = lot(&d.cheese, "CU-1");
+    let made = made_under(&d.chain, &cheese).unwrap();
+    assert_eq!(
+        (made.name.as_str(), made.version),
+        ("Casciotta d'Urbino", 1)
+    );
+
+    // A product of the protected name in litres.
+    let litres = gtin("0952123410098");
+    register(
+        &mut d.chain,
+        &d.dairy,
+        &litres,
+        "Casciotta d'Urbino fresca",
+        "DOP",
+        "l",
+    );
+    let mut c = commission_args(&lot(&litres, "CU-L"), 5);
+    c.site = Some(VOUCHED.into());
+    d.chain.refused(
+        &d.dairy,
+        LOTS,
+        "commission",
+        encode(&c),
+        "rule unit: \"Casciotta d'Urbino\" DOP allows units [\"kg\"], not \"l\"",
+    );
+
+    // Steps in order; the end of ageing not before 20 days.
+    d.chain.refused(
+        &d.dairy,
+        LOTS,
+        "record",
+        step(&cheese, "ageing_end"),
+        "rule step_order: ageing_end comes after ageing_start",
+    );
+    d.chain
+        .ok(&d.dairy, LOTS, "record", step(&cheese, "ageing_start"));
+    d.chain.refused(
+        &d.dairy,
+        LOTS,
+        "record",
+        step(&cheese, "ageing_start"),
+        "rule step_order: ageing_start is already recorded",
+    );
+    d.chain.time_ms += 19 * DAY_MS;
+    d.chain.refused(
+        &d.dairy,
+        LOTS,
+        "record",
+        step(&cheese, "ageing_end"),
+        "rule duration_min",
+    );
+    // A part split off keeps the rules and the steps.
+    let parts = [
+        LotAmount {
+            id: lot(&d.cheese, "CU-1A"),
+            quantity: 100,
+        },
+        LotAmount {
+            id: lot(&d.cheese, "CU-1B"),
+            quantity: 50,
+        },
+    ];
+    d.chain.ok(
+        &d.dairy,
+        LOTS,
+        "split",
+        encode(&Split {
+            from: cheese.clone(),
+            parts: parts.to_vec(),
+            epcis_hash: None,
+        }),
+    );
+    let part = lot(&d.cheese, "CU-1A");
+    assert_eq!(
+        made_under(&d.chain, &part).unwrap().steps,
+        made_under(&d.chain, &cheese).unwrap().steps
+    );
+
+    // Attestation: refused while ageing is not over, granted after.
+    let body = key(22);
+    d.chain
+        .onboard("assam", 1, &[Role::CertificationBody], &body);
+    d.chain.authority_does(AuthorityAction::Accredit {
+        org: "assam".into(),
+        scheme: "DOP".into(),
+        scope: vec![],
+        valid_from_ms: 0,
+        valid_until_ms: d.chain.time_ms + 365 * DAY_MS,
+    });
+    let attest = encode(&Attest {
+        subject: Subject::Lot(part.clone()),
+        scheme: "DOP".into(),
+        protected_name: "Casciotta d'Urbino".into(),
+        evidence_hash: [7; 32],
+        valid_from_ms: d.chain.time_ms,
+        valid_until_ms: d.chain.time_ms + 90 * DAY_MS,
+    });
+    d.chain.refused(
+        &body,
+        CERTIFICATION,
+        "attest",
+        attest.clone(),
+        "rule step_order: step ageing_end is missing or out of order: lot",
+    );
+    d.chain.time_ms += DAY_MS;
+    d.chain
+        .ok(&d.dairy, LOTS, "record", step(&part, "ageing_end"));
+    d.chain.ok(&body, CERTIFICATION, "attest", attest);
+
+    // A lot of the name commissioned, not made from milk: made and aged,
+    // never attested.
+    let direct = lot(&d.cheese, "CU-DIRECT");
+    let mut c = commission_args(&direct, 10);
+    c.site = Some(VOUCHED.into());
+    d.chain.ok(&d.dairy, LOTS, "commission", encode(&c));
+    d.chain
+        .ok(&d.dairy, LOTS, "record", step(&direct, "ageing_start"));
+    d.chain.time_ms += 21 * DAY_MS;
+    d.chain
+        .ok(&d.dairy, LOTS, "record", step(&direct, "ageing_end"));
+    d.chain.refused(
+        &body,
+        CERTIFICATION,
+        "attest",
+        encode(&Attest {
+            subject: Subject::Lot(direct),
+            scheme: "DOP".into(),
+            protected_name: "Casciotta d'Urbino".into(),
+            evidence_hash: [7; 32],
+            valid_from_ms: d.chain.time_ms,
+            valid_until_ms: d.chain.time_ms + 90 * DAY_MS,
+        }),
+        "rule input_share: made without the inputs the rules ask for",
+    );
+}
+
+#[test]
+fn olives_milled_later_than_the_rules_allow_are_refused() {
+    let mut chain = Chain::new();
+    let mill = key(23);
+    producer(&mut chain, "frantoio", &mill, &[]);
+    let (olives, oil) = (gtin("0952123410097"), gtin("0952123410007"));
+    register(&mut chain, &mill, &olives, "Olive Raggiola", "none", "kg");
+    register(&mut chain, &mill, &oil, "Cartoceto", "DOP", "kg");
+    let mut r = rules("DOP", "Cartoceto", chain.time_ms + 120_000);
+    r.durations = vec![DurationRule {
+        from: "inputs_made".into(),
+        to: "commission".into(),
+        min_days: 0,
+        max_days: Some(2),
+    }];
+    chain.authority_does(AuthorityAction::SetRules(r));
+    for l in ["OL-1", "OL-2"] {
+        chain.ok(
+            &mill,
+            LOTS,
+            "commission",
+            encode(&commission_args(&lot(&olives, l), 1_000)),
+        );
+    }
+    let mill_into = |from: &str, to: &str| {
+        encode(&Transform {
+            inputs: vec![LotAmount {
+                id: lot(&olives, from),
+                quantity: 1_000,
+            }],
+            outputs: vec![LotAmount {
+                id: lot(&oil, to),
+                quantity: 150,
+            }],
+            site: None,
+            epcis_hash: None,
+        })
+    };
+    chain.time_ms += DAY_MS;
+    chain.ok(&mill, LOTS, "transform", mill_into("OL-1", "OIL-1"));
+    chain.time_ms += 2 * DAY_MS;
+    chain.refused(
+        &mill,
+        LOTS,
+        "transform",
+        mill_into("OL-2", "OIL-2"),
+        "rule duration_max: inputs_made to commission takes at most 2 days, this lot 3",
+    );
+}
