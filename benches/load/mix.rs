@@ -114,6 +114,9 @@ pub fn senders(dir: &Path) -> Result<(Genesis, Vec<Sender>)> {
             else {
                 continue;
             };
+            if !attestable_at_once(&genesis, product) {
+                continue;
+            }
             let accredited = org.accreditations.iter().any(|a| {
                 a.scheme == product.scheme
                     && (a.scope.is_empty() || a.scope.contains(&product.name))
@@ -144,6 +147,21 @@ pub fn senders(dir: &Path) -> Result<(Genesis, Vec<Sender>)> {
         bail!("no certification body of the genesis covers the demo products");
     }
     Ok((genesis, out))
+}
+
+/// Whether a lot of `product` just commissioned meets its production rules
+/// in genesis: a load run attests only those (a Casciotta must be made from
+/// milk and aged, a Ciauscolo aged 15 days, before a body may attest it).
+fn attestable_at_once(genesis: &Genesis, product: &filiera_types::genesis::Product) -> bool {
+    use filiera_contract_api::rules::{INPUTS_MADE, fold, lookup_names};
+    let names = lookup_names(&product.name);
+    !genesis.catalogue.rules.iter().any(|r| {
+        r.scheme == product.scheme
+            && names.contains(&fold(&r.name))
+            && (!r.inputs.is_empty()
+                || !r.steps.is_empty()
+                || r.durations.iter().any(|d| d.from != INPUTS_MADE))
+    })
 }
 
 /// What every transaction of a run shares.

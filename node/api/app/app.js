@@ -555,7 +555,40 @@ async function showHome(device) {
       <a class="button secondary" href="#/sheets">${esc(t("menu_sheets"))}</a><a class="button secondary" href="#/recall">${esc(t("menu_recall"))}</a>
     </nav>
     ${items ? `<ul class="list" id="lots">${items}</ul>` : `<p>${esc(t("no_lots"))}</p>`}
-    ${sheets ? `<h2>${esc(t("labels_title"))}</h2><ul class="list" id="sheets">${sheets}</ul>` : ""}`, token)) return;
+    ${sheets ? `<h2>${esc(t("labels_title"))}</h2><ul class="list" id="sheets">${sheets}</ul>` : ""}
+    <section id="rules-ahead" hidden><h2>${esc(t("rules_ahead_title"))}</h2><ul class="list"></ul></section>`, token)) return;
+  if (!offline) showRulesAhead(device, lots, token).catch(() => {});
+}
+
+/// Amendments approved with a date still ahead, for the protected names of
+/// the products this organisation has lots of: a producer hears of a
+/// change before it applies, and which of its products it reaches.
+const RULES_FIELDS = ["area", "inputs", "steps", "durations", "max_yield_permille", "units", "notes"];
+function underRules(product, rules) {
+  const [name, ruled] = [plain(product.name), plain(rules.name)];
+  return product.scheme === rules.scheme && (name === ruled || name.startsWith(`${ruled} `));
+}
+async function showRulesAhead(device, lots, token) {
+  const [{ rules }, dir] = await Promise.all([api("/v1/rules"), loadDirectory()]);
+  const items = [];
+  for (const named of rules) {
+    const current = named.versions.find((v) => v.state === "applies");
+    for (const ahead of named.versions.filter((v) => v.state === "ahead")) {
+      const products = dir.products.filter((p) => underRules(p, ahead)).map((p) => p.gtin);
+      const mine = lots.filter((l) => products.includes(l.gtin));
+      if (!mine.length && !dir.products.some((p) => p.owner === device.org && products.includes(p.gtin))) continue;
+      const changes = RULES_FIELDS.filter((f) => !current || JSON.stringify(current[f]) !== JSON.stringify(ahead[f]))
+        .map((f) => t(`rules_field_${f}`)).join(", ");
+      items.push(`<li>${esc(t("rules_ahead", {
+        scheme: ahead.scheme, name: ahead.name, version: ahead.version, current: current ? current.version : "-",
+        date: new Date(ahead.applies_from_ms).toLocaleDateString(lang), changes, count: mine.length,
+      }))}</li>`);
+    }
+  }
+  if (token !== routeToken || !items.length) return;
+  const section = $("#rules-ahead");
+  section.querySelector("ul").innerHTML = items.join("");
+  section.hidden = false;
 }
 
 /// The GTIN and lot of a lot option: a lot number may itself contain "/".

@@ -113,6 +113,18 @@ export const WORDS = {
     merge_two: "Scegli almeno due lotti.", merge_too_many: "Al più {max} lotti in una volta.",
     merge_same_product: "Si uniscono solo lotti dello stesso prodotto.",
     r_network: "Il nodo non risponde.", r_other: "Il nodo ha rifiutato l'operazione ({detail}).",
+    r_rule_area: "Il disciplinare non lo consente: il sito è fuori dalla zona di produzione, o il suo comune non è stato confermato dalla Regione ({detail}).",
+    r_rule_input_kind: "Il disciplinare non consente questo ingrediente ({detail}).",
+    r_rule_input_share: "Il disciplinare chiede altre proporzioni degli ingredienti ({detail}).",
+    r_rule_step_order: "Il disciplinare chiede un'altra sequenza di fasi ({detail}).",
+    r_rule_duration_min: "Il disciplinare chiede più tempo per questa fase, ad esempio una stagionatura più lunga ({detail}).",
+    r_rule_duration_max: "Il disciplinare chiede meno tempo per questa fase ({detail}).",
+    r_rule_yield: "Il prodotto ottenuto supera la resa massima del disciplinare ({detail}).",
+    r_rule_unit: "Il disciplinare non consente questa unità di misura ({detail}).",
+    rules_ahead_title: "Regole che cambiano",
+    rules_ahead: "{scheme} {name}: versione {version} dal {date} ({changes}). I lotti fatti prima restano alla versione {current}; quelli fatti da quella data seguono la nuova. Tuoi lotti di questo prodotto oggi: {count}.",
+    rules_field_area: "zona", rules_field_inputs: "ingredienti", rules_field_steps: "fasi", rules_field_durations: "durate",
+    rules_field_max_yield_permille: "resa", rules_field_units: "unità", rules_field_notes: "note",
   },
   en: {
     skip: "Skip to content", loading: "Loading…", switch_to: "IT", switch_label: "IT, Italiano",
@@ -225,12 +237,28 @@ export const WORDS = {
     merge_two: "Pick at least two lots.", merge_too_many: "At most {max} lots at a time.",
     merge_same_product: "Only lots of the same product can be merged.",
     r_network: "The node does not answer.", r_other: "The node refused the operation ({detail}).",
+    r_rule_area: "The production rules do not allow it: the site is outside the area, or its municipality is not confirmed by the Region ({detail}).",
+    r_rule_input_kind: "The production rules do not allow this input ({detail}).",
+    r_rule_input_share: "The production rules ask for other shares of the inputs ({detail}).",
+    r_rule_step_order: "The production rules ask for another order of steps ({detail}).",
+    r_rule_duration_min: "The production rules ask for more time for this step, e.g. a longer ageing ({detail}).",
+    r_rule_duration_max: "The production rules ask for less time for this step ({detail}).",
+    r_rule_yield: "What is made exceeds the production rules' maximum yield ({detail}).",
+    r_rule_unit: "The production rules do not allow this unit of measure ({detail}).",
+    rules_ahead_title: "Rules that change",
+    rules_ahead: "{scheme} {name}: version {version} from {date} ({changes}). Lots made before keep version {current}; those made from that date follow the new one. Your lots of this product today: {count}.",
+    rules_field_area: "area", rules_field_inputs: "inputs", rules_field_steps: "steps", rules_field_durations: "durations",
+    rules_field_max_yield_permille: "yield", rules_field_units: "units", rules_field_notes: "notes",
   },
 };
 
 // Contract and node refusals to sentences: the node's stable codes first,
 // then the contracts' stable phrases.
 const PHRASES = [
+  // A production rule's refusal names its code first (docs/GOVERNANCE.md).
+  ["rule area:", "r_rule_area"], ["rule input_kind:", "r_rule_input_kind"], ["rule input_share:", "r_rule_input_share"],
+  ["rule step_order:", "r_rule_step_order"], ["rule duration_min:", "r_rule_duration_min"], ["rule duration_max:", "r_rule_duration_max"],
+  ["rule yield:", "r_rule_yield"], ["rule unit:", "r_rule_unit"],
   ["not_member", "r_not_member"], ["not a key of a member organisation", "r_not_member"],
   ["not_active", "r_not_active"], ["not active", "r_not_active"],
   ["may not do this", "r_no_right"], ["lacks the right", "r_no_right"],
@@ -246,5 +274,5 @@ const PHRASES = [
 
 export function refusal(lang, text) {
   const found = PHRASES.find(([phrase]) => String(text).includes(phrase));
-  return found ? WORDS[lang][found[1]] : WORDS[lang].r_other.replace("{detail}", text);
+  return (found ? WORDS[lang][found[1]] : WORDS[lang].r_other).replace("{detail}", text);
 }

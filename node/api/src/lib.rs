@@ -35,6 +35,7 @@ pub mod readers;
 pub mod reads;
 pub mod resolver;
 pub mod rest;
+pub mod rules;
 pub mod snapshot;
 mod static_files;
 pub mod tls;
@@ -127,6 +128,7 @@ pub async fn blocking<T: Send + 'static>(
         directory::orgs,
         directory::products,
         directory::catalogue,
+        rules::list,
         rest::key,
         rest::evidence,
         contracts::list,
@@ -297,6 +299,7 @@ pub fn router(state: ApiState, limits: ApiLimits) -> Router {
         .route("/v1/orgs/{id}", get(rest::org))
         .route("/v1/products", get(directory::products))
         .route("/v1/catalogue", get(directory::catalogue))
+        .route("/v1/rules", get(rules::list))
         .route("/v1/keys/{public_key}", get(rest::key))
         .route("/v1/orgs/{id}/lots", get(rest::org_lots))
         .route("/v1/evidence", get(rest::evidence))

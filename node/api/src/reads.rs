@@ -59,6 +59,18 @@ pub fn lot(store: &Store, gtin: &str, lot: &str) -> Result<Option<LotRecord>, Ap
     get(store, &full_key(contract_ids::LOTS, &keys::lot(gtin, lot)))
 }
 
+/// The rules a lot was made under and the steps it went through, if any.
+pub fn lot_rules(
+    store: &Store,
+    gtin: &str,
+    lot: &str,
+) -> Result<Option<filiera_contract_api::rules::LotRules>, ApiError> {
+    get(
+        store,
+        &full_key(contract_ids::LOTS, &keys::lot_rules(gtin, lot)),
+    )
+}
+
 /// A lot's newest events (at most [`LIST_ITEMS_MAX`]), in order, with the first's number.
 pub fn lot_events(
     store: &Store,

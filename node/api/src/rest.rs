@@ -470,6 +470,10 @@ pub async fn lot(
             .iter()
             .map(|a| views::attestation(a, now))
             .collect();
+        v["rules"] = match reads::lot_rules(&store, &gtin, &lot)? {
+            Some(r) => crate::rules::lot_view(&r),
+            None => Value::Null,
+        };
         Ok(v)
     })
     .await?;
@@ -597,7 +601,7 @@ pub async fn metrics(State(s): State<ApiState>) -> Response {
         .into_response()
 }
 
-fn head_time(s: &ApiState) -> Result<u64, ApiError> {
+pub(crate) fn head_time(s: &ApiState) -> Result<u64, ApiError> {
     let height = s.store.last_height()?.unwrap_or(0);
     Ok(s.store.header(height)?.map_or(0, |h| h.time_ms))
 }

@@ -98,13 +98,84 @@ pub fn run(dir: &Path, api: &str) -> Result<()> {
     let ciauscolo_pack_a = lot("09521234100065", "CI-2026-020-A");
     let ciauscolo_pack_b = lot("09521234100065", "CI-2026-020-B");
     let (lots, cert) = (contract_ids::LOTS, contract_ids::CERTIFICATION);
-    let steps: Vec<(&str, &SecretKey, &str, &str, Vec<u8>)> = vec![
-        (
-            "Casciotta d'Urbino: lot made",
-            &caseificio,
+    // The genesis rules of Casciotta d'Urbino (genesis/catalogue.json): made
+    // from 70-80% sheep milk and the rest cow milk, then aged (the ageing's
+    // start and end are steps); a lot that skips them is not attested.
+    let first_sheep = lot("09521234100027", "LO-2026-0300");
+    let first_cow = lot("09521234100034", "LV-2026-0300");
+    let mut steps: Vec<(&str, &SecretKey, &str, &str, Vec<u8>)> = Vec::new();
+    for (milk, farm, kg, what) in [
+        (&first_sheep, &farm_sheep, 1_200, "Latte ovino"),
+        (&first_cow, &farm_cow, 400, "Latte vaccino"),
+    ] {
+        let by = if what == "Latte ovino" {
+            "ovino"
+        } else {
+            "vaccino"
+        };
+        steps.push((
+            "Milk: milked at the farm",
+            farm,
             lots,
             "commission",
-            commission(casciotta.clone(), 240, "240 forme da 1 kg, latte ovino 70%"),
+            commission(milk.clone(), kg, &format!("{kg} kg latte {by} crudo")),
+        ));
+        steps.push((
+            "Milk: shipped to the dairy",
+            farm,
+            lots,
+            "record",
+            record(
+                milk.clone(),
+                EventKind::Ship,
+                Some("caseificio-montefeltro-demo"),
+                "cisterna",
+            ),
+        ));
+        steps.push((
+            "Milk: received at the dairy",
+            &caseificio,
+            lots,
+            "record",
+            record(milk.clone(), EventKind::Receive, None, "temperatura 4 °C"),
+        ));
+    }
+    steps.extend([
+        (
+            "Casciotta d'Urbino: lot made from both milks (75% sheep)",
+            &caseificio,
+            lots,
+            "transform",
+            encode(&Transform {
+                inputs: vec![
+                    LotAmount {
+                        id: first_sheep,
+                        quantity: 1_200,
+                    },
+                    LotAmount {
+                        id: first_cow,
+                        quantity: 400,
+                    },
+                ],
+                outputs: vec![LotAmount {
+                    id: casciotta.clone(),
+                    quantity: 240,
+                }],
+                site: None,
+                epcis_hash: None,
+            }),
+        ),
+        (
+            "Casciotta d'Urbino: ageing started",
+            &caseificio,
+            lots,
+            "record",
+            record(
+                casciotta.clone(),
+                EventKind::Store,
+                None,
+                "#ageing_start cella 1",
+            ),
         ),
         (
             "Casciotta d'Urbino: aged 20 days",
@@ -115,7 +186,7 @@ pub fn run(dir: &Path, api: &str) -> Result<()> {
                 casciotta.clone(),
                 EventKind::Store,
                 None,
-                "stagionatura 20 giorni",
+                "#ageing_end stagionatura 20 giorni",
             ),
         ),
         (
@@ -299,6 +370,18 @@ pub fn run(dir: &Path, api: &str) -> Result<()> {
             }),
         ),
         (
+            "Casciotta d'Urbino: ageing started",
+            &caseificio,
+            lots,
+            "record",
+            record(
+                casciotta_full.clone(),
+                EventKind::Store,
+                None,
+                "#ageing_start cella 2",
+            ),
+        ),
+        (
             "Casciotta d'Urbino: aged 25 days",
             &caseificio,
             lots,
@@ -307,7 +390,7 @@ pub fn run(dir: &Path, api: &str) -> Result<()> {
                 casciotta_full.clone(),
                 EventKind::Store,
                 None,
-                "stagionatura 25 giorni",
+                "#ageing_end stagionatura 25 giorni",
             ),
         ),
         (
@@ -450,7 +533,7 @@ pub fn run(dir: &Path, api: &str) -> Result<()> {
                 reason: "controllo interno: etichetta allergeni errata".into(),
             }),
         ),
-    ];
+    ]);
     let mut failures = 0;
     for (what, key, contract, method, args) in steps {
         // One at a time: later steps depend on earlier ones (a lot must exist

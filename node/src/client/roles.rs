@@ -288,6 +288,38 @@ pub enum AuthorityCmd {
         #[command(flatten)]
         signer: Signer,
     },
+    /// Propose a version of a protected name's production rules (a JSON
+    /// file with the fields of genesis's `catalogue.rules[]`), applying from
+    /// a date that may not come before the approval; see docs/GOVERNANCE.md.
+    #[command(
+        after_help = "Example:\n  filiera authority rules --file ciauscolo-v2.json --applies-from 2027-01-01T00:00:00Z --key authority/key-0.json"
+    )]
+    Rules {
+        /// The rules (JSON).
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// When lots start to be made under it (RFC 3339), instead of the
+        /// file's `applies_from_ms`.
+        #[arg(long)]
+        applies_from: Option<String>,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Propose to vouch for a site's municipality (ISTAT code, 6 digits), as
+    /// checked against the official register: the area rules read it.
+    #[command(
+        after_help = "Example:\n  filiera authority vouch-site --gln 9521234000013 --istat 041067 --key authority/key-0.json"
+    )]
+    VouchSite {
+        /// The site's GLN.
+        #[arg(long)]
+        gln: String,
+        /// ISTAT municipality code.
+        #[arg(long)]
+        istat: String,
+        #[command(flatten)]
+        signer: Signer,
+    },
     /// Approve a proposal; it executes when enough keys approved.
     Approve {
         /// The proposal number.
@@ -402,6 +434,7 @@ fn run(signer: &Signer, call: ContractCall, what: &str, json: bool) -> Result<Re
                 "height": receipt.height,
                 "code": receipt.code,
                 "message": receipt.message,
+                "rule": receipt.rule_violated(),
                 "returned": receipt.returned_u64(),
             })
         );
@@ -417,10 +450,14 @@ fn run(signer: &Signer, call: ContractCall, what: &str, json: bool) -> Result<Re
         );
     }
     if !receipt.success {
-        bail!(
-            "refused: {what}: {}",
-            receipt.message.as_deref().unwrap_or("no reason given")
-        );
+        let why = receipt.message.as_deref().unwrap_or("no reason given");
+        if let Some(rule) = receipt.rule_violated() {
+            bail!(
+                "refused: {what}: {why}\nproduction rule {rule:?} failed: {} (the rules in force: GET /v1/rules)",
+                filiera_client::rule_explained(rule)
+            );
+        }
+        bail!("refused: {what}: {why}");
     }
     Ok(receipt)
 }
@@ -750,6 +787,41 @@ pub fn authority(cmd: AuthorityCmd, json: bool) -> Result<()> {
                 signer,
                 actions::propose(&action),
                 format!("proposal to set {org} {status}"),
+            )
+        }
+        AuthorityCmd::Rules {
+            file,
+            applies_from,
+            signer,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let mut rules: filiera_contract_api::rules::ProductionRules =
+                serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not production rules", file.display()))?;
+            if let Some(date) = applies_from {
+                rules.applies_from_ms = filiera_types::genesis::parse_time_ms(&date)
+                    .map_err(|e| anyhow::anyhow!("--applies-from: {e}"))?;
+            }
+            if let Some(why) = filiera_contract_api::rules::malformed(&rules) {
+                bail!("{why}");
+            }
+            let what = format!(
+                "proposal of rules for {} {:?} from {} ms",
+                rules.scheme, rules.name, rules.applies_from_ms
+            );
+            (
+                signer,
+                actions::propose(&AuthorityAction::SetRules(rules)),
+                what,
+            )
+        }
+        AuthorityCmd::VouchSite { gln, istat, signer } => {
+            let what = format!("proposal to vouch site {gln} in municipality {istat}");
+            (
+                signer,
+                actions::propose(&AuthorityAction::VouchSite { gln, istat }),
+                what,
             )
         }
         AuthorityCmd::Approve { id, signer } => (

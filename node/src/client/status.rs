@@ -57,9 +57,20 @@ pub fn status(api: &str, home: Option<&Path>, json: bool) -> Result<()> {
             )
         })
         .collect();
+    // Production rules approved with a date still ahead.
+    let rules_ahead: Vec<serde_json::Value> = node
+        .get("/v1/rules")
+        .ok()
+        .and_then(|r| r["rules"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|name| name["versions"].as_array().cloned().unwrap_or_default())
+        .filter(|v| v["state"] == "ahead")
+        .collect();
     if json {
         let mut v = s.clone();
         v["upgrades_ahead"] = upgrades.clone().into();
+        v["rules_ahead"] = rules_ahead.clone().into();
         v["sync_state"] = state.into();
         v["last_block_age_ms"] = age_ms.into();
         v["disk_bytes"] = disk.into();
@@ -117,6 +128,18 @@ pub fn status(api: &str, home: Option<&Path>, json: bool) -> Result<()> {
                 .map_or("?", |h| &h[..16.min(h.len())]),
             at.saturating_sub(height),
             u["id"],
+        );
+    }
+    for r in &rules_ahead {
+        let from = r["applies_from_ms"]
+            .as_u64()
+            .and_then(filiera_types::genesis::format_time_ms)
+            .unwrap_or_else(|| "?".into());
+        println!(
+            "  RULES amended: {} {:?} version {} applies from {from} (GET /v1/rules)",
+            r["scheme"].as_str().unwrap_or("?"),
+            r["name"].as_str().unwrap_or("?"),
+            r["version"],
         );
     }
     if let Some(bytes) = disk {

@@ -49,6 +49,38 @@ impl Receipt {
             self.return_data.get(..8)?.try_into().ok()?,
         ))
     }
+
+    /// The production rule a refusal names (`area`, `input_share`,
+    /// `duration_min`...; see `filiera_contract_api::rules::code`), if the
+    /// transaction failed on one.
+    pub fn rule_violated(&self) -> Option<&str> {
+        if self.success {
+            return None;
+        }
+        filiera_contract_api::rules::violated(self.message.as_deref()?)
+    }
+}
+
+/// What a rule code means, in words a producer reads (English).
+pub fn rule_explained(code: &str) -> &'static str {
+    use filiera_contract_api::rules::code;
+    match code {
+        code::AREA => {
+            "the lot's site is outside the protected name's area, or its municipality code is not vouched by the authority"
+        }
+        code::INPUT_KIND => "an input is of a kind the production rules do not allow",
+        code::INPUT_SHARE => "an input's share of what was drawn is outside the rules' bounds",
+        code::STEP_ORDER => "a step was recorded out of the rules' order, twice, or one is missing",
+        code::DURATION_MIN => {
+            "a step came sooner than the rules' minimum time (e.g. ageing ended too early)"
+        }
+        code::DURATION_MAX => {
+            "a step came later than the rules' maximum time (e.g. olives milled too late)"
+        }
+        code::YIELD => "more output than the inputs times the maximum yield",
+        code::UNIT => "the product's unit of measure is not one the rules allow",
+        _ => "a production rule",
+    }
 }
 
 /// A node's API (see the crate doc for an example).

@@ -42,7 +42,7 @@ mod client;
 
 pub use client::{
     Client, EXPIRY_BLOCKS_DEFAULT, RETRY_AFTER_MS_MAX, Receipt, SUBMIT_RETRY_MS_DEFAULT,
-    WAIT_MS_DEFAULT, is_retry_later,
+    WAIT_MS_DEFAULT, is_retry_later, rule_explained,
 };
 pub use filiera_verify::{Verified, VerifyError};
 
