@@ -63,6 +63,7 @@ def gtin(body13):
 
 GTIN = gtin(GTIN[:13])
 MILK = gtin("0952123410097")  # this dairy's raw sheep milk
+COW = gtin("0952123410094")  # and its raw cow milk
 WINERY = "cantina-app-demo"  # the partner of the shipment (onboarded by the test)
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -239,17 +240,18 @@ def spreadsheets(a):
     events = json.loads(document)["epcisBody"]["eventList"]
     # The cheesemaking and the split are one TransformationEvent each, from
     # what was drawn to what was made; every other event row is an
-    # ObjectEvent (the five rows of both sides are not repeated).
+    # ObjectEvent (the six rows of both sides, two milks in, are not repeated).
     made = [e for e in events if e["type"] == "TransformationEvent"]
     dl = lambda gtin, lot: f"https://id.gs1.org/01/{gtin}/10/{lot}"
-    cheese = {"inputQuantityList": [{"epcClass": dl(MILK, "LO-APP-01"), "quantity": 200}],
+    cheese = {"inputQuantityList": sorted([{"epcClass": dl(MILK, "LO-APP-01"), "quantity": 160},
+                                           {"epcClass": dl(COW, "LV-APP-01"), "quantity": 40}], key=lambda q: q["epcClass"]),
               "outputQuantityList": [{"epcClass": dl(GTIN, "CU-APP-0002"), "quantity": 30}]}
     split = {"inputQuantityList": [{"epcClass": dl(GTIN, LOT), "quantity": 120}],
              "outputQuantityList": [{"epcClass": dl(GTIN, f"{LOT}-A"), "quantity": 70},
                                     {"epcClass": dl(GTIN, f"{LOT}-B"), "quantity": 50}]}
     seen = [{k: sorted(e[k], key=lambda q: q["epcClass"]) for k in ("inputQuantityList", "outputQuantityList")} for e in made]
     assert cheese in seen and split in seen and len(made) == 2, seen
-    assert len(events) - len(made) == sheet_checks["export_events_rows"] - 5, (len(events), sheet_checks)
+    assert len(events) - len(made) == sheet_checks["export_events_rows"] - 6, (len(events), sheet_checks)
     here = __file__.rsplit("/", 1)[0]
     valid = subprocess.run(["python3", f"{here}/epcis-schema-check.py", path], capture_output=True, text=True)
     assert valid.returncode == 0, f"EPCIS export against GS1's schema: {valid.stdout}{valid.stderr}"
@@ -458,17 +460,39 @@ def main():
         go(a, "#/lot")
         a.select_option("#gtin", MILK)
         a.fill("#lot", "LO-APP-01")
-        a.fill("#quantity", "200")
+        a.fill("#quantity", "160")
+        send(a, "Registrato in rete")
+        # The disciplinare's shares (genesis): a Casciotta is 70-80% sheep
+        # milk and 20-30% cow milk. Sheep milk alone passes the device and
+        # is refused by the contract, which names the rule, in words.
+        go(a, "#/transform")
+        a.locator('.draw[data-lot="LO-APP-01"]').fill("160")
+        a.select_option("#gtin", GTIN)
+        a.fill("#lot", "CU-APP-0002")
+        a.fill("#quantity", "24")
+        send(a, "Il disciplinare chiede altre proporzioni degli ingredienti")
+        shot(a, "transform-rule-refused")
+        go(a, "#/product")
+        a.fill("#gtin", COW)
+        a.fill("#name", "Latte vaccino crudo")
+        a.select_option("#scheme", "none")
+        send(a, "Registrato in rete")
+        go(a, "#/lot")
+        a.select_option("#gtin", COW)
+        a.fill("#lot", "LV-APP-01")
+        a.fill("#quantity", "40")
         send(a, "Registrato in rete")
         go(a, "#/transform")
         milk_input = a.locator(f'.draw[data-lot="LO-APP-01"]')
+        cow_input = a.locator(f'.draw[data-lot="LV-APP-01"]')
         milk_input.fill("250")
         a.select_option("#gtin", GTIN)
         a.fill("#lot", "CU-APP-0002")
         a.fill("#quantity", "30")
         a.locator("main button[type=submit]").click()
-        expect(a.locator("#err")).to_have_text("Del lotto LO-APP-01 restano solo 200.")
-        milk_input.fill("200")
+        expect(a.locator("#err")).to_have_text("Del lotto LO-APP-01 restano solo 160.")
+        milk_input.fill("160")
+        cow_input.fill("40")
         a.fill("#quantity", "31")
         a.locator("main button[type=submit]").click()
         expect(a.locator("#err")).to_have_text("Troppo: da 200 la resa massima del prodotto consente al più 30.")
@@ -476,10 +500,22 @@ def main():
         a.fill("#quantity", "30")
         send(a, "Registrato in rete")
         made = a.request.get(f"{API}/v1/lots/{GTIN}/CU-APP-0002").json()
-        assert made["quantity"] == 30 and made["inputs"][0]["lot"] == "LO-APP-01", made
+        assert made["quantity"] == 30 and sorted(i["lot"] for i in made["inputs"]) == ["LO-APP-01", "LV-APP-01"], made
+        assert made["rules"]["name"] == "Casciotta d'Urbino" and made["rules"]["version"] == 1, made
         milk = a.request.get(f"{API}/v1/lots/{MILK}/LO-APP-01").json()
         assert milk["quantity"] == 0, milk
         shot(a, "transformed")
+
+        # The Casciotta rules amended for 30 days ahead (node/tests/it/app.rs
+        # sets it up): home says what changes, from when, and how many of
+        # the dairy's lots are of that product.
+        go(a, "#/")
+        ahead = a.locator("#rules-ahead")
+        expect(ahead).to_be_visible()
+        expect(ahead).to_contain_text("DOP Casciotta d'Urbino: versione 2 dal")
+        expect(ahead).to_contain_text("durate")
+        expect(ahead).to_contain_text("restano alla versione 1")
+        shot(a, "rules-ahead")
 
         # 3b. In the cellar, without a connection (the browser's own offline
         #     mode): the app reopens from its service worker, two events are
@@ -504,7 +540,8 @@ def main():
         expect(a.locator("#notice")).to_contain_text("2 invii ricevuti", timeout=TIMEOUT_MS)
         timings.append(round((time.monotonic() - started) * 1000))
         expect(a.locator("#queue .tag.wait")).to_have_count(0)
-        expect(a.locator("#queue")).not_to_contain_text("rifiutato")
+        # Only the transformation the disciplinare refused.
+        expect(a.locator("#queue .tag.bad")).to_have_count(1)
         shot(a, "back-online")
         record_form(a, LOT, "release", offline=True)
         send(a, "Registrato in rete")

@@ -123,7 +123,20 @@ pub fn check(api: &str, dir: &Path) {
         .iter()
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["commissioning", "storing", "shipping", "receiving"]);
+    // Made from milk, aged (start, end), shipped, received: genesis's
+    // Casciotta rules ask for the milk and the ageing steps.
+    assert_eq!(
+        kinds,
+        [
+            "transforming",
+            "storing",
+            "storing",
+            "shipping",
+            "receiving"
+        ]
+    );
+    assert_eq!(lot["rules"]["name"], "Casciotta d'Urbino", "{lot}");
+    assert_eq!(lot["rules"]["steps"].as_array().unwrap().len(), 3, "{lot}");
     assert_eq!(lot["attestations"][0]["validity"], "valid", "{lot}");
     let (status, org) = json(&format!("{api}/v1/orgs/caseificio-montefeltro-demo"));
     assert_eq!(
@@ -288,6 +301,7 @@ pub fn check(api: &str, dir: &Path) {
         kinds,
         [
             "transforming",
+            "storing",
             "storing",
             "shipping",
             "receiving",
@@ -1261,7 +1275,7 @@ pub fn check_roles_cli(api: &str, dir: &Path) {
 
     let evidence = dir.join("verbale.txt");
     std::fs::write(&evidence, "verbale di ispezione n. 12/2026").unwrap();
-    let issue = |body: &Path| {
+    let issue = |body: &Path, lot: &str| {
         cli(
             &[
                 "attest",
@@ -1277,12 +1291,21 @@ pub fn check_roles_cli(api: &str, dir: &Path) {
             body,
         )
     };
-    let (ok, _, err) = issue(&valoritalia);
+    let (ok, _, err) = issue(&valoritalia, lot);
     assert!(
         !ok && err.contains("refused"),
         "outside its accreditation: {err}"
     );
-    let (ok, answer, err) = issue(&assam);
+    // A Casciotta commissioned, not made from milk, breaks genesis's rules:
+    // the CLI names the rule and says what it means.
+    let (ok, answer, err) = issue(&assam, lot);
+    assert!(
+        !ok && answer["rule"] == "input_share"
+            && err.contains("production rule \"input_share\" failed"),
+        "{answer} {err}"
+    );
+    // The demo's lot made from both milks and aged is attested.
+    let (ok, answer, err) = issue(&assam, "09521234100010/CU-2026-0142");
     assert!(ok, "{err}");
     let id = answer["returned"]
         .as_u64()

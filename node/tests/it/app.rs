@@ -128,6 +128,34 @@ fn a_dairy_enrols_pairs_records_splits_and_revokes_from_the_app_in_a_browser() {
         .find_map(|l| l["enrolment_link"].as_str())
         .expect("an enrolment link")
         .to_owned();
+    // An amendment of genesis's Casciotta rules, 30 days of ageing, from
+    // 30 days ahead: the journey's home screen announces it.
+    let now_ms = crate::network::get(&net.url(0, "/v1/rules")).unwrap()["time_ms"]
+        .as_u64()
+        .unwrap();
+    let amendment = dir.path().join("casciotta-v2.json");
+    let rules = serde_json::json!({
+        "scheme": "DOP", "name": "Casciotta d'Urbino", "applies_from_ms": 0, "area": [],
+        "inputs": [
+            {"kind": "latte ovino", "names": ["Latte ovino"], "min_share_permille": 700, "max_share_permille": 800},
+            {"kind": "latte vaccino", "names": ["Latte vaccino"], "min_share_permille": 200, "max_share_permille": 300}
+        ],
+        "steps": ["commission", "ageing_start", "ageing_end"],
+        "durations": [{"from": "ageing_start", "to": "ageing_end", "min_days": 30, "max_days": null}],
+        "max_yield_permille": null, "units": ["kg"], "notes": [],
+    });
+    std::fs::write(&amendment, rules.to_string()).unwrap();
+    let from = filiera_types::genesis::format_time_ms(now_ms + 30 * 86_400_000).unwrap();
+    authority(
+        &net,
+        &[
+            "rules",
+            "--file",
+            amendment.to_str().unwrap(),
+            "--applies-from",
+            &from,
+        ],
+    );
     net.wait_height(&[0], height_at(&net.url(0, "/v1/status")) + 1);
 
     // Opened over plain HTTP under a name that is not localhost, the app
@@ -200,7 +228,9 @@ fn a_dairy_enrols_pairs_records_splits_and_revokes_from_the_app_in_a_browser() {
         assert!(names.contains(&lot), "{lot} in {names:?}");
     }
     // The admin phone signed: its nonce counts its transactions (enrol,
-    // product, lot, 2 events, a milk product, its lot, a transformation,
+    // product, lot, 2 events, a milk product, its lot, a transformation
+    // refused by the disciplinare's shares, a cow milk product, its lot, a
+    // transformation,
     // 2 recorded offline, 2 after, pairing, split, a shipment, 3 lots and 2
     // events from spreadsheets, a merge, a recall, revocation, the static app's
     // pairing, one in English, the other organisation's lot refused by the
@@ -209,7 +239,7 @@ fn a_dairy_enrols_pairs_records_splits_and_revokes_from_the_app_in_a_browser() {
     // device), of the spreadsheet with bad rows or of the transaction
     // altered on the device.
     let nonce = crate::network::get(&net.url(0, &format!("/v1/accounts/{admin}/nonce"))).unwrap();
-    assert_eq!(nonce["next_nonce"], 26, "{nonce}");
+    assert_eq!(nonce["next_nonce"], 29, "{nonce}");
     // The lot shipped to the winery is on its way there; the other
     // organisation's lot the dairy named was left as it was.
     let shipped: Value =

@@ -7,5 +7,6 @@ mod byzantine;
 mod cli;
 mod layout;
 mod network;
+mod rules;
 mod tls;
 mod upgrade;
