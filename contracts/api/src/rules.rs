@@ -164,26 +164,32 @@ pub fn applying(versions: &[RulesVersion], time_ms: u64) -> Option<&RulesVersion
 pub const LOOKUP_NAMES_MAX: usize = 16;
 
 /// The names under which a product's rules are looked up, longest first:
-/// the product's name and each of its leading words, letters without case
-/// ("Casciotta d'Urbino DOP 1 kg" is looked up as itself, then "casciotta
-/// d'urbino dop 1", ... "casciotta"). Rules are stored under their name so
-/// folded ([`fold`]).
+/// the prefixes of its first [`LOOKUP_NAMES_MAX`] words, folded ("Casciotta
+/// d'Urbino DOP 1 kg" is looked up as "casciotta d'urbino dop 1 kg", then
+/// "casciotta d'urbino dop 1", ... "casciotta"). Rules are stored under their
+/// name so folded ([`fold`]).
 pub fn lookup_names(product_name: &str) -> Vec<String> {
     let folded = fold(product_name);
-    let mut names = alloc::vec![folded.clone()];
-    let mut end = folded.len();
-    while let Some(space) = folded[..end].rfind(' ') {
-        end = space;
-        if end > 0 && names.len() < LOOKUP_NAMES_MAX {
-            names.push(String::from(&folded[..end]));
-        }
-    }
-    names
+    let words: Vec<&str> = folded.split(' ').take(LOOKUP_NAMES_MAX).collect();
+    (1..=words.len())
+        .rev()
+        .map(|n| words[..n].join(" "))
+        .collect()
 }
 
-/// A name as rules are stored under: ASCII letters in lower case.
+/// A name as rules are stored and looked up under: ASCII letters in lower
+/// case, typographic apostrophes as `'`, any run of white space as one
+/// space, none at the ends (so "Casciotta  d’Urbino" finds the rules of
+/// "Casciotta d'Urbino").
 pub fn fold(name: &str) -> String {
-    name.to_ascii_lowercase()
+    let words: Vec<String> = name
+        .split_whitespace()
+        .map(|w| {
+            w.replace(['\u{2019}', '\u{2018}', '`'], "'")
+                .to_ascii_lowercase()
+        })
+        .collect();
+    words.join(" ")
 }
 
 /// Whether an input product named `product_name` is of `kind`.
@@ -248,7 +254,12 @@ pub fn note_step(note: &str) -> Option<&str> {
 /// The first rule `done` breaks for attestation: every step in the rules'
 /// order and every duration met. `None` when it breaks none.
 pub fn attestable(rules: &ProductionRules, made: &LotRules) -> Option<String> {
-    if !rules.inputs.is_empty() && !made.inputs_checked {
+    // Inputs, their age and the yield are checked only by a transformation:
+    // a lot of such a name that was commissioned skipped them.
+    let asks_inputs = !rules.inputs.is_empty()
+        || rules.max_yield_permille.is_some()
+        || rules.durations.iter().any(|d| d.from == INPUTS_MADE);
+    if asks_inputs && !made.inputs_checked {
         return Some(alloc::format!(
             "rule {}: made without the inputs the rules ask for (commissioned, not transformed)",
             code::INPUT_SHARE
@@ -302,8 +313,10 @@ pub fn duration_breaks(d: &DurationRule, from_ms: u64, to_ms: u64) -> Option<Str
             d.min_days
         ));
     }
+    // A maximum is exact to the ms: "within 2 days" is 48 hours, not 71.
+    let elapsed_ms = to_ms.saturating_sub(from_ms);
     match d.max_days {
-        Some(max) if days > u64::from(max) => Some(alloc::format!(
+        Some(max) if elapsed_ms > u64::from(max) * DAY_MS => Some(alloc::format!(
             "rule {}: {} to {} takes at most {max} days, this lot {days}",
             code::DURATION_MAX,
             d.from,
@@ -343,13 +356,29 @@ pub fn malformed(r: &ProductionRules) -> Option<String> {
     if r.steps.len() > STEPS_MAX || !r.steps.iter().all(|s| step_ok(s)) {
         return bad("at most 16 steps, each a code of at most 32 bytes");
     }
+    if r.steps
+        .iter()
+        .enumerate()
+        .any(|(i, s)| r.steps[..i].contains(s))
+    {
+        return bad("a step is listed twice");
+    }
     if r.durations.len() > DURATIONS_MAX {
         return bad("too many durations");
     }
+    // Every duration must be one a lot can meet: its ends are steps of the
+    // rules (or the making), and `inputs_made` ends at the making.
+    let recordable = |s: &str| s == MADE || r.steps.iter().any(|x| x == s);
     for d in &r.durations {
-        let ends_ok = (step_ok(&d.from) || d.from == INPUTS_MADE) && step_ok(&d.to);
+        let ends_ok = if d.from == INPUTS_MADE {
+            d.to == MADE
+        } else {
+            recordable(&d.from) && recordable(&d.to) && d.from != d.to
+        };
         if !ends_ok || d.max_days.is_some_and(|m| m < d.min_days) {
-            return bad("a duration needs two step codes and min_days <= max_days");
+            return bad(
+                "a duration runs between two of the rules' steps (or from inputs_made to commission), min_days <= max_days",
+            );
         }
     }
     if r.max_yield_permille

@@ -147,8 +147,23 @@ fn attest(a: Attest) -> Result<Vec<u8>> {
             a.protected_name
         );
     }
-    if let Subject::Lot(lot) = &a.subject {
-        meets_its_rules(lot)?;
+    match &a.subject {
+        Subject::Lot(lot) => meets_its_rules(lot)?,
+        // A product-wide attestation would show on every lot of it, also
+        // on one that broke its rules: a name with rules is attested lot
+        // by lot, each against the version it was made under.
+        Subject::Product(_) => {
+            let versions: Option<Vec<RulesVersion>> = env::read_public(
+                contract_ids::REGISTRY,
+                &keys::rules(&a.scheme, &a.protected_name),
+            )?;
+            ensure!(
+                versions.is_none_or(|v| v.is_empty()),
+                "{:?} has production rules: attest its lots, each against the version it was made under",
+                a.protected_name
+            );
+        }
+        Subject::Org(_) => {}
     }
     let id: u64 = storage::get(keys::NEXT_ATTESTATION)?.unwrap_or(0);
     storage::set(keys::NEXT_ATTESTATION, &(id + 1));

@@ -409,6 +409,7 @@ fn transform(t: Transform) -> Result<Vec<u8>> {
     check_site(&t.site, &org.id)?;
     // Each output, converted back through its product's maximum yield, needs
     // that much input: together they may not need more than was drawn.
+    let input_refs: Vec<LotRef> = t.inputs.iter().map(|i| i.id.clone()).collect();
     // The inputs as the rules see them, read before they are drawn down.
     let mut drawn = Vec::with_capacity(t.inputs.len());
     for input in &t.inputs {
@@ -416,7 +417,7 @@ fn transform(t: Transform) -> Result<Vec<u8>> {
         drawn.push(rules::Drawn {
             product_name: product(&input.id.gtin)?.name,
             quantity: input.quantity,
-            made_ms: lot.created_ms,
+            made_ms: rules::origin_ms(&lot)?,
         });
     }
     let mut needed: u128 = 0;
@@ -431,16 +432,19 @@ fn transform(t: Transform) -> Result<Vec<u8>> {
             org.id
         );
         let made = rules::applying(&p)?;
+        // The rules' inputs and yield are about making the product; a
+        // repacking of it (sliced, portioned) keeps only the product's yield.
+        let mut making = None;
         if let Some(v) = &made {
             rules::check_made(&v.rules, &p, &t.site)?;
-            rules::check_inputs(&v.rules, &drawn)?;
-            under_rules.push((out.id.clone(), v.clone()));
+            let repacked = rules::repacks(&v.rules, &input_refs)?;
+            if !repacked {
+                rules::check_inputs(&v.rules, &drawn)?;
+                making = Some(&v.rules);
+            }
+            under_rules.push((out.id.clone(), v.clone(), repacked));
         }
-        needed += rules::input_needed(
-            made.as_ref().map(|v| &v.rules),
-            p.max_yield_permille,
-            out.quantity,
-        );
+        needed += rules::input_needed(making, p.max_yield_permille, out.quantity);
     }
     let output_ids: Vec<LotRef> = t.outputs.iter().map(|o| o.id.clone()).collect();
     let total = draw_down(
@@ -455,17 +459,20 @@ fn transform(t: Transform) -> Result<Vec<u8>> {
         "rule {}: outputs exceed inputs times the maximum yield ({total} drawn, {needed} needed)",
         filiera_contract_api::rules::code::YIELD
     );
-    let input_ids = t.inputs.iter().map(|i| i.id.clone()).collect();
     create_outputs(
         &t.outputs,
-        input_ids,
+        input_refs.clone(),
         &org.id,
         EventKind::Transform,
         t.site,
         t.epcis_hash,
     )?;
-    for (id, v) in &under_rules {
-        rules::start(id, v, true);
+    for (id, v, repacked) in &under_rules {
+        if *repacked {
+            rules::inherit(&input_refs, core::slice::from_ref(id))?;
+        } else {
+            rules::start(id, v, true);
+        }
     }
     anchor(t.epcis_hash, &output_ids[0])?;
     env::emit("lots_transformed", &output_ids);
@@ -665,8 +672,15 @@ fn record(r: Record) -> Result<Vec<u8>> {
         ensure!(r.site.is_none() || holder, "site given by a non-holder");
     }
     // Steps are what a note names: an inspection may come at any time
-    // (unannounced), so no event kind is a step by itself.
+    // (unannounced), so no event kind is a step by itself. Only the holder
+    // records its lot's steps: a body's note must not start or end a
+    // producer's ageing.
     if let Some(step) = filiera_contract_api::rules::note_step(&r.note) {
+        ensure!(
+            holder,
+            "rule {}: only the lot's holder records its steps",
+            filiera_contract_api::rules::code::STEP_ORDER
+        );
         rules::step(&lot, step)?;
     }
     anchor(r.epcis_hash, &r.id)?;

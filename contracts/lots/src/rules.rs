@@ -22,9 +22,13 @@ pub fn applying(product: &ProductRecord) -> Result<Option<RulesVersion>> {
     if product.scheme == "none" {
         return Ok(None);
     }
+    // The longest name with a version in force: a name whose first version
+    // is still ahead does not hide a shorter name's rules.
     for name in rules::lookup_names(&product.name) {
-        if let Some(all) = versions(&product.scheme, &name)? {
-            return Ok(rules::applying(&all, env::time_ms()).cloned());
+        if let Some(all) = versions(&product.scheme, &name)?
+            && let Some(v) = rules::applying(&all, env::time_ms())
+        {
+            return Ok(Some(v.clone()));
         }
     }
     Ok(None)
@@ -96,6 +100,51 @@ pub fn check_made(
         r.name
     );
     Ok(())
+}
+
+/// Most lots walked to find when an input's material was first made.
+pub const ORIGIN_LOTS_MAX: usize = 64;
+
+/// When the material of `lot` was first made: its own making, or, through
+/// splits and merges (which keep the product), the earliest making of the
+/// lots it came from. A split does not make olives younger.
+pub fn origin_ms(lot: &LotRecord) -> Result<u64> {
+    let mut earliest = lot.created_ms;
+    let mut queue: Vec<LotRef> = lot
+        .inputs
+        .iter()
+        .filter(|i| i.gtin == lot.id.gtin)
+        .cloned()
+        .collect();
+    let mut walked = 0usize;
+    while let Some(id) = queue.pop() {
+        walked += 1;
+        ensure!(
+            walked <= ORIGIN_LOTS_MAX,
+            "rule {}: lot {}/{} comes from more than {ORIGIN_LOTS_MAX} lots: its age cannot be checked",
+            code::DURATION_MAX,
+            lot.id.gtin,
+            lot.id.lot
+        );
+        let source: LotRecord = storage::get(&keys::lot(&id.gtin, &id.lot))?
+            .ok_or_else(|| fail!("no lot {}/{}", id.gtin, id.lot))?;
+        earliest = earliest.min(source.created_ms);
+        queue.extend(source.inputs.into_iter().filter(|i| i.gtin == id.gtin));
+    }
+    Ok(earliest)
+}
+
+/// Whether every input lot was made under the rules of `r`'s name: the
+/// transformation repacks a protected product (sliced, portioned), and the
+/// new lots keep their sources' version and steps.
+pub fn repacks(r: &ProductionRules, inputs: &[LotRef]) -> Result<bool> {
+    for id in inputs {
+        match lot_rules(id)? {
+            Some(m) if m.scheme == r.scheme && rules::fold(&m.name) == rules::fold(&r.name) => {}
+            _ => return Ok(false),
+        }
+    }
+    Ok(!inputs.is_empty())
 }
 
 /// An input lot as a transformation draws it.
@@ -192,6 +241,13 @@ pub fn step(lot: &LotRecord, step: &str) -> Result<()> {
     if named.is_none() && !ends {
         return Ok(());
     }
+    ensure!(
+        !made.steps.iter().any(|d| d.step == step),
+        "rule {}: {step} is already recorded on {}/{}",
+        code::STEP_ORDER,
+        lot.id.gtin,
+        lot.id.lot
+    );
     if let Some(i) = named {
         let mut at = 0usize;
         for earlier in &r.steps[..i] {
@@ -208,13 +264,6 @@ pub fn step(lot: &LotRecord, step: &str) -> Result<()> {
             };
             at += j + 1;
         }
-        ensure!(
-            !made.steps.iter().any(|d| d.step == step),
-            "rule {}: {step} is already recorded on {}/{}",
-            code::STEP_ORDER,
-            lot.id.gtin,
-            lot.id.lot
-        );
     }
     let now = env::time_ms();
     for d in r.durations.iter().filter(|d| d.to == step) {
@@ -247,11 +296,13 @@ pub fn step(lot: &LotRecord, step: &str) -> Result<()> {
     Ok(())
 }
 
-/// Parts of a split, or the lot merged from others, keep the rules their
-/// sources were made under and the steps they went through. Merged lots
-/// must share both (steps by name); each step is taken at the latest time
-/// any of them went through it, so a minimum duration is never shortened
-/// by merging.
+/// Parts of a split, the lot merged from others, or a lot repacked from
+/// lots of the same name, keep the rules their sources were made under and
+/// the steps they went through. Merged lots must share both (steps by
+/// name); each step is taken at the time that is strictest for the rules'
+/// durations: the earliest for a step that starts a bounded maximum (the
+/// oldest part's clock), the latest otherwise (the youngest part's clock),
+/// so merging never shortens a minimum nor stretches a maximum.
 pub fn inherit(from: &[LotRef], into: &[LotRef]) -> Result<()> {
     let mut merged: Option<LotRules> = None;
     for id in from {
@@ -270,8 +321,17 @@ pub fn inherit(from: &[LotRef], into: &[LotRef]) -> Result<()> {
                     "rule {}: lots merged must be made under the same rules and have gone through the same steps",
                     code::STEP_ORDER
                 );
+                let r_rules = of_lot(&r)?;
                 for (a, b) in m.steps.iter_mut().zip(&r.steps) {
-                    a.time_ms = a.time_ms.max(b.time_ms);
+                    let starts_a_maximum = r_rules
+                        .durations
+                        .iter()
+                        .any(|d| d.from == a.step && d.max_days.is_some());
+                    a.time_ms = if starts_a_maximum {
+                        a.time_ms.min(b.time_ms)
+                    } else {
+                        a.time_ms.max(b.time_ms)
+                    };
                 }
             }
             (None, None) => {}
