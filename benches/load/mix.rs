@@ -151,16 +151,18 @@ pub fn senders(dir: &Path) -> Result<(Genesis, Vec<Sender>)> {
 
 /// Whether a lot of `product` just commissioned meets its production rules
 /// in genesis: a load run attests only those (a Casciotta must be made from
-/// milk and aged, a Ciauscolo aged 15 days, before a body may attest it).
+/// milk and aged, a Ciauscolo aged 15 days, a Cartoceto milled from olives,
+/// before a body may attest it).
 fn attestable_at_once(genesis: &Genesis, product: &filiera_types::genesis::Product) -> bool {
-    use filiera_contract_api::rules::{INPUTS_MADE, fold, lookup_names};
+    use filiera_contract_api::rules::{fold, lookup_names};
     let names = lookup_names(&product.name);
     !genesis.catalogue.rules.iter().any(|r| {
         r.scheme == product.scheme
             && names.contains(&fold(&r.name))
             && (!r.inputs.is_empty()
                 || !r.steps.is_empty()
-                || r.durations.iter().any(|d| d.from != INPUTS_MADE))
+                || !r.durations.is_empty()
+                || r.max_yield_permille.is_some())
     })
 }
 

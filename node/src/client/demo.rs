@@ -9,7 +9,7 @@ use crate::keyfile;
 use anyhow::{Result, bail};
 use filiera_contract_api::certification::{Attest, Subject};
 use filiera_contract_api::lots::{
-    Commission, EventKind, LotAmount, LotRef, Recall, Record, Split, Transform,
+    Commission, EventKind, LotAmount, LotRef, Recall, Record, RegisterProduct, Split, Transform,
 };
 use filiera_contract_api::{contract_ids, encode};
 use filiera_types::{ContractCall, ContractId, MethodName, SecretKey};
@@ -17,6 +17,9 @@ use std::path::Path;
 
 /// A year, for the validity of the demo attestations.
 const YEAR_MS: u64 = 365 * 24 * 3600 * 1000;
+
+/// The mill's olives (not in the catalogue: each mill registers its own).
+const OLIVES: &str = "09521234100140";
 
 fn lot(gtin: &str, lot: &str) -> LotRef {
     LotRef {
@@ -86,6 +89,7 @@ pub fn run(dir: &Path, api: &str) -> Result<()> {
     let casciotta = lot("09521234100010", "CU-2026-0142");
     let verdicchio = lot("09521234100041", "VJ-2026-031");
     let cartoceto = lot("09521234100072", "CT-2026-007");
+    let olives = lot(OLIVES, "OL-2025-11");
     let ciauscolo = lot("09521234100065", "CI-2026-019");
     let farm_sheep = org("az-agricola-foglia-demo")?;
     let farm_cow = org("az-agricola-cesane-demo")?;
@@ -238,16 +242,45 @@ pub fn run(dir: &Path, api: &str) -> Result<()> {
                 from_ms,
             ),
         ),
+        // Genesis's Cartoceto rules: olives milled within 2 days of their
+        // harvest, so the oil is made from an olive lot, not commissioned.
         (
-            "Cartoceto: oil lot pressed",
+            "Olives: the mill's product",
+            &frantoio,
+            lots,
+            "register_product",
+            encode(&RegisterProduct {
+                gtin: OLIVES.into(),
+                name: "Olive da olio, Cartoceto".into(),
+                scheme: "none".into(),
+                uom: "kg".into(),
+                max_yield_permille: 1_000,
+            }),
+        ),
+        (
+            "Olives: harvested",
             &frantoio,
             lots,
             "commission",
-            commission(
-                cartoceto.clone(),
-                1_200,
-                "1200 l di olio extravergine, raccolta 2025",
-            ),
+            commission(olives.clone(), 8_000, "8000 kg di olive, raccolta 2025"),
+        ),
+        (
+            "Cartoceto: oil pressed from the olives within 2 days",
+            &frantoio,
+            lots,
+            "transform",
+            encode(&Transform {
+                inputs: vec![LotAmount {
+                    id: olives,
+                    quantity: 8_000,
+                }],
+                outputs: vec![LotAmount {
+                    id: cartoceto.clone(),
+                    quantity: 1_200,
+                }],
+                site: None,
+                epcis_hash: None,
+            }),
         ),
         (
             "Cartoceto: DOP attested",

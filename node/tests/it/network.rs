@@ -705,7 +705,7 @@ fn localnet_starts_takes_the_demo_and_stops_cleanly_on_sigterm() {
     );
     assert_eq!(
         out.lines().filter(|l| l.starts_with("ok ")).count(),
-        38,
+        40,
         "{out}"
     );
     crate::api::check(&api, &dir);

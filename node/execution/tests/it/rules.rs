@@ -238,6 +238,30 @@ fn a_backdated_change_or_one_approval_of_two_sets_nothing() {
         encode(&AuthorityAction::SetRules(bad)),
         "min <= max",
     );
+    // Rules no lot could meet: a step twice, a duration from a step the
+    // rules do not have.
+    let mut bad = rules("DOP", "Cartoceto", chain.time_ms + DAY_MS);
+    bad.steps = vec![
+        "commission".into(),
+        "frangitura".into(),
+        "frangitura".into(),
+    ];
+    chain.refused(
+        &a,
+        REGISTRY,
+        "propose",
+        encode(&AuthorityAction::SetRules(bad)),
+        "listed twice",
+    );
+    let mut bad = rules("DOP", "Cartoceto", chain.time_ms + DAY_MS);
+    bad.durations = vec![ageing(15)];
+    chain.refused(
+        &a,
+        REGISTRY,
+        "propose",
+        encode(&AuthorityAction::SetRules(bad)),
+        "between two of the rules' steps",
+    );
     assert!(versions(&chain, "DOP", "Cartoceto").is_empty());
     // The pending one, approved while its date is ahead, applies.
     chain.ok(&b, REGISTRY, "approve", encode(&pending));
@@ -549,6 +573,74 @@ fn each_rule_refuses_by_its_code_and_changes_nothing() {
         .ok(&d.dairy, LOTS, "record", step(&part, "ageing_end"));
     d.chain.ok(&body, CERTIFICATION, "attest", attest);
 
+    // Steps are the holder's: a body's note does not start or end an ageing.
+    let other_part = lot(&d.cheese, "CU-1B");
+    let body_note = encode(&Record {
+        note: "#ageing_end verbale 12".into(),
+        ..record_args(&other_part, EventKind::Inspect)
+    });
+    d.chain.refused(
+        &body,
+        LOTS,
+        "record",
+        body_note,
+        "rule step_order: only the lot's holder records its steps",
+    );
+    // Portioned into another product of the name: the portions keep the
+    // version, the steps and the inputs checked, and are attested.
+    let portions = gtin("0952123410095");
+    register(
+        &mut d.chain,
+        &d.dairy,
+        &portions,
+        "Casciotta d'Urbino porzionata",
+        "DOP",
+        "kg",
+    );
+    d.chain
+        .ok(&d.dairy, LOTS, "record", step(&other_part, "ageing_end"));
+    let portion = lot(&portions, "CU-P1");
+    d.chain.ok(
+        &d.dairy,
+        LOTS,
+        "transform",
+        encode(&Transform {
+            inputs: vec![LotAmount {
+                id: other_part.clone(),
+                quantity: 50,
+            }],
+            outputs: vec![LotAmount {
+                id: portion.clone(),
+                quantity: 50,
+            }],
+            site: Some(VOUCHED.into()),
+            epcis_hash: None,
+        }),
+    );
+    let (p, source) = (
+        made_under(&d.chain, &portion).unwrap(),
+        made_under(&d.chain, &other_part).unwrap(),
+    );
+    assert_eq!(
+        (p.version, &p.steps, p.inputs_checked),
+        (source.version, &source.steps, true)
+    );
+    // The whole product is not attested: its lots are, one by one.
+    d.chain.refused(
+        &body,
+        CERTIFICATION,
+        "attest",
+        encode(&Attest {
+            subject: Subject::Product(d.cheese.clone()),
+            scheme: "DOP".into(),
+            protected_name: "Casciotta d'Urbino".into(),
+            evidence_hash: [7; 32],
+            valid_from_ms: d.chain.time_ms,
+            valid_until_ms: d.chain.time_ms + 90 * DAY_MS,
+        }),
+        "has production rules: attest its lots",
+    );
+
     // A lot of the name commissioned, not made from milk: made and aged,
     // never attested.
     let direct = lot(&d.cheese, "CU-DIRECT");
@@ -624,4 +716,60 @@ fn olives_milled_later_than_the_rules_allow_are_refused() {
         mill_into("OL-2", "OIL-2"),
         "rule duration_max: inputs_made to commission takes at most 2 days, this lot 3",
     );
+    // Split into a new lot, the same olives are as old as before.
+    chain.ok(
+        &mill,
+        LOTS,
+        "split",
+        encode(&Split {
+            from: lot(&olives, "OL-2"),
+            parts: vec![LotAmount {
+                id: lot(&olives, "OL-2B"),
+                quantity: 1_000,
+            }],
+            epcis_hash: None,
+        }),
+    );
+    chain.refused(
+        &mill,
+        LOTS,
+        "transform",
+        mill_into("OL-2B", "OIL-2"),
+        "rule duration_max",
+    );
+    // Oil commissioned without olives is made, and never attested.
+    chain.ok(
+        &mill,
+        LOTS,
+        "commission",
+        encode(&commission_args(&lot(&oil, "OIL-D"), 10)),
+    );
+    let body = key(24);
+    chain.onboard("odc", 1, &[Role::CertificationBody], &body);
+    chain.authority_does(AuthorityAction::Accredit {
+        org: "odc".into(),
+        scheme: "DOP".into(),
+        scope: vec![],
+        valid_from_ms: 0,
+        valid_until_ms: chain.time_ms + 365 * DAY_MS,
+    });
+    let attest = |id: &str, time_ms: u64| {
+        encode(&Attest {
+            subject: Subject::Lot(lot(&oil, id)),
+            scheme: "DOP".into(),
+            protected_name: "Cartoceto".into(),
+            evidence_hash: [9; 32],
+            valid_from_ms: time_ms,
+            valid_until_ms: time_ms + 90 * DAY_MS,
+        })
+    };
+    let now = chain.time_ms;
+    chain.refused(
+        &body,
+        CERTIFICATION,
+        "attest",
+        attest("OIL-D", now),
+        "made without the inputs the rules ask for",
+    );
+    chain.ok(&body, CERTIFICATION, "attest", attest("OIL-1", now));
 }
