@@ -211,13 +211,29 @@ pub struct SiteArea {
     pub vouched_height: u64,
 }
 
-/// A step a lot went through, and when (block time).
+/// A step a lot went through, and when (block time). A lot merged from
+/// others went through it at several times: the latest and the earliest
+/// are kept, so that a minimum is measured from the youngest part and a
+/// maximum from the oldest (equal for a lot never merged).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct StepDone {
     /// Its code.
     pub step: String,
-    /// Block time, ms.
+    /// Block time, ms (the latest, after a merge).
     pub time_ms: u64,
+    /// The earliest block time any merged part went through it, ms.
+    pub first_ms: u64,
+}
+
+impl StepDone {
+    /// `step` done once, at `time_ms`.
+    pub fn at(step: &str, time_ms: u64) -> StepDone {
+        StepDone {
+            step: String::from(step),
+            time_ms,
+            first_ms: time_ms,
+        }
+    }
 }
 
 /// The rules a lot was made under and what it did of them
@@ -284,7 +300,7 @@ pub fn attestable(rules: &ProductionRules, made: &LotRules) -> Option<String> {
         let to = done.iter().find(|s| s.step == d.to);
         match (from, to) {
             (Some(f), Some(t)) => {
-                if let Some(e) = duration_breaks(d, f.time_ms, t.time_ms) {
+                if let Some(e) = duration_breaks(d, f, t) {
                     return Some(e);
                 }
             }
@@ -301,9 +317,11 @@ pub fn attestable(rules: &ProductionRules, made: &LotRules) -> Option<String> {
     None
 }
 
-/// The refusal if the time from `from_ms` to `to_ms` breaks `d`.
-pub fn duration_breaks(d: &DurationRule, from_ms: u64, to_ms: u64) -> Option<String> {
-    let days = to_ms.saturating_sub(from_ms) / DAY_MS;
+/// The refusal if the time from `from` to `to` breaks `d`: the minimum
+/// from the latest start to the earliest end, the maximum from the earliest
+/// start to the latest end.
+pub fn duration_breaks(d: &DurationRule, from: &StepDone, to: &StepDone) -> Option<String> {
+    let days = to.first_ms.saturating_sub(from.time_ms) / DAY_MS;
     if days < u64::from(d.min_days) {
         return Some(alloc::format!(
             "rule {}: {} to {} takes at least {} days, this lot {days}",
@@ -314,7 +332,8 @@ pub fn duration_breaks(d: &DurationRule, from_ms: u64, to_ms: u64) -> Option<Str
         ));
     }
     // A maximum is exact to the ms: "within 2 days" is 48 hours, not 71.
-    let elapsed_ms = to_ms.saturating_sub(from_ms);
+    let elapsed_ms = to.time_ms.saturating_sub(from.first_ms);
+    let days = elapsed_ms / DAY_MS;
     match d.max_days {
         Some(max) if elapsed_ms > u64::from(max) * DAY_MS => Some(alloc::format!(
             "rule {}: {} to {} takes at most {max} days, this lot {days}",

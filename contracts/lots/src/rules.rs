@@ -162,7 +162,8 @@ pub fn check_inputs(r: &ProductionRules, drawn: &[Drawn]) -> Result<()> {
     let now = env::time_ms();
     for d in r.durations.iter().filter(|d| d.from == INPUTS_MADE) {
         for input in drawn {
-            if let Some(why) = rules::duration_breaks(d, input.made_ms, now) {
+            let made = StepDone::at(INPUTS_MADE, input.made_ms);
+            if let Some(why) = rules::duration_breaks(d, &made, &StepDone::at(MADE, now)) {
                 return Err(fail!("{why}"));
             }
         }
@@ -221,10 +222,7 @@ pub fn start(id: &LotRef, made: &RulesVersion, inputs_checked: bool) {
         name: made.rules.name.clone(),
         version: made.version,
         inputs_checked,
-        steps: alloc::vec![StepDone {
-            step: String::from(MADE),
-            time_ms: env::time_ms(),
-        }],
+        steps: alloc::vec![StepDone::at(MADE, env::time_ms())],
     };
     save(id, &record);
 }
@@ -278,7 +276,7 @@ pub fn step(lot: &LotRecord, step: &str) -> Result<()> {
                     d.from
                 )
             })?;
-        if let Some(why) = rules::duration_breaks(d, from.time_ms, now) {
+        if let Some(why) = rules::duration_breaks(d, from, &StepDone::at(step, now)) {
             return Err(fail!("{why} ({:?} v{})", r.name, made.version));
         }
     }
@@ -288,10 +286,7 @@ pub fn step(lot: &LotRecord, step: &str) -> Result<()> {
         lot.id.gtin,
         lot.id.lot
     );
-    made.steps.push(StepDone {
-        step: String::from(step),
-        time_ms: now,
-    });
+    made.steps.push(StepDone::at(step, now));
     save(&lot.id, &made);
     Ok(())
 }
@@ -299,10 +294,9 @@ pub fn step(lot: &LotRecord, step: &str) -> Result<()> {
 /// Parts of a split, the lot merged from others, or a lot repacked from
 /// lots of the same name, keep the rules their sources were made under and
 /// the steps they went through. Merged lots must share both (steps by
-/// name); each step is taken at the time that is strictest for the rules'
-/// durations: the earliest for a step that starts a bounded maximum (the
-/// oldest part's clock), the latest otherwise (the youngest part's clock),
-/// so merging never shortens a minimum nor stretches a maximum.
+/// name); each step keeps the latest and the earliest time any of them
+/// went through it, so merging never shortens a minimum (measured from the
+/// youngest part) nor stretches a maximum (from the oldest).
 pub fn inherit(from: &[LotRef], into: &[LotRef]) -> Result<()> {
     let mut merged: Option<LotRules> = None;
     for id in from {
@@ -321,17 +315,9 @@ pub fn inherit(from: &[LotRef], into: &[LotRef]) -> Result<()> {
                     "rule {}: lots merged must be made under the same rules and have gone through the same steps",
                     code::STEP_ORDER
                 );
-                let r_rules = of_lot(&r)?;
                 for (a, b) in m.steps.iter_mut().zip(&r.steps) {
-                    let starts_a_maximum = r_rules
-                        .durations
-                        .iter()
-                        .any(|d| d.from == a.step && d.max_days.is_some());
-                    a.time_ms = if starts_a_maximum {
-                        a.time_ms.min(b.time_ms)
-                    } else {
-                        a.time_ms.max(b.time_ms)
-                    };
+                    a.time_ms = a.time_ms.max(b.time_ms);
+                    a.first_ms = a.first_ms.min(b.first_ms);
                 }
             }
             (None, None) => {}

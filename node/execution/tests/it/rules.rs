@@ -7,7 +7,7 @@ use crate::lifecycle::{commission_args, gtin, lot, record_args};
 use filiera_contract_api::certification::{Attest, Subject};
 use filiera_contract_api::contract_ids::{CERTIFICATION, LOTS, REGISTRY};
 use filiera_contract_api::lots::{
-    EventKind, LotAmount, LotRef, Record, RegisterProduct, Split, Transform,
+    EventKind, LotAmount, LotRef, Merge, Record, RegisterProduct, Split, Transform,
 };
 use filiera_contract_api::registry::{AuthorityAction, Role, SiteRecord};
 use filiera_contract_api::rules::{
@@ -772,4 +772,85 @@ fn olives_milled_later_than_the_rules_allow_are_refused() {
         "made without the inputs the rules ask for",
     );
     chain.ok(&body, CERTIFICATION, "attest", attest("OIL-1", now));
+}
+
+#[test]
+fn a_merge_neither_shortens_a_minimum_nor_stretches_a_maximum() {
+    let mut chain = Chain::new();
+    let salumificio = key(25);
+    producer(&mut chain, "salumificio", &salumificio, &[]);
+    let ciauscolo = gtin("0952123410006");
+    register(
+        &mut chain,
+        &salumificio,
+        &ciauscolo,
+        "Ciauscolo",
+        "IGP",
+        "kg",
+    );
+    let mut r = rules("IGP", "Ciauscolo", chain.time_ms + 120_000);
+    r.steps = vec![
+        "commission".into(),
+        "ageing_start".into(),
+        "ageing_end".into(),
+    ];
+    r.durations = vec![DurationRule {
+        max_days: Some(30),
+        ..ageing(20)
+    }];
+    chain.authority_does(AuthorityAction::SetRules(r));
+    let (older, younger) = (lot(&ciauscolo, "CI-A"), lot(&ciauscolo, "CI-B"));
+    for id in [&older, &younger] {
+        chain.ok(
+            &salumificio,
+            LOTS,
+            "commission",
+            encode(&commission_args(id, 10)),
+        );
+    }
+    // One part starts its ageing 5 days before the other; they are merged.
+    chain.ok(&salumificio, LOTS, "record", step(&older, "ageing_start"));
+    chain.time_ms += 5 * DAY_MS;
+    chain.ok(&salumificio, LOTS, "record", step(&younger, "ageing_start"));
+    let merged = lot(&ciauscolo, "CI-AB");
+    chain.ok(
+        &salumificio,
+        LOTS,
+        "merge",
+        encode(&Merge {
+            from: vec![older.clone(), younger.clone()],
+            into: merged.clone(),
+            epcis_hash: None,
+        }),
+    );
+    // 20 days after the older start, 15 after the younger: too soon.
+    chain.time_ms += 15 * DAY_MS;
+    chain.refused(
+        &salumificio,
+        LOTS,
+        "record",
+        step(&merged, "ageing_end"),
+        "rule duration_min: ageing_start to ageing_end takes at least 20 days, this lot 15",
+    );
+    // 31 days after the older start: too late for it, though the younger
+    // part has aged 26.
+    chain.time_ms += 11 * DAY_MS;
+    chain.refused(
+        &salumificio,
+        LOTS,
+        "record",
+        step(&merged, "ageing_end"),
+        "rule duration_max: ageing_start to ageing_end takes at most 30 days, this lot 31",
+    );
+    // A lot made alone meets both at 25 days.
+    let alone = lot(&ciauscolo, "CI-C");
+    chain.ok(
+        &salumificio,
+        LOTS,
+        "commission",
+        encode(&commission_args(&alone, 10)),
+    );
+    chain.ok(&salumificio, LOTS, "record", step(&alone, "ageing_start"));
+    chain.time_ms += 25 * DAY_MS;
+    chain.ok(&salumificio, LOTS, "record", step(&alone, "ageing_end"));
 }
