@@ -34,14 +34,10 @@ pub const PRODUCTS_LIST_MAX: usize = 10_000;
 pub async fn orgs(State(s): State<ApiState>) -> Answer {
     let store = s.store.clone();
     crate::blocking(&s, move || {
-        let prefix = reads::full_key(contract_ids::REGISTRY, ORGS_PREFIX);
-        // One more than the bound tells a full listing from a cut one.
-        let mut entries = store.state_prefix(&prefix, None, ORGS_LIST_MAX + 1)?;
-        let truncated = entries.len() > ORGS_LIST_MAX;
-        entries.truncate(ORGS_LIST_MAX);
-        let orgs: Vec<Value> = entries
+        let (records, truncated) =
+            records::<OrgRecord>(&store, contract_ids::REGISTRY, ORGS_PREFIX, ORGS_LIST_MAX)?;
+        let orgs: Vec<Value> = records
             .iter()
-            .filter_map(|(_, value)| borsh::from_slice::<OrgRecord>(value).ok())
             .map(|o| {
                 json!({
                     "id": o.id,
@@ -63,21 +59,38 @@ pub async fn orgs(State(s): State<ApiState>) -> Answer {
 pub async fn products(State(s): State<ApiState>) -> Answer {
     let store = s.store.clone();
     crate::blocking(&s, move || {
-        let prefix = reads::full_key(contract_ids::LOTS, PRODUCTS_PREFIX);
-        // One more than the bound tells a full listing from a cut one.
-        let mut entries = store.state_prefix(&prefix, None, PRODUCTS_LIST_MAX + 1)?;
-        let truncated = entries.len() > PRODUCTS_LIST_MAX;
-        entries.truncate(PRODUCTS_LIST_MAX);
-        let products: Vec<Value> = entries
-            .iter()
-            .filter_map(|(_, value)| borsh::from_slice::<ProductRecord>(value).ok())
-            .map(|p| product_view(&p))
-            .collect();
+        let (records, truncated) = records::<ProductRecord>(
+            &store,
+            contract_ids::LOTS,
+            PRODUCTS_PREFIX,
+            PRODUCTS_LIST_MAX,
+        )?;
+        let products: Vec<Value> = records.iter().map(product_view).collect();
         Ok(Json(
             json!({ "products": products, "truncated": truncated }),
         ))
     })
     .await
+}
+
+/// The records of `contract` under `prefix`, at most `max` (those that do
+/// not decode are left out), and whether there were more.
+pub(crate) fn records<T: borsh::BorshDeserialize>(
+    store: &filiera_storage::Store,
+    contract: &str,
+    prefix: &[u8],
+    max: usize,
+) -> Result<(Vec<T>, bool), ApiError> {
+    let prefix = reads::full_key(contract, prefix);
+    // One more than the bound tells a full listing from a cut one.
+    let mut entries = store.state_prefix(&prefix, None, max + 1)?;
+    let truncated = entries.len() > max;
+    entries.truncate(max);
+    let records = entries
+        .iter()
+        .filter_map(|(_, value)| borsh::from_slice::<T>(value).ok())
+        .collect();
+    Ok((records, truncated))
 }
 
 /// A product as the listing and `GET /v1/products/{gtin}` show it.

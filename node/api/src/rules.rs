@@ -3,8 +3,8 @@
 //! amendment approved with a future date, which producers must hear of) or
 //! was replaced. A lot's own view shows the version it was made under.
 
+use crate::ApiState;
 use crate::error::ApiError;
-use crate::{ApiState, reads};
 use axum::Json;
 use axum::extract::State;
 use filiera_contract_api::contract_ids;
@@ -22,15 +22,13 @@ pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
     let now = crate::rest::head_time(&s)?;
     let store = s.store.clone();
     crate::blocking(&s, move || {
-        let prefix = reads::full_key(contract_ids::REGISTRY, RULES);
-        let mut entries = store.state_prefix(&prefix, None, RULES_LIST_MAX + 1)?;
-        let truncated = entries.len() > RULES_LIST_MAX;
-        entries.truncate(RULES_LIST_MAX);
-        let names: Vec<Value> = entries
-            .iter()
-            .filter_map(|(_, value)| borsh::from_slice::<Vec<RulesVersion>>(value).ok())
-            .map(|versions| name_view(&versions, now))
-            .collect();
+        let (records, truncated) = crate::directory::records::<Vec<RulesVersion>>(
+            &store,
+            contract_ids::REGISTRY,
+            RULES,
+            RULES_LIST_MAX,
+        )?;
+        let names: Vec<Value> = records.iter().map(|v| name_view(v, now)).collect();
         Ok(Json(json!({
             "time_ms": now,
             "rules": names,

@@ -58,6 +58,18 @@ fn step(id: &LotRef, tag: &str) -> Vec<u8> {
     })
 }
 
+/// A DOP attestation of `subject` under `name`, valid 90 days from `from_ms`.
+fn attestation(subject: Subject, name: &str, from_ms: u64) -> Vec<u8> {
+    encode(&Attest {
+        subject,
+        scheme: "DOP".into(),
+        protected_name: name.into(),
+        evidence_hash: [7; 32],
+        valid_from_ms: from_ms,
+        valid_until_ms: from_ms + 90 * DAY_MS,
+    })
+}
+
 fn made_under(chain: &Chain, id: &LotRef) -> Option<LotRules> {
     chain.get(LOTS, &keys::lot_rules(&id.gtin, &id.lot))
 }
@@ -553,14 +565,11 @@ fn each_rule_refuses_by_its_code_and_changes_nothing() {
         valid_from_ms: 0,
         valid_until_ms: d.chain.time_ms + 365 * DAY_MS,
     });
-    let attest = encode(&Attest {
-        subject: Subject::Lot(part.clone()),
-        scheme: "DOP".into(),
-        protected_name: "Casciotta d'Urbino".into(),
-        evidence_hash: [7; 32],
-        valid_from_ms: d.chain.time_ms,
-        valid_until_ms: d.chain.time_ms + 90 * DAY_MS,
-    });
+    let attest = attestation(
+        Subject::Lot(part.clone()),
+        "Casciotta d'Urbino",
+        d.chain.time_ms,
+    );
     d.chain.refused(
         &body,
         CERTIFICATION,
@@ -630,14 +639,11 @@ fn each_rule_refuses_by_its_code_and_changes_nothing() {
         &body,
         CERTIFICATION,
         "attest",
-        encode(&Attest {
-            subject: Subject::Product(d.cheese.clone()),
-            scheme: "DOP".into(),
-            protected_name: "Casciotta d'Urbino".into(),
-            evidence_hash: [7; 32],
-            valid_from_ms: d.chain.time_ms,
-            valid_until_ms: d.chain.time_ms + 90 * DAY_MS,
-        }),
+        attestation(
+            Subject::Product(d.cheese.clone()),
+            "Casciotta d'Urbino",
+            d.chain.time_ms,
+        ),
         "has production rules: attest its lots",
     );
 
@@ -656,14 +662,7 @@ fn each_rule_refuses_by_its_code_and_changes_nothing() {
         &body,
         CERTIFICATION,
         "attest",
-        encode(&Attest {
-            subject: Subject::Lot(direct),
-            scheme: "DOP".into(),
-            protected_name: "Casciotta d'Urbino".into(),
-            evidence_hash: [7; 32],
-            valid_from_ms: d.chain.time_ms,
-            valid_until_ms: d.chain.time_ms + 90 * DAY_MS,
-        }),
+        attestation(Subject::Lot(direct), "Casciotta d'Urbino", d.chain.time_ms),
         "rule input_share: made without the inputs the rules ask for",
     );
 }
@@ -753,16 +752,8 @@ fn olives_milled_later_than_the_rules_allow_are_refused() {
         valid_from_ms: 0,
         valid_until_ms: chain.time_ms + 365 * DAY_MS,
     });
-    let attest = |id: &str, time_ms: u64| {
-        encode(&Attest {
-            subject: Subject::Lot(lot(&oil, id)),
-            scheme: "DOP".into(),
-            protected_name: "Cartoceto".into(),
-            evidence_hash: [9; 32],
-            valid_from_ms: time_ms,
-            valid_until_ms: time_ms + 90 * DAY_MS,
-        })
-    };
+    let attest =
+        |id: &str, time_ms: u64| attestation(Subject::Lot(lot(&oil, id)), "Cartoceto", time_ms);
     let now = chain.time_ms;
     chain.refused(
         &body,
