@@ -496,13 +496,19 @@ pub fn run(cli: Cli) -> Result<()> {
             let version = env!("CARGO_PKG_VERSION");
             let header = filiera_types::block::HEADER_VERSION;
             let genesis = filiera_types::genesis::GENESIS_FORMAT_VERSION;
+            let rules = filiera_types::chain_rules::IMPLEMENTED
+                .iter()
+                .map(|r| r.version)
+                .collect::<Vec<_>>();
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({"version": version, "header_version": header, "genesis_format_version": genesis})
+                    serde_json::json!({"version": version, "header_version": header, "genesis_format_version": genesis, "chain_rules_implemented": rules})
                 );
             } else {
-                println!("filiera {version}\nheader format {header}, genesis format {genesis}");
+                println!(
+                    "filiera {version}\nheader format {header}, genesis format {genesis}, chain rules versions {rules:?}"
+                );
             }
         }
         Command::Completions { shell } => {
@@ -682,4 +688,14 @@ pub enum EpcisCmd {
         #[arg(long)]
         submit_valid: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap checks its own rules (unique names, no clash with `--version`)
+    /// only when a command is parsed: check every command at once here.
+    #[test]
+    fn every_command_is_well_formed() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

@@ -13,6 +13,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use filiera_types::chain_rules::{self, ChainRulesVersion, RulesProposal};
 use filiera_types::encoding::decode;
 use filiera_types::governance::{
     ContractVersion, UPGRADE_NOTICE_BLOCKS_MIN, UpgradeProposal, version_at,
@@ -66,12 +67,25 @@ pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
             .and_then(|v| v.try_into().ok())
             .map(u64::from_le_bytes)
             .unwrap_or(0);
+        let rules: Vec<ChainRulesVersion> = store
+            .state_get(sys_keys::CHAIN_RULES)?
+            .and_then(|v| decode("chain rules", &v, usize::MAX).ok())
+            .unwrap_or_default();
+        let rules_latest = rules
+            .last()
+            .map_or(chain_rules::DEFAULT_VERSION, |v| v.version);
         let mut upgrades = Vec::new();
         for id in (next.saturating_sub(PROPOSALS_LIST_MAX as u64)..next).rev() {
             let Some(p) = store
                 .state_get(&sys_keys::upgrade_proposal(id))?
                 .and_then(|v| decode::<UpgradeProposal>("proposal", &v, usize::MAX).ok())
             else {
+                if let Some(p) = store
+                    .state_get(&sys_keys::chain_rules_proposal(id))?
+                    .and_then(|v| decode::<RulesProposal>("rules proposal", &v, usize::MAX).ok())
+                {
+                    upgrades.push(rules_proposal_view(id, &p, height, rules_latest));
+                }
                 continue;
             };
             let at = p.upgrade.activation_height;
@@ -92,6 +106,7 @@ pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
             };
             upgrades.push(json!({
                 "id": id,
+                "kind": "contract",
                 "contract": p.upgrade.contract.as_str(),
                 "code_hash": p.upgrade.code_hash.to_hex(),
                 "replaces": p.upgrade.replaces.map(|h| h.to_hex()),
@@ -101,8 +116,24 @@ pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
                 "state": state,
             }));
         }
+        let running = chain_rules::version_at(&rules, height + 1);
+        let unimplemented = chain_rules::first_unimplemented(&rules);
         Ok(Json(json!({
             "height": height,
+            "chain_rules": {
+                "running": running,
+                "versions": rules.iter().map(|v| json!({
+                    "version": v.version,
+                    "from_height": v.from_height,
+                    "proposal": v.proposal,
+                    "implemented_here": chain_rules::implemented(v.version).is_some(),
+                })).collect::<Vec<_>>(),
+                "implemented_max": chain_rules::IMPLEMENTED_MAX,
+                "unimplemented_from": unimplemented.map(|v| json!({
+                    "version": v.version,
+                    "height": v.from_height,
+                })),
+            },
             "contracts": contracts,
             "contracts_truncated": tables.len() > CONTRACTS_LIST_MAX,
             "upgrades": upgrades,
@@ -110,6 +141,35 @@ pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
         })))
     })
     .await
+}
+
+/// A chain rules proposal as the listing shows it, beside the upgrades.
+fn rules_proposal_view(id: u64, p: &RulesProposal, height: u64, latest: u32) -> Value {
+    let at = p.upgrade.activation_height;
+    let state = if p.scheduled {
+        if at <= height {
+            "activated"
+        } else {
+            "scheduled"
+        }
+    } else if height + UPGRADE_NOTICE_BLOCKS_MIN > at {
+        "expired"
+    } else if p.upgrade.replaces != latest {
+        "stale"
+    } else {
+        "awaiting_approvals"
+    };
+    json!({
+        "id": id,
+        "kind": "chain_rules",
+        "version": p.upgrade.version,
+        "replaces_version": p.upgrade.replaces,
+        "implemented_here": chain_rules::implemented(p.upgrade.version).is_some(),
+        "activation_height": at,
+        "proposed_height": p.proposed_height,
+        "approvals": p.approvals.iter().map(|k| k.to_hex()).collect::<Vec<_>>(),
+        "state": state,
+    })
 }
 
 /// `GET /v1/code/{hash}`: a module uploaded to the chain, as it is stored

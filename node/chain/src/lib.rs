@@ -590,6 +590,14 @@ impl Ledger for Chain {
             .certificate(height)
             .map_err(|e| LedgerError::Broken(Box::new(e)))
     }
+    fn chain_rules(&self, height: u64) -> Result<(u32, Option<(u64, u32)>), LedgerError> {
+        let versions =
+            filiera_execution::chain_rules_versions(&*self.store).map_err(ChainError::from)?;
+        let running = filiera_types::chain_rules::version_at(&versions, height);
+        let ahead = filiera_types::chain_rules::first_unimplemented(&versions)
+            .map(|v| (v.from_height, v.version));
+        Ok((running, ahead))
+    }
     fn evidence_recorded(
         &self,
         offence: &filiera_types::evidence::Offence,

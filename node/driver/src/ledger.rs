@@ -122,6 +122,9 @@ pub trait Ledger {
     fn standing(&self, tx: &Transaction, height: u64) -> Result<Standing, LedgerError>;
     /// The commit certificate of committed `height`, if any.
     fn certificate(&self, height: u64) -> Result<Option<CommitCertificate>, LedgerError>;
+    /// The chain rules version at `height`, and the first scheduled version
+    /// this binary does not implement (its first height and number).
+    fn chain_rules(&self, height: u64) -> Result<(u32, Option<(u64, u32)>), LedgerError>;
     /// Whether the chain recorded evidence of `offence`.
     fn evidence_recorded(&self, offence: &Offence) -> Result<bool, LedgerError>;
     /// Checks a proposed block of the next height by executing it.

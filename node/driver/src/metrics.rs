@@ -36,6 +36,11 @@ pub struct Metrics {
     pub block_check: Histogram,
     /// Writing a decided block, its certificate, receipts and state, seconds.
     pub block_commit: Histogram,
+    /// The chain rules version of the height being decided.
+    pub chain_rules_version: IntGauge,
+    /// The first height whose chain rules this binary does not implement,
+    /// where it will stop; 0 when none is scheduled.
+    pub chain_rules_unimplemented_height: IntGauge,
     /// Connected peers.
     pub peers: IntGauge,
     /// Transactions in the mempool.
@@ -148,6 +153,14 @@ impl Metrics {
         Ok(Metrics {
             height: gauge("filiera_height", "Last committed block height.")?,
             round: gauge("filiera_consensus_round", "Current consensus round.")?,
+            chain_rules_version: gauge(
+                "filiera_chain_rules_version",
+                "Chain rules version of the height being decided.",
+            )?,
+            chain_rules_unimplemented_height: gauge(
+                "filiera_chain_rules_unimplemented_height",
+                "First height whose chain rules this binary does not implement (it stops before it); 0 when none is scheduled.",
+            )?,
             blocks_committed: counter(
                 "filiera_blocks_committed_total",
                 "Blocks committed (decided or synced).",

@@ -223,6 +223,17 @@ impl Executor {
             txs.len(),
             "one signature flag per transaction"
         );
+        // Never execute under rules this binary does not know: the node stops
+        // (the driver stops it before such a height; this is the last guard).
+        let versions = crate::governance::chain_rules(&*state)?;
+        let version = filiera_types::chain_rules::version_at(&versions, block.height);
+        if filiera_types::chain_rules::implemented(version).is_none() {
+            return Err(StateUnreadable(format!(
+                "block {} follows chain rules version {version}, which this binary does not implement (it implements 1 to {}): install a release that does",
+                block.height,
+                filiera_types::chain_rules::IMPLEMENTED_MAX
+            )));
+        }
         let overlay = Arc::new(Overlay {
             base: state,
             changes: RwLock::new(BTreeMap::new()),

@@ -156,6 +156,17 @@ pub fn genesis_state(genesis: &Genesis) -> BTreeMap<Vec<u8>, Vec<u8>> {
     }
     // Genesis contracts are version 1 of each, their modules in state so
     // that the code that ran at any height can be read with a proof.
+    // The chain's rules version at height 0: what every later version
+    // replaces, and what a node's binary must implement to start.
+    let rules = filiera_types::chain_rules::ChainRulesVersion {
+        version: genesis.rules_version,
+        from_height: 0,
+        proposal: None,
+    };
+    state.insert(
+        sys_keys::CHAIN_RULES.to_vec(),
+        encoding::encode(&vec![rules]),
+    );
     let shipped = crate::contracts::builtin();
     for c in &genesis.contracts {
         let version = ContractVersion {

@@ -17,6 +17,9 @@ use crate::host::{StateReader, StateUnreadable};
 use crate::outcome::FailureCode;
 use filiera_contract_api::registry::AuthorityRecord;
 use filiera_contract_api::{contract_ids, keys};
+use filiera_types::chain_rules::{
+    CHAIN_RULES_VERSIONS_MAX, ChainRulesVersion, DEFAULT_VERSION, RulesProposal, RulesUpgrade,
+};
 use filiera_types::encoding::{decode, encode};
 use filiera_types::evidence::EVIDENCE_CONTRACT;
 use filiera_types::governance::{
@@ -96,6 +99,10 @@ pub(crate) fn call(
         },
         method::APPROVE => match parse::<u64>("proposal id", args) {
             Ok(id) => g.approve(id)?,
+            Err(e) => Err(e),
+        },
+        method::PROPOSE_RULES => match parse::<RulesUpgrade>("chain rules upgrade", args) {
+            Ok(u) => g.propose_rules(u)?,
             Err(e) => Err(e),
         },
         other => Err(format!("{GOVERNANCE_CONTRACT} has no method {other:?}")),
@@ -326,15 +333,7 @@ impl Governance<'_> {
         if let Err(e) = self.still_applies(&upgrade)? {
             return Ok(Err(e));
         }
-        let next_key = sys_keys::NEXT_UPGRADE_PROPOSAL.to_vec();
-        let proposal_id = self
-            .state
-            .get(&next_key)?
-            .and_then(|v| v.try_into().ok())
-            .map(u64::from_le_bytes)
-            .unwrap_or(0);
-        self.writes
-            .insert(next_key, Some((proposal_id + 1).to_le_bytes().to_vec()));
+        let proposal_id = self.next_proposal_id()?;
         let proposal = UpgradeProposal {
             upgrade,
             approvals: vec![*self.caller],
@@ -346,6 +345,20 @@ impl Governance<'_> {
         self.settle(proposal_id, proposal)
     }
 
+    /// The id the next proposal gets, counted on.
+    fn next_proposal_id(&mut self) -> Result<u64, StateUnreadable> {
+        let next_key = sys_keys::NEXT_UPGRADE_PROPOSAL.to_vec();
+        let proposal_id = self
+            .state
+            .get(&next_key)?
+            .and_then(|v| v.try_into().ok())
+            .map(u64::from_le_bytes)
+            .unwrap_or(0);
+        self.writes
+            .insert(next_key, Some((proposal_id + 1).to_le_bytes().to_vec()));
+        Ok(proposal_id)
+    }
+
     fn approve(&mut self, proposal_id: u64) -> Step {
         let key = sys_keys::upgrade_proposal(proposal_id);
         let Some(mut proposal) = self
@@ -353,7 +366,7 @@ impl Governance<'_> {
             .get(&key)?
             .and_then(|v| decode::<UpgradeProposal>("proposal", &v, usize::MAX).ok())
         else {
-            return Ok(Err(format!("no upgrade proposal {proposal_id}")));
+            return self.approve_rules(proposal_id);
         };
         if proposal.scheduled {
             return Ok(Err(format!(
@@ -454,4 +467,142 @@ impl Governance<'_> {
         );
         Ok(Ok(()))
     }
+
+    /// Proposes a chain rules version. Whether this binary implements it
+    /// plays no part: a node that implements less must accept the same
+    /// block as the others, and learns here that it has to be replaced.
+    fn propose_rules(&mut self, upgrade: RulesUpgrade) -> Step {
+        let earliest = self.height + UPGRADE_NOTICE_BLOCKS_MIN;
+        let latest_height = self.height + UPGRADE_NOTICE_BLOCKS_MAX;
+        if upgrade.activation_height < earliest || upgrade.activation_height > latest_height {
+            return Ok(Err(format!(
+                "activation at height {}: proposed at {}, it must be from {earliest} to {latest_height}",
+                upgrade.activation_height, self.height
+            )));
+        }
+        if let Err(e) = self.rules_still_apply(&upgrade)? {
+            return Ok(Err(e));
+        }
+        let proposal_id = self.next_proposal_id()?;
+        let proposal = RulesProposal {
+            upgrade,
+            approvals: vec![*self.caller],
+            proposed_height: self.height,
+            scheduled: false,
+        };
+        self.emit("rules_proposed", encode(&proposal_id));
+        self.return_data = encode(&proposal_id);
+        self.settle_rules(proposal_id, proposal)
+    }
+
+    fn approve_rules(&mut self, proposal_id: u64) -> Step {
+        let key = sys_keys::chain_rules_proposal(proposal_id);
+        let Some(mut proposal) = self
+            .state
+            .get(&key)?
+            .and_then(|v| decode::<RulesProposal>("rules proposal", &v, usize::MAX).ok())
+        else {
+            return Ok(Err(format!("no upgrade proposal {proposal_id}")));
+        };
+        if proposal.scheduled {
+            return Ok(Err(format!(
+                "chain rules proposal {proposal_id} is scheduled already"
+            )));
+        }
+        if proposal.approvals.contains(self.caller) {
+            return Ok(Err(format!(
+                "this key already approved chain rules proposal {proposal_id}"
+            )));
+        }
+        if self.height + UPGRADE_NOTICE_BLOCKS_MIN > proposal.upgrade.activation_height {
+            return Ok(Err(format!(
+                "chain rules proposal {proposal_id} expired: approvals must be in {UPGRADE_NOTICE_BLOCKS_MIN} blocks before its activation height {}",
+                proposal.upgrade.activation_height
+            )));
+        }
+        proposal.approvals.push(*self.caller);
+        self.emit("rules_approved", encode(&proposal_id));
+        self.settle_rules(proposal_id, proposal)
+    }
+
+    /// Whether `upgrade` still follows the chain's latest rules version.
+    fn rules_still_apply(
+        &self,
+        upgrade: &RulesUpgrade,
+    ) -> Result<Result<(), String>, StateUnreadable> {
+        let versions = chain_rules(self.state)?;
+        let latest = versions.last().map_or(DEFAULT_VERSION, |v| v.version);
+        if upgrade.replaces != latest {
+            return Ok(Err(format!(
+                "chain rules version {} replaces {}, but the latest is {latest}",
+                upgrade.version, upgrade.replaces
+            )));
+        }
+        if upgrade.version <= latest {
+            return Ok(Err(format!(
+                "chain rules version {}: it must be above the latest, {latest}",
+                upgrade.version
+            )));
+        }
+        if let Some(last) = versions.last()
+            && last.from_height >= upgrade.activation_height
+        {
+            return Ok(Err(format!(
+                "chain rules version {} applies from height {}: a later one must start after it",
+                last.version, last.from_height
+            )));
+        }
+        if versions.len() >= CHAIN_RULES_VERSIONS_MAX {
+            return Ok(Err(format!(
+                "the chain has {CHAIN_RULES_VERSIONS_MAX} rules versions, the most it may have"
+            )));
+        }
+        Ok(Ok(()))
+    }
+
+    /// Stores the rules proposal, scheduling its version if enough keys
+    /// approved.
+    fn settle_rules(&mut self, proposal_id: u64, mut proposal: RulesProposal) -> Step {
+        let approvals = proposal
+            .approvals
+            .iter()
+            .filter(|k| self.authority.keys.contains(&k.0))
+            .count();
+        if approvals >= self.authority.threshold as usize {
+            if let Err(e) = self.rules_still_apply(&proposal.upgrade)? {
+                return Ok(Err(e));
+            }
+            let mut versions = chain_rules(self.state)?;
+            if versions.is_empty() {
+                versions.push(ChainRulesVersion {
+                    version: DEFAULT_VERSION,
+                    from_height: 0,
+                    proposal: None,
+                });
+            }
+            versions.push(ChainRulesVersion {
+                version: proposal.upgrade.version,
+                from_height: proposal.upgrade.activation_height,
+                proposal: Some(proposal_id),
+            });
+            self.writes
+                .insert(sys_keys::CHAIN_RULES.to_vec(), Some(encode(&versions)));
+            proposal.scheduled = true;
+            self.emit("rules_scheduled", encode(&proposal_id));
+        }
+        self.writes.insert(
+            sys_keys::chain_rules_proposal(proposal_id),
+            Some(encode(&proposal)),
+        );
+        Ok(Ok(()))
+    }
+}
+
+/// The chain's rules versions as stored (empty for a chain with no table).
+pub fn chain_rules(state: &dyn StateReader) -> Result<Vec<ChainRulesVersion>, StateUnreadable> {
+    let Some(bytes) = state.get(sys_keys::CHAIN_RULES)? else {
+        return Ok(Vec::new());
+    };
+    decode("chain rules versions", &bytes, usize::MAX)
+        .map_err(|e| StateUnreadable(format!("the chain's rules versions: {e}")))
 }

@@ -39,6 +39,7 @@ mod evidence;
 pub mod executor;
 pub mod genesis;
 mod governance;
+pub use governance::chain_rules as chain_rules_versions;
 pub mod host;
 pub mod limits;
 pub mod memstate;

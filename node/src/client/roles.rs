@@ -350,8 +350,29 @@ pub enum AuthorityCmd {
         #[command(flatten)]
         signer: Signer,
     },
-    /// Approve an upgrade proposal; the version is scheduled when enough
-    /// authority keys approved it, before its height.
+    /// Propose the next version of the chain's rules (signature rule, host
+    /// ABI: what a node's binary must implement), from a height at least 10
+    /// blocks ahead. Nodes whose binary does not implement it say so in
+    /// `filiera status` and stop before that height; see docs/GOVERNANCE.md.
+    #[command(
+        after_help = "Example:\n  filiera authority chain-rules --to 2 --in-blocks 100000 --key authority/key-0.json"
+    )]
+    ChainRules {
+        /// The new version (above the latest).
+        #[arg(long = "to")]
+        to: u32,
+        /// It applies from this many blocks after the head.
+        #[arg(long, default_value_t = 100_000, conflicts_with = "height")]
+        in_blocks: u64,
+        /// Or from this height.
+        #[arg(long)]
+        height: Option<u64>,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Approve an upgrade proposal (a contract's or the chain rules'); the
+    /// version is scheduled when enough authority keys approved it, before
+    /// its height.
     #[command(
         after_help = "Example:\n  filiera authority approve-upgrade 0 --wasm lots-v2.wasm --key authority/key-1.json"
     )]
@@ -836,6 +857,12 @@ pub fn authority(cmd: AuthorityCmd, json: bool) -> Result<()> {
             height,
             signer,
         } => return upgrade(&contract, &wasm, in_blocks, height, &signer, json),
+        AuthorityCmd::ChainRules {
+            to,
+            in_blocks,
+            height,
+            signer,
+        } => return chain_rules(to, in_blocks, height, &signer, json),
         AuthorityCmd::ApproveUpgrade { id, wasm, signer } => {
             if let Some(path) = wasm {
                 same_module(id, &path, &signer)?;
@@ -868,6 +895,52 @@ fn same_module(id: u64, wasm: &std::path::Path, signer: &Signer) -> Result<()> {
         bail!(
             "upgrade proposal {id} names code {proposed}, but {} hashes to {mine}: not approved",
             wasm.display()
+        );
+    }
+    Ok(())
+}
+
+/// Proposes chain rules `version` against the latest the node lists.
+fn chain_rules(
+    version: u32,
+    in_blocks: u64,
+    height: Option<u64>,
+    signer: &Signer,
+    json: bool,
+) -> Result<()> {
+    use filiera_types::governance::UPGRADE_NOTICE_BLOCKS_MIN;
+    const IN_BLOCKS_MIN: u64 = UPGRADE_NOTICE_BLOCKS_MIN + 5;
+    if height.is_none() && in_blocks < IN_BLOCKS_MIN {
+        bail!(
+            "--in-blocks {in_blocks}: at least {IN_BLOCKS_MIN} (the chain wants {UPGRADE_NOTICE_BLOCKS_MIN} blocks' notice, counted from the block that carries the proposal)"
+        );
+    }
+    let node = Client::connect(&signer.api)?;
+    let listing = node.get("/v1/contracts")?;
+    let head = listing["height"].as_u64().unwrap_or(0);
+    let replaces = listing["chain_rules"]["versions"]
+        .as_array()
+        .and_then(|v| v.last())
+        .and_then(|v| v["version"].as_u64())
+        .and_then(|v| u32::try_from(v).ok())
+        .context("the node lists no chain rules versions")?;
+    let upgrade = filiera_types::chain_rules::RulesUpgrade {
+        version,
+        replaces,
+        activation_height: height.unwrap_or(head.saturating_add(in_blocks)),
+    };
+    let receipt = run(
+        signer,
+        actions::propose_chain_rules(&upgrade),
+        &format!(
+            "proposal of chain rules version {version} (replacing {replaces}) from height {}",
+            upgrade.activation_height
+        ),
+        json,
+    )?;
+    if !json && let Some(n) = receipt.returned_u64() {
+        println!(
+            "upgrade proposal {n}: other authority keys approve it with `filiera authority approve-upgrade {n}`"
         );
     }
     Ok(())

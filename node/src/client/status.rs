@@ -44,9 +44,15 @@ pub fn status(api: &str, home: Option<&Path>, json: bool) -> Result<()> {
         .unwrap_or_default();
     // Upgrades ahead (scheduled) or waiting for approvals: an operator
     // learns of a new version well before it runs.
-    let upgrades: Vec<serde_json::Value> = node
-        .get("/v1/contracts")
-        .ok()
+    let contracts = node.get("/v1/contracts").ok();
+    // The chain's rules version and the first one this node's binary does
+    // not implement: where it will stop.
+    let chain_rules = contracts
+        .as_ref()
+        .map(|c| c["chain_rules"].clone())
+        .unwrap_or_default();
+    let upgrades: Vec<serde_json::Value> = contracts
+        .as_ref()
         .and_then(|c| c["upgrades"].as_array().cloned())
         .unwrap_or_default()
         .into_iter()
@@ -71,6 +77,7 @@ pub fn status(api: &str, home: Option<&Path>, json: bool) -> Result<()> {
         let mut v = s.clone();
         v["upgrades_ahead"] = upgrades.clone().into();
         v["rules_ahead"] = rules_ahead.clone().into();
+        v["chain_rules"] = chain_rules;
         v["sync_state"] = state.into();
         v["last_block_age_ms"] = age_ms.into();
         v["disk_bytes"] = disk.into();
@@ -113,8 +120,36 @@ pub fn status(api: &str, home: Option<&Path>, json: bool) -> Result<()> {
         );
     }
     let height = s["height"].as_u64().unwrap_or(0);
+    if let Some(stop) = chain_rules["unimplemented_from"].as_object() {
+        let at = stop.get("height").and_then(|h| h.as_u64()).unwrap_or(0);
+        let version = stop.get("version").cloned().unwrap_or_default();
+        println!(
+            "  STOP AHEAD: the chain's rules are version {version} from height {at} (in {} blocks), and this node's binary implements versions 1 to {}: it will stop before that height. Install a release that implements version {version} before then.",
+            at.saturating_sub(height),
+            chain_rules["implemented_max"],
+        );
+    }
     for u in &upgrades {
         let at = u["activation_height"].as_u64().unwrap_or(0);
+        if u["kind"] == "chain_rules" {
+            let what = if u["state"] == "scheduled" {
+                "CHAIN RULES change scheduled"
+            } else {
+                "chain rules change proposed, awaiting approvals,"
+            };
+            println!(
+                "  {what}: version {} from height {at} (in {} blocks; proposal {}){}",
+                u["version"],
+                at.saturating_sub(height),
+                u["id"],
+                if u["implemented_here"] == true {
+                    ""
+                } else {
+                    "; this node's binary does not implement it"
+                },
+            );
+            continue;
+        }
         let what = if u["state"] == "scheduled" {
             "UPGRADE scheduled"
         } else {

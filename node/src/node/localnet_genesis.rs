@@ -325,6 +325,7 @@ pub fn create(spec: &LocalnetSpec) -> Result<Genesis> {
 
     let genesis = Genesis {
         format_version: GENESIS_FORMAT_VERSION,
+        rules_version: filiera_types::chain_rules::IMPLEMENTED_MAX,
         chain_id: ChainId::new(spec.chain_id.clone()).context("--chain-id")?,
         genesis_time_ms: spec.genesis_time_ms,
         consensus: ConsensusParams::default(),

@@ -1104,7 +1104,7 @@ fn an_observer_joins_by_snapshot_then_follows_and_serves_the_same_records() {
 }
 
 /// Waits for a child to exit by itself; its status.
-fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+pub(crate) fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
     wait_until("the node did not stop by itself", 100, || {
         child.try_wait().unwrap()
     })

@@ -183,3 +183,110 @@ fn a_lots_upgrade_approved_by_two_of_three_runs_from_its_height_without_a_pause(
     assert!(head > activation);
     net.assert_no_fork(&[0, 3], head);
 }
+
+/// The lines of validator `i`'s log.
+fn log_of(net: &Net, i: usize) -> String {
+    std::fs::read_to_string(net.home(i).join("node.log")).unwrap_or_default()
+}
+
+#[test]
+fn chain_rules_this_binary_does_not_implement_are_announced_and_every_validator_stops_before_them()
+{
+    let _serial = one_network_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = Net::new(&tmp.path().join("localnet"));
+    net.wait_height(&[0, 1, 2, 3], 2);
+    let api = net.url(0, "");
+    let next = filiera_types::chain_rules::IMPLEMENTED_MAX + 1;
+
+    let out = run_ok(
+        filiera()
+            .args(["authority", "chain-rules", "--to", &next.to_string()])
+            .args(["--in-blocks", "40", "--key"])
+            .arg(net.dir.join("authority/key-0.json"))
+            .args(["--api", &api]),
+    );
+    let id: u64 = out
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("upgrade proposal ")?
+                .split(':')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no proposal number in {out}"));
+    let status = run_ok(filiera().args(["status", "--api", &api]));
+    assert!(
+        status.contains("chain rules change proposed, awaiting approvals"),
+        "{status}"
+    );
+    assert!(
+        !status.contains("STOP AHEAD"),
+        "one approval of two: {status}"
+    );
+
+    run_ok(
+        filiera()
+            .args(["authority", "approve-upgrade", &id.to_string(), "--key"])
+            .arg(net.dir.join("authority/key-1.json"))
+            .args(["--api", &api]),
+    );
+    let listing = get(&net.url(0, "/v1/contracts")).unwrap();
+    let rules = &listing["chain_rules"];
+    let stop = rules["unimplemented_from"]["height"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no stop ahead in {rules}"));
+    assert_eq!(rules["unimplemented_from"]["version"], next);
+    assert_eq!(rules["running"], 1, "{rules}");
+    let head = net.height(0);
+    assert!(head + 5 < stop, "announced {} blocks ahead", stop - head);
+
+    // Announced before the height: status, and every node's metrics.
+    let status = run_ok(filiera().args(["status", "--api", &api]));
+    assert!(
+        status.contains(&format!(
+            "STOP AHEAD: the chain's rules are version {next} from height {stop}"
+        )),
+        "{status}"
+    );
+    assert!(status.contains("CHAIN RULES change scheduled"), "{status}");
+    for i in 0..4 {
+        crate::network::wait_until("the stop in the metrics", 200, || {
+            (net.metric(i, "filiera_chain_rules_unimplemented_height") == stop).then_some(())
+        });
+        assert_eq!(net.metric(i, "filiera_chain_rules_version"), 1);
+    }
+
+    // Every validator stops by itself after committing the block before,
+    // and none decides the block at the height (no fork, nothing executed
+    // under rules it does not know).
+    for i in 0..4 {
+        let child = net.nodes[i].as_mut().unwrap();
+        let status = crate::network::wait_exit(child);
+        assert!(!status.success(), "node {i} exits with an error");
+        net.nodes[i] = None;
+    }
+    let reason = format!("stopped before height {stop}: the chain's rules are version {next}");
+    for i in 0..4 {
+        let log = log_of(&net, i);
+        assert!(log.contains(&reason), "node {i}: {log}");
+        assert!(
+            log.lines()
+                .any(|l| l.contains("committed") && l.contains(&format!("height={} ", stop - 1))),
+            "node {i} committed the block before"
+        );
+        assert!(
+            !log.lines()
+                .any(|l| l.contains("committed") && l.contains(&format!("height={stop} "))),
+            "node {i} committed the block at the height"
+        );
+    }
+    // Started again with the same binary, it stops at once with the reason.
+    let before = log_of(&net, 0).matches(&reason).count();
+    net.restart(0);
+    let status = crate::network::wait_exit(net.nodes[0].as_mut().unwrap());
+    assert!(!status.success());
+    net.nodes[0] = None;
+    assert_eq!(log_of(&net, 0).matches(&reason).count(), before + 1);
+}

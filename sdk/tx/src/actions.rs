@@ -163,6 +163,15 @@ pub fn propose_upgrade(upgrade: &governance::Upgrade) -> ContractCall {
         upgrade,
     )
 }
+/// An authority key proposes a chain rules version from its activation
+/// height (approved like an upgrade, with [`approve_upgrade`]).
+pub fn propose_chain_rules(upgrade: &filiera_types::chain_rules::RulesUpgrade) -> ContractCall {
+    call(
+        governance::GOVERNANCE_CONTRACT,
+        governance::method::PROPOSE_RULES,
+        upgrade,
+    )
+}
 /// Another authority key approves upgrade proposal `id`; the version is
 /// scheduled at the threshold.
 pub fn approve_upgrade(id: u64) -> ContractCall {

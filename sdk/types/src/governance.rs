@@ -31,8 +31,12 @@ pub mod method {
     pub const UPLOAD: &str = "upload";
     /// Proposes a version of a contract ([`super::Upgrade`]).
     pub const PROPOSE: &str = "propose";
-    /// Approves a proposal (its id, `u64`).
+    /// Approves a proposal (its id, `u64`): a contract upgrade or a chain
+    /// rules change.
     pub const APPROVE: &str = "approve";
+    /// Proposes a version of the chain's rules
+    /// ([`crate::chain_rules::RulesUpgrade`]).
+    pub const PROPOSE_RULES: &str = "propose_rules";
 }
 
 /// Largest module a contract version may have, in bytes: one state value

@@ -52,6 +52,21 @@ pub fn upgrade_proposal(id: u64) -> Vec<u8> {
     k
 }
 
+/// The chain's rules versions (borsh `Vec<chain_rules::ChainRulesVersion>`,
+/// sorted by the height each applies from).
+pub const CHAIN_RULES: &[u8] = b"sys/chain_rules";
+
+/// Prefix of the chain rules proposals, keyed by id (big endian). They share
+/// their ids with the upgrade proposals: one `approve` call serves both.
+pub const CHAIN_RULES_PROPOSALS: &[u8] = b"sys/rules_upgrade/";
+
+/// A chain rules proposal.
+pub fn chain_rules_proposal(id: u64) -> Vec<u8> {
+    let mut k = CHAIN_RULES_PROPOSALS.to_vec();
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
 /// Prefix of the validator sets, keyed by the first height each governs.
 pub const VALIDATOR_SETS: &[u8] = b"sys/vset/";
 

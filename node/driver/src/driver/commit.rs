@@ -233,6 +233,9 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
         effects: &mut Vec<Effect<P>>,
     ) -> Result<Vec<Output>, Fatal> {
         let height = block.header.height;
+        // Committed and durable: stopping here, before the WAL moves on to
+        // the next height, loses nothing and casts nothing.
+        super::rules::gate(&self.chain, &self.metrics, height + 1)?;
         self.wal.reset(height + 1).map_err(wal_failed)?;
         let mut committed = BTreeMap::new();
         for tx in &block.txs {

@@ -18,6 +18,7 @@ mod build;
 mod commit;
 mod fork;
 mod gossip;
+mod rules;
 mod sync;
 mod txs;
 mod votes;
@@ -197,6 +198,19 @@ pub enum Fatal {
         /// What differs.
         why: String,
     },
+    /// The chain's rules change at `height` to a version this binary does
+    /// not implement: the node stops before it, having voted on nothing
+    /// there, and starts again only with a release that implements it.
+    #[error(
+        "stopped before height {height}: the chain's rules are version {version} from there, and this binary implements versions 1 to {max}; install a release that implements version {version} and start again",
+        max = filiera_types::chain_rules::IMPLEMENTED_MAX
+    )]
+    RulesUnimplemented {
+        /// The first height under that version.
+        height: u64,
+        /// The version.
+        version: u32,
+    },
     /// The WAL belongs to a later height than the store: the store was
     /// replaced or rolled back. Starting would forget votes already cast.
     #[error("the WAL is at height {wal} but the store's next height is {store}; refusing to start")]
@@ -321,6 +335,7 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
             halt_height,
         } = parts;
         let height = chain.height()? + 1;
+        rules::gate(&chain, &metrics, height)?;
         let set = ConsensusValidatorSet::new(chain.validator_set(height).clone());
         let Recovered {
             log: mut wal,

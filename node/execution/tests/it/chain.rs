@@ -84,6 +84,15 @@ impl Chain {
                 .0
                 .insert(filiera_types::sys_keys::code(&hash), code.to_vec());
         }
+        // As genesis writes it: chain rules version 1 from height 0.
+        state.0.insert(
+            filiera_types::sys_keys::CHAIN_RULES.to_vec(),
+            filiera_types::encoding::encode(&vec![filiera_types::chain_rules::ChainRulesVersion {
+                version: 1,
+                from_height: 0,
+                proposal: None,
+            }]),
+        );
         Chain {
             executor,
             state,

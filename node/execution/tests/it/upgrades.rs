@@ -9,6 +9,8 @@ use filiera_contract_api::lots::{EventKind, LotRecord};
 use filiera_contract_api::registry::Role;
 use filiera_contract_api::{encode, keys};
 use filiera_execution::contracts::{LOTS_WASM, code_hash};
+use filiera_execution::executor::BlockContext;
+use filiera_types::chain_rules::{ChainRulesVersion, IMPLEMENTED_MAX, RulesProposal, RulesUpgrade};
 use filiera_types::governance::{
     CODE_BYTES_MAX, ContractVersion, GOVERNANCE_CONTRACT, UPGRADE_NOTICE_BLOCKS_MIN,
     UPLOAD_CHUNK_BYTES_MAX, Upgrade, UpgradeProposal, Upload, UploadInProgress, method,
@@ -501,4 +503,141 @@ fn what_governance_refuses_changes_nothing() {
         encode(&record_args(&lot(&g, "CU-1"), EventKind::Inspect)),
     );
     assert_ne!(r.return_data, b"v2");
+}
+
+fn chain_rules(chain: &Chain) -> Vec<ChainRulesVersion> {
+    encoding::decode(
+        "chain rules",
+        &chain.state.0[sys_keys::CHAIN_RULES],
+        usize::MAX,
+    )
+    .unwrap()
+}
+
+fn rules_proposal(chain: &Chain, id: u64) -> RulesProposal {
+    encoding::decode(
+        "rules proposal",
+        &chain.state.0[&sys_keys::chain_rules_proposal(id)],
+        usize::MAX,
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_chain_rules_version_is_scheduled_by_two_of_three_and_this_binary_stops_at_its_height() {
+    let (mut chain, producer, _) = with_a_lot();
+    let (a, b) = (chain.authority[0].clone(), chain.authority[1].clone());
+    let stranger = key(42);
+    let genesis_rules = chain_rules(&chain);
+    // A version this binary does not implement: the chain accepts it all
+    // the same (a node that implements less must agree on the block).
+    let next = IMPLEMENTED_MAX + 1;
+    // Far enough for the refusals below, a block each.
+    let at = chain.height + 1 + UPGRADE_NOTICE_BLOCKS_MIN + 20;
+    let upgrade = RulesUpgrade {
+        version: next,
+        replaces: IMPLEMENTED_MAX,
+        activation_height: at,
+    };
+    let rules = method::PROPOSE_RULES;
+    refused(
+        &mut chain,
+        &stranger,
+        rules,
+        encode(&upgrade),
+        "not a key of a member",
+    );
+    refused(
+        &mut chain,
+        &producer,
+        rules,
+        encode(&upgrade),
+        "only an authority key",
+    );
+    let stale = RulesUpgrade {
+        replaces: next,
+        ..upgrade.clone()
+    };
+    refused(&mut chain, &a, rules, encode(&stale), "but the latest is 1");
+    let same = RulesUpgrade {
+        version: IMPLEMENTED_MAX,
+        ..upgrade.clone()
+    };
+    refused(&mut chain, &a, rules, encode(&same), "above the latest");
+    let soon = RulesUpgrade {
+        activation_height: chain.height + 3,
+        ..upgrade.clone()
+    };
+    refused(&mut chain, &a, rules, encode(&soon), "it must be from");
+    refused(
+        &mut chain,
+        &a,
+        rules,
+        b"\x01".to_vec(),
+        "chain rules upgrade",
+    );
+    assert_eq!(
+        chain_rules(&chain),
+        genesis_rules,
+        "refusals change nothing"
+    );
+
+    // Proposed by one key: recorded, not scheduled.
+    let r = chain.ok(&a, GOVERNANCE_CONTRACT, rules, encode(&upgrade));
+    let event = r
+        .events
+        .iter()
+        .find(|e| e.name == "rules_proposed")
+        .unwrap();
+    let id: u64 = encoding::decode("id", &event.data, 8).unwrap();
+    assert!(!rules_proposal(&chain, id).scheduled, "one approval of two");
+    assert_eq!(chain_rules(&chain), genesis_rules);
+    refused(
+        &mut chain,
+        &a,
+        method::APPROVE,
+        encode(&id),
+        "already approved",
+    );
+    refused(
+        &mut chain,
+        &producer,
+        method::APPROVE,
+        encode(&id),
+        "only an authority key",
+    );
+
+    // The second key schedules it.
+    let r = chain.ok(&b, GOVERNANCE_CONTRACT, method::APPROVE, encode(&id));
+    assert!(r.events.iter().any(|e| e.name == "rules_scheduled"));
+    assert!(rules_proposal(&chain, id).scheduled);
+    assert_eq!(
+        chain_rules(&chain),
+        vec![
+            genesis_rules[0].clone(),
+            ChainRulesVersion {
+                version: next,
+                from_height: at,
+                proposal: Some(id),
+            }
+        ]
+    );
+    // A proposal against the version it replaced is stale now.
+    refused(&mut chain, &a, rules, encode(&upgrade), "but the latest is");
+
+    // The blocks before its height run; the block at it is not executed by
+    // a binary that does not implement it.
+    while chain.height + 1 < at {
+        chain.block(&[]);
+    }
+    let ctx = BlockContext {
+        chain_id: chain.chain_id.clone(),
+        height: at,
+        time_ms: chain.time_ms + 60_000,
+    };
+    let err = chain
+        .executor
+        .execute_block(std::sync::Arc::new(chain.state.clone()), &ctx, &[], &[])
+        .expect_err("no block under rules this binary does not implement");
+    assert!(err.0.contains("does not implement"), "{err}");
 }

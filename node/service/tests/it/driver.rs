@@ -43,6 +43,7 @@ pub(crate) fn genesis(validators: &[u8]) -> Genesis {
         .collect();
     let doc = json!({
         "format_version": 1,
+        "rules_version": 1,
         "chain_id": CHAIN,
         "genesis_time_ms": "2026-11-24T00:00:00Z",
         "consensus": {

@@ -49,6 +49,9 @@ impl GenesisError {
 pub struct Genesis {
     /// [`GENESIS_FORMAT_VERSION`].
     pub format_version: u16,
+    /// The chain's rules version at height 0 (see [`crate::chain_rules`]):
+    /// required, and one this binary implements.
+    pub rules_version: u32,
     /// The chain id signed into every message.
     pub chain_id: ChainId,
     /// Time of the chain's start (RFC 3339 in JSON), milliseconds since the Unix epoch.

@@ -25,6 +25,16 @@ pub(super) fn validate(g: &Genesis) -> Check {
             ),
         ));
     }
+    if crate::chain_rules::implemented(g.rules_version).is_none() {
+        return Err(GenesisError::new(
+            "rules_version",
+            format!(
+                "this node implements chain rules versions 1 to {}, not {}",
+                crate::chain_rules::IMPLEMENTED_MAX,
+                g.rules_version
+            ),
+        ));
+    }
     consensus(g)?;
     let orgs = organisations(g)?;
     validators(g, &orgs)?;

@@ -9,6 +9,7 @@ pub fn sample_genesis_json() -> Value {
     let pk = |n: u8| key(n).public_key().to_hex();
     json!({
         "format_version": 1,
+        "rules_version": 1,
         "chain_id": "filiera-test-1",
         "genesis_time_ms": "2026-11-24T00:00:00Z",
         "consensus": {
@@ -150,6 +151,7 @@ fn other_broken_fields_are_named() {
             Box::new(|v| v["format_version"] = json!(2)),
             "format_version",
         ),
+        (Box::new(|v| v["rules_version"] = json!(2)), "rules_version"),
         (
             Box::new(|v| v["consensus"]["tx_bytes_max"] = json!(100)),
             "consensus.tx_bytes_max",
@@ -239,6 +241,11 @@ fn other_broken_fields_are_named() {
             "expected {expected}, got {field}: {msg}"
         );
     }
+    // A genesis must name its chain rules version: no default.
+    let (_, msg) = broken(|v: &mut Value| {
+        v.as_object_mut().map(|o| o.remove("rules_version"));
+    });
+    assert!(msg.contains("missing field `rules_version`"), "{msg}");
 }
 
 #[test]
