@@ -51,6 +51,9 @@ fn with_part(prefix: &[u8], s: &str) -> Vec<u8> {
 
 // Registry.
 
+/// A contract's state layout version (u32), written by its migrations.
+pub const LAYOUT: &[u8] = b"layout";
+
 /// The authority's keys and threshold.
 pub const AUTHORITY: &[u8] = b"pub/authority";
 /// The next proposal number.

@@ -366,4 +366,12 @@ pub mod method {
     /// `Recall` (its reason says why it is lifted): lifts the recall opened on
     /// that lot from it and every lot the recall reached; the recaller or the authority.
     pub const CLOSE_RECALL: &str = "close_recall";
+    /// Called by the node at a version's activation when its proposal asks
+    /// for a migration, never by a transaction (the executor refuses them).
+    pub const MIGRATE: &str = "migrate";
 }
+
+/// The layout of the lots records this version writes (under
+/// [`crate::keys::LAYOUT`] once a migration recorded it): a later version
+/// converts from it, at its activation or lazily, record by record.
+pub const LAYOUT_VERSION: u32 = 1;

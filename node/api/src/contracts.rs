@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use filiera_types::chain_rules::{self, ChainRulesVersion, RulesProposal};
 use filiera_types::encoding::decode;
 use filiera_types::governance::{
-    ContractVersion, UPGRADE_NOTICE_BLOCKS_MIN, UpgradeProposal, version_at,
+    ContractVersion, MigrationOutcome, UPGRADE_NOTICE_BLOCKS_MIN, UpgradeProposal, version_at,
 };
 use filiera_types::{Hash, sys_keys};
 use serde_json::{Value, json};
@@ -26,14 +26,37 @@ pub const CONTRACTS_LIST_MAX: usize = 256;
 /// Upgrade proposals a listing reads, at most (the newest first).
 pub const PROPOSALS_LIST_MAX: usize = 256;
 
-fn version_view(v: &ContractVersion, running: Option<u32>) -> Value {
+fn version_view(
+    v: &ContractVersion,
+    running: Option<u32>,
+    migration: Option<MigrationOutcome>,
+) -> Value {
     json!({
         "version": v.version,
         "code_hash": v.code_hash.to_hex(),
         "from_height": v.from_height,
         "proposal": v.proposal,
         "running": running == Some(v.version),
+        "migration": migration.map(|m| json!({
+            "height": m.height,
+            "fuel_used": m.fuel_used,
+            "failure": m.failure,
+        })),
     })
+}
+
+/// The outcome of the migration of `version` of contract `id`, if one ran.
+fn migration_of(
+    store: &filiera_storage::Store,
+    id: &str,
+    version: u32,
+) -> Result<Option<MigrationOutcome>, ApiError> {
+    let Ok(id) = filiera_types::ContractId::new(id) else {
+        return Ok(None);
+    };
+    Ok(store
+        .state_get(&sys_keys::migration(&id, version))?
+        .and_then(|v| decode("migration", &v, usize::MAX).ok()))
 }
 
 /// `GET /v1/contracts`: each contract's versions (which one runs at the
@@ -54,10 +77,18 @@ pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
             };
             let running = version_at(&versions, height).map(|v| v.version);
             latest.insert(id.clone(), versions.last().map(|v| v.code_hash));
+            let mut views = Vec::new();
+            for v in &versions {
+                views.push(version_view(
+                    v,
+                    running,
+                    migration_of(&store, &id, v.version)?,
+                ));
+            }
             contracts.push(json!({
                 "id": id,
                 "running": running,
-                "versions": versions.iter().map(|v| version_view(v, running)).collect::<Vec<_>>(),
+                "versions": views,
             }));
         }
         // The newest proposals, counted down from the next id: old or junk
@@ -110,6 +141,7 @@ pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
                 "contract": p.upgrade.contract.as_str(),
                 "code_hash": p.upgrade.code_hash.to_hex(),
                 "replaces": p.upgrade.replaces.map(|h| h.to_hex()),
+                "migrate": p.upgrade.migrate,
                 "activation_height": at,
                 "proposed_height": p.proposed_height,
                 "approvals": p.approvals.iter().map(|k| k.to_hex()).collect::<Vec<_>>(),

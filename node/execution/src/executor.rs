@@ -17,8 +17,11 @@ use crate::runtime::{ContractEngine, LoadedContract, RuntimeError};
 use filiera_contract_api::CallInput;
 use filiera_types::admission::{self, Standing};
 use filiera_types::evidence::{EVIDENCE_CONTRACT, EVIDENCE_METHOD};
-use filiera_types::governance::{GOVERNANCE_CONTRACT, version_at};
+use filiera_types::governance::{
+    GOVERNANCE_CONTRACT, MIGRATE_METHOD, MIGRATION_FUEL_MAX, MigrationOutcome, version_at,
+};
 use filiera_types::receipt::{Receipt, TxStatus};
+use filiera_types::sys_keys;
 use filiera_types::{ChainId, ContractId, Hash, PublicKey, SignedTransaction};
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -244,6 +247,7 @@ impl Executor {
         // standing depends on what it calls).
         let mut standings: BTreeMap<PublicKey, Standing> = BTreeMap::new();
         let mut resolved = Resolved::new();
+        self.run_migrations(&overlay, block, &mut resolved)?;
         for (tx, signature_valid) in txs.iter().zip(signatures_valid) {
             let sender = tx.tx.sender;
             let standing = match standings.get(&sender) {
@@ -327,7 +331,25 @@ impl Executor {
             return self.report_evidence(&*state, block, stx, writes);
         }
         if tx.call.contract.as_str() == GOVERNANCE_CONTRACT {
-            return self.govern(&*state, block, stx, writes);
+            return self.govern(state, block, stx, writes);
+        }
+        if tx.call.method.as_str() == MIGRATE_METHOD {
+            // The node calls it at an activation; a member calling it could
+            // rewrite the contract's state as a migration does.
+            let status = TxStatus::Failed {
+                code: FailureCode::GovernanceRefused as u16,
+                message: format!(
+                    "{MIGRATE_METHOD} is called by the node at a version's activation, never by a transaction"
+                ),
+            };
+            let receipt = Receipt {
+                tx_hash,
+                status,
+                fuel_used: 0,
+                events: Vec::new(),
+                return_data: Vec::new(),
+            };
+            return Ok((receipt, writes));
         }
         let id = &tx.call.contract;
         let contract = match resolved.get(id) {
@@ -391,15 +413,28 @@ impl Executor {
     /// The native governance calls (see [`crate::governance`]).
     fn govern(
         &self,
-        state: &dyn StateReader,
+        overlay: Arc<Overlay>,
         block: &BlockContext,
         stx: &SignedTransaction,
         writes: Changes,
     ) -> Result<(Receipt, Changes), StateUnreadable> {
         let tx = &stx.tx;
+        let state: &dyn StateReader = &*overlay;
+        let try_migration = |code: &[u8], id: &ContractId| {
+            let contract = match self.engine.load(code) {
+                Ok(c) => c,
+                Err(e) => return Ok(Err(format!("the module does not load: {e}"))),
+            };
+            let outcome = self.migrate(&contract, overlay.clone(), id, block)?;
+            Ok(match outcome.status {
+                CallStatus::Success => Ok(()),
+                CallStatus::Failed { message, .. } => Err(message),
+            })
+        };
         let result = crate::governance::call(
             state,
             &self.builtin_hashes,
+            &try_migration,
             block.height,
             &tx.sender,
             tx.call.method.as_str(),
@@ -418,6 +453,91 @@ impl Executor {
         }
         let result = result.map(|done| (done.writes, done.events, done.return_data));
         Ok(native_receipt(stx, result, writes))
+    }
+
+    /// Calls `contract`'s [`MIGRATE_METHOD`] on `state` as the node, with
+    /// [`MIGRATION_FUEL_MAX`].
+    fn migrate(
+        &self,
+        contract: &LoadedContract,
+        state: Arc<dyn StateReader>,
+        id: &ContractId,
+        block: &BlockContext,
+    ) -> Result<crate::outcome::CallOutcome, StateUnreadable> {
+        let context = CallContext {
+            contract: id.clone(),
+            // No one's key: the node calls it.
+            caller: PublicKey([0; 32]),
+            tx_hash: contract.code_hash(),
+            height: block.height,
+            time_ms: block.time_ms,
+        };
+        let input = filiera_contract_api::encode(&CallInput {
+            method: MIGRATE_METHOD.to_owned(),
+            args: Vec::new(),
+        });
+        self.engine
+            .call(contract, state, context, input, MIGRATION_FUEL_MAX)
+    }
+
+    /// Runs the migrations due at this block's height, before its
+    /// transactions. One that fails leaves no write, and its version is
+    /// withdrawn from this height on: the version before runs on, as every
+    /// node decides alike. The outcome of each is kept in state.
+    fn run_migrations(
+        &self,
+        overlay: &Arc<Overlay>,
+        block: &BlockContext,
+        resolved: &mut Resolved,
+    ) -> Result<(), StateUnreadable> {
+        let Some(bytes) = overlay.base.get(&sys_keys::migrations_at(block.height))? else {
+            return Ok(());
+        };
+        let due: Vec<(ContractId, u32)> =
+            filiera_types::encoding::decode("migrations", &bytes, usize::MAX)
+                .map_err(|e| StateUnreadable(format!("migrations due at {}: {e}", block.height)))?;
+        for (id, version) in due {
+            let Some(contract) = self.resolve(&*overlay.base, &id, block.height)? else {
+                continue;
+            };
+            let outcome = self.migrate(&contract, overlay.clone(), &id, block)?;
+            let mut writes = Changes::new();
+            let failure = match outcome.status {
+                CallStatus::Success => {
+                    writes.extend(outcome.writes);
+                    None
+                }
+                CallStatus::Failed { message, .. } => {
+                    let versions = crate::governance::versions(&*overlay.base, &id)?
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|v| v.version != version)
+                        .collect::<Vec<_>>();
+                    writes.insert(
+                        sys_keys::contract_versions(&id),
+                        Some(filiera_types::encoding::encode(&versions)),
+                    );
+                    // This block already runs the version before.
+                    let before =
+                        self.resolve(&*overlay.base, &id, block.height.saturating_sub(1))?;
+                    resolved.insert(id.clone(), before);
+                    Some(message)
+                }
+            };
+            let record = MigrationOutcome {
+                height: block.height,
+                fuel_used: outcome.fuel_used,
+                failure,
+            };
+            writes.insert(
+                sys_keys::migration(&id, version),
+                Some(filiera_types::encoding::encode(&record)),
+            );
+            if let Ok(mut changes) = overlay.changes.write() {
+                changes.extend(writes);
+            }
+        }
+        Ok(())
     }
 
     /// The native evidence call (see [`crate::evidence`]).

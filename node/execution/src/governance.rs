@@ -50,10 +50,16 @@ pub(crate) struct Governed {
 /// contract that has no version table in state.
 pub(crate) type Builtin<'a> = &'a BTreeMap<ContractId, Hash>;
 
+/// Tries a migration: the new module's bytes and its contract, on the state
+/// of the call; why it fails, if it does (its writes are never kept).
+pub(crate) type TryMigration<'a> =
+    &'a dyn Fn(&[u8], &ContractId) -> Result<Result<(), String>, StateUnreadable>;
+
 /// Runs governance call `method` of `caller` at `height`.
 pub(crate) fn call(
     state: &dyn StateReader,
     builtin: Builtin<'_>,
+    try_migration: TryMigration<'_>,
     height: u64,
     caller: &PublicKey,
     method: &str,
@@ -80,6 +86,7 @@ pub(crate) fn call(
     let mut g = Governance {
         state,
         builtin,
+        try_migration,
         height,
         caller,
         authority: &authority,
@@ -171,6 +178,7 @@ fn versions_or_builtin(
 struct Governance<'a> {
     state: &'a dyn StateReader,
     builtin: Builtin<'a>,
+    try_migration: TryMigration<'a>,
     height: u64,
     caller: &'a PublicKey,
     authority: &'a AuthorityRecord,
@@ -432,7 +440,9 @@ impl Governance<'_> {
                 return Ok(Err(e));
             }
             let code_hash = proposal.upgrade.code_hash;
-            if !self.stored(&code_hash)? {
+            let code = if let Some(code) = self.state.get(&sys_keys::code(&code_hash))? {
+                code
+            } else {
                 // The proposer's slot still holds the module: it is kept now.
                 let proposer = proposal.approvals.first().copied().unwrap_or(*self.caller);
                 let Some(code) = self.held(&proposer, &code_hash)? else {
@@ -442,11 +452,31 @@ impl Governance<'_> {
                     )));
                 };
                 self.writes.insert(sys_keys::upload(&proposer), None);
-                self.writes.insert(sys_keys::code(&code_hash), Some(code));
+                self.writes
+                    .insert(sys_keys::code(&code_hash), Some(code.clone()));
+                code
+            };
+            let contract = &proposal.upgrade.contract;
+            if proposal.upgrade.migrate
+                && let Err(why) = (self.try_migration)(&code, contract)?
+            {
+                return Ok(Err(format!(
+                    "the migration of {contract} fails on the current state, so it would at activation: {why}"
+                )));
             }
             let mut versions =
                 versions_or_builtin(self.state, self.builtin, &proposal.upgrade.contract)?;
             let version = versions.last().map_or(1, |v| v.version + 1);
+            if proposal.upgrade.migrate {
+                let key = sys_keys::migrations_at(proposal.upgrade.activation_height);
+                let mut due: Vec<(ContractId, u32)> = match self.state.get(&key)? {
+                    Some(v) => decode("migrations", &v, usize::MAX)
+                        .map_err(|e| StateUnreadable(format!("migrations due: {e}")))?,
+                    None => Vec::new(),
+                };
+                due.push((contract.clone(), version));
+                self.writes.insert(key, Some(encode(&due)));
+            }
             versions.push(ContractVersion {
                 version,
                 code_hash: proposal.upgrade.code_hash,

@@ -347,6 +347,11 @@ pub enum AuthorityCmd {
         /// Or from this height.
         #[arg(long)]
         height: Option<u64>,
+        /// The node calls the new version's `migrate` method at its height,
+        /// before that block's transactions (tried at the last approval
+        /// first: one that fails there is refused).
+        #[arg(long)]
+        migrate: bool,
         #[command(flatten)]
         signer: Signer,
     },
@@ -855,8 +860,12 @@ pub fn authority(cmd: AuthorityCmd, json: bool) -> Result<()> {
             wasm,
             in_blocks,
             height,
+            migrate,
             signer,
-        } => return upgrade(&contract, &wasm, in_blocks, height, &signer, json),
+        } => {
+            let at = (in_blocks, height);
+            return upgrade(&contract, &wasm, at, migrate, &signer, json);
+        }
         AuthorityCmd::ChainRules {
             to,
             in_blocks,
@@ -951,8 +960,8 @@ fn chain_rules(
 fn upgrade(
     contract: &str,
     wasm: &std::path::Path,
-    in_blocks: u64,
-    height: Option<u64>,
+    (in_blocks, height): (u64, Option<u64>),
+    migrate: bool,
     signer: &Signer,
     json: bool,
 ) -> Result<()> {
@@ -1027,6 +1036,7 @@ fn upgrade(
         code_hash,
         replaces,
         activation_height: height.unwrap_or(head.saturating_add(in_blocks)),
+        migrate,
     };
     let receipt = run(
         signer,

@@ -156,13 +156,18 @@ pub fn status(api: &str, home: Option<&Path>, json: bool) -> Result<()> {
             "upgrade proposed, awaiting approvals,"
         };
         println!(
-            "  {what}: {} to code {} from height {at} (in {} blocks; proposal {})",
+            "  {what}: {} to code {} from height {at} (in {} blocks; proposal {}){}",
             u["contract"].as_str().unwrap_or("?"),
             u["code_hash"]
                 .as_str()
                 .map_or("?", |h| &h[..16.min(h.len())]),
             at.saturating_sub(height),
             u["id"],
+            if u["migrate"] == true {
+                ", with a migration at that height"
+            } else {
+                ""
+            },
         );
     }
     for r in &rules_ahead {

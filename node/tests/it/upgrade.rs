@@ -1,7 +1,7 @@
 //! A contract upgrade on a real localnet: the lots contract's next version
 //! uploaded and proposed with `filiera authority upgrade`, approved by a
 //! second authority key, announced by `filiera status`, and run from its
-//! height with no pause in block production; lots written before and after
+//! height (its migration first) with no pause in block production; lots written before and after
 //! are read and verified from genesis; the old module stays served; a
 //! validator whose data is wiped replays from genesis across the activation
 //! to the same blocks and state roots.
@@ -14,7 +14,7 @@ use filiera_types::ChainId;
 use serde_json::Value;
 
 /// The lots contract with a custom section appended: valid, another hash,
-/// the same behaviour (a change of rules is the next part of this work).
+/// the same behaviour; its `migrate` records the state layout at activation.
 fn lots_v2() -> Vec<u8> {
     let mut code = LOTS_WASM.to_vec();
     let (name, payload) = (b"filiera-version".as_slice(), b"2".as_slice());
@@ -69,6 +69,7 @@ fn a_lots_upgrade_approved_by_two_of_three_runs_from_its_height_without_a_pause(
                 "lots",
                 "--in-blocks",
                 "20",
+                "--migrate",
                 "--wasm",
             ])
             .arg(&wasm)
@@ -126,6 +127,10 @@ fn a_lots_upgrade_approved_by_two_of_three_runs_from_its_height_without_a_pause(
     assert_eq!(scheduled["running"], 1, "not before its height");
     let status = run_ok(filiera().args(["status", "--api", &api]));
     assert!(status.contains("UPGRADE scheduled: lots"), "{status}");
+    assert!(
+        status.contains("with a migration at that height"),
+        "{status}"
+    );
 
     // Blocks go on through the activation height.
     net.wait_height(&[0, 1, 2, 3], activation + 5);
@@ -148,6 +153,10 @@ fn a_lots_upgrade_approved_by_two_of_three_runs_from_its_height_without_a_pause(
     );
     let running = lots_entry(&net);
     assert_eq!(running["running"], 2, "{running}");
+    // Its migration ran at the height, before that block's transactions.
+    let migration = &running["versions"][1]["migration"];
+    assert_eq!(migration["height"], activation, "{running}");
+    assert!(migration["failure"].is_null(), "{running}");
 
     // The new version takes lots; the old ones stay readable and verifiable.
     let hash = submit(&net, 0, &commission(&chain, &producer, 1, "CU-2026-POST"));

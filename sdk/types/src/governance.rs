@@ -55,6 +55,28 @@ pub const UPGRADE_NOTICE_BLOCKS_MIN: u64 = 10;
 /// Most blocks between a proposal and its height (about 58 days at 1 s
 /// blocks): a proposal is not a standing order.
 pub const UPGRADE_NOTICE_BLOCKS_MAX: u64 = 5_000_000;
+/// The method the node calls on a new version at its activation, when its
+/// proposal asks for a migration; no transaction may call it.
+pub const MIGRATE_METHOD: &str = "migrate";
+/// Fuel a migration may burn, at approval and at activation: five
+/// transactions' worth. A state too large to convert within it is converted
+/// by the new version lazily, record by record when first touched (state
+/// layouts carry their version; see docs/GOVERNANCE.md).
+pub const MIGRATION_FUEL_MAX: u64 = 100_000_000;
+
+/// What a migration did, under [`crate::sys_keys::migration`]: auditors read
+/// it with a proof.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct MigrationOutcome {
+    /// The height it ran at (the version's activation height).
+    pub height: u64,
+    /// Fuel it burnt.
+    pub fuel_used: u64,
+    /// Why it failed, if it did: then its writes were dropped and the
+    /// version was withdrawn (the one before it runs on).
+    pub failure: Option<String>,
+}
+
 /// Most versions one contract may have.
 pub const CONTRACT_VERSIONS_MAX: usize = 1_024;
 
@@ -99,6 +121,11 @@ pub struct Upgrade {
     pub replaces: Option<Hash>,
     /// The first height that runs the new version.
     pub activation_height: u64,
+    /// Whether the node calls the new version's [`MIGRATE_METHOD`] at its
+    /// activation, before the block's transactions, with at most
+    /// [`MIGRATION_FUEL_MAX`]. Tried on the state of the last approval
+    /// first: an approval whose migration fails there is refused.
+    pub migrate: bool,
 }
 
 /// A proposal and its approvals, under `sys/upgrade/{id}`.

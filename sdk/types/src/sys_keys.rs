@@ -67,6 +67,23 @@ pub fn chain_rules_proposal(id: u64) -> Vec<u8> {
     k
 }
 
+/// The migrations to run at `height` (borsh `Vec<(ContractId, u32)>`:
+/// contract and version), written when their versions are scheduled.
+pub fn migrations_at(height: u64) -> Vec<u8> {
+    let mut k = b"sys/migrate_at/".to_vec();
+    k.extend_from_slice(&height.to_be_bytes());
+    k
+}
+
+/// The outcome of the migration of `version` of contract `id`.
+pub fn migration(id: &ContractId, version: u32) -> Vec<u8> {
+    let mut k = b"sys/migration/".to_vec();
+    k.extend_from_slice(id.as_str().as_bytes());
+    k.push(b'/');
+    k.extend_from_slice(&version.to_be_bytes());
+    k
+}
+
 /// Prefix of the validator sets, keyed by the first height each governs.
 pub const VALIDATOR_SETS: &[u8] = b"sys/vset/";
 

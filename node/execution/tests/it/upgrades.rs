@@ -12,8 +12,9 @@ use filiera_execution::contracts::{LOTS_WASM, code_hash};
 use filiera_execution::executor::BlockContext;
 use filiera_types::chain_rules::{ChainRulesVersion, IMPLEMENTED_MAX, RulesProposal, RulesUpgrade};
 use filiera_types::governance::{
-    CODE_BYTES_MAX, ContractVersion, GOVERNANCE_CONTRACT, UPGRADE_NOTICE_BLOCKS_MIN,
-    UPLOAD_CHUNK_BYTES_MAX, Upgrade, UpgradeProposal, Upload, UploadInProgress, method,
+    CODE_BYTES_MAX, ContractVersion, GOVERNANCE_CONTRACT, MIGRATE_METHOD, MigrationOutcome,
+    UPGRADE_NOTICE_BLOCKS_MIN, UPLOAD_CHUNK_BYTES_MAX, Upgrade, UpgradeProposal, Upload,
+    UploadInProgress, method,
 };
 use filiera_types::receipt::{Receipt, TxStatus};
 use filiera_types::{ContractId, Hash, SecretKey, encoding, sys_keys};
@@ -171,6 +172,7 @@ fn upgrade_to(chain: &Chain, code: &[u8], replaces: Hash) -> Upgrade {
         replaces: Some(replaces),
         // Room for a few blocks of approvals before the notice runs out.
         activation_height: chain.height + 1 + UPGRADE_NOTICE_BLOCKS_MIN + 5,
+        migrate: false,
     }
 }
 
@@ -640,4 +642,176 @@ fn a_chain_rules_version_is_scheduled_by_two_of_three_and_this_binary_stops_at_i
         .execute_block(std::sync::Arc::new(chain.state.clone()), &ctx, &[], &[])
         .expect_err("no block under rules this binary does not implement");
     assert!(err.0.contains("does not implement"), "{err}");
+}
+
+/// A version whose every call (the node's `migrate` included) writes
+/// `layout = 2` into its storage and answers "v2"; with `poison`, it traps
+/// first if that key of its storage holds a record.
+fn migrates_to_layout_2(poison: Option<&[u8]>) -> Vec<u8> {
+    let (escaped, len) = poison.map_or((String::new(), 0), |k| {
+        (k.iter().map(|b| format!("\\{b:02x}")).collect(), k.len())
+    });
+    let check = if poison.is_some() {
+        format!(
+            "(if (i64.ge_s (call $read (i32.const 200) (i32.const {len})) (i64.const 0)) (then unreachable))"
+        )
+    } else {
+        String::new()
+    };
+    wat::parse_str(format!(
+        r#"(module
+            (import "filiera" "storage_read" (func $read (param i32 i32) (result i64)))
+            (import "filiera" "storage_write" (func $write (param i32 i32 i32 i32)))
+            (import "filiera" "set_return" (func $ret (param i32 i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "v2")
+            (data (i32.const 100) "layout")
+            (data (i32.const 110) "2")
+            (data (i32.const 200) "{escaped}")
+            (func (export "call")
+                {check}
+                (call $write (i32.const 100) (i32.const 6) (i32.const 110) (i32.const 1))
+                (call $ret (i32.const 0) (i32.const 2))))"#
+    ))
+    .unwrap()
+}
+
+/// A version whose every call loops until its fuel runs out.
+fn loops() -> Vec<u8> {
+    wat::parse_str(
+        r#"(module
+            (memory (export "memory") 1)
+            (func (export "call") (loop $l (br $l))))"#,
+    )
+    .unwrap()
+}
+
+fn migration(chain: &Chain, version: u32) -> Option<MigrationOutcome> {
+    let bytes = chain
+        .state
+        .0
+        .get(&sys_keys::migration(&lots_id(), version))?;
+    Some(encoding::decode("migration", bytes, usize::MAX).unwrap())
+}
+
+/// Uploads and proposes `code` as lots version 2 with a migration, from
+/// authority key 0; the upgrade and the proposal's id.
+fn propose_migration(chain: &mut Chain, code: &[u8]) -> (Upgrade, u64) {
+    let a = chain.authority[0].clone();
+    upload(chain, &a, code);
+    let upgrade = Upgrade {
+        migrate: true,
+        ..upgrade_to(chain, code, code_hash(LOTS_WASM))
+    };
+    let id = propose(chain, &a, &upgrade);
+    (upgrade, id)
+}
+
+#[test]
+fn a_migration_runs_at_activation_before_the_blocks_transactions() {
+    let (mut chain, producer, _) = with_a_lot();
+    let b = chain.authority[1].clone();
+    let v2 = migrates_to_layout_2(None);
+    let (upgrade, id) = propose_migration(&mut chain, &v2);
+    let layout = keys::state_key(LOTS, b"layout");
+    chain.ok(&b, GOVERNANCE_CONTRACT, method::APPROVE, encode(&id));
+    assert!(proposal(&chain, id).scheduled);
+    assert!(
+        !chain.state.0.contains_key(&layout),
+        "tried at approval, never kept"
+    );
+    // No member may run it.
+    let r = chain.submit(&producer, LOTS, MIGRATE_METHOD, Vec::new());
+    assert!(failed(&r).contains("called by the node"), "{r:?}");
+    assert!(!chain.state.0.contains_key(&layout));
+
+    while chain.height + 1 < upgrade.activation_height {
+        chain.block(&[]);
+    }
+    assert_eq!(migration(&chain, 2), None);
+    // The activation block carries no transaction: the migration runs all
+    // the same, before them.
+    chain.block(&[]);
+    assert_eq!(chain.height, upgrade.activation_height);
+    assert_eq!(chain.state.0.get(&layout), Some(&b"2".to_vec()));
+    let outcome = migration(&chain, 2).expect("its outcome is recorded");
+    assert_eq!(outcome.height, upgrade.activation_height);
+    assert_eq!(outcome.failure, None);
+    assert!(outcome.fuel_used > 0);
+    assert_eq!(versions(&chain).len(), 2, "version 2 runs");
+}
+
+#[test]
+fn a_migration_that_exhausts_its_fuel_is_refused_at_the_last_approval() {
+    let (mut chain, _, _) = with_a_lot();
+    let b = chain.authority[1].clone();
+    let (_, id) = propose_migration(&mut chain, &loops());
+    refused(
+        &mut chain,
+        &b,
+        method::APPROVE,
+        encode(&id),
+        "the migration of lots fails on the current state",
+    );
+    assert!(!proposal(&chain, id).scheduled);
+    assert_eq!(versions(&chain).len(), 1);
+}
+
+#[test]
+fn a_migration_that_fails_at_activation_withdraws_its_version() {
+    let (mut chain, producer, g) = with_a_lot();
+    let b = chain.authority[1].clone();
+    let poison = keys::lot(&g, "CU-POISON");
+    let v2 = migrates_to_layout_2(Some(&poison));
+    let (upgrade, id) = propose_migration(&mut chain, &v2);
+    chain.ok(&b, GOVERNANCE_CONTRACT, method::APPROVE, encode(&id));
+    assert!(proposal(&chain, id).scheduled, "it passes on today's state");
+    // Then the state changes under it, before its height.
+    chain.ok(
+        &producer,
+        LOTS,
+        "commission",
+        encode(&commission_args(&lot(&g, "CU-POISON"), 10)),
+    );
+    while chain.height + 1 < upgrade.activation_height {
+        chain.block(&[]);
+    }
+    // At the height: the migration traps, version 1 runs on.
+    let record = encode(&record_args(&lot(&g, "CU-1"), EventKind::Inspect));
+    let r = chain.ok(&producer, LOTS, "record", record.clone());
+    assert_eq!(chain.height, upgrade.activation_height);
+    assert_ne!(r.return_data, b"v2", "the old version ran at the height");
+    let outcome = migration(&chain, 2).expect("its outcome is recorded");
+    assert!(outcome.failure.is_some(), "{outcome:?}");
+    assert!(
+        !chain
+            .state
+            .0
+            .contains_key(&keys::state_key(LOTS, b"layout"))
+    );
+    assert_eq!(
+        versions(&chain).len(),
+        1,
+        "withdrawn: {:?}",
+        versions(&chain)
+    );
+    let r = chain.ok(&producer, LOTS, "record", record);
+    assert_ne!(r.return_data, b"v2", "and after it");
+}
+
+#[test]
+fn the_lots_contract_records_its_layout_when_migrated_and_only_the_node_may_ask() {
+    assert_eq!(filiera_contract_api::lots::method::MIGRATE, MIGRATE_METHOD);
+    let (mut chain, producer, _) = with_a_lot();
+    let b = chain.authority[1].clone();
+    let (upgrade, id) = propose_migration(&mut chain, &lots_rebuilt());
+    chain.ok(&b, GOVERNANCE_CONTRACT, method::APPROVE, encode(&id));
+    while chain.height < upgrade.activation_height {
+        chain.block(&[]);
+    }
+    let layout: u32 = chain.get(LOTS, keys::LAYOUT).expect("the layout recorded");
+    assert_eq!(layout, filiera_contract_api::lots::LAYOUT_VERSION);
+    assert_eq!(migration(&chain, 2).unwrap().failure, None);
+    let r = chain.submit(&producer, LOTS, MIGRATE_METHOD, Vec::new());
+    assert!(failed(&r).contains("called by the node"), "{r:?}");
 }
