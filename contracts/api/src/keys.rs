@@ -100,6 +100,13 @@ pub fn rules(scheme: &str, name: &str) -> Vec<u8> {
     push_part(&mut k, &crate::rules::fold(name));
     k
 }
+/// The organisation a protected name's rules are delegated to (its id).
+pub fn rules_delegate(scheme: &str, name: &str) -> Vec<u8> {
+    let mut k = with_part(b"pub/rules_delegate/", scheme);
+    k.push(b'/');
+    push_part(&mut k, &crate::rules::fold(name));
+    k
+}
 /// The prefix of every protected name's rules.
 pub const RULES: &[u8] = b"pub/rules/";
 /// A site's official place, vouched by the authority.

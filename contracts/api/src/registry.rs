@@ -333,6 +333,18 @@ pub enum AuthorityAction {
         /// ISTAT municipality code, 6 digits.
         istat: String,
     },
+    /// Lets an organisation (the protected name's consortium) set and amend
+    /// that name's rules itself ([`method::SET_RULES`]), under the same
+    /// checks; `None` withdraws the delegation. The authority keeps its own
+    /// power to set them.
+    DelegateRules {
+        /// Scheme code.
+        scheme: String,
+        /// The protected name.
+        name: String,
+        /// The organisation, or `None` to withdraw.
+        org: Option<String>,
+    },
 }
 
 /// An observer node as the authority set it (`pub/observer/{p2p key hex}`).
@@ -482,6 +494,9 @@ pub mod method {
     /// `KeyBytes`, by an admin device of the same organisation: revokes a
     /// device key (a lost phone), never the caller's own.
     pub const REVOKE_DEVICE: &str = "revoke_device";
+    /// `ProductionRules`, by an admin key of the organisation the authority
+    /// delegated that protected name's rules to.
+    pub const SET_RULES: &str = "set_rules";
 }
 
 /// Largest device label, bytes.

@@ -43,6 +43,7 @@ fn dispatch(method: &str, input: &[u8]) -> Result<Vec<u8>> {
         method::ENROL => enrol(args(input)?),
         method::ADD_DEVICE => add_device(args(input)?),
         method::REVOKE_DEVICE => revoke_device(args(input)?),
+        method::SET_RULES => set_rules_delegated(args(input)?),
         other => Err(fail!("registry has no method {other:?}")),
     }
 }
@@ -160,6 +161,16 @@ fn check_action(action: &AuthorityAction) -> Result<()> {
         AuthorityAction::SetRules(r) => {
             if let Some(why) = rules::malformed(r) {
                 return Err(fail!("{why}"));
+            }
+        }
+        AuthorityAction::DelegateRules { scheme, name, org } => {
+            ensure!(code_is_valid(scheme), "scheme {scheme:?} is not a code");
+            ensure!(
+                text_is_valid(name, TEXT_BYTES_MAX),
+                "protected name is empty or too long"
+            );
+            if let Some(id) = org {
+                ensure!(code_is_valid(id), "organisation id {id:?} is not a code");
             }
         }
         AuthorityAction::VouchSite { gln, istat } => {
@@ -328,6 +339,27 @@ fn execute(action: &AuthorityAction) -> Result<()> {
             env::emit("enrolment_opened", ticket_key);
         }
         AuthorityAction::SetRules(r) => set_rules(r)?,
+        AuthorityAction::DelegateRules {
+            scheme,
+            name,
+            org: to,
+        } => {
+            let key = keys::rules_delegate(scheme, name);
+            match to {
+                Some(id) => {
+                    ensure!(
+                        org(id)?.status == OrgStatus::Active,
+                        "organisation {id:?} is not active"
+                    );
+                    storage::set(&key, id);
+                }
+                None => storage::remove(&key),
+            }
+            env::emit(
+                "rules_delegated",
+                &(scheme.clone(), name.clone(), to.clone()),
+            );
+        }
         AuthorityAction::VouchSite { gln, istat } => {
             ensure!(
                 storage::has(&keys::site(gln)),
@@ -349,6 +381,31 @@ fn execute(action: &AuthorityAction) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A protected name's rules set by the organisation the authority delegated
+/// them to, with one of its admin keys: the checks of [`set_rules`] apply.
+fn set_rules_delegated(r: ProductionRules) -> Result<Vec<u8>> {
+    let caller = env::caller_org_with(rights::ADMIN)?;
+    ensure!(
+        caller.status == OrgStatus::Active,
+        "organisation {:?} is not active",
+        caller.id
+    );
+    let delegate: Option<alloc::string::String> =
+        storage::get(&keys::rules_delegate(&r.scheme, &r.name))?;
+    ensure!(
+        delegate.as_deref() == Some(caller.id.as_str()),
+        "the rules of {} {:?} are not delegated to {:?}: the authority sets them",
+        r.scheme,
+        r.name,
+        caller.id
+    );
+    if let Some(why) = rules::malformed(&r) {
+        return Err(fail!("{why}"));
+    }
+    set_rules(&r)?;
+    Ok(Vec::new())
 }
 
 /// Appends a version of a protected name's rules. Its date may not be

@@ -421,10 +421,15 @@ impl Executor {
         let tx = &stx.tx;
         let state: &dyn StateReader = &*overlay;
         let try_migration = |code: &[u8], id: &ContractId| {
-            let contract = match self.engine.load(code) {
-                Ok(c) => c,
-                Err(e) => return Ok(Err(format!("the module does not load: {e}"))),
-            };
+            // It passed the deploy-time checks at upload: a module every node
+            // accepted that this one cannot compile is this node's fault,
+            // so it stops rather than judge the approval alone.
+            let contract = self.engine.load(code).map_err(|e| {
+                StateUnreadable(format!(
+                    "this node cannot compile module {} to try its migration: {e}",
+                    filiera_types::Hash::of(filiera_types::Domain::ContractCode, code).to_hex()
+                ))
+            })?;
             let outcome = self.migrate(&contract, overlay.clone(), id, block)?;
             Ok(match outcome.status {
                 CallStatus::Success => Ok(()),

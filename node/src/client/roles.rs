@@ -302,6 +302,33 @@ pub enum AuthorityCmd {
         /// file's `applies_from_ms`.
         #[arg(long)]
         applies_from: Option<String>,
+        /// Set them at once, with an admin key of the consortium the
+        /// authority delegated this name's rules to (`delegate-rules`),
+        /// instead of proposing them with an authority key.
+        #[arg(long)]
+        as_delegate: bool,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Propose to delegate a protected name's rules to an organisation (its
+    /// consortium), which then sets and amends them itself with
+    /// `filiera authority rules --as-delegate`; `--withdraw` ends it.
+    #[command(
+        after_help = "Example:\n  filiera authority delegate-rules --scheme DOP --name \"Casciotta d'Urbino\" --org consorzio-casciotta --key authority/key-0.json"
+    )]
+    DelegateRules {
+        /// Scheme code (DOP, IGP, DOC...).
+        #[arg(long)]
+        scheme: String,
+        /// The protected name.
+        #[arg(long)]
+        name: String,
+        /// The organisation.
+        #[arg(long, required_unless_present = "withdraw")]
+        org: Option<String>,
+        /// Withdraw the delegation instead.
+        #[arg(long, conflicts_with = "org")]
+        withdraw: bool,
         #[command(flatten)]
         signer: Signer,
     },
@@ -815,9 +842,24 @@ pub fn authority(cmd: AuthorityCmd, json: bool) -> Result<()> {
                 format!("proposal to set {org} {status}"),
             )
         }
+        AuthorityCmd::DelegateRules {
+            scheme,
+            name,
+            org,
+            withdraw: _,
+            signer,
+        } => {
+            let what = match &org {
+                Some(o) => format!("proposal to delegate the rules of {scheme} {name:?} to {o}"),
+                None => format!("proposal to withdraw the delegation of {scheme} {name:?}"),
+            };
+            let action = AuthorityAction::DelegateRules { scheme, name, org };
+            (signer, actions::propose(&action), what)
+        }
         AuthorityCmd::Rules {
             file,
             applies_from,
+            as_delegate,
             signer,
         } => {
             let text = std::fs::read_to_string(&file)
@@ -832,15 +874,23 @@ pub fn authority(cmd: AuthorityCmd, json: bool) -> Result<()> {
             if let Some(why) = filiera_contract_api::rules::malformed(&rules) {
                 bail!("{why}");
             }
-            let what = format!(
-                "proposal of rules for {} {:?} from {} ms",
-                rules.scheme, rules.name, rules.applies_from_ms
-            );
-            (
-                signer,
-                actions::propose(&AuthorityAction::SetRules(rules)),
-                what,
-            )
+            if as_delegate {
+                let what = format!(
+                    "rules for {} {:?} from {} ms, set by the delegated consortium",
+                    rules.scheme, rules.name, rules.applies_from_ms
+                );
+                (signer, actions::set_rules_delegated(&rules), what)
+            } else {
+                let what = format!(
+                    "proposal of rules for {} {:?} from {} ms",
+                    rules.scheme, rules.name, rules.applies_from_ms
+                );
+                (
+                    signer,
+                    actions::propose(&AuthorityAction::SetRules(rules)),
+                    what,
+                )
+            }
         }
         AuthorityCmd::VouchSite { gln, istat, signer } => {
             let what = format!("proposal to vouch site {gln} in municipality {istat}");

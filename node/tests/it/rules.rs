@@ -215,4 +215,44 @@ fn a_ciauscolo_amendment_reaches_only_lots_made_from_its_date() {
         "{late:?}"
     );
     assert_eq!(ciauscolo(&net)["versions"].as_array().unwrap().len(), 2);
+
+    // The authority delegates Ciauscolo's rules to the consortium, which
+    // amends them itself with its own key; a producer cannot.
+    let consortium = net.dir.join("orgs/consorzio-tutela-demo.json");
+    let out = run_ok(
+        filiera()
+            .args(["authority", "delegate-rules", "--scheme", "IGP"])
+            .args(["--name", "Ciauscolo", "--org", "consorzio-tutela-demo"])
+            .arg("--key")
+            .arg(authority(0))
+            .args(["--api", &api]),
+    );
+    let approved = cli(
+        &["authority", "approve", &number(&out).to_string()],
+        &authority(1),
+    );
+    assert!(approved.status.success(), "{approved:?}");
+    let file = rules_file(&net, "ciauscolo-v3.json", 45);
+    let from = rfc3339(head_time_ms(&net) + 600_000);
+    let args = [
+        "authority",
+        "rules",
+        "--as-delegate",
+        "--applies-from",
+        &from,
+        "--file",
+        file.to_str().unwrap(),
+    ];
+    let refused = cli(&args, &producer);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("not delegated"),
+        "{refused:?}"
+    );
+    let set = cli(&args, &consortium);
+    assert!(set.status.success(), "{set:?}");
+    let v3 = ciauscolo(&net);
+    assert_eq!(v3["versions"].as_array().unwrap().len(), 3, "{v3}");
+    assert_eq!(v3["versions"][2]["durations"][0]["min_days"], 45, "{v3}");
+    assert_eq!(v3["versions"][2]["state"], "ahead", "{v3}");
 }

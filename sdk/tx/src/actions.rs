@@ -163,6 +163,16 @@ pub fn propose_upgrade(upgrade: &governance::Upgrade) -> ContractCall {
         upgrade,
     )
 }
+/// A protected name's rules set by the organisation the authority delegated
+/// them to (its consortium), with one of its admin keys.
+pub fn set_rules_delegated(rules: &filiera_contract_api::rules::ProductionRules) -> ContractCall {
+    call(
+        filiera_contract_api::contract_ids::REGISTRY,
+        filiera_contract_api::registry::method::SET_RULES,
+        rules,
+    )
+}
+
 /// An authority key proposes a chain rules version from its activation
 /// height (approved like an upgrade, with [`approve_upgrade`]).
 pub fn propose_chain_rules(upgrade: &filiera_types::chain_rules::RulesUpgrade) -> ContractCall {

@@ -845,3 +845,66 @@ fn a_merge_neither_shortens_a_minimum_nor_stretches_a_maximum() {
     chain.time_ms += 25 * DAY_MS;
     chain.ok(&salumificio, LOTS, "record", step(&alone, "ageing_end"));
 }
+
+#[test]
+fn a_consortium_the_authority_delegates_to_amends_its_name_and_no_other() {
+    let mut chain = Chain::new();
+    let consortium = key(40);
+    producer(&mut chain, "consorzio-casciotta", &consortium, &[]);
+    let stranger_org = key(41);
+    producer(&mut chain, "caseificio-altro", &stranger_org, &[]);
+    let name = "Casciotta d'Urbino";
+    let amendment = |from_ms: u64| ProductionRules {
+        durations: vec![ageing(20)],
+        steps: vec![
+            "commission".into(),
+            "ageing_start".into(),
+            "ageing_end".into(),
+        ],
+        ..rules("DOP", name, from_ms)
+    };
+    let set = |r: ProductionRules| encode(&r);
+    // Not delegated yet: the authority's alone.
+    let r = set(amendment(chain.time_ms + DAY_MS));
+    chain.refused(&consortium, REGISTRY, "set_rules", r, "not delegated");
+
+    chain.authority_does(AuthorityAction::DelegateRules {
+        scheme: "DOP".into(),
+        name: name.into(),
+        org: Some("consorzio-casciotta".into()),
+    });
+    // Another organisation, another name, a backdated date: refused.
+    let r = set(amendment(chain.time_ms + DAY_MS));
+    chain.refused(&stranger_org, REGISTRY, "set_rules", r, "not delegated");
+    let r = set(rules("IGP", "Ciauscolo", chain.time_ms + DAY_MS));
+    chain.refused(&consortium, REGISTRY, "set_rules", r, "not delegated");
+    let r = set(amendment(chain.time_ms));
+    chain.refused(&consortium, REGISTRY, "set_rules", r, "backdated");
+    assert!(versions(&chain, "DOP", name).is_empty());
+
+    // The consortium sets its name's rules (written as it likes: folded).
+    chain.ok(
+        &consortium,
+        REGISTRY,
+        "set_rules",
+        set(amendment(chain.time_ms + DAY_MS)),
+    );
+    let spelled = ProductionRules {
+        name: "CASCIOTTA D'URBINO".into(),
+        ..amendment(chain.time_ms + 3 * DAY_MS)
+    };
+    chain.ok(&consortium, REGISTRY, "set_rules", set(spelled));
+    let v = versions(&chain, "DOP", name);
+    assert_eq!(v.len(), 2, "{v:?}");
+    assert_eq!(v[1].version, 2);
+
+    // Withdrawn: the consortium is refused again.
+    chain.authority_does(AuthorityAction::DelegateRules {
+        scheme: "DOP".into(),
+        name: name.into(),
+        org: None,
+    });
+    let r = set(amendment(chain.time_ms + 5 * DAY_MS));
+    chain.refused(&consortium, REGISTRY, "set_rules", r, "not delegated");
+    assert_eq!(versions(&chain, "DOP", name).len(), 2);
+}
