@@ -277,8 +277,17 @@ fn chain_rules_this_binary_does_not_implement_are_announced_and_every_validator_
         net.nodes[i] = None;
     }
     let reason = format!("stopped before height {stop}: the chain's rules are version {next}");
+    eprintln!(
+        "chain rules version {next} scheduled from height {stop}, announced at height {head}"
+    );
     for i in 0..4 {
         let log = log_of(&net, i);
+        for line in log.lines().filter(|l| {
+            l.contains(&reason)
+                || (l.contains("committed") && l.contains(&format!("height={} ", stop - 1)))
+        }) {
+            eprintln!("node {i}: {line}");
+        }
         assert!(log.contains(&reason), "node {i}: {log}");
         assert!(
             log.lines()
