@@ -33,6 +33,13 @@ pub const UNITS_MAX: usize = 8;
 pub const NOTES_MAX: usize = 8;
 /// Most versions kept for one protected name.
 pub const VERSIONS_MAX: usize = 64;
+/// Of [`VERSIONS_MAX`], how many only the authority may use: a consortium it
+/// delegated to can never fill a name's table.
+pub const VERSIONS_RESERVED_FOR_AUTHORITY: usize = 8;
+/// Furthest ahead of its approving block a version may start applying, in
+/// ms (two years): versions apply in order, so one dated in a far future
+/// would bar every amendment before it.
+pub const APPLIES_AHEAD_MS_MAX: u64 = 2 * 366 * 24 * 60 * 60 * 1000;
 /// Longest a step code is, bytes.
 pub const STEP_BYTES_MAX: usize = 32;
 /// Shares are in parts per thousand.

@@ -404,6 +404,14 @@ fn set_rules_delegated(r: ProductionRules) -> Result<Vec<u8>> {
     if let Some(why) = rules::malformed(&r) {
         return Err(fail!("{why}"));
     }
+    let versions: Vec<RulesVersion> =
+        storage::get(&keys::rules(&r.scheme, &r.name))?.unwrap_or_default();
+    ensure!(
+        versions.len() < rules::VERSIONS_MAX - rules::VERSIONS_RESERVED_FOR_AUTHORITY,
+        "{:?} has {} versions: the rest are the authority's",
+        r.name,
+        versions.len()
+    );
     set_rules(&r)?;
     Ok(Vec::new())
 }
@@ -419,6 +427,12 @@ fn set_rules(r: &ProductionRules) -> Result<()> {
         r.name,
         r.applies_from_ms,
         env::time_ms()
+    );
+    ensure!(
+        r.applies_from_ms <= env::time_ms().saturating_add(rules::APPLIES_AHEAD_MS_MAX),
+        "rules of {:?} would apply from {} ms, more than two years after this block: too far ahead",
+        r.name,
+        r.applies_from_ms
     );
     let key = keys::rules(&r.scheme, &r.name);
     let mut versions: Vec<RulesVersion> = storage::get(&key)?.unwrap_or_default();

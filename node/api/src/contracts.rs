@@ -70,6 +70,9 @@ pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
         let mut contracts = Vec::new();
         // Each contract's latest version (running or scheduled), by id.
         let mut latest: std::collections::BTreeMap<String, Option<Hash>> = Default::default();
+        // Whether the version each proposal scheduled was withdrawn (its
+        // migration failed at activation), by proposal id.
+        let mut withdrawn: std::collections::BTreeMap<u64, bool> = Default::default();
         for (key, value) in tables.iter().take(CONTRACTS_LIST_MAX) {
             let id = String::from_utf8_lossy(&key[sys_keys::CONTRACTS.len()..]).into_owned();
             let Ok(versions) = decode::<Vec<ContractVersion>>("versions", value, usize::MAX) else {
@@ -79,11 +82,12 @@ pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
             latest.insert(id.clone(), versions.last().map(|v| v.code_hash));
             let mut views = Vec::new();
             for v in &versions {
-                views.push(version_view(
-                    v,
-                    running,
-                    migration_of(&store, &id, v.version)?,
-                ));
+                let migration = migration_of(&store, &id, v.version)?;
+                if let Some(p) = v.proposal {
+                    let failed = migration.as_ref().is_some_and(|m| m.failure.is_some());
+                    withdrawn.insert(p, failed);
+                }
+                views.push(version_view(v, running, migration));
             }
             contracts.push(json!({
                 "id": id,
@@ -121,7 +125,9 @@ pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
             };
             let at = p.upgrade.activation_height;
             let state = if p.scheduled {
-                if at <= height {
+                if withdrawn.get(&id) == Some(&true) {
+                    "withdrawn"
+                } else if at <= height {
                     "activated"
                 } else {
                     "scheduled"
@@ -149,7 +155,7 @@ pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
             }));
         }
         let running = chain_rules::version_at(&rules, height + 1);
-        let unimplemented = chain_rules::first_unimplemented(&rules);
+        let unimplemented = chain_rules::first_unimplemented(&rules, height + 1);
         Ok(Json(json!({
             "height": height,
             "chain_rules": {

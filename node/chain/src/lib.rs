@@ -594,7 +594,7 @@ impl Ledger for Chain {
         let versions =
             filiera_execution::chain_rules_versions(&*self.store).map_err(ChainError::from)?;
         let running = filiera_types::chain_rules::version_at(&versions, height);
-        let ahead = filiera_types::chain_rules::first_unimplemented(&versions)
+        let ahead = filiera_types::chain_rules::first_unimplemented(&versions, height)
             .map(|v| (v.from_height, v.version));
         Ok((running, ahead))
     }

@@ -431,6 +431,7 @@ impl Executor {
                 ))
             })?;
             let outcome = self.migrate(&contract, overlay.clone(), id, block)?;
+            not_instantiated(&outcome, id)?;
             Ok(match outcome.status {
                 CallStatus::Success => Ok(()),
                 CallStatus::Failed { message, .. } => Err(message),
@@ -502,10 +503,20 @@ impl Executor {
             filiera_types::encoding::decode("migrations", &bytes, usize::MAX)
                 .map_err(|e| StateUnreadable(format!("migrations due at {}: {e}", block.height)))?;
         for (id, version) in due {
+            let Some(table) = crate::governance::versions(&*overlay.base, &id)? else {
+                continue;
+            };
+            // Only the version scheduled for this height migrates.
+            if version_at(&table, block.height).map(|v| (v.version, v.from_height))
+                != Some((version, block.height))
+            {
+                continue;
+            }
             let Some(contract) = self.resolve(&*overlay.base, &id, block.height)? else {
                 continue;
             };
             let outcome = self.migrate(&contract, overlay.clone(), &id, block)?;
+            not_instantiated(&outcome, &id)?;
             let mut writes = Changes::new();
             let failure = match outcome.status {
                 CallStatus::Success => {
@@ -513,11 +524,18 @@ impl Executor {
                     None
                 }
                 CallStatus::Failed { message, .. } => {
-                    let versions = crate::governance::versions(&*overlay.base, &id)?
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter(|v| v.version != version)
-                        .collect::<Vec<_>>();
+                    // Withdrawn: the version keeps its number (so its
+                    // outcome stays its own and numbers only go up) and runs
+                    // the code of the one before; a new contract is removed.
+                    let mut versions = table;
+                    if let Some(i) = versions.iter().position(|v| v.version == version) {
+                        match i.checked_sub(1).map(|p| versions[p].code_hash) {
+                            Some(before) => versions[i].code_hash = before,
+                            None => {
+                                versions.remove(i);
+                            }
+                        }
+                    }
                     writes.insert(
                         sys_keys::contract_versions(&id),
                         Some(filiera_types::encoding::encode(&versions)),
@@ -570,6 +588,24 @@ impl Executor {
         };
         let result = result.map(|(recorded, events)| (recorded, events, Vec::new()));
         Ok(native_receipt(stx, result, writes))
+    }
+}
+
+/// A module that passed the deploy-time checks and compiled, yet could not
+/// be instantiated here, is this node's failure (memory, the pool), not a
+/// verdict: the node stops rather than refuse an approval or withdraw a
+/// version alone.
+fn not_instantiated(
+    outcome: &crate::outcome::CallOutcome,
+    id: &ContractId,
+) -> Result<(), StateUnreadable> {
+    match &outcome.status {
+        CallStatus::Failed { code, message } if *code == FailureCode::NoContract => {
+            Err(StateUnreadable(format!(
+                "this node cannot instantiate {id} to migrate it: {message}"
+            )))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -425,7 +425,33 @@ impl Governance<'_> {
                 upgrade.contract
             )));
         }
+        // A version written against one whose migration has yet to run
+        // would run on the old layout if that migration failed.
+        if let Some(last) = versions.last()
+            && last.from_height > self.height
+            && self.migrates_at(&upgrade.contract, last.version, last.from_height)?
+        {
+            return Ok(Err(format!(
+                "version {} of {} migrates at height {}: a later version waits until that migration ran",
+                last.version, upgrade.contract, last.from_height
+            )));
+        }
         Ok(Ok(()))
+    }
+
+    /// Whether version `version` of `contract` has a migration due at `height`.
+    fn migrates_at(
+        &self,
+        contract: &ContractId,
+        version: u32,
+        height: u64,
+    ) -> Result<bool, StateUnreadable> {
+        let Some(bytes) = self.state.get(&sys_keys::migrations_at(height))? else {
+            return Ok(false);
+        };
+        let due: Vec<(ContractId, u32)> = decode("migrations", &bytes, usize::MAX)
+            .map_err(|e| StateUnreadable(format!("migrations due: {e}")))?;
+        Ok(due.iter().any(|(c, v)| c == contract && *v == version))
     }
 
     /// Stores the proposal, scheduling its version if enough keys approved.
@@ -568,10 +594,12 @@ impl Governance<'_> {
                 upgrade.version, upgrade.replaces
             )));
         }
-        if upgrade.version <= latest {
+        if upgrade.version != latest + 1 {
+            // No gaps: a mistyped number would stop every node at its height.
             return Ok(Err(format!(
-                "chain rules version {}: it must be above the latest, {latest}",
-                upgrade.version
+                "chain rules version {}: the next one must be {}, the one after the latest",
+                upgrade.version,
+                latest + 1
             )));
         }
         if let Some(last) = versions.last()

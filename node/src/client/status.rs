@@ -120,6 +120,25 @@ pub fn status(api: &str, home: Option<&Path>, json: bool) -> Result<()> {
         );
     }
     let height = s["height"].as_u64().unwrap_or(0);
+    // A migration that failed at activation: the version was withdrawn and
+    // the code before it runs on (the proposers must know).
+    for c in contracts
+        .as_ref()
+        .and_then(|c| c["contracts"].as_array().cloned())
+        .unwrap_or_default()
+    {
+        let last = c["versions"].as_array().and_then(|v| v.last().cloned());
+        if let Some(v) = last
+            && let Some(why) = v["migration"]["failure"].as_str()
+        {
+            println!(
+                "  MIGRATION FAILED: {} version {} at height {}: {why}; withdrawn, the code before it runs on",
+                c["id"].as_str().unwrap_or("?"),
+                v["version"],
+                v["migration"]["height"],
+            );
+        }
+    }
     if let Some(stop) = chain_rules["unimplemented_from"].as_object() {
         let at = stop.get("height").and_then(|h| h.as_u64()).unwrap_or(0);
         let version = stop.get("version").cloned().unwrap_or_default();

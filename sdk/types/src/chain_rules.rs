@@ -71,10 +71,21 @@ pub fn version_at(versions: &[ChainRulesVersion], height: u64) -> u32 {
         .map_or(DEFAULT_VERSION, |v| v.version)
 }
 
-/// The first recorded version this binary does not implement: where it
-/// must stop.
-pub fn first_unimplemented(versions: &[ChainRulesVersion]) -> Option<&ChainRulesVersion> {
-    versions.iter().find(|v| implemented(v.version).is_none())
+/// The first version, from the one at `height` on, that this binary does not
+/// implement: where it must stop (versions of the past do not matter).
+pub fn first_unimplemented(
+    versions: &[ChainRulesVersion],
+    height: u64,
+) -> Option<&ChainRulesVersion> {
+    let running = versions
+        .iter()
+        .rposition(|v| v.from_height <= height)
+        .unwrap_or(0);
+    versions
+        .get(running..)
+        .unwrap_or_default()
+        .iter()
+        .find(|v| implemented(v.version).is_none())
 }
 
 /// A proposed version of the chain's rules.
@@ -126,13 +137,18 @@ mod tests {
 
     #[test]
     fn the_first_unimplemented_version_is_where_a_binary_stops() {
-        assert_eq!(first_unimplemented(&[v(1, 0)]), None);
+        assert_eq!(first_unimplemented(&[v(1, 0)], 10), None);
         let ahead = [
             v(1, 0),
             v(IMPLEMENTED_MAX + 1, 50),
             v(IMPLEMENTED_MAX + 2, 90),
         ];
-        assert_eq!(first_unimplemented(&ahead), Some(&ahead[1]));
+        assert_eq!(first_unimplemented(&ahead, 10), Some(&ahead[1]));
+        assert_eq!(first_unimplemented(&ahead, 60), Some(&ahead[1]));
+        // A version of the past this binary no longer implements is no stop.
+        let past = [v(0, 0), v(1, 50)];
+        assert_eq!(first_unimplemented(&past, 50), None);
+        assert_eq!(first_unimplemented(&past, 49), Some(&past[0]));
         assert!(implemented(0).is_none());
         assert!(implemented(IMPLEMENTED_MAX).is_some());
     }

@@ -880,6 +880,9 @@ fn a_consortium_the_authority_delegates_to_amends_its_name_and_no_other() {
     chain.refused(&consortium, REGISTRY, "set_rules", r, "not delegated");
     let r = set(amendment(chain.time_ms));
     chain.refused(&consortium, REGISTRY, "set_rules", r, "backdated");
+    // Dated so far ahead that no amendment could come before it.
+    let r = set(amendment(u64::MAX));
+    chain.refused(&consortium, REGISTRY, "set_rules", r, "too far ahead");
     assert!(versions(&chain, "DOP", name).is_empty());
 
     // The consortium sets its name's rules (written as it likes: folded).
@@ -897,6 +900,11 @@ fn a_consortium_the_authority_delegates_to_amends_its_name_and_no_other() {
     let v = versions(&chain, "DOP", name);
     assert_eq!(v.len(), 2, "{v:?}");
     assert_eq!(v[1].version, 2);
+    // The authority keeps its own power over the name.
+    chain.authority_does(AuthorityAction::SetRules(amendment(
+        chain.time_ms + 4 * DAY_MS,
+    )));
+    assert_eq!(versions(&chain, "DOP", name).len(), 3);
 
     // Withdrawn: the consortium is refused again.
     chain.authority_does(AuthorityAction::DelegateRules {
@@ -906,5 +914,5 @@ fn a_consortium_the_authority_delegates_to_amends_its_name_and_no_other() {
     });
     let r = set(amendment(chain.time_ms + 5 * DAY_MS));
     chain.refused(&consortium, REGISTRY, "set_rules", r, "not delegated");
-    assert_eq!(versions(&chain, "DOP", name).len(), 2);
+    assert_eq!(versions(&chain, "DOP", name).len(), 3);
 }

@@ -565,7 +565,12 @@ fn a_chain_rules_version_is_scheduled_by_two_of_three_and_this_binary_stops_at_i
         version: IMPLEMENTED_MAX,
         ..upgrade.clone()
     };
-    refused(&mut chain, &a, rules, encode(&same), "above the latest");
+    refused(&mut chain, &a, rules, encode(&same), "the next one must be");
+    let gap = RulesUpgrade {
+        version: next + 1,
+        ..upgrade.clone()
+    };
+    refused(&mut chain, &a, rules, encode(&gap), "the next one must be");
     let soon = RulesUpgrade {
         activation_height: chain.height + 3,
         ..upgrade.clone()
@@ -676,6 +681,33 @@ fn migrates_to_layout_2(poison: Option<&[u8]>) -> Vec<u8> {
     .unwrap()
 }
 
+/// A version whose calls answer the `layout` in its storage, after writing
+/// "2" there if there was none (and answering "migrated" then): which ran
+/// first, its migration or a transaction, shows in the answer.
+fn migrates_then_reads() -> Vec<u8> {
+    wat::parse_str(
+        r#"(module
+            (import "filiera" "storage_read" (func $read (param i32 i32) (result i64)))
+            (import "filiera" "register_read" (func $register_read (param i32)))
+            (import "filiera" "storage_write" (func $write (param i32 i32 i32 i32)))
+            (import "filiera" "set_return" (func $ret (param i32 i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "migrated")
+            (data (i32.const 100) "layout")
+            (data (i32.const 110) "2")
+            (func (export "call") (local $n i64)
+                (local.set $n (call $read (i32.const 100) (i32.const 6)))
+                (if (i64.lt_s (local.get $n) (i64.const 0))
+                    (then
+                        (call $write (i32.const 100) (i32.const 6) (i32.const 110) (i32.const 1))
+                        (call $ret (i32.const 0) (i32.const 8))
+                        (return)))
+                (call $register_read (i32.const 1024))
+                (call $ret (i32.const 1024) (i32.wrap_i64 (local.get $n)))))"#,
+    )
+    .unwrap()
+}
+
 /// A version whose every call loops until its fuel runs out.
 fn loops() -> Vec<u8> {
     wat::parse_str(
@@ -709,9 +741,9 @@ fn propose_migration(chain: &mut Chain, code: &[u8]) -> (Upgrade, u64) {
 
 #[test]
 fn a_migration_runs_at_activation_before_the_blocks_transactions() {
-    let (mut chain, producer, _) = with_a_lot();
+    let (mut chain, producer, g) = with_a_lot();
     let b = chain.authority[1].clone();
-    let v2 = migrates_to_layout_2(None);
+    let v2 = migrates_then_reads();
     let (upgrade, id) = propose_migration(&mut chain, &v2);
     let layout = keys::state_key(LOTS, b"layout");
     chain.ok(&b, GOVERNANCE_CONTRACT, method::APPROVE, encode(&id));
@@ -729,10 +761,12 @@ fn a_migration_runs_at_activation_before_the_blocks_transactions() {
         chain.block(&[]);
     }
     assert_eq!(migration(&chain, 2), None);
-    // The activation block carries no transaction: the migration runs all
-    // the same, before them.
-    chain.block(&[]);
+    // A transaction of the activation block finds the state migrated: the
+    // migration ran before it (else it would answer "migrated").
+    let record = encode(&record_args(&lot(&g, "CU-1"), EventKind::Inspect));
+    let r = chain.ok(&producer, LOTS, "record", record);
     assert_eq!(chain.height, upgrade.activation_height);
+    assert_eq!(r.return_data, b"2", "version 2 ran, after its migration");
     assert_eq!(chain.state.0.get(&layout), Some(&b"2".to_vec()));
     let outcome = migration(&chain, 2).expect("its outcome is recorded");
     assert_eq!(outcome.height, upgrade.activation_height);
@@ -766,6 +800,21 @@ fn a_migration_that_fails_at_activation_withdraws_its_version() {
     let (upgrade, id) = propose_migration(&mut chain, &v2);
     chain.ok(&b, GOVERNANCE_CONTRACT, method::APPROVE, encode(&id));
     assert!(proposal(&chain, id).scheduled, "it passes on today's state");
+    // No version is scheduled over it before its migration ran.
+    let a = chain.authority[0].clone();
+    let v3 = answers_v2();
+    upload(&mut chain, &a, &v3);
+    let over = Upgrade {
+        activation_height: upgrade.activation_height + 20,
+        ..upgrade_to(&chain, &v3, code_hash(&v2))
+    };
+    refused(
+        &mut chain,
+        &a,
+        method::PROPOSE,
+        encode(&over),
+        "waits until that migration ran",
+    );
     // Then the state changes under it, before its height.
     chain.ok(
         &producer,
@@ -789,14 +838,20 @@ fn a_migration_that_fails_at_activation_withdraws_its_version() {
             .0
             .contains_key(&keys::state_key(LOTS, b"layout"))
     );
-    assert_eq!(
-        versions(&chain).len(),
-        1,
-        "withdrawn: {:?}",
-        versions(&chain)
-    );
+    // Withdrawn: version 2 keeps its number and its outcome, and runs the
+    // code of version 1.
+    let table = versions(&chain);
+    assert_eq!(table.len(), 2, "{table:?}");
+    assert_eq!(table[1].version, 2);
+    assert_eq!(table[1].code_hash, code_hash(LOTS_WASM), "withdrawn");
     let r = chain.ok(&producer, LOTS, "record", record);
     assert_ne!(r.return_data, b"v2", "and after it");
+    // The next version is 3, proposed against the code that runs.
+    let next = upgrade_to(&chain, &v3, code_hash(LOTS_WASM));
+    let id = propose(&mut chain, &a, &next);
+    chain.ok(&b, GOVERNANCE_CONTRACT, method::APPROVE, encode(&id));
+    assert_eq!(versions(&chain)[2].version, 3);
+    assert!(migration(&chain, 2).unwrap().failure.is_some(), "kept");
 }
 
 #[test]
