@@ -336,20 +336,13 @@ impl Executor {
         if tx.call.method.as_str() == MIGRATE_METHOD {
             // The node calls it at an activation; a member calling it could
             // rewrite the contract's state as a migration does.
-            let status = TxStatus::Failed {
-                code: FailureCode::GovernanceRefused as u16,
-                message: format!(
+            let refused = Err((
+                FailureCode::GovernanceRefused,
+                format!(
                     "{MIGRATE_METHOD} is called by the node at a version's activation, never by a transaction"
                 ),
-            };
-            let receipt = Receipt {
-                tx_hash,
-                status,
-                fuel_used: 0,
-                events: Vec::new(),
-                return_data: Vec::new(),
-            };
-            return Ok((receipt, writes));
+            ));
+            return Ok(native_receipt(stx, refused, writes));
         }
         let id = &tx.call.contract;
         let contract = match resolved.get(id) {

@@ -330,13 +330,8 @@ impl Governance<'_> {
                 upgrade.code_hash.to_hex()
             )));
         }
-        let earliest = self.height + UPGRADE_NOTICE_BLOCKS_MIN;
-        let latest_height = self.height + UPGRADE_NOTICE_BLOCKS_MAX;
-        if upgrade.activation_height < earliest || upgrade.activation_height > latest_height {
-            return Ok(Err(format!(
-                "activation at height {}: proposed at {}, it must be from {earliest} to {latest_height}",
-                upgrade.activation_height, self.height
-            )));
+        if let Err(e) = self.in_notice(upgrade.activation_height) {
+            return Ok(Err(e));
         }
         if let Err(e) = self.still_applies(&upgrade)? {
             return Ok(Err(e));
@@ -351,6 +346,59 @@ impl Governance<'_> {
         self.emit("upgrade_proposed", encode(&proposal_id));
         self.return_data = encode(&proposal_id);
         self.settle(proposal_id, proposal)
+    }
+
+    /// Whether a version may take effect from `activation_height`, proposed
+    /// now: far enough for every node's notice, near enough not to be a
+    /// standing order.
+    fn in_notice(&self, activation_height: u64) -> Result<(), String> {
+        let earliest = self.height + UPGRADE_NOTICE_BLOCKS_MIN;
+        let latest_height = self.height + UPGRADE_NOTICE_BLOCKS_MAX;
+        if activation_height < earliest || activation_height > latest_height {
+            return Err(format!(
+                "activation at height {activation_height}: proposed at {}, it must be from {earliest} to {latest_height}",
+                self.height
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether the caller may approve a `kind` proposal still open.
+    fn may_approve(
+        &self,
+        kind: &str,
+        proposal_id: u64,
+        scheduled: bool,
+        approvals: &[PublicKey],
+        activation_height: u64,
+    ) -> Result<(), String> {
+        if scheduled {
+            return Err(format!(
+                "{kind} proposal {proposal_id} is scheduled already"
+            ));
+        }
+        if approvals.contains(self.caller) {
+            return Err(format!(
+                "this key already approved {kind} proposal {proposal_id}"
+            ));
+        }
+        // The last approval too must leave every node the notice.
+        if self.height + UPGRADE_NOTICE_BLOCKS_MIN > activation_height {
+            return Err(format!(
+                "{kind} proposal {proposal_id} expired: approvals must be in {UPGRADE_NOTICE_BLOCKS_MIN} blocks before its activation height {activation_height}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether `approvals` reach the authority's threshold (keys no longer
+    /// the authority's do not count).
+    fn enough(&self, approvals: &[PublicKey]) -> bool {
+        let counted = approvals
+            .iter()
+            .filter(|k| self.authority.keys.contains(&k.0))
+            .count();
+        counted >= self.authority.threshold as usize
     }
 
     /// The id the next proposal gets, counted on.
@@ -376,22 +424,10 @@ impl Governance<'_> {
         else {
             return self.approve_rules(proposal_id);
         };
-        if proposal.scheduled {
-            return Ok(Err(format!(
-                "upgrade proposal {proposal_id} is scheduled already"
-            )));
-        }
-        if proposal.approvals.contains(self.caller) {
-            return Ok(Err(format!(
-                "this key already approved upgrade proposal {proposal_id}"
-            )));
-        }
-        // The last approval too must leave every node the notice.
-        if self.height + UPGRADE_NOTICE_BLOCKS_MIN > proposal.upgrade.activation_height {
-            return Ok(Err(format!(
-                "upgrade proposal {proposal_id} expired: approvals must be in {UPGRADE_NOTICE_BLOCKS_MIN} blocks before its activation height {}",
-                proposal.upgrade.activation_height
-            )));
+        let (scheduled, at) = (proposal.scheduled, proposal.upgrade.activation_height);
+        if let Err(e) = self.may_approve("upgrade", proposal_id, scheduled, &proposal.approvals, at)
+        {
+            return Ok(Err(e));
         }
         proposal.approvals.push(*self.caller);
         self.emit("upgrade_approved", encode(&proposal_id));
@@ -456,12 +492,7 @@ impl Governance<'_> {
 
     /// Stores the proposal, scheduling its version if enough keys approved.
     fn settle(&mut self, proposal_id: u64, mut proposal: UpgradeProposal) -> Step {
-        let approvals = proposal
-            .approvals
-            .iter()
-            .filter(|k| self.authority.keys.contains(&k.0))
-            .count();
-        if approvals >= self.authority.threshold as usize {
+        if self.enough(&proposal.approvals) {
             if let Err(e) = self.still_applies(&proposal.upgrade)? {
                 return Ok(Err(e));
             }
@@ -528,13 +559,8 @@ impl Governance<'_> {
     /// plays no part: a node that implements less must accept the same
     /// block as the others, and learns here that it has to be replaced.
     fn propose_rules(&mut self, upgrade: RulesUpgrade) -> Step {
-        let earliest = self.height + UPGRADE_NOTICE_BLOCKS_MIN;
-        let latest_height = self.height + UPGRADE_NOTICE_BLOCKS_MAX;
-        if upgrade.activation_height < earliest || upgrade.activation_height > latest_height {
-            return Ok(Err(format!(
-                "activation at height {}: proposed at {}, it must be from {earliest} to {latest_height}",
-                upgrade.activation_height, self.height
-            )));
+        if let Err(e) = self.in_notice(upgrade.activation_height) {
+            return Ok(Err(e));
         }
         if let Err(e) = self.rules_still_apply(&upgrade)? {
             return Ok(Err(e));
@@ -560,21 +586,10 @@ impl Governance<'_> {
         else {
             return Ok(Err(format!("no upgrade proposal {proposal_id}")));
         };
-        if proposal.scheduled {
-            return Ok(Err(format!(
-                "chain rules proposal {proposal_id} is scheduled already"
-            )));
-        }
-        if proposal.approvals.contains(self.caller) {
-            return Ok(Err(format!(
-                "this key already approved chain rules proposal {proposal_id}"
-            )));
-        }
-        if self.height + UPGRADE_NOTICE_BLOCKS_MIN > proposal.upgrade.activation_height {
-            return Ok(Err(format!(
-                "chain rules proposal {proposal_id} expired: approvals must be in {UPGRADE_NOTICE_BLOCKS_MIN} blocks before its activation height {}",
-                proposal.upgrade.activation_height
-            )));
+        let (scheduled, at) = (proposal.scheduled, proposal.upgrade.activation_height);
+        let kind = "chain rules";
+        if let Err(e) = self.may_approve(kind, proposal_id, scheduled, &proposal.approvals, at) {
+            return Ok(Err(e));
         }
         proposal.approvals.push(*self.caller);
         self.emit("rules_approved", encode(&proposal_id));
@@ -621,12 +636,7 @@ impl Governance<'_> {
     /// Stores the rules proposal, scheduling its version if enough keys
     /// approved.
     fn settle_rules(&mut self, proposal_id: u64, mut proposal: RulesProposal) -> Step {
-        let approvals = proposal
-            .approvals
-            .iter()
-            .filter(|k| self.authority.keys.contains(&k.0))
-            .count();
-        if approvals >= self.authority.threshold as usize {
+        if self.enough(&proposal.approvals) {
             if let Err(e) = self.rules_still_apply(&proposal.upgrade)? {
                 return Ok(Err(e));
             }

@@ -959,6 +959,26 @@ fn same_module(id: u64, wasm: &std::path::Path, signer: &Signer) -> Result<()> {
     Ok(())
 }
 
+/// Refuses an `--in-blocks` shorter than the chain's notice, with a margin
+/// for the blocks between reading the head and the proposal's own.
+fn notice_enough(in_blocks: u64, height: Option<u64>) -> Result<()> {
+    use filiera_types::governance::UPGRADE_NOTICE_BLOCKS_MIN;
+    const IN_BLOCKS_MIN: u64 = UPGRADE_NOTICE_BLOCKS_MIN + 5;
+    if height.is_none() && in_blocks < IN_BLOCKS_MIN {
+        bail!(
+            "--in-blocks {in_blocks}: at least {IN_BLOCKS_MIN} (the chain wants {UPGRADE_NOTICE_BLOCKS_MIN} blocks' notice, counted from the block that carries the proposal)"
+        );
+    }
+    Ok(())
+}
+
+/// Tells the proposer how the other authority keys approve proposal `n`.
+fn approve_hint(n: u64) {
+    println!(
+        "upgrade proposal {n}: other authority keys approve it with `filiera authority approve-upgrade {n}`"
+    );
+}
+
 /// Proposes chain rules `version` against the latest the node lists.
 fn chain_rules(
     version: u32,
@@ -967,13 +987,7 @@ fn chain_rules(
     signer: &Signer,
     json: bool,
 ) -> Result<()> {
-    use filiera_types::governance::UPGRADE_NOTICE_BLOCKS_MIN;
-    const IN_BLOCKS_MIN: u64 = UPGRADE_NOTICE_BLOCKS_MIN + 5;
-    if height.is_none() && in_blocks < IN_BLOCKS_MIN {
-        bail!(
-            "--in-blocks {in_blocks}: at least {IN_BLOCKS_MIN} (the chain wants {UPGRADE_NOTICE_BLOCKS_MIN} blocks' notice, counted from the block that carries the proposal)"
-        );
-    }
+    notice_enough(in_blocks, height)?;
     let node = Client::connect(&signer.api)?;
     let listing = node.get("/v1/contracts")?;
     let head = listing["height"].as_u64().unwrap_or(0);
@@ -998,9 +1012,7 @@ fn chain_rules(
         json,
     )?;
     if !json && let Some(n) = receipt.returned_u64() {
-        println!(
-            "upgrade proposal {n}: other authority keys approve it with `filiera authority approve-upgrade {n}`"
-        );
+        approve_hint(n);
     }
     Ok(())
 }
@@ -1015,14 +1027,8 @@ fn upgrade(
     signer: &Signer,
     json: bool,
 ) -> Result<()> {
-    use filiera_types::governance::{CODE_BYTES_MAX, UPGRADE_NOTICE_BLOCKS_MIN, Upgrade};
-    // A margin for the blocks between reading the head and the proposal's own.
-    const IN_BLOCKS_MIN: u64 = UPGRADE_NOTICE_BLOCKS_MIN + 5;
-    if height.is_none() && in_blocks < IN_BLOCKS_MIN {
-        bail!(
-            "--in-blocks {in_blocks}: at least {IN_BLOCKS_MIN} (the chain wants {UPGRADE_NOTICE_BLOCKS_MIN} blocks' notice, counted from the block that carries the proposal)"
-        );
-    }
+    use filiera_types::governance::{CODE_BYTES_MAX, Upgrade};
+    notice_enough(in_blocks, height)?;
     let id =
         filiera_types::ContractId::new(contract).map_err(|e| anyhow::anyhow!("--contract: {e}"))?;
     let code = std::fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
@@ -1099,9 +1105,7 @@ fn upgrade(
         json,
     )?;
     if !json && let Some(n) = receipt.returned_u64() {
-        println!(
-            "upgrade proposal {n}: other authority keys approve it with `filiera authority approve-upgrade {n}`"
-        );
+        approve_hint(n);
     }
     Ok(())
 }

@@ -26,6 +26,19 @@ fn lots_v2() -> Vec<u8> {
     code
 }
 
+/// The number in the CLI's "upgrade proposal N: ..." line.
+fn proposal_number(out: &str) -> u64 {
+    out.lines()
+        .find_map(|l| {
+            l.strip_prefix("upgrade proposal ")?
+                .split(':')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no proposal number in {out}"))
+}
+
 fn lots_entry(net: &Net) -> Value {
     let listing = get(&net.url(0, "/v1/contracts")).expect("/v1/contracts");
     listing["contracts"]
@@ -78,16 +91,7 @@ fn a_lots_upgrade_approved_by_two_of_three_runs_from_its_height_without_a_pause(
             .args(["--api", &api]),
     );
     assert!(out.contains("uploaded"), "{out}");
-    let id: u64 = out
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("upgrade proposal ")?
-                .split(':')
-                .next()?
-                .parse()
-                .ok()
-        })
-        .unwrap_or_else(|| panic!("no proposal number in {out}"));
+    let id = proposal_number(&out);
     let status = run_ok(filiera().args(["status", "--api", &api]));
     assert!(status.contains("awaiting approvals"), "{status}");
 
@@ -222,16 +226,7 @@ fn chain_rules_this_binary_does_not_implement_are_announced_and_every_validator_
             .arg(net.dir.join("authority/key-0.json"))
             .args(["--api", &api]),
     );
-    let id: u64 = out
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("upgrade proposal ")?
-                .split(':')
-                .next()?
-                .parse()
-                .ok()
-        })
-        .unwrap_or_else(|| panic!("no proposal number in {out}"));
+    let id = proposal_number(&out);
     let status = run_ok(filiera().args(["status", "--api", &api]));
     assert!(
         status.contains("chain rules change proposed, awaiting approvals"),
