@@ -125,7 +125,10 @@ pub fn load(options: &Options, progress: &mut dyn FnMut(&Report)) -> Result<Repo
     let (genesis, mut senders) = mix::senders(&options.dir)?;
     let (store, mut chain, key) = open(&options.dir, &genesis)?;
     let params = chain.params().clone();
-    let block_txs = options.block_txs.clamp(1, params.block_txs_max as u64);
+    let first = chain.height()? + 1;
+    let block_txs = options
+        .block_txs
+        .clamp(1, chain.limits(first).block_txs_max);
     for s in senders.iter_mut() {
         s.nonce = committed_nonce(&store, &s.key.public_key())?;
     }
@@ -202,8 +205,9 @@ pub fn load(options: &Options, progress: &mut dyn FnMut(&Report)) -> Result<Repo
         let (block, executed) = chain.build(height, now_ms, address, txs)?;
         // What Chain::check would refuse in a peer's block is refused here
         // too: a block observers could not sync must never be committed.
-        if borsh::object_length(&block).unwrap_or(usize::MAX) > params.block_bytes_max {
-            bail!("block {height} is over the genesis' block_bytes_max: lower --block-txs");
+        let block_bytes_max = chain.limits(height).block_bytes_max;
+        if borsh::object_length(&block).unwrap_or(usize::MAX) as u64 > block_bytes_max {
+            bail!("block {height} is over the chain's block_bytes_max: lower --block-txs");
         }
         let mut failed = 0u64;
         for r in &executed.receipts {

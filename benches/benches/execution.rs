@@ -97,6 +97,7 @@ fn context(producer: &SecretKey) -> CallContext {
         tx_hash: Hash([9; 32]),
         height: 10,
         time_ms: 1_793_491_200_000,
+        epcis_event_bytes_max: filiera_contract_api::lots::EPCIS_EVENT_BYTES_MAX as u64,
     }
 }
 

@@ -13,6 +13,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use filiera_types::chain_limits::{self, ChainLimits, LimitsProposal, LimitsVersion};
 use filiera_types::chain_rules::{self, ChainRulesVersion, RulesProposal};
 use filiera_types::encoding::decode;
 use filiera_types::governance::{
@@ -109,6 +110,13 @@ pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
         let rules_latest = rules
             .last()
             .map_or(chain_rules::DEFAULT_VERSION, |v| v.version);
+        let limits: Vec<LimitsVersion> = store
+            .state_get(sys_keys::LIMITS)?
+            .and_then(|v| decode("limits", &v, usize::MAX).ok())
+            .unwrap_or_default();
+        let limits_latest = limits
+            .last()
+            .map_or_else(ChainLimits::default, |v| v.limits);
         let mut upgrades = Vec::new();
         for id in (next.saturating_sub(PROPOSALS_LIST_MAX as u64)..next).rev() {
             let Some(p) = store
@@ -120,6 +128,11 @@ pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
                     .and_then(|v| decode::<RulesProposal>("rules proposal", &v, usize::MAX).ok())
                 {
                     upgrades.push(rules_proposal_view(id, &p, height, rules_latest));
+                } else if let Some(p) = store
+                    .state_get(&sys_keys::limits_proposal(id))?
+                    .and_then(|v| decode::<LimitsProposal>("limits proposal", &v, usize::MAX).ok())
+                {
+                    upgrades.push(limits_proposal_view(id, &p, height, &limits_latest));
                 }
                 continue;
             };
@@ -172,6 +185,16 @@ pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
                     "height": v.from_height,
                 })),
             },
+            // The limits of the next block, and every version: those ahead
+            // are what clients and operators prepare for.
+            "limits": {
+                "running": chain_limits::limits_at(&limits, height + 1),
+                "versions": limits.iter().map(|v| json!({
+                    "limits": v.limits,
+                    "from_height": v.from_height,
+                    "proposal": v.proposal,
+                })).collect::<Vec<_>>(),
+            },
             "contracts": contracts,
             "contracts_truncated": tables.len() > CONTRACTS_LIST_MAX,
             "upgrades": upgrades,
@@ -203,6 +226,34 @@ fn rules_proposal_view(id: u64, p: &RulesProposal, height: u64, latest: u32) -> 
         "version": p.upgrade.version,
         "replaces_version": p.upgrade.replaces,
         "implemented_here": chain_rules::implemented(p.upgrade.version).is_some(),
+        "activation_height": at,
+        "proposed_height": p.proposed_height,
+        "approvals": p.approvals.iter().map(|k| k.to_hex()).collect::<Vec<_>>(),
+        "state": state,
+    })
+}
+
+/// A limits proposal as the listing shows it, beside the upgrades.
+fn limits_proposal_view(id: u64, p: &LimitsProposal, height: u64, latest: &ChainLimits) -> Value {
+    let at = p.upgrade.activation_height;
+    let state = if p.scheduled {
+        if at <= height {
+            "activated"
+        } else {
+            "scheduled"
+        }
+    } else if height + UPGRADE_NOTICE_BLOCKS_MIN > at {
+        "expired"
+    } else if p.upgrade.replaces != *latest {
+        "stale"
+    } else {
+        "awaiting_approvals"
+    };
+    json!({
+        "id": id,
+        "kind": "limits",
+        "limits": p.upgrade.limits,
+        "replaces_limits": p.upgrade.replaces,
         "activation_height": at,
         "proposed_height": p.proposed_height,
         "approvals": p.approvals.iter().map(|k| k.to_hex()).collect::<Vec<_>>(),

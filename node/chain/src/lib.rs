@@ -32,6 +32,7 @@ use filiera_execution::{BlockContext, Changes, Executor, StateReader};
 use filiera_storage::{PreparedState, StorageError, Store};
 use filiera_types::admission;
 use filiera_types::block::{Block, HEADER_VERSION, Header};
+use filiera_types::chain_limits::{self, ChainLimits, LimitsVersion};
 use filiera_types::genesis::Genesis;
 use filiera_types::receipt::{Receipt, TxStatus};
 use filiera_types::state::StateUnreadable;
@@ -84,6 +85,14 @@ pub enum InvalidBlock {
     /// More bytes than a block holds.
     #[error("{0} bytes")]
     TooManyBytes(usize),
+    /// A transaction over the limit of the block's height.
+    #[error("transaction {index} has {bytes} bytes, over the chain's tx_bytes_max")]
+    TxTooLarge {
+        /// Its position in the block.
+        index: usize,
+        /// Its encoded size.
+        bytes: usize,
+    },
     /// The transactions root does not match the transactions.
     #[error("transactions root")]
     TxsRoot,
@@ -188,6 +197,9 @@ pub struct Chain {
     params: ChainParams,
     /// Validator sets by first height (a copy of the `sys/vset/` state).
     sets: BTreeMap<u64, ValidatorSet>,
+    /// The limits versions (a copy of the `sys/limits` state, read again
+    /// after a block that writes it): admission reads them per transaction.
+    limits: Vec<LimitsVersion>,
 }
 
 impl Chain {
@@ -217,11 +229,13 @@ impl Chain {
                 .map_err(|e| ChainError::Corrupt(format!("stored validator set: {e}")))?;
             sets.insert(height, set);
         }
+        let limits = filiera_execution::limits_versions(&*store)?;
         Ok(Chain {
             store,
             executor,
             params,
             sets,
+            limits,
         })
     }
 
@@ -313,6 +327,15 @@ impl Chain {
                 tracing::warn!(height, error = %e, "validator-set change ignored");
                 None
             }
+        }
+    }
+
+    /// The chain's limits at `height` (those a genesis without a table
+    /// sets, before the first version).
+    pub fn limits(&self, height: u64) -> ChainLimits {
+        match self.limits.first() {
+            Some(_) => chain_limits::limits_at(&self.limits, height),
+            None => self.params.limits,
         }
     }
 
@@ -468,13 +491,24 @@ impl Chain {
         if self.validator_set(h.height).get(&h.proposer).is_none() {
             return invalid(InvalidBlock::ProposerNotValidator);
         }
-        if block.txs.len() > self.params.block_txs_max {
+        // The limits of the block's height, which every node knew a notice
+        // period ahead.
+        let limits = self.limits(h.height);
+        if block.txs.len() as u64 > limits.block_txs_max {
             return invalid(InvalidBlock::TooManyTxs(block.txs.len()));
         }
         // Counted, not encoded: no copy of a block of up to block_bytes_max.
         let bytes = borsh::object_length(block).unwrap_or(usize::MAX);
-        if bytes > self.params.block_bytes_max {
+        if bytes as u64 > limits.block_bytes_max {
             return invalid(InvalidBlock::TooManyBytes(bytes));
+        }
+        // The door's size check holds in a block too: a proposer cannot slip
+        // in what no node would let in.
+        for (index, tx) in block.txs.iter().enumerate() {
+            let bytes = borsh::object_length(tx).unwrap_or(usize::MAX);
+            if bytes as u64 > limits.tx_bytes_max {
+                return invalid(InvalidBlock::TxTooLarge { index, bytes });
+            }
         }
         if !block.txs_root_matches() {
             return invalid(InvalidBlock::TxsRoot);
@@ -533,8 +567,13 @@ impl Chain {
         let mut prepared = executed.prepared;
         let index = query_index::index_changes(&self.store, prepared.changes())?;
         prepared.set_index_changes(index);
+        let limits_moved = prepared.changes().contains_key(sys_keys::LIMITS);
         self.store
             .commit_block(block, certificate, &executed.receipts, prepared)?;
+        if limits_moved {
+            self.limits = filiera_execution::limits_versions(&*self.store)?;
+            tracing::info!(versions = self.limits.len(), "chain limits scheduled");
+        }
         if let Some((from, set)) = executed.new_set {
             tracing::info!(
                 from,
@@ -597,6 +636,9 @@ impl Ledger for Chain {
         let ahead = filiera_types::chain_rules::first_unimplemented(&versions, height)
             .map(|v| (v.from_height, v.version));
         Ok((running, ahead))
+    }
+    fn limits(&self, height: u64) -> ChainLimits {
+        Chain::limits(self, height)
     }
     fn evidence_recorded(
         &self,

@@ -4,6 +4,7 @@
 
 use filiera_types::admission::Standing;
 use filiera_types::block::Block;
+use filiera_types::chain_limits::ChainLimits;
 use filiera_types::evidence::Offence;
 use filiera_types::genesis::Genesis;
 use filiera_types::receipt::Receipt;
@@ -65,14 +66,9 @@ pub struct ChainParams {
     pub validators: ValidatorSet,
     /// Genesis validators' (consensus key, p2p key).
     pub validator_p2p: Vec<(PublicKey, PublicKey)>,
-    /// Largest encoded block, bytes.
-    pub block_bytes_max: usize,
-    /// Most transactions per block.
-    pub block_txs_max: usize,
-    /// Largest transaction, bytes.
-    pub tx_bytes_max: u64,
-    /// Furthest expiry a transaction may ask, in blocks.
-    pub tx_expiry_blocks_max: u64,
+    /// The limits genesis sets: those of a chain whose state has no limits
+    /// table (governance moves them: see [`Ledger::limits`]).
+    pub limits: ChainLimits,
 }
 
 impl ChainParams {
@@ -92,10 +88,7 @@ impl ChainParams {
                 .iter()
                 .map(|v| (v.consensus_key, v.p2p_key))
                 .collect(),
-            block_bytes_max: usize::try_from(c.block_bytes_max).unwrap_or(usize::MAX),
-            block_txs_max: usize::try_from(c.block_txs_max).unwrap_or(usize::MAX),
-            tx_bytes_max: c.tx_bytes_max,
-            tx_expiry_blocks_max: c.tx_expiry_blocks_max,
+            limits: ChainLimits::from_genesis(c),
         })
     }
 }
@@ -125,6 +118,9 @@ pub trait Ledger {
     /// The chain rules version at `height`, and the first scheduled version
     /// this binary does not implement (its first height and number).
     fn chain_rules(&self, height: u64) -> Result<(u32, Option<(u64, u32)>), LedgerError>;
+    /// The chain's limits at `height` (of a block, or of the door's next
+    /// block): what governance scheduled, else genesis'.
+    fn limits(&self, height: u64) -> ChainLimits;
     /// Whether the chain recorded evidence of `offence`.
     fn evidence_recorded(&self, offence: &Offence) -> Result<bool, LedgerError>;
     /// Checks a proposed block of the next height by executing it.

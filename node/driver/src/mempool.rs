@@ -273,13 +273,13 @@ impl Mempool {
 
     /// Transactions for the next block: per sender, consecutive nonces from
     /// its committed nonce; senders taken in turn, one transaction each per
-    /// turn, within both limits. `committed_nonce` is `None` for a sender
+    /// turn, within the block's bytes and count and the size of one
+    /// transaction (`(block_bytes_max, block_txs_max, tx_bytes_max)`). `committed_nonce` is `None` for a sender
     /// who may no longer send (suspended since admission): none of theirs
     /// is taken (they leave the pool as they expire).
     pub fn take(
         &mut self,
-        block_bytes_max: usize,
-        block_txs_max: usize,
+        (block_bytes_max, block_txs_max, tx_bytes_max): (usize, usize, usize),
         mut committed_nonce: impl FnMut(&SignedTransaction) -> Option<u64>,
     ) -> Vec<SignedTransaction> {
         // (sender, next nonce wanted) for every sender that has something runnable.
@@ -313,7 +313,9 @@ impl Mempool {
                 let Some(entry) = self.senders.get(address).and_then(|q| q.get(nonce)) else {
                     continue;
                 };
-                if bytes + entry.bytes > block_bytes_max {
+                // Over a limit lowered since it was let in: its sender's
+                // lane stops there until it expires.
+                if bytes + entry.bytes > block_bytes_max || entry.bytes > tx_bytes_max {
                     continue;
                 }
                 bytes += entry.bytes;

@@ -15,7 +15,9 @@ use crate::limits::{EXECUTOR_STACK_BYTES, TX_FUEL_MAX};
 use crate::outcome::{CallStatus, FailureCode};
 use crate::runtime::{ContractEngine, LoadedContract, RuntimeError};
 use filiera_contract_api::CallInput;
+use filiera_contract_api::lots::EPCIS_EVENT_BYTES_MAX;
 use filiera_types::admission::{self, Standing};
+use filiera_types::chain_limits::{self, ChainLimits};
 use filiera_types::evidence::{EVIDENCE_CONTRACT, EVIDENCE_METHOD};
 use filiera_types::governance::{
     GOVERNANCE_CONTRACT, MIGRATE_METHOD, MIGRATION_FUEL_MAX, MigrationOutcome, version_at,
@@ -72,6 +74,9 @@ type Resolved = BTreeMap<ContractId, Option<LoadedContract>>;
 struct Overlay {
     base: Arc<dyn StateReader>,
     changes: RwLock<Changes>,
+    /// The chain's limits at the block's height (scheduled a notice period
+    /// ahead: no transaction of the block moves them for another).
+    limits: ChainLimits,
 }
 
 impl StateReader for Overlay {
@@ -237,9 +242,11 @@ impl Executor {
                 filiera_types::chain_rules::IMPLEMENTED_MAX
             )));
         }
+        let limits = chain_limits::limits_at(&crate::governance::limits(&*state)?, block.height);
         let overlay = Arc::new(Overlay {
             base: state,
             changes: RwLock::new(BTreeMap::new()),
+            limits,
         });
         let mut receipts = Vec::with_capacity(txs.len());
         // Judged on the state before the block (see `admission`), once per
@@ -375,6 +382,7 @@ impl Executor {
             tx_hash,
             height: block.height,
             time_ms: block.time_ms,
+            epcis_event_bytes_max: state.limits.epcis_event_bytes_max,
         };
         let input = filiera_contract_api::encode(&CallInput {
             method: tx.call.method.as_str().to_owned(),
@@ -470,6 +478,7 @@ impl Executor {
             tx_hash: contract.code_hash(),
             height: block.height,
             time_ms: block.time_ms,
+            epcis_event_bytes_max: EPCIS_EVENT_BYTES_MAX as u64,
         };
         let input = filiera_contract_api::encode(&CallInput {
             method: MIGRATE_METHOD.to_owned(),

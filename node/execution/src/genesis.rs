@@ -167,6 +167,14 @@ pub fn genesis_state(genesis: &Genesis) -> BTreeMap<Vec<u8>, Vec<u8>> {
         sys_keys::CHAIN_RULES.to_vec(),
         encoding::encode(&vec![rules]),
     );
+    // The chain's limits at height 0: the consensus parameters, as the
+    // first version of what governance moves.
+    let limits = filiera_types::chain_limits::LimitsVersion {
+        limits: filiera_types::chain_limits::ChainLimits::from_genesis(&genesis.consensus),
+        from_height: 0,
+        proposal: None,
+    };
+    state.insert(sys_keys::LIMITS.to_vec(), encoding::encode(&vec![limits]));
     let shipped = crate::contracts::builtin();
     for c in &genesis.contracts {
         let version = ContractVersion {

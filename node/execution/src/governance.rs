@@ -17,6 +17,9 @@ use crate::host::{StateReader, StateUnreadable};
 use crate::outcome::FailureCode;
 use filiera_contract_api::registry::AuthorityRecord;
 use filiera_contract_api::{contract_ids, keys};
+use filiera_types::chain_limits::{
+    ChainLimits, LIMITS_VERSIONS_MAX, LimitsProposal, LimitsUpgrade, LimitsVersion,
+};
 use filiera_types::chain_rules::{
     CHAIN_RULES_VERSIONS_MAX, ChainRulesVersion, DEFAULT_VERSION, RulesProposal, RulesUpgrade,
 };
@@ -110,6 +113,10 @@ pub(crate) fn call(
         },
         method::PROPOSE_RULES => match parse::<RulesUpgrade>("chain rules upgrade", args) {
             Ok(u) => g.propose_rules(u)?,
+            Err(e) => Err(e),
+        },
+        method::PROPOSE_LIMITS => match parse::<LimitsUpgrade>("limits upgrade", args) {
+            Ok(u) => g.propose_limits(u)?,
             Err(e) => Err(e),
         },
         other => Err(format!("{GOVERNANCE_CONTRACT} has no method {other:?}")),
@@ -584,7 +591,7 @@ impl Governance<'_> {
             .get(&key)?
             .and_then(|v| decode::<RulesProposal>("rules proposal", &v, usize::MAX).ok())
         else {
-            return Ok(Err(format!("no upgrade proposal {proposal_id}")));
+            return self.approve_limits(proposal_id);
         };
         let (scheduled, at) = (proposal.scheduled, proposal.upgrade.activation_height);
         let kind = "chain rules";
@@ -664,6 +671,127 @@ impl Governance<'_> {
         );
         Ok(Ok(()))
     }
+}
+
+impl Governance<'_> {
+    /// Proposes new values of the chain's limits, within the ceilings the
+    /// running rules version sets (every node that follows the chain
+    /// implements it, so every node judges the same).
+    fn propose_limits(&mut self, upgrade: LimitsUpgrade) -> Step {
+        if let Err(e) = self.in_notice(upgrade.activation_height) {
+            return Ok(Err(e));
+        }
+        if let Err(e) = upgrade.limits.check() {
+            return Ok(Err(format!("limits refused: {e}")));
+        }
+        if let Err(e) = self.limits_still_apply(&upgrade)? {
+            return Ok(Err(e));
+        }
+        let proposal_id = self.next_proposal_id()?;
+        let proposal = LimitsProposal {
+            upgrade,
+            approvals: vec![*self.caller],
+            proposed_height: self.height,
+            scheduled: false,
+        };
+        self.emit("limits_proposed", encode(&proposal_id));
+        self.return_data = encode(&proposal_id);
+        self.settle_limits(proposal_id, proposal)
+    }
+
+    fn approve_limits(&mut self, proposal_id: u64) -> Step {
+        let key = sys_keys::limits_proposal(proposal_id);
+        let Some(mut proposal) = self
+            .state
+            .get(&key)?
+            .and_then(|v| decode::<LimitsProposal>("limits proposal", &v, usize::MAX).ok())
+        else {
+            return Ok(Err(format!("no upgrade proposal {proposal_id}")));
+        };
+        let (scheduled, at) = (proposal.scheduled, proposal.upgrade.activation_height);
+        if let Err(e) = self.may_approve("limits", proposal_id, scheduled, &proposal.approvals, at)
+        {
+            return Ok(Err(e));
+        }
+        proposal.approvals.push(*self.caller);
+        self.emit("limits_approved", encode(&proposal_id));
+        self.settle_limits(proposal_id, proposal)
+    }
+
+    /// Whether `upgrade` still replaces the latest values.
+    fn limits_still_apply(
+        &self,
+        upgrade: &LimitsUpgrade,
+    ) -> Result<Result<(), String>, StateUnreadable> {
+        let versions = limits(self.state)?;
+        let latest = versions
+            .last()
+            .map_or_else(ChainLimits::default, |v| v.limits);
+        if upgrade.replaces != latest {
+            return Ok(Err(format!(
+                "the limits proposed replace {:?}, but the latest are {latest:?}",
+                upgrade.replaces
+            )));
+        }
+        if upgrade.limits == latest {
+            return Ok(Err("the limits proposed are the latest already".to_owned()));
+        }
+        if let Some(last) = versions.last()
+            && last.from_height >= upgrade.activation_height
+        {
+            return Ok(Err(format!(
+                "limits apply from height {}: later ones must start after it",
+                last.from_height
+            )));
+        }
+        if versions.len() >= LIMITS_VERSIONS_MAX {
+            return Ok(Err(format!(
+                "the chain has {LIMITS_VERSIONS_MAX} limits versions, the most it may have"
+            )));
+        }
+        Ok(Ok(()))
+    }
+
+    /// Stores the limits proposal, scheduling its values if enough keys
+    /// approved.
+    fn settle_limits(&mut self, proposal_id: u64, mut proposal: LimitsProposal) -> Step {
+        if self.enough(&proposal.approvals) {
+            if let Err(e) = self.limits_still_apply(&proposal.upgrade)? {
+                return Ok(Err(e));
+            }
+            let mut versions = limits(self.state)?;
+            if versions.is_empty() {
+                versions.push(LimitsVersion {
+                    limits: ChainLimits::default(),
+                    from_height: 0,
+                    proposal: None,
+                });
+            }
+            versions.push(LimitsVersion {
+                limits: proposal.upgrade.limits,
+                from_height: proposal.upgrade.activation_height,
+                proposal: Some(proposal_id),
+            });
+            self.writes
+                .insert(sys_keys::LIMITS.to_vec(), Some(encode(&versions)));
+            proposal.scheduled = true;
+            self.emit("limits_scheduled", encode(&proposal_id));
+        }
+        self.writes.insert(
+            sys_keys::limits_proposal(proposal_id),
+            Some(encode(&proposal)),
+        );
+        Ok(Ok(()))
+    }
+}
+
+/// The chain's limits versions as stored (empty for a chain with no table).
+pub fn limits(state: &dyn StateReader) -> Result<Vec<LimitsVersion>, StateUnreadable> {
+    let Some(bytes) = state.get(sys_keys::LIMITS)? else {
+        return Ok(Vec::new());
+    };
+    decode("limits versions", &bytes, usize::MAX)
+        .map_err(|e| StateUnreadable(format!("the chain's limits: {e}")))
 }
 
 /// The chain's rules versions as stored (empty for a chain with no table).

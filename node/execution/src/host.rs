@@ -35,6 +35,9 @@ pub struct CallContext {
     pub height: u64,
     /// The block time, ms since the epoch.
     pub time_ms: u64,
+    /// The chain's EPCIS event limit at the block's height, in bytes (at
+    /// most [`EPCIS_EVENT_BYTES_MAX`], the ceiling the contracts check too).
+    pub epcis_event_bytes_max: u64,
 }
 
 /// Why a host function stopped the call.
@@ -389,13 +392,17 @@ pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         MODULE,
         "epcis_facts",
         |mut c: Caller<'_, HostState>, ptr: i32, len: i32| -> wasmtime::Result<i64> {
-            // Priced by the declared length before a byte is read or parsed.
-            let declared = len_of(len, EPCIS_EVENT_BYTES_MAX, "EPCIS event")?;
+            // Priced by the declared length before a byte is read or parsed,
+            // within the limit the chain sets at this height.
+            let limit = usize::try_from(c.data().context.epcis_event_bytes_max)
+                .unwrap_or(usize::MAX)
+                .min(EPCIS_EVENT_BYTES_MAX);
+            let declared = len_of(len, limit, "EPCIS event")?;
             burn(
                 &mut c,
                 EPCIS_FACTS_BYTE_FUEL.saturating_mul(declared as u64),
             )?;
-            let event = read_bytes(&mut c, ptr, len, EPCIS_EVENT_BYTES_MAX, "EPCIS event")?;
+            let event = read_bytes(&mut c, ptr, len, limit, "EPCIS event")?;
             // A panic in library code must not cross into consensus (every
             // validator would stop on the same block): it refuses the event.
             let facts: Result<EpcisFacts, String> =

@@ -40,6 +40,7 @@ pub mod executor;
 pub mod genesis;
 mod governance;
 pub use governance::chain_rules as chain_rules_versions;
+pub use governance::limits as limits_versions;
 pub mod host;
 pub mod limits;
 pub mod memstate;

@@ -250,7 +250,9 @@ pub fn run(
         delta_ms: c.timeout_delta_ms,
     };
     let metrics = Arc::new(Metrics::new().map_err(|e| setup("metrics")(&e))?);
-    let tx_bytes_max = usize::try_from(chain.params().tx_bytes_max).unwrap_or(usize::MAX);
+    // The API bounds bodies by the protocol's ceiling: the limit of the
+    // moment, which governance moves, is the mempool's to apply.
+    let tx_bytes_max = filiera_types::limits::TX_BYTES_MAX;
     let next_height = chain
         .height()
         .map_err(|e| setup("reading the height")(&e))?

@@ -402,6 +402,38 @@ pub enum AuthorityCmd {
         #[command(flatten)]
         signer: Signer,
     },
+    /// Propose new values of the chain's limits (sizes of a transaction, a
+    /// block and an EPCIS event, transactions per block, expiry window) from
+    /// a height at least 10 blocks ahead; the values not given stay as they
+    /// are. Every node applies them from that height; see docs/GOVERNANCE.md.
+    #[command(
+        after_help = "Example:\n  filiera authority limits --tx-bytes-max 49152 --in-blocks 1000 --key authority/key-0.json"
+    )]
+    Limits {
+        /// Largest transaction, in bytes.
+        #[arg(long)]
+        tx_bytes_max: Option<u64>,
+        /// Largest block, in bytes.
+        #[arg(long)]
+        block_bytes_max: Option<u64>,
+        /// Most transactions per block.
+        #[arg(long)]
+        block_txs_max: Option<u64>,
+        /// Furthest expiry a transaction may ask when it is let in, in blocks.
+        #[arg(long)]
+        tx_expiry_blocks_max: Option<u64>,
+        /// Largest EPCIS event a lot action may carry, in bytes.
+        #[arg(long)]
+        epcis_event_bytes_max: Option<u64>,
+        /// They apply from this many blocks after the head.
+        #[arg(long, default_value_t = 1_000, conflicts_with = "height")]
+        in_blocks: u64,
+        /// Or from this height.
+        #[arg(long)]
+        height: Option<u64>,
+        #[command(flatten)]
+        signer: Signer,
+    },
     /// Approve an upgrade proposal (a contract's or the chain rules'); the
     /// version is scheduled when enough authority keys approved it, before
     /// its height.
@@ -922,6 +954,25 @@ pub fn authority(cmd: AuthorityCmd, json: bool) -> Result<()> {
             height,
             signer,
         } => return chain_rules(to, in_blocks, height, &signer, json),
+        AuthorityCmd::Limits {
+            tx_bytes_max,
+            block_bytes_max,
+            block_txs_max,
+            tx_expiry_blocks_max,
+            epcis_event_bytes_max,
+            in_blocks,
+            height,
+            signer,
+        } => {
+            let asked = filiera_types::chain_limits::ChainLimitsChange {
+                tx_bytes_max,
+                block_bytes_max,
+                block_txs_max,
+                tx_expiry_blocks_max,
+                epcis_event_bytes_max,
+            };
+            return limits(asked, (in_blocks, height), &signer, json);
+        }
         AuthorityCmd::ApproveUpgrade { id, wasm, signer } => {
             if let Some(path) = wasm {
                 same_module(id, &path, &signer)?;
@@ -1007,6 +1058,53 @@ fn chain_rules(
         actions::propose_chain_rules(&upgrade),
         &format!(
             "proposal of chain rules version {version} (replacing {replaces}) from height {}",
+            upgrade.activation_height
+        ),
+        json,
+    )?;
+    if !json && let Some(n) = receipt.returned_u64() {
+        approve_hint(n);
+    }
+    Ok(())
+}
+
+/// Proposes the latest limits the node lists, changed as `asked`.
+fn limits(
+    asked: filiera_types::chain_limits::ChainLimitsChange,
+    (in_blocks, height): (u64, Option<u64>),
+    signer: &Signer,
+    json: bool,
+) -> Result<()> {
+    use filiera_types::chain_limits::{ChainLimits, LimitsUpgrade};
+    notice_enough(in_blocks, height)?;
+    let node = Client::connect(&signer.api)?;
+    let listing = node.get("/v1/contracts")?;
+    let head = listing["height"].as_u64().unwrap_or(0);
+    let latest = listing["limits"]["versions"]
+        .as_array()
+        .and_then(|v| v.last())
+        .map(|v| v["limits"].clone())
+        .context("the node lists no limits")?;
+    let replaces: ChainLimits =
+        serde_json::from_value(latest).context("the node's latest limits")?;
+    let proposed = asked.applied_to(replaces);
+    if proposed == replaces {
+        bail!("nothing to change: give at least one limit that differs from the latest");
+    }
+    // The chain refuses out-of-range values too; saying so here saves a fee
+    // of nothing but a wait.
+    proposed.check().map_err(anyhow::Error::msg)?;
+    let upgrade = LimitsUpgrade {
+        limits: proposed,
+        replaces,
+        activation_height: height.unwrap_or(head.saturating_add(in_blocks)),
+    };
+    let receipt = run(
+        signer,
+        actions::propose_limits(&upgrade),
+        &format!(
+            "proposal of limits {} from height {}",
+            replaces.changes_to(&proposed),
             upgrade.activation_height
         ),
         json,

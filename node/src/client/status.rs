@@ -1,6 +1,7 @@
 //! `filiera status`: a running node at a glance, for its operator.
 
 use anyhow::{Context, Result};
+use filiera_types::chain_limits::ChainLimits;
 use std::path::Path;
 
 /// A node whose last block is older than this is reported as stalled, ms.
@@ -166,6 +167,26 @@ pub fn status(api: &str, home: Option<&Path>, json: bool) -> Result<()> {
                 } else {
                     "; this node's binary does not implement it"
                 },
+            );
+            continue;
+        }
+        if u["kind"] == "limits" {
+            let what = if u["state"] == "scheduled" {
+                "LIMITS change scheduled"
+            } else {
+                "limits change proposed, awaiting approvals,"
+            };
+            let old: Option<ChainLimits> =
+                serde_json::from_value(u["replaces_limits"].clone()).ok();
+            let new: Option<ChainLimits> = serde_json::from_value(u["limits"].clone()).ok();
+            let change = match (old, new) {
+                (Some(old), Some(new)) => old.changes_to(&new),
+                _ => "?".to_owned(),
+            };
+            println!(
+                "  {what}: {change} from height {at} (in {} blocks; proposal {})",
+                at.saturating_sub(height),
+                u["id"],
             );
             continue;
         }

@@ -182,6 +182,15 @@ pub fn propose_chain_rules(upgrade: &filiera_types::chain_rules::RulesUpgrade) -
         upgrade,
     )
 }
+/// An authority key proposes new values of the chain's limits from their
+/// activation height (approved like an upgrade, with [`approve_upgrade`]).
+pub fn propose_limits(upgrade: &filiera_types::chain_limits::LimitsUpgrade) -> ContractCall {
+    call(
+        governance::GOVERNANCE_CONTRACT,
+        governance::method::PROPOSE_LIMITS,
+        upgrade,
+    )
+}
 /// Another authority key approves upgrade proposal `id`; the version is
 /// scheduled at the threshold.
 pub fn approve_upgrade(id: u64) -> ContractCall {

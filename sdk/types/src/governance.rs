@@ -37,6 +37,9 @@ pub mod method {
     /// Proposes a version of the chain's rules
     /// ([`crate::chain_rules::RulesUpgrade`]).
     pub const PROPOSE_RULES: &str = "propose_rules";
+    /// Proposes new values of the chain's limits (a borsh
+    /// [`crate::chain_limits::LimitsUpgrade`]); returns the proposal id.
+    pub const PROPOSE_LIMITS: &str = "propose_limits";
 }
 
 /// Largest module a contract version may have, in bytes: one state value

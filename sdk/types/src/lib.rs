@@ -66,6 +66,7 @@
 
 pub mod admission;
 pub mod block;
+pub mod chain_limits;
 pub mod chain_rules;
 pub mod crypto;
 pub mod encoding;

@@ -6,6 +6,8 @@
 
 /// Largest encoded signed transaction, in bytes.
 pub const TX_BYTES_MAX: usize = 64 * 1024;
+/// Furthest ahead of its height a transaction's expiry may ever be, in blocks.
+pub const TX_EXPIRY_BLOCKS_MAX: u64 = 1_000_000;
 /// Largest encoded block (header and transactions), in bytes.
 pub const BLOCK_BYTES_MAX: usize = 8 * 1024 * 1024;
 /// Most transactions one block may carry.

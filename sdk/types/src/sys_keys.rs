@@ -67,6 +67,21 @@ pub fn chain_rules_proposal(id: u64) -> Vec<u8> {
     k
 }
 
+/// The chain's limits (borsh `Vec<chain_limits::LimitsVersion>`, sorted by
+/// the height each applies from; genesis writes the first).
+pub const LIMITS: &[u8] = b"sys/limits";
+
+/// Prefix of the limits proposals, keyed by id (big endian); their ids are
+/// shared with the other proposals.
+pub const LIMITS_PROPOSALS: &[u8] = b"sys/limits_upgrade/";
+
+/// A limits proposal.
+pub fn limits_proposal(id: u64) -> Vec<u8> {
+    let mut k = LIMITS_PROPOSALS.to_vec();
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
 /// The migrations to run at `height` (borsh `Vec<(ContractId, u32)>`:
 /// contract and version), written when their versions are scheduled.
 pub fn migrations_at(height: u64) -> Vec<u8> {

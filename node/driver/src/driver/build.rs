@@ -14,10 +14,13 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
 
     /// Room for transactions in a block: (bytes, count).
     pub(super) fn block_room(&self) -> (usize, usize) {
-        let params = self.chain.params();
+        // The limits of the height being decided: a change scheduled for it
+        // was known a notice period ahead.
+        let limits = self.chain.limits(self.height());
+        let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
         // Room for the header and framing inside the block limit.
-        let txs_bytes_max = params.block_bytes_max.saturating_sub(BLOCK_FRAMING_BYTES);
-        (txs_bytes_max, params.block_txs_max)
+        let txs_bytes_max = size(limits.block_bytes_max).saturating_sub(BLOCK_FRAMING_BYTES);
+        (txs_bytes_max, size(limits.block_txs_max))
     }
 
     /// Builds the pending proposal now if the mempool holds a full block.
@@ -63,12 +66,16 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
         }
         let (txs_bytes_max, block_txs_max) = self.block_room();
         let chain = &self.chain;
+        // A transaction let in under larger limits waits (and expires) rather
+        // than make the block invalid.
+        let tx_bytes_max = usize::try_from(chain.limits(height).tx_bytes_max).unwrap_or(usize::MAX);
         let mut nonce_error = None;
         // Timed for the metrics and the debug log; nothing decides by it.
         let started = std::time::Instant::now();
         // A sender suspended since admission is skipped: the block would be
         // invalid with its transactions (standing is judged before the block).
-        let txs = self.mempool.take(txs_bytes_max, block_txs_max, |tx| {
+        let room = (txs_bytes_max, block_txs_max, tx_bytes_max);
+        let txs = self.mempool.take(room, |tx| {
             let sender = &tx.tx.sender;
             let standing = chain.standing(&tx.tx, height);
             match standing.and_then(|s| Ok((s, chain.nonce(sender)?))) {

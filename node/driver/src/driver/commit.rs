@@ -208,7 +208,7 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
             &self.key,
             self.mempool.next_nonce(&sender.address(), committed),
             self.height(),
-            EVIDENCE_EXPIRY_BLOCKS.min(params.tx_expiry_blocks_max),
+            EVIDENCE_EXPIRY_BLOCKS.min(self.chain.limits(self.height()).tx_expiry_blocks_max),
             &new,
         )
         .map_err(|e| e.to_string())

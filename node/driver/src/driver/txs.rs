@@ -46,12 +46,14 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
             .standing(&tx.tx().tx, self.height())
             .map_err(unavailable)?;
         let params = self.chain.params();
+        // The door applies the limits of the block the transaction may join.
+        let limits = self.chain.limits(self.height());
         let ctx = AdmitContext {
             chain_id: &params.chain_id,
             next_height: self.height(),
             committed_nonce,
-            tx_bytes_max: params.tx_bytes_max,
-            tx_expiry_blocks_max: params.tx_expiry_blocks_max,
+            tx_bytes_max: limits.tx_bytes_max,
+            tx_expiry_blocks_max: limits.tx_expiry_blocks_max,
             standing,
         };
         let result = self.mempool.admit_verified(tx, &ctx);

@@ -93,6 +93,15 @@ impl Chain {
                 proposal: None,
             }]),
         );
+        // As genesis writes it: the default consensus parameters' limits.
+        state.0.insert(
+            filiera_types::sys_keys::LIMITS.to_vec(),
+            filiera_types::encoding::encode(&vec![filiera_types::chain_limits::LimitsVersion {
+                limits: filiera_types::chain_limits::ChainLimits::default(),
+                from_height: 0,
+                proposal: None,
+            }]),
+        );
         Chain {
             executor,
             state,

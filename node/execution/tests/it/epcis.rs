@@ -14,9 +14,22 @@ use filiera_types::SecretKey;
 
 /// The capture of the single event of an EPCIS 2.0 document, built the way
 /// the node's API and the SDK build it (`filiera_epcis::capture_call`).
-fn capture_of(event: &str, sites: &[(&str, &str)]) -> (Capture, [u8; 32]) {
+pub(crate) fn capture_of(event: &str, sites: &[(&str, &str)]) -> (Capture, [u8; 32]) {
+    capture_with(
+        r#""https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld""#,
+        event,
+        sites,
+    )
+}
+
+/// [`capture_of`] a document whose `@context` array holds `context`.
+pub(crate) fn capture_with(
+    context: &str,
+    event: &str,
+    sites: &[(&str, &str)],
+) -> (Capture, [u8; 32]) {
     let document = format!(
-        r#"{{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        r#"{{"@context":[{context}],
         "type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-11-25T10:00:00.000+01:00",
         "epcisBody":{{"eventList":[{event}]}}}}"#
     );
@@ -32,7 +45,7 @@ fn capture_of(event: &str, sites: &[(&str, &str)]) -> (Capture, [u8; 32]) {
     (capture, hash.0)
 }
 
-fn commissioning(id: &LotRef, quantity: u64) -> String {
+pub(crate) fn commissioning(id: &LotRef, quantity: u64) -> String {
     format!(
         r#"{{"type":"ObjectEvent","action":"ADD","bizStep":"commissioning",
         "eventTime":"2026-11-24T06:00:00.000+01:00","eventTimeZoneOffset":"+01:00",
@@ -61,18 +74,18 @@ fn claiming(mut capture: Capture, hash: [u8; 32]) -> Capture {
     capture
 }
 
-struct Farms {
-    chain: Chain,
-    ovina: SecretKey,
+pub(crate) struct Farms {
+    pub(crate) chain: Chain,
+    pub(crate) ovina: SecretKey,
     bovina: SecretKey,
-    ovino: LotRef,
+    pub(crate) ovino: LotRef,
     vaccino: LotRef,
     /// A site of stalla-bovina.
     stalla_gln: String,
 }
 
 /// Two producers, each with a product; stalla-bovina runs a site.
-fn farms() -> Farms {
+pub(crate) fn farms() -> Farms {
     let mut chain = Chain::new();
     let (ovina, bovina) = (key(20), key(21));
     chain.onboard("azienda-ovina", 3, &[Role::Producer], &ovina);

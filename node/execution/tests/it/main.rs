@@ -9,6 +9,7 @@ mod epcis;
 mod evidence;
 mod genesis;
 mod lifecycle;
+mod limits;
 mod permissions;
 mod rules;
 mod runtime;

@@ -21,6 +21,7 @@ fn context(contract: &str) -> CallContext {
         tx_hash: Hash([7; 32]),
         height: 12,
         time_ms: 1_764_000_000_000,
+        epcis_event_bytes_max: filiera_contract_api::lots::EPCIS_EVENT_BYTES_MAX as u64,
     }
 }
 

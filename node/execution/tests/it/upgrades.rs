@@ -53,7 +53,7 @@ fn lots_id() -> ContractId {
 }
 
 /// Every state entry but the nonces: what a refused call must leave alone.
-fn state_but_nonces(chain: &Chain) -> BTreeMap<Vec<u8>, Vec<u8>> {
+pub(crate) fn state_but_nonces(chain: &Chain) -> BTreeMap<Vec<u8>, Vec<u8>> {
     chain
         .state
         .0
@@ -63,7 +63,7 @@ fn state_but_nonces(chain: &Chain) -> BTreeMap<Vec<u8>, Vec<u8>> {
         .collect()
 }
 
-fn failed(receipt: &Receipt) -> &str {
+pub(crate) fn failed(receipt: &Receipt) -> &str {
     match &receipt.status {
         TxStatus::Failed { message, .. } => message,
         TxStatus::Success => panic!("expected a failure"),
@@ -72,7 +72,13 @@ fn failed(receipt: &Receipt) -> &str {
 
 /// Submits a governance call that must be refused with `needle`, changing
 /// nothing but the sender's nonce.
-fn refused(chain: &mut Chain, signer: &SecretKey, method: &str, args: Vec<u8>, needle: &str) {
+pub(crate) fn refused(
+    chain: &mut Chain,
+    signer: &SecretKey,
+    method: &str,
+    args: Vec<u8>,
+    needle: &str,
+) {
     let before = state_but_nonces(chain);
     let r = chain.submit(signer, GOVERNANCE_CONTRACT, method, args);
     let message = failed(&r);

@@ -124,6 +124,9 @@ fn a_full_pool_and_a_greedy_sender_get_busy_not_growth() {
     assert_eq!(pool.len(), 8);
 }
 
+/// No limit.
+const M: usize = usize::MAX;
+
 #[test]
 fn blocks_take_senders_in_turn_with_consecutive_nonces_and_prune_frees_everything() {
     let c = chain();
@@ -136,19 +139,19 @@ fn blocks_take_senders_in_turn_with_consecutive_nonces_and_prune_frees_everythin
     pool.admit(tx(&quiet, 0, 50), &ctx(&c, 0)).unwrap();
     // A nonce gap: quiet's nonce 2 must wait for nonce 1.
     pool.admit(tx(&quiet, 2, 50), &ctx(&c, 0)).unwrap();
-    let first = pool.take(usize::MAX, 2, |_| Some(0));
+    let first = pool.take((M, 2, M), |_| Some(0));
     let senders: Vec<_> = first.iter().map(|t| t.tx.sender).collect();
     assert!(
         senders.contains(&busy.public_key()) && senders.contains(&quiet.public_key()),
         "two slots go to two senders, not both to the busy one"
     );
     // A sender suspended since admission (no nonce to take from) is skipped.
-    let without_busy = pool.take(usize::MAX, 100, |t| {
+    let without_busy = pool.take((M, 100, M), |t| {
         (t.tx.sender != busy.public_key()).then_some(0)
     });
     assert_eq!(without_busy.len(), 1);
     assert_eq!(without_busy[0].tx.sender, quiet.public_key());
-    let all = pool.take(usize::MAX, 100, |_| Some(0));
+    let all = pool.take((M, 100, M), |_| Some(0));
     let quiet_nonces: Vec<u64> = all
         .iter()
         .filter(|t| t.tx.sender == quiet.public_key())
@@ -167,11 +170,24 @@ fn blocks_take_senders_in_turn_with_consecutive_nonces_and_prune_frees_everythin
     assert_eq!(busy_nonces, (0..10).collect::<Vec<_>>());
     // A byte limit is a limit.
     let one = all[0].encode().len();
-    assert_eq!(pool.take(one * 3, 100, |_| Some(0)).len(), 3);
+    assert_eq!(pool.take((one * 3, 100, M), |_| Some(0)).len(), 3);
+    // A transaction over a limit lowered since it was let in stops its
+    // sender's lane there (the block would be invalid with it); the others
+    // still go.
+    let large = SecretKey::from_seed(&[6; 32]);
+    let mut big = tx(&large, 0, 50).tx;
+    big.call.args = vec![7; 400];
+    pool.admit(big.sign(&large).unwrap(), &ctx(&c, 0)).unwrap();
+    let under = pool.take((M, 100, one), |_| Some(0));
+    assert_eq!(under.len(), all.len(), "all but the large one");
+    assert!(under.iter().all(|t| t.tx.sender != large.public_key()));
+    let with_it = pool.take((M, 100, one + 400), |_| Some(0));
+    assert_eq!(with_it.len(), all.len() + 1);
     // Committing busy's ten and quiet's first leaves quiet's 2; expiry drops it.
     let mut committed = BTreeMap::new();
     committed.insert(busy.public_key().address(), 10);
     committed.insert(quiet.public_key().address(), 1);
+    committed.insert(large.public_key().address(), 1);
     pool.prune(11, &committed);
     assert_eq!(pool.len(), 1);
     pool.prune(51, &BTreeMap::new());

@@ -109,7 +109,7 @@ fn consensus(g: &Genesis) -> Check {
         "consensus.tx_expiry_blocks_max",
         c.tx_expiry_blocks_max,
         1,
-        1_000_000,
+        crate::limits::TX_EXPIRY_BLOCKS_MAX,
     )
 }
 
