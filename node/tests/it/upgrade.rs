@@ -308,3 +308,103 @@ fn chain_rules_this_binary_does_not_implement_are_announced_and_every_validator_
     net.nodes[0] = None;
     assert_eq!(log_of(&net, 0).matches(&reason).count(), before + 1);
 }
+
+/// Posts a transaction to `node`: the HTTP status and the answer.
+fn post_tx(net: &Net, node: usize, tx: &[u8]) -> (u16, Value) {
+    let mut r = ureq::post(&net.url(node, "/v1/txs"))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .header("content-type", "application/octet-stream")
+        .send(tx)
+        .unwrap();
+    let status = r.status().as_u16();
+    (
+        status,
+        r.body_mut().read_json::<Value>().unwrap_or_default(),
+    )
+}
+
+#[test]
+fn limits_raised_by_two_of_three_let_a_larger_transaction_in_from_their_height_on_every_node() {
+    use filiera_contract_api::contract_ids::LOTS;
+    let _serial = one_network_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let net = Net::new(&tmp.path().join("localnet"));
+    net.wait_height(&[0, 1, 2, 3], 2);
+    let api = net.url(0, "");
+    let chain = ChainId::new("filiera-marche-localnet").unwrap();
+    let producer = read_key(&net.dir.join("orgs/caseificio-montefeltro-demo.json"));
+    let genesis: filiera_types::chain_limits::ChainLimits = serde_json::from_value(
+        get(&net.url(0, "/v1/contracts")).unwrap()["limits"]["running"].clone(),
+    )
+    .unwrap();
+    // A call of 40 KiB: over the genesis' 32 KiB, under the ceiling.
+    let big = |nonce: u64| {
+        let args = vec![b'x'; 40 * 1024];
+        crate::network::call(&chain, &producer, nonce, LOTS, "commission", args)
+    };
+    assert!(big(0).len() as u64 > genesis.tx_bytes_max);
+    let raised = 48 * 1024;
+    assert!(big(0).len() < raised);
+    let (status, answer) = post_tx(&net, 0, &big(0));
+    assert_eq!(status, 422, "over the genesis' limit: {answer}");
+    assert!(answer.to_string().contains("too_large"), "{answer}");
+
+    let out = run_ok(
+        filiera()
+            .args(["authority", "limits", "--tx-bytes-max", &raised.to_string()])
+            .args(["--in-blocks", "30", "--key"])
+            .arg(net.dir.join("authority/key-0.json"))
+            .args(["--api", &api]),
+    );
+    let id = proposal_number(&out);
+    let status = run_ok(filiera().args(["status", "--api", &api]));
+    assert!(
+        status.contains("limits change proposed, awaiting approvals"),
+        "{status}"
+    );
+    run_ok(
+        filiera()
+            .args(["authority", "approve-upgrade", &id.to_string(), "--key"])
+            .arg(net.dir.join("authority/key-1.json"))
+            .args(["--api", &api]),
+    );
+    let listing = get(&net.url(0, "/v1/contracts")).unwrap();
+    let versions = listing["limits"]["versions"].as_array().unwrap().clone();
+    assert_eq!(versions.len(), 2, "{listing}");
+    let from = versions[1]["from_height"].as_u64().unwrap();
+    assert_eq!(versions[1]["limits"]["tx_bytes_max"], raised);
+    let status = run_ok(filiera().args(["status", "--api", &api]));
+    let announced = format!(
+        "LIMITS change scheduled: tx_bytes_max {} -> {raised} from height {from}",
+        genesis.tx_bytes_max
+    );
+    assert!(status.contains(&announced), "{status}");
+
+    // Still refused while the next block is below the height.
+    let nonce_url = net.url(0, &format!("/v1/accounts/{}/nonce", producer.public_key()));
+    let nonce = || get(&nonce_url).unwrap()["next_nonce"].as_u64().unwrap();
+    assert!(net.height(0) + 2 < from, "the approval left the notice");
+    let (status, answer) = post_tx(&net, 0, &big(nonce()));
+    assert_eq!(status, 422, "before the height: {answer}");
+    assert!(answer.to_string().contains("too_large"), "{answer}");
+
+    // From the height on, every node lets it in and commits it.
+    net.wait_height(&[0, 1, 2, 3], from - 1);
+    let (status, answer) = post_tx(&net, 2, &big(nonce()));
+    assert_eq!(status, 202, "at the height: {answer}");
+    let hash = answer["tx_hash"].as_str().unwrap().to_owned();
+    let receipt = wait_receipt(&net, 3, &hash);
+    let height = receipt["height"].as_u64().unwrap();
+    assert!(height >= from, "{receipt}");
+    net.wait_height(&[0, 1, 2, 3], height + 1);
+    net.assert_no_fork(&[0, 1, 2, 3], height + 1);
+    let running = &get(&net.url(1, "/v1/contracts")).unwrap()["limits"]["running"];
+    assert_eq!(running["tx_bytes_max"], raised, "{running}");
+    eprintln!(
+        "limits: tx_bytes_max {} -> {raised} from height {from}; a {}-byte transaction refused before, committed at height {height}",
+        genesis.tx_bytes_max,
+        big(0).len()
+    );
+}

@@ -11,8 +11,9 @@
 //! binary halts and never votes on, or executes, a block under rules it does
 //! not know.
 //!
-//! Limits such as transaction and block sizes stay in genesis for now: a
-//! later version may name new ones.
+//! The chain's limits (transaction, block and EPCIS event sizes) move on
+//! their own, within ceilings a version sets ([`crate::chain_limits`]): no
+//! new binary is needed to move them, so they are not a version.
 
 use crate::crypto::PublicKey;
 use borsh::{BorshDeserialize, BorshSerialize};

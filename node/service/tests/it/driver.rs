@@ -251,3 +251,36 @@ fn a_full_mempool_builds_before_the_pacing_timer_and_only_once() {
     assert_eq!(node.built_by_size(), 2);
     assert_eq!(node.driver.height(), 5);
 }
+
+#[test]
+fn a_block_with_a_transaction_over_the_limit_of_its_height_is_invalid() {
+    let genesis = genesis(&[1]);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (proposer, checker) = (
+        open_chain(a.path(), &genesis),
+        open_chain(b.path(), &genesis),
+    );
+    let limit = checker.limits(1).tx_bytes_max;
+    assert_eq!(limit, genesis.consensus.tx_bytes_max);
+    // A byzantine proposer builds around the door: one transaction of the
+    // ceiling's size, which no honest node lets in under this chain's limit.
+    let mut tx = commission(0).tx;
+    tx.call.args = vec![7; usize::try_from(limit).unwrap()];
+    let big = tx.sign(&key(42)).unwrap();
+    let address = key(1).public_key().address();
+    let (block, _) = proposer
+        .build(1, 1_795_478_500_000, address, vec![big])
+        .unwrap();
+    let Err(err) = checker.check(&block, 1_795_478_500_000, &[]) else {
+        panic!("a block over tx_bytes_max passed the check");
+    };
+    assert!(
+        err.to_string().contains("over the chain's tx_bytes_max"),
+        "{err}"
+    );
+    // The same block without it is valid.
+    let (fine, _) = proposer
+        .build(1, 1_795_478_500_000, address, vec![commission(0)])
+        .unwrap();
+    checker.check(&fine, 1_795_478_500_000, &[]).unwrap();
+}
