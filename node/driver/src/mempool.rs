@@ -330,14 +330,22 @@ impl Mempool {
 
     /// Drops what a committed block used up: for each sender in `committed`
     /// (address to its next nonce), every transaction below that nonce; and
-    /// every transaction that expired.
-    pub fn prune(&mut self, next_height: u64, committed: &BTreeMap<Address, u64>) {
+    /// every transaction that expired, or that is over `tx_bytes_max`, the
+    /// limit of `next_height` (lowered since it was let in: no block could
+    /// take it, and it would hold room in the pool until it expired).
+    pub fn prune(
+        &mut self,
+        next_height: u64,
+        tx_bytes_max: usize,
+        committed: &BTreeMap<Address, u64>,
+    ) {
         let mut removed = Vec::new();
         for (address, queue) in self.senders.iter_mut() {
             let floor = committed.get(address).copied();
             queue.retain(|nonce, entry| {
-                let keep =
-                    floor.is_none_or(|f| *nonce >= f) && entry.tx.tx.expiry_height >= next_height;
+                let keep = floor.is_none_or(|f| *nonce >= f)
+                    && entry.tx.tx.expiry_height >= next_height
+                    && entry.bytes <= tx_bytes_max;
                 if !keep {
                     removed.push((entry.hash, entry.bytes));
                 }

@@ -15,7 +15,6 @@ use crate::limits::{EXECUTOR_STACK_BYTES, TX_FUEL_MAX};
 use crate::outcome::{CallStatus, FailureCode};
 use crate::runtime::{ContractEngine, LoadedContract, RuntimeError};
 use filiera_contract_api::CallInput;
-use filiera_contract_api::lots::EPCIS_EVENT_BYTES_MAX;
 use filiera_types::admission::{self, Standing};
 use filiera_types::chain_limits::{self, ChainLimits};
 use filiera_types::evidence::{EVIDENCE_CONTRACT, EVIDENCE_METHOD};
@@ -467,7 +466,7 @@ impl Executor {
     fn migrate(
         &self,
         contract: &LoadedContract,
-        state: Arc<dyn StateReader>,
+        state: Arc<Overlay>,
         id: &ContractId,
         block: &BlockContext,
     ) -> Result<crate::outcome::CallOutcome, StateUnreadable> {
@@ -478,7 +477,7 @@ impl Executor {
             tx_hash: contract.code_hash(),
             height: block.height,
             time_ms: block.time_ms,
-            epcis_event_bytes_max: EPCIS_EVENT_BYTES_MAX as u64,
+            epcis_event_bytes_max: state.limits.epcis_event_bytes_max,
         };
         let input = filiera_contract_api::encode(&CallInput {
             method: MIGRATE_METHOD.to_owned(),

@@ -18,7 +18,7 @@ use crate::outcome::FailureCode;
 use filiera_contract_api::registry::AuthorityRecord;
 use filiera_contract_api::{contract_ids, keys};
 use filiera_types::chain_limits::{
-    ChainLimits, LIMITS_VERSIONS_MAX, LimitsProposal, LimitsUpgrade, LimitsVersion,
+    LIMITS_VERSIONS_MAX, LimitsProposal, LimitsUpgrade, LimitsVersion,
 };
 use filiera_types::chain_rules::{
     CHAIN_RULES_VERSIONS_MAX, ChainRulesVersion, DEFAULT_VERSION, RulesProposal, RulesUpgrade,
@@ -724,9 +724,14 @@ impl Governance<'_> {
         upgrade: &LimitsUpgrade,
     ) -> Result<Result<(), String>, StateUnreadable> {
         let versions = limits(self.state)?;
-        let latest = versions
-            .last()
-            .map_or_else(ChainLimits::default, |v| v.limits);
+        // Genesis writes the first version: a chain without one (made before
+        // limits were governed) keeps its genesis values, which this state
+        // cannot tell.
+        let Some(latest) = versions.last().map(|v| v.limits) else {
+            return Ok(Err(
+                "this chain's state has no limits table (a genesis before governed limits): its limits cannot move".to_owned(),
+            ));
+        };
         if upgrade.replaces != latest {
             return Ok(Err(format!(
                 "the limits proposed replace {:?}, but the latest are {latest:?}",
@@ -760,13 +765,6 @@ impl Governance<'_> {
                 return Ok(Err(e));
             }
             let mut versions = limits(self.state)?;
-            if versions.is_empty() {
-                versions.push(LimitsVersion {
-                    limits: ChainLimits::default(),
-                    from_height: 0,
-                    proposal: None,
-                });
-            }
             versions.push(LimitsVersion {
                 limits: proposal.upgrade.limits,
                 from_height: proposal.upgrade.activation_height,

@@ -24,12 +24,23 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use filiera_contract_api::lots::EPCIS_EVENT_BYTES_MAX;
 use serde::{Deserialize, Serialize};
 
-/// The smallest transaction limit governance may set, in bytes: an upload of
-/// one module chunk with its envelope must still fit.
-pub const GOVERNED_TX_BYTES_MIN: u64 = GOVERNANCE_ARGS_BYTES_MAX as u64 + 2 * 1024;
+/// The smallest transaction limit a chain may have (genesis or governance),
+/// in bytes: an upload of one module chunk with its envelope must still fit,
+/// or the authority could not upgrade anything again.
+pub const TX_BYTES_FLOOR: u64 = GOVERNANCE_ARGS_BYTES_MAX as u64 + 2 * 1024;
 
-/// The smallest EPCIS event limit governance may set, in bytes.
-pub const GOVERNED_EPCIS_EVENT_BYTES_MIN: u64 = 1024;
+/// Room a block keeps for its header and the proposal's framing, in bytes:
+/// a block limit is at least this above the transaction limit, so that the
+/// largest transaction let in fits a block.
+pub const BLOCK_FRAMING_BYTES: u64 = 4 * 1024;
+
+/// The shortest expiry window a chain may have, in blocks: the SDK and the
+/// CLI ask for 1,000 blocks after the head they read (the authority's own
+/// transactions too), which must stay admissible.
+pub const TX_EXPIRY_BLOCKS_FLOOR: u64 = 1_000;
+
+/// The smallest EPCIS event limit a chain may have, in bytes.
+pub const EPCIS_EVENT_BYTES_FLOOR: u64 = 1024;
 
 /// Most limit versions one chain may have.
 pub const LIMITS_VERSIONS_MAX: usize = 1_024;
@@ -65,12 +76,18 @@ impl ChainLimits {
         }
     }
 
-    /// Whether governance may set these values: each within its ceiling and
-    /// its floor, and a block holds at least one transaction.
-    pub fn check(&self) -> Result<(), String> {
-        let within = |name: &str, v: u64, lo: u64, hi: u64| {
-            if v < lo || v > hi {
-                Err(format!("{name} {v}: it must be from {lo} to {hi}"))
+    /// Whether a chain may have these values (genesis or governance): each
+    /// within its ceiling and its floor, a block room for its largest
+    /// transaction.
+    pub fn check(&self) -> Result<(), LimitOutOfRange> {
+        let within = |name: &'static str, value: u64, min: u64, max: u64| {
+            if value < min || value > max {
+                Err(LimitOutOfRange {
+                    name,
+                    value,
+                    min,
+                    max,
+                })
             } else {
                 Ok(())
             }
@@ -78,29 +95,43 @@ impl ChainLimits {
         within(
             "tx_bytes_max",
             self.tx_bytes_max,
-            GOVERNED_TX_BYTES_MIN,
+            TX_BYTES_FLOOR,
             TX_BYTES_MAX as u64,
         )?;
         within(
             "block_bytes_max",
             self.block_bytes_max,
-            self.tx_bytes_max,
+            self.tx_bytes_max.saturating_add(BLOCK_FRAMING_BYTES),
             BLOCK_BYTES_MAX as u64,
         )?;
         within("block_txs_max", self.block_txs_max, 1, BLOCK_TXS_MAX as u64)?;
         within(
             "tx_expiry_blocks_max",
             self.tx_expiry_blocks_max,
-            1,
+            TX_EXPIRY_BLOCKS_FLOOR,
             TX_EXPIRY_BLOCKS_MAX,
         )?;
         within(
             "epcis_event_bytes_max",
             self.epcis_event_bytes_max,
-            GOVERNED_EPCIS_EVENT_BYTES_MIN,
+            EPCIS_EVENT_BYTES_FLOOR,
             EPCIS_EVENT_BYTES_MAX as u64,
         )
     }
+}
+
+/// A limit outside what a chain may have.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{name} {value}: it must be from {min} to {max}")]
+pub struct LimitOutOfRange {
+    /// The limit's name, e.g. `tx_bytes_max`.
+    pub name: &'static str,
+    /// The value given.
+    pub value: u64,
+    /// The least allowed.
+    pub min: u64,
+    /// The most allowed.
+    pub max: u64,
 }
 
 /// Some limits changed, the others kept (what an operator asks for).
@@ -250,29 +281,37 @@ mod tests {
         let ok = ChainLimits::default();
         assert_eq!(ok.check(), Ok(()));
         let small_tx = ChainLimits {
-            tx_bytes_max: GOVERNED_TX_BYTES_MIN - 1,
+            tx_bytes_max: TX_BYTES_FLOOR - 1,
             ..ok
         };
-        assert!(small_tx.check().unwrap_err().contains("tx_bytes_max"));
+        assert_eq!(small_tx.check().unwrap_err().name, "tx_bytes_max");
         let big_block = ChainLimits {
             block_bytes_max: BLOCK_BYTES_MAX as u64 + 1,
             ..ok
         };
-        assert!(big_block.check().unwrap_err().contains("block_bytes_max"));
-        let block_under_tx = ChainLimits {
-            block_bytes_max: ok.tx_bytes_max - 1,
+        assert_eq!(big_block.check().unwrap_err().name, "block_bytes_max");
+        let no_framing = ChainLimits {
+            block_bytes_max: ok.tx_bytes_max + BLOCK_FRAMING_BYTES - 1,
             ..ok
         };
-        assert!(block_under_tx.check().is_err());
+        assert_eq!(no_framing.check().unwrap_err().name, "block_bytes_max");
+        let short_expiry = ChainLimits {
+            tx_expiry_blocks_max: TX_EXPIRY_BLOCKS_FLOOR - 1,
+            ..ok
+        };
+        assert_eq!(
+            short_expiry.check().unwrap_err().name,
+            "tx_expiry_blocks_max"
+        );
         let no_txs = ChainLimits {
             block_txs_max: 0,
             ..ok
         };
-        assert!(no_txs.check().unwrap_err().contains("block_txs_max"));
+        assert_eq!(no_txs.check().unwrap_err().name, "block_txs_max");
         let big_event = ChainLimits {
             epcis_event_bytes_max: EPCIS_EVENT_BYTES_MAX as u64 + 1,
             ..ok
         };
-        assert!(big_event.check().unwrap_err().contains("epcis_event"));
+        assert_eq!(big_event.check().unwrap_err().name, "epcis_event_bytes_max");
     }
 }

@@ -244,7 +244,9 @@ impl<L: Ledger, W: ConsensusLog, P: Peer> Driver<L, W, P> {
                 slot.insert(self.chain.nonce(&tx.tx.sender)?);
             }
         }
-        self.mempool.prune(height + 1, &committed);
+        let tx_bytes_max = self.chain.limits(height + 1).tx_bytes_max;
+        let tx_bytes_max = usize::try_from(tx_bytes_max).unwrap_or(usize::MAX);
+        self.mempool.prune(height + 1, tx_bytes_max, &committed);
         self.metrics.blocks_committed.inc();
         self.metrics.txs_committed.inc_by(block.txs.len() as u64);
         self.metrics

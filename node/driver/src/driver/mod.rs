@@ -62,7 +62,7 @@ const SYNC_STALL_MS: u64 = 2_000;
 /// heights must not keep this node asking it instead of the honest peers.
 const SYNC_DISTRUST_MS: u64 = 60_000;
 /// Room kept in `block_bytes_max` for the header and the proposal's framing.
-const BLOCK_FRAMING_BYTES: usize = 4 * 1024;
+const BLOCK_FRAMING_BYTES: usize = filiera_types::chain_limits::BLOCK_FRAMING_BYTES as usize;
 
 /// How long a proposer waits before building: what is left of the pacing
 /// interval since the last commit, never more than half the propose timeout

@@ -9,8 +9,8 @@ use filiera_contract_api::contract_ids::LOTS;
 use filiera_contract_api::encode as contract_encode;
 use filiera_contract_api::registry::Role;
 use filiera_types::chain_limits::{
-    ChainLimits, GOVERNED_EPCIS_EVENT_BYTES_MIN, GOVERNED_TX_BYTES_MIN, LimitsProposal,
-    LimitsUpgrade, LimitsVersion,
+    ChainLimits, EPCIS_EVENT_BYTES_FLOOR, LimitsProposal, LimitsUpgrade, LimitsVersion,
+    TX_BYTES_FLOOR,
 };
 use filiera_types::encoding::{self, encode};
 use filiera_types::governance::{GOVERNANCE_CONTRACT, UPGRADE_NOTICE_BLOCKS_MIN, method};
@@ -84,7 +84,7 @@ fn limits_are_moved_by_two_of_three_from_their_height_and_refusals_change_nothin
     };
     // A transaction too small for a module chunk would lock governance out.
     let small = with(ChainLimits {
-        tx_bytes_max: GOVERNED_TX_BYTES_MIN - 1,
+        tx_bytes_max: TX_BYTES_FLOOR - 1,
         ..now
     });
     refused(&mut chain, &a, propose, encode(&small), "tx_bytes_max");
@@ -106,7 +106,7 @@ fn limits_are_moved_by_two_of_three_from_their_height_and_refusals_change_nothin
         "block_bytes_max",
     );
     let tiny_event = with(ChainLimits {
-        epcis_event_bytes_max: GOVERNED_EPCIS_EVENT_BYTES_MIN - 1,
+        epcis_event_bytes_max: EPCIS_EVENT_BYTES_FLOOR - 1,
         ..now
     });
     refused(
@@ -232,7 +232,7 @@ fn an_epcis_event_over_the_limit_of_its_height_fails_and_changes_nothing() {
     let now = ChainLimits::default();
     let at = f.chain.height + 2 + UPGRADE_NOTICE_BLOCKS_MIN;
     let lowered = ChainLimits {
-        epcis_event_bytes_max: GOVERNED_EPCIS_EVENT_BYTES_MIN,
+        epcis_event_bytes_max: EPCIS_EVENT_BYTES_FLOOR,
         ..now
     };
     schedule(
@@ -258,7 +258,7 @@ fn an_epcis_event_over_the_limit_of_its_height_fails_and_changes_nothing() {
         .submit(&f.ovina, LOTS, "capture", contract_encode(&big));
     let message = failed(&r);
     assert!(
-        message.contains(&format!("exceeds {}", GOVERNED_EPCIS_EVENT_BYTES_MIN)),
+        message.contains(&format!("exceeds {}", EPCIS_EVENT_BYTES_FLOOR)),
         "{message}"
     );
     assert_eq!(before, crate::upgrades::state_but_nonces(&f.chain));

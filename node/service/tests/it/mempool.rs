@@ -187,10 +187,13 @@ fn blocks_take_senders_in_turn_with_consecutive_nonces_and_prune_frees_everythin
     let mut committed = BTreeMap::new();
     committed.insert(busy.public_key().address(), 10);
     committed.insert(quiet.public_key().address(), 1);
-    committed.insert(large.public_key().address(), 1);
-    pool.prune(11, &committed);
+    // A limit lowered under the large one drops it at the next commit.
+    let before = pool.len();
+    pool.prune(0, one, &BTreeMap::new());
+    assert_eq!(pool.len(), before - 1, "only the large one goes");
+    pool.prune(11, M, &committed);
     assert_eq!(pool.len(), 1);
-    pool.prune(51, &BTreeMap::new());
+    pool.prune(51, M, &BTreeMap::new());
     assert!(pool.is_empty());
     assert_eq!(pool.bytes(), 0);
 }

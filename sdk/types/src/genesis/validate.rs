@@ -2,16 +2,11 @@
 
 use super::{GENESIS_FORMAT_VERSION, Genesis, GenesisError, OrgKind, Role};
 use crate::crypto::PublicKey;
-use crate::limits::{
-    AUTHORITY_KEYS_MAX, BLOCK_BYTES_MAX, BLOCK_TXS_MAX, TEXT_BYTES_MAX, TX_BYTES_MAX,
-    VALIDATORS_MAX,
-};
+use crate::limits::{AUTHORITY_KEYS_MAX, TEXT_BYTES_MAX, VALIDATORS_MAX};
 use std::collections::BTreeMap;
 
 type Check = Result<(), GenesisError>;
 
-/// Smallest transaction size limit a chain may set, in bytes: room for a signed call.
-const TX_BYTES_MIN: u64 = 512;
 /// Range of every consensus timeout, in milliseconds.
 const TIMEOUT_MS_RANGE: (u64, u64) = (10, 600_000);
 
@@ -87,30 +82,15 @@ fn consensus(g: &Genesis) -> Check {
     )?;
     in_range("consensus.timeout_delta_ms", c.timeout_delta_ms, 0, hi)?;
     in_range("consensus.block_interval_ms", c.block_interval_ms, 0, hi)?;
-    in_range(
-        "consensus.tx_bytes_max",
-        c.tx_bytes_max,
-        TX_BYTES_MIN,
-        TX_BYTES_MAX as u64,
-    )?;
-    in_range(
-        "consensus.block_bytes_max",
-        c.block_bytes_max,
-        c.tx_bytes_max,
-        BLOCK_BYTES_MAX as u64,
-    )?;
-    in_range(
-        "consensus.block_txs_max",
-        c.block_txs_max,
-        1,
-        BLOCK_TXS_MAX as u64,
-    )?;
-    in_range(
-        "consensus.tx_expiry_blocks_max",
-        c.tx_expiry_blocks_max,
-        1,
-        crate::limits::TX_EXPIRY_BLOCKS_MAX,
-    )
+    // The limits: the same bounds as governance moves them within.
+    crate::chain_limits::ChainLimits::from_genesis(c)
+        .check()
+        .map_err(|e| {
+            GenesisError::new(
+                format!("consensus.{}", e.name),
+                format!("{} is outside the range {}..={}", e.value, e.min, e.max),
+            )
+        })
 }
 
 /// Checks organisations and returns their roles by id.
