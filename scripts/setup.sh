@@ -106,4 +106,16 @@ if ! echo "$schema_sha256  $schema" | sha256sum -c --quiet >/dev/null 2>&1; then
     || say "warning: could not fetch GS1's EPCIS JSON Schema; the export check will skip"
 fi
 
+# panva's jose checks the attestations' credentials (VC-JOSE) in the tests:
+# a verifier no one here wrote (pinned by hash).
+jose_dir="$HOME/.cache/filiera-tools/jose"
+jose_tgz="$jose_dir/jose-6.1.3.tgz"
+jose_sha256=52a8cf8404d8be32ce804bca1c5b0823861cf9c4e3df1324dd9b170b56e047e0
+if ! { echo "$jose_sha256  $jose_tgz" | sha256sum -c --quiet >/dev/null 2>&1 \
+    && [ -f "$jose_dir/package/dist/webapi/index.js" ]; }; then
+  ( mkdir -p "$jose_dir" && cd "$jose_dir" && npm pack --silent jose@6.1.3 >/dev/null \
+      && echo "$jose_sha256  $jose_tgz" | sha256sum -c --quiet && tar xzf jose-6.1.3.tgz ) \
+    || say "warning: could not fetch jose; the credentials' independent check will skip"
+fi
+
 say "ready"

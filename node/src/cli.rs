@@ -179,6 +179,9 @@ enum Command {
     /// A certification body's attestations: issue, suspend, reinstate, revoke.
     #[command(subcommand)]
     Attest(crate::client::roles::AttestCmd),
+    /// Attestations as W3C Verifiable Credentials: verify one.
+    #[command(subcommand)]
+    Credential(CredentialCmd),
     /// The authority's k-of-n decisions: onboard, grant, approve.
     #[command(subcommand)]
     Authority(crate::client::roles::AuthorityCmd),
@@ -447,6 +450,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Product(cmd) => crate::client::roles::product(cmd, json)?,
         Command::Site(cmd) => crate::client::roles::site(cmd, json)?,
         Command::Attest(cmd) => crate::client::roles::attest(cmd, json)?,
+        Command::Credential(CredentialCmd::Verify { file, api }) => {
+            crate::client::credential::check(&file, api.as_deref(), json)?
+        }
         Command::Authority(cmd) => crate::client::roles::authority(cmd, json)?,
         Command::Epcis(EpcisCmd::Sign {
             file,
@@ -629,6 +635,24 @@ fn now_ms_to_second() -> Result<u64> {
         .duration_since(std::time::UNIX_EPOCH)
         .context("the system clock is before 1970")?;
     Ok(since.as_secs() * 1000)
+}
+
+/// `filiera credential ...`.
+#[derive(Subcommand)]
+pub enum CredentialCmd {
+    /// Verify an attestation's credential (VC-JOSE): its signature by the
+    /// issuer's did:key, offline; with `--api`, also that the chain records
+    /// the same attestation, signed by a key of that body, and its validity now.
+    #[command(
+        after_help = "Example:\n  filiera credential verify attestation-3.jwt --api http://127.0.0.1:8080"
+    )]
+    Verify {
+        /// The credential (a compact JWS).
+        file: PathBuf,
+        /// A node's API base URL, to compare with the chain.
+        #[arg(long)]
+        api: Option<String>,
+    },
 }
 
 /// `filiera epcis ...`.

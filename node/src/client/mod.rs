@@ -4,6 +4,7 @@
 //! verification, export and QR labels, status. Nothing here starts or runs a
 //! node (that is `crate::node`).
 
+pub(crate) mod credential;
 pub(crate) mod demo;
 pub(crate) mod epcis;
 pub(crate) mod export;

@@ -170,6 +170,25 @@ pub enum AttestCmd {
         /// The inspection report (only its hash goes on chain).
         #[arg(long)]
         evidence: PathBuf,
+        /// Also sign, with the same key, the attestation as a W3C Verifiable
+        /// Credential (VC-JOSE, `application/vc+jwt`) and write it here.
+        #[arg(long)]
+        credential: Option<PathBuf>,
+        #[command(flatten)]
+        signer: Signer,
+    },
+    /// Sign an attestation you issued as a W3C Verifiable Credential
+    /// (VC-JOSE, `application/vc+jwt`), from what the chain records of it;
+    /// anyone verifies it with `filiera credential verify` or any JOSE library.
+    #[command(
+        after_help = "Example:\n  filiera attest credential 3 --out attestation-3.jwt --key orgs/assam-apc.json"
+    )]
+    Credential {
+        /// The attestation number.
+        id: u64,
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
         #[command(flatten)]
         signer: Signer,
     },
@@ -657,15 +676,27 @@ pub fn lot(cmd: LotCmd, json: bool) -> Result<()> {
 }
 
 pub fn attest(cmd: AttestCmd, json: bool) -> Result<()> {
+    let mut credential_out = None;
     let (signer, call, what) = match cmd {
+        AttestCmd::Credential { id, out, signer } => {
+            let key = keyfile::read(&signer.key)?;
+            let did = super::credential::write(&signer.api, &key, id, &out)?;
+            println!(
+                "ok: credential of attestation {id} written to {} (issuer {did})",
+                out.display()
+            );
+            return Ok(());
+        }
         AttestCmd::Issue {
             lot,
             scheme,
             name,
             days,
             evidence,
+            credential,
             signer,
         } => {
+            credential_out = credential;
             let report = std::fs::read(&evidence)
                 .with_context(|| format!("reading {}", evidence.display()))?;
             let now_ms = u64::try_from(
@@ -705,7 +736,20 @@ pub fn attest(cmd: AttestCmd, json: bool) -> Result<()> {
             (a.signer, call, format!("attestation {} revoked", a.id))
         }
     };
-    run(&signer, call, &what, json)?;
+    let receipt = run(&signer, call, &what, json)?;
+    if let Some(out) = credential_out {
+        let id = receipt
+            .returned_u64()
+            .context("the attestation's number is not in the receipt")?;
+        let key = keyfile::read(&signer.key)?;
+        let did = super::credential::write(&signer.api, &key, id, &out)?;
+        if !json {
+            println!(
+                "ok: credential of attestation {id} written to {} (issuer {did})",
+                out.display()
+            );
+        }
+    }
     Ok(())
 }
 

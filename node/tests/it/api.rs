@@ -1311,6 +1311,86 @@ pub fn check_roles_cli(api: &str, dir: &Path) {
         .as_u64()
         .expect("attestation number")
         .to_string();
+    // The body signs it as a W3C Verifiable Credential (VC-JOSE); anyone
+    // verifies it offline, and against the chain with a node.
+    let credential = dir.join(format!("attestation-{id}.jwt"));
+    let (ok, _, err) = cli(
+        &[
+            "attest",
+            "credential",
+            &id,
+            "--out",
+            credential.to_str().unwrap(),
+        ],
+        &assam,
+    );
+    assert!(ok, "{err}");
+    let verify = |file: &Path, with_api: bool| {
+        let mut cmd = crate::network::filiera();
+        cmd.args(["--json", "credential", "verify"]).arg(file);
+        if with_api {
+            cmd.args(["--api", api]);
+        }
+        let out = cmd.output().unwrap();
+        let answer: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (
+            out.status.success(),
+            answer,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, answer, err) = verify(&credential, false);
+    assert!(
+        ok && answer["signature"] == "valid",
+        "offline: {answer} {err}"
+    );
+    let (ok, answer, err) = verify(&credential, true);
+    assert!(ok, "{err}");
+    assert_eq!(answer["chain"]["attestation"].to_string(), id, "{answer}");
+    assert_eq!(answer["chain"]["validity_now"], "valid", "{answer}");
+    assert_eq!(
+        answer["subject"]["id"], "https://id.gs1.org/01/09521234100010/10/CU-2026-0142",
+        "{answer}"
+    );
+    // Another body's key signs a credential of the same attestation: its
+    // signature is sound, but the chain says whose attestation it is.
+    let impostor = dir.join(format!("attestation-{id}-valoritalia.jwt"));
+    let (ok, _, err) = cli(
+        &[
+            "attest",
+            "credential",
+            &id,
+            "--out",
+            impostor.to_str().unwrap(),
+        ],
+        &valoritalia,
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = verify(&impostor, true);
+    assert!(
+        !ok && err.contains("not of the body assam-apc"),
+        "another body's credential: {err}"
+    );
+    // Altered after signing: refused offline, for its signature.
+    let text = std::fs::read_to_string(&credential).unwrap();
+    let parts: Vec<&str> = text.split('.').collect();
+    let payload = String::from_utf8(
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, parts[1])
+            .unwrap(),
+    )
+    .unwrap()
+    .replace("Casciotta d'Urbino", "Ciauscolo");
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload),
+        parts[2]
+    );
+    let forged_file = dir.join("forged.jwt");
+    std::fs::write(&forged_file, forged).unwrap();
+    let (ok, _, err) = verify(&forged_file, false);
+    assert!(!ok && err.contains("signature does not verify"), "{err}");
+
     let (ok, _, err) = cli(
         &["attest", "suspend", &id, "--reason", "analisi in corso"],
         &assam,
@@ -1320,6 +1400,10 @@ pub fn check_roles_cli(api: &str, dir: &Path) {
         json(&format!("{api}/v1/attestations/{id}")).1["validity"],
         "suspended"
     );
+    // The credential's signature stays valid; the chain says it is suspended.
+    let (ok, answer, err) = verify(&credential, true);
+    assert!(ok, "{err}");
+    assert_eq!(answer["chain"]["validity_now"], "suspended", "{answer}");
     let (ok, _, err) = cli(
         &["attest", "revoke", &id, "--reason", "non conforme"],
         &assam,

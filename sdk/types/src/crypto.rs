@@ -16,6 +16,9 @@ use std::fmt;
 /// Prefix of every signed message; versioned so the format can change on purpose.
 pub const SIGNATURE_PREFIX: &[u8; 14] = b"FILIERA/SIG/v1";
 
+/// How every JOSE signing input starts: `{"` in base64url.
+pub const JOSE_SIGNING_INPUT_START: &[u8] = b"eyJ";
+
 /// What a signature is for. The tag is part of the signed bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 #[borsh(use_discriminant = true)]
@@ -39,6 +42,9 @@ pub enum CryptoError {
     /// The 32 bytes are not a valid ed25519 public key.
     #[error("not a valid ed25519 public key")]
     InvalidPublicKey,
+    /// A JOSE signature asked for bytes that are not a JOSE signing input.
+    #[error("not a JOSE signing input (it must start with a base64url JSON header)")]
+    NotJose,
     /// The signature does not verify under `verify_strict`.
     #[error("signature does not verify")]
     BadSignature,
@@ -99,6 +105,23 @@ impl PublicKey {
             return Err(CryptoError::InvalidPublicKey);
         }
         Ok(())
+    }
+
+    /// Verifies a signature made by [`SecretKey::sign_jose`], with
+    /// `verify_strict`.
+    pub fn verify_jose(
+        &self,
+        signing_input: &[u8],
+        signature: &Signature,
+    ) -> Result<(), CryptoError> {
+        if !signing_input.starts_with(JOSE_SIGNING_INPUT_START) {
+            return Err(CryptoError::NotJose);
+        }
+        let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
+        self.decode()?
+            .0
+            .verify_strict(signing_input, &sig)
+            .map_err(|_| CryptoError::BadSignature)
     }
 
     /// Verifies `signature` over `payload` for `chain_id` and `kind`, with `verify_strict`.
@@ -258,6 +281,18 @@ impl SecretKey {
     /// The matching public key.
     pub fn public_key(&self) -> PublicKey {
         PublicKey(self.0.verifying_key().to_bytes())
+    }
+
+    /// Signs a JOSE signing input (`BASE64URL(header) "." BASE64URL(payload)`,
+    /// RFC 7515) with plain Ed25519, for credentials that standard verifiers
+    /// check. Anything that does not start as a JOSE header (`eyJ`, a JSON
+    /// object) is refused: every message this key signs for the chain starts
+    /// with [`SIGNATURE_PREFIX`], so neither kind can pass for the other.
+    pub fn sign_jose(&self, signing_input: &[u8]) -> Result<Signature, CryptoError> {
+        if !signing_input.starts_with(JOSE_SIGNING_INPUT_START) {
+            return Err(CryptoError::NotJose);
+        }
+        Ok(Signature(self.0.sign(signing_input).to_bytes()))
     }
 
     /// Signs `payload` for `chain_id` and `kind`.
