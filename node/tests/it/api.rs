@@ -1352,8 +1352,7 @@ pub fn check_roles_cli(api: &str, dir: &Path) {
         answer["subject"]["id"], "https://id.gs1.org/01/09521234100010/10/CU-2026-0142",
         "{answer}"
     );
-    // Another body's key signs a credential of the same attestation: its
-    // signature is sound, but the chain says whose attestation it is.
+    // Another body does not sign for this attestation...
     let impostor = dir.join(format!("attestation-{id}-valoritalia.jwt"));
     let (ok, _, err) = cli(
         &[
@@ -1365,11 +1364,43 @@ pub fn check_roles_cli(api: &str, dir: &Path) {
         ],
         &valoritalia,
     );
-    assert!(ok, "{err}");
-    let (ok, _, err) = verify(&impostor, true);
     assert!(
         !ok && err.contains("not of the body assam-apc"),
         "another body's credential: {err}"
+    );
+    // ...and one it made by hand, sound as a signature, names a body whose
+    // key it is not.
+    let valoritalia_key = crate::network::read_key(&valoritalia);
+    let claims = filiera_credential::verify(std::fs::read_to_string(&credential).unwrap().trim())
+        .unwrap()
+        .credential;
+    let stated = |field: &str| {
+        claims["credentialSubject"][field]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let time = |field: &str| {
+        filiera_types::genesis::parse_time_ms(claims[field].as_str().unwrap()).unwrap()
+    };
+    let forged_body = filiera_credential::Attestation {
+        id: claims["id"].as_str().unwrap().into(),
+        lot_link: stated("id"),
+        scheme: stated("scheme"),
+        name: stated("protectedName"),
+        body: stated("certificationBody"),
+        issuer: valoritalia_key.public_key(),
+        valid_from_ms: time("validFrom"),
+        valid_until_ms: Some(time("validUntil")),
+    };
+    let jwt = filiera_credential::issue(&forged_body, &valoritalia_key).unwrap();
+    std::fs::write(&impostor, jwt).unwrap();
+    let (ok, _, err) = verify(&impostor, false);
+    assert!(ok, "offline, only the signature is checked: {err}");
+    let (ok, _, err) = verify(&impostor, true);
+    assert!(
+        !ok && err.contains("not of the body assam-apc"),
+        "another body's key: {err}"
     );
     // Altered after signing: refused offline, for its signature.
     let text = std::fs::read_to_string(&credential).unwrap();
@@ -1400,10 +1431,15 @@ pub fn check_roles_cli(api: &str, dir: &Path) {
         json(&format!("{api}/v1/attestations/{id}")).1["validity"],
         "suspended"
     );
-    // The credential's signature stays valid; the chain says it is suspended.
-    let (ok, answer, err) = verify(&credential, true);
-    assert!(ok, "{err}");
-    assert_eq!(answer["chain"]["validity_now"], "suspended", "{answer}");
+    // The credential's signature stays sound; the chain says it is
+    // suspended, and the check fails for that reason.
+    let (ok, _, err) = verify(&credential, false);
+    assert!(ok, "offline: {err}");
+    let (ok, _, err) = verify(&credential, true);
+    assert!(
+        !ok && err.contains("is suspended on chain"),
+        "a suspended attestation's credential: {err}"
+    );
     let (ok, _, err) = cli(
         &["attest", "revoke", &id, "--reason", "non conforme"],
         &assam,

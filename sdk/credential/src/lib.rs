@@ -25,9 +25,13 @@ use serde_json::{Value, json};
 
 /// Largest credential (the compact JWS) accepted, in bytes.
 pub const CREDENTIAL_JWT_BYTES_MAX: usize = 16 * 1024;
+/// Longest `kid` accepted, in bytes (an Ed25519 did:key's is 105): base58
+/// decoding is quadratic, so it is bounded before it runs.
+pub const KID_BYTES_MAX: usize = 256;
 /// The VC 2.0 base context.
 pub const VC_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
-/// The media type of a credential secured with VC-JOSE (its `typ`).
+/// The media type of a credential secured with VC-JOSE (its `typ`; the
+/// `application/` prefix may be written too, RFC 7515 section 4.1.9).
 pub const VC_JWT_TYPE: &str = "vc+jwt";
 /// The content type of the secured payload (its `cty`).
 pub const VC_CONTENT_TYPE: &str = "vc";
@@ -86,8 +90,11 @@ pub struct Attestation {
 pub struct Verified {
     /// The key that signed (the issuer's `did:key`).
     pub issuer: PublicKey,
-    /// The credential (the JWS payload).
+    /// The credential (the JWS payload, parsed).
     pub credential: Value,
+    /// The payload's bytes as signed: compare these, not the parsed value,
+    /// with what a credential should say (a duplicate key parses as one).
+    pub payload: Vec<u8>,
 }
 
 /// The `did:key` of an Ed25519 public key.
@@ -149,6 +156,12 @@ pub fn credential(a: &Attestation) -> Result<Value, CredentialError> {
     Ok(vc)
 }
 
+/// The payload bytes [`issue`] signs for `a`: what a verifier compares a
+/// credential's [`Verified::payload`] with.
+pub fn payload(a: &Attestation) -> Result<Vec<u8>, CredentialError> {
+    Ok(credential(a)?.to_string().into_bytes())
+}
+
 /// Issues the credential of `a`, signed by `key` (which must be
 /// `a.issuer`): a compact JWS, `application/vc+jwt`.
 pub fn issue(a: &Attestation, key: &SecretKey) -> Result<String, CredentialError> {
@@ -163,11 +176,10 @@ pub fn issue(a: &Attestation, key: &SecretKey) -> Result<String, CredentialError
         "typ": VC_JWT_TYPE,
         "cty": VC_CONTENT_TYPE,
     });
-    let payload = credential(a)?;
     let signing_input = format!(
         "{}.{}",
         B64.encode(header.to_string()),
-        B64.encode(payload.to_string())
+        B64.encode(payload(a)?)
     );
     let signature = key
         .sign_jose(signing_input.as_bytes())
@@ -204,7 +216,8 @@ pub fn verify(jwt: &str) -> Result<Verified, CredentialError> {
             head["alg"]
         )));
     }
-    if head["typ"] != VC_JWT_TYPE {
+    let typ = head["typ"].as_str().unwrap_or_default();
+    if typ != VC_JWT_TYPE && typ != format!("application/{VC_JWT_TYPE}") {
         return Err(CredentialError::Header(format!(
             "typ {}: only {VC_JWT_TYPE}",
             head["typ"]
@@ -220,6 +233,12 @@ pub fn verify(jwt: &str) -> Result<Verified, CredentialError> {
     let kid = head["kid"]
         .as_str()
         .ok_or_else(|| CredentialError::Header("no kid".into()))?;
+    if kid.len() > KID_BYTES_MAX {
+        return Err(CredentialError::Header(format!(
+            "a kid of {} bytes, at most {KID_BYTES_MAX}",
+            kid.len()
+        )));
+    }
     let issuer = did_key_public_key(kid)?;
     if kid != verification_method(&issuer) {
         return Err(CredentialError::Header(format!(
@@ -235,7 +254,11 @@ pub fn verify(jwt: &str) -> Result<Verified, CredentialError> {
     issuer
         .verify_jose(signing_input.as_bytes(), &Signature(signature))
         .map_err(|_| CredentialError::BadSignature)?;
-    let credential = json_of("payload", payload)?;
+    let payload_bytes = B64
+        .decode(payload)
+        .map_err(|e| CredentialError::Malformed(format!("payload: {e}")))?;
+    let credential: Value = serde_json::from_slice(&payload_bytes)
+        .map_err(|e| CredentialError::Malformed(format!("payload: {e}")))?;
     if credential["issuer"] != did_key(&issuer) {
         return Err(CredentialError::Credential(format!(
             "issuer {} is not the signer {}",
@@ -254,5 +277,9 @@ pub fn verify(jwt: &str) -> Result<Verified, CredentialError> {
             "its first @context is not {VC_CONTEXT}"
         )));
     }
-    Ok(Verified { issuer, credential })
+    Ok(Verified {
+        issuer,
+        credential,
+        payload: payload_bytes,
+    })
 }

@@ -148,3 +148,71 @@ fn a_credential_signature_never_passes_for_a_chain_signature() {
     let spliced = format!("{input}.{}", B64.encode(chain_signature.0));
     assert_eq!(verify(&spliced), Err(CredentialError::BadSignature));
 }
+
+/// A JWS of `header` and `payload` signed by `key`, as a forger would make it.
+fn signed(header: &serde_json::Value, payload: &serde_json::Value, key: &SecretKey) -> String {
+    let input = format!(
+        "{}.{}",
+        B64.encode(header.to_string()),
+        B64.encode(payload.to_string())
+    );
+    let signature = key.sign_jose(input.as_bytes()).unwrap();
+    format!("{input}.{}", B64.encode(signature.0))
+}
+
+#[test]
+fn a_sound_signature_over_a_wrong_credential_is_refused() {
+    let key = body_key();
+    let jwt = issue(&attestation(&key), &key).unwrap();
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let header: serde_json::Value = serde_json::from_slice(&B64.decode(parts[0]).unwrap()).unwrap();
+    let payload: serde_json::Value =
+        serde_json::from_slice(&B64.decode(parts[1]).unwrap()).unwrap();
+    let refused = |h: &serde_json::Value, p: &serde_json::Value| verify(&signed(h, p, &key));
+    // Re-signed as is: accepted (the forger's tool is sound).
+    assert!(refused(&header, &payload).is_ok());
+    // Naming another issuer than its signer.
+    let mut other_issuer = payload.clone();
+    other_issuer["issuer"] = did_key(&SecretKey::from_seed(&[32; 32]).public_key()).into();
+    assert!(matches!(
+        refused(&header, &other_issuer),
+        Err(CredentialError::Credential(m)) if m.contains("is not the signer")
+    ));
+    // Not a VerifiableCredential, or without the VC 2.0 context first.
+    let mut not_vc = payload.clone();
+    not_vc["type"] = serde_json::json!(["FilieraAttestation"]);
+    assert!(matches!(
+        refused(&header, &not_vc),
+        Err(CredentialError::Credential(_))
+    ));
+    let mut old_context = payload.clone();
+    old_context["@context"] = serde_json::json!(["https://www.w3.org/2018/credentials/v1"]);
+    assert!(matches!(
+        refused(&header, &old_context),
+        Err(CredentialError::Credential(_))
+    ));
+    // Another media type; the application/ prefix is the same one.
+    let mut jwt_typ = header.clone();
+    jwt_typ["typ"] = "JWT".into();
+    assert!(matches!(
+        refused(&jwt_typ, &payload),
+        Err(CredentialError::Header(_))
+    ));
+    let mut full_typ = header.clone();
+    full_typ["typ"] = "application/vc+jwt".into();
+    assert!(refused(&full_typ, &payload).is_ok());
+    // A kid far longer than any did:key is refused before it is decoded.
+    let mut long_kid = header.clone();
+    long_kid["kid"] = format!("did:key:z{}", "6".repeat(10_000)).into();
+    assert!(matches!(
+        refused(&long_kid, &payload),
+        Err(CredentialError::Header(m)) if m.contains("at most")
+    ));
+    // The payload bytes are what was signed, duplicate keys and all.
+    let v = verify(&jwt).unwrap();
+    assert_eq!(v.payload, B64.decode(parts[1]).unwrap());
+    assert_eq!(
+        v.payload,
+        filiera_credential::payload(&attestation(&key)).unwrap()
+    );
+}
