@@ -17,17 +17,15 @@ use crate::host::{StateReader, StateUnreadable};
 use crate::outcome::FailureCode;
 use filiera_contract_api::registry::AuthorityRecord;
 use filiera_contract_api::{contract_ids, keys};
-use filiera_types::chain_limits::{
-    LIMITS_VERSIONS_MAX, LimitsProposal, LimitsUpgrade, LimitsVersion,
-};
+use filiera_types::chain_limits::{LIMITS_VERSIONS_MAX, LimitsUpgrade, LimitsVersion};
 use filiera_types::chain_rules::{
-    CHAIN_RULES_VERSIONS_MAX, ChainRulesVersion, DEFAULT_VERSION, RulesProposal, RulesUpgrade,
+    CHAIN_RULES_VERSIONS_MAX, ChainRulesVersion, DEFAULT_VERSION, RulesUpgrade,
 };
 use filiera_types::encoding::{decode, encode};
 use filiera_types::evidence::EVIDENCE_CONTRACT;
 use filiera_types::governance::{
     CODE_BYTES_MAX, CONTRACT_VERSIONS_MAX, ContractVersion, GOVERNANCE_ARGS_BYTES_MAX,
-    GOVERNANCE_CONTRACT, UPGRADE_NOTICE_BLOCKS_MAX, UPGRADE_NOTICE_BLOCKS_MIN,
+    GOVERNANCE_CONTRACT, Proposal, UPGRADE_NOTICE_BLOCKS_MAX, UPGRADE_NOTICE_BLOCKS_MIN,
     UPLOAD_CHUNK_BYTES_MAX, Upgrade, UpgradeProposal, Upload, UploadInProgress, method,
 };
 use filiera_types::receipt::Event;
@@ -112,11 +110,11 @@ pub(crate) fn call(
             Err(e) => Err(e),
         },
         method::PROPOSE_RULES => match parse::<RulesUpgrade>("chain rules upgrade", args) {
-            Ok(u) => g.propose_rules(u)?,
+            Ok(u) => g.propose_table::<RulesUpgrade>(u)?,
             Err(e) => Err(e),
         },
         method::PROPOSE_LIMITS => match parse::<LimitsUpgrade>("limits upgrade", args) {
-            Ok(u) => g.propose_limits(u)?,
+            Ok(u) => g.propose_table::<LimitsUpgrade>(u)?,
             Err(e) => Err(e),
         },
         other => Err(format!("{GOVERNANCE_CONTRACT} has no method {other:?}")),
@@ -429,7 +427,13 @@ impl Governance<'_> {
             .get(&key)?
             .and_then(|v| decode::<UpgradeProposal>("proposal", &v, usize::MAX).ok())
         else {
-            return self.approve_rules(proposal_id);
+            if let Some(done) = self.approve_table::<RulesUpgrade>(proposal_id)? {
+                return Ok(done);
+            }
+            if let Some(done) = self.approve_table::<LimitsUpgrade>(proposal_id)? {
+                return Ok(done);
+            }
+            return Ok(Err(format!("no upgrade proposal {proposal_id}")));
         };
         let (scheduled, at) = (proposal.scheduled, proposal.upgrade.activation_height);
         if let Err(e) = self.may_approve("upgrade", proposal_id, scheduled, &proposal.approvals, at)
@@ -562,70 +566,133 @@ impl Governance<'_> {
         Ok(Ok(()))
     }
 
-    /// Proposes a chain rules version. Whether this binary implements it
-    /// plays no part: a node that implements less must accept the same
-    /// block as the others, and learns here that it has to be replaced.
-    fn propose_rules(&mut self, upgrade: RulesUpgrade) -> Step {
-        if let Err(e) = self.in_notice(upgrade.activation_height) {
+    /// Proposes a version of a table `U` (chain rules, limits).
+    fn propose_table<U: TableUpgrade>(&mut self, upgrade: U) -> Step {
+        if let Err(e) = self.in_notice(upgrade.activation_height()) {
             return Ok(Err(e));
         }
-        if let Err(e) = self.rules_still_apply(&upgrade)? {
+        if let Err(e) = upgrade.still_applies(self.state)? {
             return Ok(Err(e));
         }
         let proposal_id = self.next_proposal_id()?;
-        let proposal = RulesProposal {
+        let proposal = Proposal {
             upgrade,
             approvals: vec![*self.caller],
             proposed_height: self.height,
             scheduled: false,
         };
-        self.emit("rules_proposed", encode(&proposal_id));
+        self.emit(&format!("{}_proposed", U::EVENTS), encode(&proposal_id));
         self.return_data = encode(&proposal_id);
-        self.settle_rules(proposal_id, proposal)
+        self.settle_table(proposal_id, proposal)
     }
 
-    fn approve_rules(&mut self, proposal_id: u64) -> Step {
-        let key = sys_keys::chain_rules_proposal(proposal_id);
+    /// Approves `proposal_id` if it is a `U` proposal (`None` if it is not).
+    fn approve_table<U: TableUpgrade>(
+        &mut self,
+        proposal_id: u64,
+    ) -> Result<Option<Result<(), String>>, StateUnreadable> {
         let Some(mut proposal) = self
             .state
-            .get(&key)?
-            .and_then(|v| decode::<RulesProposal>("rules proposal", &v, usize::MAX).ok())
+            .get(&U::proposal_key(proposal_id))?
+            .and_then(|v| decode::<Proposal<U>>("proposal", &v, usize::MAX).ok())
         else {
-            return self.approve_limits(proposal_id);
+            return Ok(None);
         };
-        let (scheduled, at) = (proposal.scheduled, proposal.upgrade.activation_height);
-        let kind = "chain rules";
-        if let Err(e) = self.may_approve(kind, proposal_id, scheduled, &proposal.approvals, at) {
-            return Ok(Err(e));
+        let (scheduled, at) = (proposal.scheduled, proposal.upgrade.activation_height());
+        if let Err(e) = self.may_approve(U::KIND, proposal_id, scheduled, &proposal.approvals, at) {
+            return Ok(Some(Err(e)));
         }
         proposal.approvals.push(*self.caller);
-        self.emit("rules_approved", encode(&proposal_id));
-        self.settle_rules(proposal_id, proposal)
+        self.emit(&format!("{}_approved", U::EVENTS), encode(&proposal_id));
+        self.settle_table(proposal_id, proposal).map(Some)
     }
 
-    /// Whether `upgrade` still follows the chain's latest rules version.
-    fn rules_still_apply(
+    /// Stores a `U` proposal, appending its version to the table if enough
+    /// keys approved.
+    fn settle_table<U: TableUpgrade>(
+        &mut self,
+        proposal_id: u64,
+        mut proposal: Proposal<U>,
+    ) -> Step {
+        if self.enough(&proposal.approvals) {
+            if let Err(e) = proposal.upgrade.still_applies(self.state)? {
+                return Ok(Err(e));
+            }
+            let (key, table) = proposal
+                .upgrade
+                .appended_to_table(self.state, proposal_id)?;
+            self.writes.insert(key, Some(table));
+            proposal.scheduled = true;
+            self.emit(&format!("{}_scheduled", U::EVENTS), encode(&proposal_id));
+        }
+        self.writes
+            .insert(U::proposal_key(proposal_id), Some(encode(&proposal)));
+        Ok(Ok(()))
+    }
+}
+
+/// A proposal kind whose approval appends a version to a table in node
+/// state, from an activation height (the chain rules version, the limits):
+/// proposed, approved and settled alike, by [`Governance::propose_table`].
+trait TableUpgrade: borsh::BorshSerialize + borsh::BorshDeserialize {
+    /// How messages name it, e.g. `chain rules`.
+    const KIND: &'static str;
+    /// Its events are `{EVENTS}_proposed`, `_approved` and `_scheduled`.
+    const EVENTS: &'static str;
+    /// Where proposal `id` of this kind is kept.
+    fn proposal_key(id: u64) -> Vec<u8>;
+    /// The first height it applies to.
+    fn activation_height(&self) -> u64;
+    /// Whether it may still be scheduled: it follows the table's latest
+    /// version, starts after it, and the table has room.
+    fn still_applies(&self, state: &dyn StateReader)
+    -> Result<Result<(), String>, StateUnreadable>;
+    /// The table with this version appended, scheduled by proposal `id`:
+    /// its key and its new value.
+    fn appended_to_table(
         &self,
-        upgrade: &RulesUpgrade,
+        state: &dyn StateReader,
+        id: u64,
+    ) -> Result<(Vec<u8>, Vec<u8>), StateUnreadable>;
+}
+
+/// Whether this binary implements the version plays no part: a node that
+/// implements less must accept the same block as the others, and learns
+/// here that it has to be replaced.
+impl TableUpgrade for RulesUpgrade {
+    const KIND: &'static str = "chain rules";
+    const EVENTS: &'static str = "rules";
+
+    fn proposal_key(id: u64) -> Vec<u8> {
+        sys_keys::chain_rules_proposal(id)
+    }
+
+    fn activation_height(&self) -> u64 {
+        self.activation_height
+    }
+
+    fn still_applies(
+        &self,
+        state: &dyn StateReader,
     ) -> Result<Result<(), String>, StateUnreadable> {
-        let versions = chain_rules(self.state)?;
+        let versions = chain_rules(state)?;
         let latest = versions.last().map_or(DEFAULT_VERSION, |v| v.version);
-        if upgrade.replaces != latest {
+        if self.replaces != latest {
             return Ok(Err(format!(
                 "chain rules version {} replaces {}, but the latest is {latest}",
-                upgrade.version, upgrade.replaces
+                self.version, self.replaces
             )));
         }
-        if upgrade.version != latest + 1 {
+        if self.version != latest + 1 {
             // No gaps: a mistyped number would stop every node at its height.
             return Ok(Err(format!(
                 "chain rules version {}: the next one must be {}, the one after the latest",
-                upgrade.version,
+                self.version,
                 latest + 1
             )));
         }
         if let Some(last) = versions.last()
-            && last.from_height >= upgrade.activation_height
+            && last.from_height >= self.activation_height
         {
             return Ok(Err(format!(
                 "chain rules version {} applies from height {}: a later one must start after it",
@@ -640,90 +707,51 @@ impl Governance<'_> {
         Ok(Ok(()))
     }
 
-    /// Stores the rules proposal, scheduling its version if enough keys
-    /// approved.
-    fn settle_rules(&mut self, proposal_id: u64, mut proposal: RulesProposal) -> Step {
-        if self.enough(&proposal.approvals) {
-            if let Err(e) = self.rules_still_apply(&proposal.upgrade)? {
-                return Ok(Err(e));
-            }
-            let mut versions = chain_rules(self.state)?;
-            if versions.is_empty() {
-                versions.push(ChainRulesVersion {
-                    version: DEFAULT_VERSION,
-                    from_height: 0,
-                    proposal: None,
-                });
-            }
+    fn appended_to_table(
+        &self,
+        state: &dyn StateReader,
+        id: u64,
+    ) -> Result<(Vec<u8>, Vec<u8>), StateUnreadable> {
+        let mut versions = chain_rules(state)?;
+        if versions.is_empty() {
             versions.push(ChainRulesVersion {
-                version: proposal.upgrade.version,
-                from_height: proposal.upgrade.activation_height,
-                proposal: Some(proposal_id),
+                version: DEFAULT_VERSION,
+                from_height: 0,
+                proposal: None,
             });
-            self.writes
-                .insert(sys_keys::CHAIN_RULES.to_vec(), Some(encode(&versions)));
-            proposal.scheduled = true;
-            self.emit("rules_scheduled", encode(&proposal_id));
         }
-        self.writes.insert(
-            sys_keys::chain_rules_proposal(proposal_id),
-            Some(encode(&proposal)),
-        );
-        Ok(Ok(()))
+        versions.push(ChainRulesVersion {
+            version: self.version,
+            from_height: self.activation_height,
+            proposal: Some(id),
+        });
+        Ok((sys_keys::CHAIN_RULES.to_vec(), encode(&versions)))
     }
 }
 
-impl Governance<'_> {
-    /// Proposes new values of the chain's limits, within the ceilings the
-    /// running rules version sets (every node that follows the chain
-    /// implements it, so every node judges the same).
-    fn propose_limits(&mut self, upgrade: LimitsUpgrade) -> Step {
-        if let Err(e) = self.in_notice(upgrade.activation_height) {
-            return Ok(Err(e));
-        }
-        if let Err(e) = upgrade.limits.check() {
+/// New values of the chain's limits, within the ceilings the running rules
+/// version sets (every node that follows the chain implements it, so every
+/// node judges the same).
+impl TableUpgrade for LimitsUpgrade {
+    const KIND: &'static str = "limits";
+    const EVENTS: &'static str = "limits";
+
+    fn proposal_key(id: u64) -> Vec<u8> {
+        sys_keys::limits_proposal(id)
+    }
+
+    fn activation_height(&self) -> u64 {
+        self.activation_height
+    }
+
+    fn still_applies(
+        &self,
+        state: &dyn StateReader,
+    ) -> Result<Result<(), String>, StateUnreadable> {
+        if let Err(e) = self.limits.check() {
             return Ok(Err(format!("limits refused: {e}")));
         }
-        if let Err(e) = self.limits_still_apply(&upgrade)? {
-            return Ok(Err(e));
-        }
-        let proposal_id = self.next_proposal_id()?;
-        let proposal = LimitsProposal {
-            upgrade,
-            approvals: vec![*self.caller],
-            proposed_height: self.height,
-            scheduled: false,
-        };
-        self.emit("limits_proposed", encode(&proposal_id));
-        self.return_data = encode(&proposal_id);
-        self.settle_limits(proposal_id, proposal)
-    }
-
-    fn approve_limits(&mut self, proposal_id: u64) -> Step {
-        let key = sys_keys::limits_proposal(proposal_id);
-        let Some(mut proposal) = self
-            .state
-            .get(&key)?
-            .and_then(|v| decode::<LimitsProposal>("limits proposal", &v, usize::MAX).ok())
-        else {
-            return Ok(Err(format!("no upgrade proposal {proposal_id}")));
-        };
-        let (scheduled, at) = (proposal.scheduled, proposal.upgrade.activation_height);
-        if let Err(e) = self.may_approve("limits", proposal_id, scheduled, &proposal.approvals, at)
-        {
-            return Ok(Err(e));
-        }
-        proposal.approvals.push(*self.caller);
-        self.emit("limits_approved", encode(&proposal_id));
-        self.settle_limits(proposal_id, proposal)
-    }
-
-    /// Whether `upgrade` still replaces the latest values.
-    fn limits_still_apply(
-        &self,
-        upgrade: &LimitsUpgrade,
-    ) -> Result<Result<(), String>, StateUnreadable> {
-        let versions = limits(self.state)?;
+        let versions = limits(state)?;
         // Genesis writes the first version: a chain without one (made before
         // limits were governed) keeps its genesis values, which this state
         // cannot tell.
@@ -732,17 +760,17 @@ impl Governance<'_> {
                 "this chain's state has no limits table (a genesis before governed limits): its limits cannot move".to_owned(),
             ));
         };
-        if upgrade.replaces != latest {
+        if self.replaces != latest {
             return Ok(Err(format!(
                 "the limits proposed replace {:?}, but the latest are {latest:?}",
-                upgrade.replaces
+                self.replaces
             )));
         }
-        if upgrade.limits == latest {
+        if self.limits == latest {
             return Ok(Err("the limits proposed are the latest already".to_owned()));
         }
         if let Some(last) = versions.last()
-            && last.from_height >= upgrade.activation_height
+            && last.from_height >= self.activation_height
         {
             return Ok(Err(format!(
                 "limits apply from height {}: later ones must start after it",
@@ -757,29 +785,18 @@ impl Governance<'_> {
         Ok(Ok(()))
     }
 
-    /// Stores the limits proposal, scheduling its values if enough keys
-    /// approved.
-    fn settle_limits(&mut self, proposal_id: u64, mut proposal: LimitsProposal) -> Step {
-        if self.enough(&proposal.approvals) {
-            if let Err(e) = self.limits_still_apply(&proposal.upgrade)? {
-                return Ok(Err(e));
-            }
-            let mut versions = limits(self.state)?;
-            versions.push(LimitsVersion {
-                limits: proposal.upgrade.limits,
-                from_height: proposal.upgrade.activation_height,
-                proposal: Some(proposal_id),
-            });
-            self.writes
-                .insert(sys_keys::LIMITS.to_vec(), Some(encode(&versions)));
-            proposal.scheduled = true;
-            self.emit("limits_scheduled", encode(&proposal_id));
-        }
-        self.writes.insert(
-            sys_keys::limits_proposal(proposal_id),
-            Some(encode(&proposal)),
-        );
-        Ok(Ok(()))
+    fn appended_to_table(
+        &self,
+        state: &dyn StateReader,
+        id: u64,
+    ) -> Result<(Vec<u8>, Vec<u8>), StateUnreadable> {
+        let mut versions = limits(state)?;
+        versions.push(LimitsVersion {
+            limits: self.limits,
+            from_height: self.activation_height,
+            proposal: Some(id),
+        });
+        Ok((sys_keys::LIMITS.to_vec(), encode(&versions)))
     }
 }
 

@@ -16,7 +16,6 @@
 //! Threat: a limit that would lock the authority out of its own governance
 //! (a transaction too small to carry a module chunk) is refused.
 
-use crate::crypto::PublicKey;
 use crate::genesis::ConsensusParams;
 use crate::governance::GOVERNANCE_ARGS_BYTES_MAX;
 use crate::limits::{BLOCK_BYTES_MAX, BLOCK_TXS_MAX, TX_BYTES_MAX, TX_EXPIRY_BLOCKS_MAX};
@@ -240,17 +239,7 @@ pub struct LimitsUpgrade {
 
 /// A limits proposal and its approvals, under
 /// [`crate::sys_keys::limits_proposal`].
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct LimitsProposal {
-    /// What is proposed.
-    pub upgrade: LimitsUpgrade,
-    /// The authority keys that approved it, the proposer first.
-    pub approvals: Vec<PublicKey>,
-    /// The height of the block that carried the proposal.
-    pub proposed_height: u64,
-    /// Whether it gathered its approvals and was scheduled.
-    pub scheduled: bool,
-}
+pub type LimitsProposal = crate::governance::Proposal<LimitsUpgrade>;
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,6 @@
 //! their own, within ceilings a version sets ([`crate::chain_limits`]): no
 //! new binary is needed to move them, so they are not a version.
 
-use crate::crypto::PublicKey;
 use borsh::{BorshDeserialize, BorshSerialize};
 
 /// One version of the chain's rules, as this binary implements it.
@@ -103,17 +102,7 @@ pub struct RulesUpgrade {
 
 /// A chain rules proposal and its approvals, under
 /// [`crate::sys_keys::chain_rules_proposal`].
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct RulesProposal {
-    /// What is proposed.
-    pub upgrade: RulesUpgrade,
-    /// The authority keys that approved it, the proposer first.
-    pub approvals: Vec<PublicKey>,
-    /// The height of the block that carried the proposal.
-    pub proposed_height: u64,
-    /// Whether it gathered its approvals and was scheduled.
-    pub scheduled: bool,
-}
+pub type RulesProposal = crate::governance::Proposal<RulesUpgrade>;
 
 #[cfg(test)]
 mod tests {

@@ -131,11 +131,12 @@ pub struct Upgrade {
     pub migrate: bool,
 }
 
-/// A proposal and its approvals, under `sys/upgrade/{id}`.
+/// A proposal of any kind (contract version, chain rules version, limits)
+/// and its approvals.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct UpgradeProposal {
+pub struct Proposal<U> {
     /// What is proposed.
-    pub upgrade: Upgrade,
+    pub upgrade: U,
     /// The authority keys that approved it, the proposer first.
     pub approvals: Vec<PublicKey>,
     /// The height of the block that carried the proposal.
@@ -143,6 +144,9 @@ pub struct UpgradeProposal {
     /// Whether it gathered its approvals and was scheduled.
     pub scheduled: bool,
 }
+
+/// A contract upgrade proposal and its approvals, under `sys/upgrade/{id}`.
+pub type UpgradeProposal = Proposal<Upgrade>;
 
 /// One version of a contract.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
