@@ -137,22 +137,11 @@ pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
                 continue;
             };
             let at = p.upgrade.activation_height;
-            let state = if p.scheduled {
-                if withdrawn.get(&id) == Some(&true) {
-                    "withdrawn"
-                } else if at <= height {
-                    "activated"
-                } else {
-                    "scheduled"
-                }
-            } else if height + UPGRADE_NOTICE_BLOCKS_MIN > at {
-                "expired"
-            } else if latest.get(p.upgrade.contract.as_str()).copied().flatten()
-                != p.upgrade.replaces
-            {
-                "stale"
-            } else {
-                "awaiting_approvals"
+            let stale =
+                latest.get(p.upgrade.contract.as_str()).copied().flatten() != p.upgrade.replaces;
+            let state = match proposal_state(p.scheduled, at, height, stale) {
+                "scheduled" | "activated" if withdrawn.get(&id) == Some(&true) => "withdrawn",
+                state => state,
             };
             upgrades.push(json!({
                 "id": id,
@@ -204,22 +193,33 @@ pub async fn list(State(s): State<ApiState>) -> Result<Json<Value>, ApiError> {
     .await
 }
 
-/// A chain rules proposal as the listing shows it, beside the upgrades.
-fn rules_proposal_view(id: u64, p: &RulesProposal, height: u64, latest: u32) -> Value {
-    let at = p.upgrade.activation_height;
-    let state = if p.scheduled {
-        if at <= height {
+/// Where a proposal stands at `height`: `stale` when what it replaces is no
+/// longer the latest.
+fn proposal_state(
+    scheduled: bool,
+    activation_height: u64,
+    height: u64,
+    stale: bool,
+) -> &'static str {
+    if scheduled {
+        if activation_height <= height {
             "activated"
         } else {
             "scheduled"
         }
-    } else if height + UPGRADE_NOTICE_BLOCKS_MIN > at {
+    } else if height + UPGRADE_NOTICE_BLOCKS_MIN > activation_height {
         "expired"
-    } else if p.upgrade.replaces != latest {
+    } else if stale {
         "stale"
     } else {
         "awaiting_approvals"
-    };
+    }
+}
+
+/// A chain rules proposal as the listing shows it, beside the upgrades.
+fn rules_proposal_view(id: u64, p: &RulesProposal, height: u64, latest: u32) -> Value {
+    let at = p.upgrade.activation_height;
+    let state = proposal_state(p.scheduled, at, height, p.upgrade.replaces != latest);
     json!({
         "id": id,
         "kind": "chain_rules",
@@ -236,19 +236,7 @@ fn rules_proposal_view(id: u64, p: &RulesProposal, height: u64, latest: u32) -> 
 /// A limits proposal as the listing shows it, beside the upgrades.
 fn limits_proposal_view(id: u64, p: &LimitsProposal, height: u64, latest: &ChainLimits) -> Value {
     let at = p.upgrade.activation_height;
-    let state = if p.scheduled {
-        if at <= height {
-            "activated"
-        } else {
-            "scheduled"
-        }
-    } else if height + UPGRADE_NOTICE_BLOCKS_MIN > at {
-        "expired"
-    } else if p.upgrade.replaces != *latest {
-        "stale"
-    } else {
-        "awaiting_approvals"
-    };
+    let state = proposal_state(p.scheduled, at, height, p.upgrade.replaces != *latest);
     json!({
         "id": id,
         "kind": "limits",

@@ -5,6 +5,7 @@
 //! node is trusted for that part: `filiera verify --genesis` proves a lot's
 //! attestations without trusting it).
 
+use super::now_ms;
 use anyhow::{Context, Result, bail};
 use filiera_client::Client;
 use filiera_credential::{Attestation, did_key, issue, verify};
@@ -93,14 +94,6 @@ fn signer_of_body(node: &Client, key: &filiera_types::PublicKey, body: &str) -> 
         bail!("the body {body} is {} on chain", org["status"]);
     }
     Ok(())
-}
-
-fn now_ms() -> Result<u64> {
-    Ok(u64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_millis(),
-    )?)
 }
 
 /// Verifies the credential in `file`: its signature offline; with `api`,

@@ -11,3 +11,13 @@ pub(crate) mod export;
 pub(crate) mod roles;
 pub(crate) mod status;
 pub(crate) mod verify;
+
+/// The wall clock, in ms since the epoch (client side only: the chain's
+/// time is its blocks').
+pub(crate) fn now_ms() -> anyhow::Result<u64> {
+    Ok(u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis(),
+    )?)
+}

@@ -699,11 +699,7 @@ pub fn attest(cmd: AttestCmd, json: bool) -> Result<()> {
             credential_out = credential;
             let report = std::fs::read(&evidence)
                 .with_context(|| format!("reading {}", evidence.display()))?;
-            let now_ms = u64::try_from(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)?
-                    .as_millis(),
-            )?;
+            let now_ms = super::now_ms()?;
             let call = actions::attest(&Attest {
                 subject: Subject::Lot(lot_ref(&lot)?),
                 scheme,
@@ -802,9 +798,7 @@ fn enrolment(
     let mut seed = zeroize::Zeroizing::new([0u8; 32]);
     getrandom::fill(seed.as_mut()).map_err(|e| anyhow::anyhow!("randomness: {e}"))?;
     let ticket = filiera_types::SecretKey::from_seed(&seed);
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_millis() as u64;
+    let now_ms = super::now_ms()?;
     let action = AuthorityAction::OpenEnrolment {
         org: org.clone(),
         ticket_key: ticket.public_key().0,
@@ -1067,11 +1061,29 @@ fn notice_enough(in_blocks: u64, height: Option<u64>) -> Result<()> {
     Ok(())
 }
 
-/// Tells the proposer how the other authority keys approve proposal `n`.
-fn approve_hint(n: u64) {
-    println!(
-        "upgrade proposal {n}: other authority keys approve it with `filiera authority approve-upgrade {n}`"
-    );
+/// Sends a governance proposal and tells the proposer how the other
+/// authority keys approve it.
+fn propose(signer: &Signer, call: ContractCall, what: &str, json: bool) -> Result<()> {
+    let receipt = run(signer, call, what, json)?;
+    if !json && let Some(n) = receipt.returned_u64() {
+        println!(
+            "upgrade proposal {n}: other authority keys approve it with `filiera authority approve-upgrade {n}`"
+        );
+    }
+    Ok(())
+}
+
+/// The node's listing of contracts, versions and proposals, and the height
+/// a proposal applies from: `height`, else `in_blocks` after the head.
+fn listing_and_activation(
+    signer: &Signer,
+    in_blocks: u64,
+    height: Option<u64>,
+) -> Result<(serde_json::Value, u64)> {
+    notice_enough(in_blocks, height)?;
+    let listing = Client::connect(&signer.api)?.get("/v1/contracts")?;
+    let head = listing["height"].as_u64().unwrap_or(0);
+    Ok((listing, height.unwrap_or(head.saturating_add(in_blocks))))
 }
 
 /// Proposes chain rules `version` against the latest the node lists.
@@ -1082,10 +1094,7 @@ fn chain_rules(
     signer: &Signer,
     json: bool,
 ) -> Result<()> {
-    notice_enough(in_blocks, height)?;
-    let node = Client::connect(&signer.api)?;
-    let listing = node.get("/v1/contracts")?;
-    let head = listing["height"].as_u64().unwrap_or(0);
+    let (listing, activation_height) = listing_and_activation(signer, in_blocks, height)?;
     let replaces = listing["chain_rules"]["versions"]
         .as_array()
         .and_then(|v| v.last())
@@ -1095,9 +1104,9 @@ fn chain_rules(
     let upgrade = filiera_types::chain_rules::RulesUpgrade {
         version,
         replaces,
-        activation_height: height.unwrap_or(head.saturating_add(in_blocks)),
+        activation_height,
     };
-    let receipt = run(
+    propose(
         signer,
         actions::propose_chain_rules(&upgrade),
         &format!(
@@ -1105,11 +1114,7 @@ fn chain_rules(
             upgrade.activation_height
         ),
         json,
-    )?;
-    if !json && let Some(n) = receipt.returned_u64() {
-        approve_hint(n);
-    }
-    Ok(())
+    )
 }
 
 /// Proposes the latest limits the node lists, changed as `asked`.
@@ -1120,10 +1125,7 @@ fn limits(
     json: bool,
 ) -> Result<()> {
     use filiera_types::chain_limits::{ChainLimits, LimitsUpgrade};
-    notice_enough(in_blocks, height)?;
-    let node = Client::connect(&signer.api)?;
-    let listing = node.get("/v1/contracts")?;
-    let head = listing["height"].as_u64().unwrap_or(0);
+    let (listing, activation_height) = listing_and_activation(signer, in_blocks, height)?;
     let latest = listing["limits"]["versions"]
         .as_array()
         .and_then(|v| v.last())
@@ -1141,9 +1143,9 @@ fn limits(
     let upgrade = LimitsUpgrade {
         limits: proposed,
         replaces,
-        activation_height: height.unwrap_or(head.saturating_add(in_blocks)),
+        activation_height,
     };
-    let receipt = run(
+    propose(
         signer,
         actions::propose_limits(&upgrade),
         &format!(
@@ -1152,11 +1154,7 @@ fn limits(
             upgrade.activation_height
         ),
         json,
-    )?;
-    if !json && let Some(n) = receipt.returned_u64() {
-        approve_hint(n);
-    }
-    Ok(())
+    )
 }
 
 /// Uploads `wasm` (the chunks it lacks) and proposes it as `contract`'s
@@ -1236,7 +1234,7 @@ fn upgrade(
         activation_height: height.unwrap_or(head.saturating_add(in_blocks)),
         migrate,
     };
-    let receipt = run(
+    propose(
         signer,
         actions::propose_upgrade(&upgrade),
         &format!(
@@ -1245,11 +1243,7 @@ fn upgrade(
             upgrade.activation_height
         ),
         json,
-    )?;
-    if !json && let Some(n) = receipt.returned_u64() {
-        approve_hint(n);
-    }
-    Ok(())
+    )
 }
 
 /// `filiera product ...`.

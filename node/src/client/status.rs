@@ -24,11 +24,7 @@ fn dir_bytes(path: &Path) -> u64 {
 pub fn status(api: &str, home: Option<&Path>, json: bool) -> Result<()> {
     let node = filiera_client::Client::connect(api)?;
     let s = node.get("/v1/status")?;
-    let now_ms = u64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_millis(),
-    )?;
+    let now_ms = super::now_ms()?;
     let last_ms = s["block_time_ms"].as_u64();
     let age_ms = last_ms.map(|t| now_ms.saturating_sub(t));
     let state = match age_ms {

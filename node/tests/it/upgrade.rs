@@ -219,12 +219,11 @@ fn chain_rules_this_binary_does_not_implement_are_announced_and_every_validator_
     let api = net.url(0, "");
     let next = filiera_types::chain_rules::IMPLEMENTED_MAX + 1;
 
-    let out = run_ok(
-        filiera()
-            .args(["authority", "chain-rules", "--to", &next.to_string()])
-            .args(["--in-blocks", "40", "--key"])
-            .arg(net.dir.join("authority/key-0.json"))
-            .args(["--api", &api]),
+    let next_text = next.to_string();
+    let out = authority(
+        &net,
+        0,
+        &["chain-rules", "--to", &next_text, "--in-blocks", "40"],
     );
     let id = proposal_number(&out);
     let status = run_ok(filiera().args(["status", "--api", &api]));
@@ -237,12 +236,7 @@ fn chain_rules_this_binary_does_not_implement_are_announced_and_every_validator_
         "one approval of two: {status}"
     );
 
-    run_ok(
-        filiera()
-            .args(["authority", "approve-upgrade", &id.to_string(), "--key"])
-            .arg(net.dir.join("authority/key-1.json"))
-            .args(["--api", &api]),
-    );
+    authority(&net, 1, &["approve-upgrade", &id.to_string()]);
     let listing = get(&net.url(0, "/v1/contracts")).unwrap();
     let rules = &listing["chain_rules"];
     let stop = rules["unimplemented_from"]["height"]
@@ -309,6 +303,18 @@ fn chain_rules_this_binary_does_not_implement_are_announced_and_every_validator_
     assert_eq!(log_of(&net, 0).matches(&reason).count(), before + 1);
 }
 
+/// `filiera authority ARGS` with authority key `key` against node 0: its output.
+fn authority(net: &Net, key: usize, args: &[&str]) -> String {
+    run_ok(
+        filiera()
+            .arg("authority")
+            .args(args)
+            .arg("--key")
+            .arg(net.dir.join(format!("authority/key-{key}.json")))
+            .args(["--api", &net.url(0, "")]),
+    )
+}
+
 /// Posts a transaction to `node`: the HTTP status and the answer.
 fn post_tx(net: &Net, node: usize, tx: &[u8]) -> (u16, Value) {
     let mut r = ureq::post(&net.url(node, "/v1/txs"))
@@ -351,12 +357,17 @@ fn limits_raised_by_two_of_three_let_a_larger_transaction_in_from_their_height_o
     assert_eq!(status, 422, "over the genesis' limit: {answer}");
     assert!(answer.to_string().contains("too_large"), "{answer}");
 
-    let out = run_ok(
-        filiera()
-            .args(["authority", "limits", "--tx-bytes-max", &raised.to_string()])
-            .args(["--in-blocks", "30", "--key"])
-            .arg(net.dir.join("authority/key-0.json"))
-            .args(["--api", &api]),
+    let raised_text = raised.to_string();
+    let out = authority(
+        &net,
+        0,
+        &[
+            "limits",
+            "--tx-bytes-max",
+            &raised_text,
+            "--in-blocks",
+            "30",
+        ],
     );
     let id = proposal_number(&out);
     let status = run_ok(filiera().args(["status", "--api", &api]));
@@ -364,12 +375,7 @@ fn limits_raised_by_two_of_three_let_a_larger_transaction_in_from_their_height_o
         status.contains("limits change proposed, awaiting approvals"),
         "{status}"
     );
-    run_ok(
-        filiera()
-            .args(["authority", "approve-upgrade", &id.to_string(), "--key"])
-            .arg(net.dir.join("authority/key-1.json"))
-            .args(["--api", &api]),
-    );
+    authority(&net, 1, &["approve-upgrade", &id.to_string()]);
     let listing = get(&net.url(0, "/v1/contracts")).unwrap();
     let versions = listing["limits"]["versions"].as_array().unwrap().clone();
     assert_eq!(versions.len(), 2, "{listing}");
